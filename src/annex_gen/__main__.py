@@ -1,0 +1,5 @@
+"""`python -m annex_gen`."""
+
+from .cli import main
+
+raise SystemExit(main())

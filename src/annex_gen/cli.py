@@ -1,0 +1,123 @@
+"""The `annex-gen` command: parse arguments, call the library, map errors to exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+from .errors import AnnexGenError, InvalidInput, UsageError
+
+DEFAULT_CONTRACT_DIRS = (Path("customers"), Path("examples"))
+
+
+def _err(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def _print_diagnostics(diagnostics) -> None:
+    for d in sorted(diagnostics, key=lambda d: (d.file, d.line or 0, d.col or 0)):
+        _err(str(d))
+
+
+def _load_registry(args):
+    from .registry import load_registry
+
+    return load_registry(Path(args.registry))
+
+
+def _default_contract_paths(paths: Sequence[str]) -> list[Path]:
+    if paths:
+        return [Path(p) for p in paths]
+    return [d for d in DEFAULT_CONTRACT_DIRS if d.is_dir()]
+
+
+def cmd_check(args) -> int:
+    from .check import check
+    from .inputs import contract_files
+
+    report = check(Path(args.registry), contract_files(_default_contract_paths(args.paths)))
+    _print_diagnostics(report.diagnostics)
+    errors = len(report.errors)
+    warnings = len(report.diagnostics) - errors
+    failed = errors or (args.strict and warnings)
+    if report.registry is not None:
+        reg = report.registry
+        print(
+            f"registry {reg.version}: {len(reg.entities)} entities, {len(reg.sections)} sections, "
+            f"{len(reg.regions)} regions, {len(reg.corrections)} recorded corrections"
+        )
+    print(f"{len(report.contracts)} contract(s) valid; {errors} error(s), {warnings} warning(s)"
+          + ("; warnings are errors with --strict" if args.strict and warnings else ""))
+    return 1 if failed else 0
+
+
+def cmd_resolve(args) -> int:
+    from .contract import load_contract
+    from .resolve import resolve
+
+    registry = _load_registry(args)
+    contract, warnings = load_contract(registry, Path(args.contract))
+    _print_diagnostics(warnings)
+    annex = resolve(registry, contract)
+    json.dump(annex.to_dict(), sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--registry", default="registry", metavar="DIR",
+                        help="registry directory (default: registry/)")
+    common.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
+
+    parser = argparse.ArgumentParser(
+        prog="annex-gen",
+        description="Generate DPA sub-processor annexes from the published sub-processor list.",
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"annex-gen {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("check", parents=[common], help="validate the registry and contracts")
+    p.add_argument("paths", nargs="*", metavar="PATH",
+                   help="contract files or directories (default: customers/ and examples/)")
+    p.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("resolve", parents=[common], help="print a contract's resolved annex as JSON")
+    p.add_argument("contract", metavar="CONTRACT.yaml")
+    p.set_defaults(func=cmd_resolve)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; return the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except InvalidInput as exc:
+        _print_diagnostics(exc.diagnostics)
+        errors = sum(1 for d in exc.diagnostics if d.severity == "error")
+        _err(f"annex-gen: {errors} error(s); nothing was written")
+        return exc.exit_code
+    except AnnexGenError as exc:
+        if args.debug:
+            raise
+        _err(f"annex-gen: error: {exc}")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        _err("annex-gen: interrupted")
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # noqa: BLE001 - the last line of defence
+        if args.debug:
+            raise
+        _err(f"annex-gen: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)")
+        return 3

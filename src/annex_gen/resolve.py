@@ -1,0 +1,137 @@
+"""resolve(registry, contract) -> Annex: which sub-processors one customer's annex lists."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import replace
+
+from .errors import AnnexGenError
+from .model import Annex, AnnexEntry, AnnexParty, AnnexSection, Contract, Registry, Section
+
+
+class ResolutionError(AnnexGenError):
+    """The contract does not fit the registry (only reachable with an unvalidated Contract)."""
+
+
+def included_sections(registry: Registry, contract: Contract) -> list[Section]:
+    """The region's general section, the shared MTA where used, then the products' sections."""
+    general = [s for s in registry.sections if s.kind == "general" and s.region == contract.region]
+    products = [
+        s for s in registry.sections
+        if s.kind == "product" and s.region == contract.region and set(s.products) & set(contract.products)
+    ]
+    mta = [s for s in registry.sections if s.kind == "shared_mta"]
+    uses_mta = any(s.uses_shared_mta for s in general + products)
+    return general + (mta if uses_mta else []) + products
+
+
+def _check(registry: Registry, contract: Contract) -> None:
+    region = registry.regions.get(contract.region)
+    if region is None:
+        raise ResolutionError(f"unknown region {contract.region!r}")
+    if contract.language not in registry.languages:
+        raise ResolutionError(f"unknown language {contract.language!r}")
+    if not contract.products:
+        raise ResolutionError("the contract lists no products")
+    for pid in contract.products:
+        if pid not in region.products:
+            raise ResolutionError(f"product {pid!r} is not offered in region {contract.region!r}")
+    for oid in contract.options:
+        if oid not in registry.options:
+            raise ResolutionError(f"unknown option {oid!r}")
+
+
+def _section(registry: Registry, section: Section, contract: Contract) -> AnnexSection:
+    lang = contract.language
+    entries: list[AnnexEntry] = []
+    seen: set[tuple] = set()
+    for entry in section.entries:
+        if entry.option and not contract.options.get(entry.option, False):
+            continue
+        entity = registry.entities[entry.entity]
+        location = registry.locations[entry.location]
+        row = AnnexEntry(
+            subprocessor=entity.id,
+            name=entity.name,
+            legal_id=registry.format_legal_id(entity.legal_id),
+            location=location.name[lang],
+            outside_eea=not location.eea,
+            purpose=entry.purpose.text[lang],
+            purpose_items=tuple(item[lang] for item in entry.purpose.items),
+            option=entry.option,
+            country=entity.country,
+        )
+        key = (row.subprocessor, row.location, row.purpose, row.purpose_items)
+        if key not in seen:
+            seen.add(key)
+            entries.append(row)
+    return AnnexSection(
+        id=section.id,
+        kind=section.kind,
+        title=section.title[lang],
+        note=section.note[lang] if section.note else None,
+        uses_shared_mta=section.uses_shared_mta,
+        entries=tuple(entries),
+    )
+
+
+def _parties(sections: list[AnnexSection]) -> tuple[AnnexParty, ...]:
+    parties: dict[str, AnnexParty] = {}
+    for section in sections:
+        for e in section.entries:
+            p = parties.get(e.subprocessor)
+            if p is None:
+                parties[e.subprocessor] = AnnexParty(
+                    e.subprocessor, e.name, e.legal_id, e.country, (e.location,), e.outside_eea, (section.id,)
+                )
+                continue
+            parties[e.subprocessor] = replace(
+                p,
+                locations=p.locations + ((e.location,) if e.location not in p.locations else ()),
+                outside_eea=p.outside_eea or e.outside_eea,
+                sections=p.sections + ((section.id,) if section.id not in p.sections else ()),
+            )
+    return tuple(parties.values())
+
+
+def document_id(content: dict) -> str:
+    """A short ID of the exact resolved content, e.g. ANX-3F9A-2C1D-77B0-12EF."""
+    body = {k: v for k, v in content.items() if k != "document_id"}
+    canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16].upper()
+    return "ANX-" + "-".join(digest[i:i + 4] for i in range(0, 16, 4))
+
+
+def resolve(registry: Registry, contract: Contract) -> Annex:
+    """The annex for one contract: pure, no I/O."""
+    _check(registry, contract)
+    lang = contract.language
+    sections = [_section(registry, s, contract) for s in included_sections(registry, contract)]
+    sections = [s for s in sections if s.entries]
+    register = next(s for s in registry.sections if s.kind == "customer_register")
+    order = registry.regions[contract.region].products
+    products = tuple((pid, registry.products[pid]) for pid in order if pid in contract.products)
+    annex = Annex(
+        document_id="",
+        customer_id=contract.customer_id,
+        customer_name=contract.customer_name,
+        business_id=contract.business_id,
+        reference=contract.reference,
+        date=contract.date,
+        region=contract.region,
+        region_name=registry.regions[contract.region].name[lang],
+        language=lang,
+        products=products,
+        options={oid: bool(contract.options.get(oid, False)) for oid in registry.options},
+        registry_version=registry.version,
+        company_name=registry.company_name,
+        notice_period_days=registry.notice.period_days,
+        objection_period_days=registry.notice.objection_days,
+        notice_channels=registry.notice.channels[lang],
+        objection_manner=registry.notice.objection[lang],
+        sections=tuple(sections),
+        subprocessors=_parties(sections),
+        customer_register=_section(registry, register, contract),
+    )
+    return replace(annex, document_id=document_id(annex.to_dict()))
