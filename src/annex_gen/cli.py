@@ -68,6 +68,40 @@ def cmd_resolve(args) -> int:
     return 0
 
 
+def cmd_generate(args) -> int:
+    from .contract import load_contract
+    from .errors import Diagnostic
+    from .generate import generate, parse_formats
+    from .inputs import contract_files
+
+    formats = parse_formats(args.format)
+    registry = _load_registry(args)
+    contracts, diagnostics, seen = [], [], {}
+    for path in contract_files(Path(p) for p in args.contracts):
+        try:
+            contract, warnings = load_contract(registry, path)
+        except InvalidInput as exc:
+            diagnostics.extend(exc.diagnostics)
+            continue
+        diagnostics.extend(warnings)
+        if contract.customer_id in seen:
+            diagnostics.append(Diagnostic(str(path), None, None, "customer.id",
+                                          f"customer id {contract.customer_id!r} is also used by "
+                                          f"{seen[contract.customer_id]}"))
+            continue
+        seen[contract.customer_id] = str(path)
+        contracts.append(contract)
+    if any(d.severity == "error" for d in diagnostics):
+        raise InvalidInput(diagnostics)
+    _print_diagnostics(diagnostics)
+    out = Path(args.out)
+    for contract in contracts:
+        result = generate(registry, contract, out, formats)
+        for path in result.files.values():
+            print(path)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     common = argparse.ArgumentParser(add_help=False)
@@ -92,6 +126,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("resolve", parents=[common], help="print a contract's resolved annex as JSON")
     p.add_argument("contract", metavar="CONTRACT.yaml")
     p.set_defaults(func=cmd_resolve)
+
+    p = sub.add_parser("generate", parents=[common], help="write annex PDF/DOCX files for contracts")
+    p.add_argument("contracts", nargs="+", metavar="CONTRACT.yaml", help="contract files or directories")
+    p.add_argument("--format", default="pdf,docx", help="comma-separated: pdf, docx, html, json (default: pdf,docx)")
+    p.add_argument("--out", default="output", metavar="DIR", help="output directory (default: output/)")
+    p.set_defaults(func=cmd_generate)
     return parser
 
 

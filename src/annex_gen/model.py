@@ -260,6 +260,9 @@ class Annex:
     products: tuple[tuple[str, str], ...]
     options: Mapping[str, bool]
     registry_version: str
+    list_title: str
+    list_retrieved: dt.date
+    option_names: Mapping[str, str]
     company_name: str
     notice_period_days: int
     objection_period_days: int
@@ -285,7 +288,9 @@ class Annex:
             "language": self.language,
             "products": [{"id": pid, "name": name} for pid, name in self.products],
             "options": dict(sorted(self.options.items())),
+            "option_names": dict(sorted(self.option_names.items())),
             "registry_version": self.registry_version,
+            "published_list": {"title": self.list_title, "retrieved": self.list_retrieved.isoformat()},
             "company": self.company_name,
             "notice_period_days": self.notice_period_days,
             "objection_period_days": self.objection_period_days,

@@ -13,6 +13,7 @@ from .yamlio import Document, Path_
 
 ID_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u2028\u2029]")
+_DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 _TYPE_NAMES = {str: "a string", int: "a whole number", bool: "true or false", dict: "a mapping", list: "a list"}
 
@@ -55,6 +56,15 @@ class Checker:
     def __init__(self, doc: Document, diagnostics: list[Diagnostic]) -> None:
         self.doc = doc
         self.diagnostics = diagnostics
+        # Paths already reported as missing or of the wrong type: reading below them again
+        # must not report the same problem a second time.
+        self.reported: set[Path_] = set()
+
+    def _wrong(self, path: Path_, message: str) -> None:
+        """Report a missing or wrongly typed value once, unless a parent was already reported."""
+        if not any(path[:i] in self.reported for i in range(len(path) + 1)):
+            self.error(path, message)
+        self.reported.add(path)
 
     def error(self, path: Path_, message: str, *, key: bool = False) -> None:
         """Record an error at the value (or key) at path."""
@@ -82,12 +92,13 @@ class Checker:
         """A mapping with the given keys; unknown keys are errors unless free."""
         value = self.get(path)
         if not isinstance(value, dict):
-            self.error(path, f"expected a mapping, got {describe(value)}")
+            self._wrong(path, f"expected a mapping, got {describe(value)}")
             return None
         required, optional = list(required), list(optional)
         for key in required:
             if key not in value:
                 self.error(path, f"missing required key {key!r}")
+                self.reported.add((*path, key))
         if not free:
             known = required + optional
             for key in value:
@@ -106,7 +117,7 @@ class Checker:
             return None
         ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
         if not ok:
-            self.error(path, f"expected {_TYPE_NAMES.get(kind, kind.__name__)}, got {describe(value)}")
+            self._wrong(path, f"expected {_TYPE_NAMES.get(kind, kind.__name__)}, got {describe(value)}")
             return None
         return value
 
@@ -155,20 +166,20 @@ class Checker:
     def date(self, path: Path_) -> dt.date | None:
         """A date written as YYYY-MM-DD."""
         value = self.get(path)
-        if isinstance(value, str):
+        if isinstance(value, str) and _DATE_RE.match(value):
             try:
                 return dt.date.fromisoformat(value)
             except ValueError:
                 pass
         if isinstance(value, dt.date):
             return value
-        self.error(path, f"expected a date of the form YYYY-MM-DD, got {describe(value)}")
+        self._wrong(path, f"expected a date of the form YYYY-MM-DD, got {describe(value)}")
         return None
 
-    def text(self, path: Path_, languages: Iterable[str]) -> dict[str, str] | None:
-        """A translated text: one non-empty string per language."""
+    def text(self, path: Path_, languages: Iterable[str], extra: Iterable[str] = ()) -> dict[str, str] | None:
+        """A translated text: one non-empty string per language (and the extra keys allowed)."""
         languages = list(languages)
-        value = self.mapping(path, optional=languages)
+        value = self.mapping(path, optional=[*languages, *extra])
         if value is None:
             return None
         out = {}

@@ -75,6 +75,10 @@ class _Builder:
 
     def build(self, node: Node, path: Path_, depth: int = 0) -> Any:
         self.doc.positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+        if isinstance(node, ScalarNode) and node.value == "" and node.tag == f"{_TAG}null":
+            # An empty value has no text of its own; the parser marks it where the next token
+            # starts (often the next key's line), so point at its key instead.
+            self.doc.positions[path] = self.doc.key_positions.get(path, self.doc.positions[path])
         if id(node) in self.seen or getattr(node, "anchor", None):
             line, col = self.doc.where(path, key=True)
             self.errors.append(
@@ -105,7 +109,9 @@ class _Builder:
         out: dict[str, Any] = {}
         first_line: dict[str, int] = {}
         for key_node, value_node in node.value:
-            key = self._scalar(key_node, path) if isinstance(key_node, ScalarNode) else None
+            # A merge or tagged key is refused once below, not also as an unsupported scalar.
+            plain = isinstance(key_node, ScalarNode) and key_node.tag in _SCALAR_TAGS
+            key = self._scalar(key_node, path) if plain else None
             if key_node.tag == f"{_TAG}merge" or key == "<<":
                 self.error(key_node, path, "merge keys (<<) are not supported")
                 continue
@@ -165,6 +171,9 @@ def parse_text(text: str, path: str) -> Document:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
         problem = exc.problem or exc.context or "invalid YAML"
+        if exc.context and problem.startswith("but "):
+            # e.g. "expected a single document in the stream, but found another document"
+            problem = f"{exc.context}, {problem}"
         raise InvalidInput([Diagnostic(path, line, col, "", f"invalid YAML: {problem}")]) from None
     except YAMLError as exc:
         raise InvalidInput([Diagnostic(path, None, None, "", f"invalid YAML: {exc}")]) from None

@@ -1,0 +1,317 @@
+"""Render the annex view to DOCX with python-docx: real styles, fields, fixed bytes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import zipfile
+from xml.sax.saxutils import escape
+
+from docx import Document
+from docx.enum.section import WD_ORIENT
+from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.opc.constants import RELATIONSHIP_TYPE as RT
+from docx.opc.part import Part
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Mm, Pt, RGBColor
+
+from .model import Annex
+from .render_pdf import annex_json_bytes
+from .view import AnnexView, EntryView, build_view
+
+ACCENT = RGBColor(0x1F, 0x3A, 0x5F)
+MUTED = RGBColor(0x55, 0x55, 0x55)
+FONT = "Noto Sans"
+ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+CUSTOM_XML_NS = "urn:annex-gen:annex:1"
+
+
+def _shade(cell, fill: str) -> None:
+    props = cell._tc.get_or_add_tcPr()
+    shd = OxmlElement("w:shd")
+    shd.set(qn("w:val"), "clear")
+    shd.set(qn("w:color"), "auto")
+    shd.set(qn("w:fill"), fill)
+    props.append(shd)
+
+
+def _row_flags(row, *, header: bool = False) -> None:
+    """No row split across pages; header rows repeat on every page."""
+    props = row._tr.get_or_add_trPr()
+    props.append(OxmlElement("w:cantSplit"))
+    if header:
+        props.append(OxmlElement("w:tblHeader"))
+
+
+def _field(paragraph, instruction: str) -> None:
+    """A Word field such as PAGE or NUMPAGES."""
+    run = paragraph.add_run()
+    begin = OxmlElement("w:fldChar")
+    begin.set(qn("w:fldCharType"), "begin")
+    run._r.append(begin)
+    run = paragraph.add_run()
+    instr = OxmlElement("w:instrText")
+    instr.set(qn("xml:space"), "preserve")
+    instr.text = f" {instruction} "
+    run._r.append(instr)
+    run = paragraph.add_run()
+    sep = OxmlElement("w:fldChar")
+    sep.set(qn("w:fldCharType"), "separate")
+    run._r.append(sep)
+    paragraph.add_run("1")
+    run = paragraph.add_run()
+    end = OxmlElement("w:fldChar")
+    end.set(qn("w:fldCharType"), "end")
+    run._r.append(end)
+
+
+def _styles(doc, language: str) -> None:
+    styles = doc.styles
+    normal = styles["Normal"]
+    normal.font.name = FONT
+    normal.font.size = Pt(9)
+    rpr = normal.element.get_or_add_rPr()
+    fonts = rpr.find(qn("w:rFonts"))
+    if fonts is None:
+        fonts = OxmlElement("w:rFonts")
+        rpr.append(fonts)
+    for attr in ("w:ascii", "w:hAnsi", "w:cs", "w:eastAsia"):
+        fonts.set(qn(attr), FONT)
+    lang = OxmlElement("w:lang")
+    lang.set(qn("w:val"), {"fi": "fi-FI", "en": "en-GB"}.get(language, language))
+    rpr.append(lang)
+    normal.paragraph_format.space_after = Pt(4)
+    for name, size in (("Title", 18), ("Heading 1", 12), ("Heading 2", 10)):
+        style = styles[name]
+        style.font.name = FONT
+        style.font.size = Pt(size)
+        style.font.color.rgb = ACCENT
+        style.font.bold = True
+        style.paragraph_format.keep_with_next = True
+        style.paragraph_format.space_before = Pt(12 if name != "Title" else 0)
+        style.paragraph_format.space_after = Pt(4)
+        style.element.get_or_add_rPr()
+        style_fonts = style.element.rPr.find(qn("w:rFonts"))
+        if style_fonts is not None:
+            for attr in list(style_fonts.attrib):
+                if attr.endswith("Theme"):
+                    del style_fonts.attrib[attr]
+            for attr in ("w:ascii", "w:hAnsi", "w:cs"):
+                style_fonts.set(qn(attr), FONT)
+    title = styles["Title"]
+    title_ppr = title.element.get_or_add_pPr()
+    for border in title_ppr.findall(qn("w:pBdr")):
+        title_ppr.remove(border)
+
+
+def _note(doc, text: str, *, italic: bool = False) -> None:
+    p = doc.add_paragraph()
+    run = p.add_run(text)
+    run.italic = italic
+    run.font.color.rgb = RGBColor(0x33, 0x33, 0x33)
+    p.paragraph_format.keep_with_next = True
+
+
+def _table(doc, headers: list[str], rows: list[list], widths: list[float]) -> None:
+    table = doc.add_table(rows=1, cols=len(headers))
+    table.style = doc.styles["Table Grid"]
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    table.autofit = False
+    for column, width in zip(table.columns, widths, strict=True):
+        column.width = Mm(width)
+    head = table.rows[0]
+    _row_flags(head, header=True)
+    for cell, text, width in zip(head.cells, headers, widths, strict=True):
+        cell.width = Mm(width)
+        cell.text = ""
+        run = cell.paragraphs[0].add_run(text)
+        run.bold = True
+        run.font.size = Pt(8)
+        run.font.color.rgb = ACCENT
+        _shade(cell, "E8EEF5")
+    for values in rows:
+        row = table.add_row()
+        _row_flags(row)
+        for cell, value, width in zip(row.cells, values, widths, strict=True):
+            cell.width = Mm(width)
+            paragraph = cell.paragraphs[0]
+            if callable(value):
+                value(cell)
+            else:
+                paragraph.add_run(value)
+    doc.add_paragraph().paragraph_format.space_after = Pt(2)
+
+
+def _entry_cells(e: EntryView, labels: dict[str, str]) -> list:
+    def location(cell) -> None:
+        p = cell.paragraphs[0]
+        p.add_run(e.location)
+        if e.outside_eea:
+            mark = cell.add_paragraph().add_run(labels["outside_eea_mark"])
+            mark.bold = True
+            mark.font.size = Pt(7)
+            mark.font.color.rgb = RGBColor(0x8A, 0x3B, 0x00)
+
+    def purpose(cell) -> None:
+        cell.paragraphs[0].add_run(e.purpose)
+        for item in e.purpose_items:
+            cell.add_paragraph(f"• {item}").paragraph_format.left_indent = Mm(3)
+        if e.gated:
+            run = cell.add_paragraph().add_run(e.gated)
+            run.italic = True
+            run.font.size = Pt(7.5)
+
+    return [e.name, e.legal_id, location, purpose]
+
+
+def _entries(doc, entries: tuple[EntryView, ...], labels: dict[str, str]) -> None:
+    headers = [labels["company"], labels["identifier"], labels["location"], labels["purpose"]]
+    _table(doc, headers, [_entry_cells(e, labels) for e in entries], [42, 30, 33, 69])
+
+
+def _header_footer(doc, view: AnnexView) -> None:
+    section = doc.sections[0]
+    header = section.header.paragraphs[0]
+    header.text = ""
+    run = header.add_run(view.company)
+    run.bold = True
+    run.font.size = Pt(8)
+    run.font.color.rgb = ACCENT
+    header.add_run("\t\t")
+    run = header.add_run(view.title)
+    run.font.size = Pt(8)
+    run.font.color.rgb = MUTED
+    footer = section.footer.paragraphs[0]
+    footer.text = ""
+    run = footer.add_run(view.footer_id)
+    run.font.size = Pt(7.5)
+    footer.add_run("\t\t")
+    footer.add_run(f"{view.page_label} ")
+    _field(footer, "PAGE")
+    footer.add_run(f" {view.page_of} ")
+    _field(footer, "NUMPAGES")
+    for run in footer.runs:
+        run.font.size = Pt(7.5)
+        run.font.color.rgb = MUTED
+
+
+def _custom_xml(doc, payload: bytes) -> None:
+    """Keep the resolved annex JSON inside the DOCX as a custom XML part."""
+    xml = (
+        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        f'<annex xmlns="{CUSTOM_XML_NS}" format="application/json">{escape(payload.decode("utf-8"))}</annex>\n'
+    ).encode("utf-8")
+    partname = doc.part.package.next_partname("/customXml/item%d.xml")
+    part = Part(partname, "application/xml", xml, doc.part.package)
+    doc.part.relate_to(part, RT.CUSTOM_XML)
+
+
+def build_docx(view: AnnexView, payload: bytes, date: dt.date) -> bytes:
+    """DOCX bytes of one view; identical input gives identical bytes."""
+    doc = Document()
+    section = doc.sections[0]
+    section.orientation = WD_ORIENT.PORTRAIT
+    section.page_width, section.page_height = Mm(210), Mm(297)
+    section.left_margin = section.right_margin = Mm(18)
+    section.top_margin, section.bottom_margin = Mm(22), Mm(20)
+    _styles(doc, view.language)
+    _header_footer(doc, view)
+
+    doc.add_paragraph(view.title, style="Title")
+    meta = doc.add_table(rows=0, cols=2)
+    meta.autofit = False
+    meta.columns[0].width, meta.columns[1].width = Mm(55), Mm(119)
+    for row in view.meta:
+        cells = meta.add_row().cells
+        cells[0].width, cells[1].width = Mm(55), Mm(119)
+        label = cells[0].paragraphs[0].add_run(row.label)
+        label.font.color.rgb = MUTED
+        cells[1].paragraphs[0].add_run(row.value).bold = True
+    doc.add_paragraph()
+    doc.add_paragraph(view.intro)
+
+    for sec in view.sections:
+        doc.add_heading(sec.title, level=1)
+        if sec.note:
+            _note(doc, sec.note)
+        if sec.rule:
+            _note(doc, sec.rule, italic=True)
+        _entries(doc, sec.entries, view.labels)
+
+    labels = view.labels
+    doc.add_heading(view.summary["title"], level=1)
+    _note(doc, view.summary["intro"])
+    _table(
+        doc,
+        [labels["company"], labels["identifier"], labels["country"], labels["locations"], labels["outside_eea"]],
+        [[p.name, p.legal_id, p.country, p.locations, labels["yes"] if p.outside_eea else labels["no"]]
+         for p in view.summary["parties"]],
+        [42, 30, 34, 40, 28],
+    )
+    doc.add_paragraph(view.summary["footnote"])
+
+    doc.add_heading(view.notice["title"], level=1)
+    doc.add_paragraph(view.notice["clause"])
+
+    doc.add_heading(view.register["title"], level=1)
+    _note(doc, view.register["intro"], italic=True)
+    if view.register["note"]:
+        _note(doc, view.register["note"])
+    _entries(doc, view.register["entries"], labels)
+
+    doc.add_heading(view.signatures["title"], level=1)
+    sig = doc.add_table(rows=1, cols=2)
+    _row_flags(sig.rows[0])
+    for cell, party in zip(sig.rows[0].cells, view.signatures["parties"], strict=True):
+        cell.paragraphs[0].add_run(party).bold = True
+        for label in (view.signatures["signature"], view.signatures["name"], view.signatures["place_date"]):
+            cell.add_paragraph().paragraph_format.space_before = Pt(18)
+            line = cell.add_paragraph("_" * 38)
+            line.paragraph_format.space_after = Pt(0)
+            small = cell.add_paragraph().add_run(label)
+            small.font.size = Pt(7.5)
+            small.font.color.rgb = MUTED
+
+    props = doc.core_properties
+    props.title = view.title
+    props.subject = view.subject
+    props.author = view.company
+    props.last_modified_by = view.company
+    props.language = {"fi": "fi-FI", "en": "en-GB"}.get(view.language, view.language)
+    props.identifier = view.document_id
+    props.keywords = view.document_id
+    props.comments = ""
+    props.revision = 1
+    moment = dt.datetime.combine(date, dt.time(0, 0))
+    props.created = moment
+    props.modified = moment
+    props.last_printed = moment
+    _custom_xml(doc, payload)
+    for paragraph in doc.paragraphs:
+        if paragraph.style.name == "Normal" and not paragraph.text:
+            paragraph.paragraph_format.space_after = Pt(2)
+    return _normalise_zip(doc)
+
+
+def _normalise_zip(doc) -> bytes:
+    """Save with fixed timestamps and member order, so equal documents are equal bytes."""
+    raw = io.BytesIO()
+    doc.save(raw)
+    out = io.BytesIO()
+    with zipfile.ZipFile(raw) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            fixed = zipfile.ZipInfo(info.filename, date_time=ZIP_DATE)
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            fixed.external_attr = 0o644 << 16
+            dst.writestr(fixed, src.read(info.filename))
+    return out.getvalue()
+
+
+def render_docx(annex: Annex) -> bytes:
+    """The annex as DOCX, with annex.json kept as a custom XML part."""
+    return build_docx(build_view(annex), annex_json_bytes(annex), annex.date)
+
+
+__all__ = ["WD_ALIGN_PARAGRAPH", "build_docx", "render_docx"]

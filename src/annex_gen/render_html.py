@@ -1,0 +1,30 @@
+"""Render the annex view to HTML with Jinja2 (autoescaped, strict about undefined names)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import jinja2
+
+from .catalog import TEMPLATES_DIR
+from .model import Annex
+from .view import build_view
+
+
+@lru_cache(maxsize=4)
+def environment(templates: Path = TEMPLATES_DIR) -> jinja2.Environment:
+    """The Jinja2 environment: templates/ only, autoescape on, StrictUndefined."""
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates)),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def render_html(annex: Annex, template: str = "annex.html.j2") -> str:
+    """The annex as the HTML document that goes to WeasyPrint."""
+    return environment().get_template(template).render(doc=build_view(annex))

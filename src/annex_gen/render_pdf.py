@@ -1,0 +1,66 @@
+"""Render HTML to PDF/A-3b with WeasyPrint, fetching nothing outside templates/."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import weasyprint
+
+from .catalog import TEMPLATES_DIR
+from .errors import AnnexGenError
+from .model import Annex
+from .render_html import render_html
+
+
+class RenderError(AnnexGenError):
+    """A document could not be rendered."""
+
+
+class TemplatesOnlyFetcher(weasyprint.URLFetcher):
+    """Serves file: URLs inside templates/ and refuses everything else (no network)."""
+
+    def __init__(self, root: Path = TEMPLATES_DIR) -> None:
+        super().__init__(allowed_protocols=("file",), fail_on_errors=True)
+        self.root = root.resolve()
+
+    def fetch(self, url, headers=None):  # noqa: D102 - WeasyPrint's interface
+        parsed = urlparse(url)
+        path = Path(unquote(parsed.path)).resolve()
+        if parsed.scheme != "file" or not path.is_relative_to(self.root):
+            raise weasyprint.urls.FatalURLFetchingError(f"refused to fetch {url}: outside templates/")
+        return super().fetch(url, headers)
+
+
+def annex_json_bytes(annex: Annex) -> bytes:
+    """The machine-readable annex, exactly as `annex-gen resolve` prints it."""
+    return (json.dumps(annex.to_dict(), ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+def html_to_pdf(html: str, *, date: dt.date, attachments: dict[str, bytes]) -> bytes:
+    """PDF/A-3b bytes of html; attachments are embedded with relationship Source."""
+    moment = dt.datetime.combine(date, dt.time(0, 0), tzinfo=dt.UTC)
+    fetcher = TemplatesOnlyFetcher()
+    files = [
+        weasyprint.Attachment(string=data, name=name, description=name, created=moment,
+                              modified=moment, relationship="Source", url_fetcher=fetcher)
+        for name, data in attachments.items()
+    ]
+    document = weasyprint.HTML(string=html, base_url=str(TEMPLATES_DIR) + "/", url_fetcher=fetcher)
+    try:
+        return document.write_pdf(
+            attachments=files,
+            pdf_variant="pdf/a-3b",
+            pdf_identifier=True,
+            pdf_tags=True,
+            uncompressed_pdf=False,
+        )
+    except weasyprint.urls.FatalURLFetchingError as exc:
+        raise RenderError(str(exc)) from None
+
+
+def render_pdf(annex: Annex) -> bytes:
+    """The annex as a PDF/A-3b with annex.json embedded."""
+    return html_to_pdf(render_html(annex), date=annex.date, attachments={"annex.json": annex_json_bytes(annex)})
