@@ -66,6 +66,10 @@ def check_legal_id(kind: str, value: str, country: str | None) -> str | None:
 
 
 class _RegistryReader:
+    # An object whose id is valid is kept even when its content is not (with placeholder
+    # values), so references to it are not also reported as unknown. Any error aborts the
+    # load before a Registry is built, so no placeholder ever leaves the reader.
+
     def __init__(self, docs: dict[str, Document]) -> None:
         self.docs = docs
         self.diagnostics: list[Diagnostic] = []
@@ -156,8 +160,7 @@ class _RegistryReader:
         for pid in self._ids(c, ("products",)):
             if c.mapping(("products", pid), required=["name"]):
                 name = c.text_line(("products", pid, "name"))
-                if name:
-                    out[pid] = name
+                out[pid] = name or ""
         return out
 
     def _options(self, c: Checker, langs: tuple[str, ...]) -> dict[str, Option]:
@@ -166,8 +169,7 @@ class _RegistryReader:
             if c.mapping(("options", oid), required=["name", "description"]):
                 name = c.text(("options", oid, "name"), langs)
                 desc = c.text(("options", oid, "description"), langs)
-                if name and desc:
-                    out[oid] = Option(oid, name, desc)
+                out[oid] = Option(oid, name or {}, desc or {})
         return out
 
     def _identifier_kinds(self, c: Checker, langs: tuple[str, ...]) -> dict[str, IdentifierKind]:
@@ -176,8 +178,7 @@ class _RegistryReader:
             if c.mapping(("identifier_kinds", kid), required=["name", "prefix"]):
                 name = c.text(("identifier_kinds", kid, "name"), langs)
                 prefix = c.typed(("identifier_kinds", kid, "prefix"), str)
-                if name and prefix is not None:
-                    out[kid] = IdentifierKind(kid, name, prefix)
+                out[kid] = IdentifierKind(kid, name or {}, prefix or "")
         return out
 
     def _regions(self, c: Checker, langs: tuple[str, ...], products: dict[str, str]) -> dict[str, Region]:
@@ -195,8 +196,7 @@ class _RegistryReader:
                     c.error((*path, "products", i), f"product {pid!r} is listed twice")
                 elif pid:
                     offered.append(pid)
-            if name and heading:
-                out[rid] = Region(rid, name, heading, tuple(offered))
+            out[rid] = Region(rid, name or {}, heading or {}, tuple(offered))
         return out
 
     def _notice(self, c: Checker, langs: tuple[str, ...]) -> NoticeTerms | None:
@@ -225,8 +225,7 @@ class _RegistryReader:
                 continue
             name = c.text((*path, "name"), langs)
             eea = c.typed((*path, "eea"), bool)
-            if name and eea is not None:
-                out[lid] = Location(lid, name, eea)
+            out[lid] = Location(lid, name or {}, bool(eea))
         return out
 
     def _entities(self, kinds: dict[str, IdentifierKind]) -> dict[str, Entity]:
@@ -258,7 +257,7 @@ class _RegistryReader:
                 if folded in seen_names:
                     c.error((*path, "name"), f"entity {name!r} is already defined as {seen_names[folded]!r}")
                 seen_names[folded] = eid
-                out[eid] = Entity(eid, name, legal_id, country)
+            out[eid] = Entity(eid, name or "", legal_id, country)
             if legal_id:
                 key = f"{legal_id.kind}:{legal_id.value}"
                 if key in seen_ids:
@@ -301,8 +300,8 @@ class _RegistryReader:
                 c.error((*path, "products"), "only product sections list products")
             uses_mta = c.typed((*path, "uses_shared_mta"), bool, optional=True) or False
             entries = self._entries(c, (*path, "entries"), langs, options, locations, entities)
-            if sid and kind and title:
-                out.append(Section(sid, kind, title, tuple(entries), region, tuple(sec_products), note, uses_mta))
+            if sid and kind:
+                out.append(Section(sid, kind, title or {}, tuple(entries), region, tuple(sec_products), note, uses_mta))
         return tuple(out)
 
     def _entries(self, c: Checker, path: tuple, langs, options, locations, entities) -> list[Entry]:
@@ -326,19 +325,13 @@ class _RegistryReader:
         return out
 
     def _purpose(self, c: Checker, path: tuple, langs) -> Purpose | None:
-        if not c.mapping(path, required=list(langs), optional=["items"]):
-            return None
-        text = {}
-        for lang in langs:
-            value = c.text_line((*path, lang), max_len=2000)
-            if value:
-                text[lang] = value
+        text = c.text(path, langs, extra=["items"])
         items = []
         for i, _ in enumerate(c.typed((*path, "items"), list, optional=True) or []):
             item = c.text((*path, "items", i), langs)
             if item:
                 items.append(item)
-        return Purpose(text, tuple(items)) if len(text) == len(langs) else None
+        return Purpose(text, tuple(items)) if text else None
 
     def _corrections(self) -> tuple[dict[str, str], ...]:
         c = self.checker("corrections.yaml")

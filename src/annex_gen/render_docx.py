@@ -106,6 +106,13 @@ def _styles(doc, language: str) -> None:
         title_ppr.remove(border)
 
 
+def _styled(doc, text: str, style_id: str):
+    """A paragraph with a style set by id (python-docx's lookup by name scans every style)."""
+    paragraph = doc.add_paragraph(text)
+    paragraph._p.get_or_add_pPr().style = style_id
+    return paragraph
+
+
 def _note(doc, text: str, *, italic: bool = False) -> None:
     p = doc.add_paragraph()
     run = p.add_run(text)
@@ -116,7 +123,7 @@ def _note(doc, text: str, *, italic: bool = False) -> None:
 
 def _table(doc, headers: list[str], rows: list[list], widths: list[float]) -> None:
     table = doc.add_table(rows=1, cols=len(headers))
-    table.style = doc.styles["Table Grid"]
+    table._tbl.tblPr.style = "TableGrid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     table.autofit = False
     for column, width in zip(table.columns, widths, strict=True):
@@ -219,7 +226,7 @@ def build_docx(view: AnnexView, payload: bytes, date: dt.date) -> bytes:
     _styles(doc, view.language)
     _header_footer(doc, view)
 
-    doc.add_paragraph(view.title, style="Title")
+    _styled(doc, view.title, "Title")
     meta = doc.add_table(rows=0, cols=2)
     meta.autofit = False
     meta.columns[0].width, meta.columns[1].width = Mm(55), Mm(119)
@@ -233,7 +240,7 @@ def build_docx(view: AnnexView, payload: bytes, date: dt.date) -> bytes:
     doc.add_paragraph(view.intro)
 
     for sec in view.sections:
-        doc.add_heading(sec.title, level=1)
+        _styled(doc, sec.title, "Heading1")
         if sec.note:
             _note(doc, sec.note)
         if sec.rule:
@@ -241,7 +248,7 @@ def build_docx(view: AnnexView, payload: bytes, date: dt.date) -> bytes:
         _entries(doc, sec.entries, view.labels)
 
     labels = view.labels
-    doc.add_heading(view.summary["title"], level=1)
+    _styled(doc, view.summary["title"], "Heading1")
     _note(doc, view.summary["intro"])
     _table(
         doc,
@@ -252,16 +259,10 @@ def build_docx(view: AnnexView, payload: bytes, date: dt.date) -> bytes:
     )
     doc.add_paragraph(view.summary["footnote"])
 
-    doc.add_heading(view.notice["title"], level=1)
+    _styled(doc, view.notice["title"], "Heading1")
     doc.add_paragraph(view.notice["clause"])
 
-    doc.add_heading(view.register["title"], level=1)
-    _note(doc, view.register["intro"], italic=True)
-    if view.register["note"]:
-        _note(doc, view.register["note"])
-    _entries(doc, view.register["entries"], labels)
-
-    doc.add_heading(view.signatures["title"], level=1)
+    _styled(doc, view.signatures["title"], "Heading1")
     sig = doc.add_table(rows=1, cols=2)
     _row_flags(sig.rows[0])
     for cell, party in zip(sig.rows[0].cells, view.signatures["parties"], strict=True):
@@ -273,6 +274,12 @@ def build_docx(view: AnnexView, payload: bytes, date: dt.date) -> bytes:
             small = cell.add_paragraph().add_run(label)
             small.font.size = Pt(7.5)
             small.font.color.rgb = MUTED
+
+    _styled(doc, view.register["title"], "Heading1")
+    _note(doc, view.register["intro"], italic=True)
+    if view.register["note"]:
+        _note(doc, view.register["note"])
+    _entries(doc, view.register["entries"], labels)
 
     props = doc.core_properties
     props.title = view.title
@@ -289,9 +296,6 @@ def build_docx(view: AnnexView, payload: bytes, date: dt.date) -> bytes:
     props.modified = moment
     props.last_printed = moment
     _custom_xml(doc, payload)
-    for paragraph in doc.paragraphs:
-        if paragraph.style.name == "Normal" and not paragraph.text:
-            paragraph.paragraph_format.space_after = Pt(2)
     return _normalise_zip(doc)
 
 

@@ -1,0 +1,91 @@
+"""Shared test helpers: inline input trees, the project's registry, and contract builders."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import textwrap
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import pytest
+
+from annex_gen.model import Annex, Contract, Registry
+from annex_gen.registry import load_registry
+from annex_gen.resolve import resolve
+
+ROOT = Path(__file__).resolve().parents[1]
+REGISTRY_DIR = ROOT / "registry"
+EXAMPLES_DIR = ROOT / "examples"
+
+Tree = Mapping[str, "str | bytes | Tree"]
+
+
+def build_file_tree(root: Path, spec: Tree) -> Path:
+    """Create files under root from {name: text | bytes | {nested}}; text is dedented."""
+    root.mkdir(parents=True, exist_ok=True)
+    for name, content in spec.items():
+        path = root / name
+        if isinstance(content, Mapping):
+            build_file_tree(path, content)
+        elif isinstance(content, bytes):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(content)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(textwrap.dedent(content).lstrip("\n"), encoding="utf-8")
+    return root
+
+
+def copy_registry(dest: Path) -> Path:
+    """A copy of the project's registry directory at dest."""
+    shutil.copytree(REGISTRY_DIR, dest)
+    return dest
+
+
+def replace_once(path: Path, old: str, new: str) -> tuple[int, int]:
+    """Replace the first occurrence of old in a file; return its 1-based line and column."""
+    text = path.read_text(encoding="utf-8")
+    index = text.find(old)
+    assert index >= 0, f"{old!r} not found in {path}"
+    path.write_text(text[:index] + new + text[index + len(old):], encoding="utf-8")
+    line = text.count("\n", 0, index) + 1
+    col = index - (text.rfind("\n", 0, index) + 1) + 1
+    return line, col
+
+
+def make_contract(
+    region: str,
+    products: Iterable[str],
+    *,
+    language: str = "fi",
+    options: Mapping[str, bool] | None = None,
+    customer_id: str = "acme",
+    customer_name: str = "Acme Oy",
+) -> Contract:
+    """A Contract built directly, bypassing the file loader."""
+    return Contract(
+        customer_id=customer_id,
+        customer_name=customer_name,
+        date=dt.date(2026, 11, 29),
+        region=region,
+        language=language,
+        products=tuple(products),
+        options=dict(options or {}),
+    )
+
+
+@pytest.fixture(scope="session")
+def registry() -> Registry:
+    """The project's registry, loaded once."""
+    return load_registry(REGISTRY_DIR)
+
+
+@pytest.fixture
+def annex_for(registry: Registry):
+    """resolve() of a directly built contract against the project's registry."""
+
+    def _annex_for(region: str, products: Iterable[str], **kwargs) -> Annex:
+        return resolve(registry, make_contract(region, products, **kwargs))
+
+    return _annex_for

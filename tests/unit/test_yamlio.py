@@ -1,0 +1,188 @@
+"""The untrusted-YAML reader: every refusal with its exact message, and value positions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+
+import pytest
+
+from annex_gen.errors import InvalidInput
+from annex_gen.yamlio import MAX_DEPTH, key_path, load, parse_text, read_text
+
+from conftest import build_file_tree
+
+
+def problems(text: str, path: str = "c.yaml") -> list[str]:
+    """The rendered diagnostics of parsing text, which must fail."""
+    with pytest.raises(InvalidInput) as exc:
+        parse_text(text, path)
+    return [str(d) for d in exc.value.diagnostics]
+
+
+def test_plain_values_and_their_types():
+    doc = parse_text(
+        "a: text\nb: 12\nc: 0x1F\nd: 1.5\ne: true\nf: null\ng: 2026-11-29\nh: yes\ni: '12'\nj: [x, 2]\n",
+        "c.yaml",
+    )
+    assert doc.data == {
+        "a": "text", "b": 12, "c": 31, "d": 1.5, "e": True, "f": None,
+        "g": dt.date(2026, 11, 29), "h": "yes", "i": "12", "j": ["x", 2],
+    }
+
+
+def test_positions_of_values_and_keys():
+    doc = parse_text("customer:\n  id: acme\ncontract:\n  products: [mailer, press]\n", "c.yaml")
+    assert doc.where(("customer", "id")) == (2, 7)
+    assert doc.where(("customer", "id"), key=True) == (2, 3)
+    assert doc.where(("contract", "products", 1)) == (4, 23)
+    # A path that does not exist is located at its nearest existing parent.
+    assert doc.where(("contract", "products", 7)) == (4, 13)
+    assert doc.where(("contract", "region")) == (4, 3)
+
+
+def test_an_empty_value_is_located_at_its_key_not_at_the_next_line():
+    doc = parse_text("customer:\n  id:\n  name: X\ncontract:\n  options:\n\n\n", "c.yaml")
+    assert doc.data == {"customer": {"id": None, "name": "X"}, "contract": {"options": None}}
+    assert doc.where(("customer", "id")) == (2, 3)
+    assert doc.where(("contract", "options")) == (5, 3)
+
+
+def test_key_path_rendering():
+    assert key_path(("contract", "products", 1)) == "contract.products[1]"
+    assert key_path(("sections", 3, "entries", 0, "entity")) == "sections[3].entries[0].entity"
+    assert key_path(()) == ""
+
+
+def test_a_byte_order_mark_is_accepted(tmp_path):
+    build_file_tree(tmp_path, {"c.yaml": b"\xef\xbb\xbfa: 1\n"})
+    assert load(tmp_path / "c.yaml").data == {"a": 1}
+
+
+def test_malformed_yaml():
+    assert problems("customer:\n  id: [acme\n") == [
+        "c.yaml:3:1: invalid YAML: expected ',' or ']', but got '<stream end>'"
+    ]
+    assert problems("a: b: c\n") == ["c.yaml:1:5: invalid YAML: mapping values are not allowed here"]
+
+
+def test_more_than_one_document():
+    assert problems("a: 1\n---\nb: 2\n") == [
+        "c.yaml:2:1: invalid YAML: expected a single document in the stream, but found another document"
+    ]
+
+
+def test_an_empty_file():
+    assert problems("") == ["c.yaml:1:1: the file is empty; expected a mapping"]
+    assert problems("# only a comment\n") == ["c.yaml:1:1: the file is empty; expected a mapping"]
+
+
+def test_not_utf8(tmp_path):
+    build_file_tree(tmp_path, {"c.yaml": "customer:\n  name: Kärkkäinen Oy\n".encode("latin-1")})
+    with pytest.raises(InvalidInput) as exc:
+        load(tmp_path / "c.yaml")
+    assert [str(d) for d in exc.value.diagnostics] == [
+        f"{tmp_path}/c.yaml:2:10: not valid UTF-8 (byte 0xe4); save the file as UTF-8"
+    ]
+
+
+def test_missing_file_directory_and_size_limit(tmp_path):
+    build_file_tree(tmp_path, {"big.yaml": "a: " + "x" * 100 + "\n", "dir": {"x.yaml": "a: 1\n"}})
+    cases = [
+        (tmp_path / "nope.yaml", {}, f"{tmp_path}/nope.yaml: no such file"),
+        (tmp_path / "dir", {}, f"{tmp_path}/dir: is a directory, expected a file"),
+        (tmp_path / "big.yaml", {"max_bytes": 50}, f"{tmp_path}/big.yaml: file is larger than 50 bytes"),
+    ]
+    for path, kwargs, message in cases:
+        with pytest.raises(InvalidInput) as exc:
+            read_text(path, **kwargs)
+        assert [str(d) for d in exc.value.diagnostics] == [message]
+
+
+def test_billion_laughs_fails_fast_with_a_clear_error():
+    levels = "abcdefghij"
+    lines = [f'a: &a ["{"lol"}", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for prev, name in zip(levels, levels[1:], strict=False):
+        lines.append(f"{name}: &{name} [" + ", ".join([f"*{prev}"] * 10) + "]")
+    text = "\n".join(lines) + "\n"  # expanded, this would be 10**10 strings
+    start = time.perf_counter()
+    got = problems(text)
+    elapsed = time.perf_counter() - start
+    assert elapsed < 0.5, f"took {elapsed:.2f}s"
+    assert got == [
+        f"c.yaml:{i}:1: {name}: anchors and aliases (&, *) are not supported; write the value out"
+        for i, name in enumerate(levels, start=1)
+    ]
+
+
+def test_a_single_anchor_and_alias_are_refused():
+    assert problems("customer:\n  id: &id acme\ncontract:\n  reference: *id\n") == [
+        "c.yaml:2:3: customer.id: anchors and aliases (&, *) are not supported; write the value out",
+        "c.yaml:4:3: contract.reference: anchors and aliases (&, *) are not supported; write the value out",
+    ]
+
+
+def test_merge_keys_are_refused_once():
+    assert problems("a:\n  <<: {b: 1}\n") == ["c.yaml:2:3: a: merge keys (<<) are not supported"]
+
+
+def test_duplicate_key():
+    assert problems("customer:\n  id: acme\n  name: A\n  id: other\n") == [
+        "c.yaml:4:3: customer.id: duplicate key 'id' (first defined on line 2)"
+    ]
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("a: !!python/object/apply:os.system ['echo pwned']\n",
+     "c.yaml:1:4: a: unsupported tag 'tag:yaml.org,2002:python/object/apply:os.system'"),
+    ("a: !!python/object/apply:os.system\n  args: ['echo pwned']\n",
+     "c.yaml:1:4: a: unsupported tag 'tag:yaml.org,2002:python/object/apply:os.system'"),
+    ("a: !!python/name:os.system\n",
+     "c.yaml:1:4: a: unsupported tag 'tag:yaml.org,2002:python/name:os.system'; only plain YAML values are accepted"),
+    ("!!python/object:os.system {}\n", "c.yaml:1:1: unsupported tag 'tag:yaml.org,2002:python/object:os.system'"),
+    ("a: !include /etc/passwd\n", "c.yaml:1:4: a: unsupported tag '!include'; only plain YAML values are accepted"),
+    ("a: !!binary aGVsbG8=\n",
+     "c.yaml:1:4: a: unsupported tag 'tag:yaml.org,2002:binary'; only plain YAML values are accepted"),
+    ("a: !!set {x}\n", "c.yaml:1:4: a: unsupported tag 'tag:yaml.org,2002:set'"),
+    ("? !!python/name:os.system\n: 1\n", "c.yaml:1:3: mapping keys must be plain strings"),
+])
+def test_object_constructing_and_custom_tags_are_refused(monkeypatch, text, message):
+    calls = []
+    monkeypatch.setattr(os, "system", lambda *a: calls.append(a))
+    assert problems(text) == [message]
+    assert calls == []
+
+
+def test_non_string_keys_are_refused():
+    assert problems("[a]: 1\ntrue: 2\n") == [
+        "c.yaml:1:1: mapping keys must be plain strings",
+        "c.yaml:2:1: mapping keys must be plain strings",
+    ]
+
+
+def test_a_date_that_does_not_exist():
+    assert problems("date: 2026-02-30\n") == ["c.yaml:1:7: date: '2026-02-30' is not a date of the form YYYY-MM-DD"]
+    assert problems("date: 2026-11-29T10:00:00\n") == [
+        "c.yaml:1:7: date: '2026-11-29T10:00:00' is not a date of the form YYYY-MM-DD"
+    ]
+
+
+def test_nesting_limit():
+    deep = "a: " + "[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1) + "\n"
+    got = problems(deep)
+    assert len(got) == 1
+    assert got[0].startswith("c.yaml:1:") and got[0].endswith(f": nested deeper than {MAX_DEPTH} levels")
+    start = time.perf_counter()
+    assert problems("[" * 20000) == ["c.yaml: invalid YAML: nested too deeply"]
+    assert time.perf_counter() - start < 2
+
+
+def test_every_problem_of_a_file_is_reported_at_once():
+    text = "a: &x 1\nb: !!python/name:os.system\nc: 1\nc: 2\nd: 2026-13-01\n"
+    assert problems(text) == [
+        "c.yaml:1:1: a: anchors and aliases (&, *) are not supported; write the value out",
+        "c.yaml:2:4: b: unsupported tag 'tag:yaml.org,2002:python/name:os.system'; only plain YAML values are accepted",
+        "c.yaml:4:1: c: duplicate key 'c' (first defined on line 3)",
+        "c.yaml:5:4: d: '2026-13-01' is not a date of the form YYYY-MM-DD",
+    ]
