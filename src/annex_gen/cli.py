@@ -132,6 +132,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", default="pdf,docx", help="comma-separated: pdf, docx, html, json (default: pdf,docx)")
     p.add_argument("--out", default="output", metavar="DIR", help="output directory (default: output/)")
     p.set_defaults(func=cmd_generate)
+
+    from .cli_archive import register as register_archive
+
+    register_archive(sub, common)
+    from .cli_batch import register as register_batch
+
+    register_batch(sub, common)
     return parser
 
 

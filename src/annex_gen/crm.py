@@ -122,6 +122,7 @@ def _row_document(path: str, line: int, columns: dict[int, str], cells: list[str
 
 def parse_crm(text: str, path: str) -> list[CrmRow]:
     """The contract rows of a CRM CSV export; raise InvalidInput for a bad header or layout."""
+    text = text.removeprefix("\ufeff")
     sample = text[:8192]
     try:
         dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")

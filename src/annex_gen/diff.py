@@ -101,14 +101,16 @@ class _Builder:
         langs = frozenset(languages) if languages is not None else None
         if langs is not None and not langs:
             return
+        if langs is not None and langs >= set(self.langs):
+            langs = None
         self.changes.append(RegistryChange(len(self.changes) + 1, kind, summary, frozenset(old_keys),
                                            frozenset(new_keys), langs, detail))
 
-    def t(self, text: Text | None) -> str:
-        """A translated text in the report's language."""
+    def t(self, text: Text | None, lang: str | None = None) -> str:
+        """A translated text in the report's language (or in lang)."""
         if not text:
             return ""
-        return text.get(self.lang) or next(iter(text.values()))
+        return text.get(lang or self.lang) or next(iter(text.values()))
 
 
 def _entity_changes(b: _Builder) -> dict[str, str]:
@@ -218,6 +220,8 @@ def _entry_changes(b: _Builder, renamed: dict[str, str]) -> None:
         found, olds, news = _pair(olds, news, key)
         pairs.extend(found)
     for o, n in pairs:
+        langs = [lang for lang in b.langs if row_text(old, o, lang) != row_text(new, n, lang)]
+        shown = b.lang if b.lang in langs or not langs else langs[0]
         fields = []
         if o.section.id != n.section.id:
             fields.append("section")
@@ -238,11 +242,10 @@ def _entry_changes(b: _Builder, renamed: dict[str, str]) -> None:
                 parts.append(f"location {b.t(old.locations[o.entry.location].name)} -> "
                              f"{b.t(new.locations[n.entry.location].name)}")
             if "purpose" in fields:
-                parts.append(f"purpose {b.t(o.entry.purpose.text)!r} -> {b.t(n.entry.purpose.text)!r}")
+                parts.append(f"purpose {b.t(o.entry.purpose.text, shown)!r} -> {b.t(n.entry.purpose.text, shown)!r}")
             if "option" in fields:
                 parts.append(f"option {o.entry.option or 'none'} -> {n.entry.option or 'none'}")
             text = f"{kind.replace('-', ' ')}: {name(n)} in {where(new, n)}: " + "; ".join(parts)
-        langs = [lang for lang in b.langs if row_text(old, o, lang) != row_text(new, n, lang)]
         b.add(kind, text, old_keys=[o.key()], new_keys=[n.key()], languages=langs, entity=n.entity,
               fields=fields, old=entry_json(old, o), new=entry_json(new, n))
     for o in olds:
@@ -480,15 +483,21 @@ def diff_annexes(old: Annex, new: Annex) -> AnnexDiff:
         lambda r: (r[0].id, r[1].subprocessor, r[1].option),
         lambda r: (r[1].subprocessor, r[1].location, r[1].purpose, r[1].purpose_items, r[1].option),
         lambda r: (r[0].id, r[1].subprocessor),
+        # The entity's id changed, nothing printed did (the JSON names sub-processors by id).
+        lambda r: (r[0].id, r[1].name, r[1].legal_id, r[1].option),
     ]
     rows: list[RowChange] = []
+    internal = False
     for key in passes:
         pairs, olds, news = _pair(olds, news, key)
         for (os_, o), (ns, n) in pairs:
             moved = os_.id != ns.id
-            rows.append(RowChange("changed", n.subprocessor, ns.id, ns.title, o, n,
-                                  os_.title if moved else None,
-                                  tuple((["section"] if moved else []) + _fields(o, n))))
+            fields = tuple((["section"] if moved else []) + _fields(o, n))
+            if fields:
+                rows.append(RowChange("changed", n.subprocessor, ns.id, ns.title, o, n,
+                                      os_.title if moved else None, fields))
+            else:
+                internal = True
     rows.extend(RowChange("removed", e.subprocessor, s.id, s.title, old=e) for s, e in olds)
     rows.extend(RowChange("added", e.subprocessor, s.id, s.title, new=e) for s, e in news)
 
@@ -503,7 +512,7 @@ def diff_annexes(old: Annex, new: Annex) -> AnnexDiff:
         for name in ("title", "note", "uses_shared_mta"):
             if o is not None and getattr(o, name) != getattr(s, name):
                 other.append(OtherChange(f"sections.{s.id}.{name}", getattr(o, name), getattr(s, name)))
-    if not rows and not other and content_hash(old) != content_hash(new):
+    if not rows and not other and not internal and content_hash(old) != content_hash(new):
         other.append(OtherChange("content", None, None))
     order = {"added": 0, "removed": 1, "changed": 2}
     rows.sort(key=lambda r: order[r.kind])

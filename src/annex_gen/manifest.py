@@ -155,14 +155,16 @@ class Manifest:
     def sweep(self) -> list[Path]:
         """Delete partial files and annexes the manifest does not list (left by a killed batch)."""
         keep = self.referenced()
+        candidates = [p for p in self.out_dir.iterdir() if _PARTIAL_RE.match(p.name)]
+        for sub in sorted(p for p in self.out_dir.iterdir() if p.is_dir()):
+            candidates += [p for p in sub.iterdir()
+                           if _PARTIAL_RE.match(p.name) or (_OUTPUT_RE.match(p.name) and p not in keep)]
         removed = []
-        for sub in sorted(p for p in self.out_dir.iterdir() if p.is_dir()) if self.out_dir.is_dir() else ():
-            for path in sub.iterdir():
-                if path.is_file() and (_PARTIAL_RE.match(path.name) or
-                                       (_OUTPUT_RE.match(path.name) and path not in keep)):
-                    with contextlib.suppress(FileNotFoundError):
-                        path.unlink()
-                        removed.append(path)
+        for path in candidates:
+            if path.is_file():
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+                    removed.append(path)
         return removed
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
+from ruamel.yaml.composer import Composer
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
@@ -73,7 +74,7 @@ class _Builder:
             Diagnostic(self.doc.path, mark.line + 1, mark.column + 1, key_path(path), message)
         )
 
-    def build(self, node: Node, path: Path_, depth: int = 0) -> Any:
+    def build(self, node: Node, path: Path_) -> Any:
         self.doc.positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
         if isinstance(node, ScalarNode) and node.value == "" and node.tag == f"{_TAG}null":
             # An empty value has no text of its own; the parser marks it where the next token
@@ -87,22 +88,19 @@ class _Builder:
             )
             return None
         self.seen.add(id(node))
-        if depth > MAX_DEPTH:
-            self.error(node, path, f"nested deeper than {MAX_DEPTH} levels")
-            return None
         if isinstance(node, MappingNode):
-            return self._mapping(node, path, depth)
+            return self._mapping(node, path)
         if isinstance(node, SequenceNode):
             if node.tag != f"{_TAG}seq":
                 self.error(node, path, f"unsupported tag {node.tag!r}")
                 return None
-            return [self.build(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
+            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
         if isinstance(node, ScalarNode):
             return self._scalar(node, path)
         self.error(node, path, "unsupported YAML node")
         return None
 
-    def _mapping(self, node: MappingNode, path: Path_, depth: int) -> dict[str, Any] | None:
+    def _mapping(self, node: MappingNode, path: Path_) -> dict[str, Any] | None:
         if node.tag != f"{_TAG}map":
             self.error(node, path, f"unsupported tag {node.tag!r}")
             return None
@@ -129,7 +127,7 @@ class _Builder:
                 continue
             first_line[key] = line
             self.doc.key_positions[(*path, key)] = (line, key_node.start_mark.column + 1)
-            out[key] = self.build(value_node, (*path, key), depth + 1)
+            out[key] = self.build(value_node, (*path, key))
         return out
 
     def _scalar(self, node: ScalarNode, path: Path_) -> Any:
@@ -161,12 +159,41 @@ class _Builder:
             return None
 
 
+class _TooDeep(Exception):
+    def __init__(self, mark: Any) -> None:
+        self.mark = mark
+
+
+class _DepthLimitedComposer(Composer):
+    """Refuses nesting beyond MAX_DEPTH as soon as the parser reaches it.
+
+    The scanner's cost grows with the square of the flow nesting depth, so a few kilobytes
+    of '[' would otherwise take seconds to reach the recursion limit.
+    """
+
+    level = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.level > MAX_DEPTH:
+            raise _TooDeep(self.parser.peek_event().start_mark)
+        self.level += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.level -= 1
+
+
 def parse_text(text: str, path: str) -> Document:
     """Parse YAML text; raise InvalidInput listing every problem found."""
     doc = Document(path=path, data=None)
     yaml = YAML(typ="safe", pure=True)
+    yaml.Composer = _DepthLimitedComposer
     try:
         node = yaml.compose(text)
+    except _TooDeep as exc:
+        line, col = exc.mark.line + 1, exc.mark.column + 1
+        message = f"nested deeper than {MAX_DEPTH} levels"
+        raise InvalidInput([Diagnostic(path, line, col, "", message)]) from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)

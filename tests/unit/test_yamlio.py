@@ -10,7 +10,6 @@ import pytest
 
 from annex_gen.errors import InvalidInput
 from annex_gen.yamlio import MAX_DEPTH, key_path, load, parse_text, read_text
-
 from conftest import build_file_tree
 
 
@@ -36,7 +35,7 @@ def test_positions_of_values_and_keys():
     doc = parse_text("customer:\n  id: acme\ncontract:\n  products: [mailer, press]\n", "c.yaml")
     assert doc.where(("customer", "id")) == (2, 7)
     assert doc.where(("customer", "id"), key=True) == (2, 3)
-    assert doc.where(("contract", "products", 1)) == (4, 23)
+    assert doc.where(("contract", "products", 1)) == (4, 22)
     # A path that does not exist is located at its nearest existing parent.
     assert doc.where(("contract", "products", 7)) == (4, 13)
     assert doc.where(("contract", "region")) == (4, 3)
@@ -139,9 +138,12 @@ def test_duplicate_key():
     ("a: !!python/object/apply:os.system\n  args: ['echo pwned']\n",
      "c.yaml:1:4: a: unsupported tag 'tag:yaml.org,2002:python/object/apply:os.system'"),
     ("a: !!python/name:os.system\n",
-     "c.yaml:1:4: a: unsupported tag 'tag:yaml.org,2002:python/name:os.system'; only plain YAML values are accepted"),
-    ("!!python/object:os.system {}\n", "c.yaml:1:1: unsupported tag 'tag:yaml.org,2002:python/object:os.system'"),
-    ("a: !include /etc/passwd\n", "c.yaml:1:4: a: unsupported tag '!include'; only plain YAML values are accepted"),
+     "c.yaml:1:4: a: unsupported tag 'tag:yaml.org,2002:python/name:os.system'; "
+     "only plain YAML values are accepted"),
+    ("!!python/object:os.system {}\n",
+     "c.yaml:1:1: unsupported tag 'tag:yaml.org,2002:python/object:os.system'"),
+    ("a: !include /etc/passwd\n",
+     "c.yaml:1:4: a: unsupported tag '!include'; only plain YAML values are accepted"),
     ("a: !!binary aGVsbG8=\n",
      "c.yaml:1:4: a: unsupported tag 'tag:yaml.org,2002:binary'; only plain YAML values are accepted"),
     ("a: !!set {x}\n", "c.yaml:1:4: a: unsupported tag 'tag:yaml.org,2002:set'"),
@@ -162,19 +164,30 @@ def test_non_string_keys_are_refused():
 
 
 def test_a_date_that_does_not_exist():
-    assert problems("date: 2026-02-30\n") == ["c.yaml:1:7: date: '2026-02-30' is not a date of the form YYYY-MM-DD"]
+    assert problems("date: 2026-02-30\n") == [
+        "c.yaml:1:7: date: '2026-02-30' is not a date of the form YYYY-MM-DD"
+    ]
     assert problems("date: 2026-11-29T10:00:00\n") == [
         "c.yaml:1:7: date: '2026-11-29T10:00:00' is not a date of the form YYYY-MM-DD"
     ]
 
 
 def test_nesting_limit():
-    deep = "a: " + "[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1) + "\n"
-    got = problems(deep)
-    assert len(got) == 1
-    assert got[0].startswith("c.yaml:1:") and got[0].endswith(f": nested deeper than {MAX_DEPTH} levels")
+    at_limit = "a: " + "[" * MAX_DEPTH + "]" * MAX_DEPTH + "\n"
+    assert parse_text(at_limit, "c.yaml").data is not None
+    too_deep = "a: " + "[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1) + "\n"
+    assert problems(too_deep) == [f"c.yaml:1:{3 + MAX_DEPTH + 1}: nested deeper than {MAX_DEPTH} levels"]
+    block = "".join("  " * i + f"k{i}:\n" for i in range(200))
+    line, col = MAX_DEPTH + 1, 2 * MAX_DEPTH + 1
+    assert problems(block) == [f"c.yaml:{line}:{col}: nested deeper than {MAX_DEPTH} levels"]
+
+
+@pytest.mark.parametrize("text", ["[" * 20000, "? " + "[" * 20000, "{a: " * 5000, "- " * 20000])
+def test_a_nesting_bomb_is_stopped_at_the_limit_quickly(text):
     start = time.perf_counter()
-    assert problems("[" * 20000) == ["c.yaml: invalid YAML: nested too deeply"]
+    (message,) = problems(text)
+    # Located: stopped at the depth limit, not by the interpreter's recursion limit.
+    assert message.startswith("c.yaml:1:") and message.endswith(f": nested deeper than {MAX_DEPTH} levels")
     assert time.perf_counter() - start < 2
 
 
@@ -182,7 +195,8 @@ def test_every_problem_of_a_file_is_reported_at_once():
     text = "a: &x 1\nb: !!python/name:os.system\nc: 1\nc: 2\nd: 2026-13-01\n"
     assert problems(text) == [
         "c.yaml:1:1: a: anchors and aliases (&, *) are not supported; write the value out",
-        "c.yaml:2:4: b: unsupported tag 'tag:yaml.org,2002:python/name:os.system'; only plain YAML values are accepted",
+        "c.yaml:2:4: b: unsupported tag 'tag:yaml.org,2002:python/name:os.system'; "
+        "only plain YAML values are accepted",
         "c.yaml:4:1: c: duplicate key 'c' (first defined on line 3)",
         "c.yaml:5:4: d: '2026-13-01' is not a date of the form YYYY-MM-DD",
     ]

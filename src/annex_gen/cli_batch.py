@@ -1,0 +1,262 @@
+"""The `batch`, `diff` and `notices` commands: argument parsing and printing only."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+
+
+def _out(text: str = "") -> None:
+    print(text)
+
+
+def _err(text: str) -> None:
+    print(text, file=sys.stderr)
+
+
+def _contract_paths(given: list[str]) -> list[Path]:
+    from .cli import DEFAULT_CONTRACT_DIRS
+
+    if given:
+        return [Path(p) for p in given]
+    return [d for d in DEFAULT_CONTRACT_DIRS if d.is_dir()]
+
+
+def _indent(text: str, prefix: str = "    ") -> str:
+    return "\n".join(prefix + line for line in text.splitlines())
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date of the form YYYY-MM-DD") from None
+
+
+def _jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of worker processes (1 or more), got {text!r}")
+    return value
+
+
+# batch
+
+
+class _PlainProgress:
+    """One line per annex written or failed, for logs and pipes."""
+
+    def __call__(self, event) -> None:
+        if event.kind == "planned":
+            _err(f"{event.total} contract(s), {event.to_render} to generate")
+        elif event.kind == "generated":
+            _err(f"[{event.done}/{event.total}] generated {event.customer_id} {event.detail}")
+        elif event.kind == "failed":
+            _err(f"[{event.done}/{event.total}] failed {event.customer_id or event.source}")
+
+    def close(self) -> None:
+        pass
+
+
+class _RichProgress:
+    """A progress bar on a terminal."""
+
+    def __init__(self) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TimeRemainingColumn(), console=Console(stderr=True), transient=False)
+        self.task = None
+
+    def __call__(self, event) -> None:
+        if event.kind == "planned":
+            self.progress.start()
+            self.task = self.progress.add_task(f"{event.to_render} to generate", total=event.total)
+        elif self.task is not None:
+            self.progress.update(self.task, completed=event.done)
+
+    def close(self) -> None:
+        self.progress.stop()
+
+
+def _print_batch_summary(result, out_dir: Path) -> None:
+    for d in result.warnings:
+        _err(str(d))
+    total = len(result.generated) + len(result.unchanged) + len(result.failed)
+    _out(f"{total} contract(s) in {result.seconds:.1f} s: {len(result.generated)} generated, "
+         f"{len(result.unchanged)} unchanged, {len(result.failed)} failed"
+         + ("; interrupted, the next run continues" if result.interrupted else "")
+         + f" (output: {out_dir})")
+    if result.failed:
+        _out("failed:")
+        for f in sorted(result.failed, key=lambda f: f.source):
+            who = f"{f.source} ({f.customer_id})" if f.customer_id else f.source
+            _out(f"  {who}:")
+            _out(_indent(f.reason))
+
+
+def cmd_batch(args) -> int:
+    from .batch import BatchInterrupted, run_batch
+    from .cli import _load_registry
+
+    registry = _load_registry(args)
+    out_dir = Path(args.out)
+    progress = _RichProgress() if sys.stderr.isatty() and not args.plain else _PlainProgress()
+    try:
+        result = run_batch(registry, _contract_paths(args.customers), out_dir, jobs=args.jobs, force=args.force,
+                           progress=progress)
+    except BatchInterrupted as exc:
+        progress.close()
+        _print_batch_summary(exc.result, out_dir)
+        return exc.exit_code
+    finally:
+        progress.close()
+    _print_batch_summary(result, out_dir)
+    return 1 if result.failed else 0
+
+
+# diff
+
+
+def _load_pair(args):
+    from .revisions import load_registry_at
+
+    registry_dir = Path(args.registry)
+    old, old_label = load_registry_at(args.old, registry_dir)
+    new, new_label = load_registry_at(args.new or args.registry, registry_dir)
+    return old, old_label, new, new_label
+
+
+def _impact(args):
+    from .diff import impact
+    from .sources import gather, load_all
+
+    old, old_label, new, new_label = _load_pair(args)
+    sources, failures = gather(_contract_paths(args.customers))
+    contracts, failures = load_all(new, sources, failures)
+    return impact(old, new, contracts, [(f.label, f.message) for f in failures],
+                  old_label=old_label, new_label=new_label)
+
+
+def _row_text(row) -> str:
+    entry = row.new or row.old
+    where = f"{row.section_title}: {entry.location}: {entry.purpose}"
+    if row.kind == "added":
+        return f"+ {row.name} -- {where}"
+    if row.kind == "removed":
+        return f"- {row.name} -- {where}"
+    parts = []
+    for name in row.fields:
+        if name == "section":
+            parts.append(f"section {row.old_section_title} -> {row.section_title}")
+        elif name == "purpose":
+            parts.append(f"purpose {row.old.purpose!r} -> {row.new.purpose!r}")
+        else:
+            parts.append(f"{name} {getattr(row.old, name)} -> {getattr(row.new, name)}")
+    return f"~ {row.name} -- {row.section_title}: " + "; ".join(parts)
+
+
+def print_impact(report) -> None:
+    """The diff as readable text."""
+    _out(f"Registry: {report.old_label} ({report.old.version}) -> {report.new_label} ({report.new.version})")
+    _out(f"{len(report.changes)} change(s)" + (":" if report.changes else ""))
+    for c in report.changes:
+        langs = f" [{', '.join(sorted(c.languages))} only]" if c.languages is not None else ""
+        _out(f"  [{c.id}] {c.summary}{langs}")
+    affected, unaffected, errors = (report.with_status(s) for s in ("affected", "unaffected", "error"))
+    _out()
+    _out(f"Customers: {len(affected)} affected, {len(unaffected)} unaffected, {len(errors)} error(s)")
+    for c in affected:
+        ids = ", ".join(f"[{i}]" for i in c.changes) or "(annex text)"
+        _out(f"  {c.customer_id}: affected by {ids} -- {c.customer_name} ({c.source}, {c.language})")
+        for row in c.annex.rows:
+            _out(f"      {_row_text(row)}")
+        for other in c.annex.other:
+            _out(f"      ~ {other.key}: {other.old!r} -> {other.new!r}" if other.key != "content"
+                 else "      ~ annex content")
+    for c in unaffected:
+        _out(f"  {c.customer_id}: unaffected -- {c.customer_name} ({c.source})")
+    for c in errors:
+        _out(f"  {c.customer_id or c.source}: error -- {c.source}")
+        _out(_indent(c.error or "", "      "))
+
+
+def cmd_diff(args) -> int:
+    report = _impact(args)
+    if args.json:
+        json.dump(report.to_dict(), sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print_impact(report)
+    return 1 if report.with_status("error") else 0
+
+
+# notices
+
+
+def cmd_notices(args) -> int:
+    from .notices import write_notices
+
+    report = _impact(args)
+    out_dir = Path(args.out)
+    result = write_notices(report, out_dir, notice_date=args.notice_date, effective_date=args.effective_date)
+    for w in result.written:
+        dates = w.notice.dates
+        _out(f"{w.customer_id}: takes effect {dates.effective_date}, objections by {dates.objection_deadline}")
+        for path in w.files.values():
+            _out(f"    {path}")
+    for cid in result.nothing_to_notify:
+        _out(f"{cid}: the annex changes, but nothing it prints does; no notice")
+    failed = [(c.customer_id or c.source, c.error or "") for c in report.with_status("error")] + result.failed
+    for who, reason in failed:
+        _err(f"{who}: failed:")
+        _err(_indent(reason))
+    _out(f"{len(result.written)} notice(s) written, {len(report.with_status('unaffected'))} customer(s) "
+         f"unaffected, {len(failed)} failed; mail-merge summary: {result.summary_csv}")
+    return 1 if failed else 0
+
+
+def register(subparsers, common: argparse.ArgumentParser) -> None:
+    """Add the batch, diff and notices commands."""
+    customers_help = "contract files, directories of them, or CRM CSV exports (default: customers/ and examples/)"
+
+    p = subparsers.add_parser("batch", parents=[common], help="regenerate every changed annex in parallel",
+                              description="Regenerate the annexes of every contract whose content or templates "
+                              "changed since the last batch into the same output directory.")
+    p.add_argument("customers", nargs="*", metavar="CUSTOMERS", help=customers_help)
+    p.add_argument("--out", default="output", metavar="DIR", help="output directory (default: output/)")
+    p.add_argument("--jobs", type=_jobs, default=None, metavar="N",
+                   help="worker processes (default: one per core)")
+    p.add_argument("--force", action="store_true", help="regenerate every annex, changed or not")
+    p.add_argument("--plain", action="store_true", help="plain progress lines even on a terminal")
+    p.set_defaults(func=cmd_batch)
+
+    for name, help_ in (("diff", "what changed between two registries, and which customers it reaches"),
+                        ("notices", "write change notices for every customer a registry change reaches")):
+        p = subparsers.add_parser(name, parents=[common], help=help_)
+        p.add_argument("customers", nargs="*", metavar="CUSTOMERS", help=customers_help)
+        p.add_argument("--from", dest="old", required=True, metavar="OLD",
+                       help="the old registry: a directory or a git revision (e.g. HEAD~1, v2026.11.1)")
+        p.add_argument("--to", dest="new", default=None, metavar="NEW",
+                       help="the new registry: a directory or a git revision (default: --registry)")
+        if name == "diff":
+            p.add_argument("--json", action="store_true", help="print JSON instead of text")
+            p.set_defaults(func=cmd_diff)
+        else:
+            p.add_argument("--notice-date", type=_date, required=True, metavar="DATE",
+                           help="the date the notices are sent (YYYY-MM-DD)")
+            p.add_argument("--effective-date", type=_date, default=None, metavar="DATE",
+                           help="when the change takes effect (default and minimum: notice date + the "
+                           "registry's notice period)")
+            p.add_argument("--out", default="notices", metavar="DIR", help="output directory (default: notices/)")
+            p.set_defaults(func=cmd_notices)
+
+
+

@@ -1,0 +1,151 @@
+"""Helpers for the archive tests: real annex-gen PDFs, a throwaway signing key, tampering.
+
+PDFs are rendered once per test process (WeasyPrint takes about a second each) and signed
+with a self-signed certificate made here; nothing is read from or written to the repository.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+from dataclasses import replace
+from functools import cache, lru_cache
+from pathlib import Path
+from typing import Any
+
+import pikepdf
+
+from annex_gen.contract import load_contract
+from annex_gen.model import Annex, Registry
+from annex_gen.registry import load_registry
+from annex_gen.resolve import document_id, resolve
+from conftest import EXAMPLES_DIR, REGISTRY_DIR
+
+
+@lru_cache(maxsize=1)
+def project_registry() -> Registry:
+    """The project's registry, loaded once per process."""
+    return load_registry(REGISTRY_DIR)
+
+
+def example_annex(name: str, **contract_changes: Any) -> Annex:
+    """The resolved annex of examples/<name>.yaml, with fields of the contract replaced."""
+    registry = project_registry()
+    contract, _ = load_contract(registry, EXAMPLES_DIR / f"{name}.yaml")
+    if "options" in contract_changes:
+        contract_changes["options"] = {**contract.options, **contract_changes["options"]}
+    return resolve(registry, replace(contract, **contract_changes))
+
+
+@cache
+def _rendered(name: str, options: tuple[tuple[str, bool], ...]) -> bytes:
+    from annex_gen.generate import render
+
+    return render(example_annex(name, **({"options": dict(options)} if options else {})), "pdf")
+
+
+def annex_pdf(name: str, **options: bool) -> bytes:
+    """A PDF of examples/<name>.yaml rendered by annex-gen (annex.json embedded), cached."""
+    return _rendered(name, tuple(sorted(options.items())))
+
+
+def pdf_with_annex_json(content: dict[str, Any]) -> bytes:
+    """A one-page PDF embedding content as annex.json (for contents no contract resolves to)."""
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    raw = json.dumps(content, ensure_ascii=False, indent=2).encode("utf-8")
+    pdf.attachments["annex.json"] = pikepdf.AttachedFileSpec(pdf, raw, mime_type="application/json")
+    out = io.BytesIO()
+    pdf.save(out)
+    return out.getvalue()
+
+
+def with_document_id(content: dict[str, Any]) -> dict[str, Any]:
+    """content with its document_id recomputed, as resolve() would."""
+    return {**content, "document_id": document_id(content)}
+
+
+def scan_pdf(pages: int = 1, marker: str = "scan") -> bytes:
+    """A PDF like a scanner's: pages and no embedded annex.json (marker makes the bytes unique)."""
+    pdf = pikepdf.new()
+    for _ in range(pages):
+        pdf.add_blank_page()
+    pdf.docinfo["/Title"] = marker
+    out = io.BytesIO()
+    pdf.save(out)
+    return out.getvalue()
+
+
+@cache
+def _signer(name: str):
+    from asn1crypto import keys as asn1_keys
+    from asn1crypto import x509 as asn1_x509
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    from pyhanko.sign import signers
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=True, key_encipherment=False,
+                                     data_encipherment=False, key_agreement=False, key_cert_sign=False,
+                                     crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    return signers.SimpleSigner(
+        signing_cert=asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER)),
+        signing_key=asn1_keys.PrivateKeyInfo.load(key.private_bytes(
+            serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())),
+        cert_registry=None,
+    )
+
+
+def sign(data: bytes, *, signer: str = "Test Signer", field: str = "Signature1") -> bytes:
+    """data signed (as an incremental update) with a throwaway self-signed certificate."""
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import signers
+
+    out = io.BytesIO()
+    signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(data)),
+                     signers.PdfSignatureMetadata(field_name=field), signer=_signer(signer), output=out)
+    return out.getvalue()
+
+
+def flip_signed_byte(data: bytes) -> bytes:
+    """A copy with one bit flipped in the binary comment after the header: a PDF still, not as signed."""
+    assert data[9:10] == b"%", "expected a binary comment on the PDF's second line"
+    out = bytearray(data)
+    out[10] ^= 0x01
+    return bytes(out)
+
+
+def update_after_signing(data: bytes) -> bytes:
+    """An incremental update appended after the signature: page 1 rotated, unsigned."""
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+    writer = IncrementalPdfFileWriter(io.BytesIO(data))
+    page = writer.root["/Pages"]["/Kids"][0].get_object()
+    page["/Rotate"] = generic.NumberObject(90)
+    writer.update_container(page)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def write(path: Path, data: bytes) -> Path:
+    """Write bytes to path (parents created) and return it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path

@@ -1,0 +1,295 @@
+"""`annex-gen archive ...` end to end, as a user runs it: real annex-gen PDFs, signed in the test."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import sqlite3
+import stat
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pikepdf
+import pytest
+
+from archive_support import (
+    annex_pdf,
+    example_annex,
+    flip_signed_byte,
+    scan_pdf,
+    sign,
+    update_after_signing,
+    write,
+)
+from conftest import EXAMPLES_DIR, REGISTRY_DIR
+
+
+def run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`annex-gen archive ARGS` in cwd (so the default archive/ and customers/ are cwd's)."""
+    return subprocess.run([sys.executable, "-m", "annex_gen", "archive", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=120)
+
+
+def ok(cwd: Path, *args: str) -> str:
+    result = run(cwd, *args)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    return result.stdout
+
+
+def refused(cwd: Path, *args: str, code: int = 1) -> str:
+    result = run(cwd, *args)
+    assert result.returncode == code, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    return result.stderr
+
+
+def stored_files(cwd: Path) -> list[Path]:
+    objects = cwd / "archive" / "objects"
+    return sorted(p for p in objects.rglob("*") if p.is_file()) if objects.is_dir() else []
+
+
+def test_add_list_show_export_verify(tmp_path):
+    signed = write(tmp_path / "signed.pdf", sign(annex_pdf("nordic-webshop"), signer="Maija Meikäläinen"))
+    document = example_annex("nordic-webshop").document_id
+
+    out = ok(tmp_path, "add", "signed.pdf", "--customer", "nordic-webshop", "--note", "DPA 2026")
+    assert out.splitlines()[0] == "archived signed.pdf as record 1 (customer nordic-webshop)"
+    assert f"  document {document} (from the embedded annex.json)" in out
+    assert "signature Signature1 by Maija Meikäläinen, signed 20" in out
+    assert out.splitlines()[-1].endswith("(from the digital signature)")
+
+    err = refused(tmp_path, "add", "signed.pdf", "--customer", "nordic-webshop")
+    assert err.startswith("signed.pdf: already archived as record 1 (customer nordic-webshop, "
+                          f"document {document}, added 20")
+    assert err.endswith("annex-gen: 1 error(s); nothing was written\n")
+
+    write(tmp_path / "scan.pdf", scan_pdf())
+    ok(tmp_path, "add", "scan.pdf", "--customer", "nordic-webshop", "--document-id", document,
+       "--signed-on", "2025-03-01")
+    write(tmp_path / "annex.docx", b"PK\x03\x04 a Word copy")
+    assert "not a PDF" in refused(tmp_path, "add", "annex.docx", "--customer", "nordic-webshop")
+    assert ok(tmp_path, "add", "annex.docx", "--customer", "nordic-webshop", "--attach-to", "1") == (
+        "archived annex.docx as record 3, an attachment of record 1 (customer nordic-webshop)\n")
+
+    listing = ok(tmp_path, "list").splitlines()
+    assert listing[0].split() == ["RECORD", "CUSTOMER", "SIGNED", "ON", "DOCUMENT", "SIGNATURES", "FILE"]
+    assert listing[2].split() == ["2", "nordic-webshop", "2025-03-01", document, "none", "scan.pdf"]
+    assert listing[3].split() == ["3", "nordic-webshop", "-", "(attachment", "of", "1)", "-", "annex.docx"]
+    assert ok(tmp_path, "list", "--customer", "esimerkki-oy") == "no records for customer esimerkki-oy\n"
+
+    shown = ok(tmp_path, "show", "1")
+    assert "  note:        DPA 2026" in shown
+    assert "    Upcloud Oy (FI24315605): Helsinki, Finland" in shown
+    assert "  attachments: record 3 (annex.docx)" in shown
+    record = json.loads(ok(tmp_path, "show", "1", "--json"))
+    assert record["body"]["annex"]["document_id"] == document
+    assert record["body"]["signatures"][0]["signer"] == "Maija Meikäläinen"
+
+    ok(tmp_path, "export", "1", "--out", "copy.pdf")
+    assert (tmp_path / "copy.pdf").read_bytes() == signed.read_bytes()
+
+    for path in stored_files(tmp_path):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o444
+    out = ok(tmp_path, "verify")
+    assert out.startswith("archive: 3 record(s), 3 file(s) checked; no problems; chain head: record 3 ")
+
+
+@pytest.mark.parametrize("tamper", [flip_signed_byte, update_after_signing])
+def test_a_tampered_signature_is_refused_unless_accepted(tmp_path, tamper):
+    write(tmp_path / "tampered.pdf", tamper(sign(annex_pdf("nordic-webshop"))))
+    err = refused(tmp_path, "add", "tampered.pdf", "--customer", "nordic-webshop")
+    assert err.startswith("tampered.pdf: signature Signature1 by Test Signer: the ")
+    assert "give --accept-invalid-signature to archive it anyway" in err
+    assert stored_files(tmp_path) == [] and ok(tmp_path, "list") == "no records\n"
+
+    result = run(tmp_path, "add", "tampered.pdf", "--customer", "nordic-webshop",
+                 "--accept-invalid-signature")
+    assert result.returncode == 0
+    assert "warning: record 1 has a broken signature; archived as invalid" in result.stderr
+    assert "BROKEN: the " in ok(tmp_path, "show", "1")
+    assert ok(tmp_path, "list").splitlines()[1].split()[4] == "1/1"
+
+
+def _encrypted(data: bytes) -> bytes:
+    out = io.BytesIO()
+    pikepdf.open(io.BytesIO(data)).save(out, encryption=pikepdf.Encryption(owner="o", user=""))
+    return out.getvalue()
+
+
+def test_bad_input_gets_a_clear_error_and_nothing_is_stored(tmp_path):
+    data = annex_pdf("nordic-webshop")
+    write(tmp_path / "notes.txt", b"just some text")
+    write(tmp_path / "locked.pdf", _encrypted(data))
+    write(tmp_path / "cut.pdf", data[: len(data) // 2])
+    with (tmp_path / "huge.pdf").open("wb") as fh:  # sparse: no disk is used
+        fh.write(b"%PDF-1.7\n")
+        fh.truncate(101 * 1024 * 1024)
+    write(tmp_path / "theirs.pdf", data)
+    cases = {
+        "notes.txt": ("nordic-webshop", "notes.txt: a file of an unrecognised format, not a PDF;"),
+        "locked.pdf": ("nordic-webshop", "locked.pdf: encrypted PDF; archive the unencrypted original"),
+        "cut.pdf": ("nordic-webshop", "cut.pdf: truncated PDF: no %%EOF marker at the end of the file"),
+        "huge.pdf": ("nordic-webshop", "huge.pdf: file is larger than the archive's limit of 100 MiB"),
+        "theirs.pdf": ("esimerkki-oy", "theirs.pdf: annex.json: this annex is for customer 'nordic-webshop'"),
+        "missing.pdf": ("nordic-webshop", "missing.pdf: no such file"),
+    }
+    for name, (customer, message) in cases.items():
+        err = refused(tmp_path, "add", name, "--customer", customer)
+        assert err.startswith(message), err
+    err = refused(tmp_path, "add", "theirs.pdf", "--customer", "x", "--signed-on", "yesterday", code=2)
+    assert err.endswith("argument --signed-on: 'yesterday' is not a date; expected YYYY-MM-DD\n")
+    assert stored_files(tmp_path) == []
+    assert ok(tmp_path, "list") == "no records\n"
+
+
+def test_commands_on_a_missing_archive_explain_themselves(tmp_path):
+    for args in (["list"], ["verify"], ["show", "1"], ["export", "1", "--out", "x.pdf"]):
+        err = refused(tmp_path, *args)
+        assert err == ("annex-gen: error: archive: no archive here (no index.sqlite); "
+                       "`annex-gen archive add` creates one\n")
+    assert not (tmp_path / "archive").exists()
+
+
+def test_verify_reports_each_kind_of_tampering(tmp_path):
+    for i in range(1, 4):
+        write(tmp_path / f"scan{i}.pdf", scan_pdf(marker=str(i)))
+        ok(tmp_path, "add", f"scan{i}.pdf", "--customer", "acme", "--signed-on", f"2025-0{i}-01")
+    records = [json.loads(ok(tmp_path, "show", str(i), "--json")) for i in (1, 2, 3)]
+    objects = tmp_path / "archive" / "objects"
+    altered = objects / records[0]["body"]["file"]["sha256"][:2] / records[0]["body"]["file"]["sha256"]
+    altered.chmod(0o644)
+    altered.write_bytes(altered.read_bytes() + b"%% appended\n")
+    missing = objects / records[1]["body"]["file"]["sha256"][:2] / records[1]["body"]["file"]["sha256"]
+    missing.unlink()
+    index = tmp_path / "archive" / "index.sqlite"
+    con = sqlite3.connect(index, isolation_level=None)
+    con.execute("DROP TRIGGER records_no_update")
+    con.execute("UPDATE records SET body = json_set(body, '$.signed_on', '2024-01-01') WHERE seq = 3")
+    con.close()
+
+    result = run(tmp_path, "verify")
+    assert result.returncode == 1
+    problems = result.stderr.splitlines()
+    assert "archive/index.sqlite: trigger records_no_update missing" in problems
+    assert "archive/index.sqlite: record 3: record altered (its content no longer matches its hash)" in (
+        problems)
+    altered_name = f"archive/objects/{altered.parent.name}/{altered.name}"
+    assert f"{altered_name}: record 1: file altered (SHA-256 is now " in result.stderr
+    assert f"archive/objects/{missing.parent.name}/{missing.name}: record 2: file missing" in problems
+    assert result.stdout == "archive: 3 record(s), 3 file(s) checked; 4 problem(s) found\n"
+    assert "1" in refused(tmp_path, "export", "1", "--out", "x.pdf")
+    assert not (tmp_path / "x.pdf").exists()
+
+
+def _customers(tmp_path: Path) -> None:
+    (tmp_path / "customers").mkdir()
+    shutil.copy(EXAMPLES_DIR / "kauppahuone-aalto.yaml", tmp_path / "customers")
+    shutil.copytree(REGISTRY_DIR, tmp_path / "registry")
+
+
+def test_status_before_between_and_after_two_signed_versions(tmp_path):
+    _customers(tmp_path)
+    # The first annex predates the dedicated MTA option; the second is what the contract resolves to now.
+    write(tmp_path / "v1.pdf", sign(annex_pdf("kauppahuone-aalto", dedicated_mta=False)))
+    write(tmp_path / "v2.pdf", sign(annex_pdf("kauppahuone-aalto")))
+    ok(tmp_path, "add", "v1.pdf", "--customer", "kauppahuone-aalto", "--signed-on", "2025-03-01")
+    ok(tmp_path, "add", "v2.pdf", "--customer", "kauppahuone-aalto", "--signed-on", "2025-09-01")
+    current = example_annex("kauppahuone-aalto")
+
+    before = run(tmp_path, "status", "--on", "2025-01-01")
+    assert before.returncode == 1
+    assert "kauppahuone-aalto: NO SIGNED ANNEX on or before 2025-01-01" in before.stdout
+
+    between = run(tmp_path, "status", "--on", "2025-05-01")
+    assert between.returncode == 1
+    old = example_annex("kauppahuone-aalto", options={"dedicated_mta": False})
+    assert between.stdout.splitlines()[1:] == [
+        f"kauppahuone-aalto: OUTDATED: record 1, {old.document_id}, signed 2025-03-01",
+        f"  the registry now resolves to {current.document_id}",
+        "  + added   Upcloud Oy (FI24315605) [upcloud]",
+        "  also changed: options",
+        "1 customer(s): 0 current, 1 not",
+    ]
+
+    after = run(tmp_path, "status", "--on", "2025-10-01", "--customer", "kauppahuone-aalto")
+    assert after.returncode == 0, after.stdout
+    assert f"kauppahuone-aalto: current: record 2, {current.document_id}, signed 2025-09-01" in after.stdout
+
+    report = json.loads(run(tmp_path, "status", "--on", "2025-05-01", "--json").stdout)
+    (customer,) = report["customers"]
+    assert (customer["state"], customer["record"]) == ("outdated", 1)
+    assert customer["changes"] == [{"change": "added", "id": "upcloud", "name": "Upcloud Oy",
+                                    "legal_id": "FI24315605", "details": []}]
+
+
+def test_status_needs_the_contracts(tmp_path):
+    shutil.copytree(REGISTRY_DIR, tmp_path / "registry")
+    write(tmp_path / "scan.pdf", scan_pdf())
+    ok(tmp_path, "add", "scan.pdf", "--customer", "acme", "--signed-on", "2025-01-01")
+    err = refused(tmp_path, "status")
+    assert err.startswith("customers: no such file or directory")
+
+
+def test_concurrent_adds_lose_nothing(tmp_path):
+    distinct = [write(tmp_path / f"scan{i}.pdf", scan_pdf(marker=f"concurrent {i}")) for i in range(6)]
+    same = sign(annex_pdf("nordic-webshop"))
+    twins = [write(tmp_path / f"twin{i}.pdf", same) for i in range(2)]
+    procs = [
+        subprocess.Popen([sys.executable, "-m", "annex_gen", "archive", "add", str(p), "--customer",
+                          "nordic-webshop" if p in twins else "acme", "--signed-on", "2025-01-01"],
+                         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for p in [*distinct, *twins]
+    ]
+    results = [(p.wait(timeout=120), *p.communicate()) for p in procs]
+    assert [code for code, _, _ in results[:6]] == [0] * 6, results
+    twin_codes = sorted(code for code, _, _ in results[6:])
+    assert twin_codes == [0, 1], results
+    assert any("already archived as record" in err for _, _, err in results[6:])
+
+    listing = ok(tmp_path, "list").splitlines()[1:]
+    assert sorted(int(line.split()[0]) for line in listing) == list(range(1, 8))
+    assert ok(tmp_path, "verify").startswith("archive: 7 record(s), 7 file(s) checked; no problems")
+
+
+_KILLER = textwrap.dedent("""
+    import os, signal, sys
+    from annex_gen.archive import store
+    from annex_gen.cli import main
+
+    point = sys.argv[1]
+    if point == "after-file":
+        def die(self):
+            os.kill(os.getpid(), signal.SIGKILL)
+        store.Archive._write_transaction = die
+    else:
+        connect = store._connect
+        def traced(*args, **kwargs):
+            con = connect(*args, **kwargs)
+            con.set_trace_callback(lambda sql: sql == "COMMIT" and os.kill(os.getpid(), signal.SIGKILL))
+            return con
+        store._connect = traced
+    main(sys.argv[2:])
+""")
+
+
+@pytest.mark.parametrize("point", ["after-file", "before-commit"])
+def test_a_killed_add_leaves_no_record_without_its_file_and_can_be_repeated(tmp_path, point):
+    write(tmp_path / "first.pdf", scan_pdf(marker="first"))
+    ok(tmp_path, "add", "first.pdf", "--customer", "acme", "--signed-on", "2025-01-01")
+    write(tmp_path / "second.pdf", scan_pdf(marker="second"))
+    args = ["archive", "add", "second.pdf", "--customer", "acme", "--signed-on", "2025-02-01"]
+    killed = subprocess.run([sys.executable, "-c", _KILLER, point, *args], cwd=tmp_path, capture_output=True,
+                            timeout=120)
+    assert killed.returncode == -9
+
+    assert len(ok(tmp_path, "list").splitlines()) == 2  # header and record 1
+    result = run(tmp_path, "verify")
+    assert result.returncode == 0
+    assert "note: no record names this file; it is not archived" in result.stderr
+    assert ok(tmp_path, "add", "second.pdf", "--customer", "acme", "--signed-on", "2025-02-01").startswith(
+        "archived second.pdf as record 2")
+    assert run(tmp_path, "verify").stderr == ""

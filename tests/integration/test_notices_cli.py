@@ -1,0 +1,149 @@
+"""`annex-gen diff` and `annex-gen notices` over registry copies and git revisions."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from tests.integration.batch_support import (
+    EU_MAILER_EXAMPLES,
+    EXAMPLES_DIR,
+    ROOT,
+    add_mailer_entry,
+    cli,
+    docx_text,
+    pdf_text,
+)
+
+
+@pytest.fixture
+def new_registry(tmp_path) -> Path:
+    """The project's registry plus a new sub-processor for LianaMailer in the EU."""
+    directory = tmp_path / "registry-new"
+    shutil.copytree(ROOT / "registry", directory)
+    add_mailer_entry(directory)
+    return directory
+
+
+def test_diff_of_two_registry_copies_as_json(new_registry):
+    proc = cli("diff", "--from", "registry", "--to", new_registry, EXAMPLES_DIR, "--json")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["from"]["source"] == "registry" and report["to"]["source"] == str(new_registry)
+    (change,) = report["changes"]
+    assert change["kind"] == "entry-added" and change["entity"] == "hetzner"
+    assert change["new"] == {"section": "eu-mailer", "entity": "hetzner", "location": "germany",
+                             "purpose": {"fi": "Sähköpostiarkisto", "en": "Email archive"}, "option": None}
+    status = {c["customer_id"]: c["status"] for c in report["customers"]}
+    assert {cid for cid, s in status.items() if s == "affected"} == EU_MAILER_EXAMPLES
+    assert {cid for cid, s in status.items() if s == "unaffected"} == {
+        p.stem for p in EXAMPLES_DIR.glob("*.yaml")} - EU_MAILER_EXAMPLES
+    aalto = next(c for c in report["customers"] if c["customer_id"] == "kauppahuone-aalto")
+    assert aalto["changes"] == [1]
+    assert [(r["name"], r["section"], r["new"]["location"]) for r in aalto["annex"]["added"]] == [
+        ("Hetzner Online GmbH", "eu-mailer", "Germany")]
+    assert report["summary"] == {"affected": 3, "unaffected": 6, "error": 0}
+
+
+def test_diff_as_text_lists_affected_and_unaffected_customers(new_registry):
+    proc = cli("diff", "--from", "registry", "--to", new_registry,
+               EXAMPLES_DIR / "esimerkki-oy.yaml", EXAMPLES_DIR / "gulf-retail.yaml")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[1:3] == [
+        "1 change(s):",
+        "  [1] added: Hetzner Online GmbH (hetzner) to LianaMailer [eu-mailer]: Germany: Email archive",
+    ]
+    assert lines[4:] == [
+        "Customers: 1 affected, 1 unaffected, 0 error(s)",
+        f"  esimerkki-oy: affected by [1] -- Esimerkki Oy ({EXAMPLES_DIR / 'esimerkki-oy.yaml'}, fi)",
+        "      + Hetzner Online GmbH -- LianaMailer: Saksa: Sähköpostiarkisto",
+        f"  gulf-retail: unaffected -- Gulf Retail Trading LLC ({EXAMPLES_DIR / 'gulf-retail.yaml'})",
+    ]
+
+
+def test_diff_between_git_revisions(tmp_path):
+    repo = tmp_path / "repo"
+    shutil.copytree(ROOT / "registry", repo / "registry")
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args],
+                       check=True, capture_output=True)
+
+    git("init", "-q")
+    git("add", "registry")
+    git("commit", "-q", "-m", "registry")
+    add_mailer_entry(repo / "registry")
+    git("commit", "-q", "-am", "new sub-processor")
+    proc = cli("diff", "--registry", repo / "registry", "--from", "HEAD~1", "--to", "HEAD", "--json",
+               EXAMPLES_DIR / "kauppahuone-aalto.yaml", EXAMPLES_DIR / "nordic-webshop.yaml")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert (report["from"]["source"], report["to"]["source"]) == ("HEAD~1:registry/", "HEAD:registry/")
+    assert [(c["customer_id"], c["status"]) for c in report["customers"]] == [
+        ("kauppahuone-aalto", "affected"), ("nordic-webshop", "unaffected")]
+    bad = cli("diff", "--registry", repo / "registry", "--from", "no-such-rev", EXAMPLES_DIR)
+    assert bad.returncode == 2
+    assert bad.stderr == (f"annex-gen: error: 'no-such-rev' is neither a registry directory nor a git revision "
+                          f"of {repo / 'registry'}\n")
+
+
+def test_notices_for_every_affected_customer(new_registry, tmp_path):
+    out = tmp_path / "notices"
+    proc = cli("notices", "--from", "registry", "--to", new_registry, "--notice-date", "2026-12-01",
+               "--effective-date", "2027-01-15", "--out", out, EXAMPLES_DIR / "kauppahuone-aalto.yaml",
+               EXAMPLES_DIR / "esimerkki-oy.yaml", EXAMPLES_DIR / "nordic-webshop.yaml")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1] == (f"2 notice(s) written, 1 customer(s) unaffected, 0 failed; "
+                                            f"mail-merge summary: {out / 'notices.csv'}")
+    assert sorted(p.name for p in out.iterdir()) == ["esimerkki-oy", "kauppahuone-aalto", "notices.csv"]
+    with (out / "notices.csv").open(encoding="utf-8-sig", newline="") as fh:
+        rows = {row["customer_id"]: row for row in csv.DictReader(fh)}
+    aalto = rows["kauppahuone-aalto"]
+    assert {k: aalto[k] for k in ("contact_email", "language", "notice_date", "effective_date",
+                                  "objection_deadline", "added", "removed", "changed")} == {
+        "contact_email": "legal@aalto.example", "language": "en", "notice_date": "2026-12-01",
+        "effective_date": "2027-01-15", "objection_deadline": "2026-12-31", "added": "1", "removed": "0",
+        "changed": "0"}
+    assert aalto["notice_pdf"] == f"kauppahuone-aalto/{aalto['notice_id']}.pdf"
+    assert aalto["annex_docx"] == f"kauppahuone-aalto/{aalto['annex_document_id']}.docx"
+    assert sorted(p.name for p in (out / "kauppahuone-aalto").iterdir()) == sorted(
+        Path(aalto[k]).name for k in ("notice_pdf", "notice_docx", "annex_pdf", "annex_docx"))
+
+    en = pdf_text(out / aalto["notice_pdf"])
+    for expected in ("Notice of changes to sub-processors", "Kauppahuone Aalto & Co. Oy", "Hetzner Online GmbH",
+                     "Email archive", "2027-01-15", "2026-12-31", aalto["notice_id"], aalto["annex_document_id"],
+                     "in writing, on reasonable grounds relating to data security"):
+        assert expected in en.replace("\n", " "), expected
+    assert "Hetzner Online GmbH" in docx_text(out / aalto["notice_docx"])
+    assert aalto["annex_document_id"] in pdf_text(out / aalto["annex_pdf"])
+    assert "Email archive" in pdf_text(out / aalto["annex_pdf"])
+
+    fi_row = rows["esimerkki-oy"]
+    assert fi_row["contact_email"] == "it@esimerkki.fi"
+    fi = docx_text(out / fi_row["notice_docx"])
+    for expected in ("Ilmoitus alikäsittelijöiden muutoksista", "Sähköpostiarkisto", "2027-01-15",
+                     "kirjallisesti, perustellusta tietoturvaan liittyvästä syystä viimeistään 2026-12-31"):
+        assert expected in fi, expected
+    assert "Ilmoitus alikäsittelijöiden muutoksista" in pdf_text(out / fi_row["notice_pdf"])
+
+
+def test_an_effective_date_inside_the_notice_period_is_an_error(new_registry, tmp_path):
+    path = new_registry / "registry.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("period_days: 30", "period_days: 45"), encoding="utf-8")
+    out = tmp_path / "notices"
+    proc = cli("notices", "--from", "registry", "--to", new_registry, "--notice-date", "2026-12-01",
+               "--effective-date", "2027-01-05", "--out", out, EXAMPLES_DIR)
+    assert proc.returncode == 2
+    assert proc.stderr == (
+        "annex-gen: error: a notice sent on 2026-12-01 leaves 35 day(s) before the effective date 2027-01-05, "
+        "but the registry's notice period is 45 days: send the notice by 2026-11-21 or let the change take "
+        "effect on 2027-01-15 or later\n")
+    assert not out.exists()
+    bad = cli("notices", "--from", "registry", "--notice-date", "1.12.2026", EXAMPLES_DIR)
+    assert bad.returncode == 2
+    assert "argument --notice-date: '1.12.2026' is not a date of the form YYYY-MM-DD" in bad.stderr

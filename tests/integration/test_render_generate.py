@@ -1,0 +1,128 @@
+"""The generate command: formats, output paths, errors, and nothing half-written.
+
+- files go to OUT/<customer-id>/<document-id>.<format>, and each path is printed on stdout;
+- `--format html` (or json) writes only that format, the same bytes as a pdf,docx,html run;
+- an unknown format is a usage error (exit 2) that names the format and the choices;
+- a contract with errors stops the run before anything is written (exit 1), even for the valid
+  contracts given with it; no *.part temporary file is left behind;
+- a file that cannot be written fails the run (exit 1) without leaving a *.part file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import render_support as rs
+
+NAMES = [p.stem for p in rs.EXAMPLES]
+
+
+@pytest.fixture(scope="session")
+def session(tmp_path_factory) -> rs.Session:
+    return rs.render_examples(tmp_path_factory)
+
+
+def _files(root):
+    return sorted(p.relative_to(root) for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+def _part_files(root):
+    return sorted(root.rglob("*.part")) if root.exists() else []
+
+
+def test_output_paths_are_customer_and_document_id_and_printed(session):
+    expected = [
+        str(session.out_a / ex.annex["customer"]["id"] / f"{ex.document_id}.{fmt}")
+        for ex in (session.examples[n] for n in NAMES)
+        for fmt in rs.FORMATS
+    ]
+    assert session.stdout_a == expected
+    assert _files(session.out_a) == sorted(Path(p).relative_to(session.out_a) for p in expected)
+    assert _part_files(session.out_a) == []
+    for name in NAMES:
+        ex = session.examples[name]
+        assert ex.document_id.startswith("ANX-")
+        assert ex.files["pdf"].read_bytes().startswith(b"%PDF-")
+        assert ex.files["docx"].read_bytes().startswith(b"PK\x03\x04")
+
+
+def test_html_format_writes_only_html(session, tmp_path):
+    ex = session.examples["kauppahuone-aalto"]
+    out = tmp_path / "out"
+    result = rs.run_cli("generate", ex.contract, "--format", "html", "--out", out)
+    assert result.returncode == 0, result.stderr.decode()
+    path = out / ex.annex["customer"]["id"] / f"{ex.document_id}.html"
+    assert result.stdout.decode().splitlines() == [str(path)]
+    assert _files(out) == [path.relative_to(out)]
+    data = path.read_bytes()
+    assert data.startswith(b"<!DOCTYPE html>")
+    assert data == ex.files["html"].read_bytes()
+
+
+def test_json_format_is_resolve_output(session, tmp_path):
+    out = tmp_path / "out"
+    result = rs.run_cli("generate", *rs.EXAMPLES, "--format", "json", "--out", out)
+    assert result.returncode == 0, result.stderr.decode()
+    expected = [out / ex.annex["customer"]["id"] / f"{ex.document_id}.json"
+                for ex in (session.examples[n] for n in NAMES)]
+    assert result.stdout.decode().splitlines() == [str(p) for p in expected]
+    for path, name in zip(expected, NAMES, strict=True):
+        assert path.read_bytes() == session.examples[name].json_bytes
+
+
+@pytest.mark.parametrize(("value", "named"), [("pdf,xls", "xls"), ("PDF,odt", "odt"), (",", "(none)")])
+def test_unknown_format_is_a_usage_error(tmp_path, value, named):
+    out = tmp_path / "out"
+    result = rs.run_cli("generate", rs.EXAMPLES[0], "--format", value, "--out", out)
+    assert result.returncode == 2
+    err = result.stderr.decode()
+    assert f"unknown format {named}" in err
+    assert "pdf, docx, html, json" in err
+    assert "Traceback" not in err
+    assert result.stdout == b""
+    assert not out.exists()
+
+
+BAD_CONTRACT = """\
+customer:
+  id: broken-contract
+  name: Broken Oy
+  business_id: FI12345678
+contract:
+  date: 2026-11-29
+  region: eu
+  language: fi
+  products: [mailer, fax]
+"""
+
+
+def test_contract_with_errors_writes_nothing(tmp_path):
+    bad = tmp_path / "broken.yaml"
+    bad.write_text(BAD_CONTRACT, encoding="utf-8")
+    out = tmp_path / "out"
+    # A valid contract comes first: it must not be written either.
+    result = rs.run_cli("generate", rs.EXAMPLES[0], bad, "--format", "pdf,docx,html", "--out", out)
+    assert result.returncode == 1
+    err = result.stderr.decode()
+    assert f"{bad}:4:" in err and "customer.business_id" in err  # located diagnostics, one per problem
+    assert f"{bad}:9:" in err and "fax" in err
+    assert "nothing was written" in err
+    assert result.stdout == b""
+    assert _files(out) == []
+    assert _part_files(tmp_path) == []
+
+
+def test_unwritable_target_fails_without_part_files(session, tmp_path):
+    ex = session.examples["kauppahuone-aalto"]
+    out = tmp_path / "out"
+    blocker = out / ex.annex["customer"]["id"] / f"{ex.document_id}.html"
+    blocker.mkdir(parents=True)  # a directory where the file should go: the rename must fail
+    result = rs.run_cli("generate", ex.contract, "--format", "html,json", "--out", out)
+    assert result.returncode == 1
+    err = result.stderr.decode()
+    assert "cannot write" in err and str(blocker) in err
+    assert "Traceback" not in err
+    assert blocker.is_dir()
+    assert _part_files(out) == []
+    assert _files(out) == []

@@ -1,0 +1,72 @@
+"""Regenerate the golden files of the rendering tests: `make golden`.
+
+For every example contract (examples/*.yaml) writes
+
+    tests/output/<example>.html      the HTML exactly as `annex-gen generate --format html` writes it
+    tests/output/<example>.docx.txt  the DOCX's text: paragraphs and table cells in document order,
+                                     one per line (render_support.docx_text_lines)
+
+and removes golden files of examples that no longer exist. tests/integration/test_render_golden.py
+compares the generated documents with these files; review the diff (git diff tests/output) before
+committing regenerated goldens.
+
+    .venv/bin/python tests/regenerate_golden.py          write the files
+    .venv/bin/python tests/regenerate_golden.py --check  only report differences (exit 1 if any)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "integration"))
+
+import render_support as rs  # noqa: E402
+
+from annex_gen.contract import load_contract  # noqa: E402
+from annex_gen.registry import load_registry  # noqa: E402
+from annex_gen.render_docx import render_docx  # noqa: E402
+from annex_gen.render_html import render_html  # noqa: E402
+from annex_gen.resolve import resolve  # noqa: E402
+
+
+def golden_files() -> dict[Path, bytes]:
+    """Every golden file's path and its current content."""
+    registry = load_registry(rs.ROOT / "registry")
+    files: dict[Path, bytes] = {}
+    for path in rs.EXAMPLES:
+        contract, _ = load_contract(registry, path)
+        annex = resolve(registry, contract)
+        files[rs.GOLDEN_DIR / f"{path.stem}.html"] = render_html(annex).encode("utf-8")
+        text = "\n".join(rs.docx_text_lines(render_docx(annex))) + "\n"
+        files[rs.GOLDEN_DIR / f"{path.stem}.docx.txt"] = text.encode("utf-8")
+    return files
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true",
+                        help="report differences without writing (exit 1 if any)")
+    args = parser.parse_args(argv)
+    files = golden_files()
+    stale = sorted(p for p in rs.GOLDEN_DIR.glob("*") if p.is_file() and p not in files
+                   and p.name.endswith((".html", ".docx.txt")))
+    changed = [p for p, data in files.items() if not p.is_file() or p.read_bytes() != data]
+    for path in changed:
+        print(f"{'differs' if args.check else 'wrote'}: {path.relative_to(rs.ROOT)}")
+    for path in stale:
+        print(f"{'stale' if args.check else 'removed'}: {path.relative_to(rs.ROOT)}")
+    if args.check:
+        return 1 if changed or stale else 0
+    rs.GOLDEN_DIR.mkdir(parents=True, exist_ok=True)
+    for path in changed:
+        path.write_bytes(files[path])
+    for path in stale:
+        path.unlink()
+    print(f"{len(files)} golden file(s), {len(changed)} updated, {len(stale)} removed")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,182 @@
+"""The batch manifest, the output lock, and the batch engine's decisions (with a stand-in renderer)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from tests.conftest import EXAMPLES_DIR, build_file_tree, copy_registry, replace_once
+
+import annex_gen.batch as batch
+import annex_gen.generate
+from annex_gen.manifest import FileRecord, Manifest, ManifestError, OutputLocked, Record, locked
+from annex_gen.registry import load_registry
+
+
+def record(cid: str, *paths: str) -> Record:
+    files = {Path(p).suffix[1:]: FileRecord(p, 3, "0" * 64) for p in paths}
+    return Record(cid, f"{cid}.yaml", "key", "ANX-1", "hash", "2026.11.1+abc", "tpl", files, "2026-11-29T00:00:00+00:00")
+
+
+def test_save_and_load_round_trip(tmp_path):
+    manifest = Manifest(tmp_path, {"acme": record("acme", "acme/ANX-1.pdf")})
+    manifest.save()
+    data = json.loads((tmp_path / "manifest.json").read_text())
+    assert data["schema"] == "annex-gen/manifest/1"
+    assert data["customers"]["acme"]["files"]["pdf"] == {"path": "acme/ANX-1.pdf", "size": 3, "sha256": "0" * 64}
+    assert Manifest.load(tmp_path).records == manifest.records
+    assert Manifest.load(tmp_path / "nowhere").records == {}
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("{not json", "cannot read the manifest (Expecting property name"),
+    ('{"schema": "other/1", "customers": {}}', "not an annex-gen manifest (ValueError: schema 'other/1'"),
+    ('{"schema": "annex-gen/manifest/1", "customers": {"a": {}}}', "not an annex-gen manifest (KeyError: 'files')"),
+])
+def test_a_bad_manifest_is_reported_with_the_way_out(tmp_path, text, problem):
+    (tmp_path / "manifest.json").write_text(text)
+    with pytest.raises(ManifestError) as exc:
+        Manifest.load(tmp_path)
+    assert str(exc.value).startswith(f"{tmp_path / 'manifest.json'}: {problem}")
+    assert str(exc.value).endswith("remove it or run with --force to rebuild it")
+
+
+def test_files_present_checks_existence_and_size(tmp_path):
+    build_file_tree(tmp_path, {"acme": {"ANX-1.pdf": "abc"}})
+    manifest = Manifest(tmp_path)
+    assert manifest.files_present(record("acme", "acme/ANX-1.pdf"))
+    (tmp_path / "acme" / "ANX-1.pdf").write_text("abcd")
+    assert not manifest.files_present(record("acme", "acme/ANX-1.pdf"))
+    assert not manifest.files_present(record("acme", "acme/ANX-2.pdf"))
+
+
+def test_sweep_removes_partial_and_unlisted_annexes_only(tmp_path):
+    build_file_tree(tmp_path, {
+        ".manifest.json.x1.part": "",
+        "notes.txt": "mine",
+        "acme": {"ANX-1.pdf": "abc", "ANX-0.pdf": "old", ".ANX-2.pdf.x.part": "half", "README": "mine"},
+    })
+    manifest = Manifest(tmp_path, {"acme": record("acme", "acme/ANX-1.pdf")})
+    removed = manifest.sweep()
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in removed) == [
+        ".manifest.json.x1.part", "acme/.ANX-2.pdf.x.part", "acme/ANX-0.pdf"]
+    assert sorted(p.name for p in (tmp_path / "acme").iterdir()) == ["ANX-1.pdf", "README"]
+    assert (tmp_path / "notes.txt").exists()
+
+
+def test_a_second_batch_on_the_same_directory_is_refused(tmp_path):
+    with locked(tmp_path):
+        with pytest.raises(OutputLocked) as exc:
+            with locked(tmp_path):
+                pass
+        assert str(exc.value).startswith(f"{tmp_path} is in use by another batch (pid ")
+    with locked(tmp_path):  # released
+        pass
+
+
+# The engine, with a stand-in for the renderer: the decisions, not the PDFs.
+
+
+@pytest.fixture
+def fake_render(monkeypatch):
+    """Replace rendering with tiny files; return the list of customer ids rendered."""
+    rendered: list[str] = []
+
+    def render(job, out_dir, registry=None):
+        contract, annex = job
+        if contract.customer_id == "explodes":
+            return ("failed", "internal error: RuntimeError: boom")
+        rendered.append(contract.customer_id)
+        files = {}
+        for fmt in ("pdf", "docx"):
+            path = out_dir / annex.customer_id / f"{annex.document_id}.{fmt}"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(f"{fmt} {annex.document_id}".encode())
+            files[fmt] = FileRecord.of(out_dir, path)
+        return ("ok", annex.document_id, files)
+
+    monkeypatch.setattr(batch, "_render", render)
+    monkeypatch.setattr(annex_gen.generate, "templates_digest", lambda: "templates-1")
+    return rendered
+
+
+def run(registry, paths, out, **kwargs):
+    return batch.run_batch(registry, paths, out, jobs=1, **kwargs)
+
+
+def test_skip_force_and_template_change(tmp_path, registry, fake_render, monkeypatch):
+    out = tmp_path / "out"
+    first = run(registry, [EXAMPLES_DIR], out)
+    assert len(first.generated) == 9 and first.unchanged == [] and first.failed == []
+    second = run(registry, [EXAMPLES_DIR], out)
+    assert (second.generated, len(second.unchanged)) == ([], 9)
+    forced = run(registry, [EXAMPLES_DIR / "esimerkki-oy.yaml"], out, force=True)
+    assert [cid for cid, _ in forced.generated] == ["esimerkki-oy"]
+    monkeypatch.setattr(annex_gen.generate, "templates_digest", lambda: "templates-2")
+    assert len(run(registry, [EXAMPLES_DIR], out).generated) == 9
+    assert len(fake_render) == 9 + 1 + 9
+    manifest = Manifest.load(out)
+    assert {r.templates for r in manifest.records.values()} == {"templates-2"}
+
+
+def test_a_registry_change_regenerates_the_reached_customers_and_drops_their_old_files(tmp_path, registry,
+                                                                                     fake_render):
+    out = tmp_path / "out"
+    run(registry, [EXAMPLES_DIR], out)
+    before = Manifest.load(out).records
+    directory = copy_registry(tmp_path / "registry")
+    anchor = "      - entity: upcloud\n        location: helsinki\n        option: dedicated_mta\n"
+    replace_once(directory / "sections.yaml", anchor,
+                 "      - entity: hetzner\n        location: germany\n"
+                 "        purpose: {fi: Arkisto, en: Archive}\n" + anchor)
+    replace_once(directory / "registry.yaml", 'release: "2026.11.1"', 'release: "2026.12.1"')
+    new = load_registry(directory)
+    result = run(new, [EXAMPLES_DIR], out)
+    assert sorted(cid for cid, _ in result.generated) == ["esimerkki-oy", "kaikki-tuotteet", "kauppahuone-aalto"]
+    after = Manifest.load(out).records
+    for cid, rec in after.items():
+        if cid in ("esimerkki-oy", "kaikki-tuotteet", "kauppahuone-aalto"):
+            assert rec.registry_version == new.version and rec.document_id != before[cid].document_id
+            assert not (out / before[cid].files["pdf"].path).exists()
+        else:  # unchanged content keeps its annex, its document ID and the registry version it was made from
+            assert (rec.registry_version, rec.document_id) == (registry.version, before[cid].document_id)
+            assert rec.input_key != before[cid].input_key  # the next no-op needs no parsing
+        assert (out / rec.files["pdf"].path).exists()
+    assert run(new, [EXAMPLES_DIR], out).generated == []
+
+
+def test_a_deleted_output_file_is_regenerated(tmp_path, registry, fake_render):
+    out = tmp_path / "out"
+    run(registry, [EXAMPLES_DIR / "esimerkki-oy.yaml", EXAMPLES_DIR / "gulf-retail.yaml"], out)
+    pdf = out / Manifest.load(out).records["gulf-retail"].files["pdf"].path
+    pdf.unlink()
+    result = run(registry, [EXAMPLES_DIR / "esimerkki-oy.yaml", EXAMPLES_DIR / "gulf-retail.yaml"], out)
+    assert [cid for cid, _ in result.generated] == ["gulf-retail"]
+    assert pdf.exists()
+
+
+def test_failures_are_collected_and_do_not_stop_the_rest(tmp_path, registry, fake_render):
+    contracts = build_file_tree(tmp_path / "contracts", {
+        "good.yaml": "customer: {id: good, name: Good Oy}\n"
+                     "contract: {date: 2026-11-01, region: eu, language: fi, products: [mailer]}\n",
+        "explodes.yaml": "customer: {id: explodes, name: Boom Oy}\n"
+                         "contract: {date: 2026-11-01, region: eu, language: fi, products: [mailer]}\n",
+        "bad.yaml": "customer: {id: bad, name: Bad Oy}\n"
+                    "contract: {date: 2026-11-01, region: eux, language: fi, products: [mailer]}\n",
+        "dup.yaml": "customer: {id: good, name: Good Again Oy}\n"
+                    "contract: {date: 2026-11-01, region: eu, language: fi, products: [cms]}\n",
+    })
+    events = []
+    result = batch.run_batch(registry, [contracts, tmp_path / "missing.yaml"], tmp_path / "out", jobs=1,
+                             progress=events.append)
+    failed = {Path(f.source).name: f.reason for f in result.failed}
+    assert failed["missing.yaml"] == f"{tmp_path / 'missing.yaml'}: no such file or directory"
+    assert failed["bad.yaml"] == (f"{contracts / 'bad.yaml'}:2:38: contract.region: unknown region 'eux'; "
+                                     "expected one of eu, hk, uae; did you mean 'eu'?")
+    assert failed["explodes.yaml"] == "internal error: RuntimeError: boom"
+    good, dup = contracts / "good.yaml", contracts / "dup.yaml"
+    assert failed["good.yaml"] == f"customer id 'good' is used by both {good} and {dup}"
+    assert failed["dup.yaml"] == f"customer id 'good' is used by both {dup} and {good}"
+    assert result.generated == [] and fake_render == []
+    assert [e.kind for e in events][0] == "planned" and events[-1].done == events[-1].total == 5

@@ -1,0 +1,222 @@
+"""The document view (annex_gen.view): the words both renderers print, in print order.
+
+Annexes are resolved in-process from the project's registry (the `registry` fixture of
+tests/conftest.py) for contracts built inline.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+
+import pytest
+
+from annex_gen.catalog import load_catalogs
+from annex_gen.model import Contract
+from annex_gen.resolve import resolve
+from annex_gen.view import AnnexView, build_view
+
+
+def _contract(region="eu", products=("mailer", "automation"), *, language="en", options=None, name="Acme Oy",
+              business_id="FI12345671", reference="DPA-1") -> Contract:
+    return Contract(customer_id="acme", customer_name=name, date=dt.date(2026, 11, 29), region=region,
+                    language=language, products=tuple(products), options=dict(options or {}),
+                    business_id=business_id, reference=reference)
+
+
+@pytest.fixture
+def annex_of(registry):
+    def _annex(*args, **kwargs):
+        return resolve(registry, _contract(*args, **kwargs))
+
+    return _annex
+
+
+def _strings(value):
+    """Every string inside a view (dataclasses, dicts, tuples)."""
+    if isinstance(value, str):
+        yield value
+    elif dataclasses.is_dataclass(value):
+        for f in dataclasses.fields(value):
+            yield from _strings(getattr(value, f.name))
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _strings(k)
+            yield from _strings(v)
+    elif isinstance(value, (tuple, list)):
+        for v in value:
+            yield from _strings(v)
+
+
+@pytest.mark.parametrize("language", ["en", "fi"])
+def test_meta_rows_in_print_order(annex_of, language):
+    annex = annex_of(language=language, options={"dedicated_mta": True})
+    cat = load_catalogs()[language]
+    view = build_view(annex)
+    keys = ["customer", "business_id", "reference", "date", "region", "products", "options",
+            "registry_version", "source", "document_id"]
+    assert [row.label for row in view.meta] == [cat[f"meta.{k}"] for k in keys]
+    values = [row.value for row in view.meta]
+    assert values == [
+        "Acme Oy", "FI12345671", "DPA-1", "2026-11-29", annex.region_name,
+        ", ".join(name for _, name in annex.products),
+        annex.option_names["dedicated_mta"],
+        annex.registry_version,
+        cat.format("meta.source_value", list_title=annex.list_title,
+                   retrieved=annex.list_retrieved.isoformat()),
+        annex.document_id,
+    ]
+    # Products print in the region's order, not the contract's.
+    assert values[5] == "LianaAutomation, LianaMailer"
+
+
+def test_absent_values_print_the_none_mark(annex_of):
+    view = build_view(annex_of(business_id=None, reference=None))
+    meta = {row.label: row.value for row in view.meta}
+    assert meta["Business ID"] == meta["Contract reference"] == meta["Contract options"] == "—"
+
+
+@pytest.mark.parametrize(("language", "label", "between", "footer"), [
+    ("en", "Page", "of", "Document ID {}"),
+    ("fi", "Sivu", "/", "Asiakirjatunnus {}"),
+])
+def test_page_label_and_footer(annex_of, language, label, between, footer):
+    annex = annex_of(language=language)
+    view = build_view(annex)
+    assert (view.page_label, view.page_of) == (label, between)
+    assert view.footer_id == footer.format(annex.document_id)
+    assert view.document_id == annex.document_id
+    assert view.language == language
+
+
+def test_title_subject_and_company(annex_of):
+    annex = annex_of(language="fi")
+    view = build_view(annex)
+    assert view.title == "Liite: Alikäsittelijät"
+    assert view.subject == f"{annex.company_name}: alikäsittelijät, Acme Oy"
+    assert view.company == annex.company_name
+    assert view.date == "2026-11-29"
+
+
+def test_sections_follow_the_annex(annex_of):
+    annex = annex_of(options={"dedicated_mta": True})
+    view = build_view(annex)
+    assert [s.id for s in view.sections] == [s.id for s in annex.sections]
+    assert [s.title for s in view.sections] == [s.title for s in annex.sections]
+    assert [s.note for s in view.sections] == [s.note for s in annex.sections]
+    for sv, s in zip(view.sections, annex.sections, strict=True):
+        assert [(e.name, e.location, e.purpose, e.purpose_items, e.outside_eea) for e in sv.entries] == \
+               [(e.name, e.location, e.purpose, e.purpose_items, e.outside_eea) for e in s.entries]
+
+
+def test_shared_mta_rule_names_the_mta_section(annex_of):
+    annex = annex_of()
+    view = build_view(annex)
+    mta = next(s for s in annex.sections if s.kind == "shared_mta")
+    for sv, s in zip(view.sections, annex.sections, strict=True):
+        if s.uses_shared_mta:
+            assert sv.rule == ("This service uses Liana's shared MTA infrastructure "
+                               f"(see the section “{mta.title}”).")
+        else:
+            assert sv.rule is None
+
+
+def test_option_gated_entry_and_missing_identifier(annex_of):
+    view = build_view(annex_of(options={"dedicated_mta": True}))
+    gated = [e for s in view.sections for e in s.entries if e.gated]
+    assert [e.name for e in gated] == ["Upcloud Oy"]
+    assert gated[0].gated == "Applies under the contract option: Dedicated MTAs (LianaMailer)"
+    assert all(e.gated is None for s in view.sections for e in s.entries if e.name != "Upcloud Oy")
+    # The register's entities have no published identifier: the none mark, not an empty cell.
+    assert {e.legal_id for e in view.register["entries"]} == {"—"}
+
+
+def test_summary_lists_each_legal_entity_once(annex_of):
+    annex = annex_of(region="uae", products=("mailer",), business_id=None)
+    view = build_view(annex)
+    parties = view.summary["parties"]
+    assert [p.name for p in parties] == [p.name for p in annex.subprocessors]
+    assert len({p.name for p in parties}) == len(parties)
+    assert view.summary["intro"] == (f"The following {len(parties)} legal entities process personal data "
+                                     "on the Customer's behalf under this annex.")
+    by_name = {p.name: p for p in parties}
+    assert by_name["Google Ireland Ltd."].country == "Ireland"
+    google = next(p for p in annex.subprocessors if p.name == "Google Ireland Ltd.")
+    assert len(google.locations) >= 2  # the general section and the shared MTA
+    assert by_name["Google Ireland Ltd."].locations == ", ".join(google.locations)
+    alicloud = next(p for p in parties if p.outside_eea)
+    assert alicloud.country == "not stated in the published list"
+    assert alicloud.legal_id == "—"
+    assert view.summary["footnote"].startswith("Entities marked as processing outside the EU/EEA")
+
+
+def test_summary_footnote_when_everything_is_in_the_eea(annex_of):
+    annex = annex_of()
+    assert not any(p.outside_eea for p in annex.subprocessors)
+    footnote = build_view(annex).summary["footnote"]
+    assert footnote == "All processing locations listed in this annex are within the EU/EEA."
+
+
+def test_unknown_country_code_prints_as_is(annex_of):
+    annex = annex_of()
+    first = dataclasses.replace(annex.subprocessors[0], country="XX")
+    view = build_view(dataclasses.replace(annex, subprocessors=(first, *annex.subprocessors[1:])))
+    assert view.summary["parties"][0].country == "XX"
+
+
+def test_register_and_notice(annex_of):
+    annex = annex_of(language="fi")
+    view = build_view(annex)
+    assert view.register["title"] == "Tiedoksi: Lianan asiakastietorekisterin alikäsittelijät"
+    assert view.register["note"] == annex.customer_register.note
+    assert [(e.name, e.location, e.outside_eea) for e in view.register["entries"]] == \
+           [(e.name, e.location, e.outside_eea) for e in annex.customer_register.entries]
+    clause = view.notice["clause"]
+    assert annex.notice_channels in clause and annex.objection_manner in clause
+    assert f"{annex.notice_period_days} päivää" in clause
+
+
+def test_signatures_name_both_parties(annex_of):
+    view = build_view(annex_of())
+    assert view.signatures["parties"] == ("For the Customer: Acme Oy", "For Liana Technologies Oy")
+    assert (view.signatures["signature"], view.signatures["name"], view.signatures["place_date"]) == \
+           ("Signature", "Name and title", "Place and date")
+
+
+@pytest.mark.parametrize("language", ["en", "fi"])
+@pytest.mark.parametrize(("region", "products"), [("eu", ("press", "automation", "mailer", "monitor", "cms")),
+                                                  ("uae", ("mailer", "cms")), ("hk", ("automation",))])
+def test_no_placeholder_is_left_unfilled(annex_of, language, region, products):
+    view = build_view(annex_of(region=region, products=products, language=language, business_id=None,
+                               options={"dedicated_mta": True}))
+    # labels carries every table.* text, including the option_gated template the view fills per entry.
+    labels = {k: v for k, v in view.labels.items() if k != "option_gated"}
+    strings = _strings(dataclasses.replace(view, labels=labels))
+    leftovers = [s for s in strings if re.search(r"\{[a-z_]+\}", s)]
+    assert leftovers == []
+    assert any(e.gated for s in view.sections for e in s.entries) == (region == "eu")
+
+
+def test_languages_have_the_same_shape(annex_of):
+    en, fi = build_view(annex_of(language="en")), build_view(annex_of(language="fi"))
+    assert len(en.meta) == len(fi.meta)
+    assert set(en.labels) == set(fi.labels)
+    assert [s.id for s in en.sections] == [s.id for s in fi.sections]
+    assert [len(s.entries) for s in en.sections] == [len(s.entries) for s in fi.sections]
+    assert en.title != fi.title and en.intro != fi.intro
+
+
+def test_view_holds_plain_unescaped_text(annex_of):
+    name = '<b>Acme</b> & {{ 7*7 }} "Oy"'
+    view = build_view(annex_of(name=name))
+    assert view.meta[0].value == name
+    assert name in view.intro and name in view.subject
+    assert view.signatures["parties"][0] == f"For the Customer: {name}"
+    assert not any("&lt;" in s or "&amp;" in s for s in _strings(view))
+
+
+def test_view_type():
+    assert {f.name for f in dataclasses.fields(AnnexView)} >= {
+        "language", "title", "subject", "company", "document_id", "footer_id", "page_label", "page_of",
+        "meta", "intro", "labels", "sections", "summary", "notice", "register", "signatures"}
