@@ -65,8 +65,8 @@ def run_batch(contracts: Path, out: Path, registry: Path, jobs: int) -> tuple[fl
     """Seconds and summary line of one batch process."""
     start = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-m", "annex_gen", "batch", str(contracts), "--out", str(out), "--registry", str(registry),
-         "--jobs", str(jobs), "--plain"],
+        [sys.executable, "-m", "annex_gen", "batch", str(contracts), "--out", str(out),
+         "--registry", str(registry), "--jobs", str(jobs), "--plain"],
         cwd=ROOT, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
     )
     seconds = time.perf_counter() - start
@@ -113,18 +113,24 @@ def bare_weasyprint(registry_dir: Path, contracts: list[Path]) -> dict[str, floa
 def affected_by_diff(old: Path, new: Path, contracts: Path) -> int:
     """How many customers `annex-gen diff` says the change reaches."""
     proc = subprocess.run(
-        [sys.executable, "-m", "annex_gen", "diff", "--from", str(old), "--to", str(new), str(contracts), "--json"],
-        cwd=ROOT, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT / "src")}, check=True,
+        [sys.executable, "-m", "annex_gen", "diff", "--from", str(old), "--to", str(new), str(contracts),
+         "--json"],
+        cwd=ROOT, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+        check=True,
     )
     return json.loads(proc.stdout)["summary"]["affected"]
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--contracts", type=int, default=1000, help="number of synthetic contracts (default 1000)")
-    parser.add_argument("--jobs", type=int, default=default_jobs(), help="worker processes (default: one per core)")
-    parser.add_argument("--sample", type=int, default=20, help="annexes timed against bare WeasyPrint (default 20)")
-    parser.add_argument("--keep", metavar="DIR", help="work in DIR and keep it (default: a temporary directory)")
+    parser.add_argument("--contracts", type=int, default=1000,
+                        help="number of synthetic contracts (default 1000)")
+    parser.add_argument("--jobs", type=int, default=default_jobs(),
+                        help="worker processes (default: one per core)")
+    parser.add_argument("--sample", type=int, default=20,
+                        help="annexes timed against bare WeasyPrint (default 20)")
+    parser.add_argument("--keep", metavar="DIR",
+                        help="work in DIR and keep it (default: a temporary directory)")
     args = parser.parse_args()
 
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="annex-gen-bench-"))

@@ -24,10 +24,11 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from . import __version__
 from .diff import content_hash
-from .errors import AnnexGenError, Diagnostic, InvalidInput
+from .errors import AnnexGenError, Diagnostic
 from .manifest import FileRecord, Manifest, Record, locked
 from .model import Annex, Contract, Registry
 from .resolve import resolve
@@ -80,8 +81,8 @@ class BatchInterrupted(AnnexGenError):
     exit_code = 130
 
     def __init__(self, result: BatchResult) -> None:
-        super().__init__(f"interrupted; {len(result.generated)} annex(es) generated before the interruption are "
-                         "recorded, the next run continues from there")
+        super().__init__(f"interrupted; {len(result.generated)} annex(es) generated before the interruption "
+                         "are recorded, the next run continues from there")
         self.result = result
 
 
@@ -125,13 +126,13 @@ def _init_worker(registry: Registry) -> None:
             os._exit(1)
 
 
-def _render(job: tuple[Contract, Annex], out_dir: Path, registry: Registry | None = None) -> tuple:
+def _render(job: tuple[Contract, Annex], out_dir: Path, registry: Registry) -> tuple:
     """Write one annex; return ('ok', document_id, {format: FileRecord}) or ('failed', reason)."""
     from .generate import generate  # the PDF/DOCX stack loads only where annexes are rendered
 
     contract, annex = job
     try:
-        result = generate(registry or _worker_registry, contract, out_dir, FORMATS, annex=annex)
+        result = generate(registry, contract, out_dir, FORMATS, annex=annex)
         return ("ok", result.document_id, {fmt: FileRecord.of(out_dir, p) for fmt, p in result.files.items()})
     except AnnexGenError as exc:
         return ("failed", str(exc))
@@ -180,7 +181,8 @@ class _Recorder:
         )
         if old is not None:
             keep = {f.path for f in files.values()}
-            self.superseded += [self.manifest.out_dir / f.path for f in old.files.values() if f.path not in keep]
+            self.superseded += [self.manifest.out_dir / f.path for f in old.files.values()
+                                if f.path not in keep]
         self.touch()
 
     def unchanged(self, record: Record, source: Source, key: str) -> None:
@@ -225,21 +227,19 @@ def _plan(registry: Registry, sources: list[Source], input_failures: list[InputF
         try:
             contract, warnings = source.load(registry)
             annex = resolve(registry, contract)
-        except InvalidInput as exc:
-            result.failed.append(Failure(source.label, str(exc)))
-            continue
         except AnnexGenError as exc:
             result.failed.append(Failure(source.label, str(exc)))
             continue
         result.warnings += warnings
         content = content_hash(annex)
         record = manifest.records.get(contract.customer_id)
-        if (not force and record is not None and record.content_hash == content and record.templates == templates
-                and manifest.files_present(record)):
+        if (not force and record is not None and record.content_hash == content
+                and record.templates == templates and manifest.files_present(record)):
             unchanged.append((record, source, key))
         else:
             jobs.append(_Job(source, contract, annex, content, key))
-    ids = [(r.customer_id, s.label) for r, s, _ in unchanged] + [(j.contract.customer_id, j.source.label) for j in jobs]
+    ids = [(r.customer_id, s.label) for r, s, _ in unchanged]
+    ids += [(j.contract.customer_id, j.source.label) for j in jobs]
     duplicates = duplicate_ids(ids)
     for label, message in duplicates.items():
         cid = next(cid for cid, lab in ids if lab == label)
@@ -286,25 +286,22 @@ def run_batch(registry: Registry, paths: Iterable[Path], out_dir: Path, *, jobs:
             notify(Event("failed", done, total, customer_id=failure.customer_id, source=failure.source,
                          detail=failure.reason))
 
-        def finished(job: _Job, outcome: tuple) -> None:
+        def finished(index: int, outcome: tuple) -> None:
             nonlocal done
             done += 1
+            job = todo[index]
             cid = job.contract.customer_id
             if outcome[0] == "ok":
                 recorder.generated(job, outcome[1], outcome[2])
                 result.generated.append((cid, outcome[1]))
-                notify(Event("generated", done, total, customer_id=cid, source=job.source.label, detail=outcome[1]))
             else:
                 result.failed.append(Failure(job.source.label, outcome[1], cid))
-                notify(Event("failed", done, total, customer_id=cid, source=job.source.label, detail=outcome[1]))
+            kind = "generated" if outcome[0] == "ok" else "failed"
+            notify(Event(kind, done, total, customer_id=cid, source=job.source.label, detail=outcome[1]))
 
         try:
-            workers = min(jobs or default_jobs(), len(todo))
-            if workers <= 1:
-                for job in todo:
-                    finished(job, _render((job.contract, job.annex), out_dir, registry))
-            else:
-                _render_in_pool(registry, todo, out_dir, workers, finished)
+            payloads = [(job.contract, job.annex) for job in todo]
+            run_in_workers(_render, registry, payloads, out_dir, jobs, finished)
         except KeyboardInterrupt:
             result.interrupted = True
         finally:
@@ -316,28 +313,46 @@ def run_batch(registry: Registry, paths: Iterable[Path], out_dir: Path, *, jobs:
     return result
 
 
-def _render_in_pool(registry: Registry, todo: list[_Job], out_dir: Path, workers: int,
-                    finished: Callable[[_Job, tuple], None]) -> None:
-    """Render in worker processes, one annex per worker at a time so that an interruption waits for
-    at most one annex per worker; a second Ctrl-C kills the workers instead."""
-    queue = iter(todo)
-    running: dict[cf.Future, _Job] = {}
+Work = Callable[[Any, Path, Registry], tuple]
+
+
+def _call(work: Work, payload: Any, out_dir: Path) -> tuple:
+    assert _worker_registry is not None
+    return work(payload, out_dir, _worker_registry)
+
+
+def run_in_workers(work: Work, registry: Registry, payloads: list, out_dir: Path, jobs: int | None,
+                   finished: Callable[[int, tuple], None]) -> None:
+    """work(payload, out_dir, registry) for every payload; finished(index, outcome) as each ends.
+
+    Runs in this process for one job (or one payload), else in `jobs` worker processes, one
+    payload per worker at a time, so that Ctrl-C (KeyboardInterrupt) waits for at most one
+    payload per worker before it propagates; a second Ctrl-C kills the workers instead.
+    work must be a module-level function returning a picklable outcome, and must not raise.
+    """
+    workers = min(jobs or default_jobs(), len(payloads))
+    if workers <= 1:
+        for index, payload in enumerate(payloads):
+            finished(index, work(payload, out_dir, registry))
+        return
+    queue = iter(enumerate(payloads))
+    running: dict[cf.Future, int] = {}
     pool = cf.ProcessPoolExecutor(workers, mp_context=_mp_context(), initializer=_init_worker,
                                   initargs=(registry,))
 
     def submit() -> None:
-        job = next(queue, None)
-        if job is not None:
-            running[pool.submit(_render, (job.contract, job.annex), out_dir)] = job
+        item = next(queue, None)
+        if item is not None:
+            running[pool.submit(_call, work, item[1], out_dir)] = item[0]
 
     def collect(done: Iterable[cf.Future]) -> None:
         for future in done:
-            job = running.pop(future)
+            index = running.pop(future)
             try:
                 outcome = future.result()
             except Exception as exc:  # noqa: BLE001 - e.g. a worker killed by the OOM killer
                 outcome = ("failed", f"worker process failed: {type(exc).__name__}: {exc}")
-            finished(job, outcome)
+            finished(index, outcome)
 
     try:
         for _ in range(workers):

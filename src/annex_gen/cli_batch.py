@@ -110,8 +110,8 @@ def cmd_batch(args) -> int:
     out_dir = Path(args.out)
     progress = _RichProgress() if sys.stderr.isatty() and not args.plain else _PlainProgress()
     try:
-        result = run_batch(registry, _contract_paths(args.customers), out_dir, jobs=args.jobs, force=args.force,
-                           progress=progress)
+        result = run_batch(registry, _contract_paths(args.customers), out_dir, jobs=args.jobs,
+                           force=args.force, progress=progress)
     except BatchInterrupted as exc:
         progress.close()
         _print_batch_summary(exc.result, out_dir)
@@ -206,10 +206,12 @@ def cmd_notices(args) -> int:
 
     report = _impact(args)
     out_dir = Path(args.out)
-    result = write_notices(report, out_dir, notice_date=args.notice_date, effective_date=args.effective_date)
+    result = write_notices(report, out_dir, notice_date=args.notice_date, effective_date=args.effective_date,
+                           jobs=args.jobs)
     for w in result.written:
         dates = w.notice.dates
-        _out(f"{w.customer_id}: takes effect {dates.effective_date}, objections by {dates.objection_deadline}")
+        _out(f"{w.customer_id}: takes effect {dates.effective_date}, "
+             f"objections by {dates.objection_deadline}")
         for path in w.files.values():
             _out(f"    {path}")
     for cid in result.nothing_to_notify:
@@ -225,11 +227,13 @@ def cmd_notices(args) -> int:
 
 def register(subparsers, common: argparse.ArgumentParser) -> None:
     """Add the batch, diff and notices commands."""
-    customers_help = "contract files, directories of them, or CRM CSV exports (default: customers/ and examples/)"
+    customers_help = ("contract files, directories of them, or CRM CSV exports "
+                      "(default: customers/ and examples/)")
 
-    p = subparsers.add_parser("batch", parents=[common], help="regenerate every changed annex in parallel",
-                              description="Regenerate the annexes of every contract whose content or templates "
-                              "changed since the last batch into the same output directory.")
+    p = subparsers.add_parser(
+        "batch", parents=[common], help="regenerate every changed annex in parallel",
+        description="Regenerate the annexes of every contract whose content or templates changed since the "
+        "last batch into the same output directory.")
     p.add_argument("customers", nargs="*", metavar="CUSTOMERS", help=customers_help)
     p.add_argument("--out", default="output", metavar="DIR", help="output directory (default: output/)")
     p.add_argument("--jobs", type=_jobs, default=None, metavar="N",
@@ -255,7 +259,10 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
             p.add_argument("--effective-date", type=_date, default=None, metavar="DATE",
                            help="when the change takes effect (default and minimum: notice date + the "
                            "registry's notice period)")
-            p.add_argument("--out", default="notices", metavar="DIR", help="output directory (default: notices/)")
+            p.add_argument("--out", default="notices", metavar="DIR",
+                           help="output directory (default: notices/)")
+            p.add_argument("--jobs", type=_jobs, default=None, metavar="N",
+                           help="worker processes (default: one per core)")
             p.set_defaults(func=cmd_notices)
 
 

@@ -132,7 +132,8 @@ def parse_crm(text: str, path: str) -> list[CrmRow]:
     try:
         header = next(reader, None)
         if header is None:
-            raise InvalidInput([Diagnostic(path, 1, None, "", "the CSV file is empty; expected a header row")])
+            raise InvalidInput([Diagnostic(path, 1, None, "",
+                                           "the CSV file is empty; expected a header row")])
         columns = _header(path, header)
         rows: list[CrmRow] = []
         end = reader.line_num
@@ -146,7 +147,8 @@ def parse_crm(text: str, path: str) -> list[CrmRow]:
                                        f"the row has {len(cells)} cells but the header has {len(header)}"),)
             rows.append(CrmRow(f"{path}:{line}", line, _row_document(path, line, columns, cells), problems))
     except csv.Error as exc:
-        raise InvalidInput([Diagnostic(path, reader.line_num or None, None, "", f"invalid CSV: {exc}")]) from None
+        where = reader.line_num or None
+        raise InvalidInput([Diagnostic(path, where, None, "", f"invalid CSV: {exc}")]) from None
     return rows
 
 

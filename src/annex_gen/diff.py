@@ -123,7 +123,8 @@ def _entity_changes(b: _Builder) -> dict[str, str]:
         o = old.entities[rid]
         for aid in added:
             n = new.entities[aid]
-            same = (o.legal_id is not None and o.legal_id == n.legal_id) or o.name.casefold() == n.name.casefold()
+            same = ((o.legal_id is not None and o.legal_id == n.legal_id)
+                    or o.name.casefold() == n.name.casefold())
             if same and aid not in renamed.values():
                 renamed[rid] = aid
                 break
@@ -150,7 +151,8 @@ def _entity_changes(b: _Builder) -> dict[str, str]:
             b.add("entity-changed", f"entity changed: {n.name} ({eid}): identifier {old_id or '-'} -> "
                   f"{new_id or '-'}, country {o.country or '-'} -> {n.country or '-'}",
                   old_keys=keys, new_keys=keys, entity=eid,
-                  old={"legal_id": old_id, "country": o.country}, new={"legal_id": new_id, "country": n.country})
+                  old={"legal_id": old_id, "country": o.country},
+                  new={"legal_id": new_id, "country": n.country})
     return renamed
 
 
@@ -193,17 +195,17 @@ def _entry_changes(b: _Builder, renamed: dict[str, str]) -> None:
         return (r.section.id, loc.name.get(lang), loc.eea, r.entry.purpose.text.get(lang),
                 tuple(i.get(lang) for i in r.entry.purpose.items), r.entry.option)
 
-    def name(r: _Row) -> str:
-        return f"{new.entities[r.entity].name} ({r.entity})" if r.entity in new.entities else r.entity
+    def name(reg: Registry, r: _Row) -> str:
+        return f"{reg.entities[r.entry.entity].name} ({r.entry.entity})"
 
-    def where(reg: Registry, r: _Row) -> str:
+    def where(r: _Row) -> str:
         return f"{b.t(r.section.title)} [{r.section.id}]"
 
     def describe(reg: Registry, r: _Row) -> str:
         gate = f", option {r.entry.option}" if r.entry.option else ""
         return f"{b.t(reg.locations[r.entry.location].name)}: {b.t(r.entry.purpose.text)}{gate}"
 
-    def entry_json(reg: Registry, r: _Row) -> dict:
+    def entry_json(r: _Row) -> dict:
         return {"section": r.section.id, "entity": r.entry.entity, "location": r.entry.location,
                 "purpose": dict(r.entry.purpose.text), "option": r.entry.option}
 
@@ -232,7 +234,7 @@ def _entry_changes(b: _Builder, renamed: dict[str, str]) -> None:
         if o.entry.option != n.entry.option:
             fields.append("option")
         if fields == ["section"]:
-            kind, text = "entry-moved", f"moved: {name(n)}: {where(old, o)} -> {where(new, n)}"
+            kind, text = "entry-moved", f"moved: {name(new, n)}: {where(o)} -> {where(n)}"
         else:
             kind = f"{fields[0]}-changed" if len(fields) == 1 else "entry-changed"
             parts = []
@@ -242,18 +244,19 @@ def _entry_changes(b: _Builder, renamed: dict[str, str]) -> None:
                 parts.append(f"location {b.t(old.locations[o.entry.location].name)} -> "
                              f"{b.t(new.locations[n.entry.location].name)}")
             if "purpose" in fields:
-                parts.append(f"purpose {b.t(o.entry.purpose.text, shown)!r} -> {b.t(n.entry.purpose.text, shown)!r}")
+                parts.append(f"purpose {b.t(o.entry.purpose.text, shown)!r} -> "
+                             f"{b.t(n.entry.purpose.text, shown)!r}")
             if "option" in fields:
                 parts.append(f"option {o.entry.option or 'none'} -> {n.entry.option or 'none'}")
-            text = f"{kind.replace('-', ' ')}: {name(n)} in {where(new, n)}: " + "; ".join(parts)
+            text = f"{kind.replace('-', ' ')}: {name(new, n)} in {where(n)}: " + "; ".join(parts)
         b.add(kind, text, old_keys=[o.key()], new_keys=[n.key()], languages=langs, entity=n.entity,
-              fields=fields, old=entry_json(old, o), new=entry_json(new, n))
+              fields=fields, old=entry_json(o), new=entry_json(n))
     for o in olds:
-        b.add("entry-removed", f"removed: {name(o)} from {where(old, o)}: {describe(old, o)}",
-              old_keys=[o.key()], entity=o.entity, old=entry_json(old, o))
+        b.add("entry-removed", f"removed: {name(old, o)} from {where(o)}: {describe(old, o)}",
+              old_keys=[o.key()], entity=o.entity, old=entry_json(o))
     for n in news:
-        b.add("entry-added", f"added: {name(n)} to {where(new, n)}: {describe(new, n)}",
-              new_keys=[n.key()], entity=n.entity, new=entry_json(new, n))
+        b.add("entry-added", f"added: {name(new, n)} to {where(n)}: {describe(new, n)}",
+              new_keys=[n.key()], entity=n.entity, new=entry_json(n))
 
 
 def _location_changes(b: _Builder) -> None:
@@ -316,7 +319,8 @@ def _terms_changes(b: _Builder) -> None:
         b.add("region-renamed", f"region renamed: {b.t(o.name)} -> {b.t(n.name)} ({rid})", old_keys=keys,
               new_keys=keys, languages=_differ(o.name, n.name, b.langs), region=rid)
         if o.products != n.products:
-            b.add("region-changed", f"region {rid}: products {', '.join(o.products)} -> {', '.join(n.products)}",
+            b.add("region-changed",
+                  f"region {rid}: products {', '.join(o.products)} -> {', '.join(n.products)}",
                   old_keys=keys, new_keys=keys, region=rid, old=list(o.products), new=list(n.products))
         if _differ(o.heading, n.heading, b.langs):
             b.add("region-changed", f"region {rid}: heading changed (not printed in annexes)", region=rid)
@@ -331,7 +335,8 @@ def _terms_changes(b: _Builder) -> None:
         if o is None or n is None:
             # Every annex lists every option of the registry (on or off).
             b.add("option-added" if o is None else "option-removed",
-                  f"option {'added' if o is None else 'removed'}: {oid}", old_keys=every, new_keys=every, option=oid)
+                  f"option {'added' if o is None else 'removed'}: {oid}", old_keys=every, new_keys=every,
+                  option=oid)
             continue
         b.add("option-renamed", f"option renamed: {b.t(o.name)} -> {b.t(n.name)} ({oid})", old_keys=every,
               new_keys=every, languages=_differ(o.name, n.name, b.langs), option=oid)
@@ -455,9 +460,10 @@ class AnnexDiff:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
-        return {kind: [r.to_dict() for r in self.of_kind(kind)] for kind in ("added", "removed", "changed")} | {
-            "other": [o.to_dict() for o in self.other]
-        }
+        kinds = ("added", "removed", "changed")
+        out: dict[str, Any] = {kind: [r.to_dict() for r in self.of_kind(kind)] for kind in kinds}
+        out["other"] = [o.to_dict() for o in self.other]
+        return out
 
 
 def _rows(annex: Annex) -> list[tuple[AnnexSection, AnnexEntry]]:
@@ -560,12 +566,13 @@ def old_contract(old: Registry, contract: Contract) -> Contract:
 def customer_impact(old: Registry, new: Registry, changes: Sequence[RegistryChange],
                     contract: Contract) -> CustomerImpact:
     """Resolve the contract against both registries and compare the annexes."""
-    base = dict(customer_id=contract.customer_id, source=contract.source, customer_name=contract.customer_name,
-                language=contract.language, contract=contract)
+    base = dict(customer_id=contract.customer_id, source=contract.source,
+                customer_name=contract.customer_name, language=contract.language, contract=contract)
     try:
         new_annex = resolve(new, contract)
     except AnnexGenError as exc:
-        return CustomerImpact(status="error", error=f"does not resolve against the new registry: {exc}", **base)
+        return CustomerImpact(status="error", error=f"does not resolve against the new registry: {exc}",
+                              **base)
     then = old_contract(old, contract)
     try:
         old_annex = resolve(old, then)
@@ -608,7 +615,8 @@ class ImpactReport:
 
 
 def impact(old: Registry, new: Registry, contracts: Iterable[Contract],
-           errors: Iterable[tuple[str, str]] = (), *, old_label: str = "", new_label: str = "") -> ImpactReport:
+           errors: Iterable[tuple[str, str]] = (), *, old_label: str = "",
+           new_label: str = "") -> ImpactReport:
     """The registry diff and its impact on every contract; errors are (source, message) of bad inputs."""
     changes = diff_registries(old, new)
     customers = [customer_impact(old, new, changes, c) for c in contracts]

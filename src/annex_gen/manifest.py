@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import AnnexGenError
+from .errors import AnnexGenError, OutputError
 from .write import write_atomic
 
 MANIFEST_NAME = "manifest.json"
@@ -77,13 +77,15 @@ class Record:
             "registry_version": self.registry_version,
             "templates": self.templates,
             "generated_at": self.generated_at,
-            "files": {fmt: {"path": f.path, "size": f.size, "sha256": f.sha256} for fmt, f in self.files.items()},
+            "files": {fmt: {"path": f.path, "size": f.size, "sha256": f.sha256}
+                      for fmt, f in self.files.items()},
         }
 
     @classmethod
     def from_dict(cls, customer_id: str, data: Mapping[str, Any]) -> Record:
         """Read a record; raise KeyError or TypeError on a malformed one."""
-        files = {fmt: FileRecord(str(f["path"]), int(f["size"]), str(f["sha256"])) for fmt, f in data["files"].items()}
+        files = {fmt: FileRecord(str(f["path"]), int(f["size"]), str(f["sha256"]))
+                 for fmt, f in data["files"].items()}
         return cls(customer_id, str(data["source"]), str(data["input_key"]), str(data["document_id"]),
                    str(data["content_hash"]), str(data["registry_version"]), str(data["templates"]),
                    files, str(data["generated_at"]))
@@ -173,9 +175,12 @@ def locked(out_dir: Path) -> Iterator[None]:
     """Hold the output directory's lock; raise OutputLocked if another batch holds it."""
     import fcntl
 
-    out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / LOCK_NAME
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise OutputError(f"cannot use {out_dir} as the output directory: {exc.strerror}") from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -62,9 +62,10 @@ def notice_dates(old: Registry, new: Registry, notice_date: dt.date,
     if effective_date is not None and effective_date < earliest:
         left = (effective_date - notice_date).days
         raise NoticeDateError(
-            f"a notice sent on {notice_date} leaves {left} day(s) before the effective date {effective_date}, "
-            f"but the registry's notice period is {period} days: send the notice by "
-            f"{effective_date - dt.timedelta(days=period)} or let the change take effect on {earliest} or later"
+            f"a notice sent on {notice_date} leaves {left} day(s) before the effective date "
+            f"{effective_date}, but the registry's notice period is {period} days: send the notice by "
+            f"{effective_date - dt.timedelta(days=period)} or let the change take effect on {earliest} "
+            "or later"
         )
     return NoticeDates(notice_date, max(earliest, effective_date or earliest),
                        notice_date + dt.timedelta(days=objection_days), period, objection_days)
@@ -162,7 +163,8 @@ class NoticeView:
     annex: dict = field(default_factory=dict)
 
 
-def _sections(cat: Catalog, rows: tuple[RowChange, ...], option_names: dict[str, str]) -> tuple[SectionView, ...]:
+def _sections(cat: Catalog, rows: tuple[RowChange, ...],
+              option_names: dict[str, str]) -> tuple[SectionView, ...]:
     """Rows grouped under their section's title, in order of first appearance."""
     groups: dict[str, list] = {}
     titles: dict[str, str] = {}
@@ -174,24 +176,34 @@ def _sections(cat: Catalog, rows: tuple[RowChange, ...], option_names: dict[str,
     return tuple(SectionView(sid, titles[sid], None, None, tuple(entries)) for sid, entries in groups.items())
 
 
-def _value(cat: Catalog, row: RowChange, name: str, entry) -> str:
+def _value(cat: Catalog, row: RowChange, name: str, entry, option_names: dict[str, str]) -> str:
+    """One side of a changed field, as the annex prints it."""
     if name == "section":
         return (row.old_section_title if entry is row.old else row.section_title) or ""
     value = getattr(entry, name)
+    if value in (None, ""):
+        return cat["meta.none"]
     if name == "purpose" and entry.purpose_items:
         return f"{value} ({'; '.join(entry.purpose_items)})"
+    if name == "option":
+        return option_names.get(value, value)
+    if name == "country":
+        return cat.get(f"countries.{value}", value)
     if isinstance(value, bool):
         return cat["table.yes"] if value else cat["table.no"]
-    return str(value) if value not in (None, "") else cat["meta.none"]
+    return str(value)
 
 
-def _changed(cat: Catalog, rows: tuple[RowChange, ...]) -> tuple[ChangedRowView, ...]:
+def _changed(cat: Catalog, rows: tuple[RowChange, ...],
+             option_names: dict[str, str]) -> tuple[ChangedRowView, ...]:
+    """Each changed row with its changes as 'field: old → new'."""
     out = []
     for row in rows:
         assert row.old is not None and row.new is not None
         lines = tuple(
             f"{cat[f'change_notice.fields.{name}']}: "
-            + cat.format("change_notice.arrow", old=_value(cat, row, name, row.old), new=_value(cat, row, name, row.new))
+            + cat.format("change_notice.arrow", old=_value(cat, row, name, row.old, option_names),
+                         new=_value(cat, row, name, row.new, option_names))
             for name in row.fields
         )
         out.append(ChangedRowView(row.name, row.new.legal_id or cat["meta.none"], row.section_title, lines))
@@ -249,7 +261,7 @@ def notice_view(notice: Notice) -> NoticeView:
          "sections": _sections(cat, impact.annex.of_kind(kind), option_names)}
         for kind in ("added", "removed") if impact.annex.of_kind(kind)
     )
-    changed_rows = _changed(cat, impact.annex.of_kind("changed"))
+    changed_rows = _changed(cat, impact.annex.of_kind("changed"), option_names)
     other_lines = _other(cat, impact)
     page_label, page_of = _page_parts(cat)
     ctx = {"company": notice.company_name, "customer": contract.customer_name}
@@ -274,10 +286,11 @@ def notice_view(notice: Notice) -> NoticeView:
         other={"title": cat["change_notice.other_title"], "lines": other_lines} if other_lines else None,
         objection={"title": cat["change_notice.objection_title"],
                    "text": cat.format("change_notice.objection", objection=notice.objection_manner,
-                                      deadline=dates.objection_deadline.isoformat(), days=dates.objection_days,
-                                      company=notice.company_name)},
+                                      deadline=dates.objection_deadline.isoformat(),
+                                      days=dates.objection_days, company=notice.company_name)},
         annex={"title": cat["change_notice.annex_title"],
-               "text": cat.format("change_notice.annex", effective_date=effective, document_id=annex.document_id)},
+               "text": cat.format("change_notice.annex", effective_date=effective,
+                                  document_id=annex.document_id)},
     )
 
 
@@ -398,37 +411,58 @@ def summary_csv(written: list[WrittenNotice], out_dir: Path) -> bytes:
             n.dates.effective_date, n.dates.objection_deadline, n.notice_id, n.annex_document_id,
             len(n.impact.annex.of_kind("added")), len(n.impact.annex.of_kind("removed")),
             len(n.impact.annex.of_kind("changed")),
-            rel.get("notice_pdf", ""), rel.get("notice_docx", ""), rel.get("annex_pdf", ""), rel.get("annex_docx", ""),
+            *(rel.get(k, "") for k in ("notice_pdf", "notice_docx", "annex_pdf", "annex_docx")),
         ])
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 
-def write_notices(report: ImpactReport, out_dir: Path, *, notice_date: dt.date,
-                  effective_date: dt.date | None = None) -> NoticesResult:
-    """Write OUT/<customer>/<notice-id>.{pdf,docx}, the new annex beside it, and OUT/notices.csv."""
+def _write_notice(notice: Notice, out_dir: Path, registry: Registry) -> tuple:
+    """Write one notice and its new annex; ('ok', {kind: path}) or ('failed', reason)."""
     from .generate import generate
+
+    impact = notice.impact
+    assert impact.contract is not None
+    try:
+        files = {}
+        for fmt, render in (("pdf", render_notice_pdf), ("docx", render_notice_docx)):
+            path = out_dir / impact.customer_id / f"{notice.notice_id}.{fmt}"
+            write_atomic(path, render(notice))
+            files[f"notice_{fmt}"] = path
+        annex = generate(registry, impact.contract, out_dir, ("pdf", "docx"), annex=impact.new_annex)
+        files.update({f"annex_{fmt}": path for fmt, path in annex.files.items()})
+    except AnnexGenError as exc:
+        return ("failed", str(exc))
+    except Exception as exc:  # noqa: BLE001 - one broken notice must not stop the others
+        return ("failed", f"internal error: {type(exc).__name__}: {exc}")
+    return ("ok", files)
+
+
+def write_notices(report: ImpactReport, out_dir: Path, *, notice_date: dt.date,
+                  effective_date: dt.date | None = None, jobs: int | None = None) -> NoticesResult:
+    """Write OUT/<customer>/<notice-id>.{pdf,docx}, the new annex beside it, and OUT/notices.csv.
+
+    Notices are rendered in worker processes like a batch; the summary CSV is written last,
+    so an interrupted run leaves none (run it again: the files are named by content).
+    """
+    from .batch import run_in_workers
 
     dates = notice_dates(report.old, report.new, notice_date, effective_date)
     result = NoticesResult()
+    notices: list[Notice] = []
     for impact in report.with_status("affected"):
-        assert impact.contract is not None
-        if not impact.annex:  # only ids changed, nothing the customer reads
+        if impact.annex:
+            notices.append(build_notice(report, impact, dates))
+        else:  # only ids changed, nothing the customer reads
             result.nothing_to_notify.append(impact.customer_id)
-            continue
-        notice = build_notice(report, impact, dates)
-        try:
-            folder = out_dir / impact.customer_id
-            files = {}
-            for fmt, render in (("pdf", render_notice_pdf), ("docx", render_notice_docx)):
-                path = folder / f"{notice.notice_id}.{fmt}"
-                write_atomic(path, render(notice))
-                files[f"notice_{fmt}"] = path
-            annex = generate(report.new, impact.contract, out_dir, ("pdf", "docx"), annex=impact.new_annex)
-            files.update({f"annex_{fmt}": path for fmt, path in annex.files.items()})
-        except AnnexGenError as exc:
-            result.failed.append((impact.customer_id, str(exc)))
-            continue
-        result.written.append(WrittenNotice(notice, files))
+    outcomes: dict[int, tuple] = {}
+    run_in_workers(_write_notice, report.new, notices, out_dir, jobs,
+                   lambda index, outcome: outcomes.__setitem__(index, outcome))
+    for index, notice in enumerate(notices):
+        status, value = outcomes[index]
+        if status == "ok":
+            result.written.append(WrittenNotice(notice, value))
+        else:
+            result.failed.append((notice.impact.customer_id, value))
     result.summary_csv = out_dir / SUMMARY_NAME
     write_atomic(result.summary_csv, summary_csv(result.written, out_dir))
     return result

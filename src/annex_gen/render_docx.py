@@ -175,7 +175,7 @@ def _entry_cells(e: EntryView, labels: dict[str, str]) -> list:
 
 def _entries(doc, entries: tuple[EntryView, ...], labels: dict[str, str]) -> None:
     headers = [labels["company"], labels["identifier"], labels["location"], labels["purpose"]]
-    _table(doc, headers, [_entry_cells(e, labels) for e in entries], [42, 30, 33, 69])
+    _table(doc, headers, [_entry_cells(e, labels) for e in entries], [40, 33, 32, 69])
 
 
 def _header_footer(doc, view: AnnexView) -> None:

@@ -29,7 +29,8 @@ class TemplatesOnlyFetcher(weasyprint.URLFetcher):
     def fetch(self, url, headers=None):  # noqa: D102 - WeasyPrint's interface
         parsed = urlparse(url)
         path = Path(unquote(parsed.path)).resolve()
-        if parsed.scheme != "file" or not path.is_relative_to(self.root):
+        local = parsed.netloc in ("", "localhost")
+        if parsed.scheme != "file" or not local or not path.is_relative_to(self.root):
             raise weasyprint.urls.FatalURLFetchingError(f"refused to fetch {url}: outside templates/")
         return super().fetch(url, headers)
 

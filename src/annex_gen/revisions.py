@@ -48,4 +48,5 @@ def load_registry_at(spec: str, registry_dir: Path) -> tuple[Registry, str]:
         try:
             return load_registry(Path(tmp)), label
         except InvalidInput as exc:
-            raise InvalidInput([replace(d, file=d.file.replace(tmp + "/", label)) for d in exc.diagnostics]) from None
+            shown = [replace(d, file=d.file.replace(tmp + "/", label)) for d in exc.diagnostics]
+            raise InvalidInput(shown) from None

@@ -28,12 +28,14 @@ def command(*args: str | Path) -> list[str]:
 
 def cli(*args: str | Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     """Run `python -m annex_gen ARGS` in the project root."""
-    return subprocess.run(command(*args), cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False)
+    return subprocess.run(command(*args), cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+                          check=False)
 
 
 def start(*args: str | Path) -> subprocess.Popen[str]:
     """Start `python -m annex_gen ARGS` in the background."""
-    return subprocess.Popen(command(*args), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(command(*args), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
 
 
 def add_mailer_entry(registry_dir: Path) -> None:

@@ -61,7 +61,8 @@ def test_a_second_batch_skips_every_unchanged_annex_without_loading_the_renderer
     out = copy_of(examples_out, tmp_path)
     before = {p: p.stat().st_mtime_ns for p in out.rglob("ANX-*")}
     probe = ("import sys; from annex_gen.cli import main; code = main(sys.argv[1:]); "
-             "print('renderer loaded:', any(m in sys.modules for m in ('weasyprint', 'docx'))); sys.exit(code)")
+             "print('renderer loaded:', any(m in sys.modules for m in ('weasyprint', 'docx'))); "
+             "sys.exit(code)")
     started = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", probe, "batch", str(EXAMPLES_DIR), "--out", str(out)],
                           cwd=ROOT, capture_output=True, text=True, timeout=60)
@@ -121,7 +122,8 @@ def test_one_bad_contract_does_not_stop_the_others(tmp_path):
     failed = proc.stdout.split("failed:\n", 1)[1]
     assert f"  {crm}:3 (dubai-events):\n    customer id 'dubai-events' is used by both {crm}:3 and " \
            f"{contracts / 'dubai-events.yaml'}" in failed
-    assert f"  {contracts / 'dubai-events.yaml'} (dubai-events):\n    customer id 'dubai-events' is used by both" in failed
+    assert (f"  {contracts / 'dubai-events.yaml'} (dubai-events):\n"
+            "    customer id 'dubai-events' is used by both") in failed
     assert f"  {contracts / 'broken.yaml'}:\n    {contracts / 'broken.yaml'}:2:1: invalid YAML: " in failed
     assert f"  {contracts / 'wrong.yaml'}:\n    {contracts / 'wrong.yaml'}:2:52: contract.language: " \
            "unknown language 'sv'; expected one of en, fi" in failed
@@ -133,7 +135,8 @@ def test_one_bad_contract_does_not_stop_the_others(tmp_path):
 
 # kill (SIGTERM) with worker processes: running annexes finish; Ctrl-C in one process: the annex stops.
 @pytest.mark.parametrize("jobs, sig, n", [("2", signal.SIGTERM, 6), ("1", signal.SIGINT, 4)])
-def test_an_interrupted_batch_leaves_a_consistent_directory_and_the_next_run_continues(tmp_path, jobs, sig, n):
+def test_an_interrupted_batch_leaves_a_consistent_directory_and_the_next_run_continues(
+        tmp_path, jobs, sig, n):
     contracts = tmp_path / "contracts"
     make_contracts(contracts, n)
     out = tmp_path / "out"

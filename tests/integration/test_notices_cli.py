@@ -71,8 +71,8 @@ def test_diff_between_git_revisions(tmp_path):
     shutil.copytree(ROOT / "registry", repo / "registry")
 
     def git(*args: str) -> None:
-        subprocess.run(["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args],
-                       check=True, capture_output=True)
+        identity = ["-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+        subprocess.run(["git", "-C", str(repo), *identity, *args], check=True, capture_output=True)
 
     git("init", "-q")
     git("add", "registry")
@@ -88,8 +88,8 @@ def test_diff_between_git_revisions(tmp_path):
         ("kauppahuone-aalto", "affected"), ("nordic-webshop", "unaffected")]
     bad = cli("diff", "--registry", repo / "registry", "--from", "no-such-rev", EXAMPLES_DIR)
     assert bad.returncode == 2
-    assert bad.stderr == (f"annex-gen: error: 'no-such-rev' is neither a registry directory nor a git revision "
-                          f"of {repo / 'registry'}\n")
+    assert bad.stderr == ("annex-gen: error: 'no-such-rev' is neither a registry directory nor a git "
+                          f"revision of {repo / 'registry'}\n")
 
 
 def test_notices_for_every_affected_customer(new_registry, tmp_path):
@@ -115,8 +115,9 @@ def test_notices_for_every_affected_customer(new_registry, tmp_path):
         Path(aalto[k]).name for k in ("notice_pdf", "notice_docx", "annex_pdf", "annex_docx"))
 
     en = pdf_text(out / aalto["notice_pdf"])
-    for expected in ("Notice of changes to sub-processors", "Kauppahuone Aalto & Co. Oy", "Hetzner Online GmbH",
-                     "Email archive", "2027-01-15", "2026-12-31", aalto["notice_id"], aalto["annex_document_id"],
+    for expected in ("Notice of changes to sub-processors", "Kauppahuone Aalto & Co. Oy",
+                     "Hetzner Online GmbH", "Email archive", "2027-01-15", "2026-12-31", aalto["notice_id"],
+                     aalto["annex_document_id"],
                      "in writing, on reasonable grounds relating to data security"):
         assert expected in en.replace("\n", " "), expected
     assert "Hetzner Online GmbH" in docx_text(out / aalto["notice_docx"])
@@ -134,15 +135,16 @@ def test_notices_for_every_affected_customer(new_registry, tmp_path):
 
 def test_an_effective_date_inside_the_notice_period_is_an_error(new_registry, tmp_path):
     path = new_registry / "registry.yaml"
-    path.write_text(path.read_text(encoding="utf-8").replace("period_days: 30", "period_days: 45"), encoding="utf-8")
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("period_days: 30", "period_days: 45"), encoding="utf-8")
     out = tmp_path / "notices"
     proc = cli("notices", "--from", "registry", "--to", new_registry, "--notice-date", "2026-12-01",
                "--effective-date", "2027-01-05", "--out", out, EXAMPLES_DIR)
     assert proc.returncode == 2
     assert proc.stderr == (
-        "annex-gen: error: a notice sent on 2026-12-01 leaves 35 day(s) before the effective date 2027-01-05, "
-        "but the registry's notice period is 45 days: send the notice by 2026-11-21 or let the change take "
-        "effect on 2027-01-15 or later\n")
+        "annex-gen: error: a notice sent on 2026-12-01 leaves 35 day(s) before the effective date "
+        "2027-01-05, but the registry's notice period is 45 days: send the notice by 2026-11-21 or let the "
+        "change take effect on 2027-01-15 or later\n")
     assert not out.exists()
     bad = cli("notices", "--from", "registry", "--notice-date", "1.12.2026", EXAMPLES_DIR)
     assert bad.returncode == 2

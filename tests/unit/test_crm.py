@@ -9,7 +9,8 @@ from annex_gen.crm import parse_crm
 from annex_gen.errors import InvalidInput
 from annex_gen.sources import gather, load_all
 
-HEADER = "customer_id,customer_name,business_id,contact_email,contract_reference,contract_date,region,language,products,options"
+HEADER = ("customer_id,customer_name,business_id,contact_email,contract_reference,contract_date,"
+          "region,language,products,options")
 
 
 def test_rows_become_contracts(tmp_path, registry):
@@ -27,7 +28,8 @@ def test_rows_become_contracts(tmp_path, registry):
     assert (acme.customer_id, acme.region, acme.language) == ("acme", "eu", "fi")
     assert acme.products == ("mailer", "automation")
     assert acme.options == {"dedicated_mta": True}
-    assert (acme.business_id, acme.contact_email, acme.reference) == ("FI12345671", "dpo@acme.example", "DPA-1")
+    assert (acme.business_id, acme.contact_email, acme.reference) == (
+        "FI12345671", "dpo@acme.example", "DPA-1")
     assert acme.source == f"{tmp_path / 'crm.csv'}:2"
     assert beta.customer_name == "Beta, Ltd"
     assert beta.products == ("mailer", "cms")
@@ -78,7 +80,8 @@ def test_bad_cells_are_located_at_row_and_column(tmp_path, registry):
     assert any(m.startswith(f"{path}:3:6: contract.date: ") for m in bad)
     assert any(m.startswith(f"{path}:3:7: contract.region: unknown region 'eux'") for m in bad)
     assert any(m.startswith(f"{path}:3:9: contract.products[0]: unknown product 'mailr'") for m in bad)
-    assert any(m.startswith(f"{path}:3:10: contract.options.dedicated_mt: unknown key 'dedicated_mt'") for m in bad)
+    assert any(m.startswith(f"{path}:3:10: contract.options.dedicated_mt: unknown key 'dedicated_mt'")
+               for m in bad)
     assert by_label[f"{path}:4"] == f"{path}:4:11: the row has 11 cells but the header has 10"
 
 

@@ -48,12 +48,14 @@ def statuses(report) -> dict[str, str]:
     return {c.customer_id: c.status for c in report.customers}
 
 
-def test_a_new_lianamailer_sub_processor_in_the_eu_reaches_exactly_the_eu_mailer_customers(tmp_path, registry):
+def test_a_new_lianamailer_sub_processor_in_the_eu_reaches_exactly_the_eu_mailer_customers(
+        tmp_path, registry):
     new = edited(tmp_path, ("sections.yaml", UPCLOUD_MTA, NEW_MAILER_ENTRY + UPCLOUD_MTA))
     report = impact(registry, new, contracts())
     (change,) = report.changes
     assert change.kind == "entry-added"
-    assert change.summary == "added: Hetzner Online GmbH (hetzner) to LianaMailer [eu-mailer]: Germany: Email archive"
+    assert change.summary == ("added: Hetzner Online GmbH (hetzner) to LianaMailer [eu-mailer]: "
+                              "Germany: Email archive")
     assert change.new_keys == {("entry", "eu-mailer", "hetzner", "germany", None)}
     assert statuses(report) == {
         "eu-mailer-fi": "affected", "eu-mailer-cms-en": "affected", "eu-cms-en": "unaffected",
@@ -64,7 +66,8 @@ def test_a_new_lianamailer_sub_processor_in_the_eu_reaches_exactly_the_eu_mailer
     (row,) = fi.annex.rows
     assert (row.kind, row.section, row.section_title, row.name) == ("added", "eu-mailer", "LianaMailer",
                                                                     "Hetzner Online GmbH")
-    assert (row.new.location, row.new.purpose, row.new.legal_id) == ("Saksa", "Sähköpostiarkisto", "DE812871812")
+    assert (row.new.location, row.new.purpose, row.new.legal_id) == (
+        "Saksa", "Sähköpostiarkisto", "DE812871812")
     assert fi.annex.other == ()
     assert report.to_dict()["summary"] == {"affected": 2, "unaffected": 4, "error": 0}
 
@@ -89,7 +92,8 @@ def test_a_finnish_only_wording_fix_reaches_only_finnish_annexes(tmp_path, regis
 
 
 def test_an_entry_moved_between_sections(tmp_path, registry):
-    new = edited(tmp_path, ("sections.yaml", TWILIO_CMS, ""), ("sections.yaml", UPCLOUD_MTA, TWILIO_CMS + UPCLOUD_MTA))
+    new = edited(tmp_path, ("sections.yaml", TWILIO_CMS, ""),
+                 ("sections.yaml", UPCLOUD_MTA, TWILIO_CMS + UPCLOUD_MTA))
     (change,) = diff_registries(registry, new)
     assert change.kind == "entry-moved"
     assert change.detail["fields"] == ["section"]
@@ -113,8 +117,8 @@ def test_entity_renamed_location_changed_and_option_changed(tmp_path, registry):
     new = edited(
         tmp_path,
         ("entities.yaml", "name: Cyclr\n", "name: Cyclr Systems Ltd\n"),
-        ("sections.yaml", "      - entity: upcloud\n        location: helsinki\n        purpose: {fi: Konesali",
-         "      - entity: upcloud\n        location: finland\n        purpose: {fi: Konesali"),
+        ("sections.yaml", "location: helsinki\n        purpose: {fi: Konesali",
+         "location: finland\n        purpose: {fi: Konesali"),
         ("sections.yaml", UPCLOUD_MTA, "      - entity: upcloud\n        location: helsinki\n"),
     )
     kinds = {c.kind: c for c in diff_registries(registry, new)}
@@ -125,7 +129,8 @@ def test_entity_renamed_location_changed_and_option_changed(tmp_path, registry):
     off = make_contract("eu", ["mailer"], customer_id="off")
     report = impact(registry, new, [off])
     (customer,) = report.customers
-    assert [(r.kind, r.name) for r in customer.annex.rows] == [("added", "Upcloud Oy"), ("changed", "Cyclr Systems Ltd")]
+    assert [(r.kind, r.name) for r in customer.annex.rows] == [
+        ("added", "Upcloud Oy"), ("changed", "Cyclr Systems Ltd")]
     assert customer.annex.rows[1].fields == ("name",)
     ids = {report.changes[i - 1].kind for i in customer.changes}
     assert ids == {"entity-renamed", "option-changed"}
@@ -134,11 +139,13 @@ def test_entity_renamed_location_changed_and_option_changed(tmp_path, registry):
 def test_an_entity_id_renamed_with_the_same_identifier_is_one_rename(tmp_path, registry):
     directory = copy_registry(tmp_path / "registry-new")
     replace_once(directory / "entities.yaml", "  dna:\n", "  dna-oyj:\n")
-    text = (directory / "sections.yaml").read_text(encoding="utf-8").replace("entity: dna\n", "entity: dna-oyj\n")
+    text = (directory / "sections.yaml").read_text(encoding="utf-8")
+    text = text.replace("entity: dna\n", "entity: dna-oyj\n")
     (directory / "sections.yaml").write_text(text, encoding="utf-8")
     new = load_registry(directory)
     (change,) = diff_registries(registry, new)
-    assert (change.kind, change.detail["old_entity"], change.detail["entity"]) == ("entity-renamed", "dna", "dna-oyj")
+    assert (change.kind, change.detail["old_entity"], change.detail["entity"]) == (
+        "entity-renamed", "dna", "dna-oyj")
     report = impact(registry, new, [make_contract("eu", ["mailer"])])
     (customer,) = report.customers
     assert customer.status == "affected"  # the annex's JSON names sub-processors by id
@@ -218,6 +225,7 @@ def test_notice_dates_follow_the_registry_periods(tmp_path, registry):
     assert notice_dates(registry, longer, day, dt.date(2027, 1, 15)).effective_date == dt.date(2027, 1, 15)
     with pytest.raises(NoticeDateError) as exc:
         notice_dates(registry, longer, day, dt.date(2027, 1, 14))
-    assert str(exc.value) == ("a notice sent on 2026-12-01 leaves 44 day(s) before the effective date 2027-01-14, "
-                              "but the registry's notice period is 45 days: send the notice by 2026-11-30 or let "
-                              "the change take effect on 2027-01-15 or later")
+    assert str(exc.value) == (
+        "a notice sent on 2026-12-01 leaves 44 day(s) before the effective date 2027-01-14, but the "
+        "registry's notice period is 45 days: send the notice by 2026-11-30 or let the change take effect "
+        "on 2027-01-15 or later")

@@ -16,7 +16,8 @@ from annex_gen.registry import load_registry
 
 def record(cid: str, *paths: str) -> Record:
     files = {Path(p).suffix[1:]: FileRecord(p, 3, "0" * 64) for p in paths}
-    return Record(cid, f"{cid}.yaml", "key", "ANX-1", "hash", "2026.11.1+abc", "tpl", files, "2026-11-29T00:00:00+00:00")
+    return Record(cid, f"{cid}.yaml", "key", "ANX-1", "hash", "2026.11.1+abc", "tpl", files,
+                  "2026-11-29T00:00:00+00:00")
 
 
 def test_save_and_load_round_trip(tmp_path):
@@ -24,7 +25,8 @@ def test_save_and_load_round_trip(tmp_path):
     manifest.save()
     data = json.loads((tmp_path / "manifest.json").read_text())
     assert data["schema"] == "annex-gen/manifest/1"
-    assert data["customers"]["acme"]["files"]["pdf"] == {"path": "acme/ANX-1.pdf", "size": 3, "sha256": "0" * 64}
+    assert data["customers"]["acme"]["files"]["pdf"] == {
+        "path": "acme/ANX-1.pdf", "size": 3, "sha256": "0" * 64}
     assert Manifest.load(tmp_path).records == manifest.records
     assert Manifest.load(tmp_path / "nowhere").records == {}
 
@@ -32,7 +34,8 @@ def test_save_and_load_round_trip(tmp_path):
 @pytest.mark.parametrize("text, problem", [
     ("{not json", "cannot read the manifest (Expecting property name"),
     ('{"schema": "other/1", "customers": {}}', "not an annex-gen manifest (ValueError: schema 'other/1'"),
-    ('{"schema": "annex-gen/manifest/1", "customers": {"a": {}}}', "not an annex-gen manifest (KeyError: 'files')"),
+    ('{"schema": "annex-gen/manifest/1", "customers": {"a": {}}}',
+     "not an annex-gen manifest (KeyError: 'files')"),
 ])
 def test_a_bad_manifest_is_reported_with_the_way_out(tmp_path, text, problem):
     (tmp_path / "manifest.json").write_text(text)
@@ -133,10 +136,11 @@ def test_a_registry_change_regenerates_the_reached_customers_and_drops_their_old
     replace_once(directory / "registry.yaml", 'release: "2026.11.1"', 'release: "2026.12.1"')
     new = load_registry(directory)
     result = run(new, [EXAMPLES_DIR], out)
-    assert sorted(cid for cid, _ in result.generated) == ["esimerkki-oy", "kaikki-tuotteet", "kauppahuone-aalto"]
+    reached = ["esimerkki-oy", "kaikki-tuotteet", "kauppahuone-aalto"]
+    assert sorted(cid for cid, _ in result.generated) == reached
     after = Manifest.load(out).records
     for cid, rec in after.items():
-        if cid in ("esimerkki-oy", "kaikki-tuotteet", "kauppahuone-aalto"):
+        if cid in reached:
             assert rec.registry_version == new.version and rec.document_id != before[cid].document_id
             assert not (out / before[cid].files["pdf"].path).exists()
         else:  # unchanged content keeps its annex, its document ID and the registry version it was made from

@@ -229,8 +229,6 @@ def test_fetcher_refuses_urls_outside_templates(fetcher, no_network, url):
     assert no_network == []
 
 
-@pytest.mark.xfail(strict=True, reason="bug: TemplatesOnlyFetcher ignores the host of a file: URL; urllib "
-                                       "then resolves it by DNS before failing (see the rendering report)")
 def test_fetcher_refuses_file_urls_naming_another_host(fetcher, no_network):
     with pytest.raises(weasyprint.urls.FatalURLFetchingError, match="outside templates"):
         fetcher.fetch(f"file://example.com{TEMPLATES_DIR}/annex.css")
