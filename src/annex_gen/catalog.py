@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import string
 from collections.abc import Mapping
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from .errors import Diagnostic, InvalidInput
@@ -51,7 +51,7 @@ class Catalog(Mapping[str, str]):
         return self[key].format(**values)
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_catalogs(directory: Path = TEMPLATES_DIR / "i18n") -> dict[str, Catalog]:
     """Every language's catalog; all must have the same keys and placeholders."""
     catalogs: dict[str, Catalog] = {}

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
-from .errors import AnnexGenError, InvalidInput, UsageError
+from .errors import AnnexGenError, InvalidInput
 
 DEFAULT_CONTRACT_DIRS = (Path("customers"), Path("examples"))
 

@@ -338,8 +338,9 @@ class _RegistryReader:
         c.mapping((), required=["corrections"])
         out = []
         for i, _ in enumerate(c.typed(("corrections",), list) or []):
-            if c.mapping(("corrections", i), required=["at", "published", "registry", "why"]):
-                fields = {k: c.text_line(("corrections", i, k), max_len=2000) for k in ("at", "published", "registry", "why")}
+            keys = ("at", "published", "registry", "why")
+            if c.mapping(("corrections", i), required=keys):
+                fields = {k: c.text_line(("corrections", i, k), max_len=2000) for k in keys}
                 out.append({k: v or "" for k, v in fields.items()})
         return tuple(out)
 

@@ -209,7 +209,7 @@ def _custom_xml(doc, payload: bytes) -> None:
     xml = (
         f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
         f'<annex xmlns="{CUSTOM_XML_NS}" format="application/json">{escape(payload.decode("utf-8"))}</annex>\n'
-    ).encode("utf-8")
+    ).encode()
     partname = doc.part.package.next_partname("/customXml/item%d.xml")
     part = Part(partname, "application/xml", xml, doc.part.package)
     doc.part.relate_to(part, RT.CUSTOM_XML)
