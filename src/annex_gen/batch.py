@@ -67,6 +67,7 @@ Progress = Callable[[Event], None]
 class BatchResult:
     """What a batch did: generated (customer id, document id), unchanged ids and failures."""
 
+    total: int = 0
     generated: list[tuple[str, str]] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     failed: list[Failure] = field(default_factory=list)
@@ -275,7 +276,7 @@ def run_batch(registry: Registry, paths: Iterable[Path], out_dir: Path, *, jobs:
         recorder = _Recorder(manifest, registry, templates)
         sources, input_failures = gather(paths)
         todo = _plan(registry, sources, input_failures, manifest, templates, force, result, recorder)
-        total = len(result.unchanged) + len(result.failed) + len(todo)
+        total = result.total = len(result.unchanged) + len(result.failed) + len(todo)
         done = 0
         notify(Event("planned", 0, total, to_render=len(todo)))
         for cid in result.unchanged:

@@ -89,10 +89,10 @@ class _RichProgress:
 def _print_batch_summary(result, out_dir: Path) -> None:
     for d in result.warnings:
         _err(str(d))
-    total = len(result.generated) + len(result.unchanged) + len(result.failed)
-    _out(f"{total} contract(s) in {result.seconds:.1f} s: {len(result.generated)} generated, "
+    left = result.total - len(result.generated) - len(result.unchanged) - len(result.failed)
+    _out(f"{result.total} contract(s) in {result.seconds:.1f} s: {len(result.generated)} generated, "
          f"{len(result.unchanged)} unchanged, {len(result.failed)} failed"
-         + ("; interrupted, the next run continues" if result.interrupted else "")
+         + (f", {left} not done; interrupted, the next run continues" if result.interrupted else "")
          + f" (output: {out_dir})")
     if result.failed:
         _out("failed:")

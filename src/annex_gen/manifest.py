@@ -155,12 +155,19 @@ class Manifest:
         return {self.out_dir / f.path for r in self.records.values() for f in r.files.values()}
 
     def sweep(self) -> list[Path]:
-        """Delete partial files and annexes the manifest does not list (left by a killed batch)."""
+        """Delete partial files, and the annexes of listed customers that the manifest does not list.
+
+        Both are what a killed batch leaves behind. Directories of customers the manifest does
+        not list are left alone (e.g. the output of `annex-gen generate`), except for partials.
+        """
+        if not self.out_dir.is_dir():
+            return []
         keep = self.referenced()
         candidates = [p for p in self.out_dir.iterdir() if _PARTIAL_RE.match(p.name)]
         for sub in sorted(p for p in self.out_dir.iterdir() if p.is_dir()):
+            listed = sub.name in self.records
             candidates += [p for p in sub.iterdir()
-                           if _PARTIAL_RE.match(p.name) or (_OUTPUT_RE.match(p.name) and p not in keep)]
+                           if _PARTIAL_RE.match(p.name) or (listed and _OUTPUT_RE.match(p.name) and p not in keep)]
         removed = []
         for path in candidates:
             if path.is_file():

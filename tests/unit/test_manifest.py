@@ -59,12 +59,14 @@ def test_sweep_removes_partial_and_unlisted_annexes_only(tmp_path):
         ".manifest.json.x1.part": "",
         "notes.txt": "mine",
         "acme": {"ANX-1.pdf": "abc", "ANX-0.pdf": "old", ".ANX-2.pdf.x.part": "half", "README": "mine"},
+        "other": {"ANX-3.pdf": "from annex-gen generate", ".ANX-4.pdf.y.part": "half"},
     })
     manifest = Manifest(tmp_path, {"acme": record("acme", "acme/ANX-1.pdf")})
     removed = manifest.sweep()
     assert sorted(p.relative_to(tmp_path).as_posix() for p in removed) == [
-        ".manifest.json.x1.part", "acme/.ANX-2.pdf.x.part", "acme/ANX-0.pdf"]
+        ".manifest.json.x1.part", "acme/.ANX-2.pdf.x.part", "acme/ANX-0.pdf", "other/.ANX-4.pdf.y.part"]
     assert sorted(p.name for p in (tmp_path / "acme").iterdir()) == ["ANX-1.pdf", "README"]
+    assert sorted(p.name for p in (tmp_path / "other").iterdir()) == ["ANX-3.pdf"]
     assert (tmp_path / "notes.txt").exists()
 
 
