@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import hashlib
 import io
 import json
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from .catalog import Catalog, load_catalogs
 from .diff import CustomerImpact, ImpactReport, RowChange
 from .errors import AnnexGenError, UsageError
 from .model import Registry
+from .resolve import document_id
 from .view import Row, SectionView, _page_parts, entry_view
 from .write import write_atomic
 
@@ -121,9 +121,7 @@ def build_notice(report: ImpactReport, impact: CustomerImpact, dates: NoticeDate
     lang = impact.language
     manner = report.old.notice.objection.get(lang) or report.new.notice.objection[lang]
     content = _content(impact, dates, report.new.company_name, manner, report.new.version)
-    canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
-    digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16].upper()
-    notice_id = "NTC-" + "-".join(digest[i:i + 4] for i in range(0, 16, 4))
+    notice_id = "NTC-" + document_id(content).removeprefix("ANX-")  # the annex's ID scheme
     return Notice(notice_id, impact, dates, report.new.company_name, manner, report.new.version)
 
 
