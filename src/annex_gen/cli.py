@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -63,8 +62,7 @@ def cmd_resolve(args) -> int:
     contract, warnings = load_contract(registry, Path(args.contract))
     _print_diagnostics(warnings)
     annex = resolve(registry, contract)
-    json.dump(annex.to_dict(), sys.stdout, ensure_ascii=False, indent=2)
-    sys.stdout.write("\n")
+    sys.stdout.write(annex.to_json_bytes().decode("utf-8"))
     return 0
 
 

@@ -66,9 +66,7 @@ def render(annex: Annex, fmt: str) -> bytes:
 
         return render_html(annex).encode("utf-8")
     if fmt == "json":
-        from .render_pdf import annex_json_bytes
-
-        return annex_json_bytes(annex)
+        return annex.to_json_bytes()
     raise UsageError(f"unknown format {fmt!r}")
 
 

@@ -8,6 +8,7 @@ HTML/PDF, DOCX) reads the same words from one place.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -271,6 +272,10 @@ class Annex:
     sections: tuple[AnnexSection, ...]
     subprocessors: tuple[AnnexParty, ...]
     customer_register: AnnexSection
+
+    def to_json_bytes(self) -> bytes:
+        """The JSON exactly as `annex-gen resolve` prints it and the documents embed it."""
+        return (json.dumps(self.to_dict(), ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
     def to_dict(self) -> dict[str, Any]:
         """The stable JSON interface (`annex-gen resolve`, the embedded annex.json)."""

@@ -27,7 +27,7 @@ from .diff import CustomerImpact, ImpactReport, RowChange
 from .errors import AnnexGenError, UsageError
 from .model import Registry
 from .resolve import document_id
-from .view import Row, SectionView, _page_parts, entry_view
+from .view import Row, SectionView, entry_view, page_parts
 from .write import write_atomic
 
 SUMMARY_NAME = "notices.csv"
@@ -261,7 +261,7 @@ def notice_view(notice: Notice) -> NoticeView:
     )
     changed_rows = _changed(cat, impact.annex.of_kind("changed"), option_names)
     other_lines = _other(cat, impact)
-    page_label, page_of = _page_parts(cat)
+    page_label, page_of = page_parts(cat)
     ctx = {"company": notice.company_name, "customer": contract.customer_name}
     return NoticeView(
         language=contract.language,
@@ -313,60 +313,35 @@ def render_notice_pdf(notice: Notice) -> bytes:
 
 
 def render_notice_docx(notice: Notice) -> bytes:
-    """The notice as DOCX, with the annex's page setup, styles, header and footer."""
-    from docx import Document
-
+    """The notice as DOCX, with the annex's look; notice.json is kept as custom XML."""
     from . import render_docx as rd
 
     view = notice_view(notice)
-    doc = Document()
-    section = doc.sections[0]
-    section.page_width, section.page_height = rd.Mm(210), rd.Mm(297)
-    section.left_margin = section.right_margin = rd.Mm(18)
-    section.top_margin, section.bottom_margin = rd.Mm(22), rd.Mm(20)
-    rd._styles(doc, view.language)
-    rd._header_footer(doc, view)
-    rd._styled(doc, view.title, "Title")
-    meta = doc.add_table(rows=0, cols=2)
-    meta.autofit = False
-    for row in view.meta:
-        cells = meta.add_row().cells
-        cells[0].width, cells[1].width = rd.Mm(55), rd.Mm(119)
-        cells[0].paragraphs[0].add_run(row.label).font.color.rgb = rd.MUTED
-        cells[1].paragraphs[0].add_run(row.value).bold = True
-    doc.add_paragraph()
+    doc = rd.new_document(view)
+    rd.heading(doc, view.title, 0)
+    rd.meta_table(doc, view.meta)
     doc.add_paragraph(view.intro)
     for part in view.parts:
-        rd._styled(doc, part["title"], "Heading1")
-        rd._note(doc, part["intro"])
+        rd.heading(doc, part["title"])
+        rd.note(doc, part["intro"])
         for sec in part["sections"]:
-            rd._styled(doc, sec.title, "Heading2")
-            rd._entries(doc, sec.entries, view.labels)
+            rd.heading(doc, sec.title, 2)
+            rd.entries_table(doc, sec.entries, view.labels)
     if view.changed:
-        rd._styled(doc, view.changed["title"], "Heading1")
-        rd._note(doc, view.changed["intro"])
-        rd._table(doc, [view.labels["company"], view.changed["service"], view.changed["change"]],
-                  [[f"{r.name}\n{r.legal_id}", r.section, "\n".join(r.lines)] for r in view.changed["rows"]],
-                  [48, 40, 86])
+        rd.heading(doc, view.changed["title"])
+        rd.note(doc, view.changed["intro"])
+        rd.table(doc, [view.labels["company"], view.changed["service"], view.changed["change"]],
+                 [[f"{r.name}\n{r.legal_id}", r.section, "\n".join(r.lines)] for r in view.changed["rows"]],
+                 [48, 40, 86])
     if view.other:
-        rd._styled(doc, view.other["title"], "Heading1")
+        rd.heading(doc, view.other["title"])
         for line in view.other["lines"]:
             doc.add_paragraph(f"• {line}")
-    rd._styled(doc, view.objection["title"], "Heading1")
+    rd.heading(doc, view.objection["title"])
     doc.add_paragraph(view.objection["text"])
-    rd._styled(doc, view.annex["title"], "Heading1")
+    rd.heading(doc, view.annex["title"])
     doc.add_paragraph(view.annex["text"])
-
-    props = doc.core_properties
-    props.title, props.subject = view.title, view.subject
-    props.author = props.last_modified_by = view.company
-    props.language = {"fi": "fi-FI", "en": "en-GB"}.get(view.language, view.language)
-    props.identifier = props.keywords = view.document_id
-    props.comments = ""
-    props.revision = 1
-    moment = dt.datetime.combine(notice.dates.notice_date, dt.time(0, 0))
-    props.created = props.modified = props.last_printed = moment
-    return rd._normalise_zip(doc)
+    return rd.finish(doc, view, notice.dates.notice_date, notice_json_bytes(notice), root="notice")
 
 
 # Writing

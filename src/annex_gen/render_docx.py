@@ -10,7 +10,6 @@ from xml.sax.saxutils import escape
 from docx import Document
 from docx.enum.section import WD_ORIENT
 from docx.enum.table import WD_TABLE_ALIGNMENT
-from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.opc.part import Part
 from docx.oxml import OxmlElement
@@ -18,7 +17,6 @@ from docx.oxml.ns import qn
 from docx.shared import Mm, Pt, RGBColor
 
 from .model import Annex
-from .render_pdf import annex_json_bytes
 from .view import AnnexView, EntryView, build_view
 
 ACCENT = RGBColor(0x1F, 0x3A, 0x5F)
@@ -26,6 +24,11 @@ MUTED = RGBColor(0x55, 0x55, 0x55)
 FONT = "Noto Sans"
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 CUSTOM_XML_NS = "urn:annex-gen:annex:1"
+APP_XML = (
+    b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    b'<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/extended-properties">'
+    b"<Application>annex-gen</Application><DocSecurity>0</DocSecurity></Properties>"
+)
 
 
 def _shade(cell, fill: str) -> None:
@@ -204,20 +207,21 @@ def _header_footer(doc, view: AnnexView) -> None:
         run.font.color.rgb = MUTED
 
 
-def _custom_xml(doc, payload: bytes) -> None:
-    """Keep the resolved annex JSON inside the DOCX as a custom XML part."""
+def _custom_xml(doc, payload: bytes, root: str) -> None:
+    """Keep the resolved JSON inside the DOCX as a custom XML part."""
     xml = (
         f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-        f'<annex xmlns="{CUSTOM_XML_NS}" format="application/json">{escape(payload.decode("utf-8"))}</annex>\n'
+        f'<{root} xmlns="{CUSTOM_XML_NS}" format="application/json">{escape(payload.decode("utf-8"))}</{root}>\n'
     ).encode()
     partname = doc.part.package.next_partname("/customXml/item%d.xml")
     part = Part(partname, "application/xml", xml, doc.part.package)
     doc.part.relate_to(part, RT.CUSTOM_XML)
 
 
-def build_docx(view: AnnexView, payload: bytes, date: dt.date) -> bytes:
-    """DOCX bytes of one view; identical input gives identical bytes."""
+def new_document(view) -> Document:
+    """An empty A4 document with the annex look: styles, header, footer with page fields."""
     doc = Document()
+    _drop_template_leftovers(doc)
     section = doc.sections[0]
     section.orientation = WD_ORIENT.PORTRAIT
     section.page_width, section.page_height = Mm(210), Mm(297)
@@ -225,62 +229,45 @@ def build_docx(view: AnnexView, payload: bytes, date: dt.date) -> bytes:
     section.top_margin, section.bottom_margin = Mm(22), Mm(20)
     _styles(doc, view.language)
     _header_footer(doc, view)
+    return doc
 
-    _styled(doc, view.title, "Title")
+
+def heading(doc, text: str, level: int = 1):
+    """A Heading 1/2 paragraph (Title for level 0)."""
+    return _styled(doc, text, "Title" if level == 0 else f"Heading{level}")
+
+
+def note(doc, text: str, *, italic: bool = False) -> None:
+    """A short explanatory paragraph kept with what follows."""
+    _note(doc, text, italic=italic)
+
+
+def table(doc, headers: list[str], rows: list[list], widths: list[float]) -> None:
+    """A table with a repeating, shaded header row and rows that never split."""
+    _table(doc, headers, rows, widths)
+
+
+def entries_table(doc, entries: tuple[EntryView, ...], labels: dict[str, str]) -> None:
+    """The company / identifier / location / purpose table."""
+    _entries(doc, entries, labels)
+
+
+def meta_table(doc, rows) -> None:
+    """The label / value block under the title."""
     meta = doc.add_table(rows=0, cols=2)
     meta.autofit = False
     meta.columns[0].width, meta.columns[1].width = Mm(55), Mm(119)
-    for row in view.meta:
+    for row in rows:
         cells = meta.add_row().cells
         cells[0].width, cells[1].width = Mm(55), Mm(119)
         label = cells[0].paragraphs[0].add_run(row.label)
         label.font.color.rgb = MUTED
         cells[1].paragraphs[0].add_run(row.value).bold = True
     doc.add_paragraph()
-    doc.add_paragraph(view.intro)
 
-    for sec in view.sections:
-        _styled(doc, sec.title, "Heading1")
-        if sec.note:
-            _note(doc, sec.note)
-        if sec.rule:
-            _note(doc, sec.rule, italic=True)
-        _entries(doc, sec.entries, view.labels)
 
-    labels = view.labels
-    _styled(doc, view.summary["title"], "Heading1")
-    _note(doc, view.summary["intro"])
-    _table(
-        doc,
-        [labels["company"], labels["identifier"], labels["country"], labels["locations"], labels["outside_eea"]],
-        [[p.name, p.legal_id, p.country, p.locations, labels["yes"] if p.outside_eea else labels["no"]]
-         for p in view.summary["parties"]],
-        [42, 30, 34, 40, 28],
-    )
-    doc.add_paragraph(view.summary["footnote"])
-
-    _styled(doc, view.notice["title"], "Heading1")
-    doc.add_paragraph(view.notice["clause"])
-
-    _styled(doc, view.signatures["title"], "Heading1")
-    sig = doc.add_table(rows=1, cols=2)
-    _row_flags(sig.rows[0])
-    for cell, party in zip(sig.rows[0].cells, view.signatures["parties"], strict=True):
-        cell.paragraphs[0].add_run(party).bold = True
-        for label in (view.signatures["signature"], view.signatures["name"], view.signatures["place_date"]):
-            cell.add_paragraph().paragraph_format.space_before = Pt(18)
-            line = cell.add_paragraph("_" * 38)
-            line.paragraph_format.space_after = Pt(0)
-            small = cell.add_paragraph().add_run(label)
-            small.font.size = Pt(7.5)
-            small.font.color.rgb = MUTED
-
-    _styled(doc, view.register["title"], "Heading1")
-    _note(doc, view.register["intro"], italic=True)
-    if view.register["note"]:
-        _note(doc, view.register["note"])
-    _entries(doc, view.register["entries"], labels)
-
+def finish(doc, view, date: dt.date, payload: bytes, root: str = "annex") -> bytes:
+    """Set the document properties, keep payload (JSON) as custom XML, and save with fixed bytes."""
     props = doc.core_properties
     props.title = view.title
     props.subject = view.subject
@@ -295,8 +282,70 @@ def build_docx(view: AnnexView, payload: bytes, date: dt.date) -> bytes:
     props.created = moment
     props.modified = moment
     props.last_printed = moment
-    _custom_xml(doc, payload)
+    _custom_xml(doc, payload, root)
     return _normalise_zip(doc)
+
+
+def _drop_template_leftovers(doc) -> None:
+    """Remove the default template's thumbnail and empty bibliography; say who made the file."""
+    package = doc.part.package
+    for rels, reltype in ((package.rels, RT.THUMBNAIL), (doc.part.rels, RT.CUSTOM_XML)):
+        for rid in [rid for rid, rel in rels.items() if rel.reltype == reltype]:
+            rels.pop(rid)
+    for rel in package.rels.values():
+        if rel.reltype == RT.EXTENDED_PROPERTIES:
+            rel.target_part._blob = APP_XML
+
+
+def build_docx(view: AnnexView, payload: bytes, date: dt.date) -> bytes:
+    """DOCX bytes of one view; identical input gives identical bytes."""
+    doc = new_document(view)
+    heading(doc, view.title, 0)
+    meta_table(doc, view.meta)
+    doc.add_paragraph(view.intro)
+
+    for sec in view.sections:
+        heading(doc, sec.title)
+        if sec.note:
+            note(doc, sec.note)
+        if sec.rule:
+            note(doc, sec.rule, italic=True)
+        entries_table(doc, sec.entries, view.labels)
+
+    labels = view.labels
+    heading(doc, view.summary["title"])
+    note(doc, view.summary["intro"])
+    table(
+        doc,
+        [labels["company"], labels["identifier"], labels["country"], labels["locations"], labels["outside_eea"]],
+        [[p.name, p.legal_id, p.country, p.locations, labels["yes"] if p.outside_eea else labels["no"]]
+         for p in view.summary["parties"]],
+        [42, 30, 34, 40, 28],
+    )
+    doc.add_paragraph(view.summary["footnote"])
+
+    heading(doc, view.notice["title"])
+    doc.add_paragraph(view.notice["clause"])
+
+    heading(doc, view.signatures["title"])
+    sig = doc.add_table(rows=1, cols=2)
+    _row_flags(sig.rows[0])
+    for cell, party in zip(sig.rows[0].cells, view.signatures["parties"], strict=True):
+        cell.paragraphs[0].add_run(party).bold = True
+        for label in (view.signatures["signature"], view.signatures["name"], view.signatures["place_date"]):
+            cell.add_paragraph().paragraph_format.space_before = Pt(18)
+            line = cell.add_paragraph("_" * 38)
+            line.paragraph_format.space_after = Pt(0)
+            small = cell.add_paragraph().add_run(label)
+            small.font.size = Pt(7.5)
+            small.font.color.rgb = MUTED
+
+    heading(doc, view.register["title"])
+    note(doc, view.register["intro"], italic=True)
+    if view.register["note"]:
+        note(doc, view.register["note"])
+    entries_table(doc, view.register["entries"], labels)
+    return finish(doc, view, date, payload)
 
 
 def _normalise_zip(doc) -> bytes:
@@ -315,7 +364,6 @@ def _normalise_zip(doc) -> bytes:
 
 def render_docx(annex: Annex) -> bytes:
     """The annex as DOCX, with annex.json kept as a custom XML part."""
-    return build_docx(build_view(annex), annex_json_bytes(annex), annex.date)
+    return build_docx(build_view(annex), annex.to_json_bytes(), annex.date)
 
 
-__all__ = ["WD_ALIGN_PARAGRAPH", "build_docx", "render_docx"]

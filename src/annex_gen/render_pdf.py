@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -35,11 +34,6 @@ class TemplatesOnlyFetcher(weasyprint.URLFetcher):
         return super().fetch(url, headers)
 
 
-def annex_json_bytes(annex: Annex) -> bytes:
-    """The machine-readable annex, exactly as `annex-gen resolve` prints it."""
-    return (json.dumps(annex.to_dict(), ensure_ascii=False, indent=2) + "\n").encode("utf-8")
-
-
 def html_to_pdf(html: str, *, date: dt.date, attachments: dict[str, bytes]) -> bytes:
     """PDF/A-3b bytes of html; attachments are embedded with relationship Source."""
     moment = dt.datetime.combine(date, dt.time(0, 0), tzinfo=dt.UTC)
@@ -64,4 +58,4 @@ def html_to_pdf(html: str, *, date: dt.date, attachments: dict[str, bytes]) -> b
 
 def render_pdf(annex: Annex) -> bytes:
     """The annex as a PDF/A-3b with annex.json embedded."""
-    return html_to_pdf(render_html(annex), date=annex.date, attachments={"annex.json": annex_json_bytes(annex)})
+    return html_to_pdf(render_html(annex), date=annex.date, attachments={"annex.json": annex.to_json_bytes()})

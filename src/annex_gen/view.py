@@ -79,7 +79,7 @@ class AnnexView:
     extra: dict = field(default_factory=dict)
 
 
-def _page_parts(cat: Catalog) -> tuple[str, str]:
+def page_parts(cat: Catalog) -> tuple[str, str]:
     """'Page {page} of {pages}' split around the page number, for CSS counters and DOCX fields."""
     before, _, after = cat["document.page"].partition("{page}")
     between, _, _ = after.partition("{pages}")
@@ -134,7 +134,7 @@ def build_view(annex: Annex) -> AnnexView:
         for p in annex.subprocessors
     )
     any_outside = any(p.outside_eea for p in parties)
-    page_label, page_of = _page_parts(cat)
+    page_label, page_of = page_parts(cat)
     ctx = {"company": annex.company_name, "customer": annex.customer_name}
     return AnnexView(
         language=annex.language,
