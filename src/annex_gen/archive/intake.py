@@ -1,0 +1,202 @@
+"""Adding a file to the archive: read it, check it against what the user says, then store it.
+
+Everything is checked before anything is written: a refused file leaves the archive as it was.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import mimetypes
+import re
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from ..errors import UsageError
+from ..schema import ID_RE
+from .pdfinfo import PdfFacts, SignatureCheck, read_pdf, refuse
+from .store import Archive, ArchiveError, Record
+
+MAX_FILE_BYTES = 100 * 1024 * 1024
+MAX_NOTE_CHARS = 2000
+DOCUMENT_ID_RE = re.compile(r"^ANX-[0-9A-F]{4}(?:-[0-9A-F]{4}){3}$")
+PDF_MEDIA_TYPE = "application/pdf"
+
+_MAGIC = (
+    (b"PK\x03\x04", "a ZIP file (a DOCX is one)"),
+    (b"\xd0\xcf\x11\xe0", "an old-style Office document"),
+    (b"{\\rtf", "an RTF document"),
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"II*\x00", "a TIFF image"),
+    (b"MM\x00*", "a TIFF image"),
+)
+
+
+@dataclass(frozen=True)
+class AddRequest:
+    """What the user asked `archive add` to do."""
+
+    path: Path
+    customer: str
+    signed_on: dt.date | None = None
+    note: str | None = None
+    document_id: str | None = None
+    accept_invalid_signature: bool = False
+    attach_to: str | None = None
+
+
+def _size(n: int) -> str:
+    return f"{n // 2**20} MiB" if n % 2**20 == 0 else f"{n} bytes"
+
+
+def read_input(path: Path, max_bytes: int = MAX_FILE_BYTES) -> bytes:
+    """The file's bytes; refuse a missing, special or oversized file without reading it all."""
+    shown = str(path)
+    try:
+        if not path.exists():
+            raise refuse(shown, "no such file")
+        if not path.is_file():
+            raise refuse(shown, "is a directory, expected a file" if path.is_dir() else "not a regular file")
+        if path.stat().st_size > max_bytes:
+            raise refuse(shown, f"file is larger than the archive's limit of {_size(max_bytes)}")
+        with path.open("rb") as fh:
+            data = fh.read(max_bytes + 1)
+    except OSError as exc:
+        raise refuse(shown, f"cannot read: {exc.strerror}") from None
+    if len(data) > max_bytes:  # it grew while we looked
+        raise refuse(shown, f"file is larger than the archive's limit of {_size(max_bytes)}")
+    if not data:
+        raise refuse(shown, "file is empty")
+    return data
+
+
+def describe_format(data: bytes) -> str:
+    """A guess at what a non-PDF file is, for error messages."""
+    for magic, what in _MAGIC:
+        if data.startswith(magic):
+            return what
+    return "a file of an unrecognised format"
+
+
+def _check_options(request: AddRequest, today: dt.date) -> None:
+    if not ID_RE.match(request.customer):
+        raise UsageError(f"customer ID {request.customer!r} is not valid: lower-case letters, digits and "
+                         "hyphens, starting and ending with a letter or digit")
+    if request.signed_on and request.signed_on > today:
+        raise UsageError(f"signed-on date {request.signed_on} is in the future")
+    if request.note is not None and len(request.note) > MAX_NOTE_CHARS:
+        raise UsageError(f"the note is longer than {MAX_NOTE_CHARS} characters")
+    if request.document_id is not None and not DOCUMENT_ID_RE.match(request.document_id):
+        raise UsageError(f"document ID {request.document_id!r} is not valid; "
+                         "expected ANX-XXXX-XXXX-XXXX-XXXX (as printed on the annex)")
+
+
+def add_file(archive: Archive, request: AddRequest, *, today: dt.date | None = None,
+             max_bytes: int = MAX_FILE_BYTES) -> Record:
+    """Check a file against the request and append it to the archive; return its record."""
+    request = _normalised(request)
+    today = today or dt.date.today()
+    _check_options(request, today)
+    data = read_input(request.path, max_bytes)
+    if request.attach_to is not None:
+        return _add_attachment(archive, request, data)
+    shown = str(request.path)
+    if b"%PDF-" not in data[:1024]:
+        raise refuse(shown, f"{describe_format(data)}, not a PDF; only PDFs are archived as signed annexes. "
+                             "To keep it with an archived annex, add it with --attach-to RECORD")
+    facts = read_pdf(data, shown)
+    fields = _annex_fields(archive, request, facts, shown)
+    fields.update(_signature_fields(request, facts.signatures, shown, today))
+    return archive.append(fields, data, name=request.path.name, media_type=PDF_MEDIA_TYPE, shown=shown)
+
+
+def _normalised(request: AddRequest) -> AddRequest:
+    note = (request.note.strip() or None) if request.note is not None else None
+    document_id = request.document_id.strip().upper() if request.document_id else None
+    return replace(request, note=note, document_id=document_id, customer=request.customer.strip())
+
+
+def _annex_fields(archive: Archive, request: AddRequest, facts: PdfFacts, shown: str) -> dict[str, Any]:
+    """Document ID, registry version and annex content, cross-checked with the request."""
+    annex = facts.annex
+    if annex is not None:
+        embedded_customer = annex["customer"]["id"]
+        if embedded_customer != request.customer:
+            raise refuse(shown, f"this annex is for customer {embedded_customer!r} "
+                                 f"({annex['customer'].get('name')}), not {request.customer!r}", "annex.json")
+        if request.document_id and request.document_id != annex["document_id"]:
+            raise refuse(shown, f"the embedded document ID is {annex['document_id']}, "
+                                 f"not {request.document_id}", "annex.json")
+        document_id, link = annex["document_id"], "embedded"
+    elif request.document_id:
+        document_id, link = request.document_id, "given"
+    else:
+        document_id, link = None, "unlinked"
+    if document_id:
+        for other in archive.with_document(document_id):
+            if other.customer_id != request.customer:
+                raise refuse(shown, f"document {document_id} is archived for customer {other.customer_id!r} "
+                                     f"(record {other.seq}), not {request.customer!r}")
+    return {
+        "kind": "annex",
+        "customer_id": request.customer,
+        "parent": None,
+        "note": request.note,
+        "document_id": document_id,
+        "link": link,
+        "registry_version": annex["registry_version"] if annex else None,
+        "annex": annex,
+    }
+
+
+def _signature_fields(request: AddRequest, signatures: tuple[SignatureCheck, ...], shown: str,
+                      today: dt.date) -> dict[str, Any]:
+    """The signature checks and the signing date; refuse a broken signature unless accepted."""
+    broken = [s for s in signatures if not s.ok]
+    if broken and not request.accept_invalid_signature:
+        lines = "; ".join(f"signature {s.field}{f' by {s.signer}' if s.signer else ''}: {s.problem}"
+                          for s in broken)
+        raise refuse(shown, f"{lines}. Nothing was archived; give --accept-invalid-signature to archive it "
+                             "anyway, recorded as invalid")
+    if request.signed_on:
+        signed_on, source = request.signed_on, "given"
+    else:
+        times = [s.time for s in signatures if s.kind == "signature" and s.ok and s.time]
+        times = times or [s.time for s in signatures if s.kind == "signature" and s.time]
+        if times:
+            latest = max(dt.datetime.fromisoformat(t).astimezone(dt.UTC) for t in times)
+            signed_on, source = latest.date(), "signature"
+        else:
+            signed_on, source = today, "archived"
+    return {
+        "signatures": [s.to_dict() for s in signatures],
+        "accepted_invalid_signature": bool(broken),
+        "signed_on": signed_on.isoformat(),
+        "signed_on_from": source,
+    }
+
+
+def _add_attachment(archive: Archive, request: AddRequest, data: bytes) -> Record:
+    shown = str(request.path)
+    assert request.attach_to is not None
+    parent = archive.get(request.attach_to)
+    if parent.kind != "annex":
+        raise ArchiveError(f"record {parent.seq} is an attachment; attach files to an annex record")
+    if parent.customer_id != request.customer:
+        raise refuse(shown, f"record {parent.seq} belongs to customer {parent.customer_id!r}, "
+                             f"not {request.customer!r}")
+    if request.document_id or request.signed_on or request.accept_invalid_signature:
+        raise UsageError("an attachment takes only --customer and --note; the document ID, signing date and "
+                         f"signatures are those of record {parent.seq}")
+    media_type = PDF_MEDIA_TYPE if data.startswith(b"%PDF-") else (
+        mimetypes.guess_type(request.path.name)[0] or "application/octet-stream")
+    fields = {
+        "kind": "attachment",
+        "customer_id": request.customer,
+        "parent": parent.seq,
+        "note": request.note,
+        "document_id": None,
+        "signed_on": None,
+    }
+    return archive.append(fields, data, name=request.path.name, media_type=media_type, shown=shown)

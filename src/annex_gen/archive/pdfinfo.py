@@ -1,0 +1,298 @@
+"""What a PDF says about itself: the embedded annex.json, and whether its signatures are intact.
+
+The PDF is opened strictly (qpdf's repair is off), so a truncated or damaged file is refused
+rather than silently patched up. Signatures are checked offline with pyHanko: the bytes each
+signature covers still hash to the signed digest, the signature value matches the signer's
+certificate, and nothing but further signatures or validation data was added after signing.
+Certificate trust (a chain to a known CA, revocation) is not evaluated: that needs the network
+and trust lists, and says who vouches for the signer, not whether the file is the one signed.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import re
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import pikepdf
+
+from ..errors import Diagnostic, InvalidInput
+from ..resolve import document_id
+
+ANNEX_ATTACHMENT = "annex.json"
+ANNEX_SCHEMA = "annex-gen/annex/1"
+MAX_ANNEX_JSON_BYTES = 8 * 1024 * 1024
+
+# pyHanko logs every certificate it cannot chain to a trust root, with a traceback; we do not
+# evaluate trust, so keep that out of the terminal (an application that configures logging
+# still receives the records).
+for _name in ("pyhanko", "pyhanko_certvalidator"):
+    logging.getLogger(_name).addHandler(logging.NullHandler())
+
+
+@dataclass(frozen=True)
+class SignatureCheck:
+    """The offline integrity check of one digital signature in a PDF."""
+
+    field: str
+    kind: str  # "signature" or "timestamp" (a document timestamp)
+    signer: str | None
+    certificate_sha256: str | None
+    signing_time: str | None  # ISO 8601, as the signer's own clock reported it
+    timestamp: str | None  # ISO 8601, from an embedded timestamp token, if any
+    intact: bool  # the covered bytes still hash to the signed digest
+    valid: bool  # the signature value matches the signer's certificate
+    coverage: str | None  # "entire file", "entire revision", "part of a revision"
+    changes_after: str | None  # pyHanko's modification level of later revisions
+    problem: str | None  # why the signature is broken; None when it checks out
+
+    @property
+    def ok(self) -> bool:
+        """Whether the signature checks out."""
+        return self.problem is None
+
+    @property
+    def time(self) -> str | None:
+        """The best signing time known: the timestamp token's, else the signer's own."""
+        return self.timestamp or self.signing_time
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form, as stored in the archive record."""
+        return {**asdict(self), "ok": self.ok}
+
+
+@dataclass(frozen=True)
+class PdfFacts:
+    """What was read from a PDF: its embedded annex (if any) and its signature checks."""
+
+    annex: dict[str, Any] | None
+    signatures: tuple[SignatureCheck, ...]
+
+
+def refuse(shown: str, message: str, key: str = "") -> InvalidInput:
+    """The error for an input file that cannot be archived, as `file: [key:] message`."""
+    return InvalidInput([Diagnostic(shown, None, None, key, message)])
+
+
+def _qpdf_message(exc: Exception) -> str:
+    # pikepdf prefixes messages with the stream's repr, which means nothing to a user.
+    return re.sub(r"^stream <[^>]*>:\s*", "", str(exc)).strip() or type(exc).__name__
+
+
+def open_pdf(data: bytes, shown: str) -> pikepdf.Pdf:
+    """Open PDF bytes strictly; refuse non-PDF, truncated, damaged and encrypted files."""
+    if b"%PDF-" not in data[:1024]:
+        raise refuse(shown, "not a PDF file (no %PDF- header)")
+    if b"%%EOF" not in data[-1024:]:
+        raise refuse(shown, "truncated PDF: no %%EOF marker at the end of the file")
+    try:
+        pdf = pikepdf.open(io.BytesIO(data), attempt_recovery=False)
+    except pikepdf.PasswordError:
+        raise refuse(
+            shown, "encrypted PDF (a password is needed to open it); archive the unencrypted original"
+        ) from None
+    except (pikepdf.PdfError, ValueError, RecursionError) as exc:
+        raise refuse(shown, f"damaged PDF: {_qpdf_message(exc)}") from None
+    if pdf.is_encrypted:
+        pdf.close()
+        raise refuse(shown, "encrypted PDF; archive the unencrypted original, readable without a key")
+    return pdf
+
+
+def read_annex_json(pdf: pikepdf.Pdf, shown: str) -> dict[str, Any] | None:
+    """The embedded annex.json, checked against its own document ID; None when there is none."""
+    try:
+        spec = pdf.attachments.get(ANNEX_ATTACHMENT)
+        if spec is None:
+            return None
+        stream = spec.get_file()
+        size = stream.size
+        if size is not None and size > MAX_ANNEX_JSON_BYTES:
+            raise refuse(shown, f"embedded file is larger than {MAX_ANNEX_JSON_BYTES} bytes",
+                          ANNEX_ATTACHMENT)
+        raw = stream.read_bytes()
+    except (pikepdf.PdfError, KeyError, AttributeError, ValueError) as exc:
+        message = f"embedded file cannot be read: {_qpdf_message(exc)}"
+        raise refuse(shown, message, ANNEX_ATTACHMENT) from None
+    try:
+        annex = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise refuse(shown, f"embedded file is not UTF-8 JSON: {exc}", ANNEX_ATTACHMENT) from None
+    problem = annex_problem(annex)
+    if problem:
+        raise refuse(shown, problem, ANNEX_ATTACHMENT)
+    return annex
+
+
+def annex_problem(annex: Any) -> str | None:
+    """Why a parsed annex.json is not one of ours (or was edited), or None."""
+    if not isinstance(annex, dict):
+        return "expected a JSON object"
+    if annex.get("schema") != ANNEX_SCHEMA:
+        return f"unsupported schema {annex.get('schema')!r}; expected {ANNEX_SCHEMA!r}"
+    customer = annex.get("customer")
+    if not isinstance(customer, dict) or not isinstance(customer.get("id"), str):
+        return "customer.id is missing"
+    for key in ("document_id", "registry_version"):
+        if not isinstance(annex.get(key), str):
+            return f"{key} is missing"
+    for key in ("subprocessors", "sections"):
+        items = annex.get(key)
+        if not isinstance(items, list) or not all(isinstance(i, dict) and isinstance(i.get("id"), str)
+                                                   for i in items):
+            return f"{key} is not a list of objects with an id"
+    # The document ID is a hash of the content: a mismatch means the JSON was edited.
+    expected = document_id(annex)
+    if annex["document_id"] != expected:
+        return (f"content does not match its document ID {annex['document_id']} (it hashes to {expected}); "
+                "the embedded data was altered")
+    return None
+
+
+def signature_value_count(pdf: pikepdf.Pdf) -> int:
+    """How many filled signature fields the PDF's form holds (0 for most scans)."""
+    acroform = pdf.Root.get("/AcroForm")
+    if not isinstance(acroform, pikepdf.Dictionary):
+        return 0
+    fields = acroform.get("/Fields")
+    stack = list(fields) if isinstance(fields, pikepdf.Array) else []
+    seen: set[tuple[int, int]] = set()
+    count = 0
+    while stack:
+        field = stack.pop()
+        if not isinstance(field, pikepdf.Dictionary):
+            continue
+        if field.is_indirect:
+            if field.objgen in seen:
+                continue
+            seen.add(field.objgen)
+        value = field.get("/V")
+        if isinstance(value, pikepdf.Dictionary) and "/ByteRange" in value:
+            count += 1
+        kids = field.get("/Kids")
+        if isinstance(kids, pikepdf.Array):
+            stack.extend(kids)
+    return count
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _broken(field: str, message: str) -> SignatureCheck:
+    return SignatureCheck(field, "signature", None, None, None, None, False, False, None, None, message)
+
+
+def _signer(cert: Any) -> tuple[str | None, str | None]:
+    if cert is None:
+        return None, None
+    names = cert.subject.native
+    name = names.get("common_name") or names.get("organization_name") or cert.subject.human_friendly
+    return str(name), cert.sha256.hex()
+
+
+_CHANGES = {
+    "FORM_FILLING": "form fields filled",
+    "ANNOTATIONS": "annotations added",
+    "OTHER": "content changed",
+}
+
+
+def _problem(status: Any, later_signature_covers_file: bool) -> str | None:
+    from pyhanko.sign.diff_analysis import ModificationLevel
+    from pyhanko.sign.validation.status import SignatureCoverageLevel
+
+    if not status.intact:
+        return "the signed bytes were altered after signing (digest mismatch)"
+    if not status.valid:
+        return "the signature value does not match the signer's certificate"
+    coverage = status.coverage
+    if coverage == SignatureCoverageLevel.ENTIRE_FILE:
+        return None
+    if coverage != SignatureCoverageLevel.ENTIRE_REVISION:
+        return "the signature does not cover a whole revision of the file"
+    level = status.modification_level
+    allowed = level in (ModificationLevel.NONE, ModificationLevel.LTA_UPDATES) or (
+        # a co-signer's signature, itself covering the rest of the file
+        level == ModificationLevel.FORM_FILLING and later_signature_covers_file
+    )
+    if allowed:
+        if status.docmdp_ok is False:
+            return "the file was changed after signing in a way its certifying signature forbids"
+        return None
+    changed = _CHANGES.get(level.name if level is not None else "", "unexplained changes")
+    return f"the file was changed after signing ({changed} in a later, unsigned revision)"
+
+
+def check_signatures(data: bytes, expected: int) -> tuple[SignatureCheck, ...]:
+    """Check every signature offline; a signature that cannot be checked counts as broken."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
+    from pyhanko.sign.validation.status import SignatureCoverageLevel
+    from pyhanko_certvalidator import ValidationContext
+
+    try:
+        embedded = PdfFileReader(io.BytesIO(data)).embedded_signatures
+    except Exception as exc:  # noqa: BLE001 - any parse failure means the signatures cannot be checked
+        return (_broken("?", f"the signatures cannot be read: {exc}"),)
+    statuses: list[tuple[Any, Any]] = []
+    for sig in embedded:
+        context = ValidationContext(trust_roots=[], allow_fetching=False)
+        try:
+            if sig.sig_object_type == "/DocTimeStamp":
+                status = validate_pdf_timestamp(sig, validation_context=context)
+            else:
+                status = validate_pdf_signature(sig, context)
+        except Exception as exc:  # noqa: BLE001 - a malformed signature is a broken one
+            status = exc
+        statuses.append((sig, status))
+    checks: list[SignatureCheck] = []
+    for i, (sig, status) in enumerate(statuses):
+        field = str(sig.field_name)
+        if isinstance(status, Exception):
+            checks.append(_broken(field, f"the signature cannot be checked: {status}"))
+            continue
+        later_covers_file = any(
+            not isinstance(s, Exception) and s.intact and s.valid
+            and s.coverage == SignatureCoverageLevel.ENTIRE_FILE
+            for _, s in statuses[i + 1:]
+        )
+        is_timestamp = sig.sig_object_type == "/DocTimeStamp"
+        signer, fingerprint = _signer(getattr(status, "signing_cert", None))
+        token = getattr(status, "timestamp_validity", None)
+        checks.append(SignatureCheck(
+            field=field,
+            kind="timestamp" if is_timestamp else "signature",
+            signer=signer,
+            certificate_sha256=fingerprint,
+            signing_time=None if is_timestamp else _iso(getattr(status, "signer_reported_dt", None)),
+            timestamp=_iso(status.timestamp) if is_timestamp else _iso(getattr(token, "timestamp", None)),
+            intact=bool(status.intact),
+            valid=bool(status.valid),
+            coverage=status.coverage.name.lower().replace("_", " ") if status.coverage is not None else None,
+            changes_after=(status.modification_level.name.lower()
+                           if status.modification_level is not None else None),
+            problem=_problem(status, later_covers_file),
+        ))
+    if len(embedded) < expected:
+        missing = expected - len(embedded)
+        checks.append(_broken("?", f"{missing} signature(s) in a format that cannot be checked"))
+    return tuple(checks)
+
+
+def read_pdf(data: bytes, shown: str) -> PdfFacts:
+    """Open a PDF strictly, read its embedded annex.json and check its digital signatures."""
+    pdf = open_pdf(data, shown)
+    try:
+        try:
+            annex = read_annex_json(pdf, shown)
+            signed = signature_value_count(pdf)
+        except (pikepdf.PdfError, RecursionError) as exc:
+            raise refuse(shown, f"damaged PDF: {_qpdf_message(exc)}") from None
+    finally:
+        pdf.close()
+    signatures = check_signatures(data, signed) if signed else ()
+    return PdfFacts(annex=annex, signatures=signatures)
