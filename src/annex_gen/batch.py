@@ -149,17 +149,38 @@ def _mp_context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("spawn")
 
 
+class StopRequest:
+    """Ctrl-C or SIGTERM asks the batch to stop: no new work starts, running work finishes.
+
+    The first signal only sets a flag that the loop polls, so it can never land between
+    writing an annex and recording it; a second one raises KeyboardInterrupt to stop at once.
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def __call__(self) -> bool:
+        return self.requested
+
+    def _handle(self, signum, frame) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+
 @contextlib.contextmanager
-def _term_as_interrupt() -> Iterator[None]:
-    """SIGTERM (kill) stops the batch the way Ctrl-C does, so it can record what it finished."""
+def stop_on_signals() -> Iterator[StopRequest]:
+    """A StopRequest set by SIGINT and SIGTERM while the block runs (main thread only)."""
+    stop = StopRequest()
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield stop
         return
-    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    previous = {sig: signal.signal(sig, stop._handle) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        yield
+        yield stop
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 class _Recorder:
@@ -264,7 +285,7 @@ def run_batch(registry: Registry, paths: Iterable[Path], out_dir: Path, *, jobs:
     start = time.perf_counter()
     result = BatchResult()
     notify = progress or (lambda event: None)
-    with locked(out_dir), _term_as_interrupt():
+    with locked(out_dir), stop_on_signals() as stop:
         try:
             manifest = Manifest.load(out_dir)
         except AnnexGenError:
@@ -302,7 +323,8 @@ def run_batch(registry: Registry, paths: Iterable[Path], out_dir: Path, *, jobs:
 
         try:
             payloads = [(job.contract, job.annex) for job in todo]
-            run_in_workers(_render, registry, payloads, out_dir, jobs, finished)
+            run_in_workers(_render, registry, payloads, out_dir, jobs, finished, stop)
+            result.interrupted = stop.requested
         except KeyboardInterrupt:
             result.interrupted = True
         finally:
@@ -323,17 +345,19 @@ def _call(work: Work, payload: Any, out_dir: Path) -> tuple:
 
 
 def run_in_workers(work: Work, registry: Registry, payloads: list, out_dir: Path, jobs: int | None,
-                   finished: Callable[[int, tuple], None]) -> None:
+                   finished: Callable[[int, tuple], None], stop: Callable[[], bool] = lambda: False) -> None:
     """work(payload, out_dir, registry) for every payload; finished(index, outcome) as each ends.
 
     Runs in this process for one job (or one payload), else in `jobs` worker processes, one
-    payload per worker at a time, so that Ctrl-C (KeyboardInterrupt) waits for at most one
-    payload per worker before it propagates; a second Ctrl-C kills the workers instead.
+    payload per worker at a time. Once stop() is true no new payload starts and the running
+    ones finish and are reported; a KeyboardInterrupt (a second Ctrl-C) kills the workers.
     work must be a module-level function returning a picklable outcome, and must not raise.
     """
     workers = min(jobs or default_jobs(), len(payloads))
     if workers <= 1:
         for index, payload in enumerate(payloads):
+            if stop():
+                return
             finished(index, work(payload, out_dir, registry))
         return
     queue = iter(enumerate(payloads))
@@ -342,34 +366,26 @@ def run_in_workers(work: Work, registry: Registry, payloads: list, out_dir: Path
                                   initargs=(registry,))
 
     def submit() -> None:
-        item = next(queue, None)
+        item = None if stop() else next(queue, None)
         if item is not None:
             running[pool.submit(_call, work, item[1], out_dir)] = item[0]
-
-    def collect(done: Iterable[cf.Future]) -> None:
-        for future in done:
-            index = running.pop(future)
-            try:
-                outcome = future.result()
-            except Exception as exc:  # noqa: BLE001 - e.g. a worker killed by the OOM killer
-                outcome = ("failed", f"worker process failed: {type(exc).__name__}: {exc}")
-            finished(index, outcome)
 
     try:
         for _ in range(workers):
             submit()
         while running:
-            done, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
-            collect(done)
-            for _ in done:
+            done, _ = cf.wait(running, timeout=0.2, return_when=cf.FIRST_COMPLETED)
+            for future in done:
+                index = running.pop(future)
+                try:
+                    outcome = future.result()
+                except Exception as exc:  # noqa: BLE001 - e.g. a worker killed by the OOM killer
+                    outcome = ("failed", f"worker process failed: {type(exc).__name__}: {exc}")
+                finished(index, outcome)
                 submit()
     except KeyboardInterrupt:
-        try:
-            while running:
-                collect(cf.wait(running, return_when=cf.FIRST_COMPLETED)[0])
-        except KeyboardInterrupt:
-            for process in list((getattr(pool, "_processes", None) or {}).values()):
-                process.kill()
+        for process in list((getattr(pool, "_processes", None) or {}).values()):
+            process.kill()
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
