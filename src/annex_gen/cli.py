@@ -102,15 +102,20 @@ def cmd_generate(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--registry", default="registry", metavar="DIR",
+    # Top level: the defaults. Subcommands: the same options without defaults (SUPPRESS), so
+    # `annex-gen --registry X check` and `annex-gen check --registry X` both work.
+    top = argparse.ArgumentParser(add_help=False)
+    top.add_argument("--registry", default="registry", metavar="DIR", help="registry directory (default: registry/)")
+    top.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
+    common = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
+    common.add_argument("--registry", metavar="DIR",
                         help="registry directory (default: registry/)")
     common.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
 
     parser = argparse.ArgumentParser(
         prog="annex-gen",
         description="Generate DPA sub-processor annexes from the published sub-processor list.",
-        parents=[common],
+        parents=[top],
     )
     parser.add_argument("--version", action="version", version=f"annex-gen {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)

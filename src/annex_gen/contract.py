@@ -10,6 +10,7 @@ from stdnum.fi import ytunnus
 
 from .errors import Diagnostic, InvalidInput
 from .model import Contract, Registry
+from .resolve import option_has_effect
 from .schema import Checker, one_of
 from .yamlio import Document, parse_text, read_text
 
@@ -32,18 +33,6 @@ def business_id_problem(value: str) -> str | None:
         f"{value!r} is not a recognised business ID; expected an EU VAT number (FI12345671), "
         "a Finnish business ID (1234567-1), a UAE TRN (15 digits) or a Hong Kong BR number (8 digits)"
     )
-
-
-def option_has_effect(registry: Registry, region: str, products: tuple[str, ...], option: str) -> bool:
-    """Whether some entry gated by option applies to this region and these products."""
-    for section in registry.sections:
-        if section.region not in (None, region):
-            continue
-        if section.kind == "product" and not set(section.products) & set(products):
-            continue
-        if any(entry.option == option for entry in section.entries):
-            return True
-    return False
 
 
 def validate_contract(registry: Registry, doc: Document) -> tuple[Contract | None, list[Diagnostic]]:
@@ -114,6 +103,10 @@ def validate_contract(registry: Registry, doc: Document) -> tuple[Contract | Non
 
 def _products(c: Checker, registry: Registry, region: str | None) -> list[str]:
     path = ("contract", "products")
+    raw = c.get(path)
+    if isinstance(raw, str):
+        c.error(path, f"expected a list, got a string ({raw!r}); write it as [{raw}]")
+        return []
     value = c.typed(path, list)
     if value is None:
         return []
@@ -122,7 +115,8 @@ def _products(c: Checker, registry: Registry, region: str | None) -> list[str]:
         return []
     out: list[str] = []
     for i, _ in enumerate(value):
-        pid = c.choice((*path, i), registry.products, "product")
+        names = {name.casefold(): pid for pid, name in registry.products.items()}
+        pid = c.choice((*path, i), registry.products, "product", aliases=names)
         if pid is None:
             continue
         if pid in out:

@@ -16,7 +16,10 @@ def contract_files(paths: Iterable[Path]) -> list[Path]:
     missing: list[Diagnostic] = []
     for path in paths:
         if path.is_dir():
-            out.extend(sorted(p for p in path.iterdir() if p.suffix in CONTRACT_SUFFIXES and p.is_file()))
+            found = sorted(p for p in path.iterdir() if p.suffix in CONTRACT_SUFFIXES and p.is_file())
+            if not found:
+                missing.append(Diagnostic(str(path), None, None, "", "no contract files (*.yaml) in this directory"))
+            out.extend(found)
         elif path.exists():
             out.append(path)
         else:

@@ -370,6 +370,11 @@ class NoticesResult:
     summary_csv: Path | None = None
 
 
+def spreadsheet_safe(text: str) -> str:
+    """Text a spreadsheet will not run as a formula (a leading =, +, -, @ gets a quote)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 def summary_csv(written: list[WrittenNotice], out_dir: Path) -> bytes:
     """The mail-merge CSV (UTF-8 with a byte order mark, so spreadsheets read it as UTF-8)."""
     buf = io.StringIO(newline="")
@@ -380,7 +385,7 @@ def summary_csv(written: list[WrittenNotice], out_dir: Path) -> bytes:
         assert c is not None
         rel = {k: p.relative_to(out_dir).as_posix() for k, p in w.files.items()}
         writer.writerow([
-            c.customer_id, c.customer_name, c.language, c.contact_email or "", n.dates.notice_date,
+            c.customer_id, spreadsheet_safe(c.customer_name), c.language, c.contact_email or "", n.dates.notice_date,
             n.dates.effective_date, n.dates.objection_deadline, n.notice_id, n.annex_document_id,
             len(n.impact.annex.of_kind("added")), len(n.impact.annex.of_kind("removed")),
             len(n.impact.annex.of_kind("changed")),

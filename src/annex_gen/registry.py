@@ -29,6 +29,9 @@ from .model import (
 from .schema import ID_RE, Checker, did_you_mean, one_of
 from .yamlio import Document, load
 
+MISSING_REGISTRY = (
+    "registry directory not found; run annex-gen from the project directory or pass --registry DIR"
+)
 FILES = ("registry.yaml", "locations.yaml", "entities.yaml", "sections.yaml", "corrections.yaml")
 
 _CRO_RE = re.compile(r"^[0-9]{5,6}$")
@@ -376,7 +379,7 @@ def load_registry(directory: Path) -> Registry:
     docs: dict[str, Document] = {}
     diagnostics: list[Diagnostic] = []
     if not directory.is_dir():
-        raise InvalidInput([Diagnostic(str(directory), None, None, "", "registry directory not found")])
+        raise InvalidInput([Diagnostic(str(directory), None, None, "", MISSING_REGISTRY)])
     for name in FILES:
         try:
             docs[name] = load(directory / name)

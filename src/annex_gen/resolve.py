@@ -26,6 +26,18 @@ def included_sections(registry: Registry, contract: Contract) -> list[Section]:
     return general + (mta if uses_mta else []) + products
 
 
+def option_has_effect(registry: Registry, region: str, products: tuple[str, ...], option: str) -> bool:
+    """Whether some entry gated by option applies to this region and these products."""
+    for section in registry.sections:
+        if section.region not in (None, region):
+            continue
+        if section.kind == "product" and not set(section.products) & set(products):
+            continue
+        if any(entry.option == option for entry in section.entries):
+            return True
+    return False
+
+
 def _check(registry: Registry, contract: Contract) -> None:
     region = registry.regions.get(contract.region)
     if region is None:
@@ -123,7 +135,12 @@ def resolve(registry: Registry, contract: Contract) -> Annex:
         region_name=registry.regions[contract.region].name[lang],
         language=lang,
         products=products,
-        options={oid: bool(contract.options.get(oid, False)) for oid in registry.options},
+        # an option that changes nothing for these products is not claimed on the annex
+        options={
+            oid: bool(contract.options.get(oid))
+            and option_has_effect(registry, contract.region, contract.products, oid)
+            for oid in registry.options
+        },
         registry_version=registry.version,
         list_title=registry.list_title[lang],
         list_retrieved=registry.list_retrieved,

@@ -22,7 +22,11 @@ def did_you_mean(value: object, choices: Iterable[str]) -> str:
     """'; did you mean 'x'?' when a close choice exists, else ''."""
     if not isinstance(value, str):
         return ""
-    close = difflib.get_close_matches(value, list(choices), n=1, cutoff=0.6)
+    choices = list(choices)
+    folded = {c.casefold(): c for c in choices}
+    if value.casefold() in folded:
+        return f"; did you mean {folded[value.casefold()]!r}?"
+    close = difflib.get_close_matches(value, choices, n=1, cutoff=0.6)
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
@@ -152,14 +156,17 @@ class Checker:
             return None
         return value
 
-    def choice(self, path: Path_, choices: Iterable[str], what: str, *, optional: bool = False) -> str | None:
-        """A string that must be one of choices."""
+    def choice(self, path: Path_, choices: Iterable[str], what: str, *, optional: bool = False,
+               aliases: dict[str, str] | None = None) -> str | None:
+        """A string that must be one of choices; aliases (e.g. display names) only feed suggestions."""
         value = self.typed(path, str, optional=optional)
         if value is None:
             return None
         choices = list(choices)
         if value not in choices:
-            self.error(path, f"unknown {what} {value!r}; {one_of(choices)}{did_you_mean(value, choices)}")
+            alias = (aliases or {}).get(" ".join(value.split()).casefold())
+            hint = f"; did you mean {alias!r}?" if alias else did_you_mean(value, choices)
+            self.error(path, f"unknown {what} {value!r}; {one_of(choices)}{hint}")
             return None
         return value
 

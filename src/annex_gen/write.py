@@ -12,8 +12,12 @@ from .errors import OutputError
 
 def write_atomic(path: Path, data: bytes, *, mode: int = 0o644) -> None:
     """Write data to a temporary file beside path, fsync it, then rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    except OSError as exc:
+        where = exc.filename or path.parent
+        raise OutputError(f"cannot write {path}: {where}: {exc.strerror}") from None
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)

@@ -183,6 +183,17 @@ class _DepthLimitedComposer(Composer):
             self.level -= 1
 
 
+_HINTS = {
+    "found character '\\t'": "; indent with spaces, not tabs",
+    "mapping values are not allowed here": "; put quotes around a value that contains ': '",
+}
+
+
+def _hint(problem: str) -> str:
+    """A suggestion for the parser's most common complaints."""
+    return next((hint for text, hint in _HINTS.items() if text in problem), "")
+
+
 def parse_text(text: str, path: str) -> Document:
     """Parse YAML text; raise InvalidInput listing every problem found."""
     doc = Document(path=path, data=None)
@@ -197,7 +208,7 @@ def parse_text(text: str, path: str) -> Document:
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
-        problem = exc.problem or exc.context or "invalid YAML"
+        problem = (exc.problem or exc.context or "invalid YAML") + _hint(exc.problem or "")
         if exc.context and problem.startswith("but "):
             # e.g. "expected a single document in the stream, but found another document"
             problem = f"{exc.context}, {problem}"

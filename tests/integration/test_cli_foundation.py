@@ -143,7 +143,8 @@ def test_check_without_a_registry_here(tmp_path):
     proc = run("check", cwd=tmp_path)
     assert proc.returncode == 1
     assert_no_traceback(proc)
-    assert proc.stderr.splitlines() == ["registry: registry directory not found"]
+    assert proc.stderr.splitlines() == ["registry: " + (
+        "registry directory not found; run annex-gen from the project directory or pass --registry DIR")]
 
 
 def test_resolve_prints_the_documented_json(tmp_path):

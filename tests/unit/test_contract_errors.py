@@ -107,7 +107,7 @@ def test_products_must_be_a_list(registry, tmp_path):
           region: eu
           language: fi
           products: "mailer"
-    """) == ["c.yaml:6:13: contract.products: expected a list, got a string ('mailer')"]
+    """) == ["c.yaml:6:13: contract.products: expected a list, got a string ('mailer'); write it as [mailer]"]
 
 
 @pytest.mark.parametrize("bad_id", ["../x", "a/b", "Acme", "acme-", "-acme", "acme oy", "a" * 65, "acmeä"])

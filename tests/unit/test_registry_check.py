@@ -249,7 +249,8 @@ def test_load_registry_raises_with_every_diagnostic(reg):
 
 def test_a_missing_registry_directory(tmp_path):
     report = check(tmp_path / "nowhere", [])
-    assert [str(d) for d in report.diagnostics] == [f"{tmp_path}/nowhere: registry directory not found"]
+    assert [str(d) for d in report.diagnostics] == [f"{tmp_path}/nowhere: " + (
+        "registry directory not found; run annex-gen from the project directory or pass --registry DIR")]
 
 
 def test_a_missing_registry_file(reg):

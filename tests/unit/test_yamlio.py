@@ -63,7 +63,9 @@ def test_malformed_yaml():
     assert problems("customer:\n  id: [acme\n") == [
         "c.yaml:3:1: invalid YAML: expected ',' or ']', but got '<stream end>'"
     ]
-    assert problems("a: b: c\n") == ["c.yaml:1:5: invalid YAML: mapping values are not allowed here"]
+    assert problems("a: b: c\n") == [
+        "c.yaml:1:5: invalid YAML: mapping values are not allowed here; put quotes around a value that contains ': '"
+    ]
 
 
 def test_more_than_one_document():
