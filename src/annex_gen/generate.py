@@ -17,6 +17,7 @@ from .write import write_atomic
 
 FORMATS = ("pdf", "docx", "html", "json")
 DEFAULT_FORMATS = ("pdf", "docx")
+STYLESHEET = "annex.css"
 
 
 @dataclass(frozen=True)
@@ -90,4 +91,6 @@ def generate(
         path = output_path(out_dir, annex, fmt)
         write_atomic(path, data)
         files[fmt] = path
+    if "html" in rendered:  # the stylesheet the HTML links to, so it previews styled in a browser
+        write_atomic(out_dir / annex.customer_id / STYLESHEET, (TEMPLATES_DIR / STYLESHEET).read_bytes())
     return Generated(annex.customer_id, annex.document_id, files)

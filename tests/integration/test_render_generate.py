@@ -38,7 +38,10 @@ def test_output_paths_are_customer_and_document_id_and_printed(session):
         for fmt in rs.FORMATS
     ]
     assert session.stdout_a == expected
-    assert _files(session.out_a) == sorted(Path(p).relative_to(session.out_a) for p in expected)
+    # beside each HTML: the stylesheet it links to, for a styled preview
+    customers = {Path(p).parent.name for p in expected}
+    stylesheets = [Path(n) / "annex.css" for n in customers] if "html" in rs.FORMATS else []
+    assert _files(session.out_a) == sorted([Path(p).relative_to(session.out_a) for p in expected] + stylesheets)
     assert _part_files(session.out_a) == []
     for name in NAMES:
         ex = session.examples[name]
@@ -47,14 +50,16 @@ def test_output_paths_are_customer_and_document_id_and_printed(session):
         assert ex.files["docx"].read_bytes().startswith(b"PK\x03\x04")
 
 
-def test_html_format_writes_only_html(session, tmp_path):
+def test_html_format_writes_the_html_and_its_stylesheet(session, tmp_path):
     ex = session.examples["kauppahuone-aalto"]
     out = tmp_path / "out"
     result = rs.run_cli("generate", ex.contract, "--format", "html", "--out", out)
     assert result.returncode == 0, result.stderr.decode()
     path = out / ex.annex["customer"]["id"] / f"{ex.document_id}.html"
     assert result.stdout.decode().splitlines() == [str(path)]
-    assert _files(out) == [path.relative_to(out)]
+    css = path.parent / "annex.css"
+    assert _files(out) == sorted([path.relative_to(out), css.relative_to(out)])
+    assert css.read_bytes() == (rs.ROOT / "templates" / "annex.css").read_bytes()
     data = path.read_bytes()
     assert data.startswith(b"<!DOCTYPE html>")
     assert data == ex.files["html"].read_bytes()
