@@ -6,10 +6,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .contract import load_contract
 from .errors import Diagnostic, InvalidInput
 from .model import Contract, Registry
 from .registry import load_registry
+from .sources import duplicate_ids, gather
 
 
 @dataclass
@@ -26,28 +26,29 @@ class CheckReport:
         return [d for d in self.diagnostics if d.severity == "error"]
 
 
-def check(registry_dir: Path, contract_paths: Iterable[Path]) -> CheckReport:
-    """Validate the registry and every contract; never raises for bad input."""
+def check(registry_dir: Path, paths: Iterable[Path]) -> CheckReport:
+    """Validate the registry and every contract (files, directories, CRM CSVs); never raises."""
     report = CheckReport()
     try:
         report.registry = load_registry(registry_dir)
     except InvalidInput as exc:
         report.diagnostics.extend(exc.diagnostics)
         return report
-    seen: dict[str, str] = {}
-    for path in contract_paths:
+    sources, failures = gather(paths)
+    for failure in failures:
+        report.diagnostics.extend(failure.diagnostics
+                                  or [Diagnostic(failure.label, None, None, "", failure.message)])
+    loaded: list[Contract] = []
+    for source in sources:
         try:
-            contract, warnings = load_contract(report.registry, path)
+            contract, warnings = source.load(report.registry)
         except InvalidInput as exc:
             report.diagnostics.extend(exc.diagnostics)
             continue
         report.diagnostics.extend(warnings)
-        if contract.customer_id in seen:
-            report.diagnostics.append(
-                Diagnostic(str(path), None, None, "customer.id",
-                           f"customer id {contract.customer_id!r} is also used by {seen[contract.customer_id]}")
-            )
-            continue
-        seen[contract.customer_id] = str(path)
-        report.contracts.append(contract)
+        loaded.append(contract)
+    duplicates = duplicate_ids((c.customer_id, c.source) for c in loaded)
+    report.diagnostics.extend(Diagnostic(label, None, None, "customer.id", message)
+                              for label, message in duplicates.items())
+    report.contracts = [c for c in loaded if c.source not in duplicates]
     return report

@@ -36,9 +36,8 @@ def _default_contract_paths(paths: Sequence[str]) -> list[Path]:
 
 def cmd_check(args) -> int:
     from .check import check
-    from .inputs import contract_files
 
-    report = check(Path(args.registry), contract_files(_default_contract_paths(args.paths)))
+    report = check(Path(args.registry), _default_contract_paths(args.paths))
     _print_diagnostics(report.diagnostics)
     errors = len(report.errors)
     warnings = len(report.diagnostics) - errors
@@ -67,34 +66,17 @@ def cmd_resolve(args) -> int:
 
 
 def cmd_generate(args) -> int:
-    from .contract import load_contract
-    from .errors import Diagnostic
+    from .check import check
     from .generate import generate, parse_formats
-    from .inputs import contract_files
 
     formats = parse_formats(args.format)
-    registry = _load_registry(args)
-    contracts, diagnostics, seen = [], [], {}
-    for path in contract_files(Path(p) for p in args.contracts):
-        try:
-            contract, warnings = load_contract(registry, path)
-        except InvalidInput as exc:
-            diagnostics.extend(exc.diagnostics)
-            continue
-        diagnostics.extend(warnings)
-        if contract.customer_id in seen:
-            diagnostics.append(Diagnostic(str(path), None, None, "customer.id",
-                                          f"customer id {contract.customer_id!r} is also used by "
-                                          f"{seen[contract.customer_id]}"))
-            continue
-        seen[contract.customer_id] = str(path)
-        contracts.append(contract)
-    if any(d.severity == "error" for d in diagnostics):
-        raise InvalidInput(diagnostics)
-    _print_diagnostics(diagnostics)
+    report = check(Path(args.registry), [Path(p) for p in args.contracts])
+    if report.errors:
+        raise InvalidInput(report.diagnostics)
+    _print_diagnostics(report.diagnostics)
     out = Path(args.out)
-    for contract in contracts:
-        result = generate(registry, contract, out, formats)
+    for contract in report.contracts:
+        result = generate(report.registry, contract, out, formats)
         for path in result.files.values():
             print(path)
     return 0
@@ -122,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("check", parents=[common], help="validate the registry and contracts")
     p.add_argument("paths", nargs="*", metavar="PATH",
-                   help="contract files or directories (default: customers/ and examples/)")
+                   help="contract files (YAML), CRM CSV exports or directories (default: customers/ and examples/)")
     p.add_argument("--strict", action="store_true", help="treat warnings as errors")
     p.set_defaults(func=cmd_check)
 
@@ -131,7 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_resolve)
 
     p = sub.add_parser("generate", parents=[common], help="write annex PDF/DOCX files for contracts")
-    p.add_argument("contracts", nargs="+", metavar="CONTRACT.yaml", help="contract files or directories")
+    p.add_argument("contracts", nargs="+", metavar="CONTRACT",
+                   help="contract files (YAML), CRM CSV exports, or directories of them")
     p.add_argument("--format", default="pdf,docx", help="comma-separated: pdf, docx, html, json (default: pdf,docx)")
     p.add_argument("--out", default="output", metavar="DIR", help="output directory (default: output/)")
     p.set_defaults(func=cmd_generate)

@@ -214,9 +214,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     from .archive.status import archive_status
     from .check import check
     from .errors import InvalidInput
-    from .inputs import contract_files
 
-    report = check(Path(args.registry), contract_files([Path(args.customers)]))
+    report = check(Path(args.registry), [Path(args.customers)])
     if report.registry is None:
         raise InvalidInput(report.diagnostics)
     for d in report.diagnostics:

@@ -28,7 +28,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .errors import Diagnostic, InvalidInput
@@ -155,3 +155,18 @@ def parse_crm(text: str, path: str) -> list[CrmRow]:
 def read_crm(path: Path) -> list[CrmRow]:
     """Read and parse a CRM CSV export (UTF-8, with or without a byte order mark)."""
     return parse_crm(read_text(path, MAX_CSV_BYTES), str(path))
+
+
+def in_column_terms(diagnostic: Diagnostic) -> Diagnostic:
+    """A contract diagnostic of a CSV row, named by CSV columns rather than contract keys."""
+    key, message = diagnostic.key, diagnostic.message
+    for column, path in COLUMNS.items():
+        dotted = ".".join(path)
+        if key == dotted or key.startswith(dotted + ".") or key.startswith(dotted + "["):
+            key = column + key[len(dotted):]
+            break
+    for column, (part, name) in COLUMNS.items():
+        if key == part and message == f"missing required key {name!r}":
+            key, message = column, f"missing value in required column {column!r}"
+            break
+    return replace(diagnostic, key=key, message=message)

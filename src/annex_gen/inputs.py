@@ -7,18 +7,19 @@ from pathlib import Path
 
 from .errors import Diagnostic, InvalidInput
 
-CONTRACT_SUFFIXES = (".yaml", ".yml")
+CONTRACT_SUFFIXES = (".yaml", ".yml", ".csv")
 
 
 def contract_files(paths: Iterable[Path]) -> list[Path]:
-    """Files as given, directories expanded to their *.yaml files (sorted)."""
+    """Files as given, directories expanded to their contract files: *.yaml and CRM *.csv (sorted)."""
     out: list[Path] = []
     missing: list[Diagnostic] = []
     for path in paths:
         if path.is_dir():
             found = sorted(p for p in path.iterdir() if p.suffix in CONTRACT_SUFFIXES and p.is_file())
             if not found:
-                missing.append(Diagnostic(str(path), None, None, "", "no contract files (*.yaml) in this directory"))
+                missing.append(Diagnostic(str(path), None, None, "",
+                                          "no contract files (*.yaml, *.csv) in this directory"))
             out.extend(found)
         elif path.exists():
             out.append(path)

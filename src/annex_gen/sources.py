@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .contract import MAX_CONTRACT_BYTES, validate_contract
-from .crm import CrmRow, read_crm
+from .crm import CrmRow, in_column_terms, read_crm
 from .errors import Diagnostic, InvalidInput
 from .inputs import contract_files
 from .model import Contract, Registry
@@ -41,6 +41,8 @@ class Source:
     def load(self, registry: Registry) -> tuple[Contract, list[Diagnostic]]:
         """The validated contract and its warnings; raise InvalidInput with every problem."""
         contract, diagnostics = validate_contract(registry, self.document())
+        if self.row is not None:
+            diagnostics = [in_column_terms(d) for d in diagnostics]
         if contract is None:
             raise InvalidInput(diagnostics)
         return replace(contract, source=self.label), diagnostics
@@ -52,6 +54,7 @@ class InputFailure:
 
     label: str
     message: str
+    diagnostics: tuple[Diagnostic, ...] = ()
 
 
 def _digest(text: str) -> str:
@@ -73,15 +76,9 @@ def gather(paths: Iterable[Path]) -> tuple[list[Source], list[InputFailure]]:
     seen: set[Path] = set()
     for given in paths:
         try:
-            if given.suffix.lower() == ".csv" and given.is_file():
-                key = given.resolve()
-                if key not in seen:
-                    seen.add(key)
-                    sources.extend(_crm_sources(given))
-                continue
             files = contract_files([given])
         except InvalidInput as exc:
-            failures.append(InputFailure(str(given), str(exc)))
+            failures.append(InputFailure(str(given), str(exc), tuple(exc.diagnostics)))
             continue
         for path in files:
             key = path.resolve()
@@ -89,9 +86,12 @@ def gather(paths: Iterable[Path]) -> tuple[list[Source], list[InputFailure]]:
                 continue
             seen.add(key)
             try:
+                if path.suffix.lower() == ".csv":
+                    sources.extend(_crm_sources(path))
+                    continue
                 text = read_text(path, MAX_CONTRACT_BYTES)
             except InvalidInput as exc:
-                failures.append(InputFailure(str(path), str(exc)))
+                failures.append(InputFailure(str(path), str(exc), tuple(exc.diagnostics)))
                 continue
             sources.append(Source(str(path), _digest(text), text=text))
     return sources, failures

@@ -396,12 +396,14 @@ def test_check_reports_every_file_and_a_customer_id_used_twice(tmp_path):
         """,
     })
     report = check(REGISTRY_DIR, sorted(tmp_path.glob("*.yaml")))
+    # a customer id used twice is an error of both files, each naming the other
     assert [str(d).replace(f"{tmp_path}/", "") for d in report.diagnostics] == [
-        "b.yaml: customer.id: customer id 'acme' is also used by a.yaml",
         "c.yaml:2:67: contract.products[0]: product 'press' is not offered in region 'hk'; "
         "expected one of automation, cms, mailer",
         "d.yaml:7:28: contract.options.dedicated_mta: warning: option 'dedicated_mta' has no effect for "
         "region 'eu' and products cms; no entry it enables applies",
+        "a.yaml: customer.id: customer id 'acme' is used by both a.yaml and b.yaml",
+        "b.yaml: customer.id: customer id 'acme' is used by both b.yaml and a.yaml",
     ]
-    assert [c.customer_id for c in report.contracts] == ["acme", "fine"]
-    assert len(report.errors) == 2
+    assert [c.customer_id for c in report.contracts] == ["fine"]
+    assert len(report.errors) == 3

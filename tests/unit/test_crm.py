@@ -75,12 +75,12 @@ def test_bad_cells_are_located_at_row_and_column(tmp_path, registry):
     contracts, failures = load_all(registry, sources, failures)
     assert [c.customer_id for c in contracts] == ["good"]
     by_label = {f.label: f.message for f in failures}
-    bad = by_label[f"{path}:3"].splitlines()
-    assert f"{path}:3:4: customer.contact_email: 'not-an-email' is not an email address" in bad
-    assert any(m.startswith(f"{path}:3:6: contract.date: ") for m in bad)
-    assert any(m.startswith(f"{path}:3:7: contract.region: unknown region 'eux'") for m in bad)
-    assert any(m.startswith(f"{path}:3:9: contract.products[0]: unknown product 'mailr'") for m in bad)
-    assert any(m.startswith(f"{path}:3:10: contract.options.dedicated_mt: unknown key 'dedicated_mt'")
+    bad = by_label[f"{path}:3"].splitlines()  # named by CSV column, not contract key
+    assert f"{path}:3:4: contact_email: 'not-an-email' is not an email address" in bad
+    assert any(m.startswith(f"{path}:3:6: contract_date: ") for m in bad)
+    assert any(m.startswith(f"{path}:3:7: region: unknown region 'eux'") for m in bad)
+    assert any(m.startswith(f"{path}:3:9: products[0]: unknown product 'mailr'") for m in bad)
+    assert any(m.startswith(f"{path}:3:10: options.dedicated_mt: unknown key 'dedicated_mt'")
                for m in bad)
     assert by_label[f"{path}:4"] == f"{path}:4:11: the row has 11 cells but the header has 10"
 
