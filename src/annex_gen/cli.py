@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
-from .errors import AnnexGenError, InvalidInput
+from .errors import AnnexGenError, InvalidInput, UsageError
 
 DEFAULT_CONTRACT_DIRS = (Path("customers"), Path("examples"))
 
@@ -57,8 +57,12 @@ def cmd_resolve(args) -> int:
     from .contract import load_contract
     from .resolve import resolve
 
+    path = Path(args.contract)
+    if path.suffix.lower() == ".csv":
+        raise UsageError(f"{path}: resolve takes one contract YAML file; "
+                         "check, generate and batch read CRM CSV exports")
     registry = _load_registry(args)
-    contract, warnings = load_contract(registry, Path(args.contract))
+    contract, warnings = load_contract(registry, path)
     _print_diagnostics(warnings)
     annex = resolve(registry, contract)
     sys.stdout.write(annex.to_json_bytes().decode("utf-8"))

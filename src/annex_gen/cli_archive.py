@@ -91,6 +91,8 @@ def cmd_add(args: argparse.Namespace) -> int:
         print(f"  registry {body['registry_version']}, {len(record.annex['subprocessors'])} sub-processors")
     for s in record.signatures:
         print(f"  {_signature_line(s)}")
+    if not record.signatures:
+        print("  no digital signature in the file (a scan or an unsigned copy)")
     print(f"  signed on {body['signed_on']} ({_SIGNED_ON_FROM[body['signed_on_from']]})")
     if body["accepted_invalid_signature"]:
         _warn(f"record {record.seq} has a broken signature; archived as invalid because of "
