@@ -180,6 +180,9 @@ class Checker:
                 pass
         if isinstance(value, dt.date):
             return value
+        if isinstance(value, str) and _DATE_RE.match(value):
+            self._wrong(path, f"{value!r} is not a date that exists (YYYY-MM-DD)")
+            return None
         self._wrong(path, f"expected a date of the form YYYY-MM-DD, got {describe(value)}")
         return None
 

@@ -154,9 +154,8 @@ class _Builder:
                 return text
         try:
             return dt.date.fromisoformat(text)
-        except ValueError:
-            self.error(node, path, f"{text!r} is not a date of the form YYYY-MM-DD")
-            return None
+        except ValueError:  # e.g. 2026-02-30: kept as text, so the schema reports it with the rest
+            return text
 
 
 class _TooDeep(Exception):

@@ -215,7 +215,7 @@ def test_a_date_not_of_the_form_yyyy_mm_dd(registry, tmp_path, date):
     """)
     assert len(got) == 1
     assert got[0].startswith("c.yaml:3:9: contract.date: ")
-    assert "of the form YYYY-MM-DD" in got[0]
+    assert "YYYY-MM-DD" in got[0]
 
 
 def test_product_not_offered_in_the_region(registry, tmp_path):
@@ -407,3 +407,19 @@ def test_check_reports_every_file_and_a_customer_id_used_twice(tmp_path):
     ]
     assert [c.customer_id for c in report.contracts] == ["fine"]
     assert len(report.errors) == 3
+
+
+def test_an_impossible_date_is_reported_with_every_other_problem(registry, tmp_path):
+    assert contract_problems(registry, tmp_path, """
+        customer: {id: acme, name: Acme Oy, contact_emial: x@acme.example}
+        contract:
+          date: 2026-02-30
+          region: eu
+          language: sv
+          products: [mailer]
+    """) == [
+        "c.yaml:1:37: customer.contact_emial: unknown key 'contact_emial'; expected one of business_id, "
+        "contact_email, id, name; did you mean 'contact_email'?",
+        "c.yaml:3:9: contract.date: '2026-02-30' is not a date that exists (YYYY-MM-DD)",
+        "c.yaml:5:13: contract.language: unknown language 'sv'; expected one of en, fi",
+    ]
