@@ -320,7 +320,7 @@ def build_docx(view: AnnexView, payload: bytes, date: dt.date) -> bytes:
         [labels["company"], labels["identifier"], labels["country"], labels["locations"], labels["outside_eea"]],
         [[p.name, p.legal_id, p.country, p.locations, labels["yes"] if p.outside_eea else labels["no"]]
          for p in view.summary["parties"]],
-        [42, 30, 34, 40, 28],
+        [40, 33, 33, 40, 28],
     )
     doc.add_paragraph(view.summary["footnote"])
 
@@ -328,17 +328,22 @@ def build_docx(view: AnnexView, payload: bytes, date: dt.date) -> bytes:
     doc.add_paragraph(view.notice["clause"])
 
     heading(doc, view.signatures["title"])
+    # one row per line, so both columns stay level whatever the length of the names
     sig = doc.add_table(rows=1, cols=2)
-    _row_flags(sig.rows[0])
     for cell, party in zip(sig.rows[0].cells, view.signatures["parties"], strict=True):
         cell.paragraphs[0].add_run(party).bold = True
-        for label in (view.signatures["signature"], view.signatures["name"], view.signatures["place_date"]):
-            cell.add_paragraph().paragraph_format.space_before = Pt(18)
-            line = cell.add_paragraph("_" * 38)
+    for label in (view.signatures["signature"], view.signatures["name"], view.signatures["place_date"]):
+        row = sig.add_row()
+        for cell in row.cells:
+            line = cell.paragraphs[0]
+            line.paragraph_format.space_before = Pt(18)
             line.paragraph_format.space_after = Pt(0)
+            line.add_run("_" * 38)
             small = cell.add_paragraph().add_run(label)
             small.font.size = Pt(7.5)
             small.font.color.rgb = MUTED
+    for row in sig.rows:
+        _row_flags(row)
 
     heading(doc, view.register["title"])
     note(doc, view.register["intro"], italic=True)
