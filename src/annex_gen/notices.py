@@ -15,6 +15,7 @@ objecting is the old registry's, the terms the customer agreed to.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import io
 import json
@@ -26,7 +27,7 @@ from .catalog import Catalog, load_catalogs
 from .diff import CustomerImpact, ImpactReport, RowChange
 from .errors import AnnexGenError, UsageError
 from .model import Registry
-from .resolve import document_id
+from .resolve import document_id, resolve
 from .view import Row, SectionView, entry_view, page_parts
 from .write import write_atomic
 
@@ -415,6 +416,13 @@ def _write_notice(notice: Notice, out_dir: Path, registry: Registry) -> tuple:
     return ("ok", files)
 
 
+def dated_from(impact: CustomerImpact, registry: Registry, effective: dt.date) -> CustomerImpact:
+    """The impact with its new annex dated the day the change takes effect, not the old contract date."""
+    assert impact.contract is not None
+    contract = dataclasses.replace(impact.contract, date=effective)
+    return dataclasses.replace(impact, contract=contract, new_annex=resolve(registry, contract))
+
+
 def write_notices(report: ImpactReport, out_dir: Path, *, notice_date: dt.date,
                   effective_date: dt.date | None = None, jobs: int | None = None) -> NoticesResult:
     """Write OUT/<customer>/<notice-id>.{pdf,docx}, the new annex beside it, and OUT/notices.csv.
@@ -429,7 +437,7 @@ def write_notices(report: ImpactReport, out_dir: Path, *, notice_date: dt.date,
     notices: list[Notice] = []
     for impact in report.with_status("affected"):
         if impact.annex:
-            notices.append(build_notice(report, impact, dates))
+            notices.append(build_notice(report, dated_from(impact, report.new, dates.effective_date), dates))
         else:  # only ids changed, nothing the customer reads
             result.nothing_to_notify.append(impact.customer_id)
     outcomes: dict[int, tuple] = {}

@@ -123,6 +123,8 @@ def test_notices_for_every_affected_customer(new_registry, tmp_path):
     assert "Hetzner Online GmbH" in docx_text(out / aalto["notice_docx"])
     assert aalto["annex_document_id"] in pdf_text(out / aalto["annex_pdf"])
     assert "Email archive" in pdf_text(out / aalto["annex_pdf"])
+    # the new annex is dated the day the change takes effect, not the old contract date
+    assert "Date of annex 2027-01-15" in pdf_text(out / aalto["annex_pdf"])
 
     fi_row = rows["esimerkki-oy"]
     assert fi_row["contact_email"] == "it@esimerkki.fi"
