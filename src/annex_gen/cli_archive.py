@@ -177,8 +177,11 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from .errors import UsageError
     from .write import write_atomic
 
+    if Path(args.out).exists() and not args.force:
+        raise UsageError(f"{args.out} already exists; choose another --out or add --force to replace it")
     with _open(args) as archive:
         record = archive.get(args.record)
         data = archive.read_file(record)
@@ -305,7 +308,8 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
     p = actions.add_parser("export", parents=parents, help="write a record's file, byte-identical")
     p.add_argument("record", metavar="RECORD", help="record number, or a SHA-256 prefix of its file")
-    p.add_argument("--out", required=True, metavar="FILE", help="where to write it")
+    p.add_argument("--out", required=True, metavar="FILE", help="where to write it (must not exist)")
+    p.add_argument("--force", action="store_true", help="replace --out if it exists")
     p.set_defaults(func=cmd_export)
 
     p = actions.add_parser("verify", parents=parents,

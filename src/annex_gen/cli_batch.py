@@ -216,6 +216,11 @@ def cmd_notices(args) -> int:
             _out(f"    {path}")
     for cid in result.nothing_to_notify:
         _out(f"{cid}: the annex changes, but nothing it prints does; no notice")
+    no_email = [w.customer_id for w in result.written
+                if w.notice.impact.contract and not w.notice.impact.contract.contact_email]
+    if no_email:
+        _err(f"warning: no contact_email for {', '.join(no_email)}: their row in the mail-merge CSV has no "
+             "address; send these notices another way or add contact_email to the contracts")
     failed = [(c.customer_id or c.source, c.error or "") for c in report.with_status("error")] + result.failed
     for who, reason in failed:
         _err(f"{who}: failed:")
