@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 
 import jinja2
+from markupsafe import Markup, escape
 
 from .catalog import TEMPLATES_DIR
 from .model import Annex
@@ -15,7 +17,7 @@ from .view import build_view
 @lru_cache(maxsize=4)
 def environment(templates: Path = TEMPLATES_DIR) -> jinja2.Environment:
     """The Jinja2 environment: templates/ only, autoescape on, StrictUndefined."""
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates)),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
@@ -23,6 +25,16 @@ def environment(templates: Path = TEMPLATES_DIR) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.filters["keep_suspended_hyphens"] = keep_suspended_hyphens
+    return env
+
+
+_SUSPENDED = re.compile(r"(\S+ -\w+)")
+
+
+def keep_suspended_hyphens(text: str) -> Markup:
+    """Escaped text in which 'ja -autentikointi' never breaks after its hyphen."""
+    return Markup(_SUSPENDED.sub(r'<span class="nobr">\1</span>', str(escape(text))))
 
 
 def render_html(annex: Annex, template: str = "annex.html.j2") -> str:

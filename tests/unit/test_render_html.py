@@ -244,3 +244,12 @@ def test_pdf_rendering_fails_rather_than_fetch_outside_templates(html, no_networ
     with pytest.raises(render_pdf.RenderError, match="refused to fetch .*outside templates"):
         render_pdf.html_to_pdf(html, date=dt.date(2026, 11, 29), attachments={})
     assert no_network == []
+
+
+def test_a_suspended_hyphen_stays_with_its_word_and_text_stays_escaped():
+    from annex_gen.render_html import keep_suspended_hyphens
+
+    assert str(keep_suspended_hyphens("käyttäjähallinta ja -autentikointi")) == (
+        'käyttäjähallinta <span class="nobr">ja -autentikointi</span>')
+    assert str(keep_suspended_hyphens("<b>x</b> ja -y")) == '&lt;b&gt;x&lt;/b&gt; <span class="nobr">ja -y</span>'
+    assert str(keep_suspended_hyphens("a - b")) == "a - b"
