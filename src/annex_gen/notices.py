@@ -28,7 +28,7 @@ from .diff import CustomerImpact, ImpactReport, RowChange
 from .errors import AnnexGenError, UsageError
 from .model import Registry
 from .resolve import document_id, resolve
-from .view import Row, SectionView, entry_view, page_parts
+from .view import PageView, Row, SectionView, entry_view, page_parts
 from .write import write_atomic
 
 SUMMARY_NAME = "notices.csv"
@@ -140,21 +140,9 @@ class ChangedRowView:
 
 
 @dataclass(frozen=True)
-class NoticeView:
-    """Everything a notice renderer prints; the header and footer fields match AnnexView's."""
+class NoticeView(PageView):
+    """Everything a notice renderer prints, in print order."""
 
-    language: str
-    title: str
-    subject: str
-    company: str
-    date: str
-    document_id: str
-    footer_id: str
-    page_label: str
-    page_of: str
-    meta: tuple[Row, ...]
-    intro: str
-    labels: dict[str, str]
     parts: tuple[dict, ...]
     changed: dict | None
     other: dict | None

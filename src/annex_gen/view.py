@@ -6,7 +6,7 @@ same order. Values are plain strings; escaping is the renderer's job.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .catalog import Catalog, load_catalogs
 from .model import Annex, AnnexEntry, AnnexSection
@@ -56,8 +56,8 @@ class PartyView:
 
 
 @dataclass(frozen=True)
-class AnnexView:
-    """Everything a renderer prints, in print order."""
+class PageView:
+    """What every document prints around its body: header, footer, title block, table labels."""
 
     language: str
     title: str
@@ -71,12 +71,17 @@ class AnnexView:
     meta: tuple[Row, ...]
     intro: str
     labels: dict[str, str]
+
+
+@dataclass(frozen=True)
+class AnnexView(PageView):
+    """Everything an annex renderer prints, in print order."""
+
     sections: tuple[SectionView, ...]
     summary: dict
     notice: dict
     register: dict
     signatures: dict
-    extra: dict = field(default_factory=dict)
 
 
 def page_parts(cat: Catalog) -> tuple[str, str]:
