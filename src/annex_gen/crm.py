@@ -97,10 +97,11 @@ def _row_document(path: str, line: int, columns: dict[int, str], cells: list[str
     doc.positions[()] = (line, 1)
     for i, name in columns.items():
         value = cells[i].strip() if i < len(cells) else ""
-        if not value:
-            continue
         where = (line, i + 1)
         part, key = COLUMNS[name]
+        if not value:
+            doc.positions[(part, key)] = where  # where a missing value is reported
+            continue
         if name == "products":
             items = [p for p in _LIST_SPLIT.split(value) if p]
             for j in range(len(items)):
@@ -123,12 +124,10 @@ def _row_document(path: str, line: int, columns: dict[int, str], cells: list[str
 def parse_crm(text: str, path: str) -> list[CrmRow]:
     """The contract rows of a CRM CSV export; raise InvalidInput for a bad header or layout."""
     text = text.removeprefix("\ufeff")
-    sample = text[:8192]
-    try:
-        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    # the header row decides the delimiter: data rows may leave trailing cells out
+    first = text.split("\n", 1)[0]
+    delimiter = max(",;\t", key=first.count)
+    reader = csv.reader(io.StringIO(text, newline=""), csv.excel, delimiter=delimiter)
     try:
         header = next(reader, None)
         if header is None:

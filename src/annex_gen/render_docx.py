@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import zipfile
 from xml.sax.saxutils import escape
 
@@ -154,6 +155,15 @@ def _table(doc, headers: list[str], rows: list[list], widths: list[float]) -> No
     doc.add_paragraph().paragraph_format.space_after = Pt(2)
 
 
+def _add_text(paragraph, text: str) -> None:
+    """Text in which a suspended hyphen ('ja -autentikointi') is Word's non-breaking hyphen."""
+    pieces = re.split(r"(?<= )-(?=\w)", text)
+    for i, piece in enumerate(pieces):
+        if i:
+            paragraph.add_run()._r.append(OxmlElement("w:noBreakHyphen"))
+        paragraph.add_run(piece)
+
+
 def _entry_cells(e: EntryView, labels: dict[str, str]) -> list:
     def location(cell) -> None:
         p = cell.paragraphs[0]
@@ -165,7 +175,7 @@ def _entry_cells(e: EntryView, labels: dict[str, str]) -> list:
             mark.font.color.rgb = RGBColor(0x8A, 0x3B, 0x00)
 
     def purpose(cell) -> None:
-        cell.paragraphs[0].add_run(e.purpose)
+        _add_text(cell.paragraphs[0], e.purpose)
         for item in e.purpose_items:
             cell.add_paragraph(f"• {item}").paragraph_format.left_indent = Mm(3)
         if e.gated:
@@ -344,6 +354,10 @@ def build_docx(view: AnnexView, payload: bytes, date: dt.date) -> bytes:
             small.font.color.rgb = MUTED
     for row in sig.rows:
         _row_flags(row)
+        if row is not sig.rows[-1]:  # keep the block on one page
+            for cell in row.cells:
+                for paragraph in cell.paragraphs:
+                    paragraph.paragraph_format.keep_with_next = True
 
     heading(doc, view.register["title"])
     note(doc, view.register["intro"], italic=True)

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from .errors import Diagnostic
-from .yamlio import Document, Path_
+from .yamlio import Document, Path_, key_path
 
 ID_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u2028\u2029]")
@@ -101,7 +101,10 @@ class Checker:
         required, optional = list(required), list(optional)
         for key in required:
             if key not in value:
-                self.error(path, f"missing required key {key!r}")
+                # located at the key's own place where the input has one (an empty CSV cell)
+                line, col = self.doc.where((*path, key))
+                self.diagnostics.append(Diagnostic(self.doc.path, line, col, key_path(path),
+                                                   f"missing required key {key!r}"))
                 self.reported.add((*path, key))
         if not free:
             known = required + optional

@@ -104,3 +104,18 @@ def test_duplicate_customer_ids_across_inputs_name_both(tmp_path, registry):
         csv_label: f"customer id 'acme' is used by both {csv_label} and {yaml_label}",
         yaml_label: f"customer id 'acme' is used by both {yaml_label} and {csv_label}",
     }
+
+
+def test_tab_separated_rows_may_leave_trailing_cells_out_and_empty_cells_are_located(tmp_path, registry):
+    (tmp_path / "crm.csv").write_text(
+        "customer_id\tcustomer_name\tcontract_date\tregion\tlanguage\tproducts\toptions\n"
+        "acme\tAcme Oy\t\teu\tfi\tmailer\n"
+        "beta\tBeta Oy\t2026-11-01\teu\tfi\t\n"
+        "gamma\tGamma Oy\t2026-11-01\teu\tfi\tpress\n", encoding="utf-8")
+    path = tmp_path / "crm.csv"
+    contracts, failures = load_all(registry, *gather([path]))
+    assert [c.customer_id for c in contracts] == ["gamma"]
+    assert {f.label: f.message for f in failures} == {
+        f"{path}:2": f"{path}:2:3: contract_date: missing value in required column 'contract_date'",
+        f"{path}:3": f"{path}:3:6: products: missing value in required column 'products'",
+    }
