@@ -46,6 +46,11 @@ class Catalog(Mapping[str, str]):
     def __len__(self) -> int:
         return len(self._texts)
 
+    def group(self, prefix: str) -> dict[str, str]:
+        """The texts under prefix, by their key within it: group("table")["company"]."""
+        start = prefix + "."
+        return {key[len(start):]: text for key, text in self._texts.items() if key.startswith(start)}
+
     def format(self, key: str, **values: object) -> str:
         """The text of key with its {placeholders} filled."""
         return self[key].format(**values)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,16 +29,25 @@ def _load_registry(args):
     return load_registry(Path(args.registry))
 
 
-def _default_contract_paths(paths: Sequence[str]) -> list[Path]:
+def contract_paths(paths: Sequence[str]) -> list[Path]:
+    """The paths given, or the default contract directories that exist."""
     if paths:
         return [Path(p) for p in paths]
     return [d for d in DEFAULT_CONTRACT_DIRS if d.is_dir()]
 
 
+def date_arg(text: str) -> dt.date:
+    """argparse type: a YYYY-MM-DD date."""
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date of the form YYYY-MM-DD") from None
+
+
 def cmd_check(args) -> int:
     from .check import check
 
-    report = check(Path(args.registry), _default_contract_paths(args.paths))
+    report = check(Path(args.registry), contract_paths(args.paths))
     _print_diagnostics(report.diagnostics)
     errors = len(report.errors)
     warnings = len(report.diagnostics) - errors

@@ -11,16 +11,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .archive.store import DEFAULT_ARCHIVE, Archive, Record
+from .cli import date_arg
 
 if TYPE_CHECKING:
     from .archive.status import CustomerStatus
-
-
-def _date(value: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a date; expected YYYY-MM-DD") from None
 
 
 def _warn(message: str) -> None:
@@ -286,7 +280,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p = actions.add_parser("add", parents=parents, help="store a signed annex (or an attachment of one)")
     p.add_argument("file", metavar="FILE", help="the signed PDF (or, with --attach-to, any file)")
     p.add_argument("--customer", required=True, metavar="ID", help="the customer who signed it")
-    p.add_argument("--signed-on", type=_date, metavar="DATE",
+    p.add_argument("--signed-on", type=date_arg, metavar="DATE",
                    help="the signing date (default: from the digital signature, else today)")
     p.add_argument("--note", metavar="TEXT", help="a note kept with the record")
     p.add_argument("--document-id", metavar="ID",
@@ -319,7 +313,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p = actions.add_parser("status", parents=parents,
                            help="the annex in force per customer, and its drift from the current registry")
     p.add_argument("--customer", metavar="ID", help="only this customer")
-    p.add_argument("--on", type=_date, metavar="DATE", help="the date to report on (default: today)")
+    p.add_argument("--on", type=date_arg, metavar="DATE", help="the date to report on (default: today)")
     p.add_argument("--customers", default="customers", metavar="DIR",
                    help="directory of contract files (default: customers/)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")

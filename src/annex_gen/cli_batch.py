@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import sys
 from pathlib import Path
+
+from .cli import contract_paths, date_arg
 
 
 def _out(text: str = "") -> None:
@@ -17,23 +18,8 @@ def _err(text: str) -> None:
     print(text, file=sys.stderr)
 
 
-def _contract_paths(given: list[str]) -> list[Path]:
-    from .cli import DEFAULT_CONTRACT_DIRS
-
-    if given:
-        return [Path(p) for p in given]
-    return [d for d in DEFAULT_CONTRACT_DIRS if d.is_dir()]
-
-
 def _indent(text: str, prefix: str = "    ") -> str:
     return "\n".join(prefix + line for line in text.splitlines())
-
-
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date of the form YYYY-MM-DD") from None
 
 
 def _jobs(text: str) -> int:
@@ -110,7 +96,7 @@ def cmd_batch(args) -> int:
     out_dir = Path(args.out)
     progress = _RichProgress() if sys.stderr.isatty() and not args.plain else _PlainProgress()
     try:
-        result = run_batch(registry, _contract_paths(args.customers), out_dir, jobs=args.jobs,
+        result = run_batch(registry, contract_paths(args.customers), out_dir, jobs=args.jobs,
                            force=args.force, progress=progress)
     except BatchInterrupted as exc:
         progress.close()
@@ -139,7 +125,7 @@ def _impact(args):
     from .sources import gather, load_all
 
     old, old_label, new, new_label = _load_pair(args)
-    sources, failures = gather(_contract_paths(args.customers))
+    sources, failures = gather(contract_paths(args.customers))
     contracts, failures = load_all(new, sources, failures)
     return impact(old, new, contracts, [(f.label, f.message) for f in failures],
                   old_label=old_label, new_label=new_label)
@@ -259,9 +245,9 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
             p.add_argument("--json", action="store_true", help="print JSON instead of text")
             p.set_defaults(func=cmd_diff)
         else:
-            p.add_argument("--notice-date", type=_date, required=True, metavar="DATE",
+            p.add_argument("--notice-date", type=date_arg, required=True, metavar="DATE",
                            help="the date the notices are sent (YYYY-MM-DD)")
-            p.add_argument("--effective-date", type=_date, default=None, metavar="DATE",
+            p.add_argument("--effective-date", type=date_arg, default=None, metavar="DATE",
                            help="when the change takes effect (default and minimum: notice date + the "
                            "registry's notice period)")
             p.add_argument("--out", default="notices", metavar="DIR",

@@ -264,7 +264,7 @@ def notice_view(notice: Notice) -> NoticeView:
         page_of=page_of,
         meta=meta,
         intro=cat.format("change_notice.intro", effective_date=effective, days=dates.period_days, **ctx),
-        labels={key.split(".", 1)[1]: value for key, value in cat.items() if key.startswith("table.")},
+        labels=cat.group("table"),
         parts=parts,
         changed={"title": cat["change_notice.changed_title"],
                  "intro": cat.format("change_notice.changed_intro", effective_date=effective),

@@ -126,8 +126,8 @@ def build_view(annex: Annex) -> AnnexView:
         Row(cat["meta.document_id"], annex.document_id),
     ]
     mta_title = next((s.title for s in annex.sections if s.kind == "shared_mta"), None)
-    labels = {key.split(".", 1)[1]: value for key, value in cat.items() if key.startswith("table.")}
-    countries = {key.split(".", 1)[1]: value for key, value in cat.items() if key.startswith("countries.")}
+    labels = cat.group("table")
+    countries = cat.group("countries")
     parties = tuple(
         PartyView(
             p.name,

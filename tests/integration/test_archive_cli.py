@@ -141,7 +141,7 @@ def test_bad_input_gets_a_clear_error_and_nothing_is_stored(tmp_path):
         err = refused(tmp_path, "add", name, "--customer", customer)
         assert err.startswith(message), err
     err = refused(tmp_path, "add", "theirs.pdf", "--customer", "x", "--signed-on", "yesterday", code=2)
-    assert err.endswith("argument --signed-on: 'yesterday' is not a date; expected YYYY-MM-DD\n")
+    assert err.endswith("argument --signed-on: 'yesterday' is not a date of the form YYYY-MM-DD\n")
     assert stored_files(tmp_path) == []
     assert ok(tmp_path, "list") == "no records\n"
 
