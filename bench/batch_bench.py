@@ -29,8 +29,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from annex_gen.batch import default_jobs  # noqa: E402
-from annex_gen.registry import load_registry  # noqa: E402
+from annex_gen.batch.run import default_jobs  # noqa: E402
+from annex_gen.inputs.registry import load_registry  # noqa: E402
 
 NEW_ENTRY = """      - entity: hetzner
         location: germany
@@ -84,12 +84,12 @@ def bare_weasyprint(registry_dir: Path, contracts: list[Path]) -> dict[str, floa
     """Seconds per annex in one process: bare WeasyPrint on annex-gen's HTML, annex-gen's PDF and DOCX."""
     import weasyprint
 
-    from annex_gen.catalog import TEMPLATES_DIR
-    from annex_gen.contract import load_contract
-    from annex_gen.render_docx import render_docx
-    from annex_gen.render_html import render_html
-    from annex_gen.render_pdf import render_pdf
+    from annex_gen.inputs.contract import load_contract
+    from annex_gen.render.docx import render_docx
+    from annex_gen.render.html import render_html
+    from annex_gen.render.pdf import render_pdf
     from annex_gen.resolve import resolve
+    from annex_gen.resources import TEMPLATES_DIR
 
     registry = load_registry(registry_dir)
     annexes = [resolve(registry, load_contract(registry, p)[0]) for p in contracts]

@@ -20,13 +20,13 @@ sys.path.insert(0, str(ROOT / "src"))
 
 import weasyprint  # noqa: E402
 
-from annex_gen.catalog import TEMPLATES_DIR  # noqa: E402
-from annex_gen.contract import load_contract  # noqa: E402
-from annex_gen.registry import load_registry  # noqa: E402
-from annex_gen.render_docx import render_docx  # noqa: E402
-from annex_gen.render_html import render_html  # noqa: E402
-from annex_gen.render_pdf import render_pdf  # noqa: E402
+from annex_gen.inputs.contract import load_contract  # noqa: E402
+from annex_gen.inputs.registry import load_registry  # noqa: E402
+from annex_gen.render.docx import render_docx  # noqa: E402
+from annex_gen.render.html import render_html  # noqa: E402
+from annex_gen.render.pdf import render_pdf  # noqa: E402
 from annex_gen.resolve import resolve  # noqa: E402
+from annex_gen.resources import TEMPLATES_DIR  # noqa: E402
 
 
 def main() -> int:

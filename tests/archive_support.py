@@ -16,9 +16,9 @@ from typing import Any
 
 import pikepdf
 
-from annex_gen.contract import load_contract
+from annex_gen.inputs.contract import load_contract
+from annex_gen.inputs.registry import load_registry
 from annex_gen.model import Annex, Registry
-from annex_gen.registry import load_registry
 from annex_gen.resolve import document_id, resolve
 from conftest import EXAMPLES_DIR, REGISTRY_DIR
 
@@ -40,7 +40,7 @@ def example_annex(name: str, **contract_changes: Any) -> Annex:
 
 @cache
 def _rendered(name: str, options: tuple[tuple[str, bool], ...]) -> bytes:
-    from annex_gen.generate import render
+    from annex_gen.render import render
 
     return render(example_annex(name, **({"options": dict(options)} if options else {})), "pdf")
 

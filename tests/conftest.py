@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from annex_gen.inputs.registry import load_registry
 from annex_gen.model import Annex, Contract, Registry
-from annex_gen.registry import load_registry
 from annex_gen.resolve import resolve
 
 ROOT = Path(__file__).resolve().parents[1]

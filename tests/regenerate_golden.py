@@ -24,10 +24,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "integration"))
 
 import render_support as rs  # noqa: E402
 
-from annex_gen.contract import load_contract  # noqa: E402
-from annex_gen.registry import load_registry  # noqa: E402
-from annex_gen.render_docx import render_docx  # noqa: E402
-from annex_gen.render_html import render_html  # noqa: E402
+from annex_gen.inputs.contract import load_contract  # noqa: E402
+from annex_gen.inputs.registry import load_registry  # noqa: E402
+from annex_gen.render.docx import render_docx  # noqa: E402
+from annex_gen.render.html import render_html  # noqa: E402
 from annex_gen.resolve import resolve  # noqa: E402
 
 

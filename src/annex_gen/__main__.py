@@ -1,5 +1,5 @@
 """`python -m annex_gen`."""
 
-from .cli import main
+from annex_gen.cli import main
 
 raise SystemExit(main())

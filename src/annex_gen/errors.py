@@ -1,8 +1,16 @@
-"""One error hierarchy for the library; the CLI maps it to messages and exit codes."""
+"""One error hierarchy for the library: data-carrying, never printed where raised.
+
+Every interface maps these to what it shows in one place: the CLI to messages and exit
+codes (`annex_gen.cli`), the web application to error pages. `str(error)` is the message
+for a person.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -30,8 +38,6 @@ class Diagnostic:
 class AnnexGenError(Exception):
     """Base of every error annex-gen raises on purpose."""
 
-    exit_code = 1
-
 
 @dataclass
 class InvalidInput(AnnexGenError):
@@ -46,8 +52,55 @@ class InvalidInput(AnnexGenError):
 class UsageError(AnnexGenError):
     """The command was asked for something it cannot do (bad option value, missing file)."""
 
-    exit_code = 2
-
 
 class OutputError(AnnexGenError):
     """An output could not be written."""
+
+
+class ResolutionError(AnnexGenError):
+    """The contract does not fit the registry (only reachable with an unvalidated Contract)."""
+
+
+class RenderError(AnnexGenError):
+    """A document could not be rendered."""
+
+
+class ManifestError(AnnexGenError):
+    """A batch manifest cannot be read."""
+
+
+class ArchiveError(AnnexGenError):
+    """The archive cannot do what was asked (no archive there, no such record, newer schema)."""
+
+
+class OutputLocked(AnnexGenError):
+    """Another batch is writing the same output directory."""
+
+    def __init__(self, *, out_dir: Path, holder: str) -> None:
+        super().__init__(f"{out_dir} is in use by another batch ({holder}); "
+                         "wait for it to finish or use another --out directory")
+        self.out_dir, self.holder = out_dir, holder
+
+
+class NoticeDateError(UsageError):
+    """The notice date leaves less than the notice period before the effective date asked for."""
+
+    def __init__(self, *, notice_date: dt.date, effective_date: dt.date, period_days: int) -> None:
+        left = (effective_date - notice_date).days
+        earliest = notice_date + dt.timedelta(days=period_days)
+        super().__init__(
+            f"a notice sent on {notice_date} leaves {left} day(s) before the effective date "
+            f"{effective_date}, but the registry's notice period is {period_days} days: send the notice by "
+            f"{effective_date - dt.timedelta(days=period_days)} or let the change take effect on {earliest} "
+            "or later"
+        )
+        self.notice_date, self.effective_date, self.period_days = notice_date, effective_date, period_days
+
+
+class BatchInterrupted(AnnexGenError):
+    """The batch was interrupted; everything finished so far is recorded."""
+
+    def __init__(self, *, result: Any) -> None:
+        super().__init__(f"interrupted; {len(result.generated)} annex(es) generated before the interruption "
+                         "are recorded, the next run continues from there")
+        self.result = result

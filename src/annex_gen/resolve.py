@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import replace
 
-from .errors import AnnexGenError
-from .model import Annex, AnnexEntry, AnnexParty, AnnexSection, Contract, Registry, Section
-
-
-class ResolutionError(AnnexGenError):
-    """The contract does not fit the registry (only reachable with an unvalidated Contract)."""
+from annex_gen.errors import ResolutionError
+from annex_gen.hashing import sha256_json
+from annex_gen.model import Annex, AnnexEntry, AnnexParty, AnnexSection, Contract, Registry, Section
 
 
 def included_sections(registry: Registry, contract: Contract) -> list[Section]:
@@ -110,8 +105,7 @@ def _parties(sections: list[AnnexSection]) -> tuple[AnnexParty, ...]:
 def document_id(content: dict) -> str:
     """A short ID of the exact resolved content, e.g. ANX-3F9A-2C1D-77B0-12EF."""
     body = {k: v for k, v in content.items() if k != "document_id"}
-    canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16].upper()
+    digest = sha256_json(body)[:16].upper()
     return "ANX-" + "-".join(digest[i:i + 4] for i in range(0, 16, 4))
 
 

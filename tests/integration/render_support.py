@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from annex_gen.resources import TEMPLATES_DIR
+
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES_DIR = ROOT / "examples"
 EXAMPLES = tuple(sorted(EXAMPLES_DIR.glob("*.yaml")))
@@ -202,7 +204,7 @@ class Block:
 
 
 def catalog(language: str):
-    from annex_gen.catalog import load_catalogs
+    from annex_gen.views.catalog import load_catalogs
 
     return load_catalogs()[language]
 
@@ -346,7 +348,7 @@ def page_layout() -> tuple[float, float, float]:
     """(top margin, bottom margin, h2 font size) in points, read from templates/annex.css, so the
     PDF reader follows the stylesheet: running header text lies in the top margin, the footer in
     the bottom margin, and h2 headings are the only text of their size."""
-    css = (ROOT / "templates" / "annex.css").read_text(encoding="utf-8")
+    css = (TEMPLATES_DIR / "annex.css").read_text(encoding="utf-8")
     page = re.search(r"@page\s*{[^}]*?margin:\s*([\d.]+)mm\s+[\d.]+mm\s+([\d.]+)mm", css)
     h2 = re.search(r"(?m)^h2\s*{[^}]*?font-size:\s*([\d.]+)pt", css)
     if not page or not h2:

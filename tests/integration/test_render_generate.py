@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 import render_support as rs
 
+from annex_gen.resources import TEMPLATES_DIR
+
 NAMES = [p.stem for p in rs.EXAMPLES]
 
 
@@ -59,7 +61,7 @@ def test_html_format_writes_the_html_and_its_stylesheet(session, tmp_path):
     assert result.stdout.decode().splitlines() == [str(path)]
     css = path.parent / "annex.css"
     assert _files(out) == sorted([path.relative_to(out), css.relative_to(out)])
-    assert css.read_bytes() == (rs.ROOT / "templates" / "annex.css").read_bytes()
+    assert css.read_bytes() == (TEMPLATES_DIR / "annex.css").read_bytes()
     data = path.read_bytes()
     assert data.startswith(b"<!DOCTYPE html>")
     assert data == ex.files["html"].read_bytes()

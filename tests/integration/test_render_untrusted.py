@@ -21,12 +21,12 @@ import pikepdf
 import pytest
 import render_support as rs
 
-from annex_gen import render_pdf
-from annex_gen.catalog import TEMPLATES_DIR
-from annex_gen.contract import load_contract
-from annex_gen.generate import generate
-from annex_gen.registry import load_registry
+from annex_gen.inputs.contract import load_contract
+from annex_gen.inputs.registry import load_registry
+from annex_gen.output.generate import generate
+from annex_gen.render import pdf as render_pdf
 from annex_gen.resolve import resolve
+from annex_gen.resources import TEMPLATES_DIR
 
 MARKUP_NAME = '<b>Acme</b> & {{ 7*7 }} "Oy"'
 SCRIPT_REFERENCE = '<script>alert("x")</script> {% raw %}'

@@ -17,8 +17,8 @@ from annex_gen.archive.status import (
     in_force,
 )
 from annex_gen.archive.store import Archive, Record
-from annex_gen.contract import load_contract
 from annex_gen.errors import UsageError
+from annex_gen.inputs.contract import load_contract
 from archive_support import example_annex, project_registry, with_document_id
 from conftest import EXAMPLES_DIR
 

@@ -6,9 +6,9 @@ import datetime as dt
 
 import pytest
 
-from annex_gen.check import check
-from annex_gen.contract import MAX_CONTRACT_BYTES, business_id_problem, load_contract
 from annex_gen.errors import InvalidInput
+from annex_gen.inputs.check import check
+from annex_gen.inputs.contract import MAX_CONTRACT_BYTES, business_id_problem, load_contract
 from conftest import REGISTRY_DIR, build_file_tree
 
 PRODUCTS = "automation, cms, commerce, mailer, monitor, press, wordpress"

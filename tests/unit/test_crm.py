@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from tests.conftest import build_file_tree
 
-from annex_gen.crm import parse_crm
 from annex_gen.errors import InvalidInput
-from annex_gen.sources import gather, load_all
+from annex_gen.inputs.crm import parse_crm
+from annex_gen.inputs.sources import gather, load_all
 
 HEADER = ("customer_id,customer_name,business_id,contact_email,contract_reference,contract_date,"
           "region,language,products,options")
@@ -21,7 +21,8 @@ def test_rows_become_contracts(tmp_path, registry):
         beta,"Beta, Ltd",,,,2026-10-02,hk,en,mailer cms,
         """})
     sources, failures = gather([tmp_path / "crm.csv"])
-    contracts, failures = load_all(registry, sources, failures)
+    loaded = load_all(registry, sources, failures)
+    contracts, failures = loaded.contracts, loaded.failures
     assert failures == []
     assert [s.label for s in sources] == [f"{tmp_path / 'crm.csv'}:2", f"{tmp_path / 'crm.csv'}:4"]
     acme, beta = contracts
@@ -72,7 +73,8 @@ def test_bad_cells_are_located_at_row_and_column(tmp_path, registry):
         """})
     path = tmp_path / "crm.csv"
     sources, failures = gather([path])
-    contracts, failures = load_all(registry, sources, failures)
+    loaded = load_all(registry, sources, failures)
+    contracts, failures = loaded.contracts, loaded.failures
     assert [c.customer_id for c in contracts] == ["good"]
     by_label = {f.label: f.message for f in failures}
     bad = by_label[f"{path}:3"].splitlines()  # named by CSV column, not contract key
@@ -97,7 +99,8 @@ def test_duplicate_customer_ids_across_inputs_name_both(tmp_path, registry):
             """,
     })
     sources, failures = gather([tmp_path / "crm.csv", tmp_path / "acme.yaml"])
-    contracts, failures = load_all(registry, sources, failures)
+    loaded = load_all(registry, sources, failures)
+    contracts, failures = loaded.contracts, loaded.failures
     assert contracts == []
     csv_label, yaml_label = f"{tmp_path / 'crm.csv'}:2", str(tmp_path / "acme.yaml")
     assert {f.label: f.message for f in failures} == {
@@ -113,7 +116,8 @@ def test_tab_separated_rows_may_leave_trailing_cells_out_and_empty_cells_are_loc
         "beta\tBeta Oy\t2026-11-01\teu\tfi\t\n"
         "gamma\tGamma Oy\t2026-11-01\teu\tfi\tpress\n", encoding="utf-8")
     path = tmp_path / "crm.csv"
-    contracts, failures = load_all(registry, *gather([path]))
+    loaded = load_all(registry, *gather([path]))
+    contracts, failures = loaded.contracts, loaded.failures
     assert [c.customer_id for c in contracts] == ["gamma"]
     assert {f.label: f.message for f in failures} == {
         f"{path}:2": f"{path}:2:3: contract_date: missing value in required column 'contract_date'",

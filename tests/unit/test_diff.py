@@ -7,9 +7,11 @@ from pathlib import Path
 import pytest
 from tests.conftest import copy_registry, make_contract, replace_once
 
-from annex_gen.diff import content_hash, diff_annexes, diff_registries, footprint, impact
+from annex_gen.changes.annex_diff import diff_annexes
+from annex_gen.changes.impact import impact
+from annex_gen.changes.registry_diff import diff_registries, footprint
+from annex_gen.inputs.registry import load_registry
 from annex_gen.model import Registry
-from annex_gen.registry import load_registry
 from annex_gen.resolve import resolve
 
 UPCLOUD_MTA = "      - entity: upcloud\n        location: helsinki\n        option: dedicated_mta\n"
@@ -159,7 +161,7 @@ def test_provenance_alone_affects_nobody(tmp_path, registry):
     contract = make_contract("eu", ["mailer"])
     old_annex, new_annex = resolve(registry, contract), resolve(new, contract)
     assert old_annex.document_id != new_annex.document_id
-    assert content_hash(old_annex) == content_hash(new_annex)
+    assert old_annex.content_hash() == new_annex.content_hash()
     assert statuses(impact(registry, new, contracts())) == {c.customer_id: "unaffected" for c in contracts()}
 
 
@@ -209,7 +211,7 @@ def test_an_annex_compared_with_itself_has_no_changes(registry, language):
 def test_notice_dates_follow_the_registry_periods(tmp_path, registry):
     import datetime as dt
 
-    from annex_gen.notices import NoticeDateError, notice_dates
+    from annex_gen.changes.notices import NoticeDateError, notice_dates
 
     day = dt.date(2026, 12, 1)
     dates = notice_dates(registry, registry, day)

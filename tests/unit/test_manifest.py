@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from tests.conftest import EXAMPLES_DIR, build_file_tree, copy_registry, replace_once
 
-import annex_gen.batch as batch
-import annex_gen.generate
-from annex_gen.manifest import FileRecord, Manifest, ManifestError, OutputLocked, Record, locked
-from annex_gen.registry import load_registry
+import annex_gen.batch.run as batch
+import annex_gen.render
+from annex_gen.batch.manifest import FileRecord, Manifest, ManifestError, OutputLocked, Record, locked
+from annex_gen.inputs.registry import load_registry
 
 
 def record(cid: str, *paths: str) -> Record:
@@ -102,7 +102,7 @@ def fake_render(monkeypatch):
         return ("ok", annex.document_id, files)
 
     monkeypatch.setattr(batch, "_render", render)
-    monkeypatch.setattr(annex_gen.generate, "templates_digest", lambda: "templates-1")
+    monkeypatch.setattr(annex_gen.render, "templates_digest", lambda: "templates-1")
     return rendered
 
 
@@ -118,7 +118,7 @@ def test_skip_force_and_template_change(tmp_path, registry, fake_render, monkeyp
     assert (second.generated, len(second.unchanged)) == ([], 9)
     forced = run(registry, [EXAMPLES_DIR / "esimerkki-oy.yaml"], out, force=True)
     assert [cid for cid, _ in forced.generated] == ["esimerkki-oy"]
-    monkeypatch.setattr(annex_gen.generate, "templates_digest", lambda: "templates-2")
+    monkeypatch.setattr(annex_gen.render, "templates_digest", lambda: "templates-2")
     assert len(run(registry, [EXAMPLES_DIR], out).generated) == 9
     assert len(fake_render) == 9 + 1 + 9
     manifest = Manifest.load(out)

@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, Phase, event, find, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from annex_gen.contract import load_contract
 from annex_gen.errors import InvalidInput
+from annex_gen.inputs.contract import load_contract
 from annex_gen.model import Annex, Contract, Registry
 from annex_gen.resolve import resolve
 

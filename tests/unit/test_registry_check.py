@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from annex_gen.check import check
 from annex_gen.errors import InvalidInput
-from annex_gen.registry import check_legal_id, load_registry
+from annex_gen.inputs.check import check
+from annex_gen.inputs.registry import check_legal_id, load_registry
 from conftest import EXAMPLES_DIR, copy_registry, replace_once
 
 ENTITIES = ("alicloud-global, chargebee, cyclr, dna, gainsight, garba, google-ireland, hetzner, monday, "

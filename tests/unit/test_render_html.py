@@ -1,4 +1,4 @@
-"""HTML rendering (annex_gen.render_html) and what the PDF renderer may fetch (render_pdf).
+"""HTML rendering (annex_gen.render.html) and what the PDF renderer may fetch (render_pdf).
 
 - the Jinja environment: templates/ only, autoescaping, strict about undefined names;
 - the HTML's structure equals the resolved annex: sections, rows and cells in order, the summary,
@@ -20,11 +20,12 @@ import lxml.html
 import pytest
 import weasyprint
 
-from annex_gen import render_pdf
-from annex_gen.catalog import TEMPLATES_DIR, load_catalogs
 from annex_gen.model import Contract
-from annex_gen.render_html import environment, render_html
+from annex_gen.render import pdf as render_pdf
+from annex_gen.render.html import environment, render_html
 from annex_gen.resolve import resolve
+from annex_gen.resources import TEMPLATES_DIR
+from annex_gen.views.catalog import load_catalogs
 
 
 def _contract(*, name="Acme Oy", language="en", region="eu", products=("mailer", "automation"), options=None,
@@ -247,7 +248,7 @@ def test_pdf_rendering_fails_rather_than_fetch_outside_templates(html, no_networ
 
 
 def test_a_suspended_hyphen_stays_with_its_word_and_text_stays_escaped():
-    from annex_gen.render_html import keep_suspended_hyphens
+    from annex_gen.render.html import keep_suspended_hyphens
 
     assert str(keep_suspended_hyphens("käyttäjähallinta ja -autentikointi")) == (
         'käyttäjähallinta <span class="nobr">ja -autentikointi</span>')

@@ -1,4 +1,4 @@
-"""The document view (annex_gen.view): the words both renderers print, in print order.
+"""The document view (annex_gen.views.annex): the words both renderers print, in print order.
 
 Annexes are resolved in-process from the project's registry (the `registry` fixture of
 tests/conftest.py) for contracts built inline.
@@ -12,10 +12,10 @@ import re
 
 import pytest
 
-from annex_gen.catalog import load_catalogs
 from annex_gen.model import Contract
 from annex_gen.resolve import resolve
-from annex_gen.view import AnnexView, build_view
+from annex_gen.views.annex import AnnexView, build_view
+from annex_gen.views.catalog import load_catalogs
 
 
 def _contract(region="eu", products=("mailer", "automation"), *, language="en", options=None, name="Acme Oy",

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from annex_gen.errors import InvalidInput
-from annex_gen.yamlio import MAX_DEPTH, key_path, load, parse_text, read_text
+from annex_gen.inputs.yamlio import MAX_DEPTH, key_path, load, parse_text, read_text
 from conftest import build_file_tree
 
 

@@ -12,10 +12,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from ..errors import UsageError
-from ..schema import ID_RE
-from .pdfinfo import PdfFacts, SignatureCheck, read_pdf, refuse
-from .store import Archive, ArchiveError, Record
+from annex_gen.archive.pdfinfo import PdfFacts, SignatureCheck, read_pdf, refuse
+from annex_gen.archive.store import Archive, ArchiveError, Record
+from annex_gen.errors import UsageError
+from annex_gen.inputs.schema import ID_RE
 
 MAX_FILE_BYTES = 100 * 1024 * 1024
 MAX_NOTE_CHARS = 2000

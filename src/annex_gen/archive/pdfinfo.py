@@ -19,8 +19,8 @@ from typing import Any
 
 import pikepdf
 
-from ..errors import Diagnostic, InvalidInput
-from ..resolve import document_id
+from annex_gen.errors import Diagnostic, InvalidInput
+from annex_gen.resolve import document_id
 
 ANNEX_ATTACHMENT = "annex.json"
 ANNEX_SCHEMA = "annex-gen/annex/1"

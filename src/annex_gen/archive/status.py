@@ -11,11 +11,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..diff import PROVENANCE
-from ..errors import UsageError
-from ..model import Contract, Registry
-from ..resolve import resolve
-from .store import Archive, Record
+from annex_gen.archive.store import Archive, Record
+from annex_gen.errors import UsageError
+from annex_gen.model import PROVENANCE, Contract, Registry
+from annex_gen.resolve import resolve
 
 # Provenance is not content (as in `diff`); sections and sub-processors are compared field by field.
 _DETAILED = {*PROVENANCE, "schema", "sections", "subprocessors"}

@@ -29,8 +29,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import AnnexGenError, Diagnostic, InvalidInput
-from ..write import _fsync_dir, write_atomic
+from annex_gen.errors import ArchiveError, Diagnostic, InvalidInput
+from annex_gen.hashing import canonical_json, sha256_text
+from annex_gen.output.write import _fsync_dir, write_atomic
 
 DEFAULT_ARCHIVE = Path("archive")
 INDEX_NAME = "index.sqlite"
@@ -67,18 +68,7 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 
-class ArchiveError(AnnexGenError):
-    """The archive cannot do what was asked (no archive there, no such record, newer schema)."""
-
-
-def canonical_json(body: Mapping[str, Any]) -> str:
-    """The one text form of a record body that its hash is taken over."""
-    return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-
-
-def record_hash(body_text: str) -> str:
-    """The hash of a record: SHA-256 of its canonical body."""
-    return hashlib.sha256(body_text.encode("utf-8")).hexdigest()
+record_hash = sha256_text  # a record's hash: SHA-256 of its canonical body text
 
 
 def file_sha256(path: Path) -> str:

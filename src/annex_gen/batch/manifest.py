@@ -1,0 +1,193 @@
+"""The batch manifest: what each customer's annex in an output directory was generated from.
+
+`OUT/manifest.json` records, per customer, the document ID, the content hash, the registry
+version, the templates digest, the input key and every file written (path, size, SHA-256).
+It is rewritten atomically, so a reader (or the next batch) sees a whole manifest, and
+`OUT/.annex-gen.lock` keeps two batches from writing the same directory at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from annex_gen.errors import ManifestError, OutputError, OutputLocked
+from annex_gen.output.write import write_atomic
+
+MANIFEST_NAME = "manifest.json"
+LOCK_NAME = ".annex-gen.lock"
+SCHEMA = "annex-gen/manifest/1"
+# What a batch writes into a customer's directory, and write_atomic's temporary files.
+_OUTPUT_RE = re.compile(r"^ANX-[0-9A-F-]+\.[a-z]+$")
+_PARTIAL_RE = re.compile(r"^\..+\.part$")
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """One file written for a customer, relative to the output directory."""
+
+    path: str
+    size: int
+    sha256: str
+
+    @classmethod
+    def of(cls, out_dir: Path, path: Path) -> FileRecord:
+        """The record of a file just written."""
+        data = path.read_bytes()
+        return cls(path.relative_to(out_dir).as_posix(), len(data), hashlib.sha256(data).hexdigest())
+
+
+@dataclass(frozen=True)
+class Record:
+    """What one customer's annex was generated from, and the files written for it."""
+
+    customer_id: str
+    source: str
+    input_key: str
+    document_id: str
+    content_hash: str
+    registry_version: str
+    templates: str
+    files: Mapping[str, FileRecord]
+    generated_at: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {
+            "source": self.source,
+            "input_key": self.input_key,
+            "document_id": self.document_id,
+            "content_hash": self.content_hash,
+            "registry_version": self.registry_version,
+            "templates": self.templates,
+            "generated_at": self.generated_at,
+            "files": {fmt: {"path": f.path, "size": f.size, "sha256": f.sha256}
+                      for fmt, f in self.files.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, customer_id: str, data: Mapping[str, Any]) -> Record:
+        """Read a record; raise KeyError or TypeError on a malformed one."""
+        files = {fmt: FileRecord(str(f["path"]), int(f["size"]), str(f["sha256"]))
+                 for fmt, f in data["files"].items()}
+        return cls(customer_id, str(data["source"]), str(data["input_key"]), str(data["document_id"]),
+                   str(data["content_hash"]), str(data["registry_version"]), str(data["templates"]),
+                   files, str(data["generated_at"]))
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+
+
+@dataclass
+class Manifest:
+    """The records of one output directory, keyed by customer id."""
+
+    out_dir: Path
+    records: dict[str, Record] = field(default_factory=dict)
+
+    @property
+    def path(self) -> Path:
+        """Where the manifest lives."""
+        return self.out_dir / MANIFEST_NAME
+
+    @classmethod
+    def load(cls, out_dir: Path) -> Manifest:
+        """The manifest of out_dir; empty if there is none yet."""
+        path = out_dir / MANIFEST_NAME
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return cls(out_dir)
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ManifestError(f"{path}: cannot read the manifest ({exc}); "
+                                "remove it or run with --force to rebuild it") from None
+        try:
+            if data.get("schema") != SCHEMA:
+                raise ValueError(f"schema {data.get('schema')!r} is not {SCHEMA!r}")
+            records = {cid: Record.from_dict(cid, rec) for cid, rec in data["customers"].items()}
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            raise ManifestError(f"{path}: not an annex-gen manifest ({type(exc).__name__}: {exc}); "
+                                "remove it or run with --force to rebuild it") from None
+        return cls(out_dir, records)
+
+    def save(self) -> None:
+        """Write the manifest atomically."""
+        data = {
+            "schema": SCHEMA,
+            "updated": _now(),
+            "customers": {cid: self.records[cid].to_dict() for cid in sorted(self.records)},
+        }
+        write_atomic(self.path, (json.dumps(data, ensure_ascii=False, indent=1) + "\n").encode("utf-8"))
+
+    def by_source(self) -> dict[str, Record]:
+        """The records keyed by the input they came from."""
+        return {r.source: r for r in self.records.values()}
+
+    def files_present(self, record: Record) -> bool:
+        """Whether every file of the record is on disk with its recorded size."""
+        for f in record.files.values():
+            try:
+                if (self.out_dir / f.path).stat().st_size != f.size:
+                    return False
+            except OSError:
+                return False
+        return True
+
+    def referenced(self) -> set[Path]:
+        """Every file the manifest lists."""
+        return {self.out_dir / f.path for r in self.records.values() for f in r.files.values()}
+
+    def sweep(self) -> list[Path]:
+        """Delete partial files, and the annexes of listed customers that the manifest does not list.
+
+        Both are what a killed batch leaves behind. Directories of customers the manifest does
+        not list are left alone (e.g. the output of `annex-gen generate`), except for partials.
+        """
+        if not self.out_dir.is_dir():
+            return []
+        keep = self.referenced()
+        candidates = [p for p in self.out_dir.iterdir() if _PARTIAL_RE.match(p.name)]
+        for sub in sorted(p for p in self.out_dir.iterdir() if p.is_dir()):
+            listed = sub.name in self.records
+            candidates += [p for p in sub.iterdir()
+                           if _PARTIAL_RE.match(p.name) or (listed and _OUTPUT_RE.match(p.name) and p not in keep)]
+        removed = []
+        for path in candidates:
+            if path.is_file():
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+                    removed.append(path)
+        return removed
+
+
+@contextlib.contextmanager
+def locked(out_dir: Path) -> Iterator[None]:
+    """Hold the output directory's lock; raise OutputLocked if another batch holds it."""
+    import fcntl
+
+    path = out_dir / LOCK_NAME
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise OutputError(f"cannot use {out_dir} as the output directory: {exc.strerror}") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "unknown"
+            raise OutputLocked(out_dir=out_dir, holder=holder) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()} since {_now()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)

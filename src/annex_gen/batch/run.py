@@ -1,0 +1,378 @@
+"""The batch: regenerate every changed annex of many contracts in parallel worker processes.
+
+`run_batch()` reads top to bottom: lock the output directory, read its manifest, sweep what
+a killed run left behind, gather the inputs, decide per customer (unchanged, to render or
+failed), render in worker processes, and record each result in the manifest as it lands.
+
+A customer is unchanged when its input, the registry content and the templates are those
+recorded (no parsing needed), or when its resolved content and the templates are (the
+registry changed elsewhere). Only rendering imports WeasyPrint and python-docx, and only in
+the workers, so a batch with nothing to do stays fast.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import contextlib
+import datetime as dt
+import hashlib
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from annex_gen import __version__
+from annex_gen.batch.manifest import FileRecord, Manifest, Record, locked
+from annex_gen.errors import AnnexGenError, BatchInterrupted, Diagnostic
+from annex_gen.inputs.sources import InputFailure, Source, duplicate_ids, gather
+from annex_gen.model import Annex, Contract, Registry
+from annex_gen.resolve import resolve
+
+FLUSH_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A contract that produced no annex, and why."""
+
+    source: str
+    reason: str
+    customer_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Event:
+    """A progress report: 'planned' once, then one of generated, unchanged or failed per contract."""
+
+    kind: str
+    done: int
+    total: int
+    to_render: int = 0
+    customer_id: str | None = None
+    source: str = ""
+    detail: str = ""
+
+
+Progress = Callable[[Event], None]
+
+
+@dataclass
+class BatchResult:
+    """What a batch did: generated (customer id, document id), unchanged ids and failures."""
+
+    total: int = 0
+    generated: list[tuple[str, str]] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    failed: list[Failure] = field(default_factory=list)
+    warnings: list[Diagnostic] = field(default_factory=list)
+    interrupted: bool = False
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class _Job:
+    source: Source
+    contract: Contract
+    annex: Annex
+    content: str
+    input_key: str
+
+
+def input_key(source: Source, registry: Registry) -> str:
+    """What the annex depends on besides the templates: the input, the registry content, the code."""
+    return hashlib.sha256(f"{source.digest}\0{registry.digest}\0{__version__}".encode()).hexdigest()
+
+
+def default_jobs() -> int:
+    """One worker per core this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+# Worker processes
+
+_worker_registry: Registry | None = None
+
+
+def _init_worker(registry: Registry) -> None:
+    """Keep the registry; leave Ctrl-C to the parent, which lets running annexes finish."""
+    global _worker_registry
+    _worker_registry = registry
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with contextlib.suppress(Exception):  # Linux: end with a killed parent rather than write on unrecorded
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        if os.getppid() == 1:  # the parent died before prctl took effect
+            os._exit(1)
+
+
+def _render(job: tuple[Contract, Annex], out_dir: Path, registry: Registry) -> tuple:
+    """Write one annex; return ('ok', document_id, {format: FileRecord}) or ('failed', reason)."""
+    from annex_gen.output.generate import generate  # the PDF/DOCX stack loads only where annexes are rendered
+
+    contract, annex = job
+    try:
+        result = generate(registry, contract, out_dir, annex=annex)
+        return ("ok", result.document_id, {fmt: FileRecord.of(out_dir, p) for fmt, p in result.files.items()})
+    except AnnexGenError as exc:
+        return ("failed", str(exc))
+    except Exception as exc:  # noqa: BLE001 - one broken annex must not stop the batch
+        return ("failed", f"internal error: {type(exc).__name__}: {exc}")
+
+
+def _mp_context() -> multiprocessing.context.BaseContext:
+    """spawn: fresh workers that are direct children, so the kernel can end them with the parent.
+
+    (fork would copy a process that may run threads; forkserver workers outlive a killed parent.)
+    """
+    return multiprocessing.get_context("spawn")
+
+
+class StopRequest:
+    """Ctrl-C or SIGTERM asks the batch to stop: no new work starts, running work finishes.
+
+    The first signal only sets a flag that the loop polls, so it can never land between
+    writing an annex and recording it; a second one raises KeyboardInterrupt to stop at once.
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def __call__(self) -> bool:
+        return self.requested
+
+    def _handle(self, signum, frame) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+
+@contextlib.contextmanager
+def stop_on_signals() -> Iterator[StopRequest]:
+    """A StopRequest set by SIGINT and SIGTERM while the block runs (main thread only)."""
+    stop = StopRequest()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+    previous = {sig: signal.signal(sig, stop._handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+class _Recorder:
+    """Applies results to the manifest, writing it at most once a second, then drops superseded files."""
+
+    def __init__(self, manifest: Manifest, registry: Registry, templates: str) -> None:
+        self.manifest = manifest
+        self.registry = registry
+        self.templates = templates
+        self.superseded: list[Path] = []
+        self.dirty = False
+        self.flushed = time.monotonic()
+
+    def generated(self, job: _Job, document_id: str, files: dict[str, FileRecord]) -> None:
+        cid = job.contract.customer_id
+        old = self.manifest.records.get(cid)
+        self.manifest.records[cid] = Record(
+            cid, job.source.label, job.input_key, document_id, job.content, self.registry.version,
+            self.templates, files, dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
+        )
+        if old is not None:
+            keep = {f.path for f in files.values()}
+            self.superseded += [self.manifest.out_dir / f.path for f in old.files.values()
+                                if f.path not in keep]
+        self.touch()
+
+    def unchanged(self, record: Record, source: Source, key: str) -> None:
+        if (record.source, record.input_key) != (source.label, key):
+            self.manifest.records[record.customer_id] = Record(
+                record.customer_id, source.label, key, record.document_id, record.content_hash,
+                record.registry_version, record.templates, record.files, record.generated_at,
+            )
+            self.touch()
+
+    def touch(self) -> None:
+        self.dirty = True
+        if time.monotonic() - self.flushed >= FLUSH_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.dirty:
+            self.manifest.save()
+            self.dirty = False
+        self.flushed = time.monotonic()
+        # Only once the manifest no longer lists them.
+        for path in self.superseded:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+        self.superseded.clear()
+
+
+def _plan(registry: Registry, sources: list[Source], input_failures: list[InputFailure], manifest: Manifest,
+          templates: str, force: bool, result: BatchResult, recorder: _Recorder) -> list[_Job]:
+    """Decide per input: unchanged (recorded now), failed (recorded now) or a job to render."""
+    by_source = manifest.by_source()
+    result.failed += [Failure(f.label, f.message) for f in input_failures]
+    unchanged: list[tuple[Record, Source, str]] = []
+    jobs: list[_Job] = []
+    for source in sources:
+        key = input_key(source, registry)
+        record = by_source.get(source.label)
+        if (not force and record is not None and record.input_key == key and record.templates == templates
+                and manifest.files_present(record)):
+            unchanged.append((record, source, key))
+            continue
+        try:
+            contract, warnings = source.load(registry)
+            annex = resolve(registry, contract)
+        except AnnexGenError as exc:
+            result.failed.append(Failure(source.label, str(exc)))
+            continue
+        result.warnings += warnings
+        content = annex.content_hash()
+        record = manifest.records.get(contract.customer_id)
+        if (not force and record is not None and record.content_hash == content
+                and record.templates == templates and manifest.files_present(record)):
+            unchanged.append((record, source, key))
+        else:
+            jobs.append(_Job(source, contract, annex, content, key))
+    ids = [(r.customer_id, s.label) for r, s, _ in unchanged]
+    ids += [(j.contract.customer_id, j.source.label) for j in jobs]
+    duplicates = duplicate_ids(ids)
+    for label, message in duplicates.items():
+        cid = next(cid for cid, lab in ids if lab == label)
+        result.failed.append(Failure(label, message, cid))
+    for record, source, key in unchanged:
+        if source.label not in duplicates:
+            recorder.unchanged(record, source, key)
+            result.unchanged.append(record.customer_id)
+    return [j for j in jobs if j.source.label not in duplicates]
+
+
+def run_batch(registry: Registry, paths: Iterable[Path], out_dir: Path, *, jobs: int | None = None,
+              force: bool = False, progress: Progress | None = None) -> BatchResult:
+    """Regenerate the annexes of every contract in paths whose content or templates changed.
+
+    Raises OutputLocked if another batch holds out_dir, and BatchInterrupted (carrying the
+    result so far) on Ctrl-C or SIGTERM, after recording everything that finished.
+    """
+    from annex_gen.render import templates_digest
+
+    start = time.perf_counter()
+    result = BatchResult()
+    notify = progress or (lambda event: None)
+    with locked(out_dir), stop_on_signals() as stop:
+        try:
+            manifest = Manifest.load(out_dir)
+        except AnnexGenError:
+            if not force:
+                raise
+            manifest = Manifest(out_dir)
+        manifest.sweep()
+        templates = templates_digest()
+        recorder = _Recorder(manifest, registry, templates)
+        sources, input_failures = gather(paths)
+        todo = _plan(registry, sources, input_failures, manifest, templates, force, result, recorder)
+        total = result.total = len(result.unchanged) + len(result.failed) + len(todo)
+        done = 0
+        notify(Event("planned", 0, total, to_render=len(todo)))
+        for cid in result.unchanged:
+            done += 1
+            notify(Event("unchanged", done, total, customer_id=cid))
+        for failure in result.failed:
+            done += 1
+            notify(Event("failed", done, total, customer_id=failure.customer_id, source=failure.source,
+                         detail=failure.reason))
+
+        def finished(index: int, outcome: tuple) -> None:
+            nonlocal done
+            done += 1
+            job = todo[index]
+            cid = job.contract.customer_id
+            if outcome[0] == "ok":
+                recorder.generated(job, outcome[1], outcome[2])
+                result.generated.append((cid, outcome[1]))
+            else:
+                result.failed.append(Failure(job.source.label, outcome[1], cid))
+            kind = "generated" if outcome[0] == "ok" else "failed"
+            notify(Event(kind, done, total, customer_id=cid, source=job.source.label, detail=outcome[1]))
+
+        try:
+            payloads = [(job.contract, job.annex) for job in todo]
+            run_in_workers(_render, registry, payloads, out_dir, jobs, finished, stop)
+            result.interrupted = stop.requested
+        except KeyboardInterrupt:
+            result.interrupted = True
+        finally:
+            recorder.flush()
+            manifest.sweep()
+        result.seconds = time.perf_counter() - start
+    if result.interrupted:
+        raise BatchInterrupted(result=result)
+    return result
+
+
+Work = Callable[[Any, Path, Registry], tuple]
+
+
+def _call(work: Work, payload: Any, out_dir: Path) -> tuple:
+    assert _worker_registry is not None
+    return work(payload, out_dir, _worker_registry)
+
+
+def run_in_workers(work: Work, registry: Registry, payloads: list, out_dir: Path, jobs: int | None,
+                   finished: Callable[[int, tuple], None], stop: Callable[[], bool] = lambda: False) -> None:
+    """work(payload, out_dir, registry) for every payload; finished(index, outcome) as each ends.
+
+    Runs in this process for one job (or one payload), else in `jobs` worker processes, one
+    payload per worker at a time. Once stop() is true no new payload starts and the running
+    ones finish and are reported; a KeyboardInterrupt (a second Ctrl-C) kills the workers.
+    work must be a module-level function returning a picklable outcome, and must not raise.
+    """
+    workers = min(jobs or default_jobs(), len(payloads))
+    if workers <= 1:
+        for index, payload in enumerate(payloads):
+            if stop():
+                return
+            finished(index, work(payload, out_dir, registry))
+        return
+    queue = iter(enumerate(payloads))
+    running: dict[cf.Future, int] = {}
+    pool = cf.ProcessPoolExecutor(workers, mp_context=_mp_context(), initializer=_init_worker,
+                                  initargs=(registry,))
+
+    def submit() -> None:
+        item = None if stop() else next(queue, None)
+        if item is not None:
+            running[pool.submit(_call, work, item[1], out_dir)] = item[0]
+
+    try:
+        for _ in range(workers):
+            submit()
+        while running:
+            done, _ = cf.wait(running, timeout=0.2, return_when=cf.FIRST_COMPLETED)
+            for future in done:
+                index = running.pop(future)
+                try:
+                    outcome = future.result()
+                except Exception as exc:  # noqa: BLE001 - e.g. a worker killed by the OOM killer
+                    outcome = ("failed", f"worker process failed: {type(exc).__name__}: {exc}")
+                finished(index, outcome)
+                submit()
+    except KeyboardInterrupt:
+        for process in list((getattr(pool, "_processes", None) or {}).values()):
+            process.kill()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)

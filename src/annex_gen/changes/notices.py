@@ -1,0 +1,235 @@
+"""Change notices: for every customer a registry change reaches, a notice and the new annex.
+
+The notice lists, in the customer's language, the sub-processors added, removed and changed
+for that customer, the date the change takes effect, and by when and how the customer may
+object. It is rendered like the annex (the same CSS, running header and footer, and DOCX
+styles), and the new annex is written beside it. A summary CSV serves a mail merge.
+
+Dates: the effective date is the notice date plus the notice period, or a later date asked
+for; the objection deadline is the notice date plus the objection period. The periods are
+the longer of the old and the new registry's (the terms in force when the notice is sent
+are the old ones; a new registry must not shorten them for this notice). The manner of
+objecting is the old registry's, the terms the customer agreed to.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as dt
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from annex_gen.changes.impact import CustomerImpact, ImpactReport
+from annex_gen.errors import AnnexGenError, NoticeDateError
+from annex_gen.model import Registry
+from annex_gen.output.write import write_atomic
+from annex_gen.render import DOCUMENT_FORMATS, render
+from annex_gen.resolve import document_id, resolve
+
+SUMMARY_NAME = "notices.csv"
+SUMMARY_COLUMNS = (
+    "customer_id", "customer_name", "language", "contact_email", "notice_date", "effective_date",
+    "objection_deadline", "notice_id", "annex_document_id", "added", "removed", "changed",
+    "notice_pdf", "notice_docx", "annex_pdf", "annex_docx",
+)
+
+
+@dataclass(frozen=True)
+class NoticeDates:
+    """When a change notice is sent, when the change takes effect and the deadline to object."""
+
+    notice_date: dt.date
+    effective_date: dt.date
+    objection_deadline: dt.date
+    period_days: int
+    objection_days: int
+
+
+def notice_dates(old: Registry, new: Registry, notice_date: dt.date,
+                 effective_date: dt.date | None = None) -> NoticeDates:
+    """The dates of a notice sent on notice_date; raise NoticeDateError if effective_date is too early."""
+    period = max(old.notice.period_days, new.notice.period_days)
+    objection_days = max(old.notice.objection_days, new.notice.objection_days)
+    earliest = notice_date + dt.timedelta(days=period)
+    if effective_date is not None and effective_date < earliest:
+        raise NoticeDateError(notice_date=notice_date, effective_date=effective_date, period_days=period)
+    return NoticeDates(notice_date, max(earliest, effective_date or earliest),
+                       notice_date + dt.timedelta(days=objection_days), period, objection_days)
+
+
+@dataclass(frozen=True)
+class Notice:
+    """The change notice of one customer: the single source its PDF and DOCX render."""
+
+    ATTACHMENT: ClassVar[str] = "notice.json"
+
+    notice_id: str
+    impact: CustomerImpact
+    dates: NoticeDates
+    company_name: str
+    objection_manner: str
+    registry_version: str
+
+    @property
+    def annex_document_id(self) -> str:
+        """The document ID of the new annex sent with the notice."""
+        assert self.impact.new_annex is not None
+        return self.impact.new_annex.document_id
+
+    @property
+    def issued(self) -> dt.date:
+        """The date the notice is dated: the day it is sent."""
+        return self.dates.notice_date
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form, embedded in the PDF as notice.json."""
+        return _content(self.impact, self.dates, self.company_name, self.objection_manner,
+                        self.registry_version) | {"notice_id": self.notice_id}
+
+    def to_json_bytes(self) -> bytes:
+        """The machine-readable notice, as the PDF and DOCX embed it."""
+        return (json.dumps(self.to_dict(), ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+def _content(impact: CustomerImpact, dates: NoticeDates, company: str, manner: str, version: str) -> dict:
+    contract = impact.contract
+    assert contract is not None and impact.new_annex is not None
+    return {
+        "schema": "annex-gen/notice/1",
+        "customer": {"id": contract.customer_id, "name": contract.customer_name,
+                     "business_id": contract.business_id, "contact_email": contract.contact_email},
+        "contract": {"reference": contract.reference},
+        "language": contract.language,
+        "company": company,
+        "notice_date": dates.notice_date.isoformat(),
+        "effective_date": dates.effective_date.isoformat(),
+        "objection_deadline": dates.objection_deadline.isoformat(),
+        "notice_period_days": dates.period_days,
+        "objection_period_days": dates.objection_days,
+        "objection_manner": manner,
+        "registry_version": version,
+        "annex_document_id": impact.new_annex.document_id,
+        "changes": impact.annex.to_dict(),
+    }
+
+
+def build_notice(report: ImpactReport, impact: CustomerImpact, dates: NoticeDates) -> Notice:
+    """The notice of one affected customer."""
+    lang = impact.language
+    manner = report.old.notice.objection.get(lang) or report.new.notice.objection[lang]
+    content = _content(impact, dates, report.new.company_name, manner, report.new.version)
+    notice_id = "NTC-" + document_id(content).removeprefix("ANX-")  # the annex's ID scheme
+    return Notice(notice_id, impact, dates, report.new.company_name, manner, report.new.version)
+
+
+# Writing
+
+
+@dataclass(frozen=True)
+class WrittenNotice:
+    """One customer's notice and new annex, as written."""
+
+    notice: Notice
+    files: dict[str, Path]
+
+    @property
+    def customer_id(self) -> str:
+        """Whose notice it is."""
+        return self.notice.impact.customer_id
+
+
+@dataclass
+class NoticesResult:
+    """The notices written, the customers that failed, and the summary CSV."""
+
+    written: list[WrittenNotice] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    nothing_to_notify: list[str] = field(default_factory=list)
+    summary_csv: Path | None = None
+
+
+def spreadsheet_safe(text: str) -> str:
+    """Text a spreadsheet will not run as a formula (a leading =, +, -, @ gets a quote)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def summary_csv(written: list[WrittenNotice], out_dir: Path) -> bytes:
+    """The mail-merge CSV (UTF-8 with a byte order mark, so spreadsheets read it as UTF-8)."""
+    buf = io.StringIO(newline="")
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(SUMMARY_COLUMNS)
+    for w in written:
+        n, c = w.notice, w.notice.impact.contract
+        assert c is not None
+        rel = {k: p.relative_to(out_dir).as_posix() for k, p in w.files.items()}
+        writer.writerow([
+            c.customer_id, spreadsheet_safe(c.customer_name), c.language, c.contact_email or "", n.dates.notice_date,
+            n.dates.effective_date, n.dates.objection_deadline, n.notice_id, n.annex_document_id,
+            len(n.impact.annex.of_kind("added")), len(n.impact.annex.of_kind("removed")),
+            len(n.impact.annex.of_kind("changed")),
+            *(rel.get(k, "") for k in ("notice_pdf", "notice_docx", "annex_pdf", "annex_docx")),
+        ])
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+def _write_notice(notice: Notice, out_dir: Path, registry: Registry) -> tuple:
+    """Write one notice and its new annex; ('ok', {kind: path}) or ('failed', reason)."""
+    from annex_gen.output.generate import generate
+
+    impact = notice.impact
+    assert impact.contract is not None
+    try:
+        files = {}
+        for fmt in DOCUMENT_FORMATS:
+            path = out_dir / impact.customer_id / f"{notice.notice_id}.{fmt}"
+            write_atomic(path, render(notice, fmt))
+            files[f"notice_{fmt}"] = path
+        annex = generate(registry, impact.contract, out_dir, DOCUMENT_FORMATS, annex=impact.new_annex)
+        files.update({f"annex_{fmt}": path for fmt, path in annex.files.items()})
+    except AnnexGenError as exc:
+        return ("failed", str(exc))
+    except Exception as exc:  # noqa: BLE001 - one broken notice must not stop the others
+        return ("failed", f"internal error: {type(exc).__name__}: {exc}")
+    return ("ok", files)
+
+
+def dated_from(impact: CustomerImpact, registry: Registry, effective: dt.date) -> CustomerImpact:
+    """The impact with its new annex dated the day the change takes effect, not the old contract date."""
+    assert impact.contract is not None
+    contract = dataclasses.replace(impact.contract, date=effective)
+    return dataclasses.replace(impact, contract=contract, new_annex=resolve(registry, contract))
+
+
+def write_notices(report: ImpactReport, out_dir: Path, *, notice_date: dt.date,
+                  effective_date: dt.date | None = None, jobs: int | None = None) -> NoticesResult:
+    """Write OUT/<customer>/<notice-id>.{pdf,docx}, the new annex beside it, and OUT/notices.csv.
+
+    Notices are rendered in worker processes like a batch; the summary CSV is written last,
+    so an interrupted run leaves none (run it again: the files are named by content).
+    """
+    from annex_gen.batch.run import run_in_workers
+
+    dates = notice_dates(report.old, report.new, notice_date, effective_date)
+    result = NoticesResult()
+    notices: list[Notice] = []
+    for impact in report.with_status("affected"):
+        if impact.annex:
+            notices.append(build_notice(report, dated_from(impact, report.new, dates.effective_date), dates))
+        else:  # only ids changed, nothing the customer reads
+            result.nothing_to_notify.append(impact.customer_id)
+    outcomes: dict[int, tuple] = {}
+    run_in_workers(_write_notice, report.new, notices, out_dir, jobs,
+                   lambda index, outcome: outcomes.__setitem__(index, outcome))
+    for index, notice in enumerate(notices):
+        status, value = outcomes[index]
+        if status == "ok":
+            result.written.append(WrittenNotice(notice, value))
+        else:
+            result.failed.append((notice.impact.customer_id, value))
+    result.summary_csv = out_dir / SUMMARY_NAME
+    write_atomic(result.summary_csv, summary_csv(result.written, out_dir))
+    return result

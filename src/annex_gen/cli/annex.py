@@ -1,0 +1,67 @@
+"""The `check`, `resolve` and `generate` commands: argument parsing and printing only."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from annex_gen import app
+from annex_gen.cli.common import print_diagnostics
+from annex_gen.render import FORMATS
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    report = app.check(Path(args.registry), app.contract_paths(args.paths))
+    print_diagnostics(report.diagnostics)
+    errors = len(report.errors)
+    warnings = len(report.diagnostics) - errors
+    failed = errors or (args.strict and warnings)
+    if report.registry is not None:
+        reg = report.registry
+        print(
+            f"registry {reg.version}: {len(reg.entities)} entities, {len(reg.sections)} sections, "
+            f"{len(reg.regions)} regions, {len(reg.corrections)} recorded corrections"
+        )
+    print(f"{len(report.contracts)} contract(s) valid; {errors} error(s), {warnings} warning(s)"
+          + ("; warnings are errors with --strict" if args.strict and warnings else ""))
+    return 1 if failed else 0
+
+
+def cmd_resolve(args: argparse.Namespace) -> int:
+    annex, warnings = app.resolve_contract(Path(args.registry), Path(args.contract))
+    print_diagnostics(warnings)
+    sys.stdout.write(annex.to_json_bytes().decode("utf-8"))
+    return 0
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    report = app.generate(Path(args.registry), [Path(p) for p in args.contracts], Path(args.out),
+                          args.format.split(","))
+    print_diagnostics(report.warnings)
+    for generated in report.generated:
+        for path in generated.files.values():
+            print(path)
+    return 0
+
+
+def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
+    """Add the check, resolve and generate commands."""
+    p = subparsers.add_parser("check", parents=[common], help="validate the registry and contracts")
+    p.add_argument("paths", nargs="*", metavar="PATH",
+                   help="contract files (YAML), CRM CSV exports or directories (default: customers/ and examples/)")
+    p.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    p.set_defaults(func=cmd_check)
+
+    p = subparsers.add_parser("resolve", parents=[common], help="print a contract's resolved annex as JSON")
+    p.add_argument("contract", metavar="CONTRACT.yaml")
+    p.set_defaults(func=cmd_resolve)
+
+    p = subparsers.add_parser("generate", parents=[common], help="write annex PDF/DOCX files for contracts")
+    p.add_argument("contracts", nargs="+", metavar="CONTRACT",
+                   help="contract files (YAML), CRM CSV exports, or directories of them")
+    p.add_argument("--format", default="pdf,docx",
+                   help=f"comma-separated: {', '.join(FORMATS)} (default: pdf,docx)")
+    p.add_argument("--out", default="output", metavar="DIR", help="output directory (default: output/)")
+    p.set_defaults(func=cmd_generate)

@@ -1,0 +1,297 @@
+"""`annex-gen archive ...`: argument parsing and printing for the signed-annex archive."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from annex_gen import app
+from annex_gen.archive.store import DEFAULT_ARCHIVE, Record
+from annex_gen.cli.common import date_arg
+
+if TYPE_CHECKING:
+    from annex_gen.archive.status import CustomerStatus
+
+
+def _warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def _signature_line(s: Mapping[str, Any]) -> str:
+    who = f" by {s['signer']}" if s.get("signer") else ""
+    when = s.get("timestamp") or s.get("signing_time")
+    when = f", signed {when}" if when else ""
+    if s.get("ok"):
+        verdict = f"intact, covers the {s.get('coverage')}"
+        if s.get("coverage") != "entire file":
+            verdict += f" (later: {(s.get('changes_after') or '').replace('_', ' ')})"
+    else:
+        verdict = f"BROKEN: {s.get('problem')}"
+    return f"{s.get('kind', 'signature')} {s.get('field')}{who}{when}: {verdict}"
+
+
+def _signatures_summary(record: Record) -> str:
+    sigs = record.signatures
+    if record.kind != "annex":
+        return "-"
+    if not sigs:
+        return "none"
+    broken = sum(1 for s in sigs if not s.get("ok"))
+    return f"{len(sigs)} ok" if not broken else f"{broken}/{len(sigs)} BROKEN"
+
+
+_SIGNED_ON_FROM = {
+    "given": "as given",
+    "signature": "from the digital signature",
+    "archived": "the day it was archived; no date was given",
+}
+_LINK = {
+    "embedded": "from the embedded annex.json",
+    "given": "as given; the file has no embedded annex.json",
+}
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    from annex_gen.archive.intake import AddRequest
+
+    request = AddRequest(
+        path=Path(args.file),
+        customer=args.customer,
+        signed_on=args.signed_on,
+        note=args.note,
+        document_id=args.document_id,
+        accept_invalid_signature=args.accept_invalid_signature,
+        attach_to=args.attach_to,
+    )
+    record = app.archive_add(args.archive, request)
+    body = record.body
+    if record.kind == "attachment":
+        print(f"archived {args.file} as record {record.seq}, an attachment of record {record.parent} "
+              f"(customer {record.customer_id})")
+        return 0
+    print(f"archived {args.file} as record {record.seq} (customer {record.customer_id})")
+    if record.document_id:
+        print(f"  document {record.document_id} ({_LINK[body['link']]})")
+    if record.annex:
+        print(f"  registry {body['registry_version']}, {len(record.annex['subprocessors'])} sub-processors")
+    for s in record.signatures:
+        print(f"  {_signature_line(s)}")
+    if not record.signatures:
+        print("  no digital signature in the file (a scan or an unsigned copy)")
+    print(f"  signed on {body['signed_on']} ({_SIGNED_ON_FROM[body['signed_on_from']]})")
+    if body["accepted_invalid_signature"]:
+        _warn(f"record {record.seq} has a broken signature; archived as invalid because of "
+              "--accept-invalid-signature")
+    if body["link"] == "unlinked":
+        _warn(f"record {record.seq} is not linked to a document: the file has no embedded annex.json and no "
+              "--document-id was given, so `archive status` cannot compare it")
+    if body["signed_on_from"] == "archived":
+        _warn(f"record {record.seq} has no signing date; recorded as signed today. Give --signed-on DATE "
+              "(the date on the signed paper) when adding a scan")
+    return 0
+
+
+def _table(rows: list[list[str]]) -> None:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    records = app.archive_records(args.archive, args.customer)
+    if not records:
+        print("no records" + (f" for customer {args.customer}" if args.customer else ""))
+        return 0
+    rows = [["RECORD", "CUSTOMER", "SIGNED ON", "DOCUMENT", "SIGNATURES", "FILE"]]
+    for r in records:
+        document = r.document_id or ("(unlinked)" if r.kind == "annex" else f"(attachment of {r.parent})")
+        rows.append([str(r.seq), r.customer_id, r.body.get("signed_on") or "-", document,
+                     _signatures_summary(r), r.file_name])
+    _table(rows)
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    record, attachments = app.archive_record(args.archive, args.record)
+    if args.json:
+        json.dump({"seq": record.seq, "record_hash": record.record_hash, "body": record.body}, sys.stdout,
+                  ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    body, f = record.body, record.body["file"]
+    print(f"record {record.seq} ({record.kind})")
+    lines = [
+        ("customer", record.customer_id),
+        ("file", f"{f['name']} ({f['size']} bytes, {f['media_type']})"),
+        ("sha256", f["sha256"]),
+        ("archived at", body["archived_at"]),
+    ]
+    if record.kind == "attachment":
+        lines.append(("attached to", f"record {record.parent}"))
+    else:
+        lines.append(("signed on", f"{body['signed_on']} ({_SIGNED_ON_FROM[body['signed_on_from']]})"))
+        lines.append(("document", f"{record.document_id} ({_LINK[body['link']]})" if record.document_id
+                      else "(unlinked)"))
+        if body.get("registry_version"):
+            lines.append(("registry", body["registry_version"]))
+    if body.get("note"):
+        lines.append(("note", body["note"]))
+    for label, value in lines:
+        print(f"  {label + ':':<13}{value}")
+    if record.kind == "annex":
+        print("  signatures:" + ("" if record.signatures else " none"))
+        for s in record.signatures:
+            print(f"    {_signature_line(s)}")
+        if body.get("accepted_invalid_signature"):
+            print("    (archived with --accept-invalid-signature)")
+    if record.annex:
+        parties = record.annex["subprocessors"]
+        print(f"  sub-processors ({len(parties)}):")
+        for p in parties:
+            legal = f" ({p['legal_id']})" if p.get("legal_id") else ""
+            where = ", ".join(p.get("locations") or [])
+            print(f"    {p['name']}{legal}: {where}{' [outside the EEA]' if p.get('outside_eea') else ''}")
+    if attachments:
+        print("  attachments: " + ", ".join(f"record {a.seq} ({a.file_name})" for a in attachments))
+    print(f"  record hash: {record.record_hash}")
+    print(f"  previous:    {body['prev']}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    record, data = app.archive_export(args.archive, args.record, out, force=args.force)
+    print(f"wrote {out} (record {record.seq}, {len(data)} bytes, sha256 {record.sha256})")
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    report = app.archive_verify(args.archive)
+    for problem in report.problems:
+        print(str(problem), file=sys.stderr)
+    errors = len(report.errors)
+    summary = f"{args.archive}: {report.records} record(s), {report.files} file(s) checked"
+    if errors:
+        print(f"{summary}; {errors} problem(s) found")
+        return 1
+    head = report.head
+    print(summary + "; no problems" + (f"; chain head: record {head.seq} {head.record_hash}" if head else ""))
+    return 0
+
+
+_STATE = {
+    "current": "current",
+    "outdated": "OUTDATED",
+    "unknown": "UNKNOWN",
+    "no-annex": "NO SIGNED ANNEX",
+    "no-contract": "NO CONTRACT",
+}
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    report = app.archive_status(args.archive, Path(args.registry), [Path(args.customers)], on=args.on,
+                                customer=args.customer)
+    for d in report.diagnostics:
+        print(str(d), file=sys.stderr)
+    statuses, on = report.customers, report.on
+    if args.json:
+        json.dump(report.to_dict(), sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print(f"annexes in force on {on}, compared with registry {report.registry.version}")
+        for s in statuses:
+            _print_status(s, on)
+    not_current = len(report.not_current)
+    if not args.json:
+        print(f"{len(statuses)} customer(s): {len(statuses) - not_current} current, {not_current} not")
+    errors = any(d.severity == "error" for d in report.diagnostics)
+    return 1 if not_current or errors else 0
+
+
+def _print_status(s: CustomerStatus, on: dt.date) -> None:
+    r = s.record
+    line = f"{s.customer_id}: {_STATE[s.state]}"
+    if r is not None:
+        line += f": record {r.seq}, {r.document_id or 'unlinked scan'}, signed {r.body['signed_on']}"
+        if r.body.get("accepted_invalid_signature"):
+            line += " (its digital signature is BROKEN)"
+    elif s.state == "no-annex":
+        line += f" on or before {on}"
+    print(line)
+    if s.state == "outdated" or (s.state == "unknown" and s.current_document_id):
+        print(f"  the registry now resolves to {s.current_document_id}")
+    if s.state == "unknown":
+        print("  the annex in force is a scan without embedded data, and no archived annex with its "
+              "document ID has any; the differences cannot be listed")
+    if s.state == "no-contract":
+        print("  no contract file for this customer; nothing to compare with")
+    marks = {"added": "+ added  ", "removed": "- removed", "changed": "~ changed"}
+    for c in s.changes:
+        legal = f" ({c.legal_id})" if c.legal_id else ""
+        print(f"  {marks[c.change]} {c.name}{legal} [{c.id}]")
+        for d in c.details:
+            print(f"      {d}")
+    if s.other_changes:
+        print(f"  also changed: {', '.join(s.other_changes)}")
+
+
+def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
+    """Add the `archive` command and its actions to the CLI."""
+    where = argparse.ArgumentParser(add_help=False)
+    where.add_argument("--archive", default=str(DEFAULT_ARCHIVE), metavar="DIR",
+                       help=f"archive directory (default: {DEFAULT_ARCHIVE}/)")
+    parents = [common, where]
+
+    archive = subparsers.add_parser(
+        "archive", parents=[common], help="archive signed annexes; list, verify and compare them",
+        description="The signed-annex archive: files stored by SHA-256, with an append-only, "
+                    "hash-chained index.",
+    )
+    actions = archive.add_subparsers(dest="archive_command", metavar="ACTION", required=True)
+
+    p = actions.add_parser("add", parents=parents, help="store a signed annex (or an attachment of one)")
+    p.add_argument("file", metavar="FILE", help="the signed PDF (or, with --attach-to, any file)")
+    p.add_argument("--customer", required=True, metavar="ID", help="the customer who signed it")
+    p.add_argument("--signed-on", type=date_arg, metavar="DATE",
+                   help="the signing date (default: from the digital signature, else today)")
+    p.add_argument("--note", metavar="TEXT", help="a note kept with the record")
+    p.add_argument("--document-id", metavar="ID",
+                   help="the annex's document ID, for a scan without the embedded annex.json")
+    p.add_argument("--accept-invalid-signature", action="store_true",
+                   help="archive a PDF whose digital signature is broken, recorded as invalid")
+    p.add_argument("--attach-to", metavar="RECORD",
+                   help="keep FILE (e.g. a DOCX) as an attachment of this annex record")
+    p.set_defaults(func=cmd_add)
+
+    p = actions.add_parser("list", parents=parents, help="list the archived records")
+    p.add_argument("--customer", metavar="ID", help="only this customer's records")
+    p.set_defaults(func=cmd_list)
+
+    p = actions.add_parser("show", parents=parents, help="show one record")
+    p.add_argument("record", metavar="RECORD", help="record number, or a SHA-256 prefix of its file")
+    p.add_argument("--json", action="store_true", help="print the record as JSON")
+    p.set_defaults(func=cmd_show)
+
+    p = actions.add_parser("export", parents=parents, help="write a record's file, byte-identical")
+    p.add_argument("record", metavar="RECORD", help="record number, or a SHA-256 prefix of its file")
+    p.add_argument("--out", required=True, metavar="FILE", help="where to write it (must not exist)")
+    p.add_argument("--force", action="store_true", help="replace --out if it exists")
+    p.set_defaults(func=cmd_export)
+
+    p = actions.add_parser("verify", parents=parents,
+                           help="re-hash every file, check the chain and the index")
+    p.set_defaults(func=cmd_verify)
+
+    p = actions.add_parser("status", parents=parents,
+                           help="the annex in force per customer, and its drift from the current registry")
+    p.add_argument("--customer", metavar="ID", help="only this customer")
+    p.add_argument("--on", type=date_arg, metavar="DATE", help="the date to report on (default: today)")
+    p.add_argument("--customers", default="customers", metavar="DIR",
+                   help="directory of contract files (default: customers/)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=cmd_status)

@@ -1,0 +1,57 @@
+"""What every command shares: printing diagnostics, argument types, the common options."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from collections.abc import Iterable
+
+from annex_gen.errors import AnnexGenError, BatchInterrupted, Diagnostic, UsageError
+
+
+def err(message: str) -> None:
+    """A line on standard error."""
+    print(message, file=sys.stderr)
+
+
+def print_diagnostics(diagnostics: Iterable[Diagnostic]) -> None:
+    """Diagnostics on standard error, in file and line order."""
+    for d in sorted(diagnostics, key=lambda d: (d.file, d.line or 0, d.col or 0)):
+        err(str(d))
+
+
+def indent(text: str, prefix: str = "    ") -> str:
+    """Every line of text indented."""
+    return "\n".join(prefix + line for line in text.splitlines())
+
+
+def date_arg(text: str) -> dt.date:
+    """argparse type: a YYYY-MM-DD date."""
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date of the form YYYY-MM-DD") from None
+
+
+def jobs_arg(text: str) -> int:
+    """argparse type: a number of worker processes."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of worker processes (1 or more), got {text!r}")
+    return value
+
+
+EXIT_CODES: tuple[tuple[type[AnnexGenError], int], ...] = (
+    (BatchInterrupted, 130),
+    (UsageError, 2),
+    (AnnexGenError, 1),
+)
+
+
+def exit_code(exc: AnnexGenError) -> int:
+    """The exit status of a command that failed with exc."""
+    return next(code for kind, code in EXIT_CODES if isinstance(exc, kind))

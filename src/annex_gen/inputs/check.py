@@ -1,0 +1,40 @@
+"""`check`: validate the registry and contracts, collecting every problem."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from annex_gen.errors import Diagnostic, InvalidInput
+from annex_gen.inputs.registry import load_registry
+from annex_gen.inputs.sources import gather, load_all
+from annex_gen.model import Contract, Registry
+
+
+@dataclass
+class CheckReport:
+    """What `check` found: the registry (if it loaded), the good contracts, every diagnostic."""
+
+    registry: Registry | None = None
+    contracts: list[Contract] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        """The diagnostics that are errors."""
+        return [d for d in self.diagnostics if d.severity == "error"]
+
+
+def check(registry_dir: Path, paths: Iterable[Path]) -> CheckReport:
+    """Validate the registry and every contract (files, directories, CRM CSVs); never raises."""
+    report = CheckReport()
+    try:
+        report.registry = load_registry(registry_dir)
+    except InvalidInput as exc:
+        report.diagnostics.extend(exc.diagnostics)
+        return report
+    loaded = load_all(report.registry, *gather(paths))
+    report.diagnostics.extend(loaded.diagnostics)
+    report.contracts = loaded.contracts
+    return report

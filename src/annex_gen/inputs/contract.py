@@ -1,0 +1,154 @@
+"""Load and validate a customer's contract metadata against the registry."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from stdnum.eu import vat as eu_vat
+from stdnum.fi import ytunnus
+
+from annex_gen.errors import Diagnostic, InvalidInput
+from annex_gen.inputs.schema import Checker, one_of
+from annex_gen.inputs.yamlio import Document, parse_text, read_text
+from annex_gen.model import Contract, Registry
+from annex_gen.resolve import option_has_effect
+
+MAX_CONTRACT_BYTES = 256 * 1024
+_EMAIL_RE = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
+_UAE_TRN_RE = re.compile(r"^100[0-9]{12}$")
+_HK_BR_RE = re.compile(r"^[0-9]{8}$")
+
+
+def business_id_problem(value: str) -> str | None:
+    """Why a business ID is not valid, or None: EU VAT, Finnish Y-tunnus, UAE TRN or HK BR."""
+    if re.match(r"^[0-9]{7}-[0-9]$", value):
+        return None if ytunnus.is_valid(value) else f"{value!r} is not a valid Finnish business ID (check digit)"
+    if re.match(r"^[A-Z]{2}", value):
+        if value[:2].lower() in eu_vat.MEMBER_STATES or value[:2] in ("EL", "XI"):
+            return None if eu_vat.is_valid(value) else f"{value!r} is not a valid EU VAT number (format or check digit)"
+    if _UAE_TRN_RE.match(value) or _HK_BR_RE.match(value):
+        return None
+    return (
+        f"{value!r} is not a recognised business ID; expected an EU VAT number (FI12345671), "
+        "a Finnish business ID (1234567-1), a UAE TRN (15 digits) or a Hong Kong BR number (8 digits)"
+    )
+
+
+def validate_contract(registry: Registry, doc: Document) -> tuple[Contract | None, list[Diagnostic]]:
+    """A Contract and the warnings, or None and every problem found."""
+    diagnostics: list[Diagnostic] = []
+    c = Checker(doc, diagnostics)
+    c.mapping((), required=["customer", "contract"])
+    cust = c.mapping(("customer",), required=["id", "name"], optional=["business_id", "contact_email"])
+    con = c.mapping(
+        ("contract",),
+        required=["date", "region", "language", "products"],
+        optional=["reference", "options"],
+    )
+    cid = name = business_id = email = None
+    if cust is not None:
+        cid = c.ident(("customer", "id"))
+        name = c.text_line(("customer", "name"), max_len=300)
+        business_id = c.text_line(("customer", "business_id"), optional=True, max_len=40)
+        if business_id:
+            business_id = business_id.replace(" ", "").upper()
+            problem = business_id_problem(business_id)
+            if problem:
+                c.error(("customer", "business_id"), problem)
+        email = c.text_line(("customer", "contact_email"), optional=True, max_len=254)
+        if email and not _EMAIL_RE.match(email):
+            c.error(("customer", "contact_email"), f"{email!r} is not an email address")
+    date = region = language = reference = None
+    products: list[str] = []
+    options: dict[str, bool] = {}
+    if con is not None:
+        reference = c.text_line(("contract", "reference"), optional=True, max_len=100)
+        if "date" in con:
+            date = c.date(("contract", "date"))
+        region = c.choice(("contract", "region"), registry.regions, "region") if "region" in con else None
+        language = c.choice(("contract", "language"), registry.languages, "language") if "language" in con else None
+        if "products" in con:
+            products = _products(c, registry, region)
+        if con.get("options") is not None:
+            options = _options(c, registry)
+        elif "options" in con:
+            c.error(("contract", "options"), f"expected a mapping of options, got nothing; {one_of(registry.options)}")
+    if region and products:
+        for oid, on in options.items():
+            if on and not option_has_effect(registry, region, tuple(products), oid):
+                c.warn(
+                    ("contract", "options", oid),
+                    f"option {oid!r} has no effect for region {region!r} and products "
+                    f"{', '.join(products)}; no entry it enables applies",
+                )
+    if any(d.severity == "error" for d in diagnostics):
+        return None, diagnostics
+    assert cid and name and date and region and language
+    contract = Contract(
+        customer_id=cid,
+        customer_name=name,
+        date=date,
+        region=region,
+        language=language,
+        products=tuple(products),
+        options={oid: options.get(oid, False) for oid in registry.options},
+        business_id=business_id,
+        contact_email=email,
+        reference=reference,
+        source=doc.path,
+    )
+    return contract, diagnostics
+
+
+def _products(c: Checker, registry: Registry, region: str | None) -> list[str]:
+    path = ("contract", "products")
+    raw = c.get(path)
+    if isinstance(raw, str):
+        c.error(path, f"expected a list, got a string ({raw!r}); write it as [{raw}]")
+        return []
+    value = c.typed(path, list)
+    if value is None:
+        return []
+    if not value:
+        c.error(path, f"the contract lists no products; {one_of(registry.products)}")
+        return []
+    out: list[str] = []
+    for i, _ in enumerate(value):
+        names = {name.casefold(): pid for pid, name in registry.products.items()}
+        pid = c.choice((*path, i), registry.products, "product", aliases=names)
+        if pid is None:
+            continue
+        if pid in out:
+            c.error((*path, i), f"product {pid!r} is listed twice")
+            continue
+        if region and pid not in registry.regions[region].products:
+            offered = registry.regions[region].products
+            c.error(
+                (*path, i),
+                f"product {pid!r} is not offered in region {region!r}; {one_of(offered)}",
+            )
+            continue
+        out.append(pid)
+    return out
+
+
+def _options(c: Checker, registry: Registry) -> dict[str, bool]:
+    path = ("contract", "options")
+    value = c.mapping(path, optional=list(registry.options))
+    out: dict[str, bool] = {}
+    for oid in value or {}:
+        if oid in registry.options:
+            flag = c.typed((*path, oid), bool)
+            if flag is not None:
+                out[oid] = flag
+    return out
+
+
+def load_contract(registry: Registry, path: Path) -> tuple[Contract, list[Diagnostic]]:
+    """Load one contract file; raise InvalidInput with every problem, return warnings."""
+    doc = parse_text(read_text(path, MAX_CONTRACT_BYTES), str(path))
+    contract, diagnostics = validate_contract(registry, doc)
+    if contract is None:
+        raise InvalidInput(diagnostics)
+    return contract, diagnostics

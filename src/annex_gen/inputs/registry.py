@@ -1,0 +1,391 @@
+"""Load and validate the registry directory (the transcribed sub-processor list)."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from stdnum.eu import vat as eu_vat
+
+from annex_gen.errors import Diagnostic, InvalidInput
+from annex_gen.hashing import sha256_json
+from annex_gen.inputs.schema import ID_RE, Checker, did_you_mean, one_of
+from annex_gen.inputs.yamlio import Document, load
+from annex_gen.model import (
+    SECTION_KINDS,
+    Entity,
+    Entry,
+    IdentifierKind,
+    LegalId,
+    Location,
+    NoticeTerms,
+    Option,
+    Purpose,
+    Region,
+    Registry,
+    Section,
+)
+
+MISSING_REGISTRY = (
+    "registry directory not found; run annex-gen from the project directory or pass --registry DIR"
+)
+FILES = ("registry.yaml", "locations.yaml", "entities.yaml", "sections.yaml", "corrections.yaml")
+
+_CRO_RE = re.compile(r"^[0-9]{5,6}$")
+_UK_CRN_RE = re.compile(r"^(?:[0-9]{8}|[A-Z]{2}[0-9]{6})$")
+_COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
+_OPTION_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+_VAT_COUNTRY = {"EL": "GR", "XI": "GB"}
+
+
+def _digest(docs: dict[str, Document]) -> str:
+    """SHA-256 over the parsed content (not the bytes), minus the release label."""
+    content = {name: doc.data for name, doc in docs.items()}
+    meta = dict(content["registry.yaml"] or {})
+    meta.pop("release", None)
+    content["registry.yaml"] = meta
+    return sha256_json(content, compact=False)
+
+
+def check_legal_id(kind: str, value: str, country: str | None) -> str | None:
+    """Why a legal identifier is invalid, or None when it is valid."""
+    if value != value.strip() or " " in value:
+        return f"identifier {value!r} contains spaces"
+    if kind == "vat":
+        if not eu_vat.is_valid(value):
+            return f"{value!r} is not a valid EU VAT number (format or checksum)"
+        prefix = _VAT_COUNTRY.get(value[:2], value[:2])
+        if country and prefix != country:
+            return f"VAT number {value!r} belongs to {prefix}, but country is {country!r}"
+    elif kind == "cro" and not _CRO_RE.match(value):
+        return f"{value!r} is not an Irish CRO number (5 or 6 digits)"
+    elif kind == "uk_crn" and not _UK_CRN_RE.match(value):
+        return f"{value!r} is not a UK company number (8 digits, or 2 letters and 6 digits)"
+    return None
+
+
+class _RegistryReader:
+    # An object whose id is valid is kept even when its content is not (with placeholder
+    # values), so references to it are not also reported as unknown. Any error aborts the
+    # load before a Registry is built, so no placeholder ever leaves the reader.
+
+    def __init__(self, docs: dict[str, Document]) -> None:
+        self.docs = docs
+        self.diagnostics: list[Diagnostic] = []
+
+    def checker(self, name: str) -> Checker:
+        return Checker(self.docs[name], self.diagnostics)
+
+    def read(self) -> Registry:
+        meta = self.checker("registry.yaml")
+        top = meta.mapping(
+            (),
+            required=["release", "published_list", "company", "languages", "regions", "products", "notice"],
+            optional=["options", "identifier_kinds"],
+        ) or {}
+        languages = self._languages(meta)
+        release = meta.text_line(("release",)) or ""
+        listing = meta.mapping(("published_list",), required=["title", "source", "retrieved"], optional=["language"])
+        list_title = meta.text(("published_list", "title"), languages) if listing else None
+        list_source = meta.text_line(("published_list", "source")) if listing else None
+        retrieved = meta.date(("published_list", "retrieved")) if listing else None
+        company = meta.mapping(("company",), required=["name"])
+        company_name = meta.text_line(("company", "name")) if company else None
+
+        products = self._products(meta)
+        options = self._options(meta, languages) if "options" in top else {}
+        kinds = self._identifier_kinds(meta, languages) if "identifier_kinds" in top else {}
+        regions = self._regions(meta, languages, products)
+        notice = self._notice(meta, languages)
+        locations = self._locations(languages)
+        entities = self._entities(kinds)
+        sections = self._sections(languages, regions, products, options, locations, entities)
+        corrections = self._corrections()
+        self._cross_checks(meta, regions, products, sections)
+
+        if any(d.severity == "error" for d in self.diagnostics):
+            raise InvalidInput(self.diagnostics)
+        assert list_title and list_source and retrieved and company_name and notice
+        return Registry(
+            release=release,
+            digest=_digest(self.docs),
+            languages=languages,
+            company_name=company_name,
+            list_title=list_title,
+            list_source=list_source,
+            list_retrieved=retrieved,
+            regions=regions,
+            products=products,
+            options=options,
+            identifier_kinds=kinds,
+            locations=locations,
+            entities=entities,
+            sections=sections,
+            notice=notice,
+            corrections=corrections,
+        )
+
+    def _languages(self, c: Checker) -> tuple[str, ...]:
+        value = c.typed(("languages",), list)
+        langs: list[str] = []
+        for i, _ in enumerate(value or []):
+            lang = c.typed(("languages", i), str)
+            if lang is None:
+                continue
+            if not re.match(r"^[a-z]{2}$", lang):
+                c.error(("languages", i), f"{lang!r} is not a two-letter language code")
+            elif lang in langs:
+                c.error(("languages", i), f"language {lang!r} is listed twice")
+            else:
+                langs.append(lang)
+        if not langs:
+            c.error(("languages",), "at least one language is required")
+            return ("fi",)
+        return tuple(langs)
+
+    def _ids(self, c: Checker, path: tuple[str, ...], pattern: re.Pattern = ID_RE) -> dict[str, Any]:
+        """A mapping keyed by ids; bad ids are reported and skipped."""
+        value = c.mapping(path, free=True) or {}
+        out = {}
+        for key, item in value.items():
+            if pattern.match(key):
+                out[key] = item
+            else:
+                c.error((*path, key), f"{key!r} is not a valid id; expected the form {pattern.pattern}")
+        return out
+
+    def _products(self, c: Checker) -> dict[str, str]:
+        out = {}
+        for pid in self._ids(c, ("products",)):
+            if c.mapping(("products", pid), required=["name"]):
+                name = c.text_line(("products", pid, "name"))
+                out[pid] = name or ""
+        return out
+
+    def _options(self, c: Checker, langs: tuple[str, ...]) -> dict[str, Option]:
+        out = {}
+        for oid in self._ids(c, ("options",), _OPTION_RE):
+            if c.mapping(("options", oid), required=["name", "description"]):
+                name = c.text(("options", oid, "name"), langs)
+                desc = c.text(("options", oid, "description"), langs)
+                out[oid] = Option(oid, name or {}, desc or {})
+        return out
+
+    def _identifier_kinds(self, c: Checker, langs: tuple[str, ...]) -> dict[str, IdentifierKind]:
+        out = {}
+        for kid in c.mapping(("identifier_kinds",), free=True) or {}:
+            if c.mapping(("identifier_kinds", kid), required=["name", "prefix"]):
+                name = c.text(("identifier_kinds", kid, "name"), langs)
+                prefix = c.typed(("identifier_kinds", kid, "prefix"), str)
+                out[kid] = IdentifierKind(kid, name or {}, prefix or "")
+        return out
+
+    def _regions(self, c: Checker, langs: tuple[str, ...], products: dict[str, str]) -> dict[str, Region]:
+        out = {}
+        for rid in self._ids(c, ("regions",)):
+            path = ("regions", rid)
+            if not c.mapping(path, required=["name", "heading", "products"]):
+                continue
+            name = c.text((*path, "name"), langs)
+            heading = c.text((*path, "heading"), langs)
+            offered = []
+            for i, _ in enumerate(c.typed((*path, "products"), list) or []):
+                pid = c.choice((*path, "products", i), products, "product")
+                if pid in offered:
+                    c.error((*path, "products", i), f"product {pid!r} is listed twice")
+                elif pid:
+                    offered.append(pid)
+            out[rid] = Region(rid, name or {}, heading or {}, tuple(offered))
+        return out
+
+    def _notice(self, c: Checker, langs: tuple[str, ...]) -> NoticeTerms | None:
+        path = ("notice",)
+        if not c.mapping(path, required=["period_days", "objection_days", "channels", "objection"]):
+            return None
+        days = {}
+        for key in ("period_days", "objection_days"):
+            value = c.typed((*path, key), int)
+            if value is not None and not 1 <= value <= 365:
+                c.error((*path, key), f"expected a number of days from 1 to 365, got {value}")
+            days[key] = value
+        channels = c.text((*path, "channels"), langs)
+        objection = c.text((*path, "objection"), langs)
+        if None in days.values() or not channels or not objection:
+            return None
+        return NoticeTerms(days["period_days"], days["objection_days"], channels, objection)
+
+    def _locations(self, langs: tuple[str, ...]) -> dict[str, Location]:
+        c = self.checker("locations.yaml")
+        c.mapping((), required=["locations"])
+        out = {}
+        for lid in self._ids(c, ("locations",)):
+            path = ("locations", lid)
+            if not c.mapping(path, required=["name", "eea"]):
+                continue
+            name = c.text((*path, "name"), langs)
+            eea = c.typed((*path, "eea"), bool)
+            out[lid] = Location(lid, name or {}, bool(eea))
+        return out
+
+    def _entities(self, kinds: dict[str, IdentifierKind]) -> dict[str, Entity]:
+        c = self.checker("entities.yaml")
+        c.mapping((), required=["entities"])
+        out: dict[str, Entity] = {}
+        seen_names: dict[str, str] = {}
+        seen_ids: dict[str, str] = {}
+        for eid in self._ids(c, ("entities",)):
+            path = ("entities", eid)
+            if not c.mapping(path, required=["name"], optional=["legal_id", "country"]):
+                continue
+            name = c.text_line((*path, "name"))
+            country = c.typed((*path, "country"), str, optional=True)
+            if country is not None and not _COUNTRY_RE.match(country):
+                c.error((*path, "country"), f"expected an ISO 3166 country code such as FI, got {country!r}")
+                country = None
+            legal_id = None
+            if c.get((*path, "legal_id")) is not None and c.mapping((*path, "legal_id"), required=["kind", "value"]):
+                kind = c.choice((*path, "legal_id", "kind"), kinds, "identifier kind")
+                value = c.text_line((*path, "legal_id", "value"))
+                if kind and value:
+                    problem = check_legal_id(kind, value, country)
+                    if problem:
+                        c.error((*path, "legal_id", "value"), problem)
+                    legal_id = LegalId(kind, value)
+            if name:
+                folded = name.casefold()
+                if folded in seen_names:
+                    c.error((*path, "name"), f"entity {name!r} is already defined as {seen_names[folded]!r}")
+                seen_names[folded] = eid
+            out[eid] = Entity(eid, name or "", legal_id, country)
+            if legal_id:
+                key = f"{legal_id.kind}:{legal_id.value}"
+                if key in seen_ids:
+                    c.error((*path, "legal_id"), f"identifier {legal_id.value} is already used by {seen_ids[key]!r}")
+                seen_ids[key] = eid
+        return out
+
+    def _sections(self, langs, regions, products, options, locations, entities) -> tuple[Section, ...]:
+        c = self.checker("sections.yaml")
+        c.mapping((), required=["sections"])
+        out: list[Section] = []
+        ids: dict[str, int] = {}
+        for i, _ in enumerate(c.typed(("sections",), list) or []):
+            path: tuple = ("sections", i)
+            if not c.mapping(path, required=["id", "kind", "title", "entries"],
+                             optional=["region", "products", "note", "uses_shared_mta"]):
+                continue
+            sid = c.ident((*path, "id"))
+            if sid in ids:
+                c.error((*path, "id"), f"duplicate section id {sid!r} (also sections[{ids[sid]}])")
+            elif sid:
+                ids[sid] = i
+            kind = c.choice((*path, "kind"), SECTION_KINDS, "section kind")
+            title = c.text((*path, "title"), langs)
+            note = c.text((*path, "note"), langs) if c.get((*path, "note")) is not None else None
+            region = c.choice((*path, "region"), regions, "region", optional=True)
+            if kind in ("general", "product") and c.get((*path, "region")) is None:
+                c.error(path, f"a {kind} section needs a region")
+            if kind in ("shared_mta", "customer_register") and c.get((*path, "region")) is not None:
+                c.error((*path, "region"), f"a {kind} section applies to every region; remove region")
+            sec_products: list[str] = []
+            if kind == "product":
+                for j, _ in enumerate(c.typed((*path, "products"), list) or []):
+                    pid = c.choice((*path, "products", j), products, "product")
+                    if pid and region in regions and pid not in regions[region].products:
+                        c.error((*path, "products", j), f"product {pid!r} is not offered in region {region!r}")
+                    if pid:
+                        sec_products.append(pid)
+            elif c.get((*path, "products")) is not None:
+                c.error((*path, "products"), "only product sections list products")
+            uses_mta = c.typed((*path, "uses_shared_mta"), bool, optional=True) or False
+            entries = self._entries(c, (*path, "entries"), langs, options, locations, entities)
+            if sid and kind:
+                out.append(Section(sid, kind, title or {}, tuple(entries), region, tuple(sec_products), note, uses_mta))
+        return tuple(out)
+
+    def _entries(self, c: Checker, path: tuple, langs, options, locations, entities) -> list[Entry]:
+        out: list[Entry] = []
+        seen: dict[tuple, int] = {}
+        for i, _ in enumerate(c.typed(path, list) or []):
+            epath = (*path, i)
+            if not c.mapping(epath, required=["entity", "location", "purpose"], optional=["option"]):
+                continue
+            entity = c.choice((*epath, "entity"), entities, "entity")
+            location = c.choice((*epath, "location"), locations, "location")
+            option = c.choice((*epath, "option"), options, "option", optional=True)
+            purpose = self._purpose(c, (*epath, "purpose"), langs)
+            key = (entity, location, option)
+            if entity and key in seen:
+                c.error((*epath, "entity"), f"entity {entity!r} is listed twice in this section "
+                        f"(also entries[{seen[key]}])")
+            seen[key] = i
+            if entity and location and purpose:
+                out.append(Entry(entity, location, purpose, option))
+        return out
+
+    def _purpose(self, c: Checker, path: tuple, langs) -> Purpose | None:
+        text = c.text(path, langs, extra=["items"])
+        items = []
+        for i, _ in enumerate(c.typed((*path, "items"), list, optional=True) or []):
+            item = c.text((*path, "items", i), langs)
+            if item:
+                items.append(item)
+        return Purpose(text, tuple(items)) if text else None
+
+    def _corrections(self) -> tuple[dict[str, str], ...]:
+        c = self.checker("corrections.yaml")
+        c.mapping((), required=["corrections"])
+        out = []
+        for i, _ in enumerate(c.typed(("corrections",), list) or []):
+            keys = ("at", "published", "registry", "why")
+            if c.mapping(("corrections", i), required=keys):
+                fields = {k: c.text_line(("corrections", i, k), max_len=2000) for k in keys}
+                out.append({k: v or "" for k, v in fields.items()})
+        return tuple(out)
+
+    def _cross_checks(self, c: Checker, regions, products, sections) -> None:
+        offered = {pid for r in regions.values() for pid in r.products}
+        for pid in products:
+            if pid not in offered:
+                c.error(("products", pid), f"product {pid!r} is offered in no region")
+        covered = Counter()
+        for s in sections:
+            if s.kind == "general" and s.region:
+                covered[(s.region, "*general*")] += 1
+            for pid in s.products:
+                covered[(s.region, pid)] += 1
+        for rid, region in regions.items():
+            if covered[(rid, "*general*")] != 1:
+                c.error(("regions", rid), f"region {rid!r} needs exactly one general section, "
+                        f"found {covered[(rid, '*general*')]}")
+            for pid in region.products:
+                if covered[(rid, pid)] != 1:
+                    c.error(("regions", rid, "products"),
+                            f"product {pid!r} in region {rid!r} needs exactly one product section, "
+                            f"found {covered[(rid, pid)]}")
+        kinds = Counter(s.kind for s in sections)
+        sc = self.checker("sections.yaml")
+        for kind in ("shared_mta", "customer_register"):
+            if kinds[kind] != 1:
+                sc.error(("sections",), f"expected exactly one {kind} section, found {kinds[kind]}")
+
+
+def load_registry(directory: Path) -> Registry:
+    """Load the registry directory; raise InvalidInput with every problem of every file."""
+    docs: dict[str, Document] = {}
+    diagnostics: list[Diagnostic] = []
+    if not directory.is_dir():
+        raise InvalidInput([Diagnostic(str(directory), None, None, "", MISSING_REGISTRY)])
+    for name in FILES:
+        try:
+            docs[name] = load(directory / name)
+        except InvalidInput as exc:
+            diagnostics.extend(exc.diagnostics)
+    if diagnostics:
+        raise InvalidInput(diagnostics)
+    return _RegistryReader(docs).read()
+
+
+__all__ = ["FILES", "check_legal_id", "did_you_mean", "load_registry", "one_of"]

@@ -1,0 +1,52 @@
+"""A registry from a directory or from a git revision of the registry directory."""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+from annex_gen.errors import Diagnostic, InvalidInput, UsageError
+from annex_gen.inputs.registry import FILES, load_registry
+from annex_gen.model import Registry
+
+
+def _git(cwd: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
+    try:
+        return subprocess.run(["git", "-C", str(cwd), *args], capture_output=True, check=False)
+    except FileNotFoundError:
+        raise UsageError("git is not installed; give registry directories instead of revisions") from None
+
+
+def load_registry_at(spec: str, registry_dir: Path) -> tuple[Registry, str]:
+    """The registry in directory spec, or in revision spec of the git repository holding registry_dir.
+
+    Returns the registry and a label saying where it came from (the directory, or
+    'REV:path/to/registry/'). Diagnostics of a revision name the file as 'REV:path/file'.
+    """
+    if Path(spec).is_dir():
+        return load_registry(Path(spec)), spec
+    if not registry_dir.is_dir():
+        raise UsageError(f"{spec!r} is not a directory, and {registry_dir} is not a registry directory "
+                         "inside a git repository to look the revision up in")
+    if spec.startswith("-") or _git(registry_dir, "rev-parse", "--verify", "--quiet",
+                                    f"{spec}^{{commit}}").returncode != 0:
+        raise UsageError(f"{spec!r} is neither a registry directory nor a git revision of {registry_dir}")
+    prefix = _git(registry_dir, "rev-parse", "--show-prefix").stdout.decode().strip()
+    label = f"{spec}:{prefix}"
+    with tempfile.TemporaryDirectory(prefix="annex-gen-registry-") as tmp:
+        missing = []
+        for name in FILES:
+            shown = _git(registry_dir, "show", f"{spec}:./{name}")
+            if shown.returncode != 0:
+                missing.append(Diagnostic(f"{label}{name}", None, None, "", "not in this revision"))
+                continue
+            (Path(tmp) / name).write_bytes(shown.stdout)
+        if missing:
+            raise InvalidInput(missing)
+        try:
+            return load_registry(Path(tmp)), label
+        except InvalidInput as exc:
+            shown = [replace(d, file=d.file.replace(tmp + "/", label)) for d in exc.diagnostics]
+            raise InvalidInput(shown) from None

@@ -1,0 +1,206 @@
+"""Typed access to a parsed YAML document that records every problem under its key."""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from annex_gen.errors import Diagnostic
+from annex_gen.inputs.yamlio import Document, Path_, key_path
+
+ID_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u2028\u2029]")
+_DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+_TYPE_NAMES = {str: "a string", int: "a whole number", bool: "true or false", dict: "a mapping", list: "a list"}
+
+
+def did_you_mean(value: object, choices: Iterable[str]) -> str:
+    """'; did you mean 'x'?' when a close choice exists, else ''."""
+    if not isinstance(value, str):
+        return ""
+    choices = list(choices)
+    folded = {c.casefold(): c for c in choices}
+    if value.casefold() in folded:
+        return f"; did you mean {folded[value.casefold()]!r}?"
+    close = difflib.get_close_matches(value, choices, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def one_of(choices: Iterable[str]) -> str:
+    """'expected one of a, b, c'."""
+    return "expected one of " + ", ".join(sorted(choices))
+
+
+def describe(value: object) -> str:
+    """A short description of a value's type for error messages."""
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return f"a boolean ({str(value).lower()})"
+    if isinstance(value, dt.date):
+        return f"a date ({value.isoformat()})"
+    if isinstance(value, (int, float)):
+        return f"a number ({value})"
+    if isinstance(value, str):
+        return f"a string ({value!r})" if len(value) < 40 else "a string"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return type(value).__name__
+
+
+class Checker:
+    """Reads values out of a Document, collecting a located diagnostic for every problem."""
+
+    def __init__(self, doc: Document, diagnostics: list[Diagnostic]) -> None:
+        self.doc = doc
+        self.diagnostics = diagnostics
+        # Paths already reported as missing or of the wrong type: reading below them again
+        # must not report the same problem a second time.
+        self.reported: set[Path_] = set()
+
+    def _wrong(self, path: Path_, message: str) -> None:
+        """Report a missing or wrongly typed value once, unless a parent was already reported."""
+        if not any(path[:i] in self.reported for i in range(len(path) + 1)):
+            self.error(path, message)
+        self.reported.add(path)
+
+    def error(self, path: Path_, message: str, *, key: bool = False) -> None:
+        """Record an error at the value (or key) at path."""
+        self.diagnostics.append(self.doc.diag(path, message, key=key))
+
+    def warn(self, path: Path_, message: str) -> None:
+        """Record a warning at path."""
+        self.diagnostics.append(self.doc.diag(path, message, severity="warning"))
+
+    def get(self, path: Path_) -> Any:
+        """The raw value at path, or None."""
+        value: Any = self.doc.data
+        for part in path:
+            if isinstance(part, int) and isinstance(value, list) and part < len(value):
+                value = value[part]
+            elif isinstance(part, str) and isinstance(value, dict):
+                value = value.get(part)
+            else:
+                return None
+        return value
+
+    def mapping(
+        self, path: Path_, required: Iterable[str] = (), optional: Iterable[str] = (), *, free: bool = False
+    ) -> dict[str, Any] | None:
+        """A mapping with the given keys; unknown keys are errors unless free."""
+        value = self.get(path)
+        if not isinstance(value, dict):
+            self._wrong(path, f"expected a mapping, got {describe(value)}")
+            return None
+        required, optional = list(required), list(optional)
+        for key in required:
+            if key not in value:
+                # located at the key's own place where the input has one (an empty CSV cell)
+                line, col = self.doc.where((*path, key))
+                self.diagnostics.append(Diagnostic(self.doc.path, line, col, key_path(path),
+                                                   f"missing required key {key!r}"))
+                self.reported.add((*path, key))
+        if not free:
+            known = required + optional
+            for key in value:
+                if key not in known:
+                    self.error(
+                        (*path, key),
+                        f"unknown key {key!r}; {one_of(known)}{did_you_mean(key, known)}",
+                        key=True,
+                    )
+        return value
+
+    def typed(self, path: Path_, kind: type, *, optional: bool = False) -> Any:
+        """The value at path if it has the expected type (bool is not an int)."""
+        value = self.get(path)
+        if value is None and optional:
+            return None
+        ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
+        if not ok:
+            self._wrong(path, f"expected {_TYPE_NAMES.get(kind, kind.__name__)}, got {describe(value)}")
+            return None
+        return value
+
+    def text_line(self, path: Path_, *, optional: bool = False, max_len: int = 500) -> str | None:
+        """A non-empty single-line string without control characters."""
+        value = self.typed(path, str, optional=optional)
+        if value is None:
+            return None
+        value = " ".join(value.split())
+        if not value:
+            self.error(path, "must not be empty")
+            return None
+        if _CONTROL.search(value):
+            self.error(path, "contains control characters")
+            return None
+        if len(value) > max_len:
+            self.error(path, f"is longer than {max_len} characters")
+            return None
+        return value
+
+    def ident(self, path: Path_, *, optional: bool = False) -> str | None:
+        """An id: lowercase letters, digits and inner hyphens."""
+        value = self.typed(path, str, optional=optional)
+        if value is None:
+            return None
+        if not ID_RE.match(value):
+            self.error(
+                path,
+                f"{value!r} is not a valid id; use lowercase letters a-z, digits and hyphens "
+                "(at most 64 characters, no leading or trailing hyphen)",
+            )
+            return None
+        return value
+
+    def choice(self, path: Path_, choices: Iterable[str], what: str, *, optional: bool = False,
+               aliases: dict[str, str] | None = None) -> str | None:
+        """A string that must be one of choices; aliases (e.g. display names) only feed suggestions."""
+        value = self.typed(path, str, optional=optional)
+        if value is None:
+            return None
+        choices = list(choices)
+        if value not in choices:
+            alias = (aliases or {}).get(" ".join(value.split()).casefold())
+            hint = f"; did you mean {alias!r}?" if alias else did_you_mean(value, choices)
+            self.error(path, f"unknown {what} {value!r}; {one_of(choices)}{hint}")
+            return None
+        return value
+
+    def date(self, path: Path_) -> dt.date | None:
+        """A date written as YYYY-MM-DD."""
+        value = self.get(path)
+        if isinstance(value, str) and _DATE_RE.match(value):
+            try:
+                return dt.date.fromisoformat(value)
+            except ValueError:
+                pass
+        if isinstance(value, dt.date):
+            return value
+        if isinstance(value, str) and _DATE_RE.match(value):
+            self._wrong(path, f"{value!r} is not a date that exists (YYYY-MM-DD)")
+            return None
+        self._wrong(path, f"expected a date of the form YYYY-MM-DD, got {describe(value)}")
+        return None
+
+    def text(self, path: Path_, languages: Iterable[str], extra: Iterable[str] = ()) -> dict[str, str] | None:
+        """A translated text: one non-empty string per language (and the extra keys allowed)."""
+        languages = list(languages)
+        value = self.mapping(path, optional=[*languages, *extra])
+        if value is None:
+            return None
+        out = {}
+        for lang in languages:
+            if lang not in value:
+                self.error(path, f"missing the {lang!r} translation")
+                continue
+            line = self.text_line((*path, lang), max_len=2000)
+            if line is not None:
+                out[lang] = line
+        return out if len(out) == len(languages) else None

@@ -1,0 +1,256 @@
+"""Untrusted YAML in, plain Python data out, with the line and column of every value.
+
+Only plain YAML is accepted: mappings, sequences, strings, numbers, booleans, null and
+dates. Anchors/aliases (the root of alias bombs), custom tags and duplicate keys are
+refused with a located error instead of being interpreted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.composer import Composer
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from annex_gen.errors import Diagnostic, InvalidInput
+
+MAX_BYTES = 2 * 1024 * 1024
+MAX_DEPTH = 64
+
+Path_ = tuple[str | int, ...]
+
+_TAG = "tag:yaml.org,2002:"
+_SCALAR_TAGS = {f"{_TAG}{t}" for t in ("str", "int", "float", "bool", "null", "timestamp")}
+
+
+def key_path(path: Path_) -> str:
+    """Render ('contract', 'products', 1) as contract.products[1]."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+@dataclass
+class Document:
+    """A parsed YAML file: its data and where each key and value stands."""
+
+    path: str
+    data: Any
+    positions: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+    key_positions: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+
+    def where(self, path: Path_, *, key: bool = False) -> tuple[int | None, int | None]:
+        """Line and column (1-based) of the value (or key) at path, or of its nearest parent."""
+        while True:
+            if key and path in self.key_positions:
+                return self.key_positions[path]
+            if path in self.positions:
+                return self.positions[path]
+            if not path:
+                return (None, None)
+            path = path[:-1]
+
+    def diag(self, path: Path_, message: str, severity: str = "error", *, key: bool = False) -> Diagnostic:
+        """A diagnostic located at path in this document."""
+        line, col = self.where(path, key=key)
+        return Diagnostic(self.path, line, col, key_path(path), message, severity)
+
+
+class _Builder:
+    def __init__(self, doc: Document) -> None:
+        self.doc = doc
+        self.seen: set[int] = set()
+        self.errors: list[Diagnostic] = []
+
+    def error(self, node: Node, path: Path_, message: str) -> None:
+        mark = node.start_mark
+        self.errors.append(
+            Diagnostic(self.doc.path, mark.line + 1, mark.column + 1, key_path(path), message)
+        )
+
+    def build(self, node: Node, path: Path_) -> Any:
+        self.doc.positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+        if isinstance(node, ScalarNode) and node.value == "" and node.tag == f"{_TAG}null":
+            # An empty value has no text of its own; the parser marks it where the next token
+            # starts (often the next key's line), so point at its key instead.
+            self.doc.positions[path] = self.doc.key_positions.get(path, self.doc.positions[path])
+        if id(node) in self.seen or getattr(node, "anchor", None):
+            line, col = self.doc.where(path, key=True)
+            self.errors.append(
+                Diagnostic(self.doc.path, line, col, key_path(path),
+                           "anchors and aliases (&, *) are not supported; write the value out")
+            )
+            return None
+        self.seen.add(id(node))
+        if isinstance(node, MappingNode):
+            return self._mapping(node, path)
+        if isinstance(node, SequenceNode):
+            if node.tag != f"{_TAG}seq":
+                self.error(node, path, f"unsupported tag {node.tag!r}")
+                return None
+            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+        if isinstance(node, ScalarNode):
+            return self._scalar(node, path)
+        self.error(node, path, "unsupported YAML node")
+        return None
+
+    def _mapping(self, node: MappingNode, path: Path_) -> dict[str, Any] | None:
+        if node.tag != f"{_TAG}map":
+            self.error(node, path, f"unsupported tag {node.tag!r}")
+            return None
+        out: dict[str, Any] = {}
+        first_line: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            # A merge or tagged key is refused once below, not also as an unsupported scalar.
+            plain = isinstance(key_node, ScalarNode) and key_node.tag in _SCALAR_TAGS
+            key = self._scalar(key_node, path) if plain else None
+            if key_node.tag == f"{_TAG}merge" or key == "<<":
+                self.error(key_node, path, "merge keys (<<) are not supported")
+                continue
+            if not isinstance(key, (str, int)) or isinstance(key, bool):
+                self.error(key_node, path, "mapping keys must be plain strings")
+                continue
+            key = str(key)
+            line = key_node.start_mark.line + 1
+            if key in out:
+                self.error(
+                    key_node,
+                    (*path, key),
+                    f"duplicate key {key!r} (first defined on line {first_line[key]})",
+                )
+                continue
+            first_line[key] = line
+            self.doc.key_positions[(*path, key)] = (line, key_node.start_mark.column + 1)
+            out[key] = self.build(value_node, (*path, key))
+        return out
+
+    def _scalar(self, node: ScalarNode, path: Path_) -> Any:
+        tag, text = node.tag, node.value
+        if tag not in _SCALAR_TAGS:
+            self.error(node, path, f"unsupported tag {tag!r}; only plain YAML values are accepted")
+            return None
+        kind = tag[len(_TAG):]
+        if kind == "str":
+            return text
+        if kind == "null":
+            return None
+        if kind == "bool":
+            return text.lower() == "true"
+        if kind == "int":
+            try:
+                return int(text.replace("_", ""), 0) if not text.lstrip("+-").isdigit() else int(text)
+            except ValueError:
+                return text
+        if kind == "float":
+            try:
+                return float(text.replace("_", ""))
+            except ValueError:
+                return text
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError:  # e.g. 2026-02-30: kept as text, so the schema reports it with the rest
+            return text
+
+
+class _TooDeep(Exception):
+    def __init__(self, mark: Any) -> None:
+        self.mark = mark
+
+
+class _DepthLimitedComposer(Composer):
+    """Refuses nesting beyond MAX_DEPTH as soon as the parser reaches it.
+
+    The scanner's cost grows with the square of the flow nesting depth, so a few kilobytes
+    of '[' would otherwise take seconds to reach the recursion limit.
+    """
+
+    level = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.level > MAX_DEPTH:
+            raise _TooDeep(self.parser.peek_event().start_mark)
+        self.level += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.level -= 1
+
+
+_HINTS = {
+    "found character '\\t'": "; indent with spaces, not tabs",
+    "mapping values are not allowed here": "; put quotes around a value that contains ': '",
+}
+
+
+def _hint(problem: str) -> str:
+    """A suggestion for the parser's most common complaints."""
+    return next((hint for text, hint in _HINTS.items() if text in problem), "")
+
+
+def parse_text(text: str, path: str) -> Document:
+    """Parse YAML text; raise InvalidInput listing every problem found."""
+    doc = Document(path=path, data=None)
+    yaml = YAML(typ="safe", pure=True)
+    yaml.Composer = _DepthLimitedComposer
+    try:
+        node = yaml.compose(text)
+    except _TooDeep as exc:
+        line, col = exc.mark.line + 1, exc.mark.column + 1
+        message = f"nested deeper than {MAX_DEPTH} levels"
+        raise InvalidInput([Diagnostic(path, line, col, "", message)]) from None
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
+        problem = (exc.problem or exc.context or "invalid YAML") + _hint(exc.problem or "")
+        if exc.context and problem.startswith("but "):
+            # e.g. "expected a single document in the stream, but found another document"
+            problem = f"{exc.context}, {problem}"
+        raise InvalidInput([Diagnostic(path, line, col, "", f"invalid YAML: {problem}")]) from None
+    except YAMLError as exc:
+        raise InvalidInput([Diagnostic(path, None, None, "", f"invalid YAML: {exc}")]) from None
+    except RecursionError:
+        raise InvalidInput([Diagnostic(path, None, None, "", "invalid YAML: nested too deeply")]) from None
+    if node is None:
+        raise InvalidInput([Diagnostic(path, 1, 1, "", "the file is empty; expected a mapping")])
+    builder = _Builder(doc)
+    doc.data = builder.build(node, ())
+    if builder.errors:
+        raise InvalidInput(builder.errors)
+    return doc
+
+
+def read_text(path: Path, max_bytes: int = MAX_BYTES) -> str:
+    """Read a file as strict UTF-8, with a located error for anything else."""
+    shown = str(path)
+    try:
+        if path.stat().st_size > max_bytes:
+            raise InvalidInput(
+                [Diagnostic(shown, None, None, "", f"file is larger than {max_bytes} bytes")]
+            )
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise InvalidInput([Diagnostic(shown, None, None, "", "no such file")]) from None
+    except IsADirectoryError:
+        raise InvalidInput([Diagnostic(shown, None, None, "", "is a directory, expected a file")]) from None
+    except OSError as exc:
+        raise InvalidInput([Diagnostic(shown, None, None, "", f"cannot read: {exc.strerror}")]) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise InvalidInput(
+            [Diagnostic(shown, line, col, "", f"not valid UTF-8 (byte 0x{raw[exc.start]:02x}); save the file as UTF-8")]
+        ) from None
+    return text.removeprefix("\ufeff")
+
+
+def load(path: Path) -> Document:
+    """Read and parse one YAML file."""
+    return parse_text(read_text(path), str(path))

@@ -1,0 +1,181 @@
+"""The resolved annex: plain strings in the contract's language, the single source every output renders."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from annex_gen.hashing import sha256_json
+
+# Provenance is not content: an annex whose content is unchanged stays valid under a newer registry.
+PROVENANCE = ("document_id", "registry_version", "published_list")
+
+
+@dataclass(frozen=True)
+class AnnexEntry:
+    """One row of an annex table."""
+
+    subprocessor: str
+    name: str
+    legal_id: str
+    location: str
+    outside_eea: bool
+    purpose: str
+    purpose_items: tuple[str, ...] = ()
+    option: str | None = None
+    country: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {
+            "subprocessor": self.subprocessor,
+            "name": self.name,
+            "legal_id": self.legal_id,
+            "country": self.country,
+            "location": self.location,
+            "outside_eea": self.outside_eea,
+            "purpose": self.purpose,
+            "purpose_items": list(self.purpose_items),
+            "option": self.option,
+        }
+
+
+@dataclass(frozen=True)
+class AnnexSection:
+    """One table of the annex."""
+
+    id: str
+    kind: str
+    title: str
+    note: str | None
+    uses_shared_mta: bool
+    entries: tuple[AnnexEntry, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "title": self.title,
+            "note": self.note,
+            "uses_shared_mta": self.uses_shared_mta,
+            "entries": [e.to_dict() for e in self.entries],
+        }
+
+
+@dataclass(frozen=True)
+class AnnexParty:
+    """A distinct legal entity in the annex, with where it processes and in which sections."""
+
+    id: str
+    name: str
+    legal_id: str
+    country: str | None
+    locations: tuple[str, ...]
+    outside_eea: bool
+    sections: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "legal_id": self.legal_id,
+            "country": self.country,
+            "locations": list(self.locations),
+            "outside_eea": self.outside_eea,
+            "sections": list(self.sections),
+        }
+
+
+@dataclass(frozen=True)
+class Annex:
+    """The resolved annex of one contract: the single source every output renders."""
+
+    ATTACHMENT: ClassVar[str] = "annex.json"
+
+    document_id: str
+    customer_id: str
+    customer_name: str
+    business_id: str | None
+    reference: str | None
+    date: dt.date
+    region: str
+    region_name: str
+    language: str
+    products: tuple[tuple[str, str], ...]
+    options: Mapping[str, bool]
+    registry_version: str
+    list_title: str
+    list_retrieved: dt.date
+    option_names: Mapping[str, str]
+    company_name: str
+    notice_period_days: int
+    objection_period_days: int
+    notice_channels: str
+    objection_manner: str
+    sections: tuple[AnnexSection, ...]
+    subprocessors: tuple[AnnexParty, ...]
+    customer_register: AnnexSection
+
+    @property
+    def issued(self) -> dt.date:
+        """The date the annex is dated: the contract's."""
+        return self.date
+
+    def content(self) -> dict[str, Any]:
+        """The annex's content: its JSON form without provenance."""
+        return {k: v for k, v in self.to_dict().items() if k not in PROVENANCE}
+
+    def content_hash(self) -> str:
+        """SHA-256 of the content; equal hashes print the same annex apart from provenance."""
+        return sha256_json(self.content())
+
+    def to_json_bytes(self) -> bytes:
+        """The JSON exactly as `annex-gen resolve` prints it and the documents embed it."""
+        return (json.dumps(self.to_dict(), ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The stable JSON interface (`annex-gen resolve`, the embedded annex.json)."""
+        return {
+            "schema": "annex-gen/annex/1",
+            "document_id": self.document_id,
+            "customer": {
+                "id": self.customer_id,
+                "name": self.customer_name,
+                "business_id": self.business_id,
+            },
+            "contract": {"reference": self.reference, "date": self.date.isoformat()},
+            "region": self.region,
+            "region_name": self.region_name,
+            "language": self.language,
+            "products": [{"id": pid, "name": name} for pid, name in self.products],
+            "options": dict(sorted(self.options.items())),
+            "option_names": dict(sorted(self.option_names.items())),
+            "registry_version": self.registry_version,
+            "published_list": {"title": self.list_title, "retrieved": self.list_retrieved.isoformat()},
+            "company": self.company_name,
+            "notice_period_days": self.notice_period_days,
+            "objection_period_days": self.objection_period_days,
+            "notice_channels": self.notice_channels,
+            "objection_manner": self.objection_manner,
+            "sections": [s.to_dict() for s in self.sections],
+            "subprocessors": [p.to_dict() for p in self.subprocessors],
+            "customer_register": [
+                {
+                    "id": e.subprocessor,
+                    "name": e.name,
+                    "legal_id": e.legal_id,
+                    "country": e.country,
+                    "location": e.location,
+                    "outside_eea": e.outside_eea,
+                    "purpose": e.purpose,
+                }
+                for e in self.customer_register.entries
+            ],
+            "customer_register_title": self.customer_register.title,
+            "customer_register_note": self.customer_register.note,
+        }

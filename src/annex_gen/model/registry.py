@@ -1,0 +1,141 @@
+"""The registry as loaded: the published sub-processor list, transcribed, corrected and validated."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+Text = Mapping[str, str]
+
+SECTION_KINDS = ("general", "product", "shared_mta", "customer_register")
+
+
+@dataclass(frozen=True)
+class LegalId:
+    """A published identifier of a legal entity, e.g. a VAT number or a CRO number."""
+
+    kind: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Entity:
+    """A legal entity (company) that the published list names."""
+
+    id: str
+    name: str
+    legal_id: LegalId | None = None
+    country: str | None = None
+
+
+@dataclass(frozen=True)
+class Location:
+    """A processing location as the list names it; eea says if it lies wholly in the EU/EEA."""
+
+    id: str
+    name: Text
+    eea: bool
+
+
+@dataclass(frozen=True)
+class Purpose:
+    """What the sub-processor does with the data; items are an optional bulleted list."""
+
+    text: Text
+    items: tuple[Text, ...] = ()
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One row of a section: an entity, where it processes and for what."""
+
+    entity: str
+    location: str
+    purpose: Purpose
+    option: str | None = None
+
+
+@dataclass(frozen=True)
+class Section:
+    """A table of the published list and the rule for when it applies."""
+
+    id: str
+    kind: str
+    title: Text
+    entries: tuple[Entry, ...]
+    region: str | None = None
+    products: tuple[str, ...] = ()
+    note: Text | None = None
+    uses_shared_mta: bool = False
+
+
+@dataclass(frozen=True)
+class Region:
+    """A region the products are sold in, and the products offered there."""
+
+    id: str
+    name: Text
+    heading: Text
+    products: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Option:
+    """A contract option that switches option-gated entries on."""
+
+    id: str
+    name: Text
+    description: Text
+
+
+@dataclass(frozen=True)
+class IdentifierKind:
+    """A kind of legal identifier and how it is printed."""
+
+    id: str
+    name: Text
+    prefix: str
+
+
+@dataclass(frozen=True)
+class NoticeTerms:
+    """The change-notification terms of the published list."""
+
+    period_days: int
+    objection_days: int
+    channels: Text
+    objection: Text
+
+
+@dataclass(frozen=True)
+class Registry:
+    """The published sub-processor list, transcribed, corrected and validated."""
+
+    release: str
+    digest: str
+    languages: tuple[str, ...]
+    company_name: str
+    list_title: Text
+    list_source: str
+    list_retrieved: dt.date
+    regions: Mapping[str, Region]
+    products: Mapping[str, str]
+    options: Mapping[str, Option]
+    identifier_kinds: Mapping[str, IdentifierKind]
+    locations: Mapping[str, Location]
+    entities: Mapping[str, Entity]
+    sections: tuple[Section, ...]
+    notice: NoticeTerms
+    corrections: tuple[Mapping[str, str], ...] = ()
+
+    @property
+    def version(self) -> str:
+        """Release plus content digest: changes whenever any content changes."""
+        return f"{self.release}+{self.digest[:8]}"
+
+    def format_legal_id(self, legal_id: LegalId | None) -> str:
+        """The identifier as printed, e.g. 'CRO 706654'."""
+        if legal_id is None:
+            return ""
+        return f"{self.identifier_kinds[legal_id.kind].prefix}{legal_id.value}"

@@ -1,0 +1,49 @@
+"""Resolve, render and write one customer's annex files."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from annex_gen.model import Annex, Contract, Registry
+from annex_gen.output.write import write_atomic
+from annex_gen.render import DOCUMENT_FORMATS, render
+from annex_gen.resolve import resolve
+from annex_gen.resources import TEMPLATES_DIR
+
+STYLESHEET = "annex.css"
+
+
+@dataclass(frozen=True)
+class Generated:
+    """What generate() wrote for one contract."""
+
+    customer_id: str
+    document_id: str
+    files: dict[str, Path] = field(default_factory=dict)
+
+
+def output_path(out_dir: Path, annex: Annex, fmt: str) -> Path:
+    """OUT/<customer-id>/<document-id>.<ext>."""
+    return out_dir / annex.customer_id / f"{annex.document_id}.{fmt}"
+
+
+def generate(
+    registry: Registry,
+    contract: Contract,
+    out_dir: Path,
+    formats: Iterable[str] = DOCUMENT_FORMATS,
+    annex: Annex | None = None,
+) -> Generated:
+    """Render every format in memory first, then write each file atomically."""
+    annex = annex or resolve(registry, contract)
+    rendered = {fmt: render(annex, fmt) for fmt in formats}
+    files = {}
+    for fmt, data in rendered.items():
+        path = output_path(out_dir, annex, fmt)
+        write_atomic(path, data)
+        files[fmt] = path
+    if "html" in rendered:  # the stylesheet the HTML links to, so it previews styled in a browser
+        write_atomic(out_dir / annex.customer_id / STYLESHEET, (TEMPLATES_DIR / STYLESHEET).read_bytes())
+    return Generated(annex.customer_id, annex.document_id, files)

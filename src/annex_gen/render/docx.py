@@ -1,0 +1,424 @@
+"""Render the annex view to DOCX with python-docx: real styles, fields, fixed bytes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import zipfile
+from typing import Any
+from xml.sax.saxutils import escape
+
+from docx import Document
+from docx.enum.section import WD_ORIENT
+from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.opc.constants import RELATIONSHIP_TYPE as RT
+from docx.opc.part import Part
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Mm, Pt, RGBColor
+
+from annex_gen.views import view_of
+from annex_gen.views.annex import AnnexView, EntryView
+from annex_gen.views.notice import NoticeView
+
+ACCENT = RGBColor(0x1F, 0x3A, 0x5F)
+MUTED = RGBColor(0x55, 0x55, 0x55)
+FONT = "Noto Sans"
+ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+CUSTOM_XML_NS = "urn:annex-gen:annex:1"
+APP_XML = (
+    b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    b'<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/extended-properties">'
+    b"<Application>annex-gen</Application><DocSecurity>0</DocSecurity></Properties>"
+)
+
+
+def _shade(cell, fill: str) -> None:
+    props = cell._tc.get_or_add_tcPr()
+    shd = OxmlElement("w:shd")
+    shd.set(qn("w:val"), "clear")
+    shd.set(qn("w:color"), "auto")
+    shd.set(qn("w:fill"), fill)
+    props.append(shd)
+
+
+def _row_flags(row, *, header: bool = False) -> None:
+    """No row split across pages; header rows repeat on every page."""
+    props = row._tr.get_or_add_trPr()
+    props.append(OxmlElement("w:cantSplit"))
+    if header:
+        props.append(OxmlElement("w:tblHeader"))
+
+
+def _field(paragraph, instruction: str) -> None:
+    """A Word field such as PAGE or NUMPAGES."""
+    run = paragraph.add_run()
+    begin = OxmlElement("w:fldChar")
+    begin.set(qn("w:fldCharType"), "begin")
+    run._r.append(begin)
+    run = paragraph.add_run()
+    instr = OxmlElement("w:instrText")
+    instr.set(qn("xml:space"), "preserve")
+    instr.text = f" {instruction} "
+    run._r.append(instr)
+    run = paragraph.add_run()
+    sep = OxmlElement("w:fldChar")
+    sep.set(qn("w:fldCharType"), "separate")
+    run._r.append(sep)
+    paragraph.add_run("1")
+    run = paragraph.add_run()
+    end = OxmlElement("w:fldChar")
+    end.set(qn("w:fldCharType"), "end")
+    run._r.append(end)
+
+
+def _styles(doc, language: str) -> None:
+    styles = doc.styles
+    normal = styles["Normal"]
+    normal.font.name = FONT
+    normal.font.size = Pt(9)
+    rpr = normal.element.get_or_add_rPr()
+    fonts = rpr.find(qn("w:rFonts"))
+    if fonts is None:
+        fonts = OxmlElement("w:rFonts")
+        rpr.append(fonts)
+    for attr in ("w:ascii", "w:hAnsi", "w:cs", "w:eastAsia"):
+        fonts.set(qn(attr), FONT)
+    lang = OxmlElement("w:lang")
+    lang.set(qn("w:val"), {"fi": "fi-FI", "en": "en-GB"}.get(language, language))
+    rpr.append(lang)
+    normal.paragraph_format.space_after = Pt(4)
+    for name, size in (("Title", 18), ("Heading 1", 12), ("Heading 2", 10)):
+        style = styles[name]
+        style.font.name = FONT
+        style.font.size = Pt(size)
+        style.font.color.rgb = ACCENT
+        style.font.bold = True
+        style.paragraph_format.keep_with_next = True
+        style.paragraph_format.space_before = Pt(12 if name != "Title" else 0)
+        style.paragraph_format.space_after = Pt(4)
+        style.element.get_or_add_rPr()
+        style_fonts = style.element.rPr.find(qn("w:rFonts"))
+        if style_fonts is not None:
+            for attr in list(style_fonts.attrib):
+                if attr.endswith("Theme"):
+                    del style_fonts.attrib[attr]
+            for attr in ("w:ascii", "w:hAnsi", "w:cs"):
+                style_fonts.set(qn(attr), FONT)
+    title = styles["Title"]
+    title_ppr = title.element.get_or_add_pPr()
+    for border in title_ppr.findall(qn("w:pBdr")):
+        title_ppr.remove(border)
+
+
+def _styled(doc, text: str, style_id: str):
+    """A paragraph with a style set by id (python-docx's lookup by name scans every style)."""
+    paragraph = doc.add_paragraph(text)
+    paragraph._p.get_or_add_pPr().style = style_id
+    return paragraph
+
+
+def _note(doc, text: str, *, italic: bool = False) -> None:
+    p = doc.add_paragraph()
+    run = p.add_run(text)
+    run.italic = italic
+    run.font.color.rgb = RGBColor(0x33, 0x33, 0x33)
+    p.paragraph_format.keep_with_next = True
+
+
+def _table(doc, headers: list[str], rows: list[list], widths: list[float]) -> None:
+    table = doc.add_table(rows=1, cols=len(headers))
+    table._tbl.tblPr.style = "TableGrid"
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    table.autofit = False
+    for column, width in zip(table.columns, widths, strict=True):
+        column.width = Mm(width)
+    head = table.rows[0]
+    _row_flags(head, header=True)
+    for cell, text, width in zip(head.cells, headers, widths, strict=True):
+        cell.width = Mm(width)
+        cell.text = ""
+        run = cell.paragraphs[0].add_run(text)
+        run.bold = True
+        run.font.size = Pt(8)
+        run.font.color.rgb = ACCENT
+        _shade(cell, "E8EEF5")
+    for values in rows:
+        row = table.add_row()
+        _row_flags(row)
+        for cell, value, width in zip(row.cells, values, widths, strict=True):
+            cell.width = Mm(width)
+            paragraph = cell.paragraphs[0]
+            if callable(value):
+                value(cell)
+            else:
+                paragraph.add_run(value)
+    doc.add_paragraph().paragraph_format.space_after = Pt(2)
+
+
+def _add_text(paragraph, text: str) -> None:
+    """Text in which a suspended hyphen ('ja -autentikointi') is Word's non-breaking hyphen."""
+    pieces = re.split(r"(?<= )-(?=\w)", text)
+    for i, piece in enumerate(pieces):
+        if i:
+            paragraph.add_run()._r.append(OxmlElement("w:noBreakHyphen"))
+        paragraph.add_run(piece)
+
+
+def _entry_cells(e: EntryView, labels: dict[str, str]) -> list:
+    def location(cell) -> None:
+        p = cell.paragraphs[0]
+        p.add_run(e.location)
+        if e.outside_eea:
+            mark = cell.add_paragraph().add_run(labels["outside_eea_mark"])
+            mark.bold = True
+            mark.font.size = Pt(7)
+            mark.font.color.rgb = RGBColor(0x8A, 0x3B, 0x00)
+
+    def purpose(cell) -> None:
+        _add_text(cell.paragraphs[0], e.purpose)
+        for item in e.purpose_items:
+            cell.add_paragraph(f"• {item}").paragraph_format.left_indent = Mm(3)
+        if e.gated:
+            run = cell.add_paragraph().add_run(e.gated)
+            run.italic = True
+            run.font.size = Pt(7.5)
+
+    return [e.name, e.legal_id, location, purpose]
+
+
+def _entries(doc, entries: tuple[EntryView, ...], labels: dict[str, str]) -> None:
+    headers = [labels["company"], labels["identifier"], labels["location"], labels["purpose"]]
+    _table(doc, headers, [_entry_cells(e, labels) for e in entries], [40, 33, 32, 69])
+
+
+def _header_footer(doc, view: AnnexView) -> None:
+    section = doc.sections[0]
+    header = section.header.paragraphs[0]
+    header.text = ""
+    run = header.add_run(view.company)
+    run.bold = True
+    run.font.size = Pt(8)
+    run.font.color.rgb = ACCENT
+    header.add_run("\t\t")
+    run = header.add_run(view.title)
+    run.font.size = Pt(8)
+    run.font.color.rgb = MUTED
+    footer = section.footer.paragraphs[0]
+    footer.text = ""
+    run = footer.add_run(view.footer_id)
+    run.font.size = Pt(7.5)
+    footer.add_run("\t\t")
+    footer.add_run(f"{view.page_label} ")
+    _field(footer, "PAGE")
+    footer.add_run(f" {view.page_of} ")
+    _field(footer, "NUMPAGES")
+    for run in footer.runs:
+        run.font.size = Pt(7.5)
+        run.font.color.rgb = MUTED
+
+
+def _custom_xml(doc, payload: bytes, root: str) -> None:
+    """Keep the resolved JSON inside the DOCX as a custom XML part."""
+    xml = (
+        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        f'<{root} xmlns="{CUSTOM_XML_NS}" format="application/json">{escape(payload.decode("utf-8"))}</{root}>\n'
+    ).encode()
+    partname = doc.part.package.next_partname("/customXml/item%d.xml")
+    part = Part(partname, "application/xml", xml, doc.part.package)
+    doc.part.relate_to(part, RT.CUSTOM_XML)
+
+
+def new_document(view) -> Document:
+    """An empty A4 document with the annex look: styles, header, footer with page fields."""
+    doc = Document()
+    _drop_template_leftovers(doc)
+    section = doc.sections[0]
+    section.orientation = WD_ORIENT.PORTRAIT
+    section.page_width, section.page_height = Mm(210), Mm(297)
+    section.left_margin = section.right_margin = Mm(18)
+    section.top_margin, section.bottom_margin = Mm(22), Mm(20)
+    _styles(doc, view.language)
+    _header_footer(doc, view)
+    return doc
+
+
+def heading(doc, text: str, level: int = 1):
+    """A Heading 1/2 paragraph (Title for level 0)."""
+    return _styled(doc, text, "Title" if level == 0 else f"Heading{level}")
+
+
+def note(doc, text: str, *, italic: bool = False) -> None:
+    """A short explanatory paragraph kept with what follows."""
+    _note(doc, text, italic=italic)
+
+
+def table(doc, headers: list[str], rows: list[list], widths: list[float]) -> None:
+    """A table with a repeating, shaded header row and rows that never split."""
+    _table(doc, headers, rows, widths)
+
+
+def entries_table(doc, entries: tuple[EntryView, ...], labels: dict[str, str]) -> None:
+    """The company / identifier / location / purpose table."""
+    _entries(doc, entries, labels)
+
+
+def meta_table(doc, rows) -> None:
+    """The label / value block under the title."""
+    meta = doc.add_table(rows=0, cols=2)
+    meta.autofit = False
+    meta.columns[0].width, meta.columns[1].width = Mm(55), Mm(119)
+    for row in rows:
+        cells = meta.add_row().cells
+        cells[0].width, cells[1].width = Mm(55), Mm(119)
+        label = cells[0].paragraphs[0].add_run(row.label)
+        label.font.color.rgb = MUTED
+        cells[1].paragraphs[0].add_run(row.value).bold = True
+    doc.add_paragraph()
+
+
+def finish(doc, view, date: dt.date, payload: bytes, root: str = "annex") -> bytes:
+    """Set the document properties, keep payload (JSON) as custom XML, and save with fixed bytes."""
+    props = doc.core_properties
+    props.title = view.title
+    props.subject = view.subject
+    props.author = view.company
+    props.last_modified_by = view.company
+    props.language = {"fi": "fi-FI", "en": "en-GB"}.get(view.language, view.language)
+    props.identifier = view.document_id
+    props.keywords = view.document_id
+    props.comments = ""
+    props.revision = 1
+    moment = dt.datetime.combine(date, dt.time(0, 0))
+    props.created = moment
+    props.modified = moment
+    props.last_printed = moment
+    _custom_xml(doc, payload, root)
+    return _normalise_zip(doc)
+
+
+def _drop_template_leftovers(doc) -> None:
+    """Remove the default template's thumbnail and empty bibliography; say who made the file."""
+    package = doc.part.package
+    for rels, reltype in ((package.rels, RT.THUMBNAIL), (doc.part.rels, RT.CUSTOM_XML)):
+        for rid in [rid for rid, rel in rels.items() if rel.reltype == reltype]:
+            rels.pop(rid)
+    for rel in package.rels.values():
+        if rel.reltype == RT.EXTENDED_PROPERTIES:
+            rel.target_part._blob = APP_XML
+
+
+def build_docx(view: AnnexView, payload: bytes, date: dt.date) -> bytes:
+    """DOCX bytes of one view; identical input gives identical bytes."""
+    doc = new_document(view)
+    heading(doc, view.title, 0)
+    meta_table(doc, view.meta)
+    doc.add_paragraph(view.intro)
+
+    for sec in view.sections:
+        heading(doc, sec.title)
+        if sec.note:
+            note(doc, sec.note)
+        if sec.rule:
+            note(doc, sec.rule, italic=True)
+        entries_table(doc, sec.entries, view.labels)
+
+    labels = view.labels
+    heading(doc, view.summary["title"])
+    note(doc, view.summary["intro"])
+    table(
+        doc,
+        [labels["company"], labels["identifier"], labels["country"], labels["locations"], labels["outside_eea"]],
+        [[p.name, p.legal_id, p.country, p.locations, labels["yes"] if p.outside_eea else labels["no"]]
+         for p in view.summary["parties"]],
+        [40, 33, 33, 40, 28],
+    )
+    doc.add_paragraph(view.summary["footnote"])
+
+    heading(doc, view.notice["title"])
+    doc.add_paragraph(view.notice["clause"])
+
+    heading(doc, view.signatures["title"])
+    # one row per line, so both columns stay level whatever the length of the names
+    sig = doc.add_table(rows=1, cols=2)
+    for cell, party in zip(sig.rows[0].cells, view.signatures["parties"], strict=True):
+        cell.paragraphs[0].add_run(party).bold = True
+    for label in (view.signatures["signature"], view.signatures["name"], view.signatures["place_date"]):
+        row = sig.add_row()
+        for cell in row.cells:
+            line = cell.paragraphs[0]
+            line.paragraph_format.space_before = Pt(18)
+            line.paragraph_format.space_after = Pt(0)
+            line.add_run("_" * 38)
+            small = cell.add_paragraph().add_run(label)
+            small.font.size = Pt(7.5)
+            small.font.color.rgb = MUTED
+    for row in sig.rows:
+        _row_flags(row)
+        if row is not sig.rows[-1]:  # keep the block on one page
+            for cell in row.cells:
+                for paragraph in cell.paragraphs:
+                    paragraph.paragraph_format.keep_with_next = True
+
+    heading(doc, view.register["title"])
+    note(doc, view.register["intro"], italic=True)
+    if view.register["note"]:
+        note(doc, view.register["note"])
+    entries_table(doc, view.register["entries"], labels)
+    return finish(doc, view, date, payload)
+
+
+def _normalise_zip(doc) -> bytes:
+    """Save with fixed timestamps and member order, so equal documents are equal bytes."""
+    raw = io.BytesIO()
+    doc.save(raw)
+    out = io.BytesIO()
+    with zipfile.ZipFile(raw) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            fixed = zipfile.ZipInfo(info.filename, date_time=ZIP_DATE)
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            fixed.external_attr = 0o644 << 16
+            dst.writestr(fixed, src.read(info.filename))
+    return out.getvalue()
+
+
+def build_notice_docx(view: NoticeView, payload: bytes, date: dt.date) -> bytes:
+    """DOCX bytes of a notice view, with the annex's look; notice.json is kept as custom XML."""
+    doc = new_document(view)
+    heading(doc, view.title, 0)
+    meta_table(doc, view.meta)
+    doc.add_paragraph(view.intro)
+    for part in view.parts:
+        heading(doc, part["title"])
+        note(doc, part["intro"])
+        for sec in part["sections"]:
+            heading(doc, sec.title, 2)
+            entries_table(doc, sec.entries, view.labels)
+    if view.changed:
+        heading(doc, view.changed["title"])
+        note(doc, view.changed["intro"])
+        table(doc, [view.labels["company"], view.changed["service"], view.changed["change"]],
+                 [[f"{r.name}\n{r.legal_id}", r.section, "\n".join(r.lines)] for r in view.changed["rows"]],
+                 [48, 40, 86])
+    if view.other:
+        heading(doc, view.other["title"])
+        for line in view.other["lines"]:
+            doc.add_paragraph(f"• {line}")
+    heading(doc, view.objection["title"])
+    doc.add_paragraph(view.objection["text"])
+    heading(doc, view.annex["title"])
+    doc.add_paragraph(view.annex["text"])
+    return finish(doc, view, date, payload, root="notice")
+
+
+def render_docx(document: Any) -> bytes:
+    """An annex or a notice as DOCX, with its JSON kept as a custom XML part."""
+    view = view_of(document)
+    build = build_docx if isinstance(view, AnnexView) else build_notice_docx
+    return build(view, document.to_json_bytes(), document.issued)
+
+
+render = render_docx
+
+

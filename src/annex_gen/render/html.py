@@ -1,0 +1,50 @@
+"""Render a document's view to HTML with Jinja2 (autoescaped, strict about undefined names)."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup, escape
+
+from annex_gen.resources import TEMPLATES_DIR
+from annex_gen.views import view_of
+from annex_gen.views.annex import AnnexView
+
+
+@lru_cache(maxsize=4)
+def environment(templates: Path = TEMPLATES_DIR) -> jinja2.Environment:
+    """The Jinja2 environment: templates/ only, autoescape on, StrictUndefined."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates)),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["keep_suspended_hyphens"] = keep_suspended_hyphens
+    return env
+
+
+_SUSPENDED = re.compile(r"(\S+ -\w+)")
+
+
+def keep_suspended_hyphens(text: str) -> Markup:
+    """Escaped text in which 'ja -autentikointi' never breaks after its hyphen."""
+    return Markup(_SUSPENDED.sub(r'<span class="nobr">\1</span>', str(escape(text))))
+
+
+def render_html(document: Any) -> str:
+    """An annex or a notice as the HTML document that goes to WeasyPrint."""
+    view = view_of(document)
+    template = "annex.html.j2" if isinstance(view, AnnexView) else "notice.html.j2"
+    return environment().get_template(template).render(doc=view)
+
+
+def render(document: Any) -> bytes:
+    """The HTML as UTF-8 bytes."""
+    return render_html(document).encode("utf-8")

@@ -1,0 +1,61 @@
+"""Render HTML to PDF/A-3b with WeasyPrint, fetching nothing outside templates/."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+import weasyprint
+
+from annex_gen.errors import RenderError
+from annex_gen.render.html import render_html
+from annex_gen.resources import TEMPLATES_DIR
+
+
+class TemplatesOnlyFetcher(weasyprint.URLFetcher):
+    """Serves file: URLs inside templates/ and refuses everything else (no network)."""
+
+    def __init__(self, root: Path = TEMPLATES_DIR) -> None:
+        super().__init__(allowed_protocols=("file",), fail_on_errors=True)
+        self.root = root.resolve()
+
+    def fetch(self, url, headers=None):  # noqa: D102 - WeasyPrint's interface
+        parsed = urlparse(url)
+        path = Path(unquote(parsed.path)).resolve()
+        local = parsed.netloc in ("", "localhost")
+        if parsed.scheme != "file" or not local or not path.is_relative_to(self.root):
+            raise weasyprint.urls.FatalURLFetchingError(f"refused to fetch {url}: outside templates/")
+        return super().fetch(url, headers)
+
+
+def html_to_pdf(html: str, *, date: dt.date, attachments: dict[str, bytes]) -> bytes:
+    """PDF/A-3b bytes of html; attachments are embedded with relationship Source."""
+    moment = dt.datetime.combine(date, dt.time(0, 0), tzinfo=dt.UTC)
+    fetcher = TemplatesOnlyFetcher()
+    files = [
+        weasyprint.Attachment(string=data, name=name, description=name, created=moment,
+                              modified=moment, relationship="Source", url_fetcher=fetcher)
+        for name, data in attachments.items()
+    ]
+    document = weasyprint.HTML(string=html, base_url=str(TEMPLATES_DIR) + "/", url_fetcher=fetcher)
+    try:
+        return document.write_pdf(
+            attachments=files,
+            pdf_variant="pdf/a-3b",
+            pdf_identifier=True,
+            pdf_tags=True,
+            uncompressed_pdf=False,
+        )
+    except weasyprint.urls.FatalURLFetchingError as exc:
+        raise RenderError(str(exc)) from None
+
+
+def render_pdf(document: Any) -> bytes:
+    """An annex or a notice as a PDF/A-3b with its JSON embedded."""
+    return html_to_pdf(render_html(document), date=document.issued,
+                       attachments={document.ATTACHMENT: document.to_json_bytes()})
+
+
+render = render_pdf

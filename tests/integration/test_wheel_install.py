@@ -1,0 +1,60 @@
+"""A wheel (`pip wheel .`) installed in a fresh virtual environment works from any directory.
+
+The templates, fonts and catalogs are package data: the installed wheel must find them without
+the checkout, and write the same bytes as the checkout does.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import sysconfig
+import venv
+import zipfile
+from pathlib import Path
+
+from render_support import EXAMPLES_DIR, ROOT, run_cli
+
+EXAMPLE = EXAMPLES_DIR / "kowloon-studio.yaml"
+
+
+def _fresh_env_with_wheel(tmp_path: Path) -> Path:
+    """A new venv holding the built wheel; its dependencies come from this interpreter's site-packages."""
+    wheels = tmp_path / "wheels"
+    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+                            "--wheel-dir", str(wheels), str(ROOT)], capture_output=True, text=True, timeout=300)
+    assert build.returncode == 0, build.stderr
+    (wheel,) = wheels.glob("annex_gen-*.whl")
+    env_dir = tmp_path / "env"
+    venv.EnvBuilder(with_pip=False).create(env_dir)
+    python = env_dir / "bin" / "python"
+    site = Path(subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                               capture_output=True, text=True, check=True).stdout.strip())
+    with zipfile.ZipFile(wheel) as zf:  # a pure-Python wheel installs by unpacking it into site-packages
+        zf.extractall(site)
+    # The dependencies, but not the checkout: a .pth in a .pth-named directory is not processed,
+    # so the editable install of the checkout stays invisible to the new environment.
+    (site / "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    return python
+
+
+def test_a_wheel_install_finds_its_templates_and_writes_the_checkouts_bytes(tmp_path):
+    python = _fresh_env_with_wheel(tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    where = subprocess.run([python, "-c", "import annex_gen.resources as r; print(r.TEMPLATES_DIR)"],
+                           cwd=elsewhere, capture_output=True, text=True, check=True).stdout.strip()
+    assert Path(where).is_relative_to(tmp_path / "env"), where
+    assert (Path(where) / "annex.html.j2").is_file() and (Path(where) / "fonts" / "OFL.txt").is_file()
+
+    installed = subprocess.run([python, "-m", "annex_gen", "--registry", str(ROOT / "registry"), "generate",
+                                str(EXAMPLE), "--out", "out"], cwd=elsewhere, capture_output=True, text=True,
+                               timeout=300)
+    assert installed.returncode == 0, installed.stderr
+    checkout = run_cli("generate", EXAMPLE, "--out", tmp_path / "checkout")
+    assert checkout.returncode == 0, checkout.stderr
+    ours = sorted(p.relative_to(elsewhere / "out") for p in (elsewhere / "out").rglob("*.*"))
+    theirs = sorted(p.relative_to(tmp_path / "checkout") for p in (tmp_path / "checkout").rglob("*.*"))
+    assert ours == theirs and {p.suffix for p in ours} == {".pdf", ".docx"}
+    for rel in ours:
+        assert (elsewhere / "out" / rel).read_bytes() == (tmp_path / "checkout" / rel).read_bytes(), rel
