@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from babel.lists import format_list
+
 from annex_gen.errors import ResolutionError
 from annex_gen.hashing import sha256_json
 from annex_gen.model import Annex, AnnexEntry, AnnexParty, AnnexSection, Contract, Registry, Section
@@ -49,6 +51,19 @@ def _check(registry: Registry, contract: Contract) -> None:
             raise ResolutionError(f"unknown option {oid!r}")
 
 
+# Babel locale of each annex language: British English writes "31 December 2026" and "a, b and c".
+LOCALES = {"fi": "fi_FI", "en": "en_GB"}
+
+
+def section_title(registry: Registry, section: Section, contract: Contract) -> str:
+    """A shared product section is headed by the products this customer has, when not all of them."""
+    lang = contract.language
+    mine = [pid for pid in section.products if pid in contract.products]
+    if section.kind != "product" or len(mine) == len(section.products):
+        return section.title[lang]
+    return format_list([registry.products[pid] for pid in mine], locale=LOCALES.get(lang, lang))
+
+
 def _section(registry: Registry, section: Section, contract: Contract) -> AnnexSection:
     lang = contract.language
     entries: list[AnnexEntry] = []
@@ -58,6 +73,7 @@ def _section(registry: Registry, section: Section, contract: Contract) -> AnnexS
             continue
         entity = registry.entities[entry.entity]
         location = registry.locations[entry.location]
+        basis = registry.transfer_bases.get(entry.transfer) if entry.transfer else None
         row = AnnexEntry(
             subprocessor=entity.id,
             name=entity.name,
@@ -68,6 +84,8 @@ def _section(registry: Registry, section: Section, contract: Contract) -> AnnexS
             purpose_items=tuple(item[lang] for item in entry.purpose.items),
             option=entry.option,
             country=entity.country,
+            transfer_basis=basis.id if basis else None,
+            transfer=basis.name[lang] if basis else None,
         )
         key = (row.subprocessor, row.location, row.purpose, row.purpose_items)
         if key not in seen:
@@ -76,21 +94,25 @@ def _section(registry: Registry, section: Section, contract: Contract) -> AnnexS
     return AnnexSection(
         id=section.id,
         kind=section.kind,
-        title=section.title[lang],
+        title=section_title(registry, section, contract),
         note=section.note[lang] if section.note else None,
         uses_shared_mta=section.uses_shared_mta,
         entries=tuple(entries),
+        products=tuple(pid for pid in section.products if pid in contract.products),
     )
 
 
-def _parties(sections: list[AnnexSection]) -> tuple[AnnexParty, ...]:
+def _parties(registry: Registry, sections: list[AnnexSection]) -> tuple[AnnexParty, ...]:
     parties: dict[str, AnnexParty] = {}
     for section in sections:
         for e in section.entries:
             p = parties.get(e.subprocessor)
+            transfer = (e.transfer,) if e.transfer else ()
             if p is None:
+                entity = registry.entities[e.subprocessor]
                 parties[e.subprocessor] = AnnexParty(
-                    e.subprocessor, e.name, e.legal_id, e.country, (e.location,), e.outside_eea, (section.id,)
+                    e.subprocessor, e.name, e.legal_id, e.country, (e.location,), e.outside_eea, (section.id,),
+                    transfers=transfer, address=entity.address, privacy_contact=entity.privacy_contact,
                 )
                 continue
             parties[e.subprocessor] = replace(
@@ -98,6 +120,7 @@ def _parties(sections: list[AnnexSection]) -> tuple[AnnexParty, ...]:
                 locations=p.locations + ((e.location,) if e.location not in p.locations else ()),
                 outside_eea=p.outside_eea or e.outside_eea,
                 sections=p.sections + ((section.id,) if section.id not in p.sections else ()),
+                transfers=p.transfers + tuple(t for t in transfer if t not in p.transfers),
             )
     return tuple(parties.values())
 
@@ -145,7 +168,9 @@ def resolve(registry: Registry, contract: Contract) -> Annex:
         notice_channels=registry.notice.channels[lang],
         objection_manner=registry.notice.objection[lang],
         sections=tuple(sections),
-        subprocessors=_parties(sections),
+        subprocessors=_parties(registry, sections),
         customer_register=_section(registry, register, contract),
+        annex_title=registry.annex_title.get(lang, ""),
+        replaces=contract.replaces,
     )
     return replace(annex, document_id=document_id(annex.to_dict()))

@@ -20,10 +20,11 @@ from typing import Any
 import pikepdf
 
 from annex_gen.errors import Diagnostic, InvalidInput
+from annex_gen.model.annex import READABLE_SCHEMAS, SCHEMA
 from annex_gen.resolve import document_id
 
 ANNEX_ATTACHMENT = "annex.json"
-ANNEX_SCHEMA = "annex-gen/annex/1"
+ANNEX_SCHEMA = SCHEMA
 MAX_ANNEX_JSON_BYTES = 8 * 1024 * 1024
 
 # pyHanko logs every certificate it cannot chain to a trust root, with a traceback; we do not
@@ -131,8 +132,8 @@ def annex_problem(annex: Any) -> str | None:
     """Why a parsed annex.json is not one of ours (or was edited), or None."""
     if not isinstance(annex, dict):
         return "expected a JSON object"
-    if annex.get("schema") != ANNEX_SCHEMA:
-        return f"unsupported schema {annex.get('schema')!r}; expected {ANNEX_SCHEMA!r}"
+    if annex.get("schema") not in READABLE_SCHEMAS:
+        return f"unsupported schema {annex.get('schema')!r}; expected one of {', '.join(map(repr, READABLE_SCHEMAS))}"
     customer = annex.get("customer")
     if not isinstance(customer, dict) or not isinstance(customer.get("id"), str):
         return "customer.id is missing"

@@ -34,6 +34,7 @@ def check(registry_dir: Path, paths: Iterable[Path]) -> CheckReport:
     except InvalidInput as exc:
         report.diagnostics.extend(exc.diagnostics)
         return report
+    report.diagnostics.extend(report.registry.warnings)
     loaded = load_all(report.registry, *gather(paths))
     report.diagnostics.extend(loaded.diagnostics)
     report.contracts = loaded.contracts

@@ -20,6 +20,20 @@ _UAE_TRN_RE = re.compile(r"^100[0-9]{12}$")
 _HK_BR_RE = re.compile(r"^[0-9]{8}$")
 
 
+_DOCUMENT_ID_RE = re.compile(r"^ANX-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}$")
+
+
+def business_id_kind(value: str) -> str:
+    """Which kind of identifier a valid business ID is: ytunnus, vat, uae_trn or hk_br."""
+    if re.match(r"^[0-9]{7}-[0-9]$", value):
+        return "ytunnus"
+    if _UAE_TRN_RE.match(value):
+        return "uae_trn"
+    if _HK_BR_RE.match(value):
+        return "hk_br"
+    return "vat"
+
+
 def business_id_problem(value: str) -> str | None:
     """Why a business ID is not valid, or None: EU VAT, Finnish Y-tunnus, UAE TRN or HK BR."""
     if re.match(r"^[0-9]{7}-[0-9]$", value):
@@ -44,7 +58,7 @@ def validate_contract(registry: Registry, doc: Document) -> tuple[Contract | Non
     con = c.mapping(
         ("contract",),
         required=["date", "region", "language", "products"],
-        optional=["reference", "options"],
+        optional=["reference", "options", "replaces"],
     )
     cid = name = business_id = email = None
     if cust is not None:
@@ -59,13 +73,21 @@ def validate_contract(registry: Registry, doc: Document) -> tuple[Contract | Non
         email = c.text_line(("customer", "contact_email"), optional=True, max_len=254)
         if email and not _EMAIL_RE.match(email):
             c.error(("customer", "contact_email"), f"{email!r} is not an email address")
-    date = region = language = reference = None
+    date = region = language = reference = replaces = None
     products: list[str] = []
     options: dict[str, bool] = {}
     if con is not None:
         reference = c.text_line(("contract", "reference"), optional=True, max_len=100)
+        replaces = c.text_line(("contract", "replaces"), optional=True, max_len=40)
+        if replaces and not _DOCUMENT_ID_RE.match(replaces):
+            c.error(("contract", "replaces"), f"{replaces!r} is not an annex document ID; expected the form "
+                    "ANX-XXXX-XXXX-XXXX-XXXX (hexadecimal), as printed in the footer of the annex it replaces")
+            replaces = None
         if "date" in con:
             date = c.date(("contract", "date"))
+            if date and date < registry.list_retrieved:
+                c.warn(("contract", "date"), f"the annex is dated {date.isoformat()}, before the published list "
+                       f"it reflects was retrieved ({registry.list_retrieved.isoformat()})")
         region = c.choice(("contract", "region"), registry.regions, "region") if "region" in con else None
         language = c.choice(("contract", "language"), registry.languages, "language") if "language" in con else None
         if "products" in con:
@@ -97,6 +119,7 @@ def validate_contract(registry: Registry, doc: Document) -> tuple[Contract | Non
         contact_email=email,
         reference=reference,
         source=doc.path,
+        replaces=replaces,
     )
     return contract, diagnostics
 

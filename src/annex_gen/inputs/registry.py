@@ -7,6 +7,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from babel import Locale
 from stdnum.eu import vat as eu_vat
 
 from annex_gen.errors import Diagnostic, InvalidInput
@@ -15,6 +16,7 @@ from annex_gen.inputs.schema import ID_RE, Checker, did_you_mean, one_of
 from annex_gen.inputs.yamlio import Document, load
 from annex_gen.model import (
     SECTION_KINDS,
+    TRANSFER_KINDS,
     Entity,
     Entry,
     IdentifierKind,
@@ -26,6 +28,7 @@ from annex_gen.model import (
     Region,
     Registry,
     Section,
+    TransferBasis,
 )
 
 MISSING_REGISTRY = (
@@ -66,6 +69,15 @@ def check_legal_id(kind: str, value: str, country: str | None) -> str | None:
     return None
 
 
+def country_problem(code: str) -> str | None:
+    """Why code is not an ISO 3166-1 alpha-2 country code that Babel names, or None."""
+    if not _COUNTRY_RE.match(code):
+        return f"expected an ISO 3166 country code such as FI, got {code!r}"
+    if code not in Locale("en").territories:
+        return f"unknown country code {code!r}; expected an ISO 3166-1 alpha-2 code such as FI"
+    return None
+
+
 class _RegistryReader:
     # An object whose id is valid is kept even when its content is not (with placeholder
     # values), so references to it are not also reported as unknown. Any error aborts the
@@ -83,7 +95,7 @@ class _RegistryReader:
         top = meta.mapping(
             (),
             required=["release", "published_list", "company", "languages", "regions", "products", "notice"],
-            optional=["options", "identifier_kinds"],
+            optional=["options", "identifier_kinds", "transfer_bases", "dpa_annex"],
         ) or {}
         languages = self._languages(meta)
         release = meta.text_line(("release",)) or ""
@@ -99,11 +111,16 @@ class _RegistryReader:
         kinds = self._identifier_kinds(meta, languages) if "identifier_kinds" in top else {}
         regions = self._regions(meta, languages, products)
         notice = self._notice(meta, languages)
+        bases = self._transfer_bases(meta, languages) if "transfer_bases" in top else {}
+        annex_title = {}
+        if "dpa_annex" in top and meta.mapping(("dpa_annex",), required=["title"]):
+            annex_title = meta.text(("dpa_annex", "title"), languages) or {}
         locations = self._locations(languages)
         entities = self._entities(kinds)
-        sections = self._sections(languages, regions, products, options, locations, entities)
+        sections = self._sections(languages, regions, products, options, locations, entities, bases)
         corrections = self._corrections()
         self._cross_checks(meta, regions, products, sections)
+        self._unknown_details(entities, sections)
 
         if any(d.severity == "error" for d in self.diagnostics):
             raise InvalidInput(self.diagnostics)
@@ -125,6 +142,9 @@ class _RegistryReader:
             sections=sections,
             notice=notice,
             corrections=corrections,
+            transfer_bases=bases,
+            annex_title=annex_title,
+            warnings=tuple(d for d in self.diagnostics if d.severity != "error"),
         )
 
     def _languages(self, c: Checker) -> tuple[str, ...]:
@@ -200,6 +220,25 @@ class _RegistryReader:
             out[rid] = Region(rid, name or {}, heading or {}, tuple(offered))
         return out
 
+    def _transfer_bases(self, c: Checker, langs: tuple[str, ...]) -> dict[str, TransferBasis]:
+        out = {}
+        for bid in self._ids(c, ("transfer_bases",)):
+            path = ("transfer_bases", bid)
+            if not c.mapping(path, required=["kind", "name", "source"], optional=["module", "decision"]):
+                continue
+            kind = c.choice((*path, "kind"), TRANSFER_KINDS, "transfer basis kind")
+            name = c.text((*path, "name"), langs)
+            source = c.text_line((*path, "source"), max_len=2000)
+            module = c.typed((*path, "module"), int, optional=True)
+            decision = c.text_line((*path, "decision"), optional=True)
+            if kind == "scc" and module not in (1, 2, 3, 4):
+                c.error((*path, "module"), "the Standard Contractual Clauses 2021/914 need a module from 1 to 4")
+            if kind == "adequacy" and not decision:
+                c.error(path, "an adequacy decision needs `decision`, e.g. \"(EU) 2023/1795\"")
+            if kind and name and source:
+                out[bid] = TransferBasis(bid, kind, name, source, module, decision)
+        return out
+
     def _notice(self, c: Checker, langs: tuple[str, ...]) -> NoticeTerms | None:
         path = ("notice",)
         if not c.mapping(path, required=["period_days", "objection_days", "channels", "objection"]):
@@ -237,13 +276,21 @@ class _RegistryReader:
         seen_ids: dict[str, str] = {}
         for eid in self._ids(c, ("entities",)):
             path = ("entities", eid)
-            if not c.mapping(path, required=["name"], optional=["legal_id", "country"]):
+            if not c.mapping(path, required=["name"],
+                             optional=["legal_id", "country", "address", "privacy_contact", "sources"]):
                 continue
             name = c.text_line((*path, "name"))
             country = c.typed((*path, "country"), str, optional=True)
-            if country is not None and not _COUNTRY_RE.match(country):
-                c.error((*path, "country"), f"expected an ISO 3166 country code such as FI, got {country!r}")
+            if country is not None and (problem := country_problem(country)):
+                c.error((*path, "country"), problem)
                 country = None
+            address = c.text_line((*path, "address"), optional=True)
+            contact = c.text_line((*path, "privacy_contact"), optional=True)
+            sources = self._sources(c, (*path, "sources"))
+            for fact, value in (("address", address), ("privacy_contact", contact)):
+                if value and fact not in {s["fact"] for s in sources}:
+                    c.error((*path, fact), f"{fact} needs a public source: add {{fact: {fact}, source: ...}} "
+                            "to the entity's sources")
             legal_id = None
             if c.get((*path, "legal_id")) is not None and c.mapping((*path, "legal_id"), required=["kind", "value"]):
                 kind = c.choice((*path, "legal_id", "kind"), kinds, "identifier kind")
@@ -258,7 +305,7 @@ class _RegistryReader:
                 if folded in seen_names:
                     c.error((*path, "name"), f"entity {name!r} is already defined as {seen_names[folded]!r}")
                 seen_names[folded] = eid
-            out[eid] = Entity(eid, name or "", legal_id, country)
+            out[eid] = Entity(eid, name or "", legal_id, country, address, contact, tuple(sources))
             if legal_id:
                 key = f"{legal_id.kind}:{legal_id.value}"
                 if key in seen_ids:
@@ -266,7 +313,17 @@ class _RegistryReader:
                 seen_ids[key] = eid
         return out
 
-    def _sections(self, langs, regions, products, options, locations, entities) -> tuple[Section, ...]:
+    def _sources(self, c: Checker, path: tuple) -> list[dict[str, str]]:
+        out = []
+        for i, _ in enumerate(c.typed(path, list, optional=True) or []):
+            if c.mapping((*path, i), required=["fact", "source"]):
+                fact = c.choice((*path, i, "fact"), ("address", "privacy_contact", "legal_id", "country"), "fact")
+                source = c.text_line((*path, i, "source"), max_len=2000)
+                if fact and source:
+                    out.append({"fact": fact, "source": source})
+        return out
+
+    def _sections(self, langs, regions, products, options, locations, entities, bases) -> tuple[Section, ...]:
         c = self.checker("sections.yaml")
         c.mapping((), required=["sections"])
         out: list[Section] = []
@@ -300,20 +357,31 @@ class _RegistryReader:
             elif c.get((*path, "products")) is not None:
                 c.error((*path, "products"), "only product sections list products")
             uses_mta = c.typed((*path, "uses_shared_mta"), bool, optional=True) or False
-            entries = self._entries(c, (*path, "entries"), langs, options, locations, entities)
+            entries = self._entries(c, (*path, "entries"), langs, options, locations, entities, bases,
+                                    required_transfer=kind != "customer_register")
             if sid and kind:
                 out.append(Section(sid, kind, title or {}, tuple(entries), region, tuple(sec_products), note, uses_mta))
         return tuple(out)
 
-    def _entries(self, c: Checker, path: tuple, langs, options, locations, entities) -> list[Entry]:
+    def _entries(self, c: Checker, path: tuple, langs, options, locations, entities, bases,
+                 *, required_transfer: bool) -> list[Entry]:
         out: list[Entry] = []
         seen: dict[tuple, int] = {}
         for i, _ in enumerate(c.typed(path, list) or []):
             epath = (*path, i)
-            if not c.mapping(epath, required=["entity", "location", "purpose"], optional=["option"]):
+            if not c.mapping(epath, required=["entity", "location", "purpose"], optional=["option", "transfer"]):
                 continue
             entity = c.choice((*epath, "entity"), entities, "entity")
             location = c.choice((*epath, "location"), locations, "location")
+            transfer = c.choice((*epath, "transfer"), bases, "transfer basis", optional=True)
+            if location in locations and not locations[location].eea and c.get((*epath, "transfer")) is None:
+                # the customer register is Liana's own processing, listed for information only
+                report = c.error if required_transfer else c.warn
+                where = "" if required_transfer else " (customer register, listed for information)"
+                report(epath, f"location {location!r} is outside the EU/EEA: name its transfer basis{where} "
+                       f"(transfer: one of {', '.join(bases) or 'the ids in registry.yaml transfer_bases'})")
+            elif location in locations and locations[location].eea and transfer:
+                c.error((*epath, "transfer"), f"location {location!r} lies in the EU/EEA: no transfer basis applies")
             option = c.choice((*epath, "option"), options, "option", optional=True)
             purpose = self._purpose(c, (*epath, "purpose"), langs)
             key = (entity, location, option)
@@ -322,7 +390,7 @@ class _RegistryReader:
                         f"(also entries[{seen[key]}])")
             seen[key] = i
             if entity and location and purpose:
-                out.append(Entry(entity, location, purpose, option))
+                out.append(Entry(entity, location, purpose, option, transfer))
         return out
 
     def _purpose(self, c: Checker, path: tuple, langs) -> Purpose | None:
@@ -344,6 +412,22 @@ class _RegistryReader:
                 fields = {k: c.text_line(("corrections", i, k), max_len=2000) for k in keys}
                 out.append({k: v or "" for k, v in fields.items()})
         return tuple(out)
+
+    def _unknown_details(self, entities: dict[str, Entity], sections: tuple[Section, ...]) -> None:
+        """Warn about what an annex's summary of legal entities cannot print for lack of a source."""
+        c = self.checker("entities.yaml")
+        used = {e.entity for s in sections if s.kind != "customer_register" for e in s.entries}
+        for eid in sorted(used & set(entities)):
+            entity = entities[eid]
+            missing = [label for label, value in (("registered address", entity.address),
+                                                  ("data-protection contact", entity.privacy_contact))
+                       if not value]
+            if entity.country is None:
+                missing.insert(0, "country of registration")
+            if missing:
+                listed = ", ".join(missing[:-1]) + (" and " if len(missing) > 1 else "") + missing[-1]
+                c.warn(("entities", eid), f"{listed} unknown (no public source recorded); "
+                       "the annex prints nothing for them")
 
     def _cross_checks(self, c: Checker, regions, products, sections) -> None:
         offered = {pid for r in regions.values() for pid in r.products}

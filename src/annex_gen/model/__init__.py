@@ -9,6 +9,7 @@ from annex_gen.model.annex import PROVENANCE, Annex, AnnexEntry, AnnexParty, Ann
 from annex_gen.model.contract import Contract
 from annex_gen.model.registry import (
     SECTION_KINDS,
+    TRANSFER_KINDS,
     Entity,
     Entry,
     IdentifierKind,
@@ -21,10 +22,11 @@ from annex_gen.model.registry import (
     Registry,
     Section,
     Text,
+    TransferBasis,
 )
 
 __all__ = [
     "PROVENANCE", "SECTION_KINDS", "Annex", "AnnexEntry", "AnnexParty", "AnnexSection", "Contract", "Entity", "Entry",
     "IdentifierKind", "LegalId", "Location", "NoticeTerms", "Option", "Purpose", "Region", "Registry", "Section",
-    "Text",
+    "Text", "TRANSFER_KINDS", "TransferBasis",
 ]

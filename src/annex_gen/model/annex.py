@@ -10,6 +10,10 @@ from typing import Any, ClassVar
 
 from annex_gen.hashing import sha256_json
 
+SCHEMA = "annex-gen/annex/2"
+# Every schema an archived annex.json may carry: signed annexes of schema 1 exist.
+READABLE_SCHEMAS = ("annex-gen/annex/1", SCHEMA)
+
 # Provenance is not content: an annex whose content is unchanged stays valid under a newer registry.
 PROVENANCE = ("document_id", "registry_version", "published_list")
 
@@ -27,6 +31,8 @@ class AnnexEntry:
     purpose_items: tuple[str, ...] = ()
     option: str | None = None
     country: str | None = None
+    transfer_basis: str | None = None  # id in the registry's transfer_bases (schema 2)
+    transfer: str | None = None  # its wording in the annex language
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
@@ -37,6 +43,8 @@ class AnnexEntry:
             "country": self.country,
             "location": self.location,
             "outside_eea": self.outside_eea,
+            "transfer_basis": self.transfer_basis,
+            "transfer": self.transfer,
             "purpose": self.purpose,
             "purpose_items": list(self.purpose_items),
             "option": self.option,
@@ -53,6 +61,7 @@ class AnnexSection:
     note: str | None
     uses_shared_mta: bool
     entries: tuple[AnnexEntry, ...]
+    products: tuple[str, ...] = ()  # the customer's products a product section covers (schema 2)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
@@ -60,6 +69,7 @@ class AnnexSection:
             "id": self.id,
             "kind": self.kind,
             "title": self.title,
+            "products": list(self.products),
             "note": self.note,
             "uses_shared_mta": self.uses_shared_mta,
             "entries": [e.to_dict() for e in self.entries],
@@ -77,6 +87,9 @@ class AnnexParty:
     locations: tuple[str, ...]
     outside_eea: bool
     sections: tuple[str, ...]
+    transfers: tuple[str, ...] = ()  # the transfer bases' wording, for processing outside the EU/EEA
+    address: str | None = None  # registered address, only where a recorded public source confirms it
+    privacy_contact: str | None = None  # data-protection contact point, likewise
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
@@ -85,8 +98,11 @@ class AnnexParty:
             "name": self.name,
             "legal_id": self.legal_id,
             "country": self.country,
+            "address": self.address,
+            "privacy_contact": self.privacy_contact,
             "locations": list(self.locations),
             "outside_eea": self.outside_eea,
+            "transfers": list(self.transfers),
             "sections": list(self.sections),
         }
 
@@ -120,6 +136,9 @@ class Annex:
     sections: tuple[AnnexSection, ...]
     subprocessors: tuple[AnnexParty, ...]
     customer_register: AnnexSection
+    # schema 2; defaults keep annexes of schema 1 loadable
+    annex_title: str = ""
+    replaces: str | None = None
 
     @property
     def issued(self) -> dt.date:
@@ -141,14 +160,15 @@ class Annex:
     def to_dict(self) -> dict[str, Any]:
         """The stable JSON interface (`annex-gen resolve`, the embedded annex.json)."""
         return {
-            "schema": "annex-gen/annex/1",
+            "schema": SCHEMA,
             "document_id": self.document_id,
             "customer": {
                 "id": self.customer_id,
                 "name": self.customer_name,
                 "business_id": self.business_id,
             },
-            "contract": {"reference": self.reference, "date": self.date.isoformat()},
+            "contract": {"reference": self.reference, "date": self.date.isoformat(), "replaces": self.replaces},
+            "annex_title": self.annex_title,
             "region": self.region,
             "region_name": self.region_name,
             "language": self.language,
@@ -172,6 +192,8 @@ class Annex:
                     "country": e.country,
                     "location": e.location,
                     "outside_eea": e.outside_eea,
+                    "transfer_basis": e.transfer_basis,
+                    "transfer": e.transfer,
                     "purpose": e.purpose,
                 }
                 for e in self.customer_register.entries

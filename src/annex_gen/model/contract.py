@@ -22,3 +22,4 @@ class Contract:
     contact_email: str | None = None
     reference: str | None = None
     source: str = ""
+    replaces: str | None = None  # the document ID of the annex this one replaces

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 Text = Mapping[str, str]
 
@@ -27,6 +27,9 @@ class Entity:
     name: str
     legal_id: LegalId | None = None
     country: str | None = None
+    address: str | None = None
+    privacy_contact: str | None = None
+    sources: tuple[Mapping[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,7 @@ class Entry:
     location: str
     purpose: Purpose
     option: str | None = None
+    transfer: str | None = None
 
 
 @dataclass(frozen=True)
@@ -98,6 +102,21 @@ class IdentifierKind:
     prefix: str
 
 
+TRANSFER_KINDS = ("adequacy", "dpf", "scc", "bcr")
+
+
+@dataclass(frozen=True)
+class TransferBasis:
+    """The legal basis of a transfer outside the EU/EEA: adequacy, EU-US DPF, SCC module or BCR."""
+
+    id: str
+    kind: str
+    name: Text
+    source: str
+    module: int | None = None
+    decision: str | None = None
+
+
 @dataclass(frozen=True)
 class NoticeTerms:
     """The change-notification terms of the published list."""
@@ -128,6 +147,10 @@ class Registry:
     sections: tuple[Section, ...]
     notice: NoticeTerms
     corrections: tuple[Mapping[str, str], ...] = ()
+    transfer_bases: Mapping[str, TransferBasis] = field(default_factory=dict)
+    annex_title: Text = field(default_factory=dict)
+    # what the registry lacks but may still print without (e.g. unknown addresses); check reports them
+    warnings: tuple = ()
 
     @property
     def version(self) -> str:

@@ -27,6 +27,7 @@ def environment(templates: Path = TEMPLATES_DIR) -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters["keep_suspended_hyphens"] = keep_suspended_hyphens
+    env.filters["nobr"] = keep_names
     return env
 
 
@@ -36,6 +37,15 @@ _SUSPENDED = re.compile(r"(\S+ -\w+)")
 def keep_suspended_hyphens(text: str) -> Markup:
     """Escaped text in which 'ja -autentikointi' never breaks after its hyphen."""
     return Markup(_SUSPENDED.sub(r'<span class="nobr">\1</span>', str(escape(text))))
+
+
+# A two-word product name ("Liana WordPress") never breaks between its words.
+UNBREAKABLE = re.compile(r"\bLiana [A-Z]\w+")
+
+
+def keep_names(text: str) -> Markup:
+    """Escaped text in which a two-word product name never breaks."""
+    return Markup(UNBREAKABLE.sub(lambda m: f'<span class="nobr">{m.group(0)}</span>', str(escape(text))))
 
 
 def render_html(document: Any) -> str:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from annex_gen.inputs.contract import business_id_kind
 from annex_gen.model import Annex, AnnexEntry, AnnexSection
-from annex_gen.views.catalog import Catalog, load_catalogs
+from annex_gen.views.catalog import Catalog, country_name, load_catalogs, text_date
 from annex_gen.views.page import PageView, Row, page_parts
 
 
@@ -24,6 +25,7 @@ class EntryView:
     purpose: str
     purpose_items: tuple[str, ...]
     gated: str | None
+    transfer: str | None = None
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,8 @@ class PartyView:
     country: str
     locations: str
     outside_eea: bool
+    transfers: str = ""
+    details: tuple[str, ...] = ()  # registered address and data-protection contact, where known
 
 
 @dataclass(frozen=True)
@@ -57,21 +61,35 @@ class AnnexView(PageView):
     notice: dict
     register: dict
     signatures: dict
+    authorisation: tuple[str, ...] = ()
 
 
 def entry_view(cat: Catalog, e: AnnexEntry, option_names: dict[str, str]) -> EntryView:
     """The printed form of one entry."""
     gated = cat.format("table.option_gated", option=option_names.get(e.option, e.option)) if e.option else None
+    transfer = cat.format("table.transfer_value", basis=e.transfer) if e.transfer else None
     return EntryView(e.name, e.legal_id or cat["meta.none"], e.location, e.outside_eea, e.purpose,
-                     e.purpose_items, gated)
+                     e.purpose_items, gated, transfer)
 
 
 def section_view(cat: Catalog, s: AnnexSection, option_names: dict[str, str], mta_title: str | None) -> SectionView:
     """The printed form of one section."""
     rule = None
     if s.uses_shared_mta and mta_title:
-        rule = cat.format("section.uses_shared_mta", title=mta_title)
+        one = s.kind == "product" and len(s.products) == 1
+        rule = cat.format("section.uses_shared_mta" if one else "section.uses_shared_mta_plural", title=mta_title)
     return SectionView(s.id, s.title, s.note, rule, tuple(entry_view(cat, e, option_names) for e in s.entries))
+
+
+def _parts(location: str) -> set[str]:
+    return {part.strip() for part in location.replace(" / ", ",").split(",")}
+
+
+def merged_locations(locations: tuple[str, ...]) -> str:
+    """The locations, leaving out one whose every part another names ('Suomi' beside 'Suomi / EU')."""
+    kept = [loc for loc in locations
+            if not any(other != loc and _parts(loc) < _parts(other) for other in locations)]
+    return ", ".join(kept)
 
 
 def build_view(annex: Annex) -> AnnexView:
@@ -80,9 +98,13 @@ def build_view(annex: Annex) -> AnnexView:
     option_names = dict(annex.option_names)
     none = cat["meta.none"]
     enabled = [option_names.get(oid, oid) for oid, on in annex.options.items() if on]
+    business_id = none
+    if annex.business_id:
+        kind = cat[f"business_id_kinds.{business_id_kind(annex.business_id)}"]
+        business_id = f"{annex.business_id} ({kind})"
     meta = [
         Row(cat["meta.customer"], annex.customer_name),
-        Row(cat["meta.business_id"], annex.business_id or none),
+        Row(cat["meta.business_id"], business_id),
         Row(cat["meta.reference"], annex.reference or none),
         Row(cat["meta.date"], annex.date.isoformat()),
         Row(cat["meta.region"], annex.region_name),
@@ -93,25 +115,35 @@ def build_view(annex: Annex) -> AnnexView:
                                            retrieved=annex.list_retrieved.isoformat())),
         Row(cat["meta.document_id"], annex.document_id),
     ]
+    if annex.replaces:
+        meta.append(Row(cat["meta.replaces"], annex.replaces))
     mta_title = next((s.title for s in annex.sections if s.kind == "shared_mta"), None)
     labels = cat.group("table")
-    countries = cat.group("countries")
     parties = tuple(
         PartyView(
             p.name,
             p.legal_id or none,
-            countries.get(p.country, p.country) if p.country else cat["summary.country_unknown"],
-            ", ".join(p.locations),
+            country_name(p.country, annex.language),  # unknown: an empty cell, never a placeholder
+            merged_locations(p.locations),
             p.outside_eea,
+            "; ".join(p.transfers),
+            tuple(cat.format(f"summary.{key}", value=value)
+                  for key, value in (("address", p.address), ("privacy_contact", p.privacy_contact)) if value),
         )
         for p in annex.subprocessors
     )
     any_outside = any(p.outside_eea for p in parties)
     page_label, page_of = page_parts(cat)
     ctx = {"company": annex.company_name, "customer": annex.customer_name}
+    title = annex.annex_title or cat["document.title"]
+    authorisation = [cat.format("authorisation", **ctx)]
+    if annex.replaces:
+        authorisation.append(cat.format("replaces", document_id=annex.replaces,
+                                        date=text_date(annex.date, annex.language)))
     return AnnexView(
         language=annex.language,
-        title=cat["document.title"],
+        title=title,
+        pdf_title=cat.format("document.pdf_title", title=title, customer=annex.customer_name),
         subject=cat.format("document.subject", **ctx),
         company=annex.company_name,
         date=annex.date.isoformat(),
@@ -121,6 +153,7 @@ def build_view(annex: Annex) -> AnnexView:
         page_of=page_of,
         meta=tuple(meta),
         intro=cat.format("intro", **ctx),
+        authorisation=tuple(authorisation),
         labels=labels,
         sections=tuple(section_view(cat, s, option_names, mta_title) for s in annex.sections),
         summary={
@@ -141,7 +174,7 @@ def build_view(annex: Annex) -> AnnexView:
             ),
         },
         register={
-            "title": cat["register.title"],
+            "title": annex.customer_register.title,  # as the published list heads it
             "intro": cat["register.intro"],
             "note": annex.customer_register.note,
             "entries": tuple(entry_view(cat, e, option_names) for e in annex.customer_register.entries),

@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from annex_gen.changes.annex_diff import RowChange
 from annex_gen.changes.impact import CustomerImpact
 from annex_gen.changes.notices import Notice
+from annex_gen.inputs.contract import business_id_kind
 from annex_gen.views.annex import SectionView, entry_view
-from annex_gen.views.catalog import Catalog, load_catalogs
+from annex_gen.views.catalog import Catalog, country_name, load_catalogs, text_date
 from annex_gen.views.page import PageView, Row, page_parts
 
 
@@ -58,7 +59,7 @@ def _value(cat: Catalog, row: RowChange, name: str, entry, option_names: dict[st
     if name == "option":
         return option_names.get(value, value)
     if name == "country":
-        return cat.get(f"countries.{value}", value)
+        return country_name(value, cat.language) or value
     if isinstance(value, bool):
         return cat["table.yes"] if value else cat["table.no"]
     return str(value)
@@ -113,13 +114,17 @@ def notice_view(notice: Notice) -> NoticeView:
     cat = load_catalogs()[contract.language]
     none = cat["meta.none"]
     option_names = dict(annex.option_names)
-    effective = dates.effective_date.isoformat()
+    effective = text_date(dates.effective_date, contract.language)  # running text; the meta table keeps ISO
+    business_id = none
+    if contract.business_id:
+        kind = cat[f"business_id_kinds.{business_id_kind(contract.business_id)}"]
+        business_id = f"{contract.business_id} ({kind})"
     meta = (
         Row(cat["change_notice.meta.customer"], contract.customer_name),
-        Row(cat["change_notice.meta.business_id"], contract.business_id or none),
+        Row(cat["change_notice.meta.business_id"], business_id),
         Row(cat["change_notice.meta.reference"], contract.reference or none),
         Row(cat["change_notice.meta.notice_date"], dates.notice_date.isoformat()),
-        Row(cat["change_notice.meta.effective_date"], effective),
+        Row(cat["change_notice.meta.effective_date"], dates.effective_date.isoformat()),
         Row(cat["change_notice.meta.objection_deadline"], dates.objection_deadline.isoformat()),
         Row(cat["change_notice.meta.annex"], annex.document_id),
         Row(cat["change_notice.meta.registry_version"], notice.registry_version),
@@ -138,6 +143,7 @@ def notice_view(notice: Notice) -> NoticeView:
     return NoticeView(
         language=contract.language,
         title=cat["change_notice.title"],
+        pdf_title=cat.format("document.pdf_title", title=cat["change_notice.title"], customer=contract.customer_name),
         subject=cat.format("change_notice.subject", **ctx),
         company=notice.company_name,
         date=dates.notice_date.isoformat(),
@@ -156,7 +162,7 @@ def notice_view(notice: Notice) -> NoticeView:
         other={"title": cat["change_notice.other_title"], "lines": other_lines} if other_lines else None,
         objection={"title": cat["change_notice.objection_title"],
                    "text": cat.format("change_notice.objection", objection=notice.objection_manner,
-                                      deadline=dates.objection_deadline.isoformat(),
+                                      deadline=text_date(dates.objection_deadline, contract.language),
                                       days=dates.objection_days, company=notice.company_name)},
         annex={"title": cat["change_notice.annex_title"],
                "text": cat.format("change_notice.annex", effective_date=effective,

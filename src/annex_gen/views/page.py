@@ -31,6 +31,7 @@ class PageView:
     meta: tuple[Row, ...]
     intro: str
     labels: dict[str, str]
+    pdf_title: str  # the PDF's and DOCX's title property: the title and the customer
 
 
 def page_parts(cat: Catalog) -> tuple[str, str]:
