@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
+import dataclasses
 import datetime as dt
 import hashlib
 import multiprocessing
@@ -246,6 +247,10 @@ def _plan(registry: Registry, sources: list[Source], input_failures: list[InputF
                 and record.templates == templates and manifest.files_present(record)):
             unchanged.append((record, source, key))
         else:
+            if record is not None and record.content_hash != content and contract.replaces is None:
+                # the new annex names the one it replaces; the manifest keeps the content hash without
+                # that ID, so an unchanged customer stays unchanged on the next run
+                annex = resolve(registry, dataclasses.replace(contract, replaces=record.document_id))
             jobs.append(_Job(source, contract, annex, content, key))
     ids = [(r.customer_id, s.label) for r, s, _ in unchanged]
     ids += [(j.contract.customer_id, j.source.label) for j in jobs]

@@ -198,9 +198,12 @@ def _write_notice(notice: Notice, out_dir: Path, registry: Registry) -> tuple:
 
 
 def dated_from(impact: CustomerImpact, registry: Registry, effective: dt.date) -> CustomerImpact:
-    """The impact with its new annex dated the day the change takes effect, not the old contract date."""
+    """The impact with its new annex dated the day the change takes effect, replacing the annex in force."""
     assert impact.contract is not None
-    contract = dataclasses.replace(impact.contract, date=effective)
+    # the old annex is resolved from the old registry and the same contract: the same inputs always
+    # name the same replaced document ID, so the new annex stays deterministic
+    replaces = impact.old_annex.document_id if impact.old_annex else impact.contract.replaces
+    contract = dataclasses.replace(impact.contract, date=effective, replaces=replaces)
     return dataclasses.replace(impact, contract=contract, new_annex=resolve(registry, contract))
 
 

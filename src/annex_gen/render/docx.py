@@ -23,6 +23,17 @@ from annex_gen.views.annex import AnnexView, EntryView
 from annex_gen.views.notice import NoticeView
 
 ACCENT = RGBColor(0x1F, 0x3A, 0x5F)
+MARK = RGBColor(0x8A, 0x3B, 0x00)
+TEXT_WIDTH_MM = 174  # A4 less two 18 mm margins
+# Column shares of the text width, as annex.css gives them, so both formats lay tables out alike.
+WIDTHS = {
+    "entries": (23, 19, 18, 40),
+    "summary": (21, 19, 17, 19, 24),
+    "changed": (28, 23, 49),
+    "meta": (32, 68),
+}
+NBSP = "\u00a0"
+UNBREAKABLE = re.compile(r"\bLiana [A-Z]\w+")
 MUTED = RGBColor(0x55, 0x55, 0x55)
 FONT = "Noto Sans"
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
@@ -127,7 +138,7 @@ def _note(doc, text: str, *, italic: bool = False) -> None:
     p.paragraph_format.keep_with_next = True
 
 
-def _table(doc, headers: list[str], rows: list[list], widths: list[float]) -> None:
+def _table(doc, headers: list[str], rows: list[list], widths: list[float], *, keep_together: bool = False) -> None:
     table = doc.add_table(rows=1, cols=len(headers))
     table._tbl.tblPr.style = "TableGrid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
@@ -154,16 +165,56 @@ def _table(doc, headers: list[str], rows: list[list], widths: list[float]) -> No
                 value(cell)
             else:
                 paragraph.add_run(value)
+    if keep_together:  # a short table is never split, so no few rows are left alone on a page
+        for row in table.rows[:-1]:
+            for cell in row.cells:
+                for paragraph in cell.paragraphs:
+                    paragraph.paragraph_format.keep_with_next = True
     doc.add_paragraph().paragraph_format.space_after = Pt(2)
 
 
+def widths(kind: str) -> list[float]:
+    """Column widths in mm of a table kind: the same shares as the PDF's."""
+    return [round(TEXT_WIDTH_MM * share / 100, 1) for share in WIDTHS[kind]]
+
+
+def unbroken(text: str) -> str:
+    """Text whose identifier ('UK CRN 08790783') or product name ('Liana WordPress') never wraps inside."""
+    return UNBREAKABLE.sub(lambda m: m.group(0).replace(" ", NBSP), text)
+
+
 def _add_text(paragraph, text: str) -> None:
-    """Text in which a suspended hyphen ('ja -autentikointi') is Word's non-breaking hyphen."""
+    """Text in which a suspended hyphen ('ja -autentikointi') is Word's non-breaking hyphen, bound to its word."""
     pieces = re.split(r"(?<= )-(?=\w)", text)
     for i, piece in enumerate(pieces):
         if i:
             paragraph.add_run()._r.append(OxmlElement("w:noBreakHyphen"))
+        if i + 1 < len(pieces) and piece.endswith(" "):
+            piece = piece[:-1] + NBSP  # 'ja' stays on the line of '-autentikointi'
         paragraph.add_run(piece)
+
+
+def _mark(paragraph, text: str) -> None:
+    """The outside-EU/EEA mark, boxed and tinted as in the PDF."""
+    run = paragraph.add_run(f"{NBSP}{text}{NBSP}")
+    run.bold = True
+    run.font.size = Pt(7)
+    run.font.color.rgb = MARK
+    props = run._r.get_or_add_rPr()
+    border = OxmlElement("w:bdr")
+    for attr, value in (("w:val", "single"), ("w:sz", "4"), ("w:space", "0"), ("w:color", "8A3B00")):
+        border.set(qn(attr), value)
+    props.append(border)
+    shade = OxmlElement("w:shd")
+    for attr, value in (("w:val", "clear"), ("w:color", "auto"), ("w:fill", "FBEFE6")):
+        shade.set(qn(attr), value)
+    props.append(shade)
+
+
+def _small(cell, text: str, *, italic: bool = False) -> None:
+    run = cell.add_paragraph().add_run(text)
+    run.italic = italic
+    run.font.size = Pt(7.5)
 
 
 def _entry_cells(e: EntryView, labels: dict[str, str]) -> list:
@@ -171,26 +222,23 @@ def _entry_cells(e: EntryView, labels: dict[str, str]) -> list:
         p = cell.paragraphs[0]
         p.add_run(e.location)
         if e.outside_eea:
-            mark = cell.add_paragraph().add_run(labels["outside_eea_mark"])
-            mark.bold = True
-            mark.font.size = Pt(7)
-            mark.font.color.rgb = RGBColor(0x8A, 0x3B, 0x00)
+            _mark(cell.add_paragraph(), labels["outside_eea_mark"])
 
     def purpose(cell) -> None:
         _add_text(cell.paragraphs[0], e.purpose)
         for item in e.purpose_items:
             cell.add_paragraph(f"• {item}").paragraph_format.left_indent = Mm(3)
+        if e.transfer:
+            _small(cell, e.transfer)
         if e.gated:
-            run = cell.add_paragraph().add_run(e.gated)
-            run.italic = True
-            run.font.size = Pt(7.5)
+            _small(cell, e.gated, italic=True)
 
-    return [e.name, e.legal_id, location, purpose]
+    return [e.name, e.legal_id.replace(" ", NBSP), location, purpose]
 
 
-def _entries(doc, entries: tuple[EntryView, ...], labels: dict[str, str]) -> None:
+def _entries(doc, entries: tuple[EntryView, ...], labels: dict[str, str], *, keep_together: bool = False) -> None:
     headers = [labels["company"], labels["identifier"], labels["location"], labels["purpose"]]
-    _table(doc, headers, [_entry_cells(e, labels) for e in entries], [40, 33, 32, 69])
+    _table(doc, headers, [_entry_cells(e, labels) for e in entries], widths("entries"), keep_together=keep_together)
 
 
 def _header_footer(doc, view: AnnexView) -> None:
@@ -259,29 +307,30 @@ def table(doc, headers: list[str], rows: list[list], widths: list[float]) -> Non
     _table(doc, headers, rows, widths)
 
 
-def entries_table(doc, entries: tuple[EntryView, ...], labels: dict[str, str]) -> None:
+def entries_table(doc, entries: tuple[EntryView, ...], labels: dict[str, str], *, keep_together: bool = False) -> None:
     """The company / identifier / location / purpose table."""
-    _entries(doc, entries, labels)
+    _entries(doc, entries, labels, keep_together=keep_together)
 
 
 def meta_table(doc, rows) -> None:
     """The label / value block under the title."""
     meta = doc.add_table(rows=0, cols=2)
     meta.autofit = False
-    meta.columns[0].width, meta.columns[1].width = Mm(55), Mm(119)
+    label_width, value_width = widths("meta")
+    meta.columns[0].width, meta.columns[1].width = Mm(label_width), Mm(value_width)
     for row in rows:
         cells = meta.add_row().cells
-        cells[0].width, cells[1].width = Mm(55), Mm(119)
+        cells[0].width, cells[1].width = Mm(label_width), Mm(value_width)
         label = cells[0].paragraphs[0].add_run(row.label)
         label.font.color.rgb = MUTED
-        cells[1].paragraphs[0].add_run(row.value).bold = True
+        cells[1].paragraphs[0].add_run(unbroken(row.value)).bold = True
     doc.add_paragraph()
 
 
 def finish(doc, view, date: dt.date, payload: bytes, root: str = "annex") -> bytes:
     """Set the document properties, keep payload (JSON) as custom XML, and save with fixed bytes."""
     props = doc.core_properties
-    props.title = view.title
+    props.title = view.pdf_title
     props.subject = view.subject
     props.author = view.company
     props.last_modified_by = view.company
@@ -315,9 +364,11 @@ def build_docx(view: AnnexView, payload: bytes, date: dt.date) -> bytes:
     heading(doc, view.title, 0)
     meta_table(doc, view.meta)
     doc.add_paragraph(view.intro)
+    for text in view.authorisation:
+        doc.add_paragraph(text)
 
     for sec in view.sections:
-        heading(doc, sec.title)
+        heading(doc, unbroken(sec.title))
         if sec.note:
             note(doc, sec.note)
         if sec.rule:
@@ -330,14 +381,20 @@ def build_docx(view: AnnexView, payload: bytes, date: dt.date) -> bytes:
     table(
         doc,
         [labels["company"], labels["identifier"], labels["country"], labels["locations"], labels["outside_eea"]],
-        [[p.name, p.legal_id, p.country, p.locations, labels["yes"] if p.outside_eea else labels["no"]]
-         for p in view.summary["parties"]],
-        [40, 33, 33, 40, 28],
+        [_party_cells(p, labels) for p in view.summary["parties"]],
+        widths("summary"),
     )
     doc.add_paragraph(view.summary["footnote"])
 
     heading(doc, view.notice["title"])
     doc.add_paragraph(view.notice["clause"])
+
+    # informational, so it comes before the signatures: nothing follows them
+    heading(doc, view.register["title"])
+    note(doc, view.register["intro"], italic=True)
+    if view.register["note"]:
+        note(doc, view.register["note"])
+    entries_table(doc, view.register["entries"], labels, keep_together=True)
 
     heading(doc, view.signatures["title"])
     # one row per line, so both columns stay level whatever the length of the names
@@ -360,13 +417,25 @@ def build_docx(view: AnnexView, payload: bytes, date: dt.date) -> bytes:
             for cell in row.cells:
                 for paragraph in cell.paragraphs:
                     paragraph.paragraph_format.keep_with_next = True
-
-    heading(doc, view.register["title"])
-    note(doc, view.register["intro"], italic=True)
-    if view.register["note"]:
-        note(doc, view.register["note"])
-    entries_table(doc, view.register["entries"], labels)
     return finish(doc, view, date, payload)
+
+
+def _party_cells(p, labels: dict[str, str]) -> list:
+    """One row of the summary of legal entities."""
+    def name(cell) -> None:
+        cell.paragraphs[0].add_run(p.name)
+        for line in p.details:
+            _small(cell, line)
+
+    def outside(cell) -> None:
+        if not p.outside_eea:
+            cell.paragraphs[0].add_run(labels["no"])
+            return
+        _mark(cell.paragraphs[0], labels["yes"])
+        if p.transfers:
+            _small(cell, p.transfers)
+
+    return [name, p.legal_id.replace(" ", NBSP), p.country, p.locations, outside]
 
 
 def _normalise_zip(doc) -> bytes:
@@ -393,14 +462,15 @@ def build_notice_docx(view: NoticeView, payload: bytes, date: dt.date) -> bytes:
         heading(doc, part["title"])
         note(doc, part["intro"])
         for sec in part["sections"]:
-            heading(doc, sec.title, 2)
+            heading(doc, unbroken(sec.title), 2)
             entries_table(doc, sec.entries, view.labels)
     if view.changed:
         heading(doc, view.changed["title"])
         note(doc, view.changed["intro"])
         table(doc, [view.labels["company"], view.changed["service"], view.changed["change"]],
-                 [[f"{r.name}\n{r.legal_id}", r.section, "\n".join(r.lines)] for r in view.changed["rows"]],
-                 [48, 40, 86])
+                 [[f"{r.name}\n{r.legal_id.replace(' ', NBSP)}", unbroken(r.section), "\n".join(r.lines)]
+                  for r in view.changed["rows"]],
+                 widths("changed"))
     if view.other:
         heading(doc, view.other["title"])
         for line in view.other["lines"]:

@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 
-from babel.dates import format_date
 from babel import Locale
+from babel.dates import format_date
 
 from annex_gen.errors import Diagnostic, InvalidInput
 from annex_gen.inputs.yamlio import Document, load
