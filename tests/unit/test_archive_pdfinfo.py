@@ -125,7 +125,7 @@ def test_an_annex_json_of_another_schema_is_refused():
     with pytest.raises(InvalidInput) as exc:
         read_pdf(pdf_with_annex_json(content), "other.pdf")
     assert _message(exc) == ("other.pdf: annex.json: unsupported schema 'someone-else/2'; "
-                             "expected 'annex-gen/annex/1'")
+                             "expected one of 'annex-gen/annex/1', 'annex-gen/annex/2'")
 
 
 def test_an_annex_json_that_is_not_json_is_refused():

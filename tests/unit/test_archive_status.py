@@ -89,7 +89,7 @@ def test_diff_lists_added_removed_and_changed_subprocessors():
     assert other == ()
     by_id = {c.id: c for c in changes}
     assert [c.change for c in changes] == ["added", "removed", "changed", "changed", "changed"]
-    assert by_id["twilio-ireland"] == Change("added", "twilio-ireland", "Twilio Ireland Ltd.", "CRO 557454")
+    assert by_id["twilio-ireland"] == Change("added", "twilio-ireland", "Twilio Ireland Ltd.", "IE557454")
     assert by_id["gone-oy"] == Change("removed", "gone-oy", "Gone Oy", "FI11111111")
     assert by_id["dna"].details == ("legal ID: 'FI00000000' -> 'FI05925096'",)
     assert by_id["hetzner"].details == ("locations: removed 'Suomi'",)

@@ -34,7 +34,16 @@ def check_lines(reg: Path) -> list[str]:
 
 def test_the_copied_registry_and_examples_are_clean(reg):
     report = check(reg, sorted(EXAMPLES_DIR.glob("*.yaml")))
-    assert report.diagnostics == []
+    assert report.errors == []
+    # what the registry cannot source is a warning, never a guess: no entity's address or contact
+    # is recorded yet, and the customer register's EU/USA rows name no transfer basis
+    registry_warnings = [d for d in report.diagnostics if d.file.startswith(str(reg))]
+    assert sorted({d.key for d in registry_warnings}) == sorted(
+        {"sections[0].entries[1]", "sections[0].entries[2]"}
+        | {f"entities.{eid}" for eid in ("google-ireland", "peakford", "okta-ireland", "cyclr", "twilio-ireland",
+                                         "dna", "hetzner", "upcloud", "alicloud-global")})
+    contract_warnings = [d for d in report.diagnostics if d not in registry_warnings]
+    assert {d.key for d in contract_warnings} == {"contract.date"}
     assert report.registry is not None
     assert len(report.contracts) == len(list(EXAMPLES_DIR.glob("*.yaml")))
 
@@ -119,8 +128,8 @@ def test_vat_number_failing_its_checksum(reg):
 
 
 def test_twilio_as_published_fails_as_a_vat_number(reg):
-    # The published list gives IE557454; as a VAT number it cannot be valid (see corrections.yaml).
-    line, col = replace_once(reg / "entities.yaml", '{kind: cro, value: "557454"}',
+    # The published list gives IE557454; as a VAT number it cannot be valid (see entities.yaml).
+    line, col = replace_once(reg / "entities.yaml", "{kind: published, value: IE557454}",
                              "{kind: vat, value: IE557454}")
     assert check_lines(reg) == [
         f"{reg}/entities.yaml:{line}:{col + 19}: entities.twilio-ireland.legal_id.value: "
@@ -194,7 +203,8 @@ def test_a_region_product_without_a_section(reg):
 
 @pytest.mark.parametrize(("file", "old", "added", "message"), [
     ("entities.yaml", "    country: DE\n", "    website: hetzner.com\n",
-     "entities.hetzner.website: unknown key 'website'; expected one of country, legal_id, name"),
+     "entities.hetzner.website: unknown key 'website'; expected one of address, country, legal_id, name, "
+     "privacy_contact, sources"),
     ("sections.yaml", "    uses_shared_mta: true\n    entries:\n      - entity: alicloud-global",
      "    notes: x\n",
      "sections[9].notes: unknown key 'notes'; expected one of entries, id, kind, note, products, region, "

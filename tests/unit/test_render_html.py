@@ -51,6 +51,8 @@ def _text(element) -> str:
 def _entry_cells(cat, e, option_names) -> list[str]:
     location = e.location + (f" {cat['table.outside_eea_mark']}" if e.outside_eea else "")
     purpose = " ".join([e.purpose, *e.purpose_items])
+    if e.transfer:
+        purpose += " " + cat.format("transfer_basis", basis=e.transfer)
     if e.option:
         purpose += " " + cat.format("table.option_gated", option=option_names[e.option])
     return [e.name, e.legal_id or cat["meta.none"], location, purpose]
@@ -83,9 +85,13 @@ def test_html_structure_equals_the_annex(annex_of, language):
     assert html.startswith("<!DOCTYPE html>")
     tree = lxml.html.fromstring(html)
     assert tree.get("lang") == language
-    assert _text(tree.find("head/title")) == cat["document.title"]
+    assert _text(tree.find("head/title")) == f"{annex.annex_title} – {annex.customer_name}"
     assert tree.xpath("//meta[@name='author']/@content") == [annex.company_name]
-    assert _text(tree.xpath("//h1")[0]) == cat["document.title"]
+    assert tree.xpath("//meta[@name='keywords']/@content") == [annex.document_id]
+    assert _text(tree.xpath("//h1")[0]) == annex.annex_title
+    # every header cell of a data table has a scope; the signature layout is no table
+    assert tree.xpath("//th[not(@scope)]") == []
+    assert tree.xpath("//div[@class='signatures']//table") == []
     # One div per section, in order, each with its title and a row per entry.
     divs = tree.xpath("//div[@class='section']")
     assert [d.get("id") for d in divs] == [f"section-{s.id}" for s in annex.sections]
@@ -101,14 +107,14 @@ def test_html_structure_equals_the_annex(annex_of, language):
     assert [_text(tr.xpath("td")[0]) for tr in summary] == [p.name for p in annex.subprocessors]
     assert [_text(tr.xpath("td")[4]) for tr in summary] == [
         cat["table.yes"] if p.outside_eea else cat["table.no"] for p in annex.subprocessors]
-    # The register, after the signatures.
+    # The register, before the signatures and headed as the published list heads it.
     register = tree.xpath("//div[@class='register']")[0]
-    assert _text(register.xpath("h2")[0]) == cat["register.title"]
+    assert _text(register.xpath("h2")[0]) == annex.customer_register.title
     rows = [[_text(td) for td in tr.xpath("td")] for tr in register.xpath(".//tbody/tr")]
     assert rows == [_entry_cells(cat, e, names) for e in annex.customer_register.entries]
     h2 = [_text(h) for h in tree.xpath("//h2")]
     assert h2 == [*(s.title for s in annex.sections), cat["summary.title"], cat["notice.title"],
-                  cat["signatures.title"], cat["register.title"]]
+                  annex.customer_register.title, cat["signatures.title"]]
 
 
 def test_running_header_and_footer_strings(annex_of):
@@ -118,7 +124,7 @@ def test_running_header_and_footer_strings(annex_of):
     spans = {s.get("class"): s.text_content() for s in running.xpath("span")}
     assert spans == {
         "company": annex.company_name,
-        "doctitle": "Liite: Alikäsittelijät",
+        "doctitle": "Tietojenkäsittelysopimuksen liite: Alikäsittelijät",
         "docid": f"Asiakirjatunnus {annex.document_id}",
         "pagelabel": "Sivu",
         "pageof": "/",

@@ -19,10 +19,10 @@ from annex_gen.views.catalog import load_catalogs
 
 
 def _contract(region="eu", products=("mailer", "automation"), *, language="en", options=None, name="Acme Oy",
-              business_id="FI12345671", reference="DPA-1") -> Contract:
+              business_id="FI12345671", reference="DPA-1", replaces=None) -> Contract:
     return Contract(customer_id="acme", customer_name=name, date=dt.date(2026, 11, 29), region=region,
                     language=language, products=tuple(products), options=dict(options or {}),
-                    business_id=business_id, reference=reference)
+                    business_id=business_id, reference=reference, replaces=replaces)
 
 
 @pytest.fixture
@@ -58,8 +58,9 @@ def test_meta_rows_in_print_order(annex_of, language):
             "registry_version", "source", "document_id"]
     assert [row.label for row in view.meta] == [cat[f"meta.{k}"] for k in keys]
     values = [row.value for row in view.meta]
+    kind = {"en": "VAT number", "fi": "ALV-tunniste"}[language]
     assert values == [
-        "Acme Oy", "FI12345671", "DPA-1", "2026-11-29", annex.region_name,
+        "Acme Oy", f"FI12345671 ({kind})", "DPA-1", "2026-11-29", annex.region_name,
         ", ".join(name for _, name in annex.products),
         annex.option_names["dedicated_mta"],
         annex.registry_version,
@@ -74,7 +75,19 @@ def test_meta_rows_in_print_order(annex_of, language):
 def test_absent_values_print_the_none_mark(annex_of):
     view = build_view(annex_of(business_id=None, reference=None))
     meta = {row.label: row.value for row in view.meta}
-    assert meta["Business ID"] == meta["Contract reference"] == meta["Contract options"] == "—"
+    assert meta["Company identifier"] == meta["Contract reference"] == meta["Additional services"] == "—"
+
+
+@pytest.mark.parametrize(("business_id", "language", "shown"), [
+    ("1234567-1", "fi", "1234567-1 (Y-tunnus)"),
+    ("100123456789012", "fi", "100123456789012 (Yhdistyneiden arabiemiirikuntien TRN)"),
+    ("100123456789012", "en", "100123456789012 (UAE TRN)"),
+    ("12345678", "en", "12345678 (Hong Kong BR number)"),
+])
+def test_the_company_identifier_shows_its_kind(annex_of, business_id, language, shown):
+    view = build_view(annex_of(business_id=business_id, language=language))
+    assert view.meta[1].value == shown
+    assert view.meta[1].label == {"fi": "Yritystunniste", "en": "Company identifier"}[language]
 
 
 @pytest.mark.parametrize(("language", "label", "between", "footer"), [
@@ -93,7 +106,8 @@ def test_page_label_and_footer(annex_of, language, label, between, footer):
 def test_title_subject_and_company(annex_of):
     annex = annex_of(language="fi")
     view = build_view(annex)
-    assert view.title == "Liite: Alikäsittelijät"
+    assert view.title == "Tietojenkäsittelysopimuksen liite: Alikäsittelijät"  # as the DPA names it
+    assert view.pdf_title == "Tietojenkäsittelysopimuksen liite: Alikäsittelijät – Acme Oy"
     assert view.subject == f"{annex.company_name}: alikäsittelijät, Acme Oy"
     assert view.company == annex.company_name
     assert view.date == "2026-11-29"
@@ -116,7 +130,9 @@ def test_shared_mta_rule_names_the_mta_section(annex_of):
     mta = next(s for s in annex.sections if s.kind == "shared_mta")
     for sv, s in zip(view.sections, annex.sections, strict=True):
         if s.uses_shared_mta:
-            assert sv.rule == ("This service uses Liana's shared MTA infrastructure "
+            # one product's section speaks of one service; the general section of several
+            subject = "This service uses" if s.kind == "product" else "These services use"
+            assert sv.rule == (f"{subject} Liana's shared MTA infrastructure "
                                f"(see the section “{mta.title}”).")
         else:
             assert sv.rule is None
@@ -126,7 +142,7 @@ def test_option_gated_entry_and_missing_identifier(annex_of):
     view = build_view(annex_of(options={"dedicated_mta": True}))
     gated = [e for s in view.sections for e in s.entries if e.gated]
     assert [e.name for e in gated] == ["Upcloud Oy"]
-    assert gated[0].gated == "Applies under the contract option: Dedicated MTAs (LianaMailer)"
+    assert gated[0].gated == "Additional service: Dedicated MTAs (LianaMailer)"
     assert all(e.gated is None for s in view.sections for e in s.entries if e.name != "Upcloud Oy")
     # The register's entities have no published identifier: the none mark, not an empty cell.
     assert {e.legal_id for e in view.register["entries"]} == {"—"}
@@ -144,11 +160,15 @@ def test_summary_lists_each_legal_entity_once(annex_of):
     assert by_name["Google Ireland Ltd."].country == "Ireland"
     google = next(p for p in annex.subprocessors if p.name == "Google Ireland Ltd.")
     assert len(google.locations) >= 2  # the general section and the shared MTA
-    assert by_name["Google Ireland Ltd."].locations == ", ".join(google.locations)
+    # "Finland" is part of "Finland / EU": a location that repeats is printed once
+    assert google.locations == ("Finland / EU", "Finland")
+    assert by_name["Google Ireland Ltd."].locations == "Finland / EU"
     alicloud = next(p for p in parties if p.outside_eea)
-    assert alicloud.country == "not stated in the published list"
+    assert alicloud.country == ""  # unknown: an empty cell in a document meant to be signed
     assert alicloud.legal_id == "—"
-    assert view.summary["footnote"].startswith("Entities marked as processing outside the EU/EEA")
+    assert alicloud.transfers == ("EU Standard Contractual Clauses (2021/914), Module 3 (processor to processor)")
+    assert alicloud.details == ()  # no sourced address or contact: nothing, not a placeholder
+    assert view.summary["footnote"].startswith("Every transfer of personal data outside the EU/EEA names its basis")
 
 
 def test_summary_footnote_when_everything_is_in_the_eea(annex_of):
@@ -158,17 +178,50 @@ def test_summary_footnote_when_everything_is_in_the_eea(annex_of):
     assert footnote == "All processing locations listed in this annex are within the EU/EEA."
 
 
-def test_unknown_country_code_prints_as_is(annex_of):
+@pytest.mark.parametrize(("language", "names"), [
+    ("fi", ["Irlanti", "Malta", "Iso-Britannia", "Saksa", "Suomi"]),
+    ("en", ["Ireland", "Malta", "United Kingdom", "Germany", "Finland"]),
+])
+def test_country_names_come_from_cldr(annex_of, language, names):
+    view = build_view(annex_of(language=language, products=("mailer", "cms")))
+    countries = {p.name: p.country for p in view.summary["parties"]}
+    assert [countries[n] for n in ("Google Ireland Ltd.", "Peakford Ltd.", "Cyclr", "Hetzner Online GmbH",
+                                   "DNA Oyj")] == names
+
+
+def test_an_address_and_contact_print_only_when_recorded(annex_of):
+    annex = annex_of(language="en")
+    first = dataclasses.replace(annex.subprocessors[0], address="1 Example Street, Dublin", privacy_contact=None)
+    view = build_view(dataclasses.replace(annex, subprocessors=(first, *annex.subprocessors[1:])))
+    assert view.summary["parties"][0].details == ("Registered address: 1 Example Street, Dublin",)
+    assert all(p.details == () for p in view.summary["parties"][1:])
+
+
+def test_an_unknown_country_code_prints_nothing(annex_of):
     annex = annex_of()
     first = dataclasses.replace(annex.subprocessors[0], country="XX")
     view = build_view(dataclasses.replace(annex, subprocessors=(first, *annex.subprocessors[1:])))
-    assert view.summary["parties"][0].country == "XX"
+    assert view.summary["parties"][0].country == ""
+
+
+def test_authorisation_and_the_replaced_annex(annex_of):
+    view = build_view(annex_of(language="fi"))
+    (authorisation,) = view.authorisation
+    assert "28 artiklan 2 kohdan" in authorisation and "28 artiklan 4 kohta" in authorisation
+    assert "Liana Technologies Oy käsittelijänä" in authorisation and "vastaa" in authorisation
+    view = build_view(annex_of(language="en", replaces="ANX-0000-1111-2222-3333"))
+    assert "Article 28(2)" in view.authorisation[0] and "remains liable" in view.authorisation[0]
+    assert view.authorisation[1] == ("From 29 November 2026, this annex replaces the previous annex, "
+                                     "document ID ANX-0000-1111-2222-3333.")
+    assert (view.meta[-1].label, view.meta[-1].value) == ("Replaces annex", "ANX-0000-1111-2222-3333")
+    fi = build_view(annex_of(language="fi", replaces="ANX-0000-1111-2222-3333"))
+    assert "29.11.2026" in fi.authorisation[1]
 
 
 def test_register_and_notice(annex_of):
     annex = annex_of(language="fi")
     view = build_view(annex)
-    assert view.register["title"] == "Tiedoksi: Lianan asiakastietorekisterin alikäsittelijät"
+    assert view.register["title"] == "Asiakastietorekisterin alikäsittelijät"  # the published list's heading
     assert view.register["note"] == annex.customer_register.note
     assert [(e.name, e.location, e.outside_eea) for e in view.register["entries"]] == \
            [(e.name, e.location, e.outside_eea) for e in annex.customer_register.entries]
@@ -179,9 +232,13 @@ def test_register_and_notice(annex_of):
 
 def test_signatures_name_both_parties(annex_of):
     view = build_view(annex_of())
-    assert view.signatures["parties"] == ("For the Customer: Acme Oy", "For Liana Technologies Oy")
+    # both languages name the parties the same way: role, then name
+    assert view.signatures["parties"] == ("Customer: Acme Oy", "Supplier: Liana Technologies Oy")
     assert (view.signatures["signature"], view.signatures["name"], view.signatures["place_date"]) == \
-           ("Signature", "Name and title", "Place and date")
+           ("Signature", "Name in block letters and title", "Place and date")
+    fi = build_view(annex_of(language="fi"))
+    assert fi.signatures["parties"] == ("Asiakas: Acme Oy", "Palveluntarjoaja: Liana Technologies Oy")
+    assert (fi.signatures["name"], fi.signatures["place_date"]) == ("Nimenselvennys ja asema", "Paikka ja aika")
 
 
 @pytest.mark.parametrize("language", ["en", "fi"])
@@ -212,7 +269,7 @@ def test_view_holds_plain_unescaped_text(annex_of):
     view = build_view(annex_of(name=name))
     assert view.meta[0].value == name
     assert name in view.intro and name in view.subject
-    assert view.signatures["parties"][0] == f"For the Customer: {name}"
+    assert view.signatures["parties"][0] == f"Customer: {name}"
     assert not any("&lt;" in s or "&amp;" in s for s in _strings(view))
 
 

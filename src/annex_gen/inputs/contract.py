@@ -85,9 +85,6 @@ def validate_contract(registry: Registry, doc: Document) -> tuple[Contract | Non
             replaces = None
         if "date" in con:
             date = c.date(("contract", "date"))
-            if date and date < registry.list_retrieved:
-                c.warn(("contract", "date"), f"the annex is dated {date.isoformat()}, before the published list "
-                       f"it reflects was retrieved ({registry.list_retrieved.isoformat()})")
         region = c.choice(("contract", "region"), registry.regions, "region") if "region" in con else None
         language = c.choice(("contract", "language"), registry.languages, "language") if "language" in con else None
         if "products" in con:
@@ -107,6 +104,9 @@ def validate_contract(registry: Registry, doc: Document) -> tuple[Contract | Non
     if any(d.severity == "error" for d in diagnostics):
         return None, diagnostics
     assert cid and name and date and region and language
+    if date < registry.list_retrieved:
+        c.warn(("contract", "date"), f"the annex is dated {date.isoformat()}, before the published list "
+               f"it reflects was retrieved ({registry.list_retrieved.isoformat()})")
     contract = Contract(
         customer_id=cid,
         customer_name=name,

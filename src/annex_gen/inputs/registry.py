@@ -123,7 +123,7 @@ class _RegistryReader:
         self._unknown_details(entities, sections)
 
         if any(d.severity == "error" for d in self.diagnostics):
-            raise InvalidInput(self.diagnostics)
+            raise InvalidInput([d for d in self.diagnostics if d.severity == "error"])
         assert list_title and list_source and retrieved and company_name and notice
         return Registry(
             release=release,

@@ -67,7 +67,7 @@ class AnnexView(PageView):
 def entry_view(cat: Catalog, e: AnnexEntry, option_names: dict[str, str]) -> EntryView:
     """The printed form of one entry."""
     gated = cat.format("table.option_gated", option=option_names.get(e.option, e.option)) if e.option else None
-    transfer = cat.format("table.transfer_value", basis=e.transfer) if e.transfer else None
+    transfer = cat.format("transfer_basis", basis=e.transfer) if e.transfer else None
     return EntryView(e.name, e.legal_id or cat["meta.none"], e.location, e.outside_eea, e.purpose,
                      e.purpose_items, gated, transfer)
 
