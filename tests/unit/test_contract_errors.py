@@ -424,3 +424,28 @@ def test_an_impossible_date_is_reported_with_every_other_problem(registry, tmp_p
         "c.yaml:3:9: contract.date: '2026-02-30' is not a date that exists (YYYY-MM-DD)",
         "c.yaml:5:13: contract.language: unknown language 'sv'; expected one of en, fi",
     ]
+
+
+def test_replaces_names_the_document_id_of_the_previous_annex(registry, tmp_path):
+    build_file_tree(tmp_path, {"c.yaml": """
+        customer: {id: acme, name: Acme Oy}
+        contract: {date: 2026-11-29, region: eu, language: fi, products: [mailer], replaces: ANX-1A2B-3C4D-5E6F-7A8B}
+    """})
+    contract, _ = load_contract(registry, tmp_path / "c.yaml")
+    assert contract.replaces == "ANX-1A2B-3C4D-5E6F-7A8B"
+    assert contract_problems(registry, tmp_path, """
+        customer: {id: acme, name: Acme Oy}
+        contract: {date: 2026-11-29, region: eu, language: fi, products: [mailer], replaces: DPA-2025-1}
+    """) == ["c.yaml:2:86: contract.replaces: 'DPA-2025-1' is not an annex document ID; expected the form "
+             "ANX-XXXX-XXXX-XXXX-XXXX (hexadecimal), as printed in the footer of the annex it replaces"]
+
+
+def test_an_annex_dated_before_the_published_list_is_a_warning(registry, tmp_path):
+    build_file_tree(tmp_path, {"c.yaml": """
+        customer: {id: acme, name: Acme Oy}
+        contract: {date: 2026-11-28, region: eu, language: fi, products: [mailer]}
+    """})
+    _, warnings = load_contract(registry, tmp_path / "c.yaml")
+    assert [str(d).replace(f"{tmp_path}/", "") for d in warnings] == [
+        "c.yaml:2:18: contract.date: warning: the annex is dated 2026-11-28, before the published list it "
+        "reflects was retrieved (2026-11-29)"]

@@ -266,3 +266,63 @@ def test_a_missing_registry_directory(tmp_path):
 def test_a_missing_registry_file(reg):
     (reg / "locations.yaml").unlink()
     assert check_lines(reg) == [f"{reg}/locations.yaml: no such file"]
+
+
+# Transfers, countries and sourced entity details (issue 15) ---------------------------------------
+
+
+def test_an_entry_outside_the_eea_without_a_transfer_basis_is_an_error(reg):
+    line, col = replace_once(reg / "sections.yaml", "        location: dubai\n        transfer: scc-module-3\n",
+                             "        location: dubai\n")
+    assert check_lines(reg) == [
+        f"{reg}/sections.yaml:{line - 1}:9: sections[9].entries[0]: location 'dubai' is outside the EU/EEA: "
+        "name its transfer basis (transfer: one of scc-module-3)"
+    ]
+
+
+def test_a_transfer_basis_must_exist_and_not_be_given_inside_the_eea(reg):
+    line, col = replace_once(reg / "sections.yaml", "transfer: scc-module-3", "transfer: scc-module-2")
+    replace_once(reg / "sections.yaml", "        location: sweden\n",
+                 "        location: sweden\n        transfer: scc-module-3\n")
+    sweden, unknown = check_lines(reg)  # in file order
+    assert sweden == (f"{reg}/sections.yaml:96:19: sections[1].entries[3].transfer: location 'sweden' lies in "
+                      "the EU/EEA: no transfer basis applies")
+    assert unknown == (f"{reg}/sections.yaml:{line + 1}:{col + 10}: sections[9].entries[0].transfer: unknown "
+                       "transfer basis 'scc-module-2'; expected one of scc-module-3; did you mean 'scc-module-3'?")
+
+
+def test_an_scc_basis_names_its_module(reg):
+    line, col = replace_once(reg / "registry.yaml", "    module: 3\n", "    module: 5\n")
+    assert check_lines(reg) == [
+        f"{reg}/registry.yaml:{line}:13: transfer_bases.scc-module-3.module: the Standard Contractual Clauses "
+        "2021/914 need a module from 1 to 4"
+    ]
+
+
+def test_an_unknown_country_code_is_an_error(reg):
+    # a registry copy with country: US once printed the raw code; now every code must be one CLDR names
+    line, col = replace_once(reg / "entities.yaml", "    country: MT\n", "    country: QQ\n")
+    lines = check_lines(reg)
+    assert lines[0] == (f"{reg}/entities.yaml:{line}:14: entities.peakford.country: unknown country code 'QQ'; "
+                        "expected an ISO 3166-1 alpha-2 code such as FI")
+
+
+def test_an_address_without_a_recorded_source_is_an_error(reg):
+    line, col = replace_once(reg / "entities.yaml", "    country: DE\n",
+                             "    country: DE\n    address: Industriestr. 25, 91710 Gunzenhausen\n")
+    assert check_lines(reg) == [
+        f"{reg}/entities.yaml:{line + 1}:14: entities.hetzner.address: address needs a public source: add "
+        "{fact: address, source: ...} to the entity's sources"
+    ]
+
+
+def test_a_sourced_address_is_printed_in_the_summary(reg):
+    replace_once(reg / "entities.yaml", "    country: DE\n",
+                 "    country: DE\n    address: Example Street 1, Example City\n"
+                 "    sources: [{fact: address, source: 'example register extract, retrieved 2026-11-29'}]\n")
+    report = check(reg, [])
+    assert report.errors == []
+    assert "entities.hetzner" in {d.key for d in report.diagnostics}  # the contact is still unknown
+    assert report.registry.entities["hetzner"].address == "Example Street 1, Example City"
+    assert report.registry.entities["hetzner"].sources == (
+        {"fact": "address", "source": "example register extract, retrieved 2026-11-29"},)

@@ -413,7 +413,8 @@ def test_the_same_entries_are_outside_eea_in_every_language(annex_for, language)
 def test_registry_corrections_are_in_effect(annex_for):
     text = json.dumps([a.to_dict() for a in all_annexes(annex_for)], ensure_ascii=False)
     for typo in ("IE6388047 V", "DE 812871812", "CRO 557454", "loktus", "regionana", "regioniin", "Sendgrid",
-                 "lähetyks ", "konsesali", "(käytössä vain sopimuksen mukaisesti)", "alikäsitteij", "MTAt", "<ul", "GCPn", "infrastrukturi", "Liana Wordpress", " and "):
+                 "lähetyks ", "konsesali", "(käytössä vain sopimuksen mukaisesti)",
+                 "alikäsitteij", "MTAt", "<ul", "GCPn", "infrastrukturi", "Liana Wordpress", " and "):
         assert typo not in text, typo
     for corrected in ("IE6388047V", "DE812871812", "IE557454", "CRO 706654", "UK CRN 08790783",
                       "Lianan lokitus- ja valvonta-alusta", "Lianan tekstiviestien lähetys (MFA)",
