@@ -196,7 +196,7 @@ def _add_text(paragraph, text: str) -> None:
 
 def _mark(paragraph, text: str) -> None:
     """The outside-EU/EEA mark, boxed and tinted as in the PDF."""
-    run = paragraph.add_run(f"{NBSP}{text}{NBSP}")
+    run = paragraph.add_run(text)
     run.bold = True
     run.font.size = Pt(7)
     run.font.color.rgb = MARK
