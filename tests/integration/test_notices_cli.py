@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from archive_support import example_annex
 from tests.integration.batch_support import (
     EU_MAILER_EXAMPLES,
     EXAMPLES_DIR,
@@ -125,13 +126,28 @@ def test_notices_for_every_affected_customer(new_registry, tmp_path):
     assert "Email archive" in pdf_text(out / aalto["annex_pdf"])
     # the new annex is dated the day the change takes effect, not the old contract date
     assert "Date of annex 2027-01-15" in pdf_text(out / aalto["annex_pdf"])
+    # and names the annex it replaces: the one the old registry resolves for the same contract
+    replaced = example_annex("kauppahuone-aalto").document_id
+    annex_en = " ".join(pdf_text(out / aalto["annex_pdf"]).split())
+    assert f"From 15 January 2027, this annex replaces the previous annex, document ID {replaced}." in annex_en
+    # running text writes dates in the reader's form; the metadata table keeps ISO dates
+    assert "take effect on 15 January 2027" in " ".join(en.split())
+    assert "no later than 31 December 2026" in " ".join(en.split())
+    assert "The updated sub-processor annex" in " ".join(en.split())
 
     fi_row = rows["esimerkki-oy"]
     assert fi_row["contact_email"] == "it@esimerkki.fi"
     fi = docx_text(out / fi_row["notice_docx"])
+    fi = " ".join(fi.split())
     for expected in ("Ilmoitus alikäsittelijöiden muutoksista", "Sähköpostiarkisto", "2027-01-15",
-                     "kirjallisesti, perustellusta tietoturvaan liittyvästä syystä viimeistään 2026-12-31"):
+                     "kirjallisesti, perustellusta tietoturvaan liittyvästä syystä viimeistään 31.12.2026",
+                     "ilmoittaa Asiakkaalle (Esimerkki Oy) seuraavista alikäsittelijöitä koskevista muutoksista",
+                     "Vastustamisen määräaika", "liitteenä on päivitetty alikäsittelijäliite",
+                     "Muutokset tulevat voimaan 15.1.2027", "Yritystunniste"):
         assert expected in fi, expected
+    assert "asiakkaalle" not in fi  # "Asiakas" is capitalised throughout
+    annex_fi = " ".join(pdf_text(out / fi_row["annex_pdf"]).split())
+    assert f"aiemman liitteen, jonka asiakirjatunnus on {example_annex('esimerkki-oy').document_id}" in annex_fi
     assert "Ilmoitus alikäsittelijöiden muutoksista" in pdf_text(out / fi_row["notice_pdf"])
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+import pikepdf
 import weasyprint
 
 from annex_gen.errors import RenderError
@@ -41,7 +43,7 @@ def html_to_pdf(html: str, *, date: dt.date, attachments: dict[str, bytes]) -> b
     ]
     document = weasyprint.HTML(string=html, base_url=str(TEMPLATES_DIR) + "/", url_fetcher=fetcher)
     try:
-        return document.write_pdf(
+        data = document.write_pdf(
             attachments=files,
             pdf_variant="pdf/a-3b",
             pdf_identifier=True,
@@ -50,6 +52,38 @@ def html_to_pdf(html: str, *, date: dt.date, attachments: dict[str, bytes]) -> b
         )
     except weasyprint.urls.FatalURLFetchingError as exc:
         raise RenderError(str(exc)) from None
+    return scope_header_cells(data)
+
+
+def scope_header_cells(data: bytes) -> bytes:
+    """Give every tagged table header cell its Scope: Column in a header row, Row elsewhere.
+
+    WeasyPrint tags <th> without the scope attribute, and a screen reader needs it to read a
+    cell with its header. The ID is derived from the content, so the bytes stay deterministic.
+    """
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        root = pdf.Root.get("/StructTreeRoot")
+        if root is None:
+            return data
+        stack = [(root.get("/K"), False)]
+        while stack:
+            node, in_head = stack.pop()
+            if isinstance(node, pikepdf.Array):
+                stack.extend((child, in_head) for child in node)
+                continue
+            if not isinstance(node, pikepdf.Dictionary) or "/S" not in node:
+                continue
+            kind = node.S
+            if kind == "/TH":
+                attributes = node.get("/A")
+                if not isinstance(attributes, pikepdf.Dictionary):
+                    attributes = pikepdf.Dictionary(O=pikepdf.Name.Table)
+                    node.A = attributes
+                attributes.Scope = pikepdf.Name.Column if in_head else pikepdf.Name.Row
+            stack.append((node.get("/K"), in_head or kind == "/THead"))
+        out = io.BytesIO()
+        pdf.save(out, deterministic_id=True)
+        return out.getvalue()
 
 
 def render_pdf(document: Any) -> bytes:

@@ -1,0 +1,283 @@
+"""What a customer's lawyer asked for before signing (issue 15), read back from real files.
+
+Each contract is generated once through the CLI, in Finnish and in English; the tests read the
+PDF with pdfplumber and pikepdf, the DOCX with python-docx and the JSON the PDF embeds.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import docx
+import pdfplumber
+import pikepdf
+import pytest
+
+from conftest import REGISTRY_DIR, build_file_tree
+from render_support import run_cli
+
+FIXTURE_SCHEMA_1 = Path(__file__).resolve().parents[1] / "fixtures" / "annex-schema1-esimerkki-oy.pdf"
+
+CONTRACTS = {
+    "uae-fi": """
+        customer: {id: uae-fi, name: Aavikko Events FZ-LLC, business_id: "100123456789012"}
+        contract: {date: 2026-12-31, region: uae, language: fi, products: [automation]}
+    """,
+    "uae-en": """
+        customer: {id: uae-en, name: Desert Events FZ-LLC, business_id: "100123456789012"}
+        contract: {date: 2026-12-31, region: uae, language: en, products: [mailer, automation, cms]}
+    """,
+    "eu-fi": """
+        customer: {id: eu-fi, name: Esimerkki Oy, business_id: FI12345671}
+        contract:
+          date: 2026-12-31
+          region: eu
+          language: fi
+          products: [mailer, cms, wordpress]
+          options: {dedicated_mta: true}
+          replaces: ANX-1A2B-3C4D-5E6F-7A8B
+    """,
+    "eu-en": """
+        customer: {id: eu-en, name: Example Ltd, business_id: FI12345671}
+        contract:
+          date: 2026-12-31
+          region: eu
+          language: en
+          products: [mailer, cms, wordpress]
+          options: {dedicated_mta: true}
+          replaces: ANX-1A2B-3C4D-5E6F-7A8B
+    """,
+}
+
+
+class Rendered:
+    """One generated annex: its PDF text per page, its DOCX, its JSON."""
+
+    def __init__(self, folder: Path) -> None:
+        (self.pdf_path,) = folder.glob("*.pdf")
+        (self.docx_path,) = folder.glob("*.docx")
+        with pdfplumber.open(self.pdf_path) as pdf:
+            self.pages = [page.extract_text() or "" for page in pdf.pages]
+            self.header_rows = [table[0] for page in pdf.pages for table in page.extract_tables() if table]
+        with pikepdf.open(self.pdf_path) as pdf:
+            self.json = json.loads(pdf.attachments["annex.json"].get_file().read_bytes())
+        self.docx = docx.Document(str(self.docx_path))
+
+    @property
+    def text(self) -> str:
+        """The PDF's text with line breaks as spaces (cells wrap anywhere)."""
+        return " ".join(" ".join(self.pages).split())
+
+    @property
+    def docx_text(self) -> str:
+        """Every paragraph and table cell of the DOCX, in body order, as one line."""
+        parts = []
+        body = self.docx.element.body
+        for child in body.iterchildren():
+            if child.tag.endswith("}p"):
+                parts.append("".join(t.text or "" for t in child.iter() if t.tag.endswith("}t")))
+            elif child.tag.endswith("}tbl"):
+                table = docx.table.Table(child, self.docx)
+                for row in table.rows:
+                    parts.extend(cell.text for cell in row.cells)
+        return " ".join(" ".join(parts).replace("\u00a0", " ").replace("\u2011", "-").split())
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory) -> dict[str, Rendered]:
+    base = tmp_path_factory.mktemp("legal")
+    build_file_tree(base / "contracts", {f"{name}.yaml": text for name, text in CONTRACTS.items()})
+    result = run_cli("generate", base / "contracts", "--format", "pdf,docx", "--out", base / "out")
+    assert result.returncode == 0, result.stderr.decode()
+    return {name: Rendered(base / "out" / name) for name in CONTRACTS}
+
+
+def test_the_json_is_schema_2_with_transfer_bases_and_the_replaced_annex(rendered):
+    uae = rendered["uae-en"].json
+    assert uae["schema"] == "annex-gen/annex/2"
+    (entry,) = [e for s in uae["sections"] for e in s["entries"] if e["outside_eea"]]
+    assert entry["transfer_basis"] == "scc-module-3"
+    assert entry["transfer"] == "EU Standard Contractual Clauses (2021/914), Module 3 (processor to processor)"
+    alicloud = next(p for p in uae["subprocessors"] if p["id"] == "alicloud-global")
+    assert alicloud["transfers"] == [entry["transfer"]]
+    assert (alicloud["country"], alicloud["address"], alicloud["privacy_contact"]) == (None, None, None)
+    assert rendered["eu-fi"].json["contract"]["replaces"] == "ANX-1A2B-3C4D-5E6F-7A8B"
+    assert rendered["uae-fi"].json["contract"]["replaces"] is None
+
+
+@pytest.mark.parametrize(("name", "basis"), [
+    ("uae-fi", "EU:n vakiosopimuslausekkeet (2021/914), moduuli 3 (käsittelijältä käsittelijälle)"),
+    ("uae-en", "EU Standard Contractual Clauses (2021/914), Module 3 (processor to processor)"),
+])
+def test_processing_outside_the_eea_names_its_safeguard(rendered, name, basis):
+    doc = rendered[name]
+    label = {"uae-fi": "Siirtoperuste", "uae-en": "Transfer basis"}[name]
+    # beside the entry and in the summary of legal entities, in both formats
+    for text in (doc.text, doc.docx_text):
+        assert f"{label}: {basis}" in text
+        assert text.count(basis) == 2
+    assert "safeguards agreed" not in doc.text and "sovittuja suojatoimia" not in doc.text
+
+
+@pytest.mark.parametrize(("name", "header", "absent"), [
+    ("eu-fi", "Käsittelyn kuvaus", "Käsittelyn tarkoitus"),
+    ("eu-en", "Description of processing", "Purpose of processing"),
+])
+def test_the_column_describes_the_processing(rendered, name, header, absent):
+    doc = rendered[name]
+    assert any(row[-1] == header for row in doc.header_rows)
+    docx_headers = [t.rows[0].cells[-1].text for t in doc.docx.tables if len(t.columns) == 4]
+    assert docx_headers and set(docx_headers) == {header}
+    assert absent not in doc.text and absent not in doc.docx_text
+
+
+@pytest.mark.parametrize(("name", "authorises", "replaced"), [
+    ("eu-fi", "hyväksyy tässä liitteessä luetellut alikäsittelijät EU:n yleisen tietosuoja-asetuksen 28 artiklan "
+              "2 kohdan mukaisesti",
+     "Tämä liite korvaa 31.12.2026 alkaen aiemman liitteen, jonka asiakirjatunnus on ANX-1A2B-3C4D-5E6F-7A8B."),
+    ("eu-en", "authorises the sub-processors listed in this annex under Article 28(2)",
+     "From 31 December 2026, this annex replaces the previous annex, document ID ANX-1A2B-3C4D-5E6F-7A8B."),
+])
+def test_authorisation_roles_and_the_replaced_annex(rendered, name, authorises, replaced):
+    doc = rendered[name]
+    for text in (doc.text, doc.docx_text):
+        assert authorises in text
+        assert replaced in text  # a date in running text in the reader's form
+        assert "2026-12-31" in text  # and ISO in the table
+    title = {"eu-fi": "Tietojenkäsittelysopimuksen liite: Alikäsittelijät",
+             "eu-en": "Annex to the Data Processing Agreement: Sub-processors"}[name]
+    assert doc.pages[0].splitlines()[1] == title
+    assert doc.docx.paragraphs[0].text == title
+
+
+@pytest.mark.parametrize(("name", "register", "signatures", "labels"), [
+    ("eu-fi", "Asiakastietorekisterin alikäsittelijät", "Allekirjoitukset",
+     ("Asiakas: Esimerkki Oy", "Palveluntarjoaja: Liana Technologies Oy", "Nimenselvennys ja asema",
+      "Paikka ja aika")),
+    ("eu-en", "Sub-processors of Liana's customer register", "Signatures",
+     ("Customer: Example Ltd", "Supplier: Liana Technologies Oy", "Name in block letters and title",
+      "Place and date")),
+])
+def test_nothing_follows_the_signatures(rendered, name, register, signatures, labels):
+    doc = rendered[name]
+    for text in (doc.text, doc.docx_text):
+        assert text.index(register) < text.rindex(signatures)
+        for label in labels:
+            assert label in text
+    # the last page ends with the signature block's last label, then only the footer
+    last = [line for line in doc.pages[-1].splitlines() if line.strip()]
+    assert last[-2].endswith(labels[-1])
+    assert last[-1].startswith(("Asiakirjatunnus", "Document ID"))
+    # the DOCX body ends with the signature table (and the section properties)
+    body = [child.tag.rsplit("}", 1)[1] for child in doc.docx.element.body.iterchildren()]
+    assert body[-2:] == ["tbl", "sectPr"]
+    assert doc.docx.tables[-1].rows[-1].cells[0].text.endswith(labels[-1])
+
+
+@pytest.mark.parametrize(("name", "countries", "identifier"), [
+    ("uae-fi", ("Irlanti", "Iso-Britannia", "Malta"), "100123456789012 (Yhdistyneiden arabiemiirikuntien TRN)"),
+    ("uae-en", ("Ireland", "United Kingdom", "Malta"), "100123456789012 (UAE TRN)"),
+])
+def test_countries_from_cldr_and_the_company_identifier_kind(rendered, name, countries, identifier):
+    doc = rendered[name]
+    for text in (doc.text, doc.docx_text):
+        for country in countries:
+            assert country in text
+        assert identifier in text
+        assert "not stated in the published list" not in text
+        assert "ei mainittu julkaistussa luettelossa" not in text
+        assert "Y-tunnus tai ALV-numero" not in text
+
+
+def test_a_shared_section_is_headed_by_the_customers_products(rendered):
+    fi, en = rendered["uae-fi"], rendered["uae-en"]
+    for text in (fi.text, fi.docx_text):
+        assert "LianaMailer, LianaAutomation ja LianaCMS" not in text
+        assert "Palvelu käyttää Lianan jaettua MTA-infrastruktuuria" in text  # one service
+    assert any(p.text == "LianaAutomation" and p.style.name == "Heading 1" for p in fi.docx.paragraphs)
+    assert "LianaMailer, LianaAutomation and LianaCMS" in en.text
+    assert "These services use Liana's shared MTA infrastructure" in en.text  # the section of several
+
+
+@pytest.mark.parametrize(("name", "phrases", "absent"), [
+    ("eu-fi", ("muihin regioneihin", "primäärisenä regionina", "SendGrid-palvelu", "Lisäpalvelut",
+               "Lisäpalvelu: Dedikoidut MTA:t (LianaMailer)", "Nämä palvelut käyttävät", "IE557454",
+               "ilmoittaa Asiakkaan pääkäyttäjille sähköpostitse tai sovelluksen sisäisellä ilmoituksella "
+               "alikäsittelijän lisäämisestä tai vaihtamisesta vähintään 30 päivää ennen kuin uusi "
+               "alikäsittelijä alkaa käsitellä Asiakkaan henkilötietoja.", "FI12345671 (ALV-tunniste)"),
+     ("regioniin", "regionana", "Sendgrid", "Sopimuksen lisäehd", "käytössä vain sopimuksen mukaisesti",
+      "CRO 557454", "Suomi / EU, Suomi")),
+    ("eu-en", ("Services provided through GCP include:", "customer implementations",
+               "Sending text messages for multi-factor authentication (MFA)",
+               "relating to data security, within 30 days", "Additional services", "SendGrid"),
+     ("among others", "deliveries", "Contract options", "Finland / EU, Finland")),
+])
+def test_the_texts_a_finnish_lawyer_would_write(rendered, name, phrases, absent):
+    doc = rendered[name]
+    for text in (doc.text, doc.docx_text):
+        for phrase in phrases:
+            assert phrase in text, phrase
+        for phrase in absent:
+            assert phrase not in text, phrase
+
+
+def test_pdf_title_keywords_and_header_cell_scopes(rendered):
+    doc = rendered["eu-en"]
+    with pikepdf.open(doc.pdf_path) as pdf:
+        assert str(pdf.docinfo["/Title"]) == "Annex to the Data Processing Agreement: Sub-processors – Example Ltd"
+        assert str(pdf.docinfo["/Keywords"]) == doc.json["document_id"]
+        scopes, tables = [], 0
+        stack = [pdf.Root.StructTreeRoot.K]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, pikepdf.Array):
+                stack.extend(node)
+            elif isinstance(node, pikepdf.Dictionary) and "/S" in node:
+                scopes += [str(node.A.get("/Scope"))] if node.S == "/TH" else []
+                tables += node.S == "/Table"
+                stack.append(node.get("/K"))
+    assert scopes and set(scopes) == {"/Column", "/Row"}
+    assert scopes.count("/Row") == 11  # the metadata block's labels, Replaces annex included
+    # the metadata block, one table per section, the summary, the register: the signatures are no table
+    assert tables == 1 + len(doc.json["sections"]) + 1 + 1
+    assert doc.docx.core_properties.title == "Annex to the Data Processing Agreement: Sub-processors – Example Ltd"
+    assert doc.docx.core_properties.keywords == doc.json["document_id"]
+
+
+def test_docx_identifiers_and_suspended_hyphens_do_not_wrap_inside(rendered):
+    xml = rendered["eu-fi"].docx.element.xml
+    assert "UK\u00a0CRN\u00a008790783" in xml
+    assert re.search(r"ja\u00a0</w:t>.*?<w:noBreakHyphen/>", xml, re.S)
+    # the outside-EEA mark is boxed and tinted as in the PDF
+    uae = rendered["uae-fi"].docx.element.xml
+    assert '<w:bdr w:val="single"' in uae and 'w:fill="FBEFE6"' in uae
+
+
+def test_column_widths_are_the_same_in_every_document(rendered):
+    def widths(doc: Rendered) -> set[tuple[int, ...]]:
+        return {tuple(col.width for col in t.columns) for t in doc.docx.tables if len(t.columns) == 5}
+
+    summaries = [widths(doc) for doc in rendered.values()]
+    assert all(len(s) == 1 for s in summaries) and len(set().union(*summaries)) == 1
+
+
+def test_an_annex_pdf_of_schema_1_is_still_archived_and_compared(tmp_path):
+    # a signed copy made before schema 2: `archive add` and `archive status` still read it
+    (tmp_path / "customers").mkdir()
+    shutil.copy(Path(__file__).resolve().parents[2] / "examples" / "esimerkki-oy.yaml", tmp_path / "customers")
+    shutil.copytree(REGISTRY_DIR, tmp_path / "registry")
+    with pikepdf.open(FIXTURE_SCHEMA_1) as pdf:
+        old = json.loads(pdf.attachments["annex.json"].get_file().read_bytes())
+    assert old["schema"] == "annex-gen/annex/1"
+    added = run_cli("archive", "add", FIXTURE_SCHEMA_1, "--customer", "esimerkki-oy", "--signed-on", "2026-11-30",
+                    cwd=tmp_path)
+    assert added.returncode == 0, added.stderr.decode()
+    assert old["document_id"] in added.stdout.decode()
+    status = run_cli("archive", "status", "--on", "2026-12-01", cwd=tmp_path)
+    out = status.stdout.decode()
+    assert status.returncode == 1, out + status.stderr.decode()  # the registry has moved on since
+    assert f"esimerkki-oy: OUTDATED: record 1, {old['document_id']}, signed 2026-11-30" in out
+    assert "Traceback" not in status.stderr.decode()
