@@ -9,7 +9,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from archive_support import example_annex
 from tests.integration.batch_support import (
     EU_MAILER_EXAMPLES,
     EXAMPLES_DIR,
@@ -19,6 +18,8 @@ from tests.integration.batch_support import (
     docx_text,
     pdf_text,
 )
+
+from archive_support import example_annex
 
 
 @pytest.fixture

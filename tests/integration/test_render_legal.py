@@ -15,9 +15,9 @@ import docx
 import pdfplumber
 import pikepdf
 import pytest
+from render_support import run_cli
 
 from conftest import REGISTRY_DIR, build_file_tree
-from render_support import run_cli
 
 FIXTURE_SCHEMA_1 = Path(__file__).resolve().parents[1] / "fixtures" / "annex-schema1-esimerkki-oy.pdf"
 
