@@ -83,16 +83,25 @@ def test_a_second_batch_on_the_same_directory_is_refused(tmp_path):
 # The engine, with a stand-in for the renderer: the decisions, not the PDFs.
 
 
+class _Rendered(list):
+    """Customer ids in render order; annexes holds the last annex rendered for each."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.annexes: dict = {}
+
+
 @pytest.fixture
 def fake_render(monkeypatch):
-    """Replace rendering with tiny files; return the list of customer ids rendered."""
-    rendered: list[str] = []
+    """Replace rendering with tiny files; return the list of customer ids rendered (and their annexes)."""
+    rendered = _Rendered()
 
     def render(job, out_dir, registry=None):
         contract, annex = job
         if contract.customer_id == "explodes":
             return ("failed", "internal error: RuntimeError: boom")
         rendered.append(contract.customer_id)
+        rendered.annexes[contract.customer_id] = annex
         files = {}
         for fmt in ("pdf", "docx"):
             path = out_dir / annex.customer_id / f"{annex.document_id}.{fmt}"
@@ -118,6 +127,9 @@ def test_skip_force_and_template_change(tmp_path, registry, fake_render, monkeyp
     assert (second.generated, len(second.unchanged)) == ([], 9)
     forced = run(registry, [EXAMPLES_DIR / "esimerkki-oy.yaml"], out, force=True)
     assert [cid for cid, _ in forced.generated] == ["esimerkki-oy"]
+    # unchanged content replaces nothing: the forced annex keeps its document ID
+    assert fake_render.annexes["esimerkki-oy"].replaces is None
+    assert forced.generated == [(cid, doc) for cid, doc in first.generated if cid == "esimerkki-oy"]
     monkeypatch.setattr(annex_gen.render, "templates_digest", lambda: "templates-2")
     assert len(run(registry, [EXAMPLES_DIR], out).generated) == 9
     assert len(fake_render) == 9 + 1 + 9
@@ -140,6 +152,9 @@ def test_a_registry_change_regenerates_the_reached_customers_and_drops_their_old
     result = run(new, [EXAMPLES_DIR], out)
     reached = ["esimerkki-oy", "kaikki-tuotteet", "kauppahuone-aalto"]
     assert sorted(cid for cid, _ in result.generated) == reached
+    # each new annex names the one it replaces, from the manifest
+    assert {cid: fake_render.annexes[cid].replaces for cid in reached} == {
+        cid: before[cid].document_id for cid in reached}
     after = Manifest.load(out).records
     for cid, rec in after.items():
         if cid in reached:

@@ -27,8 +27,8 @@ MARK = RGBColor(0x8A, 0x3B, 0x00)
 TEXT_WIDTH_MM = 174  # A4 less two 18 mm margins
 # Column shares of the text width, as annex.css gives them, so both formats lay tables out alike.
 WIDTHS = {
-    "entries": (23, 19, 18, 40),
-    "summary": (21, 19, 17, 19, 24),
+    "entries": (22, 21, 18, 39),
+    "summary": (20, 21, 17, 18, 24),
     "changed": (28, 23, 49),
     "meta": (32, 68),
 }
