@@ -103,13 +103,15 @@ def _set_change(label: str, old: Iterable[str], new: Iterable[str]) -> str | Non
 def _party_details(old: Mapping[str, Any], new: Mapping[str, Any], old_purposes: set[str],
                    new_purposes: set[str]) -> tuple[str, ...]:
     details: list[str | None] = []
-    for key, label in (("name", "name"), ("legal_id", "legal ID"), ("country", "country")):
+    for key, label in (("name", "name"), ("legal_id", "legal ID"), ("country", "country"),
+                       ("address", "registered address"), ("privacy_contact", "data-protection contact")):
         if old.get(key) != new.get(key):
             details.append(f"{label}: {old.get(key)!r} -> {new.get(key)!r}")
     details.append(_set_change("locations", old.get("locations") or [], new.get("locations") or []))
     if bool(old.get("outside_eea")) != bool(new.get("outside_eea")):
         details.append(f"outside the EEA: {'yes' if old.get('outside_eea') else 'no'} -> "
                        f"{'yes' if new.get('outside_eea') else 'no'}")
+    details.append(_set_change("transfer basis", old.get("transfers") or [], new.get("transfers") or []))
     details.append(_set_change("purpose", old_purposes, new_purposes))
     details.append(_set_change("sections", old.get("sections") or [], new.get("sections") or []))
     return tuple(d for d in details if d)

@@ -13,7 +13,7 @@ from typing import Any
 
 from annex_gen.model import Annex, AnnexEntry, AnnexSection
 
-_ROW_FIELDS = ("name", "legal_id", "country", "location", "outside_eea", "purpose", "option")
+_ROW_FIELDS = ("name", "legal_id", "country", "location", "outside_eea", "transfer", "purpose", "option")
 
 
 def pair(olds: list, news: list, key: Callable[[Any], Hashable]) -> tuple[list[tuple], list, list]:
