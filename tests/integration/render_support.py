@@ -215,6 +215,8 @@ def entry_cells(cat, entry: dict, option_names: dict[str, str]) -> list[list[str
     if entry["outside_eea"]:
         location.append(cat["table.outside_eea_mark"])
     purpose = [entry["purpose"], *(f"• {item}" for item in entry.get("purpose_items", []))]
+    if entry.get("transfer"):
+        purpose.append(cat.format("transfer_basis", basis=entry["transfer"]))
     if entry.get("option"):
         option = option_names.get(entry["option"], entry["option"])
         purpose.append(cat.format("table.option_gated", option=option))
@@ -223,8 +225,11 @@ def entry_cells(cat, entry: dict, option_names: dict[str, str]) -> list[list[str
 
 def expected_document(annex: dict) -> list[Block]:
     """Headings and tables of the document in order, as the resolved JSON determines them: the
-    sections, the legal-entity summary, the change-notice clause, the signatures, then the
-    customer-register list (for information)."""
+    sections, the legal-entity summary, the change-notice clause, the customer-register list (for
+    information), then the signatures, which nothing follows."""
+    from annex_gen.views.annex import merged_locations
+    from annex_gen.views.catalog import country_name
+
     cat = catalog(annex["language"])
     names = annex["option_names"]
     entries_header = tuple(cat[f"table.{k}"] for k in ("company", "identifier", "location", "purpose"))
@@ -236,16 +241,17 @@ def expected_document(annex: dict) -> list[Block]:
     ]
     parties = [
         [[p["name"]], [p["legal_id"] or cat["meta.none"]],
-         [cat[f"countries.{p['country']}"] if p["country"] else cat["summary.country_unknown"]],
-         [", ".join(p["locations"])], [cat["table.yes"] if p["outside_eea"] else cat["table.no"]]]
+         [country_name(p["country"], annex["language"])] if p["country"] else [],
+         [merged_locations(tuple(p["locations"]))],
+         [cat["table.yes"], *p.get("transfers", [])] if p["outside_eea"] else [cat["table.no"]]]
         for p in annex["subprocessors"]
     ]
     blocks.append(Block(cat["summary.title"], summary_header, parties, "summary"))
     blocks.append(Block(cat["notice.title"], None, [], "notice"))
-    # The signatures close the annex proper; the informational register follows them.
-    blocks.append(Block(cat["signatures.title"], None, [], "signatures"))
-    blocks.append(Block(cat["register.title"], entries_header,
+    # The informational register comes before the signatures, which close the annex.
+    blocks.append(Block(annex["customer_register_title"], entries_header,
                         [entry_cells(cat, e, names) for e in annex["customer_register"]], "register"))
+    blocks.append(Block(cat["signatures.title"], None, [], "signatures"))
     return blocks
 
 
