@@ -28,7 +28,7 @@ TEXT_WIDTH_MM = 174  # A4 less two 18 mm margins
 # Column shares of the text width, as annex.css gives them, so both formats lay tables out alike.
 WIDTHS = {
     "entries": (22, 21, 18, 39),
-    "summary": (20, 21, 17, 18, 24),
+    "summary": (20, 21, 18, 17, 24),
     "changed": (28, 23, 49),
     "meta": (32, 68),
 }
