@@ -100,7 +100,7 @@ def _styles(doc, language: str) -> None:
     lang.set(qn("w:val"), {"fi": "fi-FI", "en": "en-GB"}.get(language, language))
     rpr.append(lang)
     normal.paragraph_format.space_after = Pt(4)
-    for name, size in (("Title", 18), ("Heading 1", 12), ("Heading 2", 10)):
+    for name, size in (("Title", 16), ("Heading 1", 12), ("Heading 2", 10)):
         style = styles[name]
         style.font.name = FONT
         style.font.size = Pt(size)
