@@ -18,6 +18,7 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt, RGBColor
 
+from annex_gen.fonts import fallbacks_for
 from annex_gen.views import view_of
 from annex_gen.views.annex import AnnexView, EntryView
 from annex_gen.views.notice import NoticeView
@@ -26,6 +27,7 @@ ACCENT = RGBColor(0x1F, 0x3A, 0x5F)
 MUTED = RGBColor(0x55, 0x55, 0x55)
 FONT = "Noto Sans"
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+MAX_PROPERTY_CHARS = 255  # the OOXML core properties' limit (python-docx enforces it)
 CUSTOM_XML_NS = "urn:annex-gen:annex:1"
 APP_XML = (
     b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
@@ -278,12 +280,33 @@ def meta_table(doc, rows) -> None:
     doc.add_paragraph()
 
 
+def property_text(text: str) -> str:
+    """text shortened to what a core property holds, with an ellipsis where it was cut."""
+    return text if len(text) <= MAX_PROPERTY_CHARS else text[:MAX_PROPERTY_CHARS - 1].rstrip() + "\u2026"
+
+
+def _declare_fallback_fonts(doc) -> None:
+    """Runs with Chinese, Arabic or Hebrew text name the bundled font that has it (Word's eastAsia/cs slots)."""
+    for run in doc.element.body.iter(qn("w:r")):
+        needed = fallbacks_for("".join(t.text or "" for t in run.iter(qn("w:t"))))
+        if not needed:
+            continue
+        fonts = run.get_or_add_rPr().get_or_add_rFonts()
+        for fallback in reversed(needed):  # one complex-script slot: the first script in FALLBACKS wins
+            if fallback.script == "cjk":
+                fonts.set(qn("w:eastAsia"), fallback.docx_name)
+                fonts.set(qn("w:hint"), "eastAsia")
+            else:
+                fonts.set(qn("w:cs"), fallback.docx_name)
+
+
 def finish(doc, view, date: dt.date, payload: bytes, root: str = "annex") -> bytes:
     """Set the document properties, keep payload (JSON) as custom XML, and save with fixed bytes."""
+    _declare_fallback_fonts(doc)
     props = doc.core_properties
-    props.title = view.title
-    props.subject = view.subject
-    props.author = view.company
+    props.title = property_text(view.title)
+    props.subject = property_text(view.subject)
+    props.author = property_text(view.company)
     props.last_modified_by = view.company
     props.language = {"fi": "fi-FI", "en": "en-GB"}.get(view.language, view.language)
     props.identifier = view.document_id
