@@ -87,6 +87,36 @@ def write_coverage(path: Path = COVERAGE_FILE) -> None:
     path.write_text(json.dumps(compute_coverage(), separators=(",", ":")) + "\n", encoding="utf-8")
 
 
+# What the DOCX embeds: Noto Sans cut to the Latin text of our languages and of European names,
+# so a DOCX looks the same on a machine without Noto Sans (the whole fonts would add 1.5 MB).
+DOCX_SUBSET_DIR = FONTS_DIR / "docx"
+DOCX_SUBSET_RANGES = ((0x20, 0x7E), (0xA0, 0x24F), (0x2010, 0x2027), (0x2030, 0x203A), (0x20AC, 0x20AC),
+                      (0x2122, 0x2122), (0x2212, 0x2212))
+
+
+def docx_subset_file(base_file: str) -> Path:
+    """The embeddable subset of one base font file."""
+    return DOCX_SUBSET_DIR / base_file.replace(".ttf", ".subset.ttf")
+
+
+def write_docx_subsets() -> None:
+    """Regenerate the DOCX subsets of Noto Sans (needs fontTools; slow, so done once, not per document)."""
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+
+    DOCX_SUBSET_DIR.mkdir(exist_ok=True)
+    codes = [c for a, b in DOCX_SUBSET_RANGES for c in range(a, b + 1)]
+    for name in BASE_FILES:
+        font = TTFont(FONTS_DIR / name)
+        options = subset.Options()
+        options.name_IDs = ["*"]
+        options.notdef_outline = True
+        subsetter = subset.Subsetter(options)
+        subsetter.populate(unicodes=codes)
+        subsetter.subset(font)
+        font.save(docx_subset_file(name))
+
+
 @lru_cache(maxsize=1)
 def coverage() -> dict[str, Ranges]:
     """Script ('base', 'arabic', ...) -> the code points its bundled font adds."""

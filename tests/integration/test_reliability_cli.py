@@ -165,3 +165,28 @@ def test_check_refuses_a_fifo_without_hanging(tmp_path):
     proc = cli("check", fifo, timeout=60)
     assert proc.returncode == 1
     assert f"{fifo}: is not a regular file (a device, FIFO or socket); expected a file" in proc.stderr
+
+
+def test_the_docx_embeds_noto_sans_as_word_does(annex_for):
+    import io
+    import zipfile
+
+    from fontTools.ttLib import TTFont
+
+    from annex_gen.render.docx import render_docx
+
+    data = render_docx(annex_for("eu", ["mailer"], customer_name="Pohjolan Media ja Viestintä Oy"))
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        font_table = z.read("word/fontTable.xml").decode("utf-8")
+        assert "<w:embedTrueTypeFonts/><w:saveSubsetFonts/>" in z.read("word/settings.xml").decode("utf-8")
+        assert 'ContentType="application/vnd.openxmlformats-officedocument.obfuscatedFont"' in z.read(
+            "[Content_Types].xml").decode("utf-8")
+        for tag, name in (("embedRegular", "Regular"), ("embedBold", "Bold"), ("embedItalic", "Italic")):
+            key = font_table.split(f"<w:{tag} ", 1)[1].split('w:fontKey="', 1)[1].split('"', 1)[0]
+            blob = bytearray(z.read(f"word/fonts/NotoSans-{name}.odttf"))
+            key_bytes = bytes.fromhex(key.strip("{}").replace("-", ""))[::-1]
+            for i in range(32):  # undo Word's obfuscation (ECMA-376 part 1, 17.8.1)
+                blob[i] ^= key_bytes[i % 16]
+            font = TTFont(io.BytesIO(bytes(blob)))
+            assert font["name"].getDebugName(1) == "Noto Sans"
+            assert all(ord(c) in font.getBestCmap() for c in "Pohjolan Media ja Viestintä Oy – Åå €")
