@@ -180,9 +180,12 @@ class Manifest:
         names = sorted({p.relative_to(self.out_dir).as_posix() for p in paths})
         write_atomic(self.out_dir / PENDING_NAME, (json.dumps(names, indent=0) + "\n").encode("utf-8"))
 
-    def _pending(self) -> list[Path]:
+    def _pending(self) -> list[Path] | None:
+        """The files a batch listed before writing them; None if no batch left a list."""
         try:
             names = json.loads((self.out_dir / PENDING_NAME).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
         except (OSError, UnicodeDecodeError, ValueError, RecursionError):
             return []
         if not isinstance(names, list):
@@ -193,12 +196,13 @@ class Manifest:
         """Delete the pending files no record lists, and partial files of them and of the manifest.
 
         Both are what a killed (or failed) batch leaves behind; nothing else in the output
-        directory is touched, and only the directories of pending files are listed.
+        directory is touched. Only the directories of pending files are listed, and none at
+        all when no batch left a list (a batch with nothing to render).
         """
-        if not self.out_dir.is_dir():
+        pending = self._pending()
+        if pending is None:
             return []
         keep = self.referenced()
-        pending = self._pending()
         candidates = [p for p in pending if p not in keep]
         names_by_dir: dict[Path, set[str]] = {self.out_dir: {MANIFEST_NAME, PENDING_NAME}}
         for p in pending:
