@@ -190,3 +190,23 @@ def test_the_docx_embeds_noto_sans_as_word_does(annex_for):
             font = TTFont(io.BytesIO(bytes(blob)))
             assert font["name"].getDebugName(1) == "Noto Sans"
             assert all(ord(c) in font.getBestCmap() for c in "Pohjolan Media ja Viestintä Oy – Åå €")
+
+
+def test_libreoffice_shows_the_docx_in_its_embedded_noto_sans(annex_for, tmp_path):
+    """Where Noto Sans is installed this passes anyway; on a machine without it (CI) only embedding makes it."""
+    from tests.integration.render_support import libreoffice
+
+    from annex_gen.render.docx import render_docx
+
+    office = libreoffice()
+    assert office is not None, "LibreOffice is needed for this test: scripts/install-system-packages installs it"
+    path = tmp_path / "annex.docx"
+    path.write_bytes(render_docx(annex_for("eu", ["mailer"])))
+    result = subprocess.run(
+        [office, f"-env:UserInstallation={(tmp_path / 'profile').as_uri()}", "--headless", "--norestore",
+         "--convert-to", "pdf", "--outdir", str(tmp_path), str(path)],
+        capture_output=True, timeout=180, check=False, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    with pdfplumber.open(tmp_path / "annex.pdf") as pdf:
+        used = {c["fontname"].split("+", 1)[-1] for page in pdf.pages for c in page.chars}
+    assert used == {"NotoSans-Regular", "NotoSans-Bold", "NotoSans-Italic"}
