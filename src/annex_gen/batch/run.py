@@ -318,7 +318,7 @@ def run_batch(registry: Registry, paths: Iterable[Path], out_dir: Path, *, jobs:
         def retried(index: int) -> None:
             result.warnings.append(Diagnostic(
                 todo[index].source.label, None, None, "", "a worker process died while this contract was being "
-                "rendered (killed, or out of memory); it was rendered again in a new worker process", "warning"))
+                "rendered (killed, or out of memory); it is rendered again in a new worker process", "warning"))
 
         if todo:
             manifest.begin([output_path(out_dir, job.annex, fmt) for job in todo for fmt in DOCUMENT_FORMATS])
