@@ -54,20 +54,42 @@ def test_files_present_checks_existence_and_size(tmp_path):
     assert not manifest.files_present(record("acme", "acme/ANX-2.pdf"))
 
 
-def test_sweep_removes_partial_and_unlisted_annexes_only(tmp_path):
+def test_sweep_removes_only_pending_files_no_record_lists(tmp_path):
     build_file_tree(tmp_path, {
         ".manifest.json.x1.part": "",
         "notes.txt": "mine",
         "acme": {"ANX-1.pdf": "abc", "ANX-0.pdf": "old", ".ANX-2.pdf.x.part": "half", "README": "mine"},
-        "other": {"ANX-3.pdf": "from annex-gen generate", ".ANX-4.pdf.y.part": "half"},
+        "other": {"ANX-3.pdf": "from annex-gen generate", ".ANX-3.pdf.y.part": "generate's, running",
+                  "ANX-3.html": "from annex-gen generate"},
     })
     manifest = Manifest(tmp_path, {"acme": record("acme", "acme/ANX-1.pdf")})
+    manifest.begin([tmp_path / "acme" / "ANX-1.pdf", tmp_path / "acme" / "ANX-2.pdf"])
+    (tmp_path / "acme" / "ANX-2.pdf").write_text("written, then killed before it was recorded")
     removed = manifest.sweep()
     assert sorted(p.relative_to(tmp_path).as_posix() for p in removed) == [
-        ".manifest.json.x1.part", "acme/.ANX-2.pdf.x.part", "acme/ANX-0.pdf", "other/.ANX-4.pdf.y.part"]
-    assert sorted(p.name for p in (tmp_path / "acme").iterdir()) == ["ANX-1.pdf", "README"]
-    assert sorted(p.name for p in (tmp_path / "other").iterdir()) == ["ANX-3.pdf"]
-    assert (tmp_path / "notes.txt").exists()
+        ".manifest.json.x1.part", "acme/.ANX-2.pdf.x.part", "acme/ANX-2.pdf"]
+    assert sorted(p.name for p in (tmp_path / "acme").iterdir()) == ["ANX-0.pdf", "ANX-1.pdf", "README"]
+    assert sorted(p.name for p in (tmp_path / "other").iterdir()) == [".ANX-3.pdf.y.part", "ANX-3.html", "ANX-3.pdf"]
+    assert (tmp_path / "notes.txt").exists() and not (tmp_path / ".annex-gen.pending").exists()
+    assert manifest.sweep() == []
+
+
+@pytest.mark.parametrize("path", ["../victim.txt", "/etc/passwd", "acme/../../victim.txt", "link/ANX-1.pdf", ""])
+def test_a_record_whose_path_leaves_the_output_directory_is_corrupt(tmp_path, path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "link").symlink_to(tmp_path)
+    victim = build_file_tree(tmp_path, {"victim.txt": "not annex-gen's"}) / "victim.txt"
+    Manifest(out, {"acme": record("acme", path), "beta": record("beta", "beta/ANX-1.pdf")}).save()
+    manifest = Manifest.load(out)
+    assert list(manifest.records) == ["beta"]
+    (problem,) = manifest.corrupt
+    assert (problem.key, problem.severity) == ("customers.acme", "warning")
+    assert problem.message == (f"file path {path!r} is outside {out}; the record is corrupt and ignored (its "
+                               "files are left alone, the annex is generated again)")
+    (out / ".annex-gen.pending").write_text(json.dumps([path, "beta/ANX-9.pdf"]))
+    manifest.sweep()
+    assert victim.read_text() == "not annex-gen's"
 
 
 def test_a_second_batch_on_the_same_directory_is_refused(tmp_path):

@@ -4,6 +4,12 @@
 version, the templates digest, the input key and every file written (path, size, SHA-256).
 It is rewritten atomically, so a reader (or the next batch) sees a whole manifest, and
 `OUT/.annex-gen.lock` keeps two batches from writing the same directory at once.
+
+The manifest is input too: a path in it that leads outside the output directory makes its
+record corrupt (reported, never acted on). Before rendering, a batch lists the files it is
+about to write in `OUT/.annex-gen.pending`; the sweep removes only those of them that no
+record lists (and their partial files), so it never touches what anything else wrote there
+and never walks the whole output directory.
 """
 
 from __future__ import annotations
@@ -13,21 +19,18 @@ import datetime as dt
 import hashlib
 import json
 import os
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from annex_gen.errors import ManifestError, OutputError, OutputLocked
+from annex_gen.errors import Diagnostic, ManifestError, OutputError, OutputLocked
 from annex_gen.output.write import write_atomic
 
 MANIFEST_NAME = "manifest.json"
 LOCK_NAME = ".annex-gen.lock"
+PENDING_NAME = ".annex-gen.pending"
 SCHEMA = "annex-gen/manifest/1"
-# What a batch writes into a customer's directory, and write_atomic's temporary files.
-_OUTPUT_RE = re.compile(r"^ANX-[0-9A-F-]+\.[a-z]+$")
-_PARTIAL_RE = re.compile(r"^\..+\.part$")
 
 
 @dataclass(frozen=True)
@@ -83,16 +86,31 @@ class Record:
                    files, str(data["generated_at"]))
 
 
+def inside(out_dir: Path, relative: str) -> Path | None:
+    """out_dir / relative if that stays inside out_dir (no '..', no absolute path, no symlink out), else None."""
+    parts = Path(relative).parts
+    if not relative or Path(relative).is_absolute() or ".." in parts or "\0" in relative:
+        return None
+    path = out_dir / relative
+    try:
+        if not path.resolve().is_relative_to(out_dir.resolve()):
+            return None
+    except (OSError, RuntimeError):
+        return None
+    return path
+
+
 def _now() -> str:
     return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
 
 
 @dataclass
 class Manifest:
-    """The records of one output directory, keyed by customer id."""
+    """The records of one output directory, keyed by customer id, and the records refused as corrupt."""
 
     out_dir: Path
     records: dict[str, Record] = field(default_factory=dict)
+    corrupt: list[Diagnostic] = field(default_factory=list)
 
     @property
     def path(self) -> Path:
@@ -107,7 +125,7 @@ class Manifest:
             data = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return cls(out_dir)
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
             raise ManifestError(f"{path}: cannot read the manifest ({exc}); "
                                 "remove it or run with --force to rebuild it") from None
         try:
@@ -117,7 +135,18 @@ class Manifest:
         except (AttributeError, KeyError, TypeError, ValueError) as exc:
             raise ManifestError(f"{path}: not an annex-gen manifest ({type(exc).__name__}: {exc}); "
                                 "remove it or run with --force to rebuild it") from None
-        return cls(out_dir, records)
+        manifest = cls(out_dir)
+        for cid, record in records.items():
+            outside = [f.path for f in record.files.values() if inside(out_dir, f.path) is None]
+            if outside:
+                shown = repr(outside[0]) if len(outside[0]) <= 80 else repr(outside[0][:76] + "...")
+                manifest.corrupt.append(Diagnostic(
+                    str(path), None, None, f"customers.{cid}",
+                    f"file path {shown} is outside {out_dir}; the record is corrupt and ignored (its "
+                    "files are left alone, the annex is generated again)", "warning"))
+            else:
+                manifest.records[cid] = record
+        return manifest
 
     def save(self) -> None:
         """Write the manifest atomically."""
@@ -146,26 +175,52 @@ class Manifest:
         """Every file the manifest lists."""
         return {self.out_dir / f.path for r in self.records.values() for f in r.files.values()}
 
-    def sweep(self) -> list[Path]:
-        """Delete partial files, and the annexes of listed customers that the manifest does not list.
+    def begin(self, paths: list[Path]) -> None:
+        """Record the files a batch is about to write, so a killed run's leftovers can be found and only those."""
+        names = sorted({p.relative_to(self.out_dir).as_posix() for p in paths})
+        write_atomic(self.out_dir / PENDING_NAME, (json.dumps(names, indent=0) + "\n").encode("utf-8"))
 
-        Both are what a killed batch leaves behind. Directories of customers the manifest does
-        not list are left alone (e.g. the output of `annex-gen generate`), except for partials.
+    def _pending(self) -> list[Path] | None:
+        """The files a batch listed before writing them; None if no batch left a list."""
+        try:
+            names = json.loads((self.out_dir / PENDING_NAME).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+            return []
+        if not isinstance(names, list):
+            return []
+        return [p for p in (inside(self.out_dir, n) for n in names if isinstance(n, str)) if p is not None]
+
+    def sweep(self) -> list[Path]:
+        """Delete the pending files no record lists, and partial files of them and of the manifest.
+
+        Both are what a killed (or failed) batch leaves behind; nothing else in the output
+        directory is touched. Only the directories of pending files are listed, and none at
+        all when no batch left a list (a batch with nothing to render).
         """
-        if not self.out_dir.is_dir():
+        pending = self._pending()
+        if pending is None:
             return []
         keep = self.referenced()
-        candidates = [p for p in self.out_dir.iterdir() if _PARTIAL_RE.match(p.name)]
-        for sub in sorted(p for p in self.out_dir.iterdir() if p.is_dir()):
-            listed = sub.name in self.records
-            candidates += [p for p in sub.iterdir()
-                           if _PARTIAL_RE.match(p.name) or (listed and _OUTPUT_RE.match(p.name) and p not in keep)]
+        candidates = [p for p in pending if p not in keep]
+        names_by_dir: dict[Path, set[str]] = {self.out_dir: {MANIFEST_NAME, PENDING_NAME}}
+        for p in pending:
+            names_by_dir.setdefault(p.parent, set()).add(p.name)
+        for directory, names in names_by_dir.items():
+            with contextlib.suppress(OSError):
+                # write_atomic's temporary files are ".<name>.<random>.part"
+                candidates += [e for e in directory.iterdir()
+                               if e.name.endswith(".part") and e.name.startswith(".")
+                               and e.name[1:].rsplit(".", 2)[0] in names]
         removed = []
         for path in candidates:
-            if path.is_file():
+            if path.is_file() and not path.is_symlink():
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()
                     removed.append(path)
+        with contextlib.suppress(FileNotFoundError):
+            (self.out_dir / PENDING_NAME).unlink()
         return removed
 
 

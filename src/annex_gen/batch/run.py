@@ -2,7 +2,9 @@
 
 `run_batch()` reads top to bottom: lock the output directory, read its manifest, sweep what
 a killed run left behind, gather the inputs, decide per customer (unchanged, to render or
-failed), render in worker processes, and record each result in the manifest as it lands.
+failed), list the files about to be written, render in worker processes, and record each
+result in the manifest as it lands. A worker process that dies (killed, out of memory) costs
+only the contracts it held: they are retried once in a new pool, then recorded as failed.
 
 A customer is unchanged when its input, the registry content and the templates are those
 recorded (no parsing needed), or when its resolved content and the templates are (the
@@ -12,6 +14,7 @@ the workers, so a batch with nothing to do stays fast.
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures as cf
 import contextlib
 import dataclasses
@@ -23,6 +26,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +39,7 @@ from annex_gen.model import Annex, Contract, Registry
 from annex_gen.resolve import resolve
 
 FLUSH_SECONDS = 1.0
+MAX_ATTEMPTS = 2  # a contract whose worker process dies is retried once in a new pool
 
 
 @dataclass(frozen=True)
@@ -272,7 +277,8 @@ def run_batch(registry: Registry, paths: Iterable[Path], out_dir: Path, *, jobs:
     Raises OutputLocked if another batch holds out_dir, and BatchInterrupted (carrying the
     result so far) on Ctrl-C or SIGTERM, after recording everything that finished.
     """
-    from annex_gen.render import templates_digest
+    from annex_gen.output.generate import output_path
+    from annex_gen.render import DOCUMENT_FORMATS, templates_digest
 
     start = time.perf_counter()
     result = BatchResult()
@@ -284,6 +290,7 @@ def run_batch(registry: Registry, paths: Iterable[Path], out_dir: Path, *, jobs:
             if not force:
                 raise
             manifest = Manifest(out_dir)
+        result.warnings += manifest.corrupt
         manifest.sweep()
         templates = templates_digest()
         recorder = _Recorder(manifest, registry, templates)
@@ -313,9 +320,16 @@ def run_batch(registry: Registry, paths: Iterable[Path], out_dir: Path, *, jobs:
             kind = "generated" if outcome[0] == "ok" else "failed"
             notify(Event(kind, done, total, customer_id=cid, source=job.source.label, detail=outcome[1]))
 
+        def retried(index: int) -> None:
+            result.warnings.append(Diagnostic(
+                todo[index].source.label, None, None, "", "a worker process died while this contract was being "
+                "rendered (killed, or out of memory); it is rendered again in a new worker process", "warning"))
+
+        if todo:
+            manifest.begin([output_path(out_dir, job.annex, fmt) for job in todo for fmt in DOCUMENT_FORMATS])
         try:
             payloads = [(job.contract, job.annex) for job in todo]
-            run_in_workers(_render, registry, payloads, out_dir, jobs, finished, stop)
+            run_in_workers(_render, registry, payloads, out_dir, jobs, finished, stop, retried)
             result.interrupted = stop.requested
         except KeyboardInterrupt:
             result.interrupted = True
@@ -337,13 +351,16 @@ def _call(work: Work, payload: Any, out_dir: Path) -> tuple:
 
 
 def run_in_workers(work: Work, registry: Registry, payloads: list, out_dir: Path, jobs: int | None,
-                   finished: Callable[[int, tuple], None], stop: Callable[[], bool] = lambda: False) -> None:
+                   finished: Callable[[int, tuple], None], stop: Callable[[], bool] = lambda: False,
+                   retried: Callable[[int], None] = lambda index: None) -> None:
     """work(payload, out_dir, registry) for every payload; finished(index, outcome) as each ends.
 
     Runs in this process for one job (or one payload), else in `jobs` worker processes, one
     payload per worker at a time. Once stop() is true no new payload starts and the running
     ones finish and are reported; a KeyboardInterrupt (a second Ctrl-C) kills the workers.
-    work must be a module-level function returning a picklable outcome, and must not raise.
+    When a worker process dies, the payloads its pool held are retried once in a new pool
+    (retried(index) says so), then reported as failed. work must be a module-level function
+    returning a picklable outcome, and must not raise.
     """
     workers = min(jobs or default_jobs(), len(payloads))
     if workers <= 1:
@@ -352,29 +369,58 @@ def run_in_workers(work: Work, registry: Registry, payloads: list, out_dir: Path
                 return
             finished(index, work(payload, out_dir, registry))
         return
-    queue = iter(enumerate(payloads))
+    pending = collections.deque(enumerate(payloads))
+    attempts: collections.Counter[int] = collections.Counter()
     running: dict[cf.Future, int] = {}
-    pool = cf.ProcessPoolExecutor(workers, mp_context=_mp_context(), initializer=_init_worker,
-                                  initargs=(registry,))
+
+    def new_pool() -> cf.ProcessPoolExecutor:
+        return cf.ProcessPoolExecutor(workers, mp_context=_mp_context(), initializer=_init_worker,
+                                      initargs=(registry,))
 
     def submit() -> None:
-        item = None if stop() else next(queue, None)
-        if item is not None:
-            running[pool.submit(_call, work, item[1], out_dir)] = item[0]
+        while len(running) < workers and pending and not stop():
+            index, payload = pending.popleft()
+            attempts[index] += 1
+            running[pool.submit(_call, work, payload, out_dir)] = index
 
+    def outcome_of(future: cf.Future, index: int) -> tuple | None:
+        """The outcome, or None when the work goes back to the queue (its pool broke, first time)."""
+        try:
+            return future.result()
+        except BrokenProcessPool:
+            # A worker died (kill -9, the OOM killer): every contract the pool held lands here.
+            if attempts[index] < MAX_ATTEMPTS:
+                pending.appendleft((index, payloads[index]))
+                retried(index)
+                return None
+            return ("failed", f"its worker process died {attempts[index]} times while rendering it "
+                              "(killed, or out of memory); the other contracts went on")
+        except Exception as exc:  # noqa: BLE001 - the work itself must not raise; report it if it does
+            return ("failed", f"worker process failed: {type(exc).__name__}: {exc}")
+
+    pool = new_pool()
     try:
-        for _ in range(workers):
-            submit()
+        submit()
         while running:
             done, _ = cf.wait(running, timeout=0.2, return_when=cf.FIRST_COMPLETED)
+            broken = False
             for future in done:
                 index = running.pop(future)
-                try:
-                    outcome = future.result()
-                except Exception as exc:  # noqa: BLE001 - e.g. a worker killed by the OOM killer
-                    outcome = ("failed", f"worker process failed: {type(exc).__name__}: {exc}")
-                finished(index, outcome)
-                submit()
+                outcome = outcome_of(future, index)
+                if outcome is None:
+                    broken = True
+                else:
+                    finished(index, outcome)
+            if broken or getattr(pool, "_broken", False):
+                # The rest of a broken pool's work fails at once; collect it, then start a new pool.
+                for future in cf.wait(running).done:
+                    index = running.pop(future)
+                    outcome = outcome_of(future, index)
+                    if outcome is not None:
+                        finished(index, outcome)
+                pool.shutdown(wait=True, cancel_futures=True)
+                pool = new_pool()
+            submit()
     except KeyboardInterrupt:
         for process in list((getattr(pool, "_processes", None) or {}).values()):
             process.kill()

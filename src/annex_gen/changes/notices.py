@@ -166,30 +166,34 @@ def summary_csv(written: list[WrittenNotice], out_dir: Path) -> bytes:
         n, c = w.notice, w.notice.impact.contract
         assert c is not None
         rel = {k: p.relative_to(out_dir).as_posix() for k, p in w.files.items()}
-        writer.writerow([
-            c.customer_id, spreadsheet_safe(c.customer_name), c.language, c.contact_email or "", n.dates.notice_date,
+        # every cell, not only the free-text ones: no value may reach a spreadsheet as a formula
+        writer.writerow([spreadsheet_safe(str(cell)) for cell in (
+            c.customer_id, c.customer_name, c.language, c.contact_email or "", n.dates.notice_date,
             n.dates.effective_date, n.dates.objection_deadline, n.notice_id, n.annex_document_id,
             len(n.impact.annex.of_kind("added")), len(n.impact.annex.of_kind("removed")),
             len(n.impact.annex.of_kind("changed")),
             *(rel.get(k, "") for k in ("notice_pdf", "notice_docx", "annex_pdf", "annex_docx")),
-        ])
+        )])
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 
 def _write_notice(notice: Notice, out_dir: Path, registry: Registry) -> tuple:
     """Write one notice and its new annex; ('ok', {kind: path}) or ('failed', reason)."""
-    from annex_gen.output.generate import generate
+    from annex_gen.output.generate import output_path
 
     impact = notice.impact
     assert impact.contract is not None
     try:
+        annex = impact.new_annex or resolve(registry, impact.contract)
+        # Render all four files before writing any, so a failure leaves no notice without its annex.
+        planned = [(f"notice_{fmt}", out_dir / impact.customer_id / f"{notice.notice_id}.{fmt}", render(notice, fmt))
+                   for fmt in DOCUMENT_FORMATS]
+        planned += [(f"annex_{fmt}", output_path(out_dir, annex, fmt), render(annex, fmt))
+                    for fmt in DOCUMENT_FORMATS]
         files = {}
-        for fmt in DOCUMENT_FORMATS:
-            path = out_dir / impact.customer_id / f"{notice.notice_id}.{fmt}"
-            write_atomic(path, render(notice, fmt))
-            files[f"notice_{fmt}"] = path
-        annex = generate(registry, impact.contract, out_dir, DOCUMENT_FORMATS, annex=impact.new_annex)
-        files.update({f"annex_{fmt}": path for fmt, path in annex.files.items()})
+        for kind, path, data in planned:
+            write_atomic(path, data)
+            files[kind] = path
     except AnnexGenError as exc:
         return ("failed", str(exc))
     except Exception as exc:  # noqa: BLE001 - one broken notice must not stop the others

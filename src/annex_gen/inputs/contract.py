@@ -9,13 +9,16 @@ from stdnum.eu import vat as eu_vat
 from stdnum.fi import ytunnus
 
 from annex_gen.errors import Diagnostic, InvalidInput
-from annex_gen.inputs.schema import Checker, one_of
+from annex_gen.fonts import describe_char, missing_glyphs
+from annex_gen.inputs.schema import Checker, one_of, shown
 from annex_gen.inputs.yamlio import Document, parse_text, read_text
 from annex_gen.model import Contract, Registry
 from annex_gen.resolve import option_has_effect
 
 MAX_CONTRACT_BYTES = 256 * 1024
-_EMAIL_RE = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
+# The one limit on a customer's name: every renderer prints a name this long (DOCX properties are shortened).
+MAX_NAME_CHARS = 300
+_EMAIL_RE = re.compile(r"^[^\s@<>\"(),;:\[\]\\]+@[^\W_](?:[\w-]*[^\W_])?(?:\.[^\W_](?:[\w-]*[^\W_])?)+$")
 _UAE_TRN_RE = re.compile(r"^100[0-9]{12}$")
 _HK_BR_RE = re.compile(r"^[0-9]{8}$")
 
@@ -49,6 +52,14 @@ def business_id_problem(value: str) -> str | None:
     )
 
 
+def _warn_missing_glyphs(c: Checker, path: tuple[str, ...], text: str) -> None:
+    """A warning naming every character no bundled font has (it would print as an empty box)."""
+    missing = missing_glyphs(text)
+    if missing:
+        names = ", ".join(describe_char(ch) for ch in missing[:5]) + (" ..." if len(missing) > 5 else "")
+        c.warn(path, f"no bundled font has {names}; the PDF would show an empty box or a machine-dependent glyph")
+
+
 def validate_contract(registry: Registry, doc: Document) -> tuple[Contract | None, list[Diagnostic]]:
     """A Contract and the warnings, or None and every problem found."""
     diagnostics: list[Diagnostic] = []
@@ -63,7 +74,9 @@ def validate_contract(registry: Registry, doc: Document) -> tuple[Contract | Non
     cid = name = business_id = email = None
     if cust is not None:
         cid = c.ident(("customer", "id"))
-        name = c.text_line(("customer", "name"), max_len=300)
+        name = c.text_line(("customer", "name"), max_len=MAX_NAME_CHARS)
+        if name:
+            _warn_missing_glyphs(c, ("customer", "name"), name)
         business_id = c.text_line(("customer", "business_id"), optional=True, max_len=40)
         if business_id:
             business_id = business_id.replace(" ", "").upper()
@@ -72,15 +85,20 @@ def validate_contract(registry: Registry, doc: Document) -> tuple[Contract | Non
                 c.error(("customer", "business_id"), problem)
         email = c.text_line(("customer", "contact_email"), optional=True, max_len=254)
         if email and not _EMAIL_RE.match(email):
-            c.error(("customer", "contact_email"), f"{email!r} is not an email address")
+            c.error(("customer", "contact_email"), f"{shown(email)} is not an email address")
+        elif email and email[0] in "=+-":
+            c.error(("customer", "contact_email"), f"{shown(email)} begins with {email[0]!r}, which a spreadsheet "
+                    "reads as a formula; check the address")
     date = region = language = reference = replaces = None
     products: list[str] = []
     options: dict[str, bool] = {}
     if con is not None:
         reference = c.text_line(("contract", "reference"), optional=True, max_len=100)
+        if reference:
+            _warn_missing_glyphs(c, ("contract", "reference"), reference)
         replaces = c.text_line(("contract", "replaces"), optional=True, max_len=40)
         if replaces and not _DOCUMENT_ID_RE.match(replaces):
-            c.error(("contract", "replaces"), f"{replaces!r} is not an annex document ID; expected the form "
+            c.error(("contract", "replaces"), f"{shown(replaces)} is not an annex document ID; expected the form "
                     "ANX-XXXX-XXXX-XXXX-XXXX (hexadecimal), as printed in the footer of the annex it replaces")
             replaces = None
         if "date" in con:

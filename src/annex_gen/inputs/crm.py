@@ -127,7 +127,9 @@ def parse_crm(text: str, path: str) -> list[CrmRow]:
     # the header row decides the delimiter: data rows may leave trailing cells out
     first = text.split("\n", 1)[0]
     delimiter = max(",;\t", key=first.count)
-    reader = csv.reader(io.StringIO(text, newline=""), csv.excel, delimiter=delimiter)
+    # strict: an unterminated quote is an error, not a cell that swallows the rest of the file
+    reader = csv.reader(io.StringIO(text, newline=""), csv.excel, delimiter=delimiter, strict=True)
+    end = 0  # the last line of the last complete row
     try:
         header = next(reader, None)
         if header is None:
@@ -146,6 +148,12 @@ def parse_crm(text: str, path: str) -> list[CrmRow]:
                                        f"the row has {len(cells)} cells but the header has {len(header)}"),)
             rows.append(CrmRow(f"{path}:{line}", line, _row_document(path, line, columns, cells), problems))
     except csv.Error as exc:
+        if "unexpected end of data" in str(exc):  # the quote opened on the row after the last complete one
+            line = end + 1
+            row_text = text.split("\n")[line - 1]
+            col = row_text.find('"') + 1 or None
+            raise InvalidInput([Diagnostic(path, line, col, "", 'a quoted cell opened here is never closed; '
+                                           'add the closing double quote (") or remove the opening one')]) from None
         where = reader.line_num or None
         raise InvalidInput([Diagnostic(path, where, None, "", f"invalid CSV: {exc}")]) from None
     return rows

@@ -10,21 +10,53 @@ from annex_gen.errors import Diagnostic, InvalidInput
 CONTRACT_SUFFIXES = (".yaml", ".yml", ".csv")
 
 
-def contract_files(paths: Iterable[Path]) -> list[Path]:
-    """Files as given, directories expanded to their contract files: *.yaml and CRM *.csv (sorted)."""
+def _directory_files(directory: Path) -> tuple[list[Path], list[Diagnostic]]:
+    """The contract files of a directory; symbolic links only to files inside it (others are reported)."""
+    root = directory.resolve()
+    found: list[Path] = []
+    problems: list[Diagnostic] = []
+    for path in sorted(directory.iterdir()):
+        if path.suffix not in CONTRACT_SUFFIXES:
+            continue
+        if path.is_symlink():
+            target = path.resolve()
+            if not target.exists():
+                problems.append(Diagnostic(str(path), None, None, "", "dangling symbolic link: its target does not "
+                                           "exist"))
+                continue
+            if not target.is_relative_to(root):
+                problems.append(Diagnostic(str(path), None, None, "", f"symbolic link leads outside {directory}; "
+                                           "not followed (copy the file into the directory instead)"))
+                continue
+        if not path.is_dir():  # a device or FIFO is refused when read, not skipped silently
+            found.append(path)
+    if not found and not problems:
+        problems.append(Diagnostic(str(directory), None, None, "", "no contract files (*.yaml, *.csv) in this "
+                                   "directory"))
+    return found, problems
+
+
+def gather_files(paths: Iterable[Path]) -> tuple[list[Path], list[Diagnostic]]:
+    """Files as given, directories expanded to their contract files (sorted), and every problem found."""
     out: list[Path] = []
-    missing: list[Diagnostic] = []
+    problems: list[Diagnostic] = []
     for path in paths:
         if path.is_dir():
-            found = sorted(p for p in path.iterdir() if p.suffix in CONTRACT_SUFFIXES and p.is_file())
-            if not found:
-                missing.append(Diagnostic(str(path), None, None, "",
-                                          "no contract files (*.yaml, *.csv) in this directory"))
+            found, found_problems = _directory_files(path)
             out.extend(found)
+            problems.extend(found_problems)
         elif path.exists():
             out.append(path)
+        elif path.is_symlink():
+            problems.append(Diagnostic(str(path), None, None, "", "dangling symbolic link: its target does not exist"))
         else:
-            missing.append(Diagnostic(str(path), None, None, "", "no such file or directory"))
-    if missing:
-        raise InvalidInput(missing)
+            problems.append(Diagnostic(str(path), None, None, "", "no such file or directory"))
+    return out, problems
+
+
+def contract_files(paths: Iterable[Path]) -> list[Path]:
+    """Files as given, directories expanded to their contract files: *.yaml and CRM *.csv (sorted)."""
+    out, problems = gather_files(paths)
+    if problems:
+        raise InvalidInput(problems)
     return out

@@ -12,7 +12,7 @@ from stdnum.eu import vat as eu_vat
 
 from annex_gen.errors import Diagnostic, InvalidInput
 from annex_gen.hashing import sha256_json
-from annex_gen.inputs.schema import ID_RE, Checker, did_you_mean, one_of
+from annex_gen.inputs.schema import ID_RE, Checker, describe, did_you_mean, one_of
 from annex_gen.inputs.yamlio import Document, load
 from annex_gen.model import (
     SECTION_KINDS,
@@ -456,6 +456,13 @@ class _RegistryReader:
                 sc.error(("sections",), f"expected exactly one {kind} section, found {kinds[kind]}")
 
 
+_TOP_KEYS = {
+    "registry.yaml": "release, published_list, company, languages, regions, products, notice, ...",
+    "locations.yaml": "locations", "entities.yaml": "entities", "sections.yaml": "sections",
+    "corrections.yaml": "corrections",
+}
+
+
 def load_registry(directory: Path) -> Registry:
     """Load the registry directory; raise InvalidInput with every problem of every file."""
     docs: dict[str, Document] = {}
@@ -467,6 +474,12 @@ def load_registry(directory: Path) -> Registry:
             docs[name] = load(directory / name)
         except InvalidInput as exc:
             diagnostics.extend(exc.diagnostics)
+    # A file that is not a mapping at all is the one root cause: reading on would bury it under
+    # every key the other files then fail to find.
+    for name, doc in docs.items():
+        if not isinstance(doc.data, dict):
+            diagnostics.append(doc.diag((), f"the file holds {describe(doc.data)}, expected a mapping of keys "
+                                            f"({_TOP_KEYS[name]})"))
     if diagnostics:
         raise InvalidInput(diagnostics)
     return _RegistryReader(docs).read()

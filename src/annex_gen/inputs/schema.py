@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
+import unicodedata
 from collections.abc import Iterable
 from typing import Any
 
@@ -13,6 +14,10 @@ from annex_gen.inputs.yamlio import Document, Path_, key_path
 
 ID_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u2028\u2029]")
+# Bidirectional embeddings, overrides and isolates: "Evil \u202eoc.lanigiro" displays as something else.
+_BIDI = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
+# Letters that print as nothing (fillers, blank braille), beside the format and space categories.
+_BLANK_LETTERS = {"\u115f", "\u1160", "\u3164", "\uffa0", "\u2800"}
 _DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 _TYPE_NAMES = {str: "a string", int: "a whole number", bool: "true or false", dict: "a mapping", list: "a list"}
@@ -28,6 +33,12 @@ def did_you_mean(value: object, choices: Iterable[str]) -> str:
         return f"; did you mean {folded[value.casefold()]!r}?"
     close = difflib.get_close_matches(value, choices, n=1, cutoff=0.6)
     return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def shown(value: object, limit: int = 80) -> str:
+    """A short, printable excerpt of a value for a message: repr-quoted, escapes visible, cut at limit."""
+    text = repr(str(value))
+    return text if len(text) <= limit else text[:limit - 4] + "...'"
 
 
 def one_of(choices: Iterable[str]) -> str:
@@ -46,12 +57,17 @@ def describe(value: object) -> str:
     if isinstance(value, (int, float)):
         return f"a number ({value})"
     if isinstance(value, str):
-        return f"a string ({value!r})" if len(value) < 40 else "a string"
+        return f"a string ({shown(value)})" if len(value) < 40 else "a string"
     if isinstance(value, dict):
         return "a mapping"
     if isinstance(value, list):
         return "a list"
     return type(value).__name__
+
+
+def _visible(char: str) -> bool:
+    """Whether char prints as something a reader can see."""
+    return unicodedata.category(char)[0] not in "CZM" and char not in _BLANK_LETTERS
 
 
 class Checker:
@@ -140,6 +156,15 @@ class Checker:
         if _CONTROL.search(value):
             self.error(path, "contains control characters")
             return None
+        if bidi := _BIDI.search(value):
+            char = bidi.group()
+            self.error(path, f"contains the bidirectional control character U+{ord(char):04X} "
+                             f"{unicodedata.name(char)}, which can make the text display as something else; "
+                             "remove it")
+            return None
+        if not any(_visible(char) for char in value):
+            self.error(path, "contains no visible character")
+            return None
         if len(value) > max_len:
             self.error(path, f"is longer than {max_len} characters")
             return None
@@ -153,7 +178,7 @@ class Checker:
         if not ID_RE.match(value):
             self.error(
                 path,
-                f"{value!r} is not a valid id; use lowercase letters a-z, digits and hyphens "
+                f"{shown(value)} is not a valid id; use lowercase letters a-z, digits and hyphens "
                 "(at most 64 characters, no leading or trailing hyphen)",
             )
             return None
@@ -169,7 +194,7 @@ class Checker:
         if value not in choices:
             alias = (aliases or {}).get(" ".join(value.split()).casefold())
             hint = f"; did you mean {alias!r}?" if alias else did_you_mean(value, choices)
-            self.error(path, f"unknown {what} {value!r}; {one_of(choices)}{hint}")
+            self.error(path, f"unknown {what} {shown(value)}; {one_of(choices)}{hint}")
             return None
         return value
 

@@ -14,7 +14,7 @@ from annex_gen.errors import Diagnostic, InvalidInput
 from annex_gen.hashing import canonical_json, sha256_text
 from annex_gen.inputs.contract import MAX_CONTRACT_BYTES, validate_contract
 from annex_gen.inputs.crm import CrmRow, in_column_terms, read_crm
-from annex_gen.inputs.files import contract_files
+from annex_gen.inputs.files import gather_files
 from annex_gen.inputs.yamlio import Document, parse_text, read_text
 from annex_gen.model import Contract, Registry
 
@@ -70,11 +70,8 @@ def gather(paths: Iterable[Path]) -> tuple[list[Source], list[InputFailure]]:
     failures: list[InputFailure] = []
     seen: set[Path] = set()
     for given in paths:
-        try:
-            files = contract_files([given])
-        except InvalidInput as exc:
-            failures.append(InputFailure(str(given), str(exc), tuple(exc.diagnostics)))
-            continue
+        files, problems = gather_files([given])
+        failures += [InputFailure(d.file, str(d), (d,)) for d in problems]
         for path in files:
             key = path.resolve()
             if key in seen:

@@ -8,6 +8,8 @@ refused with a located error instead of being interpreted.
 from __future__ import annotations
 
 import datetime as dt
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -226,20 +228,32 @@ def parse_text(text: str, path: str) -> Document:
 
 
 def read_text(path: Path, max_bytes: int = MAX_BYTES) -> str:
-    """Read a file as strict UTF-8, with a located error for anything else."""
+    """Read a regular file as strict UTF-8, at most max_bytes, with a located error for anything else."""
     shown = str(path)
+
+    def refuse(message: str) -> InvalidInput:
+        return InvalidInput([Diagnostic(shown, None, None, "", message)])
+
     try:
-        if path.stat().st_size > max_bytes:
-            raise InvalidInput(
-                [Diagnostic(shown, None, None, "", f"file is larger than {max_bytes} bytes")]
-            )
-        raw = path.read_bytes()
+        # O_NONBLOCK: a FIFO opens at once instead of waiting for a writer; it is refused below.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError:
-        raise InvalidInput([Diagnostic(shown, None, None, "", "no such file")]) from None
-    except IsADirectoryError:
-        raise InvalidInput([Diagnostic(shown, None, None, "", "is a directory, expected a file")]) from None
+        raise refuse("no such file") from None
     except OSError as exc:
-        raise InvalidInput([Diagnostic(shown, None, None, "", f"cannot read: {exc.strerror}")]) from None
+        raise refuse(f"cannot read: {exc.strerror}") from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        if stat.S_ISDIR(mode):
+            raise refuse("is a directory, expected a file")
+        raise refuse("is not a regular file (a device, FIFO or socket); expected a file")
+    with os.fdopen(fd, "rb") as fh:
+        try:
+            raw = fh.read(max_bytes + 1)  # never more than the limit, whatever the size claims
+        except OSError as exc:
+            raise refuse(f"cannot read: {exc.strerror}") from None
+    if len(raw) > max_bytes:
+        raise refuse(f"file is larger than {max_bytes} bytes")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

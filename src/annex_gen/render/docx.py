@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import re
+import uuid
 import zipfile
+from functools import lru_cache
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -13,11 +16,14 @@ from docx import Document
 from docx.enum.section import WD_ORIENT
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
+from docx.opc.oxml import serialize_part_xml
+from docx.opc.packuri import PackURI
 from docx.opc.part import Part
-from docx.oxml import OxmlElement
+from docx.oxml import OxmlElement, parse_xml
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt, RGBColor
 
+from annex_gen.fonts import BASE_FILES, docx_subset_file, fallbacks_for
 from annex_gen.views import view_of
 from annex_gen.views.annex import AnnexView, EntryView
 from annex_gen.views.notice import NoticeView
@@ -37,6 +43,7 @@ UNBREAKABLE = re.compile(r"\bLiana [A-Z]\w+")
 MUTED = RGBColor(0x55, 0x55, 0x55)
 FONT = "Noto Sans"
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+MAX_PROPERTY_CHARS = 255  # the OOXML core properties' limit (python-docx enforces it)
 CUSTOM_XML_NS = "urn:annex-gen:annex:1"
 APP_XML = (
     b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
@@ -327,12 +334,82 @@ def meta_table(doc, rows) -> None:
     doc.add_paragraph()
 
 
+def property_text(text: str) -> str:
+    """text shortened to what a core property holds, with an ellipsis where it was cut."""
+    return text if len(text) <= MAX_PROPERTY_CHARS else text[:MAX_PROPERTY_CHARS - 1].rstrip() + "\u2026"
+
+
+def _declare_fallback_fonts(doc) -> None:
+    """Runs with Chinese, Arabic or Hebrew text name the bundled font that has it (Word's eastAsia/cs slots)."""
+    for run in doc.element.body.iter(qn("w:r")):
+        needed = fallbacks_for("".join(t.text or "" for t in run.iter(qn("w:t"))))
+        if not needed:
+            continue
+        fonts = run.get_or_add_rPr().get_or_add_rFonts()
+        for fallback in reversed(needed):  # one complex-script slot: the first script in FALLBACKS wins
+            if fallback.script == "cjk":
+                fonts.set(qn("w:eastAsia"), fallback.docx_name)
+                fonts.set(qn("w:hint"), "eastAsia")
+            else:
+                fonts.set(qn("w:cs"), fallback.docx_name)
+
+
+OBFUSCATED_FONT = "application/vnd.openxmlformats-officedocument.obfuscatedFont"
+RT_FONT = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/font"
+
+
+@lru_cache(maxsize=4)
+def _obfuscated(path: str) -> tuple[str, bytes]:
+    """A font file as Word embeds it: a key derived from its content, the first 32 bytes XORed with it."""
+    data = bytearray(open(path, "rb").read())  # noqa: SIM115 - read once per process, cached
+    key = "{" + str(uuid.UUID(bytes=hashlib.sha256(data).digest()[:16])).upper() + "}"
+    key_bytes = bytes.fromhex(key.strip("{}").replace("-", ""))[::-1]
+    for i in range(32):
+        data[i] ^= key_bytes[i % 16]
+    return key, bytes(data)
+
+
+def _embed_fonts(doc) -> None:
+    """Embed Noto Sans (regular, bold, italic; cut to Latin text) as Word does, so the look needs no install."""
+    font_table = doc.part.part_related_by(RT.FONT_TABLE)
+    element = parse_xml(font_table.blob)
+    font = next((f for f in element.findall(qn("w:font")) if f.get(qn("w:name")) == FONT), None)
+    if font is None:
+        font = OxmlElement("w:font")
+        font.set(qn("w:name"), FONT)
+        element.append(font)
+        for tag, value in (("w:charset", "00"), ("w:family", "swiss"), ("w:pitch", "variable")):
+            child = OxmlElement(tag)
+            child.set(qn("w:val"), value)
+            font.append(child)
+    for tag, base_file in zip(("w:embedRegular", "w:embedBold", "w:embedItalic"), BASE_FILES, strict=True):
+        key, blob = _obfuscated(str(docx_subset_file(base_file)))
+        name = base_file.replace(".ttf", ".odttf")
+        part = Part(PackURI(f"/word/fonts/{name}"), OBFUSCATED_FONT, blob, doc.part.package)
+        embed = OxmlElement(tag)
+        embed.set(qn("r:id"), font_table.relate_to(part, RT_FONT))
+        embed.set(qn("w:fontKey"), key)
+        embed.set(qn("w:subsetted"), "1")
+        font.append(embed)
+    font_table._blob = serialize_part_xml(element)
+    settings = doc.settings.element
+    flags = [OxmlElement("w:embedTrueTypeFonts"), OxmlElement("w:saveSubsetFonts")]
+    zoom = settings.find(qn("w:zoom"))
+    for flag in reversed(flags):  # the schema wants them right after zoom
+        if zoom is not None:
+            zoom.addnext(flag)
+        else:
+            settings.insert(0, flag)
+
+
 def finish(doc, view, date: dt.date, payload: bytes, root: str = "annex") -> bytes:
     """Set the document properties, keep payload (JSON) as custom XML, and save with fixed bytes."""
+    _declare_fallback_fonts(doc)
+    _embed_fonts(doc)
     props = doc.core_properties
-    props.title = view.pdf_title
-    props.subject = view.subject
-    props.author = view.company
+    props.title = property_text(view.pdf_title)
+    props.subject = property_text(view.subject)
+    props.author = property_text(view.company)
     props.last_modified_by = view.company
     props.language = {"fi": "fi-FI", "en": "en-GB"}.get(view.language, view.language)
     props.identifier = view.document_id

@@ -10,6 +10,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup, escape
 
+from annex_gen.fonts import fallbacks_for, font_face_css
 from annex_gen.resources import TEMPLATES_DIR
 from annex_gen.views import view_of
 from annex_gen.views.annex import AnnexView
@@ -52,7 +53,9 @@ def render_html(document: Any) -> str:
     """An annex or a notice as the HTML document that goes to WeasyPrint."""
     view = view_of(document)
     template = "annex.html.j2" if isinstance(view, AnnexView) else "notice.html.j2"
-    return environment().get_template(template).render(doc=view)
+    # The fallback fonts load only where the document's text needs them (a Latin annex never does).
+    font_faces = Markup(font_face_css(fallbacks_for(document.to_json_bytes().decode("utf-8"))))
+    return environment().get_template(template).render(doc=view, font_faces=font_faces)
 
 
 def render(document: Any) -> bytes:
