@@ -63,13 +63,11 @@ def test_a_second_batch_skips_every_unchanged_annex_without_loading_the_renderer
     probe = ("import sys; from annex_gen.cli import main; code = main(sys.argv[1:]); "
              "print('renderer loaded:', any(m in sys.modules for m in ('weasyprint', 'docx'))); "
              "sys.exit(code)")
-    started = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", probe, "batch", str(EXAMPLES_DIR), "--out", str(out)],
                           cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert ": 0 generated, 9 unchanged, 0 failed" in proc.stdout
     assert "renderer loaded: False" in proc.stdout
-    assert time.perf_counter() - started < 10
     assert {p: p.stat().st_mtime_ns for p in out.rglob("ANX-*")} == before
 
 

