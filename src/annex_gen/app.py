@@ -18,18 +18,24 @@ from annex_gen.inputs.check import CheckReport, check
 from annex_gen.model import Annex, Registry
 
 if TYPE_CHECKING:  # imported where used, so a command loads only the stages it needs
-    from annex_gen.archive.intake import AddRequest
+    from annex_gen.archive.intake import AddRequest, Inspection
     from annex_gen.archive.status import CustomerStatus
     from annex_gen.archive.store import Archive, Record, VerifyReport
+    from annex_gen.audit import AuditEntry
+    from annex_gen.batch.background import BatchProgress, BatchRunner
     from annex_gen.batch.run import BatchResult
+    from annex_gen.changes.bundle import NoticeRow
     from annex_gen.changes.impact import ImpactReport
     from annex_gen.changes.notices import NoticesResult
+    from annex_gen.inputs.revisions import Revision
     from annex_gen.output.generate import Generated
 
 __all__ = [
-    "CheckReport", "GenerateReport", "StatusReport", "archive_add", "archive_export",
-    "archive_record", "archive_records", "archive_status", "archive_verify", "batch", "check", "generate",
-    "impact", "load_registry", "notices", "open_archive", "resolve_contract",
+    "CheckReport", "GenerateReport", "RegistryChoices", "StatusReport", "archive_add", "archive_export",
+    "archive_file", "archive_inspect", "archive_record", "archive_records", "archive_status", "archive_verify",
+    "audit_csv", "audit_entries", "audit_record", "batch", "check", "generate", "generated_annexes", "impact",
+    "load_registry", "notice_rows", "notices", "notices_zip", "open_archive", "registry_choices",
+    "resolve_contract", "start_batch",
 ]
 
 DEFAULT_CONTRACT_DIRS = (Path("customers"), Path("examples"))
@@ -101,7 +107,48 @@ def batch(registry_dir: Path, paths: Iterable[Path], out_dir: Path, *, jobs: int
     return run_batch(load_registry(registry_dir), list(paths), out_dir, jobs=jobs, force=force, progress=progress)
 
 
+def start_batch(runner: BatchRunner, registry_dir: Path, paths: Iterable[Path], out_dir: Path, *, started_by: str,
+                jobs: int | None = None, force: bool = False,
+                on_finish: Callable[[BatchProgress], None] | None = None) -> BatchProgress:
+    """Start `batch` in the runner's background thread; raise OutputLocked if one is running."""
+    paths = list(paths)
+    return runner.start(lambda progress: batch(registry_dir, paths, out_dir, jobs=jobs, force=force,
+                                               progress=progress),
+                        out_dir=out_dir, started_by=started_by, on_finish=on_finish)
+
+
+def generated_annexes(out_dir: Path, customer: str) -> list[str]:
+    """The document IDs of a customer's annexes in the output directory (PDF or DOCX), sorted."""
+    folder = out_dir / customer
+    if not folder.is_dir():
+        return []
+    return sorted({p.stem for p in folder.glob("ANX-*") if p.suffix in (".pdf", ".docx")})
+
+
 # Registry changes
+
+
+@dataclass(frozen=True)
+class RegistryChoices:
+    """The old registries a change can be compared from: recent git revisions, and what the last batch used."""
+
+    revisions: list[Revision]
+    last_batch_version: str | None  # the registry version of the newest annex in the batch manifest
+
+    @property
+    def last_batch_revision(self) -> Revision | None:
+        """The newest revision whose registry is the one the last batch used."""
+        return next((r for r in self.revisions if r.version and r.version == self.last_batch_version), None)
+
+
+def registry_choices(registry_dir: Path, out_dir: Path, limit: int = 20) -> RegistryChoices:
+    """Recent git revisions of the registry directory and the version the last batch into out_dir used."""
+    from annex_gen.batch.manifest import Manifest
+    from annex_gen.inputs.revisions import registry_revisions
+
+    records = Manifest.load(out_dir).records.values()
+    newest = max(records, key=lambda r: r.generated_at, default=None)
+    return RegistryChoices(registry_revisions(registry_dir, limit), newest.registry_version if newest else None)
 
 
 def impact(registry_dir: Path, old: str, new: str | None, paths: Iterable[Path]) -> ImpactReport:
@@ -126,6 +173,20 @@ def notices(report: ImpactReport, out_dir: Path, *, notice_date: dt.date,
     return write_notices(report, out_dir, notice_date=notice_date, effective_date=effective_date, jobs=jobs)
 
 
+def notice_rows(out_dir: Path) -> list[NoticeRow]:
+    """The notices written into out_dir, as its notices.csv lists them."""
+    from annex_gen.changes.bundle import notice_rows as rows
+
+    return rows(out_dir)
+
+
+def notices_zip(out_dir: Path) -> bytes:
+    """A zip of notices.csv and every notice and annex it lists (deterministic)."""
+    from annex_gen.changes.bundle import notices_zip as zipped
+
+    return zipped(out_dir)
+
+
 # The signed-annex archive
 
 
@@ -142,6 +203,28 @@ def archive_add(location: str | Path, request: AddRequest) -> Record:
 
     with open_archive(location, create=True) as archive:
         return add_file(archive, request)
+
+
+def archive_inspect(location: str | Path, request: AddRequest) -> Inspection:
+    """What archive_add would read from the file and store, or why it would refuse it; stores nothing."""
+    import tempfile
+
+    from annex_gen.archive.intake import inspect_file
+    from annex_gen.archive.store import INDEX_NAME
+
+    if (Path(location) / INDEX_NAME).is_file():
+        with open_archive(location) as archive:
+            return inspect_file(archive, request)
+    with tempfile.TemporaryDirectory(prefix="annex-gen-inspect-") as empty, \
+            open_archive(empty, create=True) as archive:  # no archive yet: nothing is a duplicate
+        return inspect_file(archive, request)
+
+
+def archive_file(location: str | Path, ref: str | int) -> tuple[Record, bytes]:
+    """A record and its file's bytes, checked against the recorded SHA-256."""
+    with open_archive(location) as archive:
+        record = archive.get(ref)
+        return record, archive.read_file(record)
 
 
 def archive_records(location: str | Path, customer: str | None = None) -> list[Record]:
@@ -208,3 +291,28 @@ def archive_status(location: str | Path, registry_dir: Path, customers: Iterable
     with open_archive(location) as archive:
         statuses = status(archive, report.registry, report.contracts, on, customer)
     return StatusReport(on, report.registry, statuses, report.diagnostics)
+
+
+# The audit trail
+
+
+def audit_record(location: str | Path, actor: str, action: str, what: str,
+                 refs: Iterable[str | int] = ()) -> AuditEntry:
+    """Append an action to the audit log beside the archive at location."""
+    from annex_gen.audit import AuditLog
+
+    return AuditLog(Path(location)).record(actor, action, what, refs)
+
+
+def audit_entries(location: str | Path) -> list[AuditEntry]:
+    """The audit log beside the archive at location, oldest first."""
+    from annex_gen.audit import AuditLog
+
+    return AuditLog(Path(location)).entries()
+
+
+def audit_csv(location: str | Path) -> bytes:
+    """The audit log as CSV."""
+    from annex_gen.audit import entries_csv
+
+    return entries_csv(audit_entries(location))
