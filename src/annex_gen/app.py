@@ -32,9 +32,10 @@ if TYPE_CHECKING:  # imported where used, so a command loads only the stages it 
 
 __all__ = [
     "CheckReport", "GenerateReport", "RegistryChoices", "StatusReport", "archive_add", "archive_export",
-    "archive_file", "archive_inspect", "archive_record", "archive_records", "archive_status", "archive_verify",
+    "archive_exists", "archive_file", "archive_inspect", "archive_record", "archive_records", "archive_status",
+    "archive_verify",
     "audit_csv", "audit_entries", "audit_record", "batch", "check", "generate", "generated_annexes", "impact",
-    "load_registry", "notice_rows", "notices", "notices_zip", "open_archive", "registry_choices",
+    "load_registry", "notice_files", "notice_rows", "notices", "notices_zip", "open_archive", "registry_choices",
     "resolve_contract", "start_batch",
 ]
 
@@ -180,6 +181,13 @@ def notice_rows(out_dir: Path) -> list[NoticeRow]:
     return rows(out_dir)
 
 
+def notice_files(out_dir: Path) -> list[str]:
+    """notices.csv and every file it lists, relative to out_dir: what may be downloaded from there."""
+    from annex_gen.changes.bundle import notice_files as files
+
+    return files(out_dir)
+
+
 def notices_zip(out_dir: Path) -> bytes:
     """A zip of notices.csv and every notice and annex it lists (deterministic)."""
     from annex_gen.changes.bundle import notices_zip as zipped
@@ -205,14 +213,20 @@ def archive_add(location: str | Path, request: AddRequest) -> Record:
         return add_file(archive, request)
 
 
+def archive_exists(location: str | Path) -> bool:
+    """Whether an archive (its index) exists at location."""
+    from annex_gen.archive.store import INDEX_NAME
+
+    return (Path(location) / INDEX_NAME).is_file()
+
+
 def archive_inspect(location: str | Path, request: AddRequest) -> Inspection:
     """What archive_add would read from the file and store, or why it would refuse it; stores nothing."""
     import tempfile
 
     from annex_gen.archive.intake import inspect_file
-    from annex_gen.archive.store import INDEX_NAME
 
-    if (Path(location) / INDEX_NAME).is_file():
+    if archive_exists(location):
         with open_archive(location) as archive:
             return inspect_file(archive, request)
     with tempfile.TemporaryDirectory(prefix="annex-gen-inspect-") as empty, \
