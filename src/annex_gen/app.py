@@ -8,6 +8,7 @@ input is read and validated before anything is written.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,14 +30,15 @@ if TYPE_CHECKING:  # imported where used, so a command loads only the stages it 
     from annex_gen.changes.notices import NoticesResult
     from annex_gen.inputs.revisions import Revision
     from annex_gen.output.generate import Generated
+    from annex_gen.workspace import ContractEntry, ContractForm, Listing, Saved
 
 __all__ = [
     "CheckReport", "GenerateReport", "RegistryChoices", "StatusReport", "archive_add", "archive_export",
     "archive_exists", "archive_file", "archive_inspect", "archive_record", "archive_records", "archive_status",
-    "archive_verify",
-    "audit_csv", "audit_entries", "audit_record", "batch", "check", "generate", "generated_annexes", "impact",
-    "load_registry", "notice_files", "notice_rows", "notices", "notices_zip", "open_archive", "registry_choices",
-    "resolve_contract", "start_batch",
+    "archive_verify", "audit_csv", "audit_entries", "audit_record", "batch", "check", "generate",
+    "generated_annexes", "impact", "load_registry", "notice_files", "notice_rows", "notices", "notices_zip",
+    "open_archive", "registry_choices", "resolve_contract", "start_batch",
+    "add_user", "annex_file", "contract_entry", "contract_listing", "preview_html", "save_contract",
 ]
 
 DEFAULT_CONTRACT_DIRS = (Path("customers"), Path("examples"))
@@ -50,10 +52,25 @@ def contract_paths(paths: Sequence[str | Path]) -> list[Path]:
 
 
 def load_registry(registry_dir: Path) -> Registry:
-    """The registry in a directory; raise InvalidInput with every problem found."""
+    """The registry in a directory; raise InvalidInput with every problem found.
+
+    Kept while its files' content is unchanged: a server parses it once, not per request.
+    """
     from annex_gen.inputs.registry import load_registry as load
 
-    return load(registry_dir)
+    try:
+        stamp = tuple(sorted((p.name, hashlib.sha256(p.read_bytes()).digest())
+                             for p in registry_dir.iterdir() if p.is_file()))
+    except OSError:
+        return load(registry_dir)  # missing or unreadable: the loader words the error
+    key = str(registry_dir.resolve())
+    cached = _REGISTRIES.get(key)
+    if cached is None or cached[0] != stamp:
+        _REGISTRIES[key] = cached = (stamp, load(registry_dir))
+    return cached[1]
+
+
+_REGISTRIES: dict[str, tuple[tuple, Registry]] = {}
 
 
 # Annexes
@@ -305,6 +322,77 @@ def archive_status(location: str | Path, registry_dir: Path, customers: Iterable
     with open_archive(location) as archive:
         statuses = status(archive, report.registry, report.contracts, on, customer)
     return StatusReport(on, report.registry, statuses, report.diagnostics)
+
+
+# Users of the web application
+
+
+def add_user(path: Path, name: str, role: str, password: str) -> bool:
+    """Add a user to the users file (created if missing), or replace their role and password; True if replaced."""
+    from annex_gen.output.write import write_atomic
+    from annex_gen.web.users import User, check_new_user, hash_password, load_users, users_text
+
+    check_new_user(name, role, password)
+    users = load_users(path) if path.exists() else {}
+    replaced = name in users
+    users[name] = User(name, role, hash_password(password))
+    write_atomic(path, users_text(users).encode("utf-8"), mode=0o600)
+    return replaced
+
+
+# The customers folder, as the web application edits it (see workspace)
+
+
+def contract_listing(registry_dir: Path, customers_dir: Path, out_dir: Path) -> tuple[Registry, Listing]:
+    """The registry and every contract of the folder with its annex state; unreadable files as problems."""
+    from annex_gen.workspace import list_contracts
+
+    registry = load_registry(registry_dir)
+    return registry, list_contracts(registry, customers_dir, out_dir)
+
+
+def contract_entry(registry_dir: Path, customers_dir: Path, out_dir: Path,
+                   customer_id: str) -> tuple[Registry, ContractEntry]:
+    """One customer's contract, annex and annex state; raise NotFound."""
+    registry, listing = contract_listing(registry_dir, customers_dir, out_dir)
+    return registry, listing.get(customer_id)
+
+
+def save_contract(registry_dir: Path, customers_dir: Path, form: ContractForm, *, editing: str | None = None,
+                  digest: str = "") -> Saved:
+    """Validate a contract form and write its YAML atomically (new, or a round-trip edit of `editing`).
+
+    Raises InvalidInput (every problem, as `check` words it) or EditConflict (id taken, or the file
+    changed since it was read with `digest`).
+    """
+    from annex_gen.workspace import save_contract as save
+
+    return save(load_registry(registry_dir), customers_dir, form, editing=editing, digest=digest)
+
+
+def preview_html(annex: Annex) -> bytes:
+    """The annex as the HTML that becomes its PDF (it links annex.css and fonts/ beside it)."""
+    from annex_gen.render import render
+
+    return render(annex, "html")
+
+
+def annex_file(registry_dir: Path, customers_dir: Path, out_dir: Path, customer_id: str, fmt: str) -> Path:
+    """OUT/<customer>/<document-id>.<fmt>, generated on first request and then served as it is.
+
+    The bytes are those `annex-gen generate` writes: the same resolution, renderer and path.
+    """
+    from annex_gen.output.generate import generate as write_annex
+    from annex_gen.output.generate import output_path
+    from annex_gen.render import DOCUMENT_FORMATS
+
+    if fmt not in DOCUMENT_FORMATS:
+        raise UsageError(f"unknown format {fmt!r}; expected one of {', '.join(DOCUMENT_FORMATS)}")
+    registry, entry = contract_entry(registry_dir, customers_dir, out_dir, customer_id)
+    path = output_path(out_dir, entry.annex, fmt)
+    if not path.is_file():  # the document ID names the content: an existing file is this annex
+        write_annex(registry, entry.contract, out_dir, (fmt,), annex=entry.annex)
+    return path
 
 
 # The audit trail

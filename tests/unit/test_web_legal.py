@@ -109,7 +109,7 @@ def test_a_broken_signature_is_refused_unless_accepted(site):
     assert review.status_code == 422 and "the signed bytes were altered after signing" in review.text
     assert 'name="accept_invalid_signature"' in review.text
     refused = _store(site, review.text)
-    assert refused.status_code == 422 and not app.archive_exists(site.settings.archive_dir)
+    assert refused.status_code == 422 and not app.archive_records(site.settings.archive_dir)
     stored = _store(site, review.text, accept_invalid_signature="on")
     assert stored.status_code == 303
     history = site.get(f"/archive/customers/{CUSTOMER}")
