@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pdfplumber
@@ -24,7 +25,8 @@ def test_archive_drift_batch_and_notices_in_chromium(tmp_path: Path, page) -> No
     generated = app.generate(registry, [customers / f"{CUSTOMER}.yaml"], tmp_path / "generated", ["pdf"])
     (annex,) = generated.generated
     signed = tmp_path / "Aalto signed.pdf"
-    signed.write_bytes(sign(annex.files["pdf"].read_bytes(), signer="Aino Aalto"))
+    with ThreadPoolExecutor(1) as pool:  # pyHanko runs its own event loop; Playwright's holds this thread
+        signed.write_bytes(pool.submit(sign, annex.files["pdf"].read_bytes(), signer="Aino Aalto").result())
     document_id = annex.document_id
     version = app.load_registry(registry).version
 

@@ -37,3 +37,15 @@ def test_names_are_made_safe():
 def test_an_empty_upload_is_refused(tmp_path: Path):
     with pytest.raises(UsageError, match="x.pdf: the file is empty"):
         Staging(tmp_path).put(b"", "x.pdf")
+
+
+def test_uploads_left_waiting_for_a_day_are_dropped(tmp_path: Path):
+    import os
+    import time
+
+    staging = Staging(tmp_path)
+    old = staging.put(b"old", "old.pdf")
+    day_ago = time.time() - 25 * 3600
+    os.utime(old.path.parent, (day_ago, day_ago))
+    new = staging.put(b"new", "new.pdf")
+    assert not old.path.parent.exists() and staging.get(new.token).path.read_bytes() == b"new"

@@ -9,6 +9,7 @@ import re
 import zipfile
 from pathlib import Path
 
+import pikepdf
 import pytest
 from starlette.testclient import TestClient
 
@@ -56,6 +57,13 @@ def _store(client: TestClient, review_html: str, **fields: str):
     return client.post("/archive/store", data=data)
 
 
+def _encrypted(data: bytes) -> bytes:
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        out = io.BytesIO()
+        pdf.save(out, encryption=pikepdf.Encryption(owner="owner", user="user"))
+    return out.getvalue()
+
+
 def _signed() -> bytes:
     return sign(annex_pdf(CUSTOMER), signer="Aalto Legal")
 
@@ -80,15 +88,18 @@ def test_an_upload_is_read_back_and_stored_only_when_confirmed(site):
     assert download.content == signed
     assert download.headers["content-disposition"] == 'attachment; filename="signed.pdf"'
     (entry,) = app.audit_entries(site.settings.archive_dir)
-    assert (entry.actor, entry.action, entry.refs) == ("local", "file archived", ("1", annex.document_id))
+    assert (entry.actor, entry.action, entry.refs) == ("local", "file archived", ("#1", annex.document_id))
 
 
 @pytest.mark.parametrize(("data", "customer", "message"), [
     (b"PK\x03\x04docx", CUSTOMER, "a ZIP file (a DOCX is one), not a PDF"),
     (b"%PDF-1.7\n1 0 obj", CUSTOMER, "truncated PDF: no %%EOF marker at the end of the file"),
     (None, "nordic-webshop", "this annex is for customer 'kauppahuone-aalto'"),
+    ("encrypted", CUSTOMER, "encrypted PDF (a password is needed to open it)"),
 ])
 def test_refusals_are_shown_and_nothing_is_stored(site, data, customer, message):
+    if data == "encrypted":
+        data = _encrypted(annex_pdf(CUSTOMER))
     review = _upload(site, data or annex_pdf(CUSTOMER), "upload.pdf", customer)
     assert review.status_code == 422
     assert "The archive refuses this file" in review.text and message.replace("'", "&#39;") in review.text

@@ -6,9 +6,11 @@ the file waits here meanwhile, under a token (its SHA-256) that the confirming f
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from annex_gen.archive.intake import MAX_FILE_BYTES
 from annex_gen.errors import UsageError
 from annex_gen.output.write import write_atomic
 
+KEEP_SECONDS = 24 * 3600  # an upload read back but never stored is dropped after a day
 _TOKEN_RE = re.compile(r"^[0-9a-f]{64}$")
 _UNSAFE_RE = re.compile(r"[^A-Za-z0-9._ -]+")
 
@@ -53,10 +56,21 @@ class Staging:
         if len(data) > MAX_FILE_BYTES:
             raise UsageError(f"{safe_name(name)}: the file is larger than the archive's limit of "
                              f"{MAX_FILE_BYTES // 2**20} MiB")
+        self._forget_old()
         token = hashlib.sha256(data).hexdigest()
         path = self.root / token / safe_name(name)
         write_atomic(path, data)
         return StagedFile(token, path)
+
+    def _forget_old(self) -> None:
+        """Drop uploads left waiting longer than KEEP_SECONDS (read back, never stored)."""
+        if not self.root.is_dir():
+            return
+        limit = time.time() - KEEP_SECONDS
+        for folder in self.root.iterdir():
+            with contextlib.suppress(OSError):
+                if _TOKEN_RE.match(folder.name) and folder.stat().st_mtime < limit:
+                    shutil.rmtree(folder, ignore_errors=True)
 
     def get(self, token: str) -> StagedFile:
         """The staged file of a token; refuse a malformed or unknown one."""

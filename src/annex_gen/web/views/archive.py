@@ -82,7 +82,7 @@ async def verify(request: Request) -> Response:
                  f"{report.records} record(s), {report.files} file(s): "
                  + (f"{len(report.errors)} problem(s)" if report.errors else "no problems")
                  + (f"; chain head {head}" if head else ""),
-                 [report.head.seq] if report.head else [])
+                 [f"#{report.head.seq}"] if report.head else [])
     return render(request, "archive_verify.html.j2", {"report": report, "head": head},
                   status_code=200 if not report.errors else 409)
 
@@ -130,7 +130,7 @@ async def store(request: Request) -> Response:
     except AnnexGenError:
         return await _review(request, token, form)  # changed meanwhile: show why, nothing is stored
     staging.discard(token)
-    refs: list[str | int] = [stored.seq] + ([stored.document_id] if stored.document_id else [])
+    refs = [f"#{stored.seq}"] + ([stored.document_id] if stored.document_id else [])
     await record(request, "file archived", f"{stored.file_name} for customer {stored.customer_id}", refs)
     return see_other(f"/archive/customers/{stored.customer_id}?stored={stored.seq}")
 

@@ -50,7 +50,8 @@ async def changes_page(request: Request) -> Response:
     """Pick the old registry; see the registry diff and, per customer, what reaches their annex."""
     s = _settings(request)
     choices = await run_in_threadpool(app.registry_choices, s.registry_dir, s.out_dir)
-    chosen = request.query_params.get("from", "").strip()
+    # A revision typed in wins over the one picked from the list.
+    chosen = (request.query_params.get("from_other", "").strip() or request.query_params.get("from", "").strip())
     if not chosen and choices.last_batch_revision:
         chosen = choices.last_batch_revision.commit
     report, problem = None, None
