@@ -377,10 +377,12 @@ def preview_html(annex: Annex) -> bytes:
     return render(annex, "html")
 
 
-def annex_file(registry_dir: Path, customers_dir: Path, out_dir: Path, customer_id: str, fmt: str) -> Path:
+def annex_file(registry_dir: Path, customers_dir: Path, out_dir: Path, customer_id: str, fmt: str, *,
+               on_generate: Callable[[Path], None] | None = None) -> Path:
     """OUT/<customer>/<document-id>.<fmt>, generated on first request and then served as it is.
 
     The bytes are those `annex-gen generate` writes: the same resolution, renderer and path.
+    on_generate(path) is called when the file is written now (for the audit log).
     """
     from annex_gen.output.generate import generate as write_annex
     from annex_gen.output.generate import output_path
@@ -392,6 +394,8 @@ def annex_file(registry_dir: Path, customers_dir: Path, out_dir: Path, customer_
     path = output_path(out_dir, entry.annex, fmt)
     if not path.is_file():  # the document ID names the content: an existing file is this annex
         write_annex(registry, entry.contract, out_dir, (fmt,), annex=entry.annex)
+        if on_generate is not None:
+            on_generate(path)
     return path
 
 

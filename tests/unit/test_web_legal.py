@@ -337,3 +337,18 @@ def test_a_legal_users_actions_are_recorded_under_their_name(tmp_path):
         _store(client, _upload(client, _signed()).text)
     (entry,) = app.audit_entries(tmp_path / "archive")
     assert entry.actor == "lauri"
+
+
+def test_sales_actions_that_write_are_recorded(site):
+    token = csrf(site, "/customers/new")
+    saved = site.post("/customers/new", data={
+        "csrf_token": token, "action": "save", "customer_id": "testi-oy", "name": "Testi Oy", "date": "2026-11-30",
+        "region": "eu", "language": "fi", "products": ["mailer"]})
+    assert saved.status_code == 303, saved.text
+    first = site.get("/customers/testi-oy/download/pdf")
+    again = site.get("/customers/testi-oy/download/pdf")
+    assert first.status_code == again.status_code == 200 and first.content == again.content
+    entries = app.audit_entries(site.settings.archive_dir)
+    assert [(e.actor, e.action) for e in entries] == [("local", "contract saved"), ("local", "annex generated")]
+    assert entries[0].refs == ("testi-oy",) and entries[0].what == "testi-oy.yaml (new)"
+    assert entries[1].refs[0].startswith("ANX-")  # generated once; the cached download writes nothing

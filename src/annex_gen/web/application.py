@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from functools import partial
 from importlib import import_module
 from typing import Any
@@ -26,9 +27,14 @@ from annex_gen.web.settings import Settings
 from annex_gen.web.users import User, load_users
 
 # One module per kind of page, each with routes(); a new kind of page is a module and a line here.
-VIEW_MODULES = ("assets", "auth", "customers", "archive", "changes", "audit")
+VIEW_MODULES = ("assets", "auth", "customers", "contract", "preview", "registry", "archive", "changes", "audit")
 SESSION_COOKIE = "annex_gen_session"
 SESSION_MAX_AGE = 8 * 3600  # a working day
+
+
+def _local(lang: str, text: Mapping[str, str]) -> str:
+    """A registry text (one per language) in the interface language, else in the first it has."""
+    return text[lang] if lang in text else next(iter(text.values()))
 
 
 def _context(request: Request) -> dict[str, Any]:
@@ -43,6 +49,7 @@ def _context(request: Request) -> dict[str, Any]:
         "csrf_token": partial(csrf_token, request),
         "nav": [item for item in nav.NAV if allowed(user, item.permission)],
         "can": lambda permission: allowed(user, permission),
+        "local": partial(_local, language(request)),
     }
 
 

@@ -4,7 +4,7 @@
   var form = document.querySelector("form[data-contract-form]");
   if (!form) { return; }
   // Suggest the customer id from the name until the id is edited by hand.
-  var name = form.querySelector("#customer_name");
+  var name = form.querySelector("#name");
   var id = form.querySelector("#customer_id:not([readonly])");
   if (name && id) {
     var touched = id.value !== "";
