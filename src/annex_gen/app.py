@@ -8,6 +8,7 @@ input is read and validated before anything is written.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,18 +19,26 @@ from annex_gen.inputs.check import CheckReport, check
 from annex_gen.model import Annex, Registry
 
 if TYPE_CHECKING:  # imported where used, so a command loads only the stages it needs
-    from annex_gen.archive.intake import AddRequest
+    from annex_gen.archive.intake import AddRequest, Inspection
     from annex_gen.archive.status import CustomerStatus
     from annex_gen.archive.store import Archive, Record, VerifyReport
+    from annex_gen.audit import AuditEntry
+    from annex_gen.batch.background import BatchProgress, BatchRunner
     from annex_gen.batch.run import BatchResult
+    from annex_gen.changes.bundle import NoticeRow
     from annex_gen.changes.impact import ImpactReport
     from annex_gen.changes.notices import NoticesResult
+    from annex_gen.inputs.revisions import Revision
     from annex_gen.output.generate import Generated
+    from annex_gen.workspace import ContractEntry, ContractForm, Listing, Saved
 
 __all__ = [
-    "CheckReport", "GenerateReport", "StatusReport", "archive_add", "archive_export",
-    "archive_record", "archive_records", "archive_status", "archive_verify", "batch", "check", "generate",
-    "impact", "load_registry", "notices", "open_archive", "resolve_contract",
+    "CheckReport", "GenerateReport", "RegistryChoices", "StatusReport", "archive_add", "archive_export",
+    "archive_exists", "archive_file", "archive_inspect", "archive_record", "archive_records", "archive_status",
+    "archive_verify", "audit_csv", "audit_entries", "audit_record", "batch", "check", "generate",
+    "generated_annexes", "impact", "load_registry", "notice_files", "notice_rows", "notices", "notices_zip",
+    "open_archive", "registry_choices", "resolve_contract", "start_batch",
+    "add_user", "annex_file", "contract_entry", "contract_listing", "preview_html", "save_contract",
 ]
 
 DEFAULT_CONTRACT_DIRS = (Path("customers"), Path("examples"))
@@ -43,10 +52,25 @@ def contract_paths(paths: Sequence[str | Path]) -> list[Path]:
 
 
 def load_registry(registry_dir: Path) -> Registry:
-    """The registry in a directory; raise InvalidInput with every problem found."""
+    """The registry in a directory; raise InvalidInput with every problem found.
+
+    Kept while its files' content is unchanged: a server parses it once, not per request.
+    """
     from annex_gen.inputs.registry import load_registry as load
 
-    return load(registry_dir)
+    try:
+        stamp = tuple(sorted((p.name, hashlib.sha256(p.read_bytes()).digest())
+                             for p in registry_dir.iterdir() if p.is_file()))
+    except OSError:
+        return load(registry_dir)  # missing or unreadable: the loader words the error
+    key = str(registry_dir.resolve())
+    cached = _REGISTRIES.get(key)
+    if cached is None or cached[0] != stamp:
+        _REGISTRIES[key] = cached = (stamp, load(registry_dir))
+    return cached[1]
+
+
+_REGISTRIES: dict[str, tuple[tuple, Registry]] = {}
 
 
 # Annexes
@@ -103,7 +127,48 @@ def batch(registry_dir: Path, paths: Iterable[Path], out_dir: Path, *, jobs: int
     return run_batch(load_registry(registry_dir), list(paths), out_dir, jobs=jobs, force=force, progress=progress)
 
 
+def start_batch(runner: BatchRunner, registry_dir: Path, paths: Iterable[Path], out_dir: Path, *, started_by: str,
+                jobs: int | None = None, force: bool = False,
+                on_finish: Callable[[BatchProgress], None] | None = None) -> BatchProgress:
+    """Start `batch` in the runner's background thread; raise OutputLocked if one is running."""
+    paths = list(paths)
+    return runner.start(lambda progress: batch(registry_dir, paths, out_dir, jobs=jobs, force=force,
+                                               progress=progress),
+                        out_dir=out_dir, started_by=started_by, on_finish=on_finish)
+
+
+def generated_annexes(out_dir: Path, customer: str) -> list[str]:
+    """The document IDs of a customer's annexes in the output directory (PDF or DOCX), sorted."""
+    folder = out_dir / customer
+    if not folder.is_dir():
+        return []
+    return sorted({p.stem for p in folder.glob("ANX-*") if p.suffix in (".pdf", ".docx")})
+
+
 # Registry changes
+
+
+@dataclass(frozen=True)
+class RegistryChoices:
+    """The old registries a change can be compared from: recent git revisions, and what the last batch used."""
+
+    revisions: list[Revision]
+    last_batch_version: str | None  # the registry version of the newest annex in the batch manifest
+
+    @property
+    def last_batch_revision(self) -> Revision | None:
+        """The newest revision whose registry is the one the last batch used."""
+        return next((r for r in self.revisions if r.version and r.version == self.last_batch_version), None)
+
+
+def registry_choices(registry_dir: Path, out_dir: Path, limit: int = 20) -> RegistryChoices:
+    """Recent git revisions of the registry directory and the version the last batch into out_dir used."""
+    from annex_gen.batch.manifest import Manifest
+    from annex_gen.inputs.revisions import registry_revisions
+
+    records = Manifest.load(out_dir).records.values()
+    newest = max(records, key=lambda r: r.generated_at, default=None)
+    return RegistryChoices(registry_revisions(registry_dir, limit), newest.registry_version if newest else None)
 
 
 def impact(registry_dir: Path, old: str, new: str | None, paths: Iterable[Path]) -> ImpactReport:
@@ -128,6 +193,27 @@ def notices(report: ImpactReport, out_dir: Path, *, notice_date: dt.date,
     return write_notices(report, out_dir, notice_date=notice_date, effective_date=effective_date, jobs=jobs)
 
 
+def notice_rows(out_dir: Path) -> list[NoticeRow]:
+    """The notices written into out_dir, as its notices.csv lists them."""
+    from annex_gen.changes.bundle import notice_rows as rows
+
+    return rows(out_dir)
+
+
+def notice_files(out_dir: Path) -> list[str]:
+    """notices.csv and every file it lists, relative to out_dir: what may be downloaded from there."""
+    from annex_gen.changes.bundle import notice_files as files
+
+    return files(out_dir)
+
+
+def notices_zip(out_dir: Path) -> bytes:
+    """A zip of notices.csv and every notice and annex it lists (deterministic)."""
+    from annex_gen.changes.bundle import notices_zip as zipped
+
+    return zipped(out_dir)
+
+
 # The signed-annex archive
 
 
@@ -144,6 +230,34 @@ def archive_add(location: str | Path, request: AddRequest) -> Record:
 
     with open_archive(location, create=True) as archive:
         return add_file(archive, request)
+
+
+def archive_exists(location: str | Path) -> bool:
+    """Whether an archive (its index) exists at location."""
+    from annex_gen.archive.store import INDEX_NAME
+
+    return (Path(location) / INDEX_NAME).is_file()
+
+
+def archive_inspect(location: str | Path, request: AddRequest) -> Inspection:
+    """What archive_add would read from the file and store, or why it would refuse it; stores nothing."""
+    import tempfile
+
+    from annex_gen.archive.intake import inspect_file
+
+    if archive_exists(location):
+        with open_archive(location) as archive:
+            return inspect_file(archive, request)
+    with tempfile.TemporaryDirectory(prefix="annex-gen-inspect-") as empty, \
+            open_archive(empty, create=True) as archive:  # no archive yet: nothing is a duplicate
+        return inspect_file(archive, request)
+
+
+def archive_file(location: str | Path, ref: str | int) -> tuple[Record, bytes]:
+    """A record and its file's bytes, checked against the recorded SHA-256."""
+    with open_archive(location) as archive:
+        record = archive.get(ref)
+        return record, archive.read_file(record)
 
 
 def archive_records(location: str | Path, customer: str | None = None) -> list[Record]:
@@ -210,3 +324,103 @@ def archive_status(location: str | Path, registry_dir: Path, customers: Iterable
     with open_archive(location) as archive:
         statuses = status(archive, report.registry, report.contracts, on, customer)
     return StatusReport(on, report.registry, statuses, report.diagnostics)
+
+
+# Users of the web application
+
+
+def add_user(path: Path, name: str, role: str, password: str) -> bool:
+    """Add a user to the users file (created if missing), or replace their role and password; True if replaced."""
+    from annex_gen.output.write import write_atomic
+    from annex_gen.web.users import User, check_new_user, hash_password, load_users, users_text
+
+    check_new_user(name, role, password)
+    users = load_users(path) if path.exists() else {}
+    replaced = name in users
+    users[name] = User(name, role, hash_password(password))
+    write_atomic(path, users_text(users).encode("utf-8"), mode=0o600)
+    return replaced
+
+
+# The customers folder, as the web application edits it (see workspace)
+
+
+def contract_listing(registry_dir: Path, customers_dir: Path, out_dir: Path) -> tuple[Registry, Listing]:
+    """The registry and every contract of the folder with its annex state; unreadable files as problems."""
+    from annex_gen.workspace import list_contracts
+
+    registry = load_registry(registry_dir)
+    return registry, list_contracts(registry, customers_dir, out_dir)
+
+
+def contract_entry(registry_dir: Path, customers_dir: Path, out_dir: Path,
+                   customer_id: str) -> tuple[Registry, ContractEntry]:
+    """One customer's contract, annex and annex state; raise NotFound."""
+    registry, listing = contract_listing(registry_dir, customers_dir, out_dir)
+    return registry, listing.get(customer_id)
+
+
+def save_contract(registry_dir: Path, customers_dir: Path, form: ContractForm, *, editing: str | None = None,
+                  digest: str = "") -> Saved:
+    """Validate a contract form and write its YAML atomically (new, or a round-trip edit of `editing`).
+
+    Raises InvalidInput (every problem, as `check` words it) or EditConflict (id taken, or the file
+    changed since it was read with `digest`).
+    """
+    from annex_gen.workspace import save_contract as save
+
+    return save(load_registry(registry_dir), customers_dir, form, editing=editing, digest=digest)
+
+
+def preview_html(annex: Annex) -> bytes:
+    """The annex as the HTML that becomes its PDF (it links annex.css and fonts/ beside it)."""
+    from annex_gen.render import render
+
+    return render(annex, "html")
+
+
+def annex_file(registry_dir: Path, customers_dir: Path, out_dir: Path, customer_id: str, fmt: str, *,
+               on_generate: Callable[[Path], None] | None = None) -> Path:
+    """OUT/<customer>/<document-id>.<fmt>, generated on first request and then served as it is.
+
+    The bytes are those `annex-gen generate` writes: the same resolution, renderer and path.
+    on_generate(path) is called when the file is written now (for the audit log).
+    """
+    from annex_gen.output.generate import generate as write_annex
+    from annex_gen.output.generate import output_path
+    from annex_gen.render import DOCUMENT_FORMATS
+
+    if fmt not in DOCUMENT_FORMATS:
+        raise UsageError(f"unknown format {fmt!r}; expected one of {', '.join(DOCUMENT_FORMATS)}")
+    registry, entry = contract_entry(registry_dir, customers_dir, out_dir, customer_id)
+    path = output_path(out_dir, entry.annex, fmt)
+    if not path.is_file():  # the document ID names the content: an existing file is this annex
+        write_annex(registry, entry.contract, out_dir, (fmt,), annex=entry.annex)
+        if on_generate is not None:
+            on_generate(path)
+    return path
+
+
+# The audit trail
+
+
+def audit_record(location: str | Path, actor: str, action: str, what: str,
+                 refs: Iterable[str | int] = ()) -> AuditEntry:
+    """Append an action to the audit log beside the archive at location."""
+    from annex_gen.audit import AuditLog
+
+    return AuditLog(Path(location)).record(actor, action, what, refs)
+
+
+def audit_entries(location: str | Path) -> list[AuditEntry]:
+    """The audit log beside the archive at location, oldest first."""
+    from annex_gen.audit import AuditLog
+
+    return AuditLog(Path(location)).entries()
+
+
+def audit_csv(location: str | Path) -> bytes:
+    """The audit log as CSV."""
+    from annex_gen.audit import entries_csv
+
+    return entries_csv(audit_entries(location))

@@ -104,3 +104,11 @@ class BatchInterrupted(AnnexGenError):
         super().__init__(f"interrupted; {len(result.generated)} annex(es) generated before the interruption "
                          "are recorded, the next run continues from there")
         self.result = result
+
+
+class NotFound(AnnexGenError):
+    """What was asked for does not exist (no contract with that customer id)."""
+
+
+class EditConflict(AnnexGenError):
+    """A file changed since it was read for editing; saving would overwrite someone's change."""

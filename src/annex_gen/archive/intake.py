@@ -6,6 +6,7 @@ Everything is checked before anything is written: a refused file leaves the arch
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import mimetypes
 import re
 from dataclasses import dataclass, replace
@@ -14,7 +15,7 @@ from typing import Any
 
 from annex_gen.archive.pdfinfo import PdfFacts, SignatureCheck, read_pdf, refuse
 from annex_gen.archive.store import Archive, ArchiveError, Record
-from annex_gen.errors import UsageError
+from annex_gen.errors import AnnexGenError, UsageError
 from annex_gen.inputs.schema import ID_RE
 
 MAX_FILE_BYTES = 100 * 1024 * 1024
@@ -102,13 +103,57 @@ def add_file(archive: Archive, request: AddRequest, *, today: dt.date | None = N
     if request.attach_to is not None:
         return _add_attachment(archive, request, data)
     shown = str(request.path)
+    fields = _annex_record(archive, request, _read_annex_pdf(data, shown), shown, today)
+    return archive.append(fields, data, name=request.path.name, media_type=PDF_MEDIA_TYPE, shown=shown)
+
+
+def _read_annex_pdf(data: bytes, shown: str) -> PdfFacts:
     if b"%PDF-" not in data[:1024]:
         raise refuse(shown, f"{describe_format(data)}, not a PDF; only PDFs are archived as signed annexes. "
                              "To keep it with an archived annex, add it with --attach-to RECORD")
-    facts = read_pdf(data, shown)
+    return read_pdf(data, shown)
+
+
+def _annex_record(archive: Archive, request: AddRequest, facts: PdfFacts, shown: str,
+                  today: dt.date) -> dict[str, Any]:
     fields = _annex_fields(archive, request, facts, shown)
     fields.update(_signature_fields(request, facts.signatures, shown, today))
-    return archive.append(fields, data, name=request.path.name, media_type=PDF_MEDIA_TYPE, shown=shown)
+    return fields
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """What the archive reads from a file and would record, or why it would refuse it; nothing stored."""
+
+    sha256: str | None
+    size: int
+    facts: PdfFacts | None  # None when the file could not be read as a PDF
+    fields: dict[str, Any] | None  # the record add_file would store (without seq, prev, file)
+    refusal: AnnexGenError | None
+
+    @property
+    def acceptable(self) -> bool:
+        """Whether add_file would store the file as it stands."""
+        return self.refusal is None
+
+
+def inspect_file(archive: Archive, request: AddRequest, *, today: dt.date | None = None,
+                 max_bytes: int = MAX_FILE_BYTES) -> Inspection:
+    """Everything add_file checks for an annex PDF, without storing: the read-back shown before archiving."""
+    request = _normalised(request)
+    today = today or dt.date.today()
+    shown = str(request.path)
+    sha256, size, facts = None, 0, None
+    try:
+        _check_options(request, today)
+        data = read_input(request.path, max_bytes)
+        sha256, size = hashlib.sha256(data).hexdigest(), len(data)
+        facts = _read_annex_pdf(data, shown)
+        fields = _annex_record(archive, request, facts, shown, today)
+        archive._refuse_duplicate(sha256, shown)  # the check append makes first
+    except AnnexGenError as exc:
+        return Inspection(sha256, size, facts, None, exc)
+    return Inspection(sha256, size, facts, fields, None)
 
 
 def _normalised(request: AddRequest) -> AddRequest:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import tempfile
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from annex_gen.errors import Diagnostic, InvalidInput, UsageError
@@ -50,3 +50,35 @@ def load_registry_at(spec: str, registry_dir: Path) -> tuple[Registry, str]:
         except InvalidInput as exc:
             shown = [replace(d, file=d.file.replace(tmp + "/", label)) for d in exc.diagnostics]
             raise InvalidInput(shown) from None
+
+
+@dataclass(frozen=True)
+class Revision:
+    """A commit that changed the registry directory."""
+
+    commit: str
+    date: str  # the commit date, YYYY-MM-DD
+    subject: str
+    version: str | None  # the registry version at that commit; None if it does not load
+
+
+def registry_revisions(registry_dir: Path, limit: int = 20) -> list[Revision]:
+    """The latest commits that changed registry_dir, newest first, each with its registry version.
+
+    Empty when registry_dir is not in a git repository (or git is missing).
+    """
+    try:
+        log = _git(registry_dir, "log", f"-n{limit}", "--format=%H%x09%cs%x09%s", "--", ".")
+    except UsageError:
+        return []
+    if log.returncode != 0:
+        return []
+    out = []
+    for line in log.stdout.decode("utf-8", "replace").splitlines():
+        commit, date, subject = line.split("\t", 2)
+        try:
+            version: str | None = load_registry_at(commit, registry_dir)[0].version
+        except (InvalidInput, UsageError):
+            version = None
+        out.append(Revision(commit, date, subject, version))
+    return out

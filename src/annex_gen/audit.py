@@ -1,0 +1,166 @@
+"""The audit trail: who did what, when, and what it produced, in an append-only log.
+
+The log is a SQLite file beside the archive's index (`ARCHIVE/audit.sqlite`). Like the
+archive, nothing in it is updated or deleted (triggers refuse it) and every entry carries the
+hash of the one before, so a removed or edited entry breaks the chain that `verify` walks.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import sqlite3
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from annex_gen.errors import ArchiveError
+from annex_gen.hashing import canonical_json, sha256_text
+
+AUDIT_NAME = "audit.sqlite"
+GENESIS = "0" * 64
+CSV_COLUMNS = ("seq", "at", "actor", "action", "what", "refs", "entry_hash")
+
+# What writes something: the actions an entry may name.
+ACTIONS = ("contract saved", "annex generated", "batch run", "notices written", "file archived", "archive verified")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS entries (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    body TEXT NOT NULL CHECK (json_valid(body)),
+    entry_hash TEXT NOT NULL UNIQUE
+);
+CREATE TRIGGER IF NOT EXISTS entries_no_update BEFORE UPDATE ON entries
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS entries_no_delete BEFORE DELETE ON entries
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+"""
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One action that wrote something: who, when (UTC), what, and the IDs it produced."""
+
+    seq: int
+    at: str
+    actor: str
+    action: str
+    what: str
+    refs: tuple[str, ...]
+    prev: str
+    entry_hash: str
+
+    def body(self) -> dict:
+        """What the chain hashes."""
+        return {"seq": self.seq, "at": self.at, "actor": self.actor, "action": self.action, "what": self.what,
+                "refs": list(self.refs), "prev": self.prev}
+
+
+@dataclass
+class AuditCheck:
+    """What checking the log's chain found."""
+
+    entries: int = 0
+    head: str = GENESIS
+    problems: list[str] = field(default_factory=list)
+
+
+class AuditLog:
+    """The audit log file of an archive directory; open one per use (it is cheap)."""
+
+    def __init__(self, root: Path, *, clock: Callable[[], str] = _now) -> None:
+        self.path = root / AUDIT_NAME
+        self._clock = clock
+
+    def _connect(self, *, create: bool) -> sqlite3.Connection:
+        try:
+            if create:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            con = sqlite3.connect(f"file:{self.path}?mode={'rwc' if create else 'ro'}", uri=True,
+                                  isolation_level=None, timeout=60)
+            con.execute("PRAGMA synchronous = FULL")
+            if create:
+                con.executescript(_SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise ArchiveError(f"{self.path}: cannot open the audit log: {exc}") from None
+        return con
+
+    def record(self, actor: str, action: str, what: str, refs: Iterable[str | int] = ()) -> AuditEntry:
+        """Append one entry and return it."""
+        if action not in ACTIONS:
+            raise ValueError(f"unknown audit action {action!r}")
+        con = self._connect(create=True)
+        try:
+            con.execute("BEGIN IMMEDIATE")  # the write lock before reading the tip: no two entries share a prev
+            try:
+                row = con.execute("SELECT seq, entry_hash FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
+                seq, prev = (row[0] + 1, row[1]) if row else (1, GENESIS)
+                entry = AuditEntry(seq, self._clock(), actor, action, what, tuple(str(r) for r in refs), prev, "")
+                text = canonical_json(entry.body())
+                digest = sha256_text(text)
+                con.execute("INSERT INTO entries (seq, body, entry_hash) VALUES (?, ?, ?)", (seq, text, digest))
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise ArchiveError(f"{self.path}: cannot record the action: {exc}") from None
+        finally:
+            con.close()
+        return AuditEntry(seq, entry.at, actor, action, what, entry.refs, prev, digest)
+
+    def entries(self) -> list[AuditEntry]:
+        """Every entry, oldest first (none when the log does not exist yet)."""
+        if not self.path.is_file():
+            return []
+        con = self._connect(create=False)
+        try:
+            rows = con.execute("SELECT body, entry_hash FROM entries ORDER BY seq").fetchall()
+        except sqlite3.Error as exc:
+            raise ArchiveError(f"{self.path}: cannot read the audit log: {exc}") from None
+        finally:
+            con.close()
+        out = []
+        for text, digest in rows:
+            b = json.loads(text)
+            out.append(AuditEntry(b["seq"], b["at"], b["actor"], b["action"], b["what"], tuple(b["refs"]),
+                                  b["prev"], digest))
+        return out
+
+    def check(self) -> AuditCheck:
+        """Walk the chain: every entry hashes to its stored hash and names the one before."""
+        report = AuditCheck()
+        prev = GENESIS
+        for expected_seq, entry in enumerate(self.entries(), start=1):
+            report.entries += 1
+            where = f"{self.path}: entry {entry.seq}"
+            if entry.seq != expected_seq:
+                report.problems.append(f"{where}: expected entry {expected_seq} (an entry was removed)")
+            if sha256_text(canonical_json(entry.body())) != entry.entry_hash:
+                report.problems.append(f"{where}: altered (its hash no longer matches)")
+            if entry.prev != prev:
+                report.problems.append(f"{where}: does not follow the entry before it")
+            prev = entry.entry_hash
+        report.head = prev
+        return report
+
+
+def _safe(text: str) -> str:
+    # A spreadsheet would run a cell that starts like a formula.
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def entries_csv(entries: Sequence[AuditEntry]) -> bytes:
+    """The entries as CSV (UTF-8 with a byte order mark, so spreadsheets read it as UTF-8)."""
+    buf = io.StringIO(newline="")
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for e in entries:
+        writer.writerow([e.seq, e.at, _safe(e.actor), e.action, _safe(e.what), " ".join(e.refs), e.entry_hash])
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")

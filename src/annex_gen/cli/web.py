@@ -1,0 +1,86 @@
+"""The `serve` and `users` commands: the web application and its users file."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from annex_gen import app
+from annex_gen.errors import UsageError
+
+DEFAULT_USERS_FILE = "users.yaml"
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from annex_gen.web import Settings, create_app
+
+    settings = Settings(
+        registry_dir=Path(args.registry), customers_dir=Path(args.customers), out_dir=Path(args.out),
+        archive_dir=Path(args.archive),
+        users_file=Path(args.users) if args.users else None, host=args.host,
+        secure_cookies=args.secure_cookies, debug=args.debug,
+        **({"secret_key": os.environ["ANNEX_GEN_SECRET_KEY"]} if os.environ.get("ANNEX_GEN_SECRET_KEY") else {}),
+    )
+    application = create_app(settings)
+    handler = logging.StreamHandler(sys.stderr)  # one line per request, in uvicorn's style
+    handler.setFormatter(logging.Formatter("%(levelname)s:     %(message)s"))
+    logging.getLogger("annex_gen.web").addHandler(handler)
+    print(f"annex-gen: serving {settings.customers_dir} on http://{args.host}:{args.port}/"
+          + ("" if settings.login_required else " (no login: this machine only)"), file=sys.stderr)
+    uvicorn.run(application, host=args.host, port=args.port, access_log=False, log_level="info",
+                proxy_headers=True, forwarded_allow_ips=args.forwarded_allow_ips, server_header=False)
+    return 0
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if not sys.stdin.isatty():
+        raise UsageError("no terminal to ask the password on; pass it on standard input with --password-stdin")
+    first = getpass.getpass(f"password for {args.name}: ")
+    if first != getpass.getpass("again: "):
+        raise UsageError("the two passwords differ; nothing was written")
+    return first
+
+
+def cmd_users_add(args: argparse.Namespace) -> int:
+    path = Path(args.users)
+    replaced = app.add_user(path, args.name, args.role, _read_password(args))
+    print(f"{'replaced' if replaced else 'added'} user {args.name} ({args.role}) in {path}")
+    return 0
+
+
+def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
+    """Add the serve and users commands."""
+    p = subparsers.add_parser("serve", parents=[common], help="serve the web application for sales")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default: 127.0.0.1; any other address needs --users)")
+    p.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    p.add_argument("--customers", default="customers", metavar="DIR",
+                   help="contract YAML files and CRM CSV exports (default: customers/)")
+    p.add_argument("--out", default="output", metavar="DIR", help="where annexes are generated (default: output/)")
+    p.add_argument("--archive", default="archive", metavar="DIR",
+                   help="the signed-annex archive, with the audit log beside it (default: archive/)")
+    p.add_argument("--users", metavar="FILE", help="users file: sign-in required (written by `annex-gen users add`)")
+    p.add_argument("--secure-cookies", action="store_true",
+                   help="send the session cookie over HTTPS only (behind a TLS reverse proxy)")
+    p.add_argument("--forwarded-allow-ips", default="127.0.0.1", metavar="IPS",
+                   help="proxies whose X-Forwarded-* headers are trusted (default: 127.0.0.1)")
+    p.set_defaults(func=cmd_serve)
+
+    users = subparsers.add_parser("users", help="manage the users of the web application")
+    users_sub = users.add_subparsers(dest="users_command", metavar="COMMAND", required=True)
+    p = users_sub.add_parser("add", parents=[common], help="add a user, or replace their role and password")
+    p.add_argument("name", help="user name (a-z, 0-9, '.', '_', '-')")
+    p.add_argument("--role", required=True, choices=("sales", "legal", "admin"), help="what the user may do")
+    p.add_argument("--users", default=DEFAULT_USERS_FILE, metavar="FILE",
+                   help=f"the users file (default: {DEFAULT_USERS_FILE})")
+    p.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    p.set_defaults(func=cmd_users_add)

@@ -1,0 +1,98 @@
+"""What every view shares: routes guarded by permission and CSRF, the signed-in user, rendering."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import quote
+
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from annex_gen.web.i18n import catalogs, negotiate
+from annex_gen.web.permissions import LOCAL_USER, allowed
+from annex_gen.web.users import User
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+CSRF_FIELD = "csrf_token"
+MAX_FORM_FIELDS = 200
+
+
+class Forbidden(Exception):
+    """The signed-in user's role does not allow this page."""
+
+
+class CsrfFailed(Exception):
+    """A form arrived without the session's CSRF token (forged, or the session expired)."""
+
+
+def current_user(request: Request) -> User | None:
+    """The signed-in user, the local user when serving without logins, or None."""
+    state = request.app.state
+    if not state.settings.login_required:
+        return LOCAL_USER
+    name = request.session.get("user")
+    return state.users().get(name) if isinstance(name, str) else None
+
+
+def language(request: Request) -> str:
+    """The interface language of this request: the user's choice, else the browser's."""
+    return negotiate(request.headers.get("accept-language"), request.session.get("lang"))
+
+
+def t(request: Request, key: str, **values: object) -> str:
+    """A text of the interface in the request's language."""
+    catalog = catalogs()[language(request)]
+    return catalog.format(key, **values) if values else catalog[key]
+
+
+def csrf_token(request: Request) -> str:
+    """The session's CSRF token, created on first use; every form carries it in a hidden field."""
+    token = request.session.get("csrf")
+    if not isinstance(token, str) or len(token) < 32:
+        token = secrets.token_urlsafe(32)
+        request.session["csrf"] = token
+    return token
+
+
+async def _check_csrf(request: Request) -> FormData:
+    form = await request.form(max_fields=MAX_FORM_FIELDS)
+    sent = form.get(CSRF_FIELD)
+    expected = request.session.get("csrf")
+    if not isinstance(sent, str) or not isinstance(expected, str) or not hmac.compare_digest(sent, expected):
+        raise CsrfFailed()
+    return form
+
+
+def page(path: str, endpoint: Endpoint, *, permission: str | None, methods: tuple[str, ...] = ("GET",),
+         name: str | None = None) -> Route:
+    """A route whose endpoint runs only for a user with permission, and for a form only with its CSRF token."""
+
+    async def guarded(request: Request) -> Response:
+        user = current_user(request)
+        if permission is not None and user is None:
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+        if not allowed(user, permission):
+            raise Forbidden()
+        if request.method in UNSAFE_METHODS:
+            await _check_csrf(request)  # the parsed form stays cached on the request for the endpoint
+        return await endpoint(request)
+
+    return Route(path, guarded, methods=list(methods), name=name or endpoint.__name__)
+
+
+def render(request: Request, template: str, context: dict[str, Any] | None = None, *,
+           status_code: int = 200) -> Response:
+    """A page from templates/web/ with the request's user, language and CSRF token."""
+    return request.app.state.templates.TemplateResponse(request, template, context or {}, status_code=status_code)
+
+
+def see_other(url: str) -> RedirectResponse:
+    """Redirect after a successful form (POST, then GET)."""
+    return RedirectResponse(url, status_code=303)

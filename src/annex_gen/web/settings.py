@@ -1,0 +1,66 @@
+"""What the server serves and how: directories, users, limits. One frozen object per application."""
+
+from __future__ import annotations
+
+import ipaddress
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from annex_gen.errors import UsageError
+
+DEFAULT_BODY_LIMIT = 1024 * 1024  # a contract form is a few kilobytes
+UPLOAD_BODY_LIMIT = 100 * 1024 * 1024 + 64 * 1024  # the archive's file limit, plus the form around it
+
+
+def is_loopback(host: str) -> bool:
+    """Whether host only accepts connections from this machine (127.0.0.0/8, ::1, localhost)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The configuration of one web application."""
+
+    registry_dir: Path = Path("registry")
+    """The registry served (its version is shown on every page)."""
+    customers_dir: Path = Path("customers")
+    """Contract YAML files (editable) and CRM CSV exports (read-only)."""
+    out_dir: Path = Path("output")
+    """Where generated annexes are cached: OUT/<customer>/<document-id>.<pdf|docx>."""
+    users_file: Path | None = None
+    """Users and their roles; None serves without login (loopback only)."""
+    host: str = "127.0.0.1"
+    """The address served; any but loopback requires users_file."""
+    secret_key: str = field(default_factory=lambda: secrets.token_hex(32), repr=False)
+    """Signs session cookies; a fresh one per start unless given (sessions end on restart)."""
+    secure_cookies: bool = False
+    """Send the session cookie over HTTPS only (behind a TLS-terminating reverse proxy)."""
+    archive_dir: Path = Path("archive")
+    """The signed-annex archive (legal's pages); the audit log lives beside its index."""
+    body_limits: tuple[tuple[str, int], ...] = (("/", DEFAULT_BODY_LIMIT), ("/archive/upload", UPLOAD_BODY_LIMIT))
+    """Request body limits by path prefix; the longest matching prefix applies."""
+    debug: bool = False
+    """Log tracebacks of unexpected errors (pages never show them)."""
+
+    def __post_init__(self) -> None:
+        if self.users_file is None and not is_loopback(self.host):
+            raise UsageError(
+                f"serving on {self.host} needs logins: pass --users FILE "
+                "(create it with `annex-gen users add NAME --role sales`), or serve on 127.0.0.1"
+            )
+
+    @property
+    def login_required(self) -> bool:
+        """Whether every page but the login page needs a signed-in user."""
+        return self.users_file is not None
+
+    def body_limit(self, path: str) -> int:
+        """The largest request body accepted for path."""
+        matches = [(len(prefix), limit) for prefix, limit in self.body_limits if path.startswith(prefix)]
+        return max(matches)[1] if matches else DEFAULT_BODY_LIMIT

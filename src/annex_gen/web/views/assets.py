@@ -1,0 +1,26 @@
+"""The interface's stylesheet and script, served from the package (never from the system)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from annex_gen.errors import NotFound
+from annex_gen.resources import TEMPLATES_DIR
+
+ASSETS = {"web.css": "text/css; charset=utf-8", "web.js": "text/javascript; charset=utf-8"}
+
+
+async def asset(request: Request) -> Response:
+    """One file of templates/web/ named in ASSETS."""
+    name = request.path_params["name"]
+    if name not in ASSETS:
+        raise NotFound(f"no file {name!r}")
+    return Response((TEMPLATES_DIR / "web" / name).read_bytes(), media_type=ASSETS[name],
+                    headers={"cache-control": "no-cache"})
+
+
+def routes() -> list[Route]:
+    """The asset routes (public: the login page needs the stylesheet)."""
+    return [Route("/static/{name}", asset, name="asset")]

@@ -1,0 +1,107 @@
+"""End-to-end helpers: `annex-gen serve` on a free loopback port, and Debian's Chromium driven by Playwright.
+
+Chromium is /usr/bin/chromium from Debian (scripts/install-system-packages); Playwright cannot
+download browsers here. A missing browser or Playwright fails the test with the reason; it is never
+skipped. Screenshots (1366x768) go to test-results/web/<test name>/ to be looked at.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conftest import REGISTRY_DIR, ROOT
+
+CHROMIUM = Path("/usr/bin/chromium")
+VIEWPORT = {"width": 1366, "height": 768}
+RESULTS = ROOT / "test-results" / "web"
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on at the moment."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """`annex-gen serve` in a child process, on 127.0.0.1 and a free port."""
+
+    def __init__(self, customers: Path, out: Path, *extra: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = out.parent / "server.log"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        self._log = open(self.log, "wb")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "annex_gen", "serve", "--port", str(self.port), "--customers", str(customers),
+             "--out", str(out), "--registry", str(REGISTRY_DIR), *extra],
+            stdout=self._log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(self.url + "/static/web.css", timeout=2).close()
+                return
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    pytest.fail(f"annex-gen serve did not start:\n{self.log.read_text()}")
+                time.sleep(0.1)
+
+    def stop(self) -> None:
+        """Stop the server and close its log."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        self._log.close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """Debian's headless Chromium under Playwright, for the whole test session."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:
+        pytest.fail(f"Playwright for Python is missing ({exc}); run `make setup`", pytrace=False)
+    if not CHROMIUM.is_file():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (scripts/install-system-packages)",
+                    pytrace=False)
+    manager = sync_playwright().start()
+    args = ["--no-sandbox"] if os.geteuid() == 0 else []  # Chromium's sandbox refuses to run as root
+    browser = manager.chromium.launch(executable_path=str(CHROMIUM), args=args, headless=True)
+    yield browser
+    browser.close()
+    manager.stop()
+
+
+@pytest.fixture
+def page(browser, request: pytest.FixtureRequest) -> Iterator[object]:
+    """A fresh browser page at 1366x768 in English, with its screenshot folder as page.shots."""
+    context = browser.new_context(viewport=VIEWPORT, locale="en-GB", accept_downloads=True)
+    tab = context.new_page()
+    tab.set_default_timeout(20_000)
+    folder = RESULTS / re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
+    folder.mkdir(parents=True, exist_ok=True)
+    tab.shots = folder
+    yield tab
+    context.close()
+
+
+def shot(tab, name: str, *, full_page: bool = False) -> Path:
+    """Save a screenshot of what the page shows now as <test folder>/<name>.png."""
+    path = tab.shots / f"{name}.png"
+    tab.screenshot(path=str(path), full_page=full_page)
+    return path
