@@ -38,11 +38,11 @@ def keep_suspended_hyphens(text: str) -> Markup:
     return Markup(_SUSPENDED.sub(r'<span class="nobr">\1</span>', str(escape(text))))
 
 
-def render_html(document: Any) -> str:
-    """An annex or a notice as the HTML document that goes to WeasyPrint."""
+def render_html(document: Any, *, link_stylesheet: bool = True) -> str:
+    """An annex or a notice as HTML; without the stylesheet link for a renderer that brings it parsed."""
     view = view_of(document)
     template = "annex.html.j2" if isinstance(view, AnnexView) else "notice.html.j2"
-    return environment().get_template(template).render(doc=view)
+    return environment().get_template(template).render(doc=view, link_stylesheet=link_stylesheet)
 
 
 def render(document: Any) -> bytes:
