@@ -45,7 +45,7 @@ def shared_style() -> tuple[FontConfiguration, weasyprint.CSS]:
     """The font configuration and the parsed stylesheet (its @font-face fonts loaded) of this process."""
     font_config = FontConfiguration()
     try:
-        css = weasyprint.CSS(filename=str(TEMPLATES_DIR / STYLESHEET), url_fetcher=TemplatesOnlyFetcher(),
+        css = weasyprint.CSS(url=(TEMPLATES_DIR / STYLESHEET).resolve().as_uri(), url_fetcher=TemplatesOnlyFetcher(),
                              font_config=font_config)
     except weasyprint.urls.FatalURLFetchingError as exc:
         raise RenderError(str(exc)) from None
