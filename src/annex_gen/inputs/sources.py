@@ -75,8 +75,14 @@ def gather(paths: Iterable[Path]) -> tuple[list[Source], list[InputFailure]]:
         except InvalidInput as exc:
             failures.append(InputFailure(str(given), str(exc), tuple(exc.diagnostics)))
             continue
+        parents: dict[Path, Path] = {}
         for path in files:
-            key = path.resolve()
+            # A file found in a directory is that directory, resolved once, plus its name, unless it is a link.
+            if path.parent != given or path.is_symlink():
+                key = path.resolve()
+            else:
+                key = parents.get(given) or parents.setdefault(given, given.resolve())
+                key = key / path.name
             if key in seen:
                 continue
             seen.add(key)
