@@ -98,15 +98,16 @@ class GenerateReport:
 
 
 def generate(registry_dir: Path, paths: Iterable[Path], out_dir: Path,
-             formats: Sequence[str]) -> GenerateReport:
-    """Validate the registry and every contract, then write each annex in every format.
+             formats: Sequence[str], engine: str = "weasyprint") -> GenerateReport:
+    """Validate the registry and every contract, then write each annex in every format (PDF by engine).
 
     Nothing is written if any input has an error (raises InvalidInput with all of them).
     """
     from annex_gen.output.generate import generate as write_annex
-    from annex_gen.render import parse_formats
+    from annex_gen.render import parse_engine, parse_formats
 
     formats = parse_formats(formats)
+    engine = parse_engine(engine)
     report = check(registry_dir, list(paths))
     if report.errors:
         raise InvalidInput(report.diagnostics)
@@ -115,16 +116,18 @@ def generate(registry_dir: Path, paths: Iterable[Path], out_dir: Path,
     registry_warnings = set(report.registry.warnings)
     out = GenerateReport(warnings=[d for d in report.diagnostics if d not in registry_warnings])
     for contract in report.contracts:
-        out.generated.append(write_annex(report.registry, contract, out_dir, formats))
+        out.generated.append(write_annex(report.registry, contract, out_dir, formats, engine=engine))
     return out
 
 
 def batch(registry_dir: Path, paths: Iterable[Path], out_dir: Path, *, jobs: int | None = None,
-          force: bool = False, progress: Callable | None = None) -> BatchResult:
-    """Regenerate every annex whose contract, registry content or templates changed (see batch.run)."""
+          force: bool = False, progress: Callable | None = None, engine: str = "weasyprint") -> BatchResult:
+    """Regenerate every annex whose contract, registry content, templates or engine changed (see batch.run)."""
     from annex_gen.batch.run import run_batch
+    from annex_gen.render import parse_engine
 
-    return run_batch(load_registry(registry_dir), list(paths), out_dir, jobs=jobs, force=force, progress=progress)
+    return run_batch(load_registry(registry_dir), list(paths), out_dir, jobs=jobs, force=force, progress=progress,
+                     engine=parse_engine(engine))
 
 
 def start_batch(runner: BatchRunner, registry_dir: Path, paths: Iterable[Path], out_dir: Path, *, started_by: str,
@@ -186,11 +189,14 @@ def impact(registry_dir: Path, old: str, new: str | None, paths: Iterable[Path])
 
 
 def notices(report: ImpactReport, out_dir: Path, *, notice_date: dt.date,
-            effective_date: dt.date | None = None, jobs: int | None = None) -> NoticesResult:
+            effective_date: dt.date | None = None, jobs: int | None = None,
+            engine: str = "weasyprint") -> NoticesResult:
     """Write the change notice and new annex of every customer the change reaches, and the mail-merge CSV."""
     from annex_gen.changes.notices import write_notices
+    from annex_gen.render import parse_engine
 
-    return write_notices(report, out_dir, notice_date=notice_date, effective_date=effective_date, jobs=jobs)
+    return write_notices(report, out_dir, notice_date=notice_date, effective_date=effective_date, jobs=jobs,
+                         engine=parse_engine(engine))
 
 
 def notice_rows(out_dir: Path) -> list[NoticeRow]:

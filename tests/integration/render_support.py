@@ -29,6 +29,7 @@ EXAMPLES_DIR = ROOT / "examples"
 EXAMPLES = tuple(sorted(EXAMPLES_DIR.glob("*.yaml")))
 GOLDEN_DIR = ROOT / "tests" / "output"
 FORMATS = ("pdf", "docx", "html")
+ENGINES = ("weasyprint", "typst")  # every PDF test runs over both engines
 CLI_TIMEOUT = 300
 
 
@@ -100,6 +101,7 @@ class Example:
 
 @dataclass(frozen=True)
 class Session:
+    engine: str
     out_a: Path
     out_b: Path
     stdout_a: list[str]
@@ -109,30 +111,30 @@ class Session:
 _SESSION: dict[str, Session | BaseException] = {}
 
 
-def render_examples(tmp_path_factory) -> Session:
-    """Generate every example once per session (two processes at once) and resolve each one.
+def render_examples(tmp_path_factory, engine: str = ENGINES[0]) -> Session:
+    """Generate every example once per session and PDF engine (two processes at once) and resolve each one.
     A failure is remembered, so the tests that share the render fail at once instead of retrying."""
-    if "session" not in _SESSION:
+    if engine not in _SESSION:
         try:
-            _SESSION["session"] = _render(tmp_path_factory.mktemp("rendered"))
+            _SESSION[engine] = _render(tmp_path_factory.mktemp(f"rendered-{engine}"), engine)
         except Exception as exc:
-            _SESSION["session"] = exc
-    result = _SESSION["session"]
+            _SESSION[engine] = exc
+    result = _SESSION[engine]
     if isinstance(result, BaseException):
         raise RuntimeError(f"rendering the examples failed: {result}") from result
     return result
 
 
-def _render(base: Path) -> Session:
+def _render(base: Path, engine: str) -> Session:
     out_a, out_b = base / "a", base / "b"
     fmt = ",".join(FORMATS)
     procs: list[subprocess.Popen[bytes]] = []
     try:
         # Two independent processes; different hash seeds and time zones must not change a byte.
-        gen_a = _start("generate", *EXAMPLES, "--format", fmt, "--out", out_a,
+        gen_a = _start("generate", *EXAMPLES, "--format", fmt, "--engine", engine, "--out", out_a,
                        env=cli_env(PYTHONHASHSEED="1", TZ="UTC0"))
         procs.append(gen_a)
-        gen_b = _start("generate", *EXAMPLES, "--format", fmt, "--out", out_b,
+        gen_b = _start("generate", *EXAMPLES, "--format", fmt, "--engine", engine, "--out", out_b,
                        env=cli_env(PYTHONHASHSEED="2", TZ="NZST-12"))
         procs.append(gen_b)
         resolved = {}
@@ -155,7 +157,7 @@ def _render(base: Path) -> Session:
         files = {f: out_a / rel / f"{annex['document_id']}.{f}" for f in FORMATS}
         files_b = {f: out_b / rel / f"{annex['document_id']}.{f}" for f in FORMATS}
         examples[path.stem] = Example(path.stem, path, json_bytes[path], files, files_b)
-    return Session(out_a, out_b, stdout_a, examples)
+    return Session(engine, out_a, out_b, stdout_a, examples)
 
 
 # Matching wrapped text ----------------------------------------------------------------------------
@@ -323,11 +325,13 @@ def _tables(page, words: list[dict]) -> list[tuple[float, PdfTable]]:
                                 and top <= (w["top"] + w["bottom"]) / 2 <= bottom]))
             for x0, x1 in columns
         )
-        # Row rules: the bottom border of the first column's cells, between this header and the next.
+        # Row rules: the bottom border of the first column's cells (WeasyPrint draws one per cell, Typst one
+        # across the row), between this header and the next.
+        ends = (columns[0][1], columns[-1][1])
         rules = sorted(
             line["top"] for line in page.lines
             if abs(line["top"] - line["bottom"]) < 1.5
-            and abs(line["x0"] - columns[0][0]) < 1.5 and abs(line["x1"] - columns[0][1]) < 1.5
+            and abs(line["x0"] - columns[0][0]) < 1.5 and any(abs(line["x1"] - x1) < 1.5 for x1 in ends)
             and bottom - 1.5 <= line["top"] < end
         )
         bounds = [bottom]

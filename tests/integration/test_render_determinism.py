@@ -13,9 +13,9 @@ import render_support as rs
 NAMES = [p.stem for p in rs.EXAMPLES]
 
 
-@pytest.fixture(scope="session")
-def session(tmp_path_factory) -> rs.Session:
-    return rs.render_examples(tmp_path_factory)
+@pytest.fixture(scope="session", params=rs.ENGINES)
+def session(request, tmp_path_factory) -> rs.Session:
+    return rs.render_examples(tmp_path_factory, request.param)
 
 
 @pytest.mark.parametrize("fmt", rs.FORMATS)
@@ -60,7 +60,8 @@ def test_pdf_dates_and_identifier_come_from_the_contract(session, name):
         assert str(pdf.docinfo["/CreationDate"]).startswith(f"D:{compact}")
         assert str(pdf.docinfo["/ModDate"]).startswith(f"D:{compact}")
         embedded = pdf.attachments["annex.json"].get_file()
-        assert embedded.creation_date.date().isoformat() == ex.annex["contract"]["date"]
+        if session.engine == "weasyprint":  # Typst records only the attachment's modification date
+            assert embedded.creation_date.date().isoformat() == ex.annex["contract"]["date"]
         assert embedded.mod_date.date().isoformat() == ex.annex["contract"]["date"]
         ids = [bytes(x) for x in pdf.trailer.ID]
         assert len(ids) == 2 and all(ids)

@@ -27,14 +27,20 @@ def session(tmp_path_factory) -> rs.Session:
     return rs.render_examples(tmp_path_factory)
 
 
+@pytest.fixture(scope="session", params=rs.ENGINES)
+def pdf_session(request, tmp_path_factory) -> rs.Session:
+    """The examples rendered with each PDF engine."""
+    return rs.render_examples(tmp_path_factory, request.param)
+
+
 def _subject(annex: dict) -> str:
     return rs.catalog(annex["language"]).format("document.subject", company=annex["company"],
                                                  customer=annex["customer"]["name"])
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_pdf_is_pdfa3b_with_document_metadata(session, name):
-    ex = session.examples[name]
+def test_pdf_is_pdfa3b_with_document_metadata(pdf_session, name):
+    ex = pdf_session.examples[name]
     annex = ex.annex
     cat = rs.catalog(ex.language)
     with pikepdf.open(ex.files["pdf"]) as pdf:
@@ -56,8 +62,8 @@ def test_pdf_is_pdfa3b_with_document_metadata(session, name):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_pdf_every_page_has_running_header_and_footer(session, name):
-    ex = session.examples[name]
+def test_pdf_every_page_has_running_header_and_footer(pdf_session, name):
+    ex = pdf_session.examples[name]
     cat = rs.catalog(ex.language)
     pages = rs.pdf_document(ex.files["pdf"]).pages
     total = len(pages)
@@ -74,18 +80,20 @@ def test_pdf_every_page_has_running_header_and_footer(session, name):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_pdf_uses_only_the_bundled_fonts(session, name):
-    pages = rs.pdf_document(session.examples[name].files["pdf"]).pages
+def test_pdf_uses_only_the_bundled_fonts(pdf_session, name):
+    pages = rs.pdf_document(pdf_session.examples[name].files["pdf"]).pages
     fonts = set().union(*(page.fontnames for page in pages))
     assert fonts, "no text in the PDF"
-    # Subset names look like ABCDEF+Annex-Sans-Bold: templates/fonts, nothing from the system.
-    assert all(re.fullmatch(r"[A-Z]{6}\+Annex-Sans(-Bold|-Italic)?", f) for f in fonts), fonts
+    # Subset names look like ABCDEF+Annex-Sans-Bold (WeasyPrint names the CSS family) or
+    # ABCDEF+NotoSans-Bold (Typst, the font's own name): templates/fonts, nothing from the system.
+    family = {"weasyprint": r"Annex-Sans(-Bold|-Italic)?", "typst": r"NotoSans-(Regular|Bold|Italic)"}
+    assert all(re.fullmatch(r"[A-Z]{6}\+" + family[pdf_session.engine], f) for f in fonts), fonts
 
 
 @pytest.mark.parametrize("name", FINNISH)
-def test_finnish_letters_survive_in_pdf_and_docx(session, name):
+def test_finnish_letters_survive_in_pdf_and_docx(pdf_session, name):
     """ä and ö come through text extraction (å is covered by test_render_untrusted.py: no example has it)."""
-    ex = session.examples[name]
+    ex = pdf_session.examples[name]
     cat = rs.catalog("fi")
     pdf_text = "\n".join(p.text for p in rs.pdf_document(ex.files["pdf"]).pages)
     docx_text = "\n".join(rs.docx_text_lines(ex.files["docx"]))

@@ -119,7 +119,7 @@ def fake_render(monkeypatch):
     rendered = _Rendered()
 
     def render(job, out_dir, registry=None):
-        contract, annex = job
+        contract, annex, _engine = job
         if contract.customer_id == "explodes":
             return ("failed", "internal error: RuntimeError: boom")
         rendered.append(contract.customer_id)
@@ -133,7 +133,7 @@ def fake_render(monkeypatch):
         return ("ok", annex.document_id, files)
 
     monkeypatch.setattr(batch, "_render", render)
-    monkeypatch.setattr(annex_gen.render, "templates_digest", lambda: "templates-1")
+    monkeypatch.setattr(annex_gen.render, "templates_digest", lambda engine: f"templates-1 {engine}")
     return rendered
 
 
@@ -152,11 +152,14 @@ def test_skip_force_and_template_change(tmp_path, registry, fake_render, monkeyp
     # unchanged content replaces nothing: the forced annex keeps its document ID
     assert fake_render.annexes["esimerkki-oy"].replaces is None
     assert forced.generated == [(cid, doc) for cid, doc in first.generated if cid == "esimerkki-oy"]
-    monkeypatch.setattr(annex_gen.render, "templates_digest", lambda: "templates-2")
+    monkeypatch.setattr(annex_gen.render, "templates_digest", lambda engine: f"templates-2 {engine}")
     assert len(run(registry, [EXAMPLES_DIR], out).generated) == 9
     assert len(fake_render) == 9 + 1 + 9
     manifest = Manifest.load(out)
-    assert {r.templates for r in manifest.records.values()} == {"templates-2"}
+    assert {r.templates for r in manifest.records.values()} == {"templates-2 weasyprint"}
+    # Another PDF engine is another rendering: everything again, once.
+    assert len(run(registry, [EXAMPLES_DIR], out, engine="typst").generated) == 9
+    assert len(run(registry, [EXAMPLES_DIR], out, engine="typst").generated) == 0
 
 
 def test_a_registry_change_regenerates_the_reached_customers_and_drops_their_old_files(tmp_path, registry,

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from pathlib import Path
 
 import pytest
 
 from annex_gen.errors import InvalidInput
-from annex_gen.inputs.yamlio import MAX_DEPTH, key_path, load, parse_text, read_text
+from annex_gen.inputs import yamlio
+from annex_gen.inputs.yamlio import MAX_DEPTH, Document, key_path, load, parse_text, read_text
 from conftest import build_file_tree
 
 
@@ -192,3 +194,49 @@ def test_every_problem_of_a_file_is_reported_at_once():
         "only plain YAML values are accepted",
         "c.yaml:4:1: c: duplicate key 'c' (first defined on line 3)",
     ]
+
+
+# The libyaml fast path --------------------------------------------------------------------------------
+
+AGREEMENT_TEXTS = [
+    "a: yes\nb: no\nc: on\nd: True\ne: 0o17\nf: 017\ng: 1_000\nh: 1.5e3\ni: .inf\nj: ~\nk:\nl: 2026-02-30\n",
+    "customer:\n  id: x\n  name: 'Quoted: Oy'\n  note: \"tab\\there\"\ncontract:\n  date: 2026-11-29\n"
+    "  products: [mailer, cms]\n  options:\n    dedicated_mta:\n  list:\n    - a\n    -\n    - {b: 1}\n",
+    "k: |\n  literal\n  block\nm: >-\n  folded\n  text\nn: 'äö å'\n",
+]
+
+
+def test_libyaml_is_available_for_the_fast_path():
+    assert yamlio._FAST, "PyYAML with libyaml is missing: pip install -e . (plain files then parse ~10x slower)"
+
+
+@pytest.mark.parametrize("text", AGREEMENT_TEXTS)
+def test_fast_and_pure_parsers_give_the_same_data_and_positions(text):
+    fast = yamlio._compose_fast(text)
+    assert fast is not None, "a plain file should take the fast path"
+    a, b = Document("c.yaml", None), Document("c.yaml", None)
+    a.data = yamlio._Builder(a).build(fast, ())
+    b.data = yamlio._Builder(b).build(yamlio._compose_pure(text, "c.yaml"), ())
+    assert (a.data, a.positions, a.key_positions) == (b.data, b.positions, b.key_positions)
+
+
+def test_fast_and_pure_parsers_agree_on_every_registry_and_example_file():
+    root = Path(__file__).resolve().parents[2]
+    paths = sorted([*(root / "registry").glob("*.yaml"), *(root / "examples").glob("*.yaml")])
+    assert len(paths) > 10
+    for path in paths:
+        text = yamlio.read_text(path)
+        fast = yamlio._compose_fast(text)
+        if fast is None:  # e.g. an '&' in a name: read by the pure parser alone
+            continue
+        a, b = Document(str(path), None), Document(str(path), None)
+        a.data = yamlio._Builder(a).build(fast, ())
+        b.data = yamlio._Builder(b).build(yamlio._compose_pure(text, str(path)), ())
+        assert (a.data, a.positions, a.key_positions) == (b.data, b.positions, b.key_positions), path
+
+
+@pytest.mark.parametrize("text", ["a: &x 1\nb: *x\n", "a: !!python/name:os.system x\n", "%YAML 1.1\n---\na: yes\n",
+                                  "a: 1\n<<: {b: 2}\n", "a: [1\n", "a: 1\n---\nb: 2\n"])
+def test_what_is_not_plain_or_invalid_goes_to_the_pure_parser(text):
+    """The pure parser refuses these with the located messages tested above (or reads the directive)."""
+    assert yamlio._compose_fast(text) is None

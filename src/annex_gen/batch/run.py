@@ -120,13 +120,13 @@ def _init_worker(registry: Registry) -> None:
             os._exit(1)
 
 
-def _render(job: tuple[Contract, Annex], out_dir: Path, registry: Registry) -> tuple:
-    """Write one annex; return ('ok', document_id, {format: FileRecord}) or ('failed', reason)."""
+def _render(job: tuple[Contract, Annex, str], out_dir: Path, registry: Registry) -> tuple:
+    """Write one annex with a PDF engine; return ('ok', document_id, {format: FileRecord}) or ('failed', reason)."""
     from annex_gen.output.generate import generate  # the PDF/DOCX stack loads only where annexes are rendered
 
-    contract, annex = job
+    contract, annex, engine = job
     try:
-        result = generate(registry, contract, out_dir, annex=annex)
+        result = generate(registry, contract, out_dir, annex=annex, engine=engine)
         return ("ok", result.document_id, {fmt: FileRecord.of(out_dir, p) for fmt, p in result.files.items()})
     except AnnexGenError as exc:
         return ("failed", str(exc))
@@ -271,8 +271,8 @@ def _plan(registry: Registry, sources: list[Source], input_failures: list[InputF
 
 
 def run_batch(registry: Registry, paths: Iterable[Path], out_dir: Path, *, jobs: int | None = None,
-              force: bool = False, progress: Progress | None = None) -> BatchResult:
-    """Regenerate the annexes of every contract in paths whose content or templates changed.
+              force: bool = False, progress: Progress | None = None, engine: str = "weasyprint") -> BatchResult:
+    """Regenerate the annexes of every contract in paths whose content, templates or PDF engine changed.
 
     Raises OutputLocked if another batch holds out_dir, and BatchInterrupted (carrying the
     result so far) on Ctrl-C or SIGTERM, after recording everything that finished.
@@ -292,7 +292,7 @@ def run_batch(registry: Registry, paths: Iterable[Path], out_dir: Path, *, jobs:
             manifest = Manifest(out_dir)
         result.warnings += manifest.corrupt
         manifest.sweep()
-        templates = templates_digest()
+        templates = templates_digest(engine)
         recorder = _Recorder(manifest, registry, templates)
         sources, input_failures = gather(paths)
         todo = _plan(registry, sources, input_failures, manifest, templates, force, result, recorder)
@@ -328,7 +328,7 @@ def run_batch(registry: Registry, paths: Iterable[Path], out_dir: Path, *, jobs:
         if todo:
             manifest.begin([output_path(out_dir, job.annex, fmt) for job in todo for fmt in DOCUMENT_FORMATS])
         try:
-            payloads = [(job.contract, job.annex) for job in todo]
+            payloads = [(job.contract, job.annex, engine) for job in todo]
             run_in_workers(_render, registry, payloads, out_dir, jobs, finished, stop, retried)
             result.interrupted = stop.requested
         except KeyboardInterrupt:

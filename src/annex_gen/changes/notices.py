@@ -27,7 +27,7 @@ from annex_gen.changes.impact import CustomerImpact, ImpactReport
 from annex_gen.errors import AnnexGenError, NoticeDateError
 from annex_gen.model import Registry
 from annex_gen.output.write import write_atomic
-from annex_gen.render import DOCUMENT_FORMATS, render
+from annex_gen.render import DEFAULT_ENGINE, DOCUMENT_FORMATS, render
 from annex_gen.resolve import document_id, resolve
 
 SUMMARY_NAME = "notices.csv"
@@ -177,18 +177,19 @@ def summary_csv(written: list[WrittenNotice], out_dir: Path) -> bytes:
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 
-def _write_notice(notice: Notice, out_dir: Path, registry: Registry) -> tuple:
-    """Write one notice and its new annex; ('ok', {kind: path}) or ('failed', reason)."""
+def _write_notice(job: tuple[Notice, str], out_dir: Path, registry: Registry) -> tuple:
+    """Write one notice and its new annex with a PDF engine; ('ok', {kind: path}) or ('failed', reason)."""
     from annex_gen.output.generate import output_path
 
+    notice, engine = job
     impact = notice.impact
     assert impact.contract is not None
     try:
         annex = impact.new_annex or resolve(registry, impact.contract)
         # Render all four files before writing any, so a failure leaves no notice without its annex.
-        planned = [(f"notice_{fmt}", out_dir / impact.customer_id / f"{notice.notice_id}.{fmt}", render(notice, fmt))
-                   for fmt in DOCUMENT_FORMATS]
-        planned += [(f"annex_{fmt}", output_path(out_dir, annex, fmt), render(annex, fmt))
+        planned = [(f"notice_{fmt}", out_dir / impact.customer_id / f"{notice.notice_id}.{fmt}",
+                    render(notice, fmt, engine)) for fmt in DOCUMENT_FORMATS]
+        planned += [(f"annex_{fmt}", output_path(out_dir, annex, fmt), render(annex, fmt, engine))
                     for fmt in DOCUMENT_FORMATS]
         files = {}
         for kind, path, data in planned:
@@ -212,7 +213,8 @@ def dated_from(impact: CustomerImpact, registry: Registry, effective: dt.date) -
 
 
 def write_notices(report: ImpactReport, out_dir: Path, *, notice_date: dt.date,
-                  effective_date: dt.date | None = None, jobs: int | None = None) -> NoticesResult:
+                  effective_date: dt.date | None = None, jobs: int | None = None,
+                  engine: str = DEFAULT_ENGINE) -> NoticesResult:
     """Write OUT/<customer>/<notice-id>.{pdf,docx}, the new annex beside it, and OUT/notices.csv.
 
     Notices are rendered in worker processes like a batch; the summary CSV is written last,
@@ -229,7 +231,7 @@ def write_notices(report: ImpactReport, out_dir: Path, *, notice_date: dt.date,
         else:  # only ids changed, nothing the customer reads
             result.nothing_to_notify.append(impact.customer_id)
     outcomes: dict[int, tuple] = {}
-    run_in_workers(_write_notice, report.new, notices, out_dir, jobs,
+    run_in_workers(_write_notice, report.new, [(n, engine) for n in notices], out_dir, jobs,
                    lambda index, outcome: outcomes.__setitem__(index, outcome))
     for index, notice in enumerate(notices):
         status, value = outcomes[index]

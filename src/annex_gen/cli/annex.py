@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from annex_gen import app
-from annex_gen.cli.common import print_diagnostics
+from annex_gen.cli.common import add_engine_argument, print_diagnostics
 from annex_gen.render import FORMATS
 
 
@@ -38,7 +38,7 @@ def cmd_resolve(args: argparse.Namespace) -> int:
 
 def cmd_generate(args: argparse.Namespace) -> int:
     report = app.generate(Path(args.registry), [Path(p) for p in args.contracts], Path(args.out),
-                          args.format.split(","))
+                          args.format.split(","), engine=args.engine)
     print_diagnostics(report.warnings)
     for generated in report.generated:
         for path in generated.files.values():
@@ -64,4 +64,5 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--format", default="pdf,docx",
                    help=f"comma-separated: {', '.join(FORMATS)} (default: pdf,docx)")
     p.add_argument("--out", default="output", metavar="DIR", help="output directory (default: output/)")
+    add_engine_argument(p)
     p.set_defaults(func=cmd_generate)

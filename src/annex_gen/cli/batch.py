@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from annex_gen import app
-from annex_gen.cli.common import date_arg, exit_code, indent, jobs_arg
+from annex_gen.cli.common import add_engine_argument, date_arg, exit_code, indent, jobs_arg
 from annex_gen.cli.common import err as _err
 from annex_gen.errors import BatchInterrupted
 
@@ -78,7 +78,7 @@ def cmd_batch(args) -> int:
     progress = _RichProgress() if sys.stderr.isatty() and not args.plain else _PlainProgress()
     try:
         result = app.batch(Path(args.registry), app.contract_paths(args.customers), out_dir, jobs=args.jobs,
-                           force=args.force, progress=progress)
+                           force=args.force, progress=progress, engine=args.engine)
     except BatchInterrupted as exc:
         progress.close()
         _print_batch_summary(exc.result, out_dir)
@@ -156,7 +156,7 @@ def cmd_notices(args) -> int:
     report = _impact(args)
     out_dir = Path(args.out)
     result = app.notices(report, out_dir, notice_date=args.notice_date, effective_date=args.effective_date,
-                         jobs=args.jobs)
+                         jobs=args.jobs, engine=args.engine)
     for w in result.written:
         dates = w.notice.dates
         _out(f"{w.customer_id}: takes effect {dates.effective_date}, "
@@ -194,6 +194,7 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
                    help="worker processes (default: one per core)")
     p.add_argument("--force", action="store_true", help="regenerate every annex, changed or not")
     p.add_argument("--plain", action="store_true", help="plain progress lines even on a terminal")
+    add_engine_argument(p)
     p.set_defaults(func=cmd_batch)
 
     for name, help_ in (("diff", "what changed between two registries, and which customers it reaches"),
@@ -217,6 +218,7 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
                            help="output directory (default: notices/)")
             p.add_argument("--jobs", type=jobs_arg, default=None, metavar="N",
                            help="worker processes (default: one per core)")
+            add_engine_argument(p)
             p.set_defaults(func=cmd_notices)
 
 

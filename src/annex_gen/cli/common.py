@@ -55,3 +55,11 @@ EXIT_CODES: tuple[tuple[type[AnnexGenError], int], ...] = (
 def exit_code(exc: AnnexGenError) -> int:
     """The exit status of a command that failed with exc."""
     return next(code for kind, code in EXIT_CODES if isinstance(exc, kind))
+
+
+def add_engine_argument(parser: argparse.ArgumentParser) -> None:
+    """--engine: what renders the PDF (generate, batch, notices)."""
+    from annex_gen.render import DEFAULT_ENGINE, ENGINES
+
+    parser.add_argument("--engine", choices=ENGINES, default=DEFAULT_ENGINE,
+                        help=f"what renders the PDF: {', '.join(ENGINES)} (default: {DEFAULT_ENGINE})")

@@ -72,8 +72,14 @@ def gather(paths: Iterable[Path]) -> tuple[list[Source], list[InputFailure]]:
     for given in paths:
         files, problems = gather_files([given])
         failures += [InputFailure(d.file, str(d), (d,)) for d in problems]
+        parents: dict[Path, Path] = {}
         for path in files:
-            key = path.resolve()
+            # A file found in a directory is that directory, resolved once, plus its name, unless it is a link.
+            if path.parent != given or path.is_symlink():
+                key = path.resolve()
+            else:
+                key = parents.get(given) or parents.setdefault(given, given.resolve())
+                key = key / path.name
             if key in seen:
                 continue
             seen.add(key)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from annex_gen.model import Annex, Contract, Registry
 from annex_gen.output.write import write_atomic
-from annex_gen.render import DOCUMENT_FORMATS, render
+from annex_gen.render import DEFAULT_ENGINE, DOCUMENT_FORMATS, render
 from annex_gen.resolve import resolve
 from annex_gen.resources import TEMPLATES_DIR
 
@@ -35,10 +35,11 @@ def generate(
     out_dir: Path,
     formats: Iterable[str] = DOCUMENT_FORMATS,
     annex: Annex | None = None,
+    engine: str = DEFAULT_ENGINE,
 ) -> Generated:
-    """Render every format in memory first, then write each file atomically."""
+    """Render every format in memory first (the PDF with engine), then write each file atomically."""
     annex = annex or resolve(registry, contract)
-    rendered = {fmt: render(annex, fmt) for fmt in formats}
+    rendered = {fmt: render(annex, fmt, engine) for fmt in formats}
     files = {}
     for fmt, data in rendered.items():
         path = output_path(out_dir, annex, fmt)

@@ -2,7 +2,8 @@
 
 A document is a resolved `Annex` or a change `Notice`; `annex_gen.views.build_view` turns
 either into what a renderer prints. Adding a format is a renderer module with a
-`render(document) -> bytes` function and one line in FORMATS.
+`render(document) -> bytes` function and one line in FORMATS. A format may have several
+engines (the PDF: WeasyPrint, the default, or Typst), each a renderer module of its own.
 """
 
 from __future__ import annotations
@@ -27,19 +28,23 @@ class Format:
     name: str
     module: str
     signable: bool  # a document a customer signs (PDF, DOCX), not a preview or data
+    engines: tuple[tuple[str, str], ...] = ()  # (engine, renderer module) besides the default `module`
 
-    def render(self, document: Any) -> bytes:
+    def render(self, document: Any, engine: str = "") -> bytes:
         """The document's bytes; the renderer (and the PDF or DOCX stack) is imported on first use."""
-        return import_module(self.module).render(document)
+        module = dict(self.engines).get(engine, self.module)
+        return import_module(module).render(document)
 
 
 FORMATS: dict[str, Format] = {f.name: f for f in (
-    Format("pdf", "annex_gen.render.pdf", signable=True),
+    Format("pdf", "annex_gen.render.pdf", signable=True, engines=(("typst", "annex_gen.render.typst_pdf"),)),
     Format("docx", "annex_gen.render.docx", signable=True),
     Format("html", "annex_gen.render.html", signable=False),
     Format("json", "annex_gen.render.data", signable=False),
 )}
 DOCUMENT_FORMATS = tuple(name for name, f in FORMATS.items() if f.signable)
+DEFAULT_ENGINE = "weasyprint"
+ENGINES = (DEFAULT_ENGINE, *dict.fromkeys(e for f in FORMATS.values() for e, _ in f.engines))
 
 
 def parse_formats(text: str | Iterable[str]) -> tuple[str, ...]:
@@ -53,17 +58,26 @@ def parse_formats(text: str | Iterable[str]) -> tuple[str, ...]:
     return formats
 
 
-def render(document: Any, fmt: str) -> bytes:
-    """The bytes of one format of an annex or a notice."""
+def parse_engine(name: str) -> str:
+    """'typst' -> 'typst', refusing unknown engines."""
+    if name not in ENGINES:
+        raise UsageError(f"unknown engine {name!r}; expected one of {', '.join(ENGINES)}")
+    return name
+
+
+def render(document: Any, fmt: str, engine: str = DEFAULT_ENGINE) -> bytes:
+    """The bytes of one format of an annex or a notice; engine picks the PDF renderer."""
     if fmt not in FORMATS:
         raise UsageError(f"unknown format {fmt!r}")
-    return FORMATS[fmt].render(document)
+    return FORMATS[fmt].render(document, parse_engine(engine))
 
 
-@lru_cache(maxsize=1)
-def templates_digest() -> str:
-    """A hash of the templates, the views and the renderers: changes when any output could change."""
+@lru_cache(maxsize=4)
+def templates_digest(engine: str = DEFAULT_ENGINE) -> str:
+    """A hash of the templates, the views, the renderers and the engine: changes when any output could change."""
     h = hashlib.sha256(f"annex-gen {__version__}\n".encode())
+    if engine != DEFAULT_ENGINE:
+        h.update(f"engine {engine}\n".encode())
     package = Path(__file__).resolve().parents[1]
     # templates/web/ is the web application's, not the documents': editing it regenerates no annex.
     documents = [p for p in TEMPLATES_DIR.rglob("*") if p.relative_to(TEMPLATES_DIR).parts[0] != "web"]

@@ -49,13 +49,14 @@ def keep_names(text: str) -> Markup:
     return Markup(UNBREAKABLE.sub(lambda m: f'<span class="nobr">{m.group(0)}</span>', str(escape(text))))
 
 
-def render_html(document: Any) -> str:
-    """An annex or a notice as the HTML document that goes to WeasyPrint."""
+def render_html(document: Any, *, link_stylesheet: bool = True) -> str:
+    """An annex or a notice as HTML; without the stylesheet link for a renderer that brings it parsed."""
     view = view_of(document)
     template = "annex.html.j2" if isinstance(view, AnnexView) else "notice.html.j2"
     # The fallback fonts load only where the document's text needs them (a Latin annex never does).
     font_faces = Markup(font_face_css(fallbacks_for(document.to_json_bytes().decode("utf-8"))))
-    return environment().get_template(template).render(doc=view, font_faces=font_faces)
+    return environment().get_template(template).render(doc=view, font_faces=font_faces,
+                                                       link_stylesheet=link_stylesheet)
 
 
 def render(document: Any) -> bytes:
