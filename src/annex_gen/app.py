@@ -25,11 +25,12 @@ if TYPE_CHECKING:  # imported where used, so a command loads only the stages it 
     from annex_gen.changes.impact import ImpactReport
     from annex_gen.changes.notices import NoticesResult
     from annex_gen.output.generate import Generated
+    from annex_gen.publish.history import History
 
 __all__ = [
     "CheckReport", "GenerateReport", "StatusReport", "archive_add", "archive_export",
     "archive_record", "archive_records", "archive_status", "archive_verify", "batch", "check", "generate",
-    "impact", "load_registry", "notices", "open_archive", "resolve_contract",
+    "impact", "load_registry", "notices", "open_archive", "publish", "resolve_contract",
 ]
 
 DEFAULT_CONTRACT_DIRS = (Path("customers"), Path("examples"))
@@ -124,6 +125,43 @@ def notices(report: ImpactReport, out_dir: Path, *, notice_date: dt.date,
     from annex_gen.changes.notices import write_notices
 
     return write_notices(report, out_dir, notice_date=notice_date, effective_date=effective_date, jobs=jobs)
+
+
+# The public list
+
+
+@dataclass(frozen=True)
+class PublishReport:
+    """What `publish` wrote: every file's path, the history it was built from, and warnings."""
+
+    files: list[Path]
+    registry: Registry
+    history: History
+    warnings: list[Diagnostic]
+
+
+def publish(registry_dir: Path, out_dir: Path, history: str | None = None) -> PublishReport:
+    """Write the public list's static site (pages, JSON, Atom feed) from the registry and its git history.
+
+    history is a git revision range of the registry directory (default: all of it). Everything is
+    built before anything is written; each file is replaced atomically.
+    """
+    from annex_gen.output.write import write_atomic
+    from annex_gen.publish.history import read_history
+    from annex_gen.publish.site import build_site
+
+    registry = load_registry(registry_dir)
+    past = read_history(registry_dir, history)
+    warnings = list(past.skipped)
+    if past.version_of(registry) is None:
+        warnings.append(Diagnostic(str(registry_dir), None, None, "", "the registry's content is not committed "
+                                   "in the history read; the pages show no date it took effect", "warning"))
+    files = build_site(registry, past)
+    written = []
+    for name, data in files.items():
+        write_atomic(out_dir / name, data)
+        written.append(out_dir / name)
+    return PublishReport(written, registry, past, warnings)
 
 
 # The signed-annex archive

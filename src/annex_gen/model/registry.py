@@ -128,6 +128,10 @@ class Registry:
     sections: tuple[Section, ...]
     notice: NoticeTerms
     corrections: tuple[Mapping[str, str], ...] = ()
+    # The published list's own words around the tables: paragraphs, in order. The updates
+    # paragraphs may quote the notice terms as {period_days} and {objection_days}.
+    list_introduction: tuple[Text, ...] = ()
+    list_updates: tuple[Text, ...] = ()
 
     @property
     def version(self) -> str:
