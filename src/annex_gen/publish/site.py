@@ -138,8 +138,9 @@ def _table(registry: Registry, section: Section, lang: str) -> TableView:
         rows.append(RowView(entity.name, registry.format_legal_id(entity.legal_id),
                             _t(registry.locations[e.location].name, lang), _t(e.purpose.text, lang),
                             tuple(_t(i, lang) for i in e.purpose.items)))
-    # The identifier column only where the section names an entity that has one (not the customer register).
-    show_ids = any(registry.entities[e.entity].legal_id for e in section.entries)
+    # Every sub-processor table has the identifier column, so columns line up down the page; the
+    # customer register's entities have none, and its table has none, as published.
+    show_ids = section.kind != "customer_register"
     return TableView(section.id, _t(section.title, lang), _t(section.note, lang), show_ids, tuple(rows),
                      section.uses_shared_mta)
 
