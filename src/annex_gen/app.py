@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from annex_gen.errors import Diagnostic, InvalidInput, UsageError
-from annex_gen.inputs.check import CheckReport, check
+from annex_gen.inputs.check import CheckReport
+from annex_gen.inputs.check import check as check_inputs
 from annex_gen.model import Annex, Registry
 
 if TYPE_CHECKING:  # imported where used, so a command loads only the stages it needs
@@ -48,6 +49,18 @@ def load_registry(registry_dir: Path) -> Registry:
     from annex_gen.inputs.registry import load_registry as load
 
     return load(registry_dir)
+
+
+def check(registry_dir: Path, paths: Iterable[Path]) -> CheckReport:
+    """Validate the registry and every contract; warn when registry content changed but its release label did not."""
+    from annex_gen.inputs.revisions import release_label_warning
+
+    report = check_inputs(registry_dir, list(paths))
+    if report.registry is not None:
+        warning = release_label_warning(registry_dir, report.registry)
+        if warning is not None:
+            report.diagnostics.insert(0, warning)
+    return report
 
 
 # Annexes
@@ -84,7 +97,7 @@ def generate(registry_dir: Path, paths: Iterable[Path], out_dir: Path,
     from annex_gen.render import parse_formats
 
     formats = parse_formats(formats)
-    report = check(registry_dir, list(paths))
+    report = check_inputs(registry_dir, list(paths))
     if report.errors:
         raise InvalidInput(report.diagnostics)
     assert report.registry is not None
@@ -239,7 +252,7 @@ def archive_status(location: str | Path, registry_dir: Path, customers: Iterable
     """Each customer's annex in force on a date (default today) and its drift from the current registry."""
     from annex_gen.archive.status import archive_status as status
 
-    report = check(registry_dir, list(customers))
+    report = check_inputs(registry_dir, list(customers))
     if report.registry is None:
         raise InvalidInput(report.diagnostics)
     on = on or dt.date.today()

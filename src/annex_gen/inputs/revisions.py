@@ -50,3 +50,40 @@ def load_registry_at(spec: str, registry_dir: Path) -> tuple[Registry, str]:
         except InvalidInput as exc:
             shown = [replace(d, file=d.file.replace(tmp + "/", label)) for d in exc.diagnostics]
             raise InvalidInput(shown) from None
+
+
+def _next_release(release: str) -> str:
+    """A suggestion for the next release label: '2026.11.1' -> '2026.11.2'."""
+    head, dot, last = release.rpartition(".")
+    return f"{head}{dot}{int(last) + 1}" if last.isdigit() else f"{release}.1"
+
+
+def release_label_warning(registry_dir: Path, registry: Registry, *, depth: int = 50) -> Diagnostic | None:
+    """A warning when the registry's content differs from its last committed content but its release label does not.
+
+    Compared with the newest commit that touched registry_dir and holds other content (the last
+    commit itself when there are uncommitted changes). Customers and the change feed tell
+    versions apart by the label. None outside git or when the label was changed.
+    """
+    from annex_gen.inputs.yamlio import load
+
+    try:
+        log = _git(registry_dir, "log", f"--max-count={depth}", "--format=%H", "--", ".")
+    except UsageError:
+        return None  # no git: nothing to compare with
+    if log.returncode != 0:
+        return None
+    for sha in log.stdout.decode().split():
+        try:
+            committed, _ = load_registry_at(sha, registry_dir)
+        except (InvalidInput, UsageError):
+            return None  # an older layout: nothing comparable
+        if committed.digest == registry.digest:
+            continue
+        if committed.release != registry.release:
+            return None
+        doc = load(registry_dir / "registry.yaml")
+        return doc.diag(("release",), f"the registry content differs from commit {sha[:12]} but the release label "
+                        f"is still {registry.release!r}; customers and the change feed tell versions apart by "
+                        f"it: set a new label, e.g. {_next_release(registry.release)!r}", severity="warning")
+    return None
