@@ -58,32 +58,28 @@ def _next_release(release: str) -> str:
     return f"{head}{dot}{int(last) + 1}" if last.isdigit() else f"{release}.1"
 
 
-def release_label_warning(registry_dir: Path, registry: Registry, *, depth: int = 50) -> Diagnostic | None:
-    """A warning when the registry's content differs from its last committed content but its release label does not.
+def release_label_warning(registry_dir: Path, registry: Registry) -> Diagnostic | None:
+    """A warning when the registry's content differs from the last commit that touched it but its release label does not.
 
-    Compared with the newest commit that touched registry_dir and holds other content (the last
-    commit itself when there are uncommitted changes). Customers and the change feed tell
-    versions apart by the label. None outside git or when the label was changed.
+    Customers and the change feed tell versions apart by the label. None outside git, when
+    nothing changed since that commit, or when the label was changed too.
     """
     from annex_gen.inputs.yamlio import load
 
     try:
-        log = _git(registry_dir, "log", f"--max-count={depth}", "--format=%H", "--", ".")
+        log = _git(registry_dir, "log", "--max-count=1", "--format=%H", "--", ".")
     except UsageError:
         return None  # no git: nothing to compare with
-    if log.returncode != 0:
+    sha = log.stdout.decode().strip()
+    if log.returncode != 0 or not sha:
         return None
-    for sha in log.stdout.decode().split():
-        try:
-            committed, _ = load_registry_at(sha, registry_dir)
-        except (InvalidInput, UsageError):
-            return None  # an older layout: nothing comparable
-        if committed.digest == registry.digest:
-            continue
-        if committed.release != registry.release:
-            return None
-        doc = load(registry_dir / "registry.yaml")
-        return doc.diag(("release",), f"the registry content differs from commit {sha[:12]} but the release label "
-                        f"is still {registry.release!r}; customers and the change feed tell versions apart by "
-                        f"it: set a new label, e.g. {_next_release(registry.release)!r}", severity="warning")
-    return None
+    try:
+        committed, _ = load_registry_at(sha, registry_dir)
+    except (InvalidInput, UsageError):
+        return None  # an older layout: nothing comparable
+    if committed.digest == registry.digest or committed.release != registry.release:
+        return None
+    doc = load(registry_dir / "registry.yaml")
+    return doc.diag(("release",), f"the registry content changed since commit {sha[:12]} but the release label "
+                    f"is still {registry.release!r}; customers and the change feed tell versions apart by it: "
+                    f"set a new label, e.g. {_next_release(registry.release)!r}", severity="warning")

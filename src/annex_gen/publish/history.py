@@ -14,7 +14,7 @@ from annex_gen.model import Registry
 
 @dataclass(frozen=True)
 class Version:
-    """One published state of the registry: the first commit that held this content."""
+    """One release of the registry: the content last committed under its label, and the day of that commit."""
 
     registry: Registry
     commit: str
@@ -41,7 +41,7 @@ class History:
     skipped: tuple[Diagnostic, ...] = ()
 
     def version_of(self, registry: Registry) -> Version | None:
-        """The newest version with exactly this content, or None if it was never committed."""
+        """The version with exactly this content, or None if it is not the final content of a release."""
         return next((v for v in reversed(self.versions) if v.registry.digest == registry.digest), None)
 
 
@@ -71,26 +71,48 @@ def _commits(registry_dir: Path, rev_range: str | None) -> list[tuple[str, dt.da
     return commits
 
 
-def read_history(registry_dir: Path, rev_range: str | None = None) -> History:
-    """Every distinct registry content committed in rev_range (default: all history), with its changes.
+def _load(sha: str, registry_dir: Path, skipped: list[Diagnostic]) -> Registry | None:
+    try:
+        return load_registry_at(sha, registry_dir)[0]
+    except InvalidInput as exc:
+        first = exc.diagnostics[0] if exc.diagnostics else None
+        skipped.append(Diagnostic(f"{sha[:12]}:registry/", None, None, "", "left out of the history: the registry "
+                                  "at this commit does not load" + (f" ({first})" if first else ""),
+                                  severity="warning"))
+        return None
 
-    A commit that changes no content (comments, formatting) is not a version. A revision whose
+
+def read_history(registry_dir: Path, rev_range: str | None = None) -> History:
+    """The registry's releases committed in rev_range (default: all history), each with its changes.
+
+    A version is a release label: consecutive commits with the same label are one version, whose
+    content is the last of them and whose date is the day that content was committed (work on
+    a release in several commits is one entry; the label says what customers see as a version).
+    A commit that changes no content (comments, formatting) changes nothing. With a range, the
+    first version is compared with the registry just before the range. A revision whose
     registry does not load with this annex-gen is left out and reported in `skipped`.
     """
-    versions: list[Version] = []
     skipped: list[Diagnostic] = []
-    previous: Registry | None = None
-    for sha, day in _commits(registry_dir, rev_range):
-        try:
-            registry, _ = load_registry_at(sha, registry_dir)
-        except InvalidInput as exc:
-            first = exc.diagnostics[0] if exc.diagnostics else None
-            skipped.append(Diagnostic(f"{sha[:12]}:registry/", None, None, "", "left out of the history: the "
-                                      "registry at this commit does not load"
-                                      + (f" ({first})" if first else ""), severity="warning"))
+    commits = _commits(registry_dir, rev_range)
+    baseline: Registry | None = None
+    if rev_range is not None and commits:
+        parent = f"{commits[0][0]}^"
+        if _git(registry_dir, "rev-parse", "--verify", "--quiet", f"{parent}^{{commit}}").returncode == 0:
+            baseline = _load(parent, registry_dir, skipped)
+    states: list[tuple[str, dt.date, Registry]] = []  # distinct contents, oldest first
+    last = baseline
+    for sha, day in commits:
+        registry = _load(sha, registry_dir, skipped)
+        if registry is None or (last is not None and registry.digest == last.digest):
             continue
-        if previous is not None and registry.digest == previous.digest:
-            continue
+        if states and states[-1][2].release == registry.release:
+            states[-1] = (sha, day, registry)  # the same release, completed
+        else:
+            states.append((sha, day, registry))
+        last = registry
+    versions: list[Version] = []
+    previous = baseline
+    for sha, day, registry in states:
         changes = diff_registries(previous, registry) if previous is not None else ()
         versions.append(Version(registry, sha, day, changes, first=previous is None))
         previous = registry

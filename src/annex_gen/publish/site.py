@@ -30,7 +30,8 @@ FEED_FILE = "changes.atom"
 STYLESHEET = "site.css"
 ATOM = "http://www.w3.org/2005/Atom"
 XHTML = "http://www.w3.org/1999/xhtml"
-# Feed and entry ids: stable URNs derived from the content, so they never depend on a host name.
+# Feed and entry ids: stable URNs derived from the company and the release label, never from a host
+# name; a release whose content is completed in a later commit keeps its entry (a feed reader updates it).
 _ID_NAMESPACE = uuid.UUID("6f1c3b52-5d0e-4b8e-9a57-3d4c1f0a9b21")
 
 
@@ -215,7 +216,7 @@ def _change_views(history: History, current: Registry, lang: str) -> list[Change
     for i, v in enumerate(history.versions):
         old = history.versions[i - 1].registry if i else v.registry
         views.append(ChangeView(
-            version_anchor(v.registry.version), v.registry.version, v.registry.digest == current.digest,
+            version_anchor(v.registry.release), v.registry.version, v.registry.digest == current.digest,
             _date(v.published, lang), _date(v.effective, lang), _date(v.objection_deadline, lang),
             tuple(describe(c, old, v.registry, cat) for c in v.changes), v.first))
     return views[::-1]
@@ -309,7 +310,7 @@ def render_feed(registry: Registry, history: History) -> bytes:
         out += [
             "  <entry>",
             f"    <title>{escape(title)}</title>",
-            f"    <id>urn:uuid:{uuid.uuid5(_ID_NAMESPACE, f'version:{v.registry.digest}')}</id>",
+            f"    <id>urn:uuid:{uuid.uuid5(_ID_NAMESPACE, f'release:{v.registry.release}')}</id>",
             f"    <published>{_stamp(v.published)}</published>",
             f"    <updated>{_stamp(v.published)}</updated>",
             f'    <link rel="alternate" type="text/html" href="{changes}#{view.anchor}"/>',
