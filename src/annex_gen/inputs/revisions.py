@@ -59,7 +59,7 @@ def _next_release(release: str) -> str:
 
 
 def release_label_warning(registry_dir: Path, registry: Registry) -> Diagnostic | None:
-    """A warning when the registry's content differs from the last commit that touched it but its release label does not.
+    """A warning when the registry content differs from its last commit but its release label does not.
 
     Customers and the change feed tell versions apart by the label. None outside git, when
     nothing changed since that commit, or when the label was changed too.
