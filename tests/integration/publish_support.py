@@ -163,3 +163,18 @@ def apply_corrections(published: str, records: Sequence[dict]) -> tuple[str, lis
 def text_lines(text: str) -> list[str]:
     """Non-empty lines, without the whitespace at their ends."""
     return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def publish_site(tmp: Path, registry_dir: Path | None = None, history: str | None = None) -> dict[str, bytes]:
+    """Every file `annex-gen publish` writes for a registry directory inside git, by relative path."""
+    from annex_gen import app
+
+    out = tmp / "site"
+    report = app.publish(registry_dir or one_commit_history(tmp / "repo"), out, history)
+    return {path.relative_to(out).as_posix(): path.read_bytes() for path in report.files}
+
+
+def golden_site_files(tmp: Path) -> dict[Path, bytes]:
+    """The golden files of the site (tests/output/site/) as the current code writes them."""
+    files = publish_site(tmp)
+    return {GOLDEN_SITE_DIR / name: files[name] for name in GOLDEN_FILES}
