@@ -7,9 +7,9 @@ For every example contract (examples/*.yaml) writes
                                      one per line (render_support.docx_text_lines)
 
 and removes golden files of examples that no longer exist; and the public site's pages, JSON and
-feed (`annex-gen publish`, the registry committed once on a fixed date) into tests/output/site/. tests/integration/test_render_golden.py
-compares the generated documents with these files; review the diff (git diff tests/output) before
-committing regenerated goldens.
+feed (`annex-gen publish`, the registry committed once on a fixed date) into tests/output/site/.
+tests/integration/test_render_golden.py and test_publish_golden.py compare the output with these
+files; review the diff (git diff tests/output) before committing regenerated goldens.
 
     .venv/bin/python tests/regenerate_golden.py          write the files
     .venv/bin/python tests/regenerate_golden.py --check  only report differences (exit 1 if any)
