@@ -65,7 +65,9 @@ def templates_digest() -> str:
     """A hash of the templates, the views and the renderers: changes when any output could change."""
     h = hashlib.sha256(f"annex-gen {__version__}\n".encode())
     package = Path(__file__).resolve().parents[1]
-    sources = [*TEMPLATES_DIR.rglob("*"), *(package / "views").glob("*.py"), *(package / "render").glob("*.py")]
+    # The public site's templates (templates/site/) never reach an annex or a notice.
+    templates = [p for p in TEMPLATES_DIR.rglob("*") if "site" not in p.relative_to(TEMPLATES_DIR).parts[:1]]
+    sources = [*templates, *(package / "views").glob("*.py"), *(package / "render").glob("*.py")]
     for path in sorted(p for p in sources if p.is_file()):
         h.update(path.relative_to(package).as_posix().encode() + b"\0")
         h.update(hashlib.sha256(path.read_bytes()).digest())
