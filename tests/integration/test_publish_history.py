@@ -47,6 +47,25 @@ def test_one_version_per_release_label_and_comments_are_no_change(tmp_path):
     assert history.skipped == ()
 
 
+def test_a_merged_branch_is_one_change_of_the_main_line(tmp_path):
+    release = current_release(ps.REGISTRY_DIR)
+    registry = ps.scripted_history(tmp_path / "repo", [ps.Commit("2026-11-30T09:00:00Z", "published")])
+    repo = registry.parent
+    ps.git(repo, "checkout", "-q", "-b", "side")
+    set_release(registry, release, "2099.1.1")
+    add_location(registry, "oslo")
+    ps.git(repo, "commit", "-q", "-am", "side 1", date="2026-12-01T09:00:00Z")
+    set_release(registry, "2099.1.1", "2099.1.2")
+    add_location(registry, "bergen")
+    ps.git(repo, "commit", "-q", "-am", "side 2", date="2026-12-02T09:00:00Z")
+    ps.git(repo, "checkout", "-q", "main")
+    ps.git(repo, "merge", "-q", "--no-ff", "-m", "merge side", "side", date="2026-12-05T09:00:00Z")
+    history = read_history(registry)
+    assert [(v.registry.release, v.published.isoformat()) for v in history.versions] == [
+        (release, "2026-11-30"), ("2099.1.2", "2026-12-05")]
+    assert [c.kind for c in history.versions[1].changes] == ["location-added", "location-added"]
+
+
 def test_a_registry_outside_git_has_no_history():
     assert read_history(Path("/nonexistent-registry-dir")).versions == ()
 

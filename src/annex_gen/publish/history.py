@@ -56,7 +56,9 @@ def _commits(registry_dir: Path, rev_range: str | None) -> list[tuple[str, dt.da
         return []
     if _git(registry_dir, "rev-parse", "--verify", "--quiet", "HEAD").returncode != 0:
         return []  # a repository without commits has no history yet
-    args = ["log", "--reverse", "--format=%H %ct"]
+    # --first-parent: what landed on the main line, a merged branch as its merge commit, never
+    # the branch's intermediate states interleaved with the main line's.
+    args = ["log", "--first-parent", "--reverse", "--format=%H %ct"]
     if rev_range is not None:
         args.append(rev_range)
     log = _git(registry_dir, *args, "--", ".")
