@@ -75,6 +75,10 @@ def test_check_warns_when_content_changed_but_the_label_did_not(tmp_path, capsys
     assert main(["check", "--registry", str(registry), EXAMPLES]) == 0
     assert "release label" not in capsys.readouterr().err
 
+    append(registry / "locations.yaml", "# a comment is no change\n")
+    assert main(["check", "--registry", str(registry), "--strict", EXAMPLES]) == 0
+    assert "release label" not in capsys.readouterr().err
+
     add_location(registry, "oslo")
     assert main(["check", "--registry", str(registry), "--strict", EXAMPLES]) == 1
     err = capsys.readouterr().err
