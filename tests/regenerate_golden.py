@@ -6,9 +6,10 @@ For every example contract (examples/*.yaml) writes
     tests/output/<example>.docx.txt  the DOCX's text: paragraphs and table cells in document order,
                                      one per line (render_support.docx_text_lines)
 
-and removes golden files of examples that no longer exist. tests/integration/test_render_golden.py
-compares the generated documents with these files; review the diff (git diff tests/output) before
-committing regenerated goldens.
+and removes golden files of examples that no longer exist; and the public site's pages, JSON and
+feed (`annex-gen publish`, the registry committed once on a fixed date) into tests/output/site/.
+tests/integration/test_render_golden.py and test_publish_golden.py compare the output with these
+files; review the diff (git diff tests/output) before committing regenerated goldens.
 
     .venv/bin/python tests/regenerate_golden.py          write the files
     .venv/bin/python tests/regenerate_golden.py --check  only report differences (exit 1 if any)
@@ -18,10 +19,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "integration"))
 
+import publish_support as ps  # noqa: E402
 import render_support as rs  # noqa: E402
 
 from annex_gen.inputs.contract import load_contract  # noqa: E402
@@ -41,6 +44,8 @@ def golden_files() -> dict[Path, bytes]:
         files[rs.GOLDEN_DIR / f"{path.stem}.html"] = render_html(annex).encode("utf-8")
         text = "\n".join(rs.docx_text_lines(render_docx(annex))) + "\n"
         files[rs.GOLDEN_DIR / f"{path.stem}.docx.txt"] = text.encode("utf-8")
+    with tempfile.TemporaryDirectory(prefix="annex-gen-golden-") as tmp:
+        files.update(ps.golden_site_files(Path(tmp)))
     return files
 
 
@@ -52,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     files = golden_files()
     stale = sorted(p for p in rs.GOLDEN_DIR.glob("*") if p.is_file() and p not in files
                    and p.name.endswith((".html", ".docx.txt")))
+    stale += sorted(p for p in ps.GOLDEN_SITE_DIR.glob("*") if p.is_file() and p not in files)
     changed = [p for p, data in files.items() if not p.is_file() or p.read_bytes() != data]
     for path in changed:
         print(f"{'differs' if args.check else 'wrote'}: {path.relative_to(rs.ROOT)}")
@@ -59,8 +65,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'stale' if args.check else 'removed'}: {path.relative_to(rs.ROOT)}")
     if args.check:
         return 1 if changed or stale else 0
-    rs.GOLDEN_DIR.mkdir(parents=True, exist_ok=True)
     for path in changed:
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(files[path])
     for path in stale:
         path.unlink()

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from annex_gen.errors import Diagnostic, InvalidInput, UsageError
-from annex_gen.inputs.check import CheckReport, check
+from annex_gen.inputs.check import CheckReport
+from annex_gen.inputs.check import check as check_inputs
 from annex_gen.model import Annex, Registry
 
 if TYPE_CHECKING:  # imported where used, so a command loads only the stages it needs
@@ -30,6 +31,7 @@ if TYPE_CHECKING:  # imported where used, so a command loads only the stages it 
     from annex_gen.changes.notices import NoticesResult
     from annex_gen.inputs.revisions import Revision
     from annex_gen.output.generate import Generated
+    from annex_gen.publish.history import History
     from annex_gen.workspace import ContractEntry, ContractForm, Listing, Saved
 
 __all__ = [
@@ -39,6 +41,7 @@ __all__ = [
     "generated_annexes", "impact", "load_registry", "notice_files", "notice_rows", "notices", "notices_zip",
     "open_archive", "registry_choices", "resolve_contract", "start_batch",
     "add_user", "annex_file", "contract_entry", "contract_listing", "preview_html", "save_contract",
+    "publish",
 ]
 
 DEFAULT_CONTRACT_DIRS = (Path("customers"), Path("examples"))
@@ -71,6 +74,18 @@ def load_registry(registry_dir: Path) -> Registry:
 
 
 _REGISTRIES: dict[str, tuple[tuple, Registry]] = {}
+
+
+def check(registry_dir: Path, paths: Iterable[Path]) -> CheckReport:
+    """Validate the registry and every contract; warn when registry content changed but its release label did not."""
+    from annex_gen.inputs.revisions import release_label_warning
+
+    report = check_inputs(registry_dir, list(paths))
+    if report.registry is not None:
+        warning = release_label_warning(registry_dir, report.registry)
+        if warning is not None:
+            report.diagnostics.insert(0, warning)
+    return report
 
 
 # Annexes
@@ -108,7 +123,7 @@ def generate(registry_dir: Path, paths: Iterable[Path], out_dir: Path,
 
     formats = parse_formats(formats)
     engine = parse_engine(engine)
-    report = check(registry_dir, list(paths))
+    report = check_inputs(registry_dir, list(paths))
     if report.errors:
         raise InvalidInput(report.diagnostics)
     assert report.registry is not None
@@ -220,6 +235,43 @@ def notices_zip(out_dir: Path) -> bytes:
     return zipped(out_dir)
 
 
+# The public list
+
+
+@dataclass(frozen=True)
+class PublishReport:
+    """What `publish` wrote: every file's path, the history it was built from, and warnings."""
+
+    files: list[Path]
+    registry: Registry
+    history: History
+    warnings: list[Diagnostic]
+
+
+def publish(registry_dir: Path, out_dir: Path, history: str | None = None) -> PublishReport:
+    """Write the public list's static site (pages, JSON, Atom feed) from the registry and its git history.
+
+    history is a git revision range of the registry directory (default: all of it). Everything is
+    built before anything is written; each file is replaced atomically.
+    """
+    from annex_gen.output.write import write_atomic
+    from annex_gen.publish.history import read_history
+    from annex_gen.publish.site import build_site
+
+    registry = load_registry(registry_dir)
+    past = read_history(registry_dir, history)
+    warnings = list(past.skipped)
+    if past.version_of(registry) is None:
+        warnings.append(Diagnostic(str(registry_dir), None, None, "", "the registry's content is not committed "
+                                   "in the history read; the pages show no date it took effect", "warning"))
+    files = build_site(registry, past)
+    written = []
+    for name, data in files.items():
+        write_atomic(out_dir / name, data)
+        written.append(out_dir / name)
+    return PublishReport(written, registry, past, warnings)
+
+
 # The signed-annex archive
 
 
@@ -323,7 +375,7 @@ def archive_status(location: str | Path, registry_dir: Path, customers: Iterable
     """Each customer's annex in force on a date (default today) and its drift from the current registry."""
     from annex_gen.archive.status import archive_status as status
 
-    report = check(registry_dir, list(customers))
+    report = check_inputs(registry_dir, list(customers))
     if report.registry is None:
         raise InvalidInput(report.diagnostics)
     on = on or dt.date.today()

@@ -50,7 +50,7 @@ def test_regenerate_script_agrees_with_the_cli(session):
     spec = importlib.util.spec_from_file_location("regenerate_golden", script_path)
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
-    files = script.golden_files()
+    files = {path: data for path, data in script.golden_files().items() if path.parent == rs.GOLDEN_DIR}
     assert set(files) == {rs.GOLDEN_DIR / f"{n}.{ext}" for n in NAMES for ext in ("html", "docx.txt")}
     for name in NAMES:
         assert files[rs.GOLDEN_DIR / f"{name}.html"] == session.examples[name].files["html"].read_bytes()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import string
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,8 @@ _UK_CRN_RE = re.compile(r"^(?:[0-9]{8}|[A-Z]{2}[0-9]{6})$")
 _COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
 _OPTION_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _VAT_COUNTRY = {"EL": "GR", "XI": "GB"}
+# What the published list's "updates and notices" paragraphs may quote from the notice terms.
+_UPDATES_FIELDS = ("period_days", "objection_days")
 
 
 def _digest(docs: dict[str, Document]) -> str:
@@ -99,8 +102,11 @@ class _RegistryReader:
         ) or {}
         languages = self._languages(meta)
         release = meta.text_line(("release",)) or ""
-        listing = meta.mapping(("published_list",), required=["title", "source", "retrieved"], optional=["language"])
+        listing = meta.mapping(("published_list",), required=["title", "source", "retrieved"],
+                               optional=["language", "introduction", "updates"])
         list_title = meta.text(("published_list", "title"), languages) if listing else None
+        introduction = self._paragraphs(meta, ("published_list", "introduction"), languages, ())
+        updates = self._paragraphs(meta, ("published_list", "updates"), languages, _UPDATES_FIELDS)
         list_source = meta.text_line(("published_list", "source")) if listing else None
         retrieved = meta.date(("published_list", "retrieved")) if listing else None
         company = meta.mapping(("company",), required=["name"])
@@ -145,6 +151,9 @@ class _RegistryReader:
             transfer_bases=bases,
             annex_title=annex_title,
             warnings=tuple(d for d in self.diagnostics if d.severity != "error"),
+
+            list_introduction=introduction,
+            list_updates=updates,
         )
 
     def _languages(self, c: Checker) -> tuple[str, ...]:
@@ -164,6 +173,27 @@ class _RegistryReader:
             c.error(("languages",), "at least one language is required")
             return ("fi",)
         return tuple(langs)
+
+    def _paragraphs(self, c: Checker, path: tuple, langs: tuple[str, ...],
+                    fields: tuple[str, ...]) -> tuple[dict[str, str], ...]:
+        """Optional translated paragraphs; {placeholders} only from fields."""
+        out = []
+        for i, _ in enumerate(c.typed(path, list, optional=True) or []):
+            text = c.text((*path, i), langs)
+            if not text:
+                continue
+            for lang, paragraph in text.items():
+                try:
+                    used = {name for _, name, _, _ in string.Formatter().parse(paragraph) if name is not None}
+                except ValueError as exc:
+                    c.error((*path, i, lang), f"malformed {{placeholder}}: {exc}; write {{{{ and }}}} for braces")
+                    continue
+                unknown = sorted(used - set(fields))
+                if unknown:
+                    allowed = ", ".join("{" + f + "}" for f in fields) or "none"
+                    c.error((*path, i, lang), f"unknown placeholder {{{unknown[0]}}}; allowed: {allowed}")
+            out.append(text)
+        return tuple(out)
 
     def _ids(self, c: Checker, path: tuple[str, ...], pattern: re.Pattern = ID_RE) -> dict[str, Any]:
         """A mapping keyed by ids; bad ids are reported and skipped."""
@@ -408,9 +438,10 @@ class _RegistryReader:
         out = []
         for i, _ in enumerate(c.typed(("corrections",), list) or []):
             keys = ("at", "published", "registry", "why")
-            if c.mapping(("corrections", i), required=keys):
+            if c.mapping(("corrections", i), required=keys, optional=["text"]):
                 fields = {k: c.text_line(("corrections", i, k), max_len=2000) for k in keys}
                 out.append({k: v or "" for k, v in fields.items()})
+                self._correction_text(c, ("corrections", i, "text"))
         return tuple(out)
 
     def _unknown_details(self, entities: dict[str, Entity], sections: tuple[Section, ...]) -> None:
@@ -428,6 +459,15 @@ class _RegistryReader:
                 listed = ", ".join(missing[:-1]) + (" and " if len(missing) > 1 else "") + missing[-1]
                 c.warn(("entities", eid), f"{listed} unknown (no public source recorded); "
                        "the annex prints nothing for them")
+
+    def _correction_text(self, c: Checker, path: tuple) -> None:
+        """`text`: the literal replacements that turn the published text into the page's text."""
+        for j, _ in enumerate(c.typed(path, list, optional=True) or []):
+            if c.mapping((*path, j), required=["published", "registry"]):
+                published = c.typed((*path, j, "published"), str)
+                c.typed((*path, j, "registry"), str)
+                if published == "":
+                    c.error((*path, j, "published"), "must not be empty")
 
     def _cross_checks(self, c: Checker, regions, products, sections) -> None:
         offered = {pid for r in regions.values() for pid in r.products}

@@ -82,3 +82,45 @@ def registry_revisions(registry_dir: Path, limit: int = 20) -> list[Revision]:
             version = None
         out.append(Revision(commit, date, subject, version))
     return out
+
+def _next_release(release: str) -> str:
+    """A suggestion for the next release label: '2026.11.1' -> '2026.11.2'."""
+    head, dot, last = release.rpartition(".")
+    return f"{head}{dot}{int(last) + 1}" if last.isdigit() else f"{release}.1"
+
+
+def release_label_warning(registry_dir: Path, registry: Registry) -> Diagnostic | None:
+    """A warning when the registry content differs from its last commit but its release label does not.
+
+    Customers and the change feed tell versions apart by the label. None outside git, when
+    nothing changed since that commit, or when the label was changed too.
+    """
+    from annex_gen.inputs.yamlio import load, parse_text
+
+    try:
+        log = _git(registry_dir, "log", "--max-count=1", "--format=%H", "--", ".")
+    except UsageError:
+        return None  # no git: nothing to compare with
+    sha = log.stdout.decode().strip()
+    if log.returncode != 0 or not sha:
+        return None
+    # Cheap answers first (check runs often): files as committed, or a new label, need no loading.
+    if _git(registry_dir, "diff", "--quiet", sha, "--", ".").returncode == 0:
+        return None
+    shown = _git(registry_dir, "show", f"{sha}:./registry.yaml")
+    try:
+        meta = parse_text(shown.stdout.decode("utf-8"), f"{sha}:registry.yaml").data if shown.returncode == 0 else None
+    except (InvalidInput, UnicodeDecodeError):
+        return None
+    if not isinstance(meta, dict) or meta.get("release") != registry.release:
+        return None
+    try:
+        committed, _ = load_registry_at(sha, registry_dir)
+    except (InvalidInput, UsageError):
+        return None  # an older layout: nothing comparable
+    if committed.digest == registry.digest:
+        return None  # only comments or formatting changed
+    doc = load(registry_dir / "registry.yaml")
+    return doc.diag(("release",), f"the registry content changed since commit {sha[:12]} but the release label "
+                    f"is still {registry.release!r}; customers and the change feed tell versions apart by it: "
+                    f"set a new label, e.g. {_next_release(registry.release)!r}", severity="warning")

@@ -152,6 +152,11 @@ class Registry:
     # what the registry lacks but may still print without (e.g. unknown addresses); check reports them
     warnings: tuple = ()
 
+    # The published list's own words around the tables: paragraphs, in order. The updates
+    # paragraphs may quote the notice terms as {period_days} and {objection_days}.
+    list_introduction: tuple[Text, ...] = ()
+    list_updates: tuple[Text, ...] = ()
+
     @property
     def version(self) -> str:
         """Release plus content digest: changes whenever any content changes."""

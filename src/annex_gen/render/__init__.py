@@ -79,8 +79,9 @@ def templates_digest(engine: str = DEFAULT_ENGINE) -> str:
     if engine != DEFAULT_ENGINE:
         h.update(f"engine {engine}\n".encode())
     package = Path(__file__).resolve().parents[1]
-    # templates/web/ is the web application's, not the documents': editing it regenerates no annex.
-    documents = [p for p in TEMPLATES_DIR.rglob("*") if p.relative_to(TEMPLATES_DIR).parts[0] != "web"]
+    # The web application's templates/web/ and the public site's templates/site/ never reach an annex
+    # or a notice: editing them regenerates nothing.
+    documents = [p for p in TEMPLATES_DIR.rglob("*") if p.relative_to(TEMPLATES_DIR).parts[0] not in ("web", "site")]
     sources = [*documents, *(package / "views").glob("*.py"), *(package / "render").glob("*.py")]
     for path in sorted(p for p in sources if p.is_file()):
         h.update(path.relative_to(package).as_posix().encode() + b"\0")

@@ -1,0 +1,31 @@
+"""The `publish` command: argument parsing and printing only."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from annex_gen import app
+from annex_gen.cli.common import print_diagnostics
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    report = app.publish(Path(args.registry), Path(args.out), args.history)
+    print_diagnostics(report.warnings)
+    for path in report.files:
+        print(path)
+    print(f"registry {report.registry.version}: {len(report.history.versions)} version(s) in the history; "
+          f"{len(report.files)} file(s) in {args.out}")
+    return 0
+
+
+def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
+    """Add the publish command."""
+    p = subparsers.add_parser("publish", parents=[common],
+                              help="write the public sub-processor list, its JSON and change feed as a static site")
+    p.add_argument("--out", default="site", metavar="DIR", help="output directory (default: site/)")
+    p.add_argument("--history", metavar="REV-RANGE", default=None,
+                   help="git revision range of the registry's history for the feed and changes page "
+                        "(default: all of it), e.g. v1..HEAD")
+    p.set_defaults(func=cmd_publish)
