@@ -134,10 +134,13 @@ def _date(day: dt.date, lang: str) -> str:
 
 def _table(registry: Registry, section: Section, lang: str) -> TableView:
     rows = []
+    gated = site_catalogs()[lang]["table.option_gated"]
     for e in section.entries:
         entity = registry.entities[e.entity]
+        # an entry a contract option enables says so, as the published list words it
+        purpose = _t(e.purpose.text, lang) + (f" {gated}" if e.option else "")
         rows.append(RowView(entity.name, registry.format_legal_id(entity.legal_id),
-                            _t(registry.locations[e.location].name, lang), _t(e.purpose.text, lang),
+                            _t(registry.locations[e.location].name, lang), purpose,
                             tuple(_t(i, lang) for i in e.purpose.items)))
     # Every sub-processor table has the identifier column, so columns line up down the page; the
     # customer register's entities have none, and its table has none, as published.
