@@ -13,22 +13,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from annex_gen.errors import Diagnostic, InvalidInput, UsageError
+from annex_gen.errors import ArchiveError, Diagnostic, InvalidInput, UsageError
 from annex_gen.inputs.check import CheckReport, check
 from annex_gen.model import Annex, Registry
 
 if TYPE_CHECKING:  # imported where used, so a command loads only the stages it needs
     from annex_gen.archive.intake import AddRequest
     from annex_gen.archive.status import CustomerStatus
-    from annex_gen.archive.store import Archive, Record, VerifyReport
+    from annex_gen.archive.store import Archive, Head, Record, VerifyReport
     from annex_gen.batch.run import BatchResult
     from annex_gen.changes.impact import ImpactReport
     from annex_gen.changes.notices import NoticesResult
     from annex_gen.output.generate import Generated
 
 __all__ = [
-    "CheckReport", "GenerateReport", "StatusReport", "archive_add", "archive_export",
-    "archive_record", "archive_records", "archive_status", "archive_verify", "batch", "check", "generate",
+    "CheckReport", "CopyReport", "GenerateReport", "StatusReport", "archive_add", "archive_copy",
+    "archive_export", "archive_head", "archive_migrate", "archive_record", "archive_records", "archive_status",
+    "archive_verify", "batch", "check", "generate",
     "impact", "load_registry", "notices", "open_archive", "resolve_contract",
 ]
 
@@ -130,10 +131,10 @@ def notices(report: ImpactReport, out_dir: Path, *, notice_date: dt.date,
 
 
 def open_archive(location: str | Path, *, create: bool = False) -> Archive:
-    """The archive at a location; use it as a context manager."""
+    """The archive at a location (a directory or a postgresql:// URL); use it as a context manager."""
     from annex_gen.archive.store import Archive
 
-    return Archive.open(Path(location), create=create)
+    return Archive.open(location, create=create)
 
 
 def archive_add(location: str | Path, request: AddRequest) -> Record:
@@ -170,10 +171,53 @@ def archive_export(location: str | Path, ref: str | int, out: Path, *, force: bo
     return record, data
 
 
-def archive_verify(location: str | Path) -> VerifyReport:
-    """Re-hash every file and check the chain and the index."""
+def archive_verify(location: str | Path, *, head: Head | None = None) -> VerifyReport:
+    """Re-hash every file and check the chain and the index; with head, check the chain still leads to it."""
     with open_archive(location) as archive:
-        return archive.verify()
+        return archive.verify(head)
+
+
+def archive_head(location: str | Path) -> Head | None:
+    """The chain's head (last record number and hash) to keep outside the archive; None when empty."""
+    with open_archive(location) as archive:
+        return archive.head()
+
+
+def archive_migrate(location: str | Path) -> tuple[int | None, int]:
+    """Create the archive's schema or bring it to the current version: (version found or None, version now)."""
+    from annex_gen.archive.store import Archive
+
+    with Archive.open(location, create=True, migrate=True) as archive:
+        return archive.index.migrated_from, archive.index.schema_version()
+
+
+@dataclass(frozen=True)
+class CopyReport:
+    """What `archive copy` copied, and the verification of the copy."""
+
+    copied: int
+    already: int
+    verify: VerifyReport
+
+
+def archive_copy(source: str | Path, target: str | Path, *,
+                 progress: Callable[[Record], None] | None = None) -> CopyReport:
+    """Copy every record (numbers, hashes, chain) and file from source to target, then verify the copy.
+
+    The source must verify; the target must be empty or hold a prefix of the source (an interrupted
+    copy), so a copy can be repeated until it completes.
+    """
+    from annex_gen.archive.store import Archive, Head, copy_records
+
+    with open_archive(source) as src:
+        report = src.verify()
+        if report.errors:
+            raise ArchiveError(f"{src.location}: the archive to copy does not verify ({len(report.errors)} "
+                               "problem(s); `annex-gen archive verify` lists them); nothing was copied")
+        with Archive.open(target, create=True) as dst:
+            copied, already = copy_records(src, dst, progress=progress)
+            return CopyReport(copied, already, dst.verify(report.head and Head(report.head.seq,
+                                                                                report.head.record_hash)))
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import mimetypes
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -106,9 +107,24 @@ def add_file(archive: Archive, request: AddRequest, *, today: dt.date | None = N
         raise refuse(shown, f"{describe_format(data)}, not a PDF; only PDFs are archived as signed annexes. "
                              "To keep it with an archived annex, add it with --attach-to RECORD")
     facts = read_pdf(data, shown)
-    fields = _annex_fields(archive, request, facts, shown)
+    fields = _annex_fields(request, facts, shown)
     fields.update(_signature_fields(request, facts.signatures, shown, today))
-    return archive.append(fields, data, name=request.path.name, media_type=PDF_MEDIA_TYPE, shown=shown)
+    return archive.append(fields, data, name=request.path.name, media_type=PDF_MEDIA_TYPE, shown=shown,
+                          check=_document_owner_check(fields["document_id"], request.customer, shown))
+
+
+def _document_owner_check(document_id: str | None, customer: str, shown: str) -> Callable[[Archive], None]:
+    """A check that no other customer's annex has this document ID (run again under the write lock)."""
+
+    def check(archive: Archive) -> None:
+        if not document_id:
+            return
+        for other in archive.with_document(document_id):
+            if other.customer_id != customer:
+                raise refuse(shown, f"document {document_id} is archived for customer {other.customer_id!r} "
+                                     f"(record {other.seq}), not {customer!r}")
+
+    return check
 
 
 def _normalised(request: AddRequest) -> AddRequest:
@@ -117,7 +133,7 @@ def _normalised(request: AddRequest) -> AddRequest:
     return replace(request, note=note, document_id=document_id, customer=request.customer.strip())
 
 
-def _annex_fields(archive: Archive, request: AddRequest, facts: PdfFacts, shown: str) -> dict[str, Any]:
+def _annex_fields(request: AddRequest, facts: PdfFacts, shown: str) -> dict[str, Any]:
     """Document ID, registry version and annex content, cross-checked with the request."""
     annex = facts.annex
     if annex is not None:
@@ -133,11 +149,6 @@ def _annex_fields(archive: Archive, request: AddRequest, facts: PdfFacts, shown:
         document_id, link = request.document_id, "given"
     else:
         document_id, link = None, "unlinked"
-    if document_id:
-        for other in archive.with_document(document_id):
-            if other.customer_id != request.customer:
-                raise refuse(shown, f"document {document_id} is archived for customer {other.customer_id!r} "
-                                     f"(record {other.seq}), not {request.customer!r}")
     return {
         "kind": "annex",
         "customer_id": request.customer,
