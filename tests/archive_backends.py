@@ -158,3 +158,22 @@ class Backend:
                 return []
         assert all(hashlib.sha256(bytes(d)).hexdigest() == s for s, d in rows)
         return sorted(s for s, _ in rows)
+
+
+def add_scans(location: str, worker: int, count: int) -> list[int]:
+    """Add count distinct scans through the use case, as one writer of many; return their record numbers."""
+    import datetime as dt
+    import tempfile
+
+    from annex_gen import app
+    from annex_gen.archive.intake import AddRequest
+    from archive_support import scan_pdf
+
+    seqs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(count):
+            path = Path(tmp) / f"scan-{worker}-{i}.pdf"
+            path.write_bytes(scan_pdf(marker=f"writer {worker} scan {i}"))
+            request = AddRequest(path=path, customer=f"customer-{worker}", signed_on=dt.date(2025, 1, 1))
+            seqs.append(app.archive_add(location, request).seq)
+    return seqs
