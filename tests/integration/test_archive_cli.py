@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import shutil
@@ -15,6 +16,9 @@ from pathlib import Path
 import pikepdf
 import pytest
 
+from annex_gen.archive.chain import GENESIS, record_hash
+from annex_gen.errors import InvalidInput
+from annex_gen.hashing import canonical_json
 from archive_support import (
     annex_pdf,
     example_annex,
@@ -316,3 +320,153 @@ def test_a_killed_add_leaves_no_record_without_its_file_and_can_be_repeated(tmp_
         assert result.stderr == ""
     assert ok(tmp_path, *args[1:]).startswith("archived second.pdf as record 2")
     assert run(tmp_path, "verify").stderr == ""
+
+
+# The archive's evidence: tampering that only a head kept outside the archive, or re-reading the files, reveals.
+
+
+def _three_scans(tmp_path: Path) -> list[dict]:
+    for i in range(1, 4):
+        write(tmp_path / f"scan{i}.pdf", scan_pdf(marker=f"evidence {i}"))
+        ok(tmp_path, "add", f"scan{i}.pdf", "--customer", "acme", "--signed-on", f"2025-0{i}-01")
+    return [json.loads(ok(tmp_path, "show", str(i), "--json")) for i in (1, 2, 3)]
+
+
+def _rechained(records: list[dict], change: dict) -> list[tuple[str, str, int]]:
+    """The records with change applied to each body and every hash recomputed: a rewritten chain."""
+    out, prev = [], GENESIS
+    for r in records:
+        text = canonical_json({**r["body"], **change, "prev": prev})
+        prev = record_hash(text)
+        out.append((text, prev, r["seq"]))
+    return out
+
+
+def test_archive_head_and_verify_head_accept_an_untouched_archive(tmp_path, backend_env):
+    records = _three_scans(tmp_path)
+    head = ok(tmp_path, "head")
+    assert head == f"3 {records[2]['record_hash']}\n"
+    (tmp_path / "HEAD").write_text(head)
+    for args in (["--head", head.strip()], ["--head-file", "HEAD"], ["--head", f"record {head.strip()}"]):
+        result = run(tmp_path, "verify", *args)
+        assert (result.returncode, result.stderr) == (0, ""), result.stderr
+    write(tmp_path / "scan4.pdf", scan_pdf(marker="evidence 4"))
+    ok(tmp_path, "add", "scan4.pdf", "--customer", "acme", "--signed-on", "2025-04-01")
+    result = run(tmp_path, "verify", "--head-file", "HEAD")
+    assert result.returncode == 0
+    assert result.stderr.endswith(": note: record 4 was added after the head kept outside the archive; check "
+                                  "the additions are expected, then keep the new head\n")
+    assert refused(tmp_path, "verify", "--head", "12 not-a-hash", code=2) == (
+        "annex-gen: error: --head: expected a chain head as `annex-gen archive head` prints it: the record "
+        "number and its 64-digit hash, e.g. '12 3f9a…'\n")
+
+
+@pytest.mark.parametrize("tamper", ["tail edited", "chain rewritten", "last removed"])
+def test_tampering_the_tail_or_the_whole_chain_is_found_with_the_head(tmp_path, backend_env, tamper):
+    records = _three_scans(tmp_path)
+    head = ok(tmp_path, "head").strip()
+    if tamper == "tail edited":
+        text = canonical_json({**records[2]["body"], "signed_on": "2024-12-24"})  # its link to record 2 kept
+        digest = record_hash(text)
+        backend_env.sql("UPDATE records SET body = ?, record_hash = ? WHERE seq = 3", params=(text, digest))
+    elif tamper == "chain rewritten":
+        for text, digest, seq in _rechained(records, {"customer_id": "someone-else"}):
+            backend_env.sql(f"UPDATE records SET body = ?, record_hash = ? WHERE seq = {seq}", params=(text, digest))
+    else:
+        statements = ["DELETE FROM records WHERE seq = 3"]
+        if backend_env.name == "sqlite":
+            statements.append("UPDATE sqlite_sequence SET seq = 2 WHERE name = 'records'")
+        backend_env.sql(*statements)
+    assert run(tmp_path, "verify").returncode == 0 or tamper == "last removed"  # the chain alone is consistent
+    result = run(tmp_path, "verify", "--head", head)
+    assert result.returncode == 1, result.stderr
+    index = backend_env.index_location if backend_env.name == "postgresql" else "archive/index.sqlite"
+    expected = {
+        "tail edited": f"{index}: record 3 is not the head kept outside the archive (its hash is",
+        "chain rewritten": f"{index}: record 3 is not the head kept outside the archive (its hash is",
+        "last removed": f"{index}: the chain ends at record 2, but the head kept outside the archive is record 3: "
+                        "record 3 was removed",
+    }[tamper]
+    assert expected in result.stderr
+
+
+def test_a_forged_record_appended_behind_the_tools_back_is_found(tmp_path, backend_env):
+    from annex_gen.archive.chain import new_record
+
+    records = _three_scans(tmp_path)
+    head = ok(tmp_path, "head").strip()
+    # A PDF whose signature is broken, recorded as if its signature were intact.
+    data = flip_signed_byte(sign(annex_pdf("nordic-webshop")))
+    sha = hashlib.sha256(data).hexdigest()
+    annex = example_annex("nordic-webshop").to_dict()
+    fields = {"kind": "annex", "customer_id": "nordic-webshop", "parent": None, "note": None,
+              "document_id": annex["document_id"], "link": "embedded", "registry_version": annex["registry_version"],
+              "annex": annex, "accepted_invalid_signature": False, "signed_on": "2025-05-01",
+              "signed_on_from": "given",
+              "signatures": [{"field": "Signature1", "kind": "signature", "ok": True, "problem": None}]}
+    import datetime as dt
+
+    record, text = new_record(fields, seq=4, prev=records[2]["record_hash"], archived_at=dt.datetime.now(dt.UTC),
+                              file={"name": "forged.pdf", "sha256": sha, "size": len(data),
+                                    "media_type": "application/pdf"})
+    if backend_env.name == "sqlite":
+        write(tmp_path / "archive" / "objects" / sha[:2] / sha, data)
+    else:
+        backend_env.sql("INSERT INTO objects (sha256, size, data) VALUES (?, ?, ?)", params=(sha, len(data), data))
+    backend_env.sql("INSERT INTO records (seq, body, record_hash) VALUES (?, ?, ?)",
+                    params=(4, text, record.record_hash))
+
+    result = run(tmp_path, "verify", "--head", head)
+    assert result.returncode == 1
+    index = backend_env.index_location if backend_env.name == "postgresql" else "archive/index.sqlite"
+    assert (f"{index}: record 4: its signature checks are not the file's (the file's: Signature1 BROKEN); the "
+            "record was not made by `archive add` from this file") in result.stderr.splitlines()
+    assert "record 4 was added after the head kept outside the archive" in result.stderr
+
+
+def test_a_committed_add_is_in_the_database_file_not_only_in_the_wal(tmp_path):
+    from annex_gen.archive.store import Archive
+
+    with Archive.open(tmp_path / "archive", create=True) as archive:
+        for i in range(3):
+            archive.append({"kind": "annex", "customer_id": "acme", "parent": None}, f"file {i}".encode(),
+                           name="f.pdf", media_type="application/pdf", shown="f.pdf")
+        # While the writer is still open, a copy of the database file without its WAL (as a lost,
+        # truncated or corrupted WAL leaves it) holds every committed record.
+        (tmp_path / "copy").mkdir()
+        shutil.copy(tmp_path / "archive" / "index.sqlite", tmp_path / "copy" / "index.sqlite")
+        shutil.copytree(tmp_path / "archive" / "objects", tmp_path / "copy" / "objects")
+        wal = tmp_path / "archive" / "index.sqlite-wal"
+        assert not wal.exists() or wal.stat().st_size == 0
+    with Archive.open(tmp_path / "copy") as copy:
+        assert [r.seq for r in copy.records()] == [1, 2, 3]
+        assert copy.verify().problems == []
+
+
+def test_two_adds_of_one_document_for_different_customers_cannot_both_win(tmp_path, backend, monkeypatch):
+    import datetime as dt
+
+    from annex_gen.archive.index import Index
+    from annex_gen.archive.intake import AddRequest, add_file
+    from annex_gen.archive.store import Archive
+
+    document = "ANX-1111-2222-3333-4444"
+    write(tmp_path / "ours.pdf", scan_pdf(marker="ours"))
+    write(tmp_path / "theirs.pdf", scan_pdf(marker="theirs"))
+    with Archive.open(backend.location, create=True) as archive:
+        staged = type(archive.index).stage
+
+        def other_add_first(self: Index, sha256: str, data: bytes) -> None:
+            # Between our checks and our transaction, another process archives the same document ID.
+            monkeypatch.setattr(type(archive.index), "stage", staged)
+            with Archive.open(backend.location) as other:
+                add_file(other, AddRequest(tmp_path / "theirs.pdf", "other-oy", dt.date(2025, 1, 1),
+                                           document_id=document))
+            staged(self, sha256, data)
+
+        monkeypatch.setattr(type(archive.index), "stage", other_add_first)
+        with pytest.raises(InvalidInput) as exc:
+            add_file(archive, AddRequest(tmp_path / "ours.pdf", "acme", dt.date(2025, 1, 1), document_id=document))
+        assert str(exc.value) == (f"{tmp_path / 'ours.pdf'}: document {document} is archived for customer "
+                                  "'other-oy' (record 1), not 'acme'")
+        assert [(r.seq, r.customer_id) for r in archive.records()] == [(1, "other-oy")]

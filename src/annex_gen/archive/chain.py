@@ -179,13 +179,15 @@ def check_head(records: Mapping[int, str], last: int, anchor: Head, report: Veri
     """Compare the chain with a head kept outside the archive: it must still be in the chain, unchanged."""
     stored = records.get(anchor.seq)
     if stored is None and anchor.seq > last:
+        gone = f"record {anchor.seq} was" if anchor.seq == last + 1 else f"records {last + 1}-{anchor.seq} were"
         report.add(where, f"the chain ends at record {last}, but the head kept outside the archive is record "
-                          f"{anchor.seq}: records {last + 1}-{anchor.seq} were removed")
+                          f"{anchor.seq}: {gone} removed")
     elif stored is None:
         report.add(where, f"record {anchor.seq}, the head kept outside the archive, is missing")
     elif stored != anchor.record_hash:
         report.add(where, f"record {anchor.seq} is not the head kept outside the archive (its hash is "
                           f"{stored}, the head is {anchor.record_hash}): the chain up to it was rewritten")
     elif last > anchor.seq:
-        report.add(where, f"records {anchor.seq + 1}-{last} were added after the head kept outside the "
-                          "archive; check they are expected, then keep the new head", "note")
+        added = f"record {last} was" if last == anchor.seq + 1 else f"records {anchor.seq + 1}-{last} were"
+        report.add(where, f"{added} added after the head kept outside the archive; check the additions are "
+                          "expected, then keep the new head", "note")

@@ -13,9 +13,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from annex_gen.archive.chain import VerifyReport
 from annex_gen.archive.pdfinfo import PdfFacts, SignatureCheck, read_pdf, refuse
 from annex_gen.archive.store import Archive, ArchiveError, Record
-from annex_gen.errors import UsageError
+from annex_gen.errors import InvalidInput, UsageError
 from annex_gen.inputs.schema import ID_RE
 
 MAX_FILE_BYTES = 100 * 1024 * 1024
@@ -211,3 +212,38 @@ def _add_attachment(archive: Archive, request: AddRequest, data: bytes) -> Recor
         "signed_on": None,
     }
     return archive.append(fields, data, name=request.path.name, media_type=media_type, shown=shown)
+
+
+def recheck(archive: Archive, report: VerifyReport) -> None:
+    """Read every archived annex PDF again and report a record that says what `archive add` would not have.
+
+    The chain proves records were not changed after they were appended; this catches a record
+    appended behind the tool's back (a forged record), whose hashes can be made to fit.
+    """
+    for record in archive.records():
+        if record.kind != "annex" or record.body.get("file", {}).get("media_type") != PDF_MEDIA_TYPE:
+            continue
+        where = f"{archive.index.location}: record {record.seq}"
+        forged = "; the record was not made by `archive add` from this file"
+        try:
+            data = archive.read_file(record)
+        except ArchiveError:
+            continue  # reported by verify already
+        try:
+            facts = read_pdf(data, record.file_name)
+        except InvalidInput as exc:
+            report.add(where, f"its file is not a PDF `archive add` accepts ({exc}){forged}")
+            continue
+        body = record.body
+        if facts.annex != body.get("annex"):
+            report.add(where, f"its annex data is not the file's embedded annex.json{forged}")
+        elif facts.annex is not None and (facts.annex["customer"]["id"] != record.customer_id
+                                          or facts.annex["document_id"] != record.document_id):
+            report.add(where, f"its customer or document ID is not the file's{forged}")
+        said = [(s.get("field"), bool(s.get("ok"))) for s in record.signatures]
+        found = [(s.field, s.ok) for s in facts.signatures]
+        if said != found:
+            shown = ", ".join(f"{f} {'intact' if ok else 'BROKEN'}" for f, ok in found) or "none"
+            report.add(where, f"its signature checks are not the file's (the file's: {shown}){forged}")
+        elif any(not ok for _, ok in found) and not body.get("accepted_invalid_signature"):
+            report.add(where, f"a broken signature recorded without --accept-invalid-signature{forged}")
