@@ -51,11 +51,16 @@ class PostgresServer:
         if result.returncode != 0:
             raise RuntimeError(f"{' '.join(args)} failed ({result.returncode}): {result.stderr.strip()}")
 
-    def start(self) -> PostgresServer:
-        """initdb and pg_ctl start; raise RuntimeError saying why when it cannot."""
+    def start(self, *, durable: bool = False) -> PostgresServer:
+        """initdb and pg_ctl start; raise RuntimeError saying why when it cannot.
+
+        Tests need no durability (fsync off); a benchmark does (durable=True).
+        """
         self._run(str(self.bindir / "initdb"), "-D", str(self.data), "-A", "trust", "-U", self.user,
                   "--no-sync")
-        options = f"-c listen_addresses='' -k {self.socket} -c fsync=off -c max_connections=60"
+        options = f"-c listen_addresses='' -k {self.socket} -c max_connections=60"
+        if not durable:
+            options += " -c fsync=off"
         self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-w", "-t", "60", "-l",
                   str(self.root / "server.log"), "-o", options, "start")
         return self

@@ -470,3 +470,58 @@ def test_two_adds_of_one_document_for_different_customers_cannot_both_win(tmp_pa
         assert str(exc.value) == (f"{tmp_path / 'ours.pdf'}: document {document} is archived for customer "
                                   "'other-oy' (record 1), not 'acme'")
         assert [(r.seq, r.customer_id) for r in archive.records()] == [(1, "other-oy")]
+
+
+def test_copy_moves_a_directory_archive_to_postgresql_record_by_record(tmp_path, postgres_server, monkeypatch):
+    monkeypatch.delenv("ANNEX_GEN_ARCHIVE", raising=False)
+    write(tmp_path / "signed.pdf", sign(annex_pdf("nordic-webshop")))
+    ok(tmp_path, "add", "signed.pdf", "--customer", "nordic-webshop")
+    write(tmp_path / "scan.pdf", scan_pdf(marker="copy"))
+    ok(tmp_path, "add", "scan.pdf", "--customer", "acme", "--signed-on", "2025-01-01")
+    write(tmp_path / "annex.docx", b"PK\x03\x04 a Word copy")
+    ok(tmp_path, "add", "annex.docx", "--customer", "nordic-webshop", "--attach-to", "1")
+    head = ok(tmp_path, "head").strip()
+    url = postgres_server.database()
+
+    out = ok(tmp_path, "copy", "--from", "archive", "--to", url)
+    assert out.splitlines() == [
+        f"copied 3 record(s) from archive to {url}",
+        f"{url}: 3 record(s), 3 file(s) checked; no problems; chain head: record {head}, "
+        "as in the source",
+    ]
+    assert ok(tmp_path, "head", "--archive", url).strip() == head
+    for seq in ("1", "2", "3"):
+        assert ok(tmp_path, "show", seq, "--json") == ok(tmp_path, "show", seq, "--json", "--archive", url)
+    ok(tmp_path, "export", "1", "--out", "back.pdf", "--archive", url)
+    assert (tmp_path / "back.pdf").read_bytes() == (tmp_path / "signed.pdf").read_bytes()
+    assert run(tmp_path, "verify", "--archive", url, "--head", head).stderr == ""
+
+    # Repeating the copy (e.g. after an interruption) adds only what is missing.
+    write(tmp_path / "later.pdf", scan_pdf(marker="later"))
+    ok(tmp_path, "add", "later.pdf", "--customer", "acme", "--signed-on", "2025-02-01")
+    assert ok(tmp_path, "copy", "--from", "archive", "--to", url).splitlines()[0] == (
+        f"copied 1 record(s) from archive to {url} (3 were already there)")
+    # A different archive is not mixed into it.
+    write(tmp_path / "other" / "x.pdf", scan_pdf(marker="other"))
+    ok(tmp_path / "other", "add", "x.pdf", "--customer", "acme", "--signed-on", "2025-01-01")
+    err = refused(tmp_path, "copy", "--from", "other/archive", "--to", url)
+    assert err == f"annex-gen: error: {url}: record 1 differs from other/archive's; copy into an empty archive\n"
+
+
+def test_copy_refuses_a_source_that_does_not_verify(tmp_path, postgres_server, monkeypatch):
+    monkeypatch.delenv("ANNEX_GEN_ARCHIVE", raising=False)
+    write(tmp_path / "scan.pdf", scan_pdf(marker="broken source"))
+    ok(tmp_path, "add", "scan.pdf", "--customer", "acme", "--signed-on", "2025-01-01")
+    for path in stored_files(tmp_path):
+        path.unlink()
+    url = postgres_server.database()
+    err = refused(tmp_path, "copy", "--from", "archive", "--to", url)
+    assert err == ("annex-gen: error: archive: the archive to copy does not verify (1 problem(s); "
+                   "`annex-gen archive verify` lists them); nothing was copied\n")
+
+
+def test_migrate_creates_the_schema_and_then_has_nothing_to_do(tmp_path, backend_env):
+    where = "archive" if backend_env.name == "sqlite" else backend_env.location
+    assert ok(tmp_path, "migrate") == f"{where}: archive created at schema version 1\n"
+    assert ok(tmp_path, "migrate") == f"{where}: archive schema version 1; nothing to migrate\n"
+    assert ok(tmp_path, "list") == "no records\n"

@@ -325,3 +325,30 @@ def test_records_are_listed_per_customer_in_chain_order(archive):
     assert [r.seq for r in archive.records("acme")] == [1, 3]
     assert [r.seq for r in archive.records()] == [1, 2, 3]
     assert json.loads(canonical_json(archive.records()[0].body))["customer_id"] == "acme"
+
+
+def test_an_application_role_that_may_only_select_and_insert_can_archive(postgres_server):
+    import psycopg
+
+    url = postgres_server.database()
+    database = url.split("/")[3].split("?")[0]
+    with psycopg.connect(url, autocommit=True) as con:
+        for role in ("annex_owner", "annex_app"):
+            con.execute(f"DO $$ BEGIN CREATE ROLE {role} LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$")
+        con.execute(f"GRANT CREATE ON DATABASE {database} TO annex_owner")
+    as_role = url.replace(f"{postgres_server.user}@", "{}@")
+    with Archive.open(as_role.format("annex_owner"), create=True):
+        pass  # the owner makes the schema
+    with psycopg.connect(as_role.format("annex_owner"), autocommit=True) as con:
+        con.execute("GRANT USAGE ON SCHEMA annex_archive TO annex_app")
+        con.execute("GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA annex_archive TO annex_app")
+
+    app_url = as_role.format("annex_app")
+    with Archive.open(app_url, create=True) as archive:
+        _filled(archive, 2)
+        assert archive.verify().problems == []
+    with psycopg.connect(app_url, autocommit=True, options="-c search_path=annex_archive") as con:
+        for statement in ("UPDATE records SET body = '{}'", "DELETE FROM objects", "TRUNCATE records",
+                          "DROP TRIGGER records_no_change ON records"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                con.execute(statement)
