@@ -2,8 +2,8 @@
 
     .venv/bin/python bench/archive_kill_trials.py [--trials N]
 
-Each trial starts an add of a new scan, sends SIGKILL after a random delay (0-1.5 s, which
-spans start-up, reading the PDF, storing the file and committing), then checks: `verify`
+Each trial starts an add of a new scan and sends SIGKILL after a random delay of 1.2-2.6 s
+(on a 2-core machine a whole add, start-up included, takes about 2 s), then checks: `verify`
 finds no error, the file is either archived (exactly once) or not at all, and adding it again
 completes the archive. Prints the counts per backend; exits 1 if any trial failed.
 """
@@ -19,6 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
+WINDOW = (1.2, 2.6)  # seconds after the start, around the commit
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "tests"))
@@ -43,7 +44,7 @@ def trials(location: str, tmp: Path, n: int, rng: random.Random) -> tuple[int, i
         path = tmp / f"scan{i}.pdf"
         path.write_bytes(scan_pdf(marker=f"kill trial {location} {i}"))
         proc = add(location, path)
-        time.sleep(rng.uniform(0, 1.5))
+        time.sleep(rng.uniform(*WINDOW))
         proc.kill()
         proc.wait()
         report = app.archive_verify(location)

@@ -103,7 +103,7 @@ class Backend:
         """How messages name the index."""
         if self.name == "sqlite":
             return str(self.root / "index.sqlite")
-        from annex_gen.archive.postgres_index import shown_url
+        from annex_gen.archive.index import shown_url
 
         return shown_url(self.location)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
@@ -27,6 +28,11 @@ POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 def is_server_url(location: str | Path) -> bool:
     """Whether a --archive value names a PostgreSQL server rather than a directory."""
     return str(location).startswith(POSTGRES_SCHEMES)
+
+
+def shown_url(url: str) -> str:
+    """A location as messages show it: a URL without its password."""
+    return re.sub(r"^(postgres(?:ql)?://[^:/@]*):[^@]*@", r"\1:***@", url)
 
 
 def default_location() -> str:

@@ -11,13 +11,12 @@ tip is read, so concurrent writers on any number of machines keep a gapless chai
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from annex_gen.archive.chain import GENESIS, Record, VerifyReport
-from annex_gen.archive.index import Index
+from annex_gen.archive.index import Index, shown_url
 from annex_gen.errors import ArchiveError
 
 SCHEMA = "annex_archive"
@@ -79,11 +78,6 @@ TRIGGERS = {
     "objects_no_change": "objects", "objects_no_truncate": "objects",
     "schema_version_no_change": "schema_version",
 }
-
-
-def shown_url(url: str) -> str:
-    """The URL without its password, for messages."""
-    return re.sub(r"^(postgres(?:ql)?://[^:/@]*):[^@]*@", r"\1:***@", url)
 
 
 def _psycopg() -> Any:

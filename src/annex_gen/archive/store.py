@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from annex_gen.archive.chain import GENESIS, Head, Record, VerifyReport, new_record, record_hash, verify_chain
-from annex_gen.archive.index import DEFAULT_ARCHIVE, Index, open_index
+from annex_gen.archive.index import DEFAULT_ARCHIVE, Index, open_index, shown_url
 from annex_gen.archive.objects import file_sha256
 from annex_gen.errors import ArchiveError, Diagnostic, InvalidInput
 from annex_gen.hashing import canonical_json
@@ -36,7 +36,7 @@ class Archive:
     @classmethod
     def open(cls, location: str | Path, *, create: bool = False, migrate: bool = False) -> Archive:
         """Open the archive at location; with create, make it (and its schema) if needed; migrate an older one."""
-        return cls(open_index(location, create=create, migrate=migrate), str(location))
+        return cls(open_index(location, create=create, migrate=migrate), shown_url(str(location)))
 
     def close(self) -> None:
         """Release the index."""

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from annex_gen import app
-from annex_gen.archive.index import ARCHIVE_ENV, DEFAULT_ARCHIVE, default_location, is_server_url
+from annex_gen.archive.index import ARCHIVE_ENV, DEFAULT_ARCHIVE, default_location, shown_url
 from annex_gen.archive.store import Record
 from annex_gen.cli.common import date_arg
 from annex_gen.errors import UsageError
@@ -174,9 +174,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def _shown(location: str) -> str:
-    from annex_gen.archive.postgres_index import shown_url
-
-    return shown_url(location) if is_server_url(location) else location
+    return shown_url(location)
 
 
 def _head_arg(args: argparse.Namespace) -> Head | None:
