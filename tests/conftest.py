@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+import subprocess
 import textwrap
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -89,3 +90,29 @@ def annex_for(registry: Registry):
         return resolve(registry, make_contract(region, products, **kwargs))
 
     return _annex_for
+
+
+# The archive's backends: every archive test runs against a directory (SQLite) and PostgreSQL.
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """One throwaway PostgreSQL cluster for the session; the tests that need it fail if it cannot start."""
+    from archive_backends import PostgresServer
+
+    try:
+        server = PostgresServer().start()
+    except (RuntimeError, OSError, KeyError, subprocess.TimeoutExpired) as exc:
+        pytest.fail(f"the PostgreSQL test server cannot start: {exc}", pytrace=False)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request, tmp_path):
+    """Where the test's archive lives: a new directory, or a new database on the test server."""
+    from archive_backends import Backend
+
+    if request.param == "sqlite":
+        return Backend("sqlite", str(tmp_path / "archive"))
+    return Backend("postgresql", request.getfixturevalue("postgres_server").database())

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from annex_gen.errors import Diagnostic, InvalidInput, UsageError
+from annex_gen.errors import ArchiveError, Diagnostic, InvalidInput, UsageError
 from annex_gen.inputs.check import CheckReport
 from annex_gen.inputs.check import check as check_inputs
 from annex_gen.model import Annex, Registry
@@ -22,7 +22,7 @@ from annex_gen.model import Annex, Registry
 if TYPE_CHECKING:  # imported where used, so a command loads only the stages it needs
     from annex_gen.archive.intake import AddRequest, Inspection
     from annex_gen.archive.status import CustomerStatus
-    from annex_gen.archive.store import Archive, Record, VerifyReport
+    from annex_gen.archive.store import Archive, Head, Record, VerifyReport
     from annex_gen.audit import AuditEntry
     from annex_gen.batch.background import BatchProgress, BatchRunner
     from annex_gen.batch.run import BatchResult
@@ -35,13 +35,13 @@ if TYPE_CHECKING:  # imported where used, so a command loads only the stages it 
     from annex_gen.workspace import ContractEntry, ContractForm, Listing, Saved
 
 __all__ = [
-    "CheckReport", "GenerateReport", "RegistryChoices", "StatusReport", "archive_add", "archive_export",
-    "archive_exists", "archive_file", "archive_inspect", "archive_record", "archive_records", "archive_status",
-    "archive_verify", "audit_csv", "audit_entries", "audit_record", "batch", "check", "generate",
-    "generated_annexes", "impact", "load_registry", "notice_files", "notice_rows", "notices", "notices_zip",
-    "open_archive", "registry_choices", "resolve_contract", "start_batch",
-    "add_user", "annex_file", "contract_entry", "contract_listing", "preview_html", "save_contract",
-    "publish",
+    "CheckReport", "CopyReport", "GenerateReport", "RegistryChoices", "StatusReport", "add_user", "annex_file",
+    "archive_add", "archive_copy", "archive_exists", "archive_export", "archive_file", "archive_head",
+    "archive_inspect", "archive_migrate", "archive_record", "archive_records", "archive_status", "archive_verify",
+    "audit_csv", "audit_entries", "audit_record", "batch", "check", "contract_entry", "contract_listing",
+    "generate", "generated_annexes", "impact", "load_registry", "notice_files", "notice_rows", "notices",
+    "notices_zip", "open_archive", "preview_html", "publish", "registry_choices", "resolve_contract",
+    "save_contract", "start_batch",
 ]
 
 DEFAULT_CONTRACT_DIRS = (Path("customers"), Path("examples"))
@@ -276,10 +276,10 @@ def publish(registry_dir: Path, out_dir: Path, history: str | None = None) -> Pu
 
 
 def open_archive(location: str | Path, *, create: bool = False) -> Archive:
-    """The archive at a location; use it as a context manager."""
+    """The archive at a location (a directory or a postgresql:// URL); use it as a context manager."""
     from annex_gen.archive.store import Archive
 
-    return Archive.open(Path(location), create=create)
+    return Archive.open(location, create=create)
 
 
 def archive_add(location: str | Path, request: AddRequest) -> Record:
@@ -291,10 +291,12 @@ def archive_add(location: str | Path, request: AddRequest) -> Record:
 
 
 def archive_exists(location: str | Path) -> bool:
-    """Whether an archive (its index) exists at location."""
-    from annex_gen.archive.store import INDEX_NAME
-
-    return (Path(location) / INDEX_NAME).is_file()
+    """Whether an archive exists at location (a directory with its index, or a reachable database)."""
+    try:
+        with open_archive(location):
+            return True
+    except ArchiveError:
+        return False
 
 
 def archive_inspect(location: str | Path, request: AddRequest) -> Inspection:
@@ -344,10 +346,61 @@ def archive_export(location: str | Path, ref: str | int, out: Path, *, force: bo
     return record, data
 
 
-def archive_verify(location: str | Path) -> VerifyReport:
-    """Re-hash every file and check the chain and the index."""
+def archive_verify(location: str | Path, *, head: Head | None = None) -> VerifyReport:
+    """Re-hash every file, check the chain and the index, and that each record says what its file does.
+
+    With head (kept outside the archive), the chain must still lead through it unchanged.
+    """
+    from annex_gen.archive.intake import recheck
+
     with open_archive(location) as archive:
-        return archive.verify()
+        report = archive.verify(head)
+        if not report.errors:  # a damaged index or file is reported as such, not as a forgery
+            recheck(archive, report)
+        return report
+
+
+def archive_head(location: str | Path) -> Head | None:
+    """The chain's head (last record number and hash) to keep outside the archive; None when empty."""
+    with open_archive(location) as archive:
+        return archive.head()
+
+
+def archive_migrate(location: str | Path) -> tuple[int | None, int]:
+    """Create the archive's schema or bring it to the current version: (version found or None, version now)."""
+    from annex_gen.archive.store import Archive
+
+    with Archive.open(location, create=True, migrate=True) as archive:
+        return archive.index.migrated_from, archive.index.schema_version()
+
+
+@dataclass(frozen=True)
+class CopyReport:
+    """What `archive copy` copied, and the verification of the copy."""
+
+    copied: int
+    already: int
+    verify: VerifyReport
+
+
+def archive_copy(source: str | Path, target: str | Path, *,
+                 progress: Callable[[Record], None] | None = None) -> CopyReport:
+    """Copy every record (numbers, hashes, chain) and file from source to target, then verify the copy.
+
+    The source must verify; the target must be empty or hold a prefix of the source (an interrupted
+    copy), so a copy can be repeated until it completes.
+    """
+    from annex_gen.archive.store import Archive, Head, copy_records
+
+    with open_archive(source) as src:
+        report = src.verify()
+        if report.errors:
+            raise ArchiveError(f"{src.location}: the archive to copy does not verify ({len(report.errors)} "
+                               "problem(s); `annex-gen archive verify` lists them); nothing was copied")
+        with Archive.open(target, create=True) as dst:
+            copied, already = copy_records(src, dst, progress=progress)
+            return CopyReport(copied, already, dst.verify(report.head and Head(report.head.seq,
+                                                                                report.head.record_hash)))
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import shutil
@@ -15,6 +16,9 @@ from pathlib import Path
 import pikepdf
 import pytest
 
+from annex_gen.archive.chain import GENESIS, record_hash
+from annex_gen.errors import InvalidInput
+from annex_gen.hashing import canonical_json
 from archive_support import (
     annex_pdf,
     example_annex,
@@ -47,12 +51,22 @@ def refused(cwd: Path, *args: str, code: int = 1) -> str:
     return result.stderr
 
 
+@pytest.fixture
+def backend_env(backend, monkeypatch):
+    """The test's archive as the commands' default: archive/ in cwd, or $ANNEX_GEN_ARCHIVE naming a database."""
+    if backend.name == "sqlite":
+        monkeypatch.delenv("ANNEX_GEN_ARCHIVE", raising=False)
+    else:
+        monkeypatch.setenv("ANNEX_GEN_ARCHIVE", backend.location)
+    return backend
+
+
 def stored_files(cwd: Path) -> list[Path]:
     objects = cwd / "archive" / "objects"
     return sorted(p for p in objects.rglob("*") if p.is_file()) if objects.is_dir() else []
 
 
-def test_add_list_show_export_verify(tmp_path):
+def test_add_list_show_export_verify(tmp_path, backend_env):
     signed = write(tmp_path / "signed.pdf", sign(annex_pdf("nordic-webshop"), signer="Maija Meikäläinen"))
     document = example_annex("nordic-webshop").document_id
 
@@ -94,17 +108,19 @@ def test_add_list_show_export_verify(tmp_path):
 
     for path in stored_files(tmp_path):
         assert stat.S_IMODE(path.stat().st_mode) == 0o444
+    assert len(backend_env.stored_objects()) == 3
     out = ok(tmp_path, "verify")
-    assert out.startswith("archive: 3 record(s), 3 file(s) checked; no problems; chain head: record 3 ")
+    shown = "archive" if backend_env.name == "sqlite" else backend_env.location
+    assert out.startswith(f"{shown}: 3 record(s), 3 file(s) checked; no problems; chain head: record 3 ")
 
 
 @pytest.mark.parametrize("tamper", [flip_signed_byte, update_after_signing])
-def test_a_tampered_signature_is_refused_unless_accepted(tmp_path, tamper):
+def test_a_tampered_signature_is_refused_unless_accepted(tmp_path, tamper, backend_env):
     write(tmp_path / "tampered.pdf", tamper(sign(annex_pdf("nordic-webshop"))))
     err = refused(tmp_path, "add", "tampered.pdf", "--customer", "nordic-webshop")
     assert err.startswith("tampered.pdf: signature Signature1 by Test Signer: the ")
     assert "give --accept-invalid-signature to archive it anyway" in err
-    assert stored_files(tmp_path) == [] and ok(tmp_path, "list") == "no records\n"
+    assert backend_env.stored_objects() == [] and ok(tmp_path, "list") == "no records\n"
 
     result = run(tmp_path, "add", "tampered.pdf", "--customer", "nordic-webshop",
                  "--accept-invalid-signature")
@@ -120,7 +136,7 @@ def _encrypted(data: bytes) -> bytes:
     return out.getvalue()
 
 
-def test_bad_input_gets_a_clear_error_and_nothing_is_stored(tmp_path):
+def test_bad_input_gets_a_clear_error_and_nothing_is_stored(tmp_path, backend_env):
     data = annex_pdf("nordic-webshop")
     write(tmp_path / "notes.txt", b"just some text")
     write(tmp_path / "locked.pdf", _encrypted(data))
@@ -142,7 +158,7 @@ def test_bad_input_gets_a_clear_error_and_nothing_is_stored(tmp_path):
         assert err.startswith(message), err
     err = refused(tmp_path, "add", "theirs.pdf", "--customer", "x", "--signed-on", "yesterday", code=2)
     assert err.endswith("argument --signed-on: 'yesterday' is not a date of the form YYYY-MM-DD\n")
-    assert stored_files(tmp_path) == []
+    assert backend_env.stored_objects() == []
     assert ok(tmp_path, "list") == "no records\n"
 
 
@@ -191,7 +207,7 @@ def _customers(tmp_path: Path) -> None:
     shutil.copytree(REGISTRY_DIR, tmp_path / "registry")
 
 
-def test_status_before_between_and_after_two_signed_versions(tmp_path):
+def test_status_before_between_and_after_two_signed_versions(tmp_path, backend_env):
     _customers(tmp_path)
     # The first annex predates the dedicated MTA option; the second is what the contract resolves to now.
     write(tmp_path / "v1.pdf", sign(annex_pdf("kauppahuone-aalto", dedicated_mta=False)))
@@ -234,7 +250,7 @@ def test_status_needs_the_contracts(tmp_path):
     assert err.startswith("customers: no such file or directory")
 
 
-def test_concurrent_adds_lose_nothing(tmp_path):
+def test_concurrent_adds_lose_nothing(tmp_path, backend_env):
     distinct = [write(tmp_path / f"scan{i}.pdf", scan_pdf(marker=f"concurrent {i}")) for i in range(6)]
     same = sign(annex_pdf("nordic-webshop"))
     twins = [write(tmp_path / f"twin{i}.pdf", same) for i in range(2)]
@@ -252,32 +268,36 @@ def test_concurrent_adds_lose_nothing(tmp_path):
 
     listing = ok(tmp_path, "list").splitlines()[1:]
     assert sorted(int(line.split()[0]) for line in listing) == list(range(1, 8))
-    assert ok(tmp_path, "verify").startswith("archive: 7 record(s), 7 file(s) checked; no problems")
+    assert ": 7 record(s), 7 file(s) checked; no problems" in ok(tmp_path, "verify")
 
 
 _KILLER = textwrap.dedent("""
     import os, signal, sys
-    from annex_gen.archive import store
+    from annex_gen.archive.postgres_index import PostgresIndex
+    from annex_gen.archive.sqlite_index import SqliteIndex
     from annex_gen.cli import main
 
+    def die(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGKILL)
+
     point = sys.argv[1]
-    if point == "after-file":
-        def die(self):
-            os.kill(os.getpid(), signal.SIGKILL)
-        store.Archive._write_transaction = die
-    else:
-        connect = store._connect
-        def traced(*args, **kwargs):
-            con = connect(*args, **kwargs)
-            con.set_trace_callback(lambda sql: sql == "COMMIT" and os.kill(os.getpid(), signal.SIGKILL))
-            return con
-        store._connect = traced
+    for index in (SqliteIndex, PostgresIndex):
+        if point == "after-file":  # the file is staged (SQLite), the transaction not begun
+            index.writing = die
+        elif point == "before-commit":  # the record is inserted, not committed
+            insert = index.insert
+            def inserted(self, *args, insert=insert):
+                insert(self, *args)
+                die()
+            index.insert = inserted
+        else:  # committed, before the WAL checkpoint
+            index.committed = die
     main(sys.argv[2:])
 """)
 
 
-@pytest.mark.parametrize("point", ["after-file", "before-commit"])
-def test_a_killed_add_leaves_no_record_without_its_file_and_can_be_repeated(tmp_path, point):
+@pytest.mark.parametrize("point", ["after-file", "before-commit", "after-commit"])
+def test_a_killed_add_leaves_no_record_without_its_file_and_can_be_repeated(tmp_path, point, backend_env):
     write(tmp_path / "first.pdf", scan_pdf(marker="first"))
     ok(tmp_path, "add", "first.pdf", "--customer", "acme", "--signed-on", "2025-01-01")
     write(tmp_path / "second.pdf", scan_pdf(marker="second"))
@@ -286,10 +306,222 @@ def test_a_killed_add_leaves_no_record_without_its_file_and_can_be_repeated(tmp_
                             timeout=120)
     assert killed.returncode == -9
 
+    if point == "after-commit":  # the record is kept, with its file, and the chain is sound
+        assert len(ok(tmp_path, "list").splitlines()) == 3
+        assert run(tmp_path, "verify").stderr == ""
+        assert "already archived as record 2" in refused(tmp_path, *args[1:])
+        return
     assert len(ok(tmp_path, "list").splitlines()) == 2  # header and record 1
     result = run(tmp_path, "verify")
     assert result.returncode == 0
-    assert "note: no record names this file; it is not archived" in result.stderr
-    assert ok(tmp_path, "add", "second.pdf", "--customer", "acme", "--signed-on", "2025-02-01").startswith(
-        "archived second.pdf as record 2")
+    if backend_env.name == "sqlite":  # the file is written first; a young unrecorded file is a note
+        assert "note: no record names this file; it is not archived" in result.stderr
+    else:  # file and record commit together
+        assert result.stderr == ""
+    assert ok(tmp_path, *args[1:]).startswith("archived second.pdf as record 2")
     assert run(tmp_path, "verify").stderr == ""
+
+
+# The archive's evidence: tampering that only a head kept outside the archive, or re-reading the files, reveals.
+
+
+def _three_scans(tmp_path: Path) -> list[dict]:
+    for i in range(1, 4):
+        write(tmp_path / f"scan{i}.pdf", scan_pdf(marker=f"evidence {i}"))
+        ok(tmp_path, "add", f"scan{i}.pdf", "--customer", "acme", "--signed-on", f"2025-0{i}-01")
+    return [json.loads(ok(tmp_path, "show", str(i), "--json")) for i in (1, 2, 3)]
+
+
+def _rechained(records: list[dict], change: dict) -> list[tuple[str, str, int]]:
+    """The records with change applied to each body and every hash recomputed: a rewritten chain."""
+    out, prev = [], GENESIS
+    for r in records:
+        text = canonical_json({**r["body"], **change, "prev": prev})
+        prev = record_hash(text)
+        out.append((text, prev, r["seq"]))
+    return out
+
+
+def test_archive_head_and_verify_head_accept_an_untouched_archive(tmp_path, backend_env):
+    records = _three_scans(tmp_path)
+    head = ok(tmp_path, "head")
+    assert head == f"3 {records[2]['record_hash']}\n"
+    (tmp_path / "HEAD").write_text(head)
+    for args in (["--head", head.strip()], ["--head-file", "HEAD"], ["--head", f"record {head.strip()}"]):
+        result = run(tmp_path, "verify", *args)
+        assert (result.returncode, result.stderr) == (0, ""), result.stderr
+    write(tmp_path / "scan4.pdf", scan_pdf(marker="evidence 4"))
+    ok(tmp_path, "add", "scan4.pdf", "--customer", "acme", "--signed-on", "2025-04-01")
+    result = run(tmp_path, "verify", "--head-file", "HEAD")
+    assert result.returncode == 0
+    assert result.stderr.endswith(": note: record 4 was added after the head kept outside the archive; check "
+                                  "the additions are expected, then keep the new head\n")
+    assert refused(tmp_path, "verify", "--head", "12 not-a-hash", code=2) == (
+        "annex-gen: error: --head: expected a chain head as `annex-gen archive head` prints it: the record "
+        "number and its 64-digit hash, e.g. '12 3f9a…'\n")
+
+
+@pytest.mark.parametrize("tamper", ["tail edited", "chain rewritten", "last removed"])
+def test_tampering_the_tail_or_the_whole_chain_is_found_with_the_head(tmp_path, backend_env, tamper):
+    records = _three_scans(tmp_path)
+    head = ok(tmp_path, "head").strip()
+    if tamper == "tail edited":
+        text = canonical_json({**records[2]["body"], "signed_on": "2024-12-24"})  # its link to record 2 kept
+        digest = record_hash(text)
+        backend_env.sql("UPDATE records SET body = ?, record_hash = ? WHERE seq = 3", params=(text, digest))
+    elif tamper == "chain rewritten":
+        for text, digest, seq in _rechained(records, {"customer_id": "someone-else"}):
+            backend_env.sql(f"UPDATE records SET body = ?, record_hash = ? WHERE seq = {seq}", params=(text, digest))
+    else:
+        statements = ["DELETE FROM records WHERE seq = 3"]
+        if backend_env.name == "sqlite":
+            statements.append("UPDATE sqlite_sequence SET seq = 2 WHERE name = 'records'")
+        backend_env.sql(*statements)
+    assert run(tmp_path, "verify").returncode == 0 or tamper == "last removed"  # the chain alone is consistent
+    result = run(tmp_path, "verify", "--head", head)
+    assert result.returncode == 1, result.stderr
+    index = backend_env.index_location if backend_env.name == "postgresql" else "archive/index.sqlite"
+    expected = {
+        "tail edited": f"{index}: record 3 is not the head kept outside the archive (its hash is",
+        "chain rewritten": f"{index}: record 3 is not the head kept outside the archive (its hash is",
+        "last removed": f"{index}: the chain ends at record 2, but the head kept outside the archive is record 3: "
+                        "record 3 was removed",
+    }[tamper]
+    assert expected in result.stderr
+
+
+def test_a_forged_record_appended_behind_the_tools_back_is_found(tmp_path, backend_env):
+    from annex_gen.archive.chain import new_record
+
+    records = _three_scans(tmp_path)
+    head = ok(tmp_path, "head").strip()
+    # A PDF whose signature is broken, recorded as if its signature were intact.
+    data = flip_signed_byte(sign(annex_pdf("nordic-webshop")))
+    sha = hashlib.sha256(data).hexdigest()
+    annex = example_annex("nordic-webshop").to_dict()
+    fields = {"kind": "annex", "customer_id": "nordic-webshop", "parent": None, "note": None,
+              "document_id": annex["document_id"], "link": "embedded", "registry_version": annex["registry_version"],
+              "annex": annex, "accepted_invalid_signature": False, "signed_on": "2025-05-01",
+              "signed_on_from": "given",
+              "signatures": [{"field": "Signature1", "kind": "signature", "ok": True, "problem": None}]}
+    import datetime as dt
+
+    record, text = new_record(fields, seq=4, prev=records[2]["record_hash"], archived_at=dt.datetime.now(dt.UTC),
+                              file={"name": "forged.pdf", "sha256": sha, "size": len(data),
+                                    "media_type": "application/pdf"})
+    if backend_env.name == "sqlite":
+        write(tmp_path / "archive" / "objects" / sha[:2] / sha, data)
+    else:
+        backend_env.sql("INSERT INTO objects (sha256, size, data) VALUES (?, ?, ?)", params=(sha, len(data), data))
+    backend_env.sql("INSERT INTO records (seq, body, record_hash) VALUES (?, ?, ?)",
+                    params=(4, text, record.record_hash))
+
+    result = run(tmp_path, "verify", "--head", head)
+    assert result.returncode == 1
+    index = backend_env.index_location if backend_env.name == "postgresql" else "archive/index.sqlite"
+    assert (f"{index}: record 4: its signature checks are not the file's (the file's: Signature1 BROKEN); the "
+            "record was not made by `archive add` from this file") in result.stderr.splitlines()
+    assert "record 4 was added after the head kept outside the archive" in result.stderr
+
+
+def test_a_committed_add_is_in_the_database_file_not_only_in_the_wal(tmp_path):
+    from annex_gen.archive.store import Archive
+
+    with Archive.open(tmp_path / "archive", create=True) as archive:
+        for i in range(3):
+            archive.append({"kind": "annex", "customer_id": "acme", "parent": None}, f"file {i}".encode(),
+                           name="f.pdf", media_type="application/pdf", shown="f.pdf")
+        # While the writer is still open, a copy of the database file without its WAL (as a lost,
+        # truncated or corrupted WAL leaves it) holds every committed record.
+        (tmp_path / "copy").mkdir()
+        shutil.copy(tmp_path / "archive" / "index.sqlite", tmp_path / "copy" / "index.sqlite")
+        shutil.copytree(tmp_path / "archive" / "objects", tmp_path / "copy" / "objects")
+        wal = tmp_path / "archive" / "index.sqlite-wal"
+        assert not wal.exists() or wal.stat().st_size == 0
+    with Archive.open(tmp_path / "copy") as copy:
+        assert [r.seq for r in copy.records()] == [1, 2, 3]
+        assert copy.verify().problems == []
+
+
+def test_two_adds_of_one_document_for_different_customers_cannot_both_win(tmp_path, backend, monkeypatch):
+    import datetime as dt
+
+    from annex_gen.archive.index import Index
+    from annex_gen.archive.intake import AddRequest, add_file
+    from annex_gen.archive.store import Archive
+
+    document = "ANX-1111-2222-3333-4444"
+    write(tmp_path / "ours.pdf", scan_pdf(marker="ours"))
+    write(tmp_path / "theirs.pdf", scan_pdf(marker="theirs"))
+    with Archive.open(backend.location, create=True) as archive:
+        staged = type(archive.index).stage
+
+        def other_add_first(self: Index, sha256: str, data: bytes) -> None:
+            # Between our checks and our transaction, another process archives the same document ID.
+            monkeypatch.setattr(type(archive.index), "stage", staged)
+            with Archive.open(backend.location) as other:
+                add_file(other, AddRequest(tmp_path / "theirs.pdf", "other-oy", dt.date(2025, 1, 1),
+                                           document_id=document))
+            staged(self, sha256, data)
+
+        monkeypatch.setattr(type(archive.index), "stage", other_add_first)
+        with pytest.raises(InvalidInput) as exc:
+            add_file(archive, AddRequest(tmp_path / "ours.pdf", "acme", dt.date(2025, 1, 1), document_id=document))
+        assert str(exc.value) == (f"{tmp_path / 'ours.pdf'}: document {document} is archived for customer "
+                                  "'other-oy' (record 1), not 'acme'")
+        assert [(r.seq, r.customer_id) for r in archive.records()] == [(1, "other-oy")]
+
+
+def test_copy_moves_a_directory_archive_to_postgresql_record_by_record(tmp_path, postgres_server, monkeypatch):
+    monkeypatch.delenv("ANNEX_GEN_ARCHIVE", raising=False)
+    write(tmp_path / "signed.pdf", sign(annex_pdf("nordic-webshop")))
+    ok(tmp_path, "add", "signed.pdf", "--customer", "nordic-webshop")
+    write(tmp_path / "scan.pdf", scan_pdf(marker="copy"))
+    ok(tmp_path, "add", "scan.pdf", "--customer", "acme", "--signed-on", "2025-01-01")
+    write(tmp_path / "annex.docx", b"PK\x03\x04 a Word copy")
+    ok(tmp_path, "add", "annex.docx", "--customer", "nordic-webshop", "--attach-to", "1")
+    head = ok(tmp_path, "head").strip()
+    url = postgres_server.database()
+
+    out = ok(tmp_path, "copy", "--from", "archive", "--to", url)
+    assert out.splitlines() == [
+        f"copied 3 record(s) from archive to {url}",
+        f"{url}: 3 record(s), 3 file(s) checked; no problems; chain head: record {head}, "
+        "as in the source",
+    ]
+    assert ok(tmp_path, "head", "--archive", url).strip() == head
+    for seq in ("1", "2", "3"):
+        assert ok(tmp_path, "show", seq, "--json") == ok(tmp_path, "show", seq, "--json", "--archive", url)
+    ok(tmp_path, "export", "1", "--out", "back.pdf", "--archive", url)
+    assert (tmp_path / "back.pdf").read_bytes() == (tmp_path / "signed.pdf").read_bytes()
+    assert run(tmp_path, "verify", "--archive", url, "--head", head).stderr == ""
+
+    # Repeating the copy (e.g. after an interruption) adds only what is missing.
+    write(tmp_path / "later.pdf", scan_pdf(marker="later"))
+    ok(tmp_path, "add", "later.pdf", "--customer", "acme", "--signed-on", "2025-02-01")
+    assert ok(tmp_path, "copy", "--from", "archive", "--to", url).splitlines()[0] == (
+        f"copied 1 record(s) from archive to {url} (3 were already there)")
+    # A different archive is not mixed into it.
+    write(tmp_path / "other" / "x.pdf", scan_pdf(marker="other"))
+    ok(tmp_path / "other", "add", "x.pdf", "--customer", "acme", "--signed-on", "2025-01-01")
+    err = refused(tmp_path, "copy", "--from", "other/archive", "--to", url)
+    assert err == f"annex-gen: error: {url}: record 1 differs from other/archive's; copy into an empty archive\n"
+
+
+def test_copy_refuses_a_source_that_does_not_verify(tmp_path, postgres_server, monkeypatch):
+    monkeypatch.delenv("ANNEX_GEN_ARCHIVE", raising=False)
+    write(tmp_path / "scan.pdf", scan_pdf(marker="broken source"))
+    ok(tmp_path, "add", "scan.pdf", "--customer", "acme", "--signed-on", "2025-01-01")
+    for path in stored_files(tmp_path):
+        path.unlink()
+    url = postgres_server.database()
+    err = refused(tmp_path, "copy", "--from", "archive", "--to", url)
+    assert err == ("annex-gen: error: archive: the archive to copy does not verify (1 problem(s); "
+                   "`annex-gen archive verify` lists them); nothing was copied\n")
+
+
+def test_migrate_creates_the_schema_and_then_has_nothing_to_do(tmp_path, backend_env):
+    where = "archive" if backend_env.name == "sqlite" else backend_env.location
+    assert ok(tmp_path, "migrate") == f"{where}: archive created at schema version 1\n"
+    assert ok(tmp_path, "migrate") == f"{where}: archive schema version 1; nothing to migrate\n"
+    assert ok(tmp_path, "list") == "no records\n"

@@ -16,8 +16,9 @@ TODAY = dt.date(2026, 11, 29)
 
 
 @pytest.fixture
-def archive(tmp_path: Path):
-    with Archive.open(tmp_path / "archive", create=True) as a:
+def archive(backend):
+    with Archive.open(backend.location, create=True) as a:
+        a.backend = backend
         yield a
 
 
@@ -26,7 +27,7 @@ def _add(archive: Archive, path: Path, customer: str = "nordic-webshop", **optio
 
 
 def _nothing_stored(archive: Archive) -> bool:
-    return archive.records() == [] and not any(p.is_file() for p in (archive.root / "objects").rglob("*"))
+    return archive.records() == [] and archive.backend.stored_objects() == []
 
 
 def test_a_signed_annex_is_recorded_with_its_annex_json_and_signature(archive, tmp_path):

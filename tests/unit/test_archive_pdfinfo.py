@@ -125,7 +125,38 @@ def test_an_annex_json_of_another_schema_is_refused():
     with pytest.raises(InvalidInput) as exc:
         read_pdf(pdf_with_annex_json(content), "other.pdf")
     assert _message(exc) == ("other.pdf: annex.json: unsupported schema 'someone-else/2'; "
-                             "expected one of 'annex-gen/annex/1', 'annex-gen/annex/2'")
+                             "expected 'annex-gen/annex/1' or a later version")
+
+
+def test_an_annex_json_of_a_later_schema_version_is_read():
+    content = with_document_id({**example_annex("nordic-webshop").to_dict(), "schema": "annex-gen/annex/3",
+                                "new_field": {"with": "a default"}})
+    assert read_pdf(pdf_with_annex_json(content), "v2.pdf").annex == content
+
+
+def test_a_damaged_pdf_is_described_without_python_internals():
+    data = annex_pdf("nordic-webshop")
+    messages = []
+    for offset in range(len(data) - 1500, len(data) - 20, 9):  # the cross-reference table and trailer
+        damaged = bytearray(data)
+        damaged[offset] ^= 0x20
+        try:
+            read_pdf(bytes(damaged), "flipped.pdf")
+        except InvalidInput as exc:
+            messages.append(str(exc))
+    assert any(m.startswith("flipped.pdf: damaged PDF: ") for m in messages)
+    assert [m for m in messages if "<_io" in m or " 0x" in m or "object at" in m] == []
+
+
+def test_deeply_nested_json_in_the_attachment_is_not_called_a_damaged_pdf():
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    pdf.attachments["annex.json"] = pikepdf.AttachedFileSpec(pdf, b"[" * 200_000 + b"]" * 200_000)
+    out = io.BytesIO()
+    pdf.save(out)
+    with pytest.raises(InvalidInput) as exc:
+        read_pdf(out.getvalue(), "nested.pdf")
+    assert _message(exc) == "nested.pdf: annex.json: embedded file is JSON nested too deeply to be an annex"
 
 
 def test_an_annex_json_that_is_not_json_is_refused():

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,8 +25,8 @@ D = dt.date
 
 
 @pytest.fixture
-def archive(tmp_path: Path):
-    with Archive.open(tmp_path / "archive", create=True) as a:
+def archive(backend):
+    with Archive.open(backend.location, create=True) as a:
         yield a
 
 

@@ -9,13 +9,15 @@ import datetime as dt
 import hashlib
 import mimetypes
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from annex_gen.archive.chain import VerifyReport
 from annex_gen.archive.pdfinfo import PdfFacts, SignatureCheck, read_pdf, refuse
 from annex_gen.archive.store import Archive, ArchiveError, Record
-from annex_gen.errors import AnnexGenError, UsageError
+from annex_gen.errors import AnnexGenError, InvalidInput, UsageError
 from annex_gen.inputs.schema import ID_RE
 
 MAX_FILE_BYTES = 100 * 1024 * 1024
@@ -103,8 +105,9 @@ def add_file(archive: Archive, request: AddRequest, *, today: dt.date | None = N
     if request.attach_to is not None:
         return _add_attachment(archive, request, data)
     shown = str(request.path)
-    fields = _annex_record(archive, request, _read_annex_pdf(data, shown), shown, today)
-    return archive.append(fields, data, name=request.path.name, media_type=PDF_MEDIA_TYPE, shown=shown)
+    fields = _annex_record(request, _read_annex_pdf(data, shown), shown, today)
+    return archive.append(fields, data, name=request.path.name, media_type=PDF_MEDIA_TYPE, shown=shown,
+                          check=_document_owner_check(fields["document_id"], request.customer, shown))
 
 
 def _read_annex_pdf(data: bytes, shown: str) -> PdfFacts:
@@ -114,9 +117,8 @@ def _read_annex_pdf(data: bytes, shown: str) -> PdfFacts:
     return read_pdf(data, shown)
 
 
-def _annex_record(archive: Archive, request: AddRequest, facts: PdfFacts, shown: str,
-                  today: dt.date) -> dict[str, Any]:
-    fields = _annex_fields(archive, request, facts, shown)
+def _annex_record(request: AddRequest, facts: PdfFacts, shown: str, today: dt.date) -> dict[str, Any]:
+    fields = _annex_fields(request, facts, shown)
     fields.update(_signature_fields(request, facts.signatures, shown, today))
     return fields
 
@@ -149,11 +151,26 @@ def inspect_file(archive: Archive, request: AddRequest, *, today: dt.date | None
         data = read_input(request.path, max_bytes)
         sha256, size = hashlib.sha256(data).hexdigest(), len(data)
         facts = _read_annex_pdf(data, shown)
-        fields = _annex_record(archive, request, facts, shown, today)
-        archive._refuse_duplicate(sha256, shown)  # the check append makes first
+        fields = _annex_record(request, facts, shown, today)
+        _document_owner_check(fields["document_id"], request.customer, shown)(archive)
+        archive._refuse_duplicate(sha256, shown)  # the checks append makes
     except AnnexGenError as exc:
         return Inspection(sha256, size, facts, None, exc)
     return Inspection(sha256, size, facts, fields, None)
+
+
+def _document_owner_check(document_id: str | None, customer: str, shown: str) -> Callable[[Archive], None]:
+    """A check that no other customer's annex has this document ID (run again under the write lock)."""
+
+    def check(archive: Archive) -> None:
+        if not document_id:
+            return
+        for other in archive.with_document(document_id):
+            if other.customer_id != customer:
+                raise refuse(shown, f"document {document_id} is archived for customer {other.customer_id!r} "
+                                     f"(record {other.seq}), not {customer!r}")
+
+    return check
 
 
 def _normalised(request: AddRequest) -> AddRequest:
@@ -162,7 +179,7 @@ def _normalised(request: AddRequest) -> AddRequest:
     return replace(request, note=note, document_id=document_id, customer=request.customer.strip())
 
 
-def _annex_fields(archive: Archive, request: AddRequest, facts: PdfFacts, shown: str) -> dict[str, Any]:
+def _annex_fields(request: AddRequest, facts: PdfFacts, shown: str) -> dict[str, Any]:
     """Document ID, registry version and annex content, cross-checked with the request."""
     annex = facts.annex
     if annex is not None:
@@ -178,11 +195,6 @@ def _annex_fields(archive: Archive, request: AddRequest, facts: PdfFacts, shown:
         document_id, link = request.document_id, "given"
     else:
         document_id, link = None, "unlinked"
-    if document_id:
-        for other in archive.with_document(document_id):
-            if other.customer_id != request.customer:
-                raise refuse(shown, f"document {document_id} is archived for customer {other.customer_id!r} "
-                                     f"(record {other.seq}), not {request.customer!r}")
     return {
         "kind": "annex",
         "customer_id": request.customer,
@@ -245,3 +257,38 @@ def _add_attachment(archive: Archive, request: AddRequest, data: bytes) -> Recor
         "signed_on": None,
     }
     return archive.append(fields, data, name=request.path.name, media_type=media_type, shown=shown)
+
+
+def recheck(archive: Archive, report: VerifyReport) -> None:
+    """Read every archived annex PDF again and report a record that says what `archive add` would not have.
+
+    The chain proves records were not changed after they were appended; this catches a record
+    appended behind the tool's back (a forged record), whose hashes can be made to fit.
+    """
+    for record in archive.records():
+        if record.kind != "annex" or record.body.get("file", {}).get("media_type") != PDF_MEDIA_TYPE:
+            continue
+        where = f"{archive.index.location}: record {record.seq}"
+        forged = "; the record was not made by `archive add` from this file"
+        try:
+            data = archive.read_file(record)
+        except ArchiveError:
+            continue  # reported by verify already
+        try:
+            facts = read_pdf(data, record.file_name)
+        except InvalidInput as exc:
+            report.add(where, f"its file is not a PDF `archive add` accepts ({exc}){forged}")
+            continue
+        body = record.body
+        if facts.annex != body.get("annex"):
+            report.add(where, f"its annex data is not the file's embedded annex.json{forged}")
+        elif facts.annex is not None and (facts.annex["customer"]["id"] != record.customer_id
+                                          or facts.annex["document_id"] != record.document_id):
+            report.add(where, f"its customer or document ID is not the file's{forged}")
+        said = [(s.get("field"), bool(s.get("ok"))) for s in record.signatures]
+        found = [(s.field, s.ok) for s in facts.signatures]
+        if said != found:
+            shown = ", ".join(f"{f} {'intact' if ok else 'BROKEN'}" for f, ok in found) or "none"
+            report.add(where, f"its signature checks are not the file's (the file's: {shown}){forged}")
+        elif any(not ok for _, ok in found) and not body.get("accepted_invalid_signature"):
+            report.add(where, f"a broken signature recorded without --accept-invalid-signature{forged}")

@@ -20,11 +20,12 @@ from typing import Any
 import pikepdf
 
 from annex_gen.errors import Diagnostic, InvalidInput
-from annex_gen.model.annex import READABLE_SCHEMAS, SCHEMA
+from annex_gen.model.annex import READABLE_SCHEMAS
 from annex_gen.resolve import document_id
 
 ANNEX_ATTACHMENT = "annex.json"
-ANNEX_SCHEMA = SCHEMA
+ANNEX_SCHEMA = READABLE_SCHEMAS[0]  # the oldest; signed copies of every version exist
+ANNEX_SCHEMA_RE = re.compile(r"^annex-gen/annex/[1-9][0-9]*$")  # later versions add fields; all are read
 MAX_ANNEX_JSON_BYTES = 8 * 1024 * 1024
 
 # pyHanko logs every certificate it cannot chain to a trust root, with a traceback; we do not
@@ -79,8 +80,17 @@ def refuse(shown: str, message: str, key: str = "") -> InvalidInput:
 
 
 def _qpdf_message(exc: Exception) -> str:
-    # pikepdf prefixes messages with the stream's repr, which means nothing to a user.
-    return re.sub(r"^stream <[^>]*>:\s*", "", str(exc)).strip() or type(exc).__name__
+    """qpdf's message without the in-memory stream's repr, which means nothing to a user.
+
+    qpdf writes `stream <_io.BytesIO object at 0x…> (offset 39378): xref not found`; this
+    gives `xref not found (offset 39378)`.
+    """
+    text = re.sub(r"<_io\.\w+ object at 0x[0-9a-fA-F]+>", "", str(exc)).strip()
+    text = re.sub(r"^stream\b\s*:?\s*", "", text)
+    located = re.match(r"^\(([^)]*)\):\s*(.+)$", text, re.S)
+    if located:
+        text = f"{located.group(2).strip()} ({located.group(1)})"
+    return text or type(exc).__name__
 
 
 def open_pdf(data: bytes, shown: str) -> pikepdf.Pdf:
@@ -122,6 +132,8 @@ def read_annex_json(pdf: pikepdf.Pdf, shown: str) -> dict[str, Any] | None:
         annex = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise refuse(shown, f"embedded file is not UTF-8 JSON: {exc}", ANNEX_ATTACHMENT) from None
+    except RecursionError:  # the PDF itself is fine: its attachment is not an annex
+        raise refuse(shown, "embedded file is JSON nested too deeply to be an annex", ANNEX_ATTACHMENT) from None
     problem = annex_problem(annex)
     if problem:
         raise refuse(shown, problem, ANNEX_ATTACHMENT)
@@ -132,8 +144,8 @@ def annex_problem(annex: Any) -> str | None:
     """Why a parsed annex.json is not one of ours (or was edited), or None."""
     if not isinstance(annex, dict):
         return "expected a JSON object"
-    if annex.get("schema") not in READABLE_SCHEMAS:
-        return f"unsupported schema {annex.get('schema')!r}; expected one of {', '.join(map(repr, READABLE_SCHEMAS))}"
+    if not isinstance(annex.get("schema"), str) or not ANNEX_SCHEMA_RE.match(annex["schema"]):
+        return f"unsupported schema {annex.get('schema')!r}; expected {ANNEX_SCHEMA!r} or a later version"
     customer = annex.get("customer")
     if not isinstance(customer, dict) or not isinstance(customer.get("id"), str):
         return "customer.id is missing"

@@ -12,12 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from annex_gen.archive.store import Archive, Record
+from annex_gen.changes.annex_diff import PartyChange, diff_annexes
 from annex_gen.errors import UsageError
-from annex_gen.model import PROVENANCE, Contract, Registry
+from annex_gen.model import Annex, Contract, Registry
 from annex_gen.resolve import resolve
-
-# Provenance is not content (as in `diff`); sections and sub-processors are compared field by field.
-_DETAILED = {*PROVENANCE, "schema", "sections", "subprocessors"}
 
 CURRENT = "current"  # the annex in force lists what the registry resolves today
 OUTDATED = "outdated"  # it differs; the changes are listed
@@ -26,20 +24,7 @@ NO_ANNEX = "no-annex"  # nothing signed on or before the date
 NO_CONTRACT = "no-contract"  # archived, but no contract file for the customer any more
 
 
-@dataclass(frozen=True)
-class Change:
-    """A sub-processor added, removed or changed since the annex in force was signed."""
-
-    change: str  # "added", "removed" or "changed"
-    id: str
-    name: str
-    legal_id: str
-    details: tuple[str, ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON form."""
-        return {"change": self.change, "id": self.id, "name": self.name, "legal_id": self.legal_id,
-                "details": list(self.details)}
+Change = PartyChange  # a sub-processor added, removed or changed since the annex in force was signed
 
 
 @dataclass(frozen=True)
@@ -79,70 +64,29 @@ def in_force(records: Iterable[Record], on: dt.date) -> Record | None:
     return best
 
 
-def _purposes(annex: Mapping[str, Any]) -> dict[str, set[str]]:
-    out: dict[str, set[str]] = {}
-    for section in annex.get("sections") or []:
-        for entry in section.get("entries") or []:
-            text = entry.get("purpose") or ""
-            items = entry.get("purpose_items") or []
-            if items:
-                text += " (" + "; ".join(items) + ")"
-            out.setdefault(entry.get("subprocessor"), set()).add(text)
-    return out
+def diff_annex(old: Mapping[str, Any] | Annex, new: Mapping[str, Any] | Annex,
+               ) -> tuple[tuple[Change, ...], tuple[str, ...]]:
+    """Sub-processors added, removed and changed from old to new, and the other annex fields that differ.
 
-
-def _set_change(label: str, old: Iterable[str], new: Iterable[str]) -> str | None:
-    old_set, new_set = set(old), set(new)
-    if old_set == new_set:
-        return None
-    parts = [f"added {', '.join(repr(x) for x in sorted(new_set - old_set))}" if new_set - old_set else "",
-             f"removed {', '.join(repr(x) for x in sorted(old_set - new_set))}" if old_set - new_set else ""]
-    return f"{label}: " + "; ".join(p for p in parts if p)
-
-
-def _party_details(old: Mapping[str, Any], new: Mapping[str, Any], old_purposes: set[str],
-                   new_purposes: set[str]) -> tuple[str, ...]:
-    details: list[str | None] = []
-    for key, label in (("name", "name"), ("legal_id", "legal ID"), ("country", "country"),
-                       ("address", "registered address"), ("privacy_contact", "data-protection contact")):
-        if old.get(key) != new.get(key):
-            details.append(f"{label}: {old.get(key)!r} -> {new.get(key)!r}")
-    details.append(_set_change("locations", old.get("locations") or [], new.get("locations") or []))
-    if bool(old.get("outside_eea")) != bool(new.get("outside_eea")):
-        details.append(f"outside the EEA: {'yes' if old.get('outside_eea') else 'no'} -> "
-                       f"{'yes' if new.get('outside_eea') else 'no'}")
-    details.append(_set_change("transfer basis", old.get("transfers") or [], new.get("transfers") or []))
-    details.append(_set_change("purpose", old_purposes, new_purposes))
-    details.append(_set_change("sections", old.get("sections") or [], new.get("sections") or []))
-    return tuple(d for d in details if d)
-
-
-def diff_annex(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[tuple[Change, ...], tuple[str, ...]]:
-    """Sub-processors added, removed and changed from old to new, and other top-level fields that differ."""
-    old_parties = {p["id"]: p for p in old.get("subprocessors") or []}
-    new_parties = {p["id"]: p for p in new.get("subprocessors") or []}
-    old_purposes, new_purposes = _purposes(old), _purposes(new)
-    changes: list[Change] = []
-    for pid, p in new_parties.items():
-        if pid not in old_parties:
-            changes.append(Change("added", pid, p.get("name", ""), p.get("legal_id", "")))
-    for pid, p in old_parties.items():
-        if pid not in new_parties:
-            changes.append(Change("removed", pid, p.get("name", ""), p.get("legal_id", "")))
-    for pid, p in new_parties.items():
-        if pid in old_parties:
-            details = _party_details(old_parties[pid], p, old_purposes.get(pid, set()),
-                                     new_purposes.get(pid, set()))
-            if details:
-                changes.append(Change("changed", pid, p.get("name", ""), p.get("legal_id", ""), details))
-    # Section-level changes that no sub-processor shows (a title, a note) still change the annex.
-    def headings(annex: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-        return {s["id"]: {k: v for k, v in s.items() if k != "entries"} for s in annex.get("sections") or []}
-
-    other = [k for k in sorted((set(old) | set(new)) - _DETAILED) if old.get(k) != new.get(k)]
-    if headings(old) != headings(new):
-        other.append("sections")
-    return tuple(changes), tuple(other)
+    Either side may be annex JSON (an archived annex.json, of any schema version) or an Annex;
+    both are compared by `changes.annex_diff.diff_annexes`, the one annex diff.
+    """
+    new_annex = new if isinstance(new, Annex) else Annex.from_dict(new)
+    register = new_annex.customer_register.id
+    old_annex = old if isinstance(old, Annex) else Annex.from_dict(old, customer_register_id=register)
+    diff = diff_annexes(old_annex, new_annex)
+    keys: set[str] = set()
+    sections = [s.id for s in old_annex.sections] != [s.id for s in new_annex.sections]
+    for o in diff.other:
+        if o.key.startswith(f"sections.{register}."):
+            continue  # the register's title and note are the top-level customer_register_* keys
+        if o.key.startswith("sections.") or o.key == "content":
+            sections = True
+        else:
+            keys.add(o.key)
+    if any(r.section == register for r in diff.rows):
+        keys.add("customer_register")
+    return diff.parties, tuple(sorted(keys)) + (("sections",) if sections else ())
 
 
 def annex_content(archive: Archive, record: Record) -> Mapping[str, Any] | None:
@@ -159,7 +103,8 @@ def annex_content(archive: Archive, record: Record) -> Mapping[str, Any] | None:
 def customer_status(archive: Archive, registry: Registry, contract: Contract, on: dt.date) -> CustomerStatus:
     """The annex in force for one contract's customer, compared with the current resolution."""
     cid = contract.customer_id
-    current = resolve(registry, contract).to_dict()
+    resolved = resolve(registry, contract)
+    current = resolved.to_dict()
     record = in_force(archive.records(cid), on)
     if record is None:
         return CustomerStatus(cid, NO_ANNEX, current_document_id=current["document_id"])
@@ -169,7 +114,7 @@ def customer_status(archive: Archive, registry: Registry, contract: Contract, on
     content = annex_content(archive, record)
     if content is None:
         return CustomerStatus(cid, UNKNOWN, record, current["document_id"])
-    changes, other = diff_annex(content, current)
+    changes, other = diff_annex(content, resolved)
     if not changes and not other:
         return status  # only the registry version differs: the same annex, resolved by a later release
     return CustomerStatus(cid, OUTDATED, record, current["document_id"], changes, other)

@@ -7,11 +7,11 @@ is not content: an annex whose content is unchanged stays valid under a newer re
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from annex_gen.model import Annex, AnnexEntry, AnnexSection
+from annex_gen.model import Annex, AnnexEntry, AnnexParty, AnnexSection
 
 _ROW_FIELDS = ("name", "legal_id", "country", "location", "outside_eea", "transfer", "purpose", "option")
 
@@ -84,11 +84,32 @@ class OtherChange:
 
 
 @dataclass(frozen=True)
+class PartyChange:
+    """A sub-processor (a legal entity of the annex's summary) added, removed or changed."""
+
+    change: str  # "added", "removed" or "changed"
+    id: str
+    name: str
+    legal_id: str
+    details: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {"change": self.change, "id": self.id, "name": self.name, "legal_id": self.legal_id,
+                "details": list(self.details)}
+
+
+@dataclass(frozen=True)
 class AnnexDiff:
-    """What changes in one customer's annex, in the customer's language."""
+    """What changes in one customer's annex, in the customer's language.
+
+    `rows` and `other` are the table rows and texts that change; `parties` summarises the
+    same change per legal entity (what `archive status` lists).
+    """
 
     rows: tuple[RowChange, ...] = ()
     other: tuple[OtherChange, ...] = ()
+    parties: tuple[PartyChange, ...] = ()
 
     def of_kind(self, kind: str) -> tuple[RowChange, ...]:
         """The row changes of one kind: added, removed or changed."""
@@ -161,4 +182,58 @@ def diff_annexes(old: Annex, new: Annex) -> AnnexDiff:
         other.append(OtherChange("content", None, None))
     order = {"added": 0, "removed": 1, "changed": 2}
     rows.sort(key=lambda r: order[r.kind])
-    return AnnexDiff(tuple(rows), tuple(other))
+    return AnnexDiff(tuple(rows), tuple(other), party_changes(old, new))
+
+
+def _purposes(annex: Annex) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for section in annex.sections:
+        for entry in section.entries:
+            text = entry.purpose
+            if entry.purpose_items:
+                text += " (" + "; ".join(entry.purpose_items) + ")"
+            out.setdefault(entry.subprocessor, set()).add(text)
+    return out
+
+
+def _set_change(label: str, old: Iterable[str], new: Iterable[str]) -> str | None:
+    old_set, new_set = set(old), set(new)
+    if old_set == new_set:
+        return None
+    parts = [f"added {', '.join(repr(x) for x in sorted(new_set - old_set))}" if new_set - old_set else "",
+             f"removed {', '.join(repr(x) for x in sorted(old_set - new_set))}" if old_set - new_set else ""]
+    return f"{label}: " + "; ".join(p for p in parts if p)
+
+
+def _party_details(old: AnnexParty, new: AnnexParty, old_purposes: set[str], new_purposes: set[str]) -> tuple[str, ...]:
+    details: list[str | None] = []
+    for key, label in (("name", "name"), ("legal_id", "legal ID"), ("country", "country"),
+                       ("address", "registered address"), ("privacy_contact", "data-protection contact")):
+        if getattr(old, key) != getattr(new, key):
+            details.append(f"{label}: {getattr(old, key)!r} -> {getattr(new, key)!r}")
+    details.append(_set_change("locations", old.locations, new.locations))
+    if old.outside_eea != new.outside_eea:
+        details.append(f"outside the EEA: {'yes' if old.outside_eea else 'no'} -> "
+                       f"{'yes' if new.outside_eea else 'no'}")
+    details.append(_set_change("transfer basis", old.transfers, new.transfers))
+    details.append(_set_change("purpose", old_purposes, new_purposes))
+    details.append(_set_change("sections", old.sections, new.sections))
+    return tuple(d for d in details if d)
+
+
+def party_changes(old: Annex, new: Annex) -> tuple[PartyChange, ...]:
+    """The legal entities added, removed and changed from old to new (name, IDs, locations, purposes)."""
+    old_parties = {p.id: p for p in old.subprocessors}
+    new_parties = {p.id: p for p in new.subprocessors}
+    old_purposes, new_purposes = _purposes(old), _purposes(new)
+    changes = [PartyChange("added", pid, p.name, p.legal_id) for pid, p in new_parties.items()
+               if pid not in old_parties]
+    changes += [PartyChange("removed", pid, p.name, p.legal_id) for pid, p in old_parties.items()
+                if pid not in new_parties]
+    for pid, p in new_parties.items():
+        if pid in old_parties:
+            details = _party_details(old_parties[pid], p, old_purposes.get(pid, set()),
+                                     new_purposes.get(pid, set()))
+            if details:
+                changes.append(PartyChange("changed", pid, p.name, p.legal_id, details))
+    return tuple(changes)

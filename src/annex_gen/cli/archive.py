@@ -11,10 +11,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from annex_gen import app
-from annex_gen.archive.store import DEFAULT_ARCHIVE, Record
+from annex_gen.archive.index import ARCHIVE_ENV, DEFAULT_ARCHIVE, default_location, shown_url
+from annex_gen.archive.store import Record
 from annex_gen.cli.common import date_arg
+from annex_gen.errors import UsageError
 
 if TYPE_CHECKING:
+    from annex_gen.archive.chain import Head
     from annex_gen.archive.status import CustomerStatus
 
 
@@ -170,17 +173,81 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _shown(location: str) -> str:
+    return shown_url(location)
+
+
+def _head_arg(args: argparse.Namespace) -> Head | None:
+    from annex_gen.archive.chain import Head
+
+    if args.head_file:
+        path = Path(args.head_file)
+        try:
+            text, where = path.read_text(encoding="utf-8", errors="replace")[:1000], str(path)
+        except OSError as exc:
+            raise UsageError(f"{path}: cannot read the head file: {exc.strerror}") from None
+    elif args.head:
+        text, where = args.head, "--head"
+    else:
+        return None
+    try:
+        return Head.parse(text, where)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
-    report = app.archive_verify(args.archive)
+    report = app.archive_verify(args.archive, head=_head_arg(args))
     for problem in report.problems:
         print(str(problem), file=sys.stderr)
     errors = len(report.errors)
-    summary = f"{args.archive}: {report.records} record(s), {report.files} file(s) checked"
+    summary = f"{_shown(args.archive)}: {report.records} record(s), {report.files} file(s) checked"
     if errors:
         print(f"{summary}; {errors} problem(s) found")
         return 1
     head = report.head
     print(summary + "; no problems" + (f"; chain head: record {head.seq} {head.record_hash}" if head else ""))
+    return 0
+
+
+def cmd_head(args: argparse.Namespace) -> int:
+    head = app.archive_head(args.archive)
+    if head is None:
+        print(f"{_shown(args.archive)}: the archive is empty; it has no head yet", file=sys.stderr)
+        return 1
+    print(head)
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    found, now = app.archive_migrate(args.archive)
+    where = _shown(args.archive)
+    if found is None:
+        print(f"{where}: archive schema version {now}; nothing to migrate")
+    elif found == 0:
+        print(f"{where}: archive created at schema version {now}")
+    else:
+        print(f"{where}: archive schema migrated from version {found} to {now}")
+    return 0
+
+
+def cmd_copy(args: argparse.Namespace) -> int:
+    def progress(record: Record) -> None:
+        if args.verbose:
+            print(f"  record {record.seq} ({record.customer_id}, {record.file_name})")
+
+    report = app.archive_copy(args.source, args.target, progress=progress)
+    for problem in report.verify.problems:
+        print(str(problem), file=sys.stderr)
+    source, target = _shown(args.source), _shown(args.target)
+    skipped = f" ({report.already} were already there)" if report.already else ""
+    print(f"copied {report.copied} record(s) from {source} to {target}{skipped}")
+    if report.verify.errors:
+        print(f"{target}: the copy does not verify; {len(report.verify.errors)} problem(s) found")
+        return 1
+    head = report.verify.head
+    print(f"{target}: {report.verify.records} record(s), {report.verify.files} file(s) checked; no problems"
+          + (f"; chain head: record {head.seq} {head.record_hash}, as in the source" if head else ""))
     return 0
 
 
@@ -243,8 +310,9 @@ def _print_status(s: CustomerStatus, on: dt.date) -> None:
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     """Add the `archive` command and its actions to the CLI."""
     where = argparse.ArgumentParser(add_help=False)
-    where.add_argument("--archive", default=str(DEFAULT_ARCHIVE), metavar="DIR",
-                       help=f"archive directory (default: {DEFAULT_ARCHIVE}/)")
+    where.add_argument("--archive", default=default_location(), metavar="DIR|URL",
+                       help=f"archive directory, or a postgresql://user@host/db URL (default: ${ARCHIVE_ENV}, "
+                            f"else {DEFAULT_ARCHIVE}/)")
     parents = [common, where]
 
     archive = subparsers.add_parser(
@@ -285,7 +353,28 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
     p = actions.add_parser("verify", parents=parents,
                            help="re-hash every file, check the chain and the index")
+    heads = p.add_mutually_exclusive_group()
+    heads.add_argument("--head", metavar="'SEQ HASH'",
+                       help="a chain head kept outside the archive (as `archive head` prints it): the chain must "
+                            "still lead through it unchanged")
+    heads.add_argument("--head-file", metavar="FILE", help="read the head from FILE")
     p.set_defaults(func=cmd_verify)
+
+    p = actions.add_parser("head", parents=parents,
+                           help="print the chain head (record number and hash) to keep outside the archive")
+    p.set_defaults(func=cmd_head)
+
+    p = actions.add_parser("migrate", parents=parents,
+                           help="create the archive's schema or bring it to this version's")
+    p.set_defaults(func=cmd_migrate)
+
+    p = actions.add_parser("copy", parents=[common],
+                           help="copy an archive record by record (e.g. a directory to PostgreSQL), then verify it")
+    p.add_argument("--from", dest="source", required=True, metavar="DIR|URL", help="the archive to copy")
+    p.add_argument("--to", dest="target", required=True, metavar="DIR|URL",
+                   help="an empty archive (or one an interrupted copy filled partly)")
+    p.add_argument("--verbose", action="store_true", help="print each record copied")
+    p.set_defaults(func=cmd_copy)
 
     p = actions.add_parser("status", parents=parents,
                            help="the annex in force per customer, and its drift from the current registry")

@@ -201,3 +201,107 @@ class Annex:
             "customer_register_title": self.customer_register.title,
             "customer_register_note": self.customer_register.note,
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, customer_register_id: str = "customer-register") -> Annex:
+        """An annex read back from its JSON (e.g. archived annex.json), tolerant of missing and extra keys.
+
+        Every schema version `annex-gen/annex/N` is read: keys a later version adds are ignored,
+        keys an earlier one lacks take empty values. The customer register's section id is not
+        in the JSON; give the one the annex is compared with.
+        """
+        customer = _mapping(data.get("customer"))
+        contract = _mapping(data.get("contract"))
+        published = _mapping(data.get("published_list"))
+        return cls(
+            document_id=str(data.get("document_id") or ""),
+            customer_id=str(customer.get("id") or ""),
+            customer_name=str(customer.get("name") or ""),
+            business_id=customer.get("business_id"),
+            reference=contract.get("reference"),
+            date=_date(contract.get("date")),
+            region=str(data.get("region") or ""),
+            region_name=str(data.get("region_name") or ""),
+            language=str(data.get("language") or ""),
+            products=tuple((str(p.get("id")), str(p.get("name"))) for p in _mappings(data.get("products"))),
+            options={str(k): bool(v) for k, v in _mapping(data.get("options")).items()},
+            registry_version=str(data.get("registry_version") or ""),
+            list_title=str(published.get("title") or ""),
+            list_retrieved=_date(published.get("retrieved")),
+            option_names={str(k): str(v) for k, v in _mapping(data.get("option_names")).items()},
+            company_name=str(data.get("company") or ""),
+            notice_period_days=int(data.get("notice_period_days") or 0),
+            objection_period_days=int(data.get("objection_period_days") or 0),
+            notice_channels=str(data.get("notice_channels") or ""),
+            objection_manner=str(data.get("objection_manner") or ""),
+            sections=tuple(_section_from_dict(s) for s in _mappings(data.get("sections"))),
+            subprocessors=tuple(
+                AnnexParty(
+                    id=str(p.get("id") or ""),
+                    name=str(p.get("name") or ""),
+                    legal_id=str(p.get("legal_id") or ""),
+                    country=p.get("country"),
+                    locations=tuple(str(x) for x in p.get("locations") or ()),
+                    outside_eea=bool(p.get("outside_eea")),
+                    sections=tuple(str(x) for x in p.get("sections") or ()),
+                    transfers=tuple(str(x) for x in p.get("transfers") or ()),
+                    address=p.get("address"),
+                    privacy_contact=p.get("privacy_contact"),
+                )
+                for p in _mappings(data.get("subprocessors"))
+            ),
+            customer_register=AnnexSection(
+                id=customer_register_id,
+                kind="customer_register",
+                title=str(data.get("customer_register_title") or ""),
+                note=data.get("customer_register_note"),
+                uses_shared_mta=False,
+                entries=tuple(_entry_from_dict({**e, "subprocessor": e.get("id")})
+                              for e in _mappings(data.get("customer_register"))),
+            ),
+            annex_title=str(data.get("annex_title") or ""),
+            replaces=contract.get("replaces"),
+        )
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _mappings(value: Any) -> list[Mapping[str, Any]]:
+    return [v for v in value if isinstance(v, Mapping)] if isinstance(value, list) else []
+
+
+def _date(value: Any) -> dt.date:
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        return dt.date.min  # unknown: compares unequal to any real date
+
+
+def _entry_from_dict(e: Mapping[str, Any]) -> AnnexEntry:
+    return AnnexEntry(
+        subprocessor=str(e.get("subprocessor") or ""),
+        name=str(e.get("name") or ""),
+        legal_id=str(e.get("legal_id") or ""),
+        location=str(e.get("location") or ""),
+        outside_eea=bool(e.get("outside_eea")),
+        purpose=str(e.get("purpose") or ""),
+        purpose_items=tuple(str(x) for x in e.get("purpose_items") or ()),
+        option=e.get("option"),
+        country=e.get("country"),
+        transfer_basis=e.get("transfer_basis"),
+        transfer=e.get("transfer"),
+    )
+
+
+def _section_from_dict(s: Mapping[str, Any]) -> AnnexSection:
+    return AnnexSection(
+        id=str(s.get("id") or ""),
+        kind=str(s.get("kind") or ""),
+        title=str(s.get("title") or ""),
+        note=s.get("note"),
+        uses_shared_mta=bool(s.get("uses_shared_mta")),
+        entries=tuple(_entry_from_dict(e) for e in _mappings(s.get("entries"))),
+        products=tuple(str(x) for x in s.get("products") or ()),
+    )
