@@ -61,15 +61,15 @@ def test_an_unknown_placeholder_in_the_list_text_is_an_error(tmp_path):
 
 def test_a_correction_replacement_needs_published_text(tmp_path):
     registry_dir = copy_registry(tmp_path / "registry")
-    replace_once(registry_dir / "corrections.yaml", '{published: "IE557454", registry: "CRO 557454"}',
-                 '{published: "", registry: "CRO 557454"}')
+    replace_once(registry_dir / "corrections.yaml", '{published: "Dedikoidut MTAt (", registry: "Dedikoidut MTA:t ("}',
+                 '{published: "", registry: "Dedikoidut MTA:t ("}')
     replace_once(registry_dir / "corrections.yaml", '{published: "Lianan loktus-", registry: "Lianan lokitus-"}',
                  '{published: "Lianan loktus-"}')
     with pytest.raises(InvalidInput) as exc:
         load_registry(registry_dir)
     assert sorted((d.key, d.message) for d in exc.value.diagnostics) == [
+        ("corrections[12].text[0].published", "must not be empty"),
         ("corrections[3].text[1]", "missing required key 'registry'"),
-        ("corrections[5].text[0].published", "must not be empty"),
     ]
 
 
