@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from annex_gen.errors import Diagnostic, InvalidInput, UsageError
-from annex_gen.inputs.check import CheckReport, check
+from annex_gen.inputs.check import CheckReport
+from annex_gen.inputs.check import check as check_inputs
 from annex_gen.model import Annex, Registry
 
 if TYPE_CHECKING:  # imported where used, so a command loads only the stages it needs
@@ -33,6 +34,11 @@ __all__ = [
 ]
 
 DEFAULT_CONTRACT_DIRS = (Path("customers"), Path("examples"))
+
+
+def check(registry_dir: Path, paths: Iterable[Path]) -> CheckReport:
+    """`check`: the registry and every contract, with what the registry lacks (unsourced facts) as warnings."""
+    return check_inputs(registry_dir, paths, registry_warnings=True)
 
 
 def contract_paths(paths: Sequence[str | Path]) -> list[Path]:
@@ -83,13 +89,11 @@ def generate(registry_dir: Path, paths: Iterable[Path], out_dir: Path,
     from annex_gen.render import parse_formats
 
     formats = parse_formats(formats)
-    report = check(registry_dir, list(paths))
+    report = check_inputs(registry_dir, list(paths))
     if report.errors:
         raise InvalidInput(report.diagnostics)
     assert report.registry is not None
-    # what the registry lacks is `check`'s to report; generate warns about the contracts it was given
-    registry_warnings = set(report.registry.warnings)
-    out = GenerateReport(warnings=[d for d in report.diagnostics if d not in registry_warnings])
+    out = GenerateReport(warnings=list(report.diagnostics))
     for contract in report.contracts:
         out.generated.append(write_annex(report.registry, contract, out_dir, formats))
     return out
@@ -203,7 +207,7 @@ def archive_status(location: str | Path, registry_dir: Path, customers: Iterable
     """Each customer's annex in force on a date (default today) and its drift from the current registry."""
     from annex_gen.archive.status import archive_status as status
 
-    report = check(registry_dir, list(customers))
+    report = check_inputs(registry_dir, list(customers))
     if report.registry is None:
         raise InvalidInput(report.diagnostics)
     on = on or dt.date.today()
