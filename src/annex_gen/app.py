@@ -47,6 +47,11 @@ __all__ = [
 DEFAULT_CONTRACT_DIRS = (Path("customers"), Path("examples"))
 
 
+def check(registry_dir: Path, paths: Iterable[Path]) -> CheckReport:
+    """`check`: the registry and every contract, with what the registry lacks (unsourced facts) as warnings."""
+    return check_inputs(registry_dir, paths, registry_warnings=True)
+
+
 def contract_paths(paths: Sequence[str | Path]) -> list[Path]:
     """The paths given, or the default contract directories that exist."""
     if paths:
@@ -127,9 +132,7 @@ def generate(registry_dir: Path, paths: Iterable[Path], out_dir: Path,
     if report.errors:
         raise InvalidInput(report.diagnostics)
     assert report.registry is not None
-    # what the registry lacks is `check`'s to report; generate warns about the contracts it was given
-    registry_warnings = set(report.registry.warnings)
-    out = GenerateReport(warnings=[d for d in report.diagnostics if d not in registry_warnings])
+    out = GenerateReport(warnings=list(report.diagnostics))
     for contract in report.contracts:
         out.generated.append(write_annex(report.registry, contract, out_dir, formats, engine=engine))
     return out

@@ -441,8 +441,14 @@ def pdf_document(path: Path) -> PdfDocument:
 # Reading a DOCX back ------------------------------------------------------------------------------
 
 
+def _readable(text: str) -> str:
+    """Text as a reader sees it: a no-break space (which keeps 'UK CRN 08790783' whole) is a space."""
+    return text.replace("\u00a0", " ")
+
+
 def _cell_paragraphs(cell) -> list[str]:
-    return [p.text for p in cell.paragraphs]
+    paragraphs = [_readable(p.text) for p in cell.paragraphs]
+    return [] if paragraphs == [""] else paragraphs  # an empty cell has no lines, as in the PDF
 
 
 @lru_cache(maxsize=32)
@@ -467,7 +473,7 @@ def docx_blocks(path: Path) -> tuple[list[list[list[list[str]]]], list[Block]]:
             header = tuple(" ".join(cell) for cell in rows[0])
             blocks[-1] = Block(last.heading, header, rows[1:])
         elif item.style is not None and item.style.name == "Heading 1":
-            blocks.append(Block(item.text, None, []))
+            blocks.append(Block(_readable(item.text), None, []))
     return front, blocks
 
 

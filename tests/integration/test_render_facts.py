@@ -47,12 +47,15 @@ def test_pdf_is_pdfa3b_with_document_metadata(pdf_session, name):
         meta = pdf.open_metadata()
         assert meta.pdfa_status == "3B"
         info = pdf.docinfo
-        assert str(info["/Title"]) == cat["document.title"]
+        # the title as the DPA names the annex, and the customer; the document ID in Keywords
+        title = cat.format("document.pdf_title", title=annex["annex_title"], customer=annex["customer"]["name"])
+        assert str(info["/Title"]) == title
+        assert str(info["/Keywords"]) == annex["document_id"]
         assert str(info["/Author"]) == annex["company"]
         assert str(info["/Subject"]) == _subject(annex)
         assert annex["customer"]["name"] in str(info["/Subject"])
         # PDF/A: the XMP metadata repeats the document information.
-        assert meta["dc:title"] == cat["document.title"]
+        assert meta["dc:title"] == title
         assert meta["dc:creator"] == [annex["company"]]
         assert meta["dc:description"] == _subject(annex)
         assert str(pdf.Root.Lang) == ex.language
@@ -76,7 +79,7 @@ def test_pdf_every_page_has_running_header_and_footer(pdf_session, name):
         assert match, f"page {page.number} footer: {footer!r}"
         assert (int(match[1]), int(match[2])) == (page.number, total)
         header = rs.squash(page.header_text)
-        assert header == f"{ex.annex['company']} {cat['document.title']}", f"page {page.number}: {header!r}"
+        assert header == f"{ex.annex['company']} {ex.annex['annex_title']}", f"page {page.number}: {header!r}"
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -99,7 +102,7 @@ def test_finnish_letters_survive_in_pdf_and_docx(pdf_session, name):
     docx_text = "\n".join(rs.docx_text_lines(ex.files["docx"]))
     for text in (pdf_text, docx_text):
         assert "ä" in text and "ö" in text
-        assert cat["document.title"] in text  # 'Liite: Alikäsittelijät'
+        assert ex.annex["annex_title"] in text  # 'Tietojenkäsittelysopimuksen liite: Alikäsittelijät'
         assert cat["summary.title"] in rs.squash(text)  # 'Asiakkaan tietoja käsittelevät oikeushenkilöt'
         assert "\ufffd" not in text
 
@@ -109,7 +112,9 @@ def test_docx_core_properties(session, name):
     ex = session.examples[name]
     annex = ex.annex
     props = docx.Document(str(ex.files["docx"])).core_properties
-    assert props.title == rs.catalog(ex.language)["document.title"]
+    assert props.title == rs.catalog(ex.language).format(
+        "document.pdf_title", title=annex["annex_title"], customer=annex["customer"]["name"])
+    assert props.keywords == ex.document_id
     assert props.subject == _subject(annex)
     assert props.language == DOCX_LANG[ex.language]
     assert props.author == annex["company"]
@@ -130,7 +135,7 @@ def test_docx_header_and_footer(session, name):
     assert len(document.sections) == 1
     section = document.sections[0]
     header = "\n".join(p.text for p in section.header.paragraphs)
-    assert ex.annex["company"] in header and cat["document.title"] in header
+    assert ex.annex["company"] in header and ex.annex["annex_title"] in header
     paragraphs = section.footer.paragraphs
     footer = "\n".join(p.text for p in paragraphs)
     assert cat.format("document.footer_document_id", document_id=ex.document_id) in footer

@@ -260,3 +260,13 @@ def test_a_suspended_hyphen_stays_with_its_word_and_text_stays_escaped():
         'käyttäjähallinta <span class="nobr">ja -autentikointi</span>')
     assert str(keep_suspended_hyphens("<b>x</b> ja -y")) == '&lt;b&gt;x&lt;/b&gt; <span class="nobr">ja -y</span>'
     assert str(keep_suspended_hyphens("a - b")) == "a - b"
+
+
+def test_liana_wordpress_never_breaks_between_its_words(annex_of):
+    annex = annex_of(language="fi", products=("cms", "wordpress", "commerce"))
+    html = render_html(annex)
+    assert '<h2>LianaCMS, <span class="nobr">Liana WordPress</span> ja LianaCommerce</h2>' in html
+    # the register and footnote stay with what they belong to
+    css = (TEMPLATES_DIR / "annex.css").read_text(encoding="utf-8")
+    assert re.search(r"\.register \{ break-inside: avoid;", css)
+    assert re.search(r"\.footnote \{ break-before: avoid; \}", css)

@@ -26,15 +26,20 @@ class CheckReport:
         return [d for d in self.diagnostics if d.severity == "error"]
 
 
-def check(registry_dir: Path, paths: Iterable[Path]) -> CheckReport:
-    """Validate the registry and every contract (files, directories, CRM CSVs); never raises."""
+def check(registry_dir: Path, paths: Iterable[Path], *, registry_warnings: bool = False) -> CheckReport:
+    """Validate the registry and every contract (files, directories, CRM CSVs); never raises.
+
+    registry_warnings adds what the registry lacks (facts no public source confirms yet): the
+    `check` command reports them; commands that only read the registry do not repeat them.
+    """
     report = CheckReport()
     try:
         report.registry = load_registry(registry_dir)
     except InvalidInput as exc:
         report.diagnostics.extend(exc.diagnostics)
         return report
-    report.diagnostics.extend(report.registry.warnings)
+    if registry_warnings:
+        report.diagnostics.extend(report.registry.warnings)
     loaded = load_all(report.registry, *gather(paths))
     report.diagnostics.extend(loaded.diagnostics)
     report.contracts = loaded.contracts
