@@ -353,9 +353,9 @@ def run_in_workers(work: Work, registry: Registry, payloads: list, out_dir: Path
     Runs in this process for one job (or one payload), else in `jobs` worker processes, one
     payload per worker at a time. Once stop() is true no new payload starts and the running
     ones finish and are reported; a KeyboardInterrupt (a second Ctrl-C) kills the workers.
-    When a worker process dies, the payloads its pool held are retried once in a new pool
-    (retried(index) says so), then reported as failed. work must be a module-level function
-    returning a picklable outcome, and must not raise.
+    When a worker process dies, the payloads its pool held are retried once each, alone in a
+    new pool (retried(index) says so); one whose retry dies too is reported as failed. work
+    must be a module-level function returning a picklable outcome, and must not raise.
     """
     workers = min(jobs or default_jobs(), len(payloads))
     if workers <= 1:
@@ -373,8 +373,12 @@ def run_in_workers(work: Work, registry: Registry, payloads: list, out_dir: Path
                                       initargs=(registry,))
 
     def submit() -> None:
+        # A retry runs alone, so a second death is its own and never takes another contract with it.
         while len(running) < workers and pending and not stop():
-            index, payload = pending.popleft()
+            index, payload = pending[0]
+            if (attempts[index] and running) or any(attempts[i] > 1 for i in running.values()):
+                return
+            pending.popleft()
             attempts[index] += 1
             running[pool.submit(_call, work, payload, out_dir)] = index
 
