@@ -62,18 +62,22 @@ def trial(n: int, base: Path) -> tuple[bool, str]:
                              "--jobs", "2", "--plain"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
     deadline = time.monotonic() + 300
+    killed = False
     while time.monotonic() < deadline and proc.poll() is None:
         found = workers(proc.pid)
         if len(found) == 2 and any(out.glob("c*/")):  # the workers are rendering
             time.sleep(0.5)
             os.kill(found[0], signal.SIGKILL)
+            killed = True
             break
         time.sleep(0.1)
     stdout, stderr = proc.communicate(timeout=600)
     summary = next((line for line in stdout.splitlines() if " contract(s) in " in line), "")
     finished = f"{n} generated" in summary or "failed:" in stdout
     ok = proc.returncode in (0, 1) and summary and "Traceback" not in stderr and finished and consistent(out)
-    return bool(ok), f"exit {proc.returncode}: {summary.split(': ', 1)[-1]}"
+    retried = stderr.count("a worker process died while this contract was being rendered")
+    detail = f"worker killed: {killed}, contracts retried: {retried}, exit {proc.returncode}: "
+    return bool(ok and killed), detail + summary.split(": ", 1)[-1].split(" (output", 1)[0]
 
 
 def main() -> int:

@@ -359,9 +359,8 @@ def run_in_workers(work: Work, registry: Registry, payloads: list, out_dir: Path
     payload per worker at a time. Once stop() is true no new payload starts and the running
     ones finish and are reported; a KeyboardInterrupt (a second Ctrl-C) kills the workers.
     When a worker process dies, the payloads its pool held are retried once each, alone in a
-    new pool (retried(index) says so), so only the one that kills its worker again is reported
-    as failed. work must be a module-level function
-    returning a picklable outcome, and must not raise.
+    new pool (retried(index) says so); one whose retry dies too is reported as failed. work
+    must be a module-level function returning a picklable outcome, and must not raise.
     """
     workers = min(jobs or default_jobs(), len(payloads))
     if workers <= 1:
@@ -379,16 +378,14 @@ def run_in_workers(work: Work, registry: Registry, payloads: list, out_dir: Path
                                       initargs=(registry,))
 
     def submit() -> None:
+        # A retry runs alone, so a second death is its own and never takes another contract with it.
         while len(running) < workers and pending and not stop():
             index, payload = pending[0]
-            retry = attempts[index] > 0
-            if retry and running:  # a retried payload runs alone, so a pool that breaks again names its culprit
+            if (attempts[index] and running) or any(attempts[i] > 1 for i in running.values()):
                 return
             pending.popleft()
             attempts[index] += 1
             running[pool.submit(_call, work, payload, out_dir)] = index
-            if retry:
-                return
 
     def outcome_of(future: cf.Future, index: int) -> tuple | None:
         """The outcome, or None when the work goes back to the queue (its pool broke, first time)."""
