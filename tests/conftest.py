@@ -102,7 +102,7 @@ def postgres_server():
 
     try:
         server = PostgresServer().start()
-    except (RuntimeError, OSError, KeyError, subprocess.TimeoutExpired) as exc:
+    except (RuntimeError, OSError, LookupError, subprocess.TimeoutExpired) as exc:
         pytest.fail(f"the PostgreSQL test server cannot start: {exc}", pytrace=False)
     yield server
     server.stop()

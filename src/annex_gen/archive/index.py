@@ -44,7 +44,6 @@ class Index(ABC):
     """An archive index: append-only records in chain order, and the files they name."""
 
     location: str  # how messages name the index, e.g. "archive/index.sqlite"
-    placeholder: str = "?"  # the driver's parameter marker
     db_errors: tuple[type[Exception], ...] = ()  # the driver's errors, reported as damage by verify
 
     # Reading (one implementation for both backends)

@@ -91,8 +91,6 @@ def _psycopg() -> Any:
 class PostgresIndex(Index):
     """An archive in a PostgreSQL database, schema annex_archive."""
 
-    placeholder = "%s"
-
     def __init__(self, url: str, con: Any) -> None:
         self.url = url
         self.con = con
