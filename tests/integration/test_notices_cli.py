@@ -8,6 +8,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pikepdf
 import pytest
 from tests.integration.batch_support import (
     EU_MAILER_EXAMPLES,
@@ -94,10 +95,12 @@ def test_diff_between_git_revisions(tmp_path):
                           f"revision of {repo / 'registry'}\n")
 
 
-def test_notices_for_every_affected_customer(new_registry, tmp_path):
+@pytest.mark.parametrize("engine", ["weasyprint", "typst"])
+def test_notices_for_every_affected_customer(new_registry, tmp_path, engine):
     out = tmp_path / "notices"
     proc = cli("notices", "--from", "registry", "--to", new_registry, "--notice-date", "2026-12-01",
-               "--effective-date", "2027-01-15", "--out", out, EXAMPLES_DIR / "kauppahuone-aalto.yaml",
+               "--effective-date", "2027-01-15", "--out", out, "--engine", engine,
+               EXAMPLES_DIR / "kauppahuone-aalto.yaml",
                EXAMPLES_DIR / "esimerkki-oy.yaml", EXAMPLES_DIR / "nordic-webshop.yaml")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[-1] == (f"2 notice(s) written, 1 customer(s) unaffected, 0 failed; "
@@ -125,6 +128,9 @@ def test_notices_for_every_affected_customer(new_registry, tmp_path):
     assert "Hetzner Online GmbH" in docx_text(out / aalto["notice_docx"])
     assert aalto["annex_document_id"] in pdf_text(out / aalto["annex_pdf"])
     assert "Email archive" in pdf_text(out / aalto["annex_pdf"])
+    with pikepdf.open(out / aalto["notice_pdf"]) as pdf:  # the notice's JSON rides along, as in the annex
+        assert pdf.open_metadata().pdfa_status == "3B"
+        assert len(pdf.attachments) == 1
     # the new annex is dated the day the change takes effect, not the old contract date
     assert "Date of annex 2027-01-15" in pdf_text(out / aalto["annex_pdf"])
     # and names the annex it replaces: the one the old registry resolves for the same contract
