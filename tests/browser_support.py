@@ -69,9 +69,14 @@ class Server:
         self._log.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    """Debian's headless Chromium under Playwright, for the whole test session."""
+    """Debian's headless Chromium under Playwright, for one test module.
+
+    Per module, not per session: Playwright's sync API keeps an event loop running in this
+    thread while it is started, and a module importing this fixture gets its own instance, so
+    two at once would clash, and later tests that run asyncio (pyHanko's signing) would fail.
+    """
     try:
         from playwright.sync_api import sync_playwright
     except ImportError as exc:

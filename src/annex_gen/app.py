@@ -137,8 +137,10 @@ def start_batch(runner: BatchRunner, registry_dir: Path, paths: Iterable[Path], 
 
 def generated_annexes(out_dir: Path, customer: str) -> list[str]:
     """The document IDs of a customer's annexes in the output directory (PDF or DOCX), sorted."""
+    from annex_gen.inputs.schema import ID_RE
+
     folder = out_dir / customer
-    if not folder.is_dir():
+    if not ID_RE.match(customer) or not folder.is_dir():  # an id names one folder, never a path
         return []
     return sorted({p.stem for p in folder.glob("ANX-*") if p.suffix in (".pdf", ".docx")})
 

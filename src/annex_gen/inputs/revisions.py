@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import tempfile
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from pathlib import Path
 
 from annex_gen.errors import Diagnostic, InvalidInput, UsageError
@@ -76,9 +77,14 @@ def registry_revisions(registry_dir: Path, limit: int = 20) -> list[Revision]:
     out = []
     for line in log.stdout.decode("utf-8", "replace").splitlines():
         commit, date, subject = line.split("\t", 2)
-        try:
-            version: str | None = load_registry_at(commit, registry_dir)[0].version
-        except (InvalidInput, UsageError):
-            version = None
-        out.append(Revision(commit, date, subject, version))
+        out.append(Revision(commit, date, subject, _version_at(commit, str(registry_dir.resolve()))))
     return out
+
+
+@lru_cache(maxsize=256)
+def _version_at(commit: str, registry_dir: str) -> str | None:
+    """The registry version at a commit (a full hash names fixed content, so it is cached)."""
+    try:
+        return load_registry_at(commit, Path(registry_dir))[0].version
+    except (InvalidInput, UsageError):
+        return None
