@@ -161,7 +161,7 @@ def _date_value(text: str) -> dt.date | str:
 
 
 def _set(mapping: CommentedMap, key: str, value: object, *, required: bool, after: str | None = None) -> None:
-    """Set, insert (after a sibling, keeping the file's order) or, for an empty optional value, remove a key."""
+    """Set, insert (first, or after a sibling if present) or, for an empty optional value, remove a key."""
     if value in ("", None) and not required:
         mapping.pop(key, None)
         return
@@ -169,7 +169,7 @@ def _set(mapping: CommentedMap, key: str, value: object, *, required: bool, afte
         mapping[key] = value
         return
     keys = list(mapping)
-    position = keys.index(after) + 1 if after in keys else len(keys)
+    position = 0 if after is None else keys.index(after) + 1 if after in keys else len(keys)
     mapping.insert(position, key, value)
 
 
@@ -197,8 +197,6 @@ def form_yaml(registry: Registry, form: ContractForm, existing: str | None = Non
     _set(customer, "business_id", form.business_id.strip(), required=False, after="name")
     _set(customer, "contact_email", form.contact_email.strip(), required=False, after="business_id")
     _set(contract, "reference", " ".join(form.reference.split()), required=False)
-    if "reference" in contract and list(contract)[0] != "reference" and existing is None:
-        contract.move_to_end("reference", last=False)
     _set(contract, "date", _date_value(form.date), required=True, after="reference")
     _set(contract, "region", form.region, required=True, after="date")
     _set(contract, "language", form.language, required=True, after="region")
@@ -209,8 +207,9 @@ def form_yaml(registry: Registry, form: ContractForm, existing: str | None = Non
     for oid in list(options):
         if oid not in offered:  # an option without effect is not claimed (the CLI would warn)
             del options[oid]
-    for oid in offered:
-        options[oid] = oid in form.options
+    for oid in offered:  # an option off is written only where the file already says so
+        if oid in form.options or oid in options:
+            options[oid] = oid in form.options
     _set(contract, "options", options if options else None, required=False, after="products")
     out = io.StringIO()
     yaml.dump(data, out)

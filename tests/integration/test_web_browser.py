@@ -11,13 +11,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.integration.render_support import pdf_document
 
 from annex_gen.inputs.registry import load_registry
 from annex_gen.model import Contract
 from annex_gen.resolve import resolve
 from browser_support import Server, browser, page, shot  # noqa: F401 - fixtures
 from conftest import EXAMPLES_DIR, REGISTRY_DIR, build_file_tree
-from tests.integration.render_support import pdf_document
 
 
 @pytest.fixture
