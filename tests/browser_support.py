@@ -73,9 +73,8 @@ class Server:
 def browser() -> Iterator[object]:
     """Debian's headless Chromium under Playwright, for one test module.
 
-    Per module, not per session: Playwright's sync API keeps an event loop running in this
-    thread while it is started, and a module importing this fixture gets its own instance, so
-    two at once would clash, and later tests that run asyncio (pyHanko's signing) would fail.
+    Not for the session: Playwright's sync API holds an event loop while it runs, and later tests
+    (pyHanko's signature checks) need asyncio.run() free to start their own.
     """
     try:
         from playwright.sync_api import sync_playwright

@@ -11,13 +11,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.integration.render_support import pdf_document
 
 from annex_gen.inputs.registry import load_registry
 from annex_gen.model import Contract
 from annex_gen.resolve import resolve
 from browser_support import Server, browser, page, shot  # noqa: F401 - fixtures
 from conftest import EXAMPLES_DIR, REGISTRY_DIR, build_file_tree
-from tests.integration.render_support import pdf_document
 
 
 @pytest.fixture
@@ -172,3 +172,8 @@ def test_keyboard_alone(server: Server, page) -> None:  # noqa: F811
         assert outline != "none", page.evaluate("document.activeElement.outerHTML")
     page.get_by_label("Customer name *").focus()
     shot(page, "focus-visible")
+    page.get_by_label("LianaMailer", exact=True).focus()
+    with page.expect_navigation():
+        page.keyboard.press("Space")  # the form re-renders with the options LianaMailer has
+    assert page.evaluate("document.activeElement.id") == "product-mailer"  # and the focus stays there
+    assert page.get_by_label("LianaMailer", exact=True).is_checked()
