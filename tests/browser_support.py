@@ -69,9 +69,13 @@ class Server:
         self._log.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    """Debian's headless Chromium under Playwright, for the whole test session."""
+    """Debian's headless Chromium under Playwright, for one test module.
+
+    Not for the session: Playwright's sync API holds an event loop while it runs, and later tests
+    (pyHanko's signature checks) need asyncio.run() free to start their own.
+    """
     try:
         from playwright.sync_api import sync_playwright
     except ImportError as exc:

@@ -47,11 +47,6 @@ __all__ = [
 DEFAULT_CONTRACT_DIRS = (Path("customers"), Path("examples"))
 
 
-def check(registry_dir: Path, paths: Iterable[Path]) -> CheckReport:
-    """`check`: the registry and every contract, with what the registry lacks (unsourced facts) as warnings."""
-    return check_inputs(registry_dir, paths, registry_warnings=True)
-
-
 def contract_paths(paths: Sequence[str | Path]) -> list[Path]:
     """The paths given, or the default contract directories that exist."""
     if paths:
@@ -82,10 +77,11 @@ _REGISTRIES: dict[str, tuple[tuple, Registry]] = {}
 
 
 def check(registry_dir: Path, paths: Iterable[Path]) -> CheckReport:
-    """Validate the registry and every contract; warn when registry content changed but its release label did not."""
+    """`check`: the registry and every contract; warnings for what the registry lacks (unsourced facts) and
+    for registry content that changed while its release label did not."""
     from annex_gen.inputs.revisions import release_label_warning
 
-    report = check_inputs(registry_dir, list(paths))
+    report = check_inputs(registry_dir, list(paths), registry_warnings=True)
     if report.registry is not None:
         warning = release_label_warning(registry_dir, report.registry)
         if warning is not None:
@@ -160,8 +156,10 @@ def start_batch(runner: BatchRunner, registry_dir: Path, paths: Iterable[Path], 
 
 def generated_annexes(out_dir: Path, customer: str) -> list[str]:
     """The document IDs of a customer's annexes in the output directory (PDF or DOCX), sorted."""
+    from annex_gen.inputs.schema import ID_RE
+
     folder = out_dir / customer
-    if not folder.is_dir():
+    if not ID_RE.match(customer) or not folder.is_dir():  # an id names one folder, never a path
         return []
     return sorted({p.stem for p in folder.glob("ANX-*") if p.suffix in (".pdf", ".docx")})
 

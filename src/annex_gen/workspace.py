@@ -12,6 +12,7 @@ import contextlib
 import datetime as dt
 import fcntl
 import io
+import os
 import re
 import unicodedata
 from collections.abc import Iterator, Sequence
@@ -77,8 +78,35 @@ def _sources(customers_dir: Path) -> tuple[list[Source], list]:
     return gather([customers_dir])
 
 
-def list_contracts(registry: Registry, customers_dir: Path, out_dir: Path) -> Listing:
-    """Every contract of the folder with its annex state, sorted by customer name."""
+@dataclass(frozen=True)
+class _Resolved:
+    """What a folder's contracts resolve to under one registry: kept until a file or the registry changes."""
+
+    key: tuple
+    items: tuple[tuple[Contract, Annex, Source, tuple[Diagnostic, ...]], ...]
+    problems: tuple[Diagnostic, ...]
+
+
+_RESOLVED: dict[str, _Resolved] = {}
+
+
+def _stamp(customers_dir: Path) -> tuple:
+    """Name, size and modification time of every contract file: a change to any file changes it."""
+    try:
+        with os.scandir(customers_dir) as entries:
+            return tuple(sorted((e.name, e.stat().st_mtime_ns, e.stat().st_size) for e in entries
+                                if e.name.endswith((".yaml", ".yml", ".csv"))))
+    except OSError:
+        return ()
+
+
+def _resolved(registry: Registry, customers_dir: Path) -> _Resolved:
+    # Parsed and resolved again only when a file (by name, size, time) or the registry changed.
+    folder = str(customers_dir.resolve())
+    key = (registry.digest, _stamp(customers_dir))
+    cached = _RESOLVED.get(folder)
+    if cached is not None and cached.key == key:
+        return cached
     sources, failures = _sources(customers_dir)
     loaded = load_all(registry, sources, failures)
     by_label = {s.label: s for s in sources}
@@ -86,13 +114,21 @@ def list_contracts(registry: Registry, customers_dir: Path, out_dir: Path) -> Li
     for d in loaded.diagnostics:
         if d.severity != "error":
             warnings.setdefault(d.file, []).append(d)
-    listing = Listing(problems=[d for d in loaded.diagnostics if d.severity == "error"])
-    for contract in loaded.contracts:
-        source = by_label[contract.source]
-        annex = resolve(registry, contract)
+    items = tuple((c, resolve(registry, c), by_label[c.source], tuple(warnings.get(c.source, ())))
+                  for c in loaded.contracts)
+    result = _Resolved(key, items, tuple(d for d in loaded.diagnostics if d.severity == "error"))
+    _RESOLVED[folder] = result
+    return result
+
+
+def list_contracts(registry: Registry, customers_dir: Path, out_dir: Path) -> Listing:
+    """Every contract of the folder with its annex state, sorted by customer name."""
+    resolved = _resolved(registry, customers_dir)
+    listing = Listing(problems=list(resolved.problems))
+    for contract, annex, source, warnings in resolved.items:
         listing.entries.append(ContractEntry(
             contract, annex, annex_state(out_dir, annex), editable=source.row is None, digest=source.digest,
-            warnings=tuple(warnings.get(contract.source, ())),
+            warnings=warnings,
         ))
     listing.entries.sort(key=lambda e: (e.contract.customer_name.casefold(), e.contract.customer_id))
     return listing
@@ -161,7 +197,7 @@ def _date_value(text: str) -> dt.date | str:
 
 
 def _set(mapping: CommentedMap, key: str, value: object, *, required: bool, after: str | None = None) -> None:
-    """Set, insert (after a sibling, keeping the file's order) or, for an empty optional value, remove a key."""
+    """Set, insert (first, or after a sibling if present) or, for an empty optional value, remove a key."""
     if value in ("", None) and not required:
         mapping.pop(key, None)
         return
@@ -169,7 +205,7 @@ def _set(mapping: CommentedMap, key: str, value: object, *, required: bool, afte
         mapping[key] = value
         return
     keys = list(mapping)
-    position = keys.index(after) + 1 if after in keys else len(keys)
+    position = 0 if after is None else keys.index(after) + 1 if after in keys else len(keys)
     mapping.insert(position, key, value)
 
 
@@ -197,8 +233,6 @@ def form_yaml(registry: Registry, form: ContractForm, existing: str | None = Non
     _set(customer, "business_id", form.business_id.strip(), required=False, after="name")
     _set(customer, "contact_email", form.contact_email.strip(), required=False, after="business_id")
     _set(contract, "reference", " ".join(form.reference.split()), required=False)
-    if "reference" in contract and list(contract)[0] != "reference" and existing is None:
-        contract.move_to_end("reference", last=False)
     _set(contract, "date", _date_value(form.date), required=True, after="reference")
     _set(contract, "region", form.region, required=True, after="date")
     _set(contract, "language", form.language, required=True, after="region")
@@ -209,8 +243,9 @@ def form_yaml(registry: Registry, form: ContractForm, existing: str | None = Non
     for oid in list(options):
         if oid not in offered:  # an option without effect is not claimed (the CLI would warn)
             del options[oid]
-    for oid in offered:
-        options[oid] = oid in form.options
+    for oid in offered:  # an option off is written only where the file already says so
+        if oid in form.options or oid in options:
+            options[oid] = oid in form.options
     _set(contract, "options", options if options else None, required=False, after="products")
     out = io.StringIO()
     yaml.dump(data, out)

@@ -172,3 +172,8 @@ def test_keyboard_alone(server: Server, page) -> None:  # noqa: F811
         assert outline != "none", page.evaluate("document.activeElement.outerHTML")
     page.get_by_label("Customer name *").focus()
     shot(page, "focus-visible")
+    page.get_by_label("LianaMailer", exact=True).focus()
+    with page.expect_navigation():
+        page.keyboard.press("Space")  # the form re-renders with the options LianaMailer has
+    assert page.evaluate("document.activeElement.id") == "product-mailer"  # and the focus stays there
+    assert page.get_by_label("LianaMailer", exact=True).is_checked()

@@ -49,3 +49,14 @@ def build_manifest(out: Path, customers: dict[str, tuple[str, str]]) -> Path:
         for cid, (version, at) in customers.items()}}
     (out / "manifest.json").write_text(json.dumps(data), encoding="utf-8")
     return out
+
+
+def test_generated_annexes_of_a_customer_and_never_of_a_path(tmp_path: Path):
+    folder = tmp_path / "out" / "acme"
+    folder.mkdir(parents=True)
+    for name in ("ANX-0000-0000-0000-0002.pdf", "ANX-0000-0000-0000-0002.docx", "ANX-0000-0000-0000-0001.pdf",
+                 "NTC-0000.pdf", "notes.txt"):
+        (folder / name).write_bytes(b"x")
+    assert app.generated_annexes(tmp_path / "out", "acme") == ["ANX-0000-0000-0000-0001", "ANX-0000-0000-0000-0002"]
+    assert app.generated_annexes(tmp_path / "out" / "sub", "../acme") == []
+    assert app.generated_annexes(tmp_path / "out", "nobody") == []

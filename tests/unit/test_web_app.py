@@ -32,6 +32,13 @@ def test_serve_off_loopback_without_users_refuses_to_start(capsys: pytest.Captur
     assert "serving on 0.0.0.0 needs logins: pass --users FILE" in capsys.readouterr().err
 
 
+def test_no_login_is_refused_through_a_reverse_proxy(tmp_path: Path) -> None:
+    client = web_client(tmp_path)
+    response = client.get("/customers", headers={"x-forwarded-for": "203.0.113.7"})
+    assert response.status_code == 403
+    assert "This server has no logins, so it answers only on this machine" in response.text
+
+
 def test_unauthenticated_requests_go_to_the_login_page(tmp_path: Path) -> None:
     client = web_client(tmp_path, users={"maija": "sales"}, host="0.0.0.0")
     response = client.get("/customers?q=x")

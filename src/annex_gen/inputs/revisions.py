@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import tempfile
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from pathlib import Path
 
 from annex_gen.errors import Diagnostic, InvalidInput, UsageError
@@ -76,11 +77,7 @@ def registry_revisions(registry_dir: Path, limit: int = 20) -> list[Revision]:
     out = []
     for line in log.stdout.decode("utf-8", "replace").splitlines():
         commit, date, subject = line.split("\t", 2)
-        try:
-            version: str | None = load_registry_at(commit, registry_dir)[0].version
-        except (InvalidInput, UsageError):
-            version = None
-        out.append(Revision(commit, date, subject, version))
+        out.append(Revision(commit, date, subject, _version_at(commit, str(registry_dir.resolve()))))
     return out
 
 def _next_release(release: str) -> str:
@@ -124,3 +121,12 @@ def release_label_warning(registry_dir: Path, registry: Registry) -> Diagnostic 
     return doc.diag(("release",), f"the registry content changed since commit {sha[:12]} but the release label "
                     f"is still {registry.release!r}; customers and the change feed tell versions apart by it: "
                     f"set a new label, e.g. {_next_release(registry.release)!r}", severity="warning")
+
+
+@lru_cache(maxsize=256)
+def _version_at(commit: str, registry_dir: str) -> str | None:
+    """The registry version at a commit (a full hash names fixed content, so it is cached)."""
+    try:
+        return load_registry_at(commit, Path(registry_dir))[0].version
+    except (InvalidInput, UsageError):
+        return None

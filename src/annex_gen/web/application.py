@@ -19,7 +19,7 @@ from starlette.templating import Jinja2Templates
 from annex_gen.resources import TEMPLATES_DIR
 from annex_gen.web import nav
 from annex_gen.web.errors import ErrorPages, http_exception
-from annex_gen.web.http import csrf_token, current_user, language, t
+from annex_gen.web.http import ProxiedWithoutLogin, csrf_token, current_user, language, t
 from annex_gen.web.i18n import catalogs, languages
 from annex_gen.web.middleware import BodyLimit, RequestLog, SecurityHeaders
 from annex_gen.web.permissions import allowed
@@ -39,7 +39,10 @@ def _local(lang: str, text: Mapping[str, str]) -> str:
 
 def _context(request: Request) -> dict[str, Any]:
     """What every template may use: the user, the language, the texts, the navigation, the CSRF token."""
-    user = current_user(request)
+    try:
+        user = current_user(request)
+    except ProxiedWithoutLogin:  # its error page shows no one as signed in
+        user = None
     return {
         "user": user,
         "login_required": request.app.state.settings.login_required,

@@ -19,7 +19,7 @@ from annex_gen.errors import (
     RenderError,
     UsageError,
 )
-from annex_gen.web.http import CsrfFailed, Forbidden, render
+from annex_gen.web.http import CsrfFailed, Forbidden, ProxiedWithoutLogin, render
 from annex_gen.web.middleware import BodyTooLarge
 
 log = logging.getLogger("annex_gen.web")
@@ -38,6 +38,7 @@ class ErrorPage:
 STATUS: tuple[tuple[type[BaseException], int, str], ...] = (
     (Forbidden, 403, "error.forbidden"),
     (CsrfFailed, 403, "error.csrf"),
+    (ProxiedWithoutLogin, 403, "error.proxy"),
     (BodyTooLarge, 413, "error.too_large"),
     (NotFound, 404, "error.not_found"),
     (EditConflict, 409, "error.conflict"),

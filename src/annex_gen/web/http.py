@@ -27,6 +27,10 @@ class Forbidden(Exception):
     """The signed-in user's role does not allow this page."""
 
 
+class ProxiedWithoutLogin(Exception):
+    """A request came through a reverse proxy to a server that has no logins (loopback, no --users)."""
+
+
 class CsrfFailed(Exception):
     """A form arrived without the session's CSRF token (forged, or the session expired)."""
 
@@ -35,6 +39,9 @@ def current_user(request: Request) -> User | None:
     """The signed-in user, the local user when serving without logins, or None."""
     state = request.app.state
     if not state.settings.login_required:
+        # Loopback without logins is for the person at this machine; a proxy would open it to everyone.
+        if "x-forwarded-for" in request.headers or "forwarded" in request.headers:
+            raise ProxiedWithoutLogin()
         return LOCAL_USER
     name = request.session.get("user")
     return state.users().get(name) if isinstance(name, str) else None

@@ -17,9 +17,12 @@
   }
   // Changing the region or the products updates the choices offered: the same re-render the
   // "Update the choices" button asks for without JavaScript.
+  // The re-rendered form puts the focus back on the field that was changed, for keyboard users.
   var refresh = form.querySelector("button[name='action'][value='refresh']");
+  var focus = form.querySelector("input[name='focus']");
   form.querySelectorAll("[data-refresh]").forEach(function (input) {
     input.addEventListener("change", function () {
+      if (focus) { focus.value = input.id; }
       if (refresh) { form.requestSubmit(refresh); }
     });
   });

@@ -47,7 +47,8 @@ def _form_of(data: FormData) -> ContractForm:
 
 
 def _show(request: Request, registry: Registry, form: ContractForm, *, editing: str | None, digest: str = "",
-          problems: list[Diagnostic] | None = None, conflict: str = "", status_code: int = 200) -> Response:
+          problems: list[Diagnostic] | None = None, conflict: str = "", focus: str = "",
+          status_code: int = 200) -> Response:
     errors: dict[str, list[str]] = {}
     for d in problems or []:
         errors.setdefault(field_of(d), []).append(d.message)
@@ -56,7 +57,7 @@ def _show(request: Request, registry: Registry, form: ContractForm, *, editing: 
         "registry": registry, "form": form, "editing": editing, "digest": digest, "errors": errors,
         "problem_count": len([d for d in problems or [] if d.severity == "error"]), "conflict": conflict,
         "products": products, "options": offered_options(registry, form.region, form.products),
-        "action": f"/customers/{editing}/edit" if editing else "/customers/new",
+        "action": f"/customers/{editing}/edit" if editing else "/customers/new", "focus": focus,
     }
     return render(request, "contract_form.html.j2", context, status_code=status_code)
 
@@ -96,7 +97,7 @@ async def submit(request: Request) -> Response:
     if data.get("action") != "save":
         if not editing and not form.customer_id.strip() and form.name.strip():
             form = ContractForm(**{**form.__dict__, "customer_id": suggest_id(form.name)})
-        return _show(request, registry, form, editing=editing, digest=digest)
+        return _show(request, registry, form, editing=editing, digest=digest, focus=str(data.get("focus", "")))
     try:
         saved = app.save_contract(settings.registry_dir, settings.customers_dir, form, editing=editing, digest=digest)
     except InvalidInput as exc:
