@@ -156,3 +156,19 @@ def test_archive_status_reports_archived_customers_without_a_contract(archive):
 def test_archive_status_of_an_unknown_customer_is_refused(archive):
     with pytest.raises(UsageError, match="'nobody' has neither a contract nor an archived annex"):
         archive_status(archive, project_registry(), [_contract()], D(2025, 4, 1), customer="nobody")
+
+
+def test_an_annex_read_back_from_its_json_is_the_same_annex():
+    from annex_gen.model import Annex
+
+    for name in ("esimerkki-oy", "nordic-webshop", "kauppahuone-aalto"):
+        annex = example_annex(name)
+        assert Annex.from_dict(annex.to_dict(), customer_register_id=annex.customer_register.id) == annex
+
+
+def test_an_archived_annex_of_a_later_schema_version_is_compared_by_its_content():
+    later = with_document_id({**_current(), "schema": "annex-gen/annex/2", "signing_channel": "e-signature"})
+    assert diff_annex(later, _current()) == ((), ())
+    older = with_document_id({**_older(), "schema": "annex-gen/annex/2", "signing_channel": "e-signature"})
+    changes, other = diff_annex(older, _current())
+    assert {c.id for c in changes} == {"twilio-ireland", "gone-oy", "dna", "hetzner", "cyclr"} and other == ()
