@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pdfplumber
+from playwright.sync_api import expect
 
 from annex_gen import app
 from archive_support import sign
@@ -33,7 +34,7 @@ def test_archive_drift_batch_and_notices_in_chromium(tmp_path: Path, page) -> No
     server = Server(customers, out, "--registry", str(registry), "--archive", str(archive))
     try:
         page.goto(server.url + "/archive")
-        assert page.title() == "Signed-annex archive · annex-gen"
+        expect(page).to_have_title("Signed-annex archive · annex-gen")  # waits for the navigation
         assert page.get_by_text("The archive is empty.").is_visible()
         shot(page, "01-archive-empty")
 
@@ -43,7 +44,7 @@ def test_archive_drift_batch_and_notices_in_chromium(tmp_path: Path, page) -> No
         page.get_by_label("Signed PDF *").set_input_files(str(signed))
         shot(page, "02-upload")
         page.get_by_role("button", name="Read the file").click()
-        assert page.title() == "Check before archiving · annex-gen"
+        expect(page).to_have_title("Check before archiving · annex-gen")  # waits for the navigation
         body = page.inner_text("main")
         for fact in (document_id, version, "Aino Aalto", "intact", "Aalto signed.pdf"):
             assert fact in body
@@ -82,7 +83,7 @@ def test_archive_drift_batch_and_notices_in_chromium(tmp_path: Path, page) -> No
         assert "1 affected, 1 unaffected, 0 with errors" in main
         shot(page, "08-changes", full_page=True)
         page.get_by_role("button", name="Run the batch").click()
-        assert page.title() == "Batch · annex-gen"
+        expect(page).to_have_title("Batch · annex-gen")  # waits for the navigation
         shot(page, "09-batch-running")
         page.get_by_text("finished", exact=False).first.wait_for(timeout=240_000)
         assert "2 of 2 done: 2 generated" in page.inner_text("main")
@@ -92,7 +93,7 @@ def test_archive_drift_batch_and_notices_in_chromium(tmp_path: Path, page) -> No
         page.get_by_role("button", name="Compare").click()
         page.get_by_label("Notice date *").fill("2026-12-01")
         page.get_by_role("button", name="Write the notices").click()
-        assert page.title() == "Change notices of 2026-12-01 · annex-gen"
+        expect(page).to_have_title("Change notices of 2026-12-01 · annex-gen")  # waits for the navigation
         row = page.locator("table.list tbody tr").first.inner_text()
         assert "Kauppahuone Aalto & Co. Oy" in row and "2026-12-31" in row
         shot(page, "11-notices")
