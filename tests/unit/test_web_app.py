@@ -39,6 +39,13 @@ def test_no_login_is_refused_through_a_reverse_proxy(tmp_path: Path) -> None:
     assert "This server has no logins, so it answers only on this machine" in response.text
 
 
+def test_serve_with_a_broken_registry_refuses_to_start(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "registry").mkdir()
+    assert main(["serve", "--registry", str(tmp_path / "registry")]) == 1
+    err = capsys.readouterr().err
+    assert "registry.yaml" in err and "nothing was written" in err
+
+
 def test_unauthenticated_requests_go_to_the_login_page(tmp_path: Path) -> None:
     client = web_client(tmp_path, users={"maija": "sales"}, host="0.0.0.0")
     response = client.get("/customers?q=x")

@@ -146,6 +146,15 @@ def test_preview_and_its_files(client: TestClient) -> None:
         assert client.get(f"/customers/esimerkki-oy/annex/{bad}").status_code == 404, bad
 
 
+def test_the_interface_uses_the_bundled_fonts(client: TestClient) -> None:
+    css = client.get("/static/web.css").text
+    assert 'src: url("fonts/NotoSans-Regular.ttf")' in css and 'font-family: "UI Sans", sans-serif' in css
+    font = client.get("/static/fonts/NotoSans-Bold.ttf")
+    assert font.status_code == 200 and font.content[:4] == b"\x00\x01\x00\x00"
+    assert client.get("/static/fonts/OFL.txt").status_code == 404
+    assert client.get("/static/annex.css").status_code == 404
+
+
 def test_unknown_customer_and_format(client: TestClient) -> None:
     response = client.get("/customers/nobody")
     assert response.status_code == 404

@@ -21,6 +21,15 @@ async def asset(request: Request) -> Response:
                     headers={"cache-control": "no-cache"})
 
 
+async def font(request: Request) -> Response:
+    """A bundled Noto Sans font (the documents' own), so every machine shows the interface alike."""
+    fonts = {p.name: p for p in (TEMPLATES_DIR / "fonts").glob("*.ttf")}
+    name = request.path_params["name"]
+    if name not in fonts:
+        raise NotFound(f"no font {name!r}")
+    return Response(fonts[name].read_bytes(), media_type="font/ttf", headers={"cache-control": "max-age=86400"})
+
+
 def routes() -> list[Route]:
     """The asset routes (public: the login page needs the stylesheet)."""
-    return [Route("/static/{name}", asset, name="asset")]
+    return [Route("/static/{name}", asset, name="asset"), Route("/static/fonts/{name}", font, name="font")]
