@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from annex_gen import app
-from annex_gen.audit import GENESIS, AuditLog, entries_csv
+from annex_gen.audit import GENESIS, SqliteAuditLog, entries_csv
 
 
 def _clock():
@@ -17,7 +17,7 @@ def _clock():
 
 
 def test_entries_are_appended_in_order_and_chained(tmp_path: Path):
-    log = AuditLog(tmp_path, clock=_clock())
+    log = SqliteAuditLog(tmp_path, clock=_clock())
     first = log.record("local", "file archived", "signed.pdf for nordic-webshop", [1, "ANX-1"])
     second = log.record("maija", "batch run", "3 generated", ["ANX-2"])
     entries = log.entries()
@@ -32,17 +32,17 @@ def test_entries_are_appended_in_order_and_chained(tmp_path: Path):
 
 
 def test_the_log_refuses_updates_and_deletes(tmp_path: Path):
-    AuditLog(tmp_path).record("local", "archive verified", "no problems")
+    SqliteAuditLog(tmp_path).record("local", "archive verified", "no problems")
     con = sqlite3.connect(tmp_path / "audit.sqlite")
     for statement in ("UPDATE entries SET body = '{}'", "DELETE FROM entries"):
         with pytest.raises(sqlite3.IntegrityError, match="the audit log is append-only"):
             con.execute(statement)
     con.close()
-    assert len(AuditLog(tmp_path).entries()) == 1
+    assert len(SqliteAuditLog(tmp_path).entries()) == 1
 
 
 def test_check_finds_an_altered_entry(tmp_path: Path):
-    log = AuditLog(tmp_path)
+    log = SqliteAuditLog(tmp_path)
     log.record("local", "notices written", "2 notices")
     con = sqlite3.connect(tmp_path / "audit.sqlite")
     con.execute("DROP TRIGGER entries_no_update")
@@ -54,7 +54,7 @@ def test_check_finds_an_altered_entry(tmp_path: Path):
 
 def test_an_unknown_action_is_a_programming_error(tmp_path: Path):
     with pytest.raises(ValueError, match="unknown audit action 'deleted'"):
-        AuditLog(tmp_path).record("local", "deleted", "")
+        SqliteAuditLog(tmp_path).record("local", "deleted", "")
 
 
 def test_no_log_yet_reads_as_empty_and_creates_nothing(tmp_path: Path):
