@@ -119,3 +119,18 @@ def test_a_version_1_postgresql_archive_gets_its_audit_table_by_migrate(postgres
     assert app.archive_migrate(url) == (1, 2)
     (entry,) = [app.audit_record(url, "local", "contract saved", "acme.yaml")]
     assert app.audit_entries(url) == [entry]
+
+
+def test_concurrent_writers_keep_one_gapless_chain(backend):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def write(worker: int) -> None:
+        for i in range(10):
+            open_audit_log(backend.location).record(f"user-{worker}", "contract saved", f"{worker}-{i}.yaml")
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(write, range(4)))
+    log = open_audit_log(backend.location)
+    check = log.check()
+    assert (check.entries, check.problems) == (40, [])
+    assert [e.seq for e in log.entries()] == list(range(1, 41))
