@@ -33,9 +33,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     handler = logging.StreamHandler(sys.stderr)  # one line per request, in uvicorn's style
     handler.setFormatter(logging.Formatter("%(levelname)s:     %(message)s"))
     logging.getLogger("annex_gen.web").addHandler(handler)
-    print(f"annex-gen: serving {settings.customers_dir} on http://{args.host}:{args.port}/ "
-          f"(archive {settings.archive_shown})"
-          + ("" if settings.login_required else " (no login: this machine only)"), file=sys.stderr)
+    print(f"annex-gen: serving {settings.customers_dir} on http://{args.host}:{args.port}/"
+          + ("" if settings.login_required else " (no login: this machine only)")
+          + f"; archive {settings.archive_shown}", file=sys.stderr)
     uvicorn.run(application, host=args.host, port=args.port, access_log=False, log_level="info",
                 proxy_headers=True, forwarded_allow_ips=args.forwarded_allow_ips, server_header=False)
     return 0
