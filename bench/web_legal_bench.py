@@ -76,7 +76,7 @@ def build(work: Path, contracts: int, records: int) -> Settings:
     sections.write_text(sections.read_text(encoding="utf-8").replace(ANCHOR, NEW_ENTRY + ANCHOR, 1),
                         encoding="utf-8")
     git(work / "repo", "commit", "-qam", "Hetzner archives LianaMailer email")
-    return Settings(registry_dir=registry, customers_dir=customers, out_dir=work / "output", archive_dir=archive)
+    return Settings(registry_dir=registry, customers_dir=customers, out_dir=work / "output", archive=archive)
 
 
 def timed(client: TestClient, path: str, rounds: int) -> tuple[float, int]:

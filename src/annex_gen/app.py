@@ -518,17 +518,17 @@ def annex_file(registry_dir: Path, customers_dir: Path, out_dir: Path, customer_
 
 def audit_record(location: str | Path, actor: str, action: str, what: str,
                  refs: Iterable[str | int] = ()) -> AuditEntry:
-    """Append an action to the audit log beside the archive at location."""
-    from annex_gen.audit import AuditLog
+    """Append an action to the audit log of the archive at location (a directory or a postgresql:// URL)."""
+    from annex_gen.audit import open_audit_log
 
-    return AuditLog(Path(location)).record(actor, action, what, refs)
+    return open_audit_log(location).record(actor, action, what, refs)
 
 
 def audit_entries(location: str | Path) -> list[AuditEntry]:
-    """The audit log beside the archive at location, oldest first."""
-    from annex_gen.audit import AuditLog
+    """The audit log of the archive at location, oldest first."""
+    from annex_gen.audit import open_audit_log
 
-    return AuditLog(Path(location)).entries()
+    return open_audit_log(location).entries()
 
 
 def audit_csv(location: str | Path) -> bytes:

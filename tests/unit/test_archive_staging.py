@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from annex_gen.archive.staging import Staging, safe_name
+from annex_gen.archive.staging import Staging, safe_name, staging_dir
 from annex_gen.errors import UsageError
 
 
@@ -49,3 +49,12 @@ def test_uploads_left_waiting_for_a_day_are_dropped(tmp_path: Path):
     os.utime(old.path.parent, (day_ago, day_ago))
     new = staging.put(b"new", "new.pdf")
     assert not old.path.parent.exists() and staging.get(new.token).path.read_bytes() == b"new"
+
+
+def test_uploads_wait_beside_a_directory_archive_under_out_for_a_url_or_in_the_state_directory(tmp_path: Path):
+    url = "postgresql://annex_app:pw@db.example.fi/annexes"
+    assert staging_dir(tmp_path / "archive", tmp_path / "out") == tmp_path / "archive" / ".incoming"
+    assert staging_dir(url, tmp_path / "out") == tmp_path / "out" / ".incoming"
+    assert staging_dir(url, tmp_path / "out", tmp_path / "state") == tmp_path / "state" / ".incoming"
+    assert staging_dir(str(tmp_path / "archive"), tmp_path / "out", tmp_path / "state") == \
+        tmp_path / "state" / ".incoming"

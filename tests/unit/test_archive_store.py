@@ -161,7 +161,9 @@ def test_a_newer_schema_is_refused(archive, backend):
     if backend.name == "sqlite":
         archive.index.con.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     else:
-        backend.sql(f"INSERT INTO schema_version (version) VALUES ({SCHEMA_VERSION + 1})")
+        from annex_gen.archive.postgres_index import SCHEMA_VERSION as POSTGRES_VERSION
+
+        backend.sql(f"INSERT INTO schema_version (version) VALUES ({POSTGRES_VERSION + 1})")
     with pytest.raises(ArchiveError, match="newer than this annex-gen understands"):
         Archive.open(backend.location)
 

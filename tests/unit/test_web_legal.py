@@ -25,14 +25,15 @@ CUSTOMER = "kauppahuone-aalto"
 
 
 @pytest.fixture
-def site(tmp_path: Path):
-    """An application over a registry in git, two example contracts and an empty archive."""
+def site(tmp_path: Path, backend):
+    """An application over a registry in git, two example contracts and an empty archive (on both backends)."""
     registry = registry_repo(tmp_path / "repo")
     customers = example_contracts(tmp_path / "customers", CUSTOMER, "nordic-webshop")
     settings = Settings(registry_dir=registry, customers_dir=customers, out_dir=tmp_path / "output",
-                        archive_dir=tmp_path / "archive")
+                        archive=backend.location)
     with TestClient(create_app(settings), base_url="http://127.0.0.1", follow_redirects=False) as client:
         client.settings = settings  # type: ignore[attr-defined]
+        client.backend = backend  # type: ignore[attr-defined]
         yield client
 
 
@@ -71,7 +72,7 @@ def _signed() -> bytes:
 # The archive: upload, read-back, refusals
 
 
-def test_an_upload_is_read_back_and_stored_only_when_confirmed(site):
+def test_an_upload_is_read_back_and_stored_only_when_confirmed(site, tmp_path):
     signed = _signed()
     review = _upload(site, signed)
     annex = example_annex(CUSTOMER)
@@ -79,15 +80,21 @@ def test_an_upload_is_read_back_and_stored_only_when_confirmed(site):
     for fact in (annex.document_id, annex.registry_version, "Aalto Legal", "intact", "signed.pdf",
                  "The file can be archived as shown."):
         assert fact in review.text
-    assert not app.archive_exists(site.settings.archive_dir)  # nothing stored yet
+    assert not app.archive_exists(site.settings.archive)  # nothing stored yet
+    waiting = site.settings.staging_dir / _hidden(review.text, "token") / "signed.pdf"
+    assert waiting.read_bytes() == signed  # a URL archive keeps it under the output directory
+    assert waiting.is_relative_to(tmp_path / ("output" if site.backend.name == "postgresql" else "archive"))
     stored = _store(site, review.text)
     assert stored.status_code == 303 and stored.headers["location"] == f"/archive/customers/{CUSTOMER}?stored=1"
-    (record,) = app.archive_records(site.settings.archive_dir)
+    assert not waiting.exists()
+    history = site.get(stored.headers["location"])
+    assert history.status_code == 200 and "signed.pdf" in history.text and annex.document_id in history.text
+    (record,) = app.archive_records(site.settings.archive)
     assert (record.customer_id, record.document_id) == (CUSTOMER, annex.document_id)
     download = site.get("/archive/records/1/file")
     assert download.content == signed
     assert download.headers["content-disposition"] == 'attachment; filename="signed.pdf"'
-    (entry,) = app.audit_entries(site.settings.archive_dir)
+    (entry,) = app.audit_entries(site.settings.archive)
     assert (entry.actor, entry.action, entry.refs) == ("local", "file archived", ("#1", annex.document_id))
 
 
@@ -105,7 +112,7 @@ def test_refusals_are_shown_and_nothing_is_stored(site, data, customer, message)
     assert "The archive refuses this file" in review.text and message.replace("'", "&#39;") in review.text
     assert "upload.pdf" in review.text and ".incoming" not in review.text  # named as the person knows it
     assert 'value="store"' not in review.text
-    assert not app.archive_exists(site.settings.archive_dir)
+    assert not app.archive_exists(site.settings.archive)
 
 
 def test_a_file_already_archived_is_refused_naming_its_record(site):
@@ -120,7 +127,7 @@ def test_a_broken_signature_is_refused_unless_accepted(site):
     assert review.status_code == 422 and "the signed bytes were altered after signing" in review.text
     assert 'name="accept_invalid_signature"' in review.text
     refused = _store(site, review.text)
-    assert refused.status_code == 422 and not app.archive_records(site.settings.archive_dir)
+    assert refused.status_code == 422 and not app.archive_records(site.settings.archive)
     stored = _store(site, review.text, accept_invalid_signature="on")
     assert stored.status_code == 303
     history = site.get(f"/archive/customers/{CUSTOMER}")
@@ -136,7 +143,7 @@ def test_a_scan_is_linked_to_a_generated_annex_of_the_customer(site):
     assert review.status_code == 200 and f'<option value="{document}">' in review.text
     stored = _store(site, review.text, document_id=document, signed_on="2026-10-20")
     assert stored.status_code == 303
-    (record,) = app.archive_records(site.settings.archive_dir)
+    (record,) = app.archive_records(site.settings.archive)
     assert (record.document_id, record.body["link"], str(record.signed_on)) == (document, "given", "2026-10-20")
 
 
@@ -182,15 +189,13 @@ def test_a_bad_date_is_an_error_page(site):
 
 def test_verify_shows_the_chain_head_and_problems(site):
     _store(site, _upload(site, _signed()).text)
-    (record,) = app.archive_records(site.settings.archive_dir)
+    (record,) = app.archive_records(site.settings.archive)
     ok = site.post("/archive/verify", data={"csrf_token": _token(site)})
     assert ok.status_code == 200 and record.record_hash in ok.text and "The archive is intact" in ok.text
-    stored = site.settings.archive_dir / "objects" / record.sha256[:2] / record.sha256
-    stored.chmod(0o644)
-    stored.write_bytes(b"altered")
+    site.backend.alter_object(record.sha256, b"altered")
     failed = site.post("/archive/verify", data={"csrf_token": _token(site)})
     assert failed.status_code == 409 and "file altered" in failed.text
-    actions = [e.action for e in app.audit_entries(site.settings.archive_dir)]
+    actions = [e.action for e in app.audit_entries(site.settings.archive)]
     assert actions == ["file archived", "archive verified", "archive verified"]
 
 
@@ -201,7 +206,7 @@ def test_verify_without_an_archive_says_so(site):
 
 def test_a_form_without_its_csrf_token_is_refused(site):
     response = site.post("/archive/verify", data={})
-    assert response.status_code == 403 and not app.audit_entries(site.settings.archive_dir)
+    assert response.status_code == 403 and not app.audit_entries(site.settings.archive)
 
 
 def test_a_missing_record_is_a_page_not_a_crash(site):
@@ -236,7 +241,7 @@ def test_the_batch_runs_in_the_background_and_is_recorded(site):
     assert (progress["state"], progress["done"], progress["total"], progress["generated"]) == ("finished", 2, 2, 2)
     page = site.get("/changes/batch")
     assert "2 of 2 done: 2 generated" in page.text
-    (entry,) = app.audit_entries(site.settings.archive_dir)
+    (entry,) = app.audit_entries(site.settings.archive)
     assert entry.action == "batch run" and entry.actor == "local"
     assert set(entry.refs) == {example_annex(CUSTOMER).document_id, example_annex("nordic-webshop").document_id}
     # the last batch's registry is offered as the one to compare from
@@ -276,7 +281,7 @@ def test_notices_are_written_listed_and_downloadable(site):
     notice_pdf = site.get(f"/changes/notices/2026-12-01/files/{rows[0]['notice_pdf']}")
     assert notice_pdf.status_code == 200 and notice_pdf.content.startswith(b"%PDF-")
     assert site.get("/changes/notices/2026-12-01/files/../../../etc/passwd").status_code == 404
-    (entry,) = app.audit_entries(site.settings.archive_dir)
+    (entry,) = app.audit_entries(site.settings.archive)
     assert entry.action == "notices written" and rows[0]["notice_id"] in entry.refs
 
 
@@ -295,7 +300,7 @@ def test_notices_of_a_date_never_written_are_not_found(site):
 
 
 def test_the_audit_page_and_csv(site):
-    app.audit_record(site.settings.archive_dir, "maija", "contract saved", "<b>acme</b>.yaml", ["ANX-1"])
+    app.audit_record(site.settings.archive, "maija", "contract saved", "<b>acme</b>.yaml", ["ANX-1"])
     page = site.get("/audit")
     assert page.status_code == 200 and "&lt;b&gt;acme&lt;/b&gt;.yaml" in page.text and "maija" in page.text
     exported = site.get("/audit.csv")
@@ -314,7 +319,7 @@ def test_sales_may_not_use_legal_pages_and_strangers_must_sign_in(tmp_path, path
         app.add_user(users, name, role, PASSWORD)
     settings = Settings(registry_dir=registry_repo(tmp_path / "repo"),
                         customers_dir=example_contracts(tmp_path / "customers", CUSTOMER),
-                        out_dir=tmp_path / "output", archive_dir=tmp_path / "archive", users_file=users,
+                        out_dir=tmp_path / "output", archive=tmp_path / "archive", users_file=users,
                         host="0.0.0.0")
     with TestClient(create_app(settings), base_url="http://127.0.0.1", follow_redirects=False) as client:
         assert client.get(path).status_code == 303  # to the sign-in page
@@ -325,17 +330,17 @@ def test_sales_may_not_use_legal_pages_and_strangers_must_sign_in(tmp_path, path
         assert client.get(path).status_code == 200
 
 
-def test_a_legal_users_actions_are_recorded_under_their_name(tmp_path):
+def test_a_legal_users_actions_are_recorded_under_their_name(tmp_path, backend):
     users = tmp_path / "users.yaml"
     app.add_user(users, "lauri", "legal", PASSWORD)
     settings = Settings(registry_dir=registry_repo(tmp_path / "repo"),
                         customers_dir=example_contracts(tmp_path / "customers", CUSTOMER),
-                        out_dir=tmp_path / "output", archive_dir=tmp_path / "archive", users_file=users,
+                        out_dir=tmp_path / "output", archive=backend.location, users_file=users,
                         host="0.0.0.0")
     with TestClient(create_app(settings), base_url="http://127.0.0.1", follow_redirects=False) as client:
         login(client, "lauri")
         _store(client, _upload(client, _signed()).text)
-    (entry,) = app.audit_entries(tmp_path / "archive")
+    (entry,) = app.audit_entries(backend.location)
     assert entry.actor == "lauri"
 
 
@@ -348,7 +353,7 @@ def test_sales_actions_that_write_are_recorded(site):
     first = site.get("/customers/testi-oy/download/pdf")
     again = site.get("/customers/testi-oy/download/pdf")
     assert first.status_code == again.status_code == 200 and first.content == again.content
-    entries = app.audit_entries(site.settings.archive_dir)
+    entries = app.audit_entries(site.settings.archive)
     assert [(e.actor, e.action) for e in entries] == [("local", "contract saved"), ("local", "annex generated")]
     assert entries[0].refs == ("testi-oy",) and entries[0].what == "testi-oy.yaml (new)"
     assert entries[1].refs[0].startswith("ANX-")  # generated once; the cached download writes nothing

@@ -2,7 +2,8 @@
 
 Everything lives in the schema `annex_archive`: `objects` (one row per distinct SHA-256, the
 bytes in `data`), `records` (the chain; queryable columns generated from the body) and
-`schema_version` (one row per migration applied). A record and its file are inserted in one
+`schema_version` (one row per migration applied), and `audit` (the web application's audit
+log, hash-chained like the records; see `annex_gen.audit`). A record and its file are inserted in one
 transaction, so one backup holds both and a crash leaves neither. Triggers refuse UPDATE,
 DELETE and TRUNCATE on every table; a role granted only SELECT and INSERT cannot change them
 either. Appends are serialised by a transaction-scoped advisory lock taken before the chain's
@@ -20,10 +21,12 @@ from annex_gen.archive.index import Index, shown_url
 from annex_gen.errors import ArchiveError
 
 SCHEMA = "annex_archive"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 APPEND_LOCK = 0x616E6E6578  # "annex": the advisory lock every append takes
+AUDIT_LOCK = 0x6175646974  # "audit": the advisory lock every audit entry takes
+AUDIT_TABLE = "audit"
 CONNECT_TIMEOUT_S = 10
-TABLES = ("schema_version", "objects", "records")
+TABLES = ("schema_version", "objects", "records", AUDIT_TABLE)
 
 # Each entry migrates the schema from version i to i + 1; schema_version gets a row per step.
 MIGRATIONS: tuple[str, ...] = (
@@ -70,6 +73,17 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TRIGGER schema_version_no_change BEFORE UPDATE OR DELETE ON {SCHEMA}.schema_version
         FOR EACH ROW EXECUTE FUNCTION {SCHEMA}.append_only();
     """,
+    f"""
+    CREATE TABLE {SCHEMA}.{AUDIT_TABLE} (
+        seq bigint PRIMARY KEY CHECK (seq > 0),
+        body text NOT NULL CHECK (body::jsonb IS NOT NULL),
+        entry_hash text NOT NULL UNIQUE
+    );
+    CREATE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON {SCHEMA}.{AUDIT_TABLE}
+        FOR EACH ROW EXECUTE FUNCTION {SCHEMA}.append_only();
+    CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON {SCHEMA}.{AUDIT_TABLE}
+        FOR EACH STATEMENT EXECUTE FUNCTION {SCHEMA}.append_only();
+    """,
 )
 
 # The triggers verify expects on each table (name -> table).
@@ -77,6 +91,7 @@ TRIGGERS = {
     "records_no_change": "records", "records_no_truncate": "records",
     "objects_no_change": "objects", "objects_no_truncate": "objects",
     "schema_version_no_change": "schema_version",
+    "audit_no_change": AUDIT_TABLE, "audit_no_truncate": AUDIT_TABLE,
 }
 
 
@@ -99,16 +114,33 @@ class PostgresIndex(Index):
         self.migrated_from: int | None = None
 
     @classmethod
+    def _connect(cls, url: str) -> Any:
+        psycopg = _psycopg()
+        try:
+            return psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S,
+                                   options=f"-c search_path={SCHEMA}")
+        except psycopg.Error as exc:
+            message = " ".join(str(exc).split())
+            raise ArchiveError(f"{shown_url(url)}: cannot connect to the archive database: {message}") from None
+
+    @classmethod
+    def peek_version(cls, url: str) -> int:
+        """The schema version of the database at url (0: no archive there yet), changing nothing."""
+        index = cls(url, cls._connect(url))
+        try:
+            return index.schema_version()
+        except index.db_errors as exc:
+            raise ArchiveError(f"{index.location}: not a usable archive database: "
+                               f"{' '.join(str(exc).split())}") from None
+        finally:
+            index.close()
+
+    @classmethod
     def open(cls, url: str, *, create: bool = False, migrate: bool = False) -> PostgresIndex:
         """Connect; with create or migrate, make or bring the schema up to date (needs the owner's rights)."""
         psycopg = _psycopg()
         location = shown_url(url)
-        try:
-            con = psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S,
-                                  options=f"-c search_path={SCHEMA}")
-        except psycopg.Error as exc:
-            message = " ".join(str(exc).split())
-            raise ArchiveError(f"{location}: cannot connect to the archive database: {message}") from None
+        con = cls._connect(url)
         index = cls(url, con)
         try:
             version = index.schema_version()

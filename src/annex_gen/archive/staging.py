@@ -2,6 +2,8 @@
 
 The web application shows what the archive reads from an uploaded file before storing it;
 the file waits here meanwhile, under a token (its SHA-256) that the confirming form sends back.
+The folder is always local: `ARCHIVE/.incoming/` beside a directory archive, `OUT/.incoming/`
+for a postgresql:// archive, or `STATE/.incoming/` when a state directory is given.
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from annex_gen.archive.index import is_server_url
 from annex_gen.archive.intake import MAX_FILE_BYTES
 from annex_gen.errors import UsageError
 from annex_gen.output.write import write_atomic
 
+INCOMING = ".incoming"
 KEEP_SECONDS = 24 * 3600  # an upload read back but never stored is dropped after a day
 _TOKEN_RE = re.compile(r"^[0-9a-f]{64}$")
 _UNSAFE_RE = re.compile(r"[^A-Za-z0-9._ -]+")
@@ -41,6 +45,13 @@ def safe_name(name: str) -> str:
     base = re.split(r"[\\/]", name or "")[-1]
     cleaned = _UNSAFE_RE.sub("_", base).strip(" .")[:120]
     return cleaned or "upload"
+
+
+def staging_dir(archive: str | Path, out_dir: Path, state_dir: Path | None = None) -> Path:
+    """Where uploads wait: under state_dir if given, else beside a directory archive, else under out_dir."""
+    if state_dir is not None:
+        return state_dir / INCOMING
+    return out_dir / INCOMING if is_server_url(archive) else Path(archive) / INCOMING
 
 
 class Staging:

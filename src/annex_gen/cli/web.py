@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from annex_gen import app
+from annex_gen.archive.index import ARCHIVE_ENV, DEFAULT_ARCHIVE, default_location
 from annex_gen.errors import UsageError
 
 DEFAULT_USERS_FILE = "users.yaml"
@@ -23,7 +24,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = Settings(
         registry_dir=Path(args.registry), customers_dir=Path(args.customers), out_dir=Path(args.out),
-        archive_dir=Path(args.archive),
+        archive=args.archive, state_dir=Path(args.state) if args.state else None,
         users_file=Path(args.users) if args.users else None, host=args.host,
         secure_cookies=args.secure_cookies, debug=args.debug,
         **({"secret_key": os.environ["ANNEX_GEN_SECRET_KEY"]} if os.environ.get("ANNEX_GEN_SECRET_KEY") else {}),
@@ -34,7 +35,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     handler.setFormatter(logging.Formatter("%(levelname)s:     %(message)s"))
     logging.getLogger("annex_gen.web").addHandler(handler)
     print(f"annex-gen: serving {settings.customers_dir} on http://{args.host}:{args.port}/"
-          + ("" if settings.login_required else " (no login: this machine only)"), file=sys.stderr)
+          + ("" if settings.login_required else " (no login: this machine only)")
+          + f"; archive {settings.archive_shown}", file=sys.stderr)
     uvicorn.run(application, host=args.host, port=args.port, access_log=False, log_level="info",
                 proxy_headers=True, forwarded_allow_ips=args.forwarded_allow_ips, server_header=False)
     return 0
@@ -67,8 +69,12 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--customers", default="customers", metavar="DIR",
                    help="contract YAML files and CRM CSV exports (default: customers/)")
     p.add_argument("--out", default="output", metavar="DIR", help="where annexes are generated (default: output/)")
-    p.add_argument("--archive", default="archive", metavar="DIR",
-                   help="the signed-annex archive, with the audit log beside it (default: archive/)")
+    p.add_argument("--archive", default=default_location(), metavar="DIR|URL",
+                   help="the signed-annex archive and its audit log: a directory or a postgresql://user@host/db "
+                        f"URL (default: ${ARCHIVE_ENV}, else {DEFAULT_ARCHIVE}/)")
+    p.add_argument("--state", metavar="DIR",
+                   help="where uploads wait between the read-back and the store, in DIR/.incoming/ (default: "
+                        "the archive directory; for a postgresql:// archive, the --out directory)")
     p.add_argument("--users", metavar="FILE", help="users file: sign-in required (written by `annex-gen users add`)")
     p.add_argument("--secure-cookies", action="store_true",
                    help="send the session cookie over HTTPS only (behind a TLS reverse proxy)")

@@ -7,6 +7,8 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from annex_gen.archive.index import DEFAULT_ARCHIVE, shown_url
+from annex_gen.archive.staging import staging_dir
 from annex_gen.errors import UsageError
 
 DEFAULT_BODY_LIMIT = 1024 * 1024  # a contract form is a few kilobytes
@@ -41,8 +43,12 @@ class Settings:
     """Signs session cookies; a fresh one per start unless given (sessions end on restart)."""
     secure_cookies: bool = False
     """Send the session cookie over HTTPS only (behind a TLS-terminating reverse proxy)."""
-    archive_dir: Path = Path("archive")
-    """The signed-annex archive (legal's pages); the audit log lives beside its index."""
+    archive: str | Path = DEFAULT_ARCHIVE
+    """The signed-annex archive (legal's pages) as given: a directory or a postgresql:// URL; the audit log
+    lives with it (beside a directory's index, in a database's archive schema)."""
+    state_dir: Path | None = None
+    """Local state of the server (uploads waiting to be stored); None: the archive directory, or out_dir for a
+    postgresql:// archive."""
     body_limits: tuple[tuple[str, int], ...] = (("/", DEFAULT_BODY_LIMIT), ("/archive/upload", UPLOAD_BODY_LIMIT))
     """Request body limits by path prefix; the longest matching prefix applies."""
     debug: bool = False
@@ -54,6 +60,16 @@ class Settings:
                 f"serving on {self.host} needs logins: pass --users FILE "
                 "(create it with `annex-gen users add NAME --role sales`), or serve on 127.0.0.1"
             )
+
+    @property
+    def archive_shown(self) -> str:
+        """The archive's location as pages and logs show it (a URL without its password)."""
+        return shown_url(str(self.archive))
+
+    @property
+    def staging_dir(self) -> Path:
+        """Where uploaded files wait between the read-back and the store."""
+        return staging_dir(self.archive, self.out_dir, self.state_dir)
 
     @property
     def login_required(self) -> bool:

@@ -40,7 +40,7 @@ def _settings(request: Request) -> Any:
 
 
 def _staging(request: Request) -> Staging:
-    return Staging(_settings(request).archive_dir / ".incoming")
+    return Staging(_settings(request).staging_dir)
 
 
 def _text(form: FormData, name: str) -> str:
@@ -50,9 +50,9 @@ def _text(form: FormData, name: str) -> str:
 
 async def _status(request: Request, on: dt.date, customer: str | None = None) -> app.StatusReport | None:
     s = _settings(request)
-    if not app.archive_exists(s.archive_dir):
+    if not app.archive_exists(s.archive):
         return None
-    return await run_in_threadpool(app.archive_status, s.archive_dir, s.registry_dir, [s.customers_dir], on=on,
+    return await run_in_threadpool(app.archive_status, s.archive, s.registry_dir, [s.customers_dir], on=on,
                                    customer=customer)
 
 
@@ -73,9 +73,9 @@ async def archive_page(request: Request) -> Response:
 
 async def verify(request: Request) -> Response:
     """Re-hash every archived file and check the chain; show each problem and the chain head hash."""
-    location = _settings(request).archive_dir
+    location = _settings(request).archive
     if not app.archive_exists(location):
-        raise UsageError(f"{location}: there is no archive yet; upload a signed annex first")
+        raise UsageError(f"{_settings(request).archive_shown}: there is no archive yet; upload a signed annex first")
     report = await run_in_threadpool(app.archive_verify, location)
     head = report.head.record_hash if report.head else None
     await record(request, "archive verified",
@@ -125,7 +125,7 @@ async def store(request: Request) -> Response:
     staging = _staging(request)
     staged = staging.get(token)
     try:
-        stored = await run_in_threadpool(app.archive_add, _settings(request).archive_dir,
+        stored = await run_in_threadpool(app.archive_add, _settings(request).archive,
                                          _request_of(staged.path, form))
     except AnnexGenError:
         return await _review(request, token, form)  # changed meanwhile: show why, nothing is stored
@@ -154,7 +154,7 @@ async def _review(request: Request, token: str, form: FormData) -> Response:
     except UsageError as exc:
         inspection, problem = None, str(exc)
     else:
-        inspection = await run_in_threadpool(app.archive_inspect, s.archive_dir, add)
+        inspection = await run_in_threadpool(app.archive_inspect, s.archive, add)
         problem = str(inspection.refusal) if inspection.refusal else None
     if problem:  # messages name the staged copy; the person knows the file by its own name
         problem = problem.replace(str(staged.path), staged.name)
@@ -175,7 +175,7 @@ async def customer_page(request: Request) -> Response:
     """A customer's archive history and the annex in force on a date with its drift."""
     customer = request.path_params["customer"]
     on = parse_date(request.query_params.get("on"), "date") or dt.date.today()
-    location = _settings(request).archive_dir
+    location = _settings(request).archive
     records = await run_in_threadpool(app.archive_records, location, customer) \
         if app.archive_exists(location) else []
     try:
@@ -194,7 +194,7 @@ async def customer_page(request: Request) -> Response:
 
 async def download(request: Request) -> Response:
     """A record's file, byte-identical to what was stored."""
-    location = _settings(request).archive_dir
+    location = _settings(request).archive
     stored, data = await run_in_threadpool(app.archive_file, location, request.path_params["seq"])
     media_type = stored.body["file"].get("media_type") or "application/octet-stream"
     return Response(data, media_type=media_type, headers={

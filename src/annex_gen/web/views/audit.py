@@ -17,13 +17,13 @@ async def record(request: Request, action: str, what: str, refs: Iterable[str | 
     """Append an action of the signed-in user (`local` without logins) to the audit log."""
     user = current_user(request)
     actor = user.name if user is not None else "-"
-    await run_in_threadpool(app.audit_record, request.app.state.settings.archive_dir, actor, action, what,
+    await run_in_threadpool(app.audit_record, request.app.state.settings.archive, actor, action, what,
                             list(refs))
 
 
 async def audit_page(request: Request) -> Response:
     """The audit log, newest first, filterable by action."""
-    entries = await run_in_threadpool(app.audit_entries, request.app.state.settings.archive_dir)
+    entries = await run_in_threadpool(app.audit_entries, request.app.state.settings.archive)
     action = request.query_params.get("action", "")
     shown = [e for e in reversed(entries) if not action or e.action == action]
     return render(request, "audit.html.j2", {"entries": shown, "total": len(entries), "action": action,
@@ -32,7 +32,7 @@ async def audit_page(request: Request) -> Response:
 
 async def audit_csv(request: Request) -> Response:
     """The whole audit log as CSV."""
-    data = await run_in_threadpool(app.audit_csv, request.app.state.settings.archive_dir)
+    data = await run_in_threadpool(app.audit_csv, request.app.state.settings.archive)
     return Response(data, media_type="text/csv; charset=utf-8",
                     headers={"content-disposition": 'attachment; filename="audit.csv"'})
 

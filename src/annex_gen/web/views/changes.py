@@ -80,7 +80,7 @@ async def start_batch(request: Request) -> Response:
         what = (f"{progress.generated} generated, {progress.unchanged} unchanged, {progress.failed} failed"
                 + (f"; {progress.error}" if progress.error else ""))
         refs = [document for _, document in result.generated] if result else []
-        app.audit_record(s.archive_dir, by, "batch run", what, refs)
+        app.audit_record(s.archive, by, "batch run", what, refs)
 
     app.start_batch(runner(request), s.registry_dir, [s.customers_dir], s.out_dir, started_by=by,
                     on_finish=finished)
