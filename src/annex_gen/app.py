@@ -444,7 +444,7 @@ def archive_status(location: str | Path, registry_dir: Path, customers: Iterable
 def add_user(path: Path, name: str, role: str, password: str) -> bool:
     """Add a user to the users file (created if missing), or replace their role and password; True if replaced."""
     from annex_gen.output.write import write_atomic
-    from annex_gen.web.users import User, check_new_user, hash_password, load_users, users_text
+    from annex_gen.users import User, check_new_user, hash_password, load_users, users_text
 
     check_new_user(name, role, password)
     users = load_users(path) if path.exists() else {}

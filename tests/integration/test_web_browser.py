@@ -84,7 +84,7 @@ def test_sales_creates_previews_downloads_and_edits_a_contract(server: Server, p
     assert all(name in why for name in mailer)
     assert "Product: LianaMailer" in why and "General: every customer in the region EU" in why
     frame = page.frame_locator("iframe")
-    assert frame.locator("h1").inner_text() == "Annex: Sub-processors"
+    assert frame.locator("h1").inner_text() == "Annex to the Data Processing Agreement: Sub-processors"
     shot(page, "3-preview")
 
     pdf = download(page, "Download PDF", tmp_path)

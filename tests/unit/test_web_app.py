@@ -9,9 +9,9 @@ import pytest
 from annex_gen import app
 from annex_gen.cli import main
 from annex_gen.errors import InvalidInput, UsageError
+from annex_gen.users import load_users
 from annex_gen.web import Settings
 from annex_gen.web.i18n import negotiate
-from annex_gen.web.users import load_users
 from web_support import PASSWORD, csrf, login, web_client
 
 

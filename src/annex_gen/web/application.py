@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 
 from annex_gen.resources import TEMPLATES_DIR
+from annex_gen.users import User, load_users
 from annex_gen.web import nav
 from annex_gen.web.errors import ErrorPages, http_exception
 from annex_gen.web.http import ProxiedWithoutLogin, csrf_token, current_user, language, t
@@ -24,7 +25,6 @@ from annex_gen.web.i18n import catalogs, languages
 from annex_gen.web.middleware import BodyLimit, RequestLog, SecurityHeaders
 from annex_gen.web.permissions import allowed
 from annex_gen.web.settings import Settings
-from annex_gen.web.users import User, load_users
 
 # One module per kind of page, each with routes(); a new kind of page is a module and a line here.
 VIEW_MODULES = ("assets", "auth", "customers", "contract", "preview", "registry", "archive", "changes", "audit")

@@ -13,9 +13,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from annex_gen.users import User
 from annex_gen.web.i18n import catalogs, negotiate
 from annex_gen.web.permissions import LOCAL_USER, allowed
-from annex_gen.web.users import User
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})

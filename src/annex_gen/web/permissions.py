@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from annex_gen.web.users import ROLES, User
+from annex_gen.users import ROLES, User
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     "contracts.view": frozenset(ROLES),

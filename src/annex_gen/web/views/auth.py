@@ -6,9 +6,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from annex_gen.users import verify_password
 from annex_gen.web.http import current_user, page, render, see_other
 from annex_gen.web.i18n import languages
-from annex_gen.web.users import verify_password
 
 
 def _next(request: Request, value: object) -> str:
