@@ -313,13 +313,15 @@ def _header_rows(page) -> list[list[dict]]:
     return sorted(rows, key=lambda g: g[0]["top"])
 
 
-def _tables(page, words: list[dict]) -> list[tuple[float, PdfTable]]:
+def _tables(page, words: list[dict], heading_tops: list[float]) -> list[tuple[float, PdfTable]]:
     headers = _header_rows(page)
     out = []
     for i, head in enumerate(headers):
         columns = [(r["x0"], r["x1"]) for r in head]
         top, bottom = head[0]["top"], head[0]["bottom"]
-        end = headers[i + 1][0]["top"] if i + 1 < len(headers) else page.height
+        # a table ends at the next header row or heading: a heading's full-width rule is not a row rule
+        end = min([headers[i + 1][0]["top"] if i + 1 < len(headers) else page.height,
+                   *(t for t in heading_tops if t > bottom)])
         labels = tuple(
             tuple(_group_lines([w for w in words if x0 <= (w["x0"] + w["x1"]) / 2 <= x1
                                 and top <= (w["top"] + w["bottom"]) / 2 <= bottom]))
@@ -425,8 +427,9 @@ def pdf_document(path: Path) -> PdfDocument:
             top, bottom, _ = page_layout()
             top_margin, bottom_margin = top, page.height - bottom
             body = [w for w in words if top_margin <= w["top"] and w["bottom"] <= bottom_margin]
-            events: list[tuple[float, str, object]] = [(t, "heading", h) for t, h in _headings(body)]
-            events += [(t, "table", table) for t, table in _tables(page, body)]
+            headings = _headings(body)
+            events: list[tuple[float, str, object]] = [(t, "heading", h) for t, h in headings]
+            events += [(t, "table", table) for t, table in _tables(page, body, [t for t, _ in headings])]
             pages.append(PdfPage(
                 number=number,
                 text=page.extract_text(),
