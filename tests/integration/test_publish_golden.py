@@ -70,7 +70,8 @@ def test_subprocessors_json(site):
     assert data["published"] == "2026-11-30" and data["effective"] == "2026-12-30"
     assert [s["id"] for s in data["sections"]][:3] == ["customer-register", "eu-general", "shared-mta"]
     entities = {e["id"]: e for e in data["entities"]}
-    assert entities["twilio-ireland"]["legal_id"] == {"kind": "cro", "value": "557454", "printed": "CRO 557454"}
+    # printed as published: the six digits are no valid VAT number, and no source confirms a CRO number
+    assert entities["twilio-ireland"]["legal_id"] == {"kind": "published", "value": "IE557454", "printed": "IE557454"}
     assert entities["alicloud-global"]["legal_id"] is None
     mailer = next(s for s in data["sections"] if s["id"] == "eu-mailer")
     assert [(e["entity"], e["option"]) for e in mailer["entries"]] == [("google-ireland", None),

@@ -43,7 +43,7 @@ def test_a_new_contract_is_written_in_the_documented_order(registry: Registry, t
         "contract:\n  reference: DPA-1\n  date: 2026-11-30\n  region: eu\n  language: fi\n  products: [mailer]\n"
         "  options:\n    dedicated_mta: true\n"
     )
-    assert app.check(REGISTRY_DIR, [saved.path]).diagnostics == []
+    assert [d for d in app.check(REGISTRY_DIR, [saved.path]).diagnostics if d.file == str(saved.path)] == []
 
 
 def test_an_edit_keeps_comments_and_key_order(tmp_path: Path) -> None:
