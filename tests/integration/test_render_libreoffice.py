@@ -21,7 +21,8 @@ def session(tmp_path_factory) -> rs.Session:
 def test_libreoffice_converts_docx_to_pdf(session, tmp_path):
     office = rs.libreoffice()
     if office is None:
-        pytest.skip("LibreOffice is not installed (/usr/bin/libreoffice)")
+        pytest.fail("LibreOffice is not installed (/usr/bin/libreoffice): run scripts/install-system-packages "
+                    "(Debian's libreoffice-writer-nogui)")
     ex = session.examples[EXAMPLE]
     profile = tmp_path / "profile"
     out = tmp_path / "pdf"
