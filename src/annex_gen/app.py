@@ -418,6 +418,11 @@ class StatusReport:
         """The customers whose annex in force is not what the registry resolves today."""
         return [s for s in self.customers if s.state != "current"]
 
+    @property
+    def input_errors(self) -> list[Diagnostic]:
+        """The problems of contract files that left their customers out of the report (not the warnings)."""
+        return [d for d in self.diagnostics if d.severity == "error"]
+
     def to_dict(self) -> dict:
         """The stable JSON interface of `annex-gen archive status --json`."""
         return {"on": self.on.isoformat(), "registry_version": self.registry.version,

@@ -276,8 +276,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     not_current = len(report.not_current)
     if not args.json:
         print(f"{len(statuses)} customer(s): {len(statuses) - not_current} current, {not_current} not")
-    errors = any(d.severity == "error" for d in report.diagnostics)
-    return 1 if not_current or errors else 0
+    return 1 if not_current or report.input_errors else 0
 
 
 def _print_status(s: CustomerStatus, on: dt.date) -> None:
