@@ -1,6 +1,6 @@
 """The output formats: the one list of them, each a renderer of a document.
 
-A document is a resolved `Annex` or a change `Notice`; `annex_gen.views.build_view` turns
+A document is a resolved `Annex` or a change `Notice`; `annex_gen.views.view_of` turns
 either into what a renderer prints. Adding a format is a renderer module with a
 `render(document) -> bytes` function and one line in FORMATS. A format may have several
 engines (the PDF: WeasyPrint, the default, or Typst), each a renderer module of its own.
