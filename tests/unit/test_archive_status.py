@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 
 from annex_gen.archive.status import (
-    Change,
     archive_status,
     customer_status,
     diff_annex,
     in_force,
 )
 from annex_gen.archive.store import Archive, Record
+from annex_gen.changes.annex_diff import PartyChange as Change
 from annex_gen.errors import UsageError
 from annex_gen.inputs.contract import load_contract
 from archive_support import example_annex, project_registry, with_document_id

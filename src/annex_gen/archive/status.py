@@ -24,9 +24,6 @@ NO_ANNEX = "no-annex"  # nothing signed on or before the date
 NO_CONTRACT = "no-contract"  # archived, but no contract file for the customer any more
 
 
-Change = PartyChange  # a sub-processor added, removed or changed since the annex in force was signed
-
-
 @dataclass(frozen=True)
 class CustomerStatus:
     """One customer's annex in force on a date, compared with what the registry resolves now."""
@@ -35,7 +32,7 @@ class CustomerStatus:
     state: str
     record: Record | None = None
     current_document_id: str | None = None
-    changes: tuple[Change, ...] = ()
+    changes: tuple[PartyChange, ...] = ()
     other_changes: tuple[str, ...] = ()  # top-level annex fields that differ, e.g. "notice_period_days"
 
     def to_dict(self) -> dict[str, Any]:
@@ -65,7 +62,7 @@ def in_force(records: Iterable[Record], on: dt.date) -> Record | None:
 
 
 def diff_annex(old: Mapping[str, Any] | Annex, new: Mapping[str, Any] | Annex,
-               ) -> tuple[tuple[Change, ...], tuple[str, ...]]:
+               ) -> tuple[tuple[PartyChange, ...], tuple[str, ...]]:
     """Sub-processors added, removed and changed from old to new, and the other annex fields that differ.
 
     Either side may be annex JSON (an archived annex.json, of any schema version) or an Annex;

@@ -6,7 +6,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from annex_gen.errors import Diagnostic, InvalidInput
+from annex_gen.errors import Diagnostic
 
 CONTRACT_SUFFIXES = (".yaml", ".yml", ".csv")
 
@@ -57,12 +57,4 @@ def gather_files(paths: Iterable[Path]) -> tuple[list[Path], list[Diagnostic]]:
         else:
             problems.append(Diagnostic(str(path), None, None, "", "no such file or directory"))
     return out, problems
-
-
-def contract_files(paths: Iterable[Path]) -> list[Path]:
-    """Files as given, directories expanded to their contract files: *.yaml and CRM *.csv (sorted)."""
-    out, problems = gather_files(paths)
-    if problems:
-        raise InvalidInput(problems)
-    return out
 
