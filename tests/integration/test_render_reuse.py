@@ -1,13 +1,24 @@
-"""The WeasyPrint path's per-process reuse (one parsed stylesheet, one font configuration) changes
-no byte: every PDF rendered with them, after other documents, equals one rendered from scratch
-through the stylesheet link, as the HTML preview has it."""
+"""The WeasyPrint path's per-process reuse changes no byte.
+
+One parsed stylesheet and one font configuration: every PDF rendered with them, after other
+documents, equals one rendered from scratch through the stylesheet link, as the HTML preview has it.
+Line measurements kept across documents (render.line_cache): every example annex and a change
+notice, rendered after the others with the cache filled, equal their renders without the cache.
+"""
 
 from __future__ import annotations
 
-import render_support as rs
+import datetime as dt
 
+import render_support as rs
+import weasyprint
+from tests.conftest import copy_registry, make_contract, replace_once
+
+from annex_gen.changes.impact import impact
+from annex_gen.changes.notices import build_notice, notice_dates
 from annex_gen.inputs.contract import load_contract
 from annex_gen.inputs.registry import load_registry
+from annex_gen.render import line_cache
 from annex_gen.render import pdf as render_pdf
 from annex_gen.render.html import render_html
 from annex_gen.resolve import resolve
@@ -25,3 +36,68 @@ def test_shared_stylesheet_and_fonts_give_the_uncached_bytes():
         fresh = render_pdf.html_to_pdf(render_html(annex), date=annex.issued,
                                        attachments={annex.ATTACHMENT: annex.to_json_bytes()})
         assert data[:5] == b"%PDF-" and data == fresh, f"{annex.customer_id}: reuse changed the PDF"
+
+
+def a_notice(tmp_path, registry):
+    """The change notice of an EU LianaMailer customer after an entry is added."""
+    directory = copy_registry(tmp_path / "registry-new")
+    replace_once(directory / "sections.yaml",
+                 "      - entity: upcloud\n        location: helsinki\n        option: dedicated_mta\n",
+                 "      - entity: hetzner\n        location: germany\n"
+                 "        purpose: {fi: Sähköpostiarkisto, en: Email archive}\n"
+                 "      - entity: upcloud\n        location: helsinki\n        option: dedicated_mta\n")
+    new = load_registry(directory)
+    report = impact(registry, new, [make_contract("eu", ["mailer"], customer_id="eu-mailer-fi")])
+    (customer,) = report.customers
+    return build_notice(report, customer, notice_dates(registry, new, dt.date(2026, 12, 1)))
+
+
+def test_kept_line_measurements_give_the_uncached_bytes(tmp_path):
+    assert line_cache.supported(), (
+        f"WeasyPrint {weasyprint.__version__} is not one render.line_cache was verified with "
+        f"({', '.join(line_cache.VERIFIED_VERSIONS)}): check it as this test does, then add it")
+    registry = load_registry(rs.ROOT / "registry")
+    documents = [resolve(registry, load_contract(registry, path)[0]) for path in rs.EXAMPLES]
+    documents.append(a_notice(tmp_path, registry))
+    try:
+        line_cache.uninstall()
+        counts = line_cache.hits, line_cache.misses
+        uncached = [render_pdf.render_pdf(document) for document in documents]
+        assert (line_cache.hits, line_cache.misses) == counts, "uninstalled, the cache should not be asked"
+        render_pdf.shared_style.cache_clear()  # installs the cache with a new font configuration
+        for document in documents:  # fill it with every document first
+            render_pdf.render_pdf(document)
+        before = line_cache.hits
+        cached = [render_pdf.render_pdf(document) for document in documents]
+        assert line_cache.hits > before, "the second round should reuse kept measurements"
+    finally:
+        render_pdf.shared_style.cache_clear()
+    for document, plain, kept in zip(documents, uncached, cached, strict=True):
+        assert kept[:5] == b"%PDF-" and kept == plain, f"{document.customer_id}: the line cache changed the PDF"
+
+
+STYLES = ("", "font-weight: bold", "font-style: italic", "font-size: 12pt", "letter-spacing: 1pt",
+          "word-spacing: 4pt", "width: 25mm; white-space: nowrap", "hyphens: auto", "font-kerning: none",
+          "text-decoration: underline", "width: 25mm", "width: 25mm; overflow-wrap: anywhere")
+
+
+def test_the_kept_measurements_tell_text_styles_apart():
+    # The same words in every text style, right-aligned so a wrong width would move them.
+    words = "Alikäsittelijäluettelon tietojenkäsittelysopimus Lianan"
+    body = "".join(f'<p lang="fi" style="text-align: right; {style}">{words}</p>' for style in STYLES)
+    html = f'<!DOCTYPE html><html lang="fi"><head><meta charset="utf-8"></head><body>{body}</body></html>'
+
+    def render() -> bytes:
+        return render_pdf.html_to_pdf(html, date=dt.date(2026, 11, 30), attachments={}, styled=True)
+
+    try:
+        line_cache.uninstall()
+        plain = render()
+        render_pdf.shared_style.cache_clear()
+        render()
+        misses = line_cache.misses
+        kept = render()
+        assert line_cache.misses == misses, "the second render should be measured from the cache alone"
+    finally:
+        render_pdf.shared_style.cache_clear()
+    assert kept == plain
