@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import io
 import re
+import struct
 import uuid
 import zipfile
 from functools import lru_cache
@@ -424,10 +425,15 @@ def finish(doc, view, date: dt.date, payload: bytes, root: str = "annex") -> byt
     return _normalise_zip(doc)
 
 
+# Word 2010's copy of styles.xml, 440 kB that Word 2013 and later and LibreOffice ignore
+STYLES_WITH_EFFECTS = "http://schemas.microsoft.com/office/2007/relationships/stylesWithEffects"
+
+
 def _drop_template_leftovers(doc) -> None:
-    """Remove the default template's thumbnail and empty bibliography; say who made the file."""
+    """Remove the default template's thumbnail, empty bibliography and stylesWithEffects; say who made the file."""
     package = doc.part.package
-    for rels, reltype in ((package.rels, RT.THUMBNAIL), (doc.part.rels, RT.CUSTOM_XML)):
+    for rels, reltype in ((package.rels, RT.THUMBNAIL), (doc.part.rels, RT.CUSTOM_XML),
+                          (doc.part.rels, STYLES_WITH_EFFECTS)):
         for rid in [rid for rid, rel in rels.items() if rel.reltype == reltype]:
             rels.pop(rid)
     for rel in package.rels.values():
@@ -516,17 +522,39 @@ def _party_cells(p, labels: dict[str, str]) -> list:
 
 
 def _normalise_zip(doc) -> bytes:
-    """Save with fixed timestamps and member order, so equal documents are equal bytes."""
+    """Save, then fix what differs between two saves of equal documents: member dates and modes.
+
+    The fields are set in place in the zip's headers (as strip-nondeterminism does), so the
+    package is compressed once.
+    """
     raw = io.BytesIO()
     doc.save(raw)
-    out = io.BytesIO()
-    with zipfile.ZipFile(raw) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            fixed = zipfile.ZipInfo(info.filename, date_time=ZIP_DATE)
-            fixed.compress_type = zipfile.ZIP_DEFLATED
-            fixed.external_attr = 0o644 << 16
-            dst.writestr(fixed, src.read(info.filename))
-    return out.getvalue()
+    data = bytearray(raw.getvalue())
+    with zipfile.ZipFile(io.BytesIO(data)) as package:
+        members = package.infolist()
+        directory = package.start_dir
+    time, date = _dos_time(ZIP_DATE)
+    for info in members:  # local file header: dates at 10 and 12
+        _check_signature(data, info.header_offset, b"PK\x03\x04")
+        struct.pack_into("<HH", data, info.header_offset + 10, time, date)
+    offset = directory
+    for _ in members:  # central directory entry: dates at 12 and 14, mode at 38
+        _check_signature(data, offset, b"PK\x01\x02")
+        struct.pack_into("<HH", data, offset + 12, time, date)
+        struct.pack_into("<I", data, offset + 38, 0o644 << 16)
+        names, extra, comment = struct.unpack_from("<HHH", data, offset + 28)
+        offset += 46 + names + extra + comment
+    return bytes(data)
+
+
+def _dos_time(moment: tuple[int, ...]) -> tuple[int, int]:
+    year, month, day, hour, minute, second = moment
+    return hour << 11 | minute << 5 | second // 2, (year - 1980) << 9 | month << 5 | day
+
+
+def _check_signature(data: bytearray, offset: int, signature: bytes) -> None:
+    if data[offset:offset + 4] != signature:
+        raise AssertionError(f"unexpected zip layout at {offset}")  # python-docx wrote something unusual
 
 
 def build_notice_docx(view: NoticeView, payload: bytes, date: dt.date) -> bytes:

@@ -81,6 +81,12 @@ def html_to_pdf(html: str, *, date: dt.date, attachments: dict[str, bytes], styl
 
     styled: add the shared stylesheet (for HTML rendered without its stylesheet link).
     """
+    with collector_paused():  # the render's boxes are freed before the collector runs again
+        data = _write_pdf(html, date=date, attachments=attachments, styled=styled)
+    return scope_header_cells(data)
+
+
+def _write_pdf(html: str, *, date: dt.date, attachments: dict[str, bytes], styled: bool) -> bytes:
     moment = dt.datetime.combine(date, dt.time(0, 0), tzinfo=dt.UTC)
     fetcher = TemplatesOnlyFetcher()
     font_config, css = shared_style() if styled else (None, None)
@@ -91,19 +97,17 @@ def html_to_pdf(html: str, *, date: dt.date, attachments: dict[str, bytes], styl
     ]
     document = weasyprint.HTML(string=html, base_url=str(TEMPLATES_DIR) + "/", url_fetcher=fetcher)
     try:
-        with collector_paused():
-            data = document.write_pdf(
-                attachments=files,
-                stylesheets=[css] if css else None,
-                font_config=font_config,
-                pdf_variant="pdf/a-3b",
-                pdf_identifier=True,
-                pdf_tags=True,
-                uncompressed_pdf=False,
-            )
+        return document.write_pdf(
+            attachments=files,
+            stylesheets=[css] if css else None,
+            font_config=font_config,
+            pdf_variant="pdf/a-3b",
+            pdf_identifier=True,
+            pdf_tags=True,
+            uncompressed_pdf=False,
+        )
     except weasyprint.urls.FatalURLFetchingError as exc:
         raise RenderError(str(exc)) from None
-    return scope_header_cells(data)
 
 
 def scope_header_cells(data: bytes) -> bytes:
