@@ -6,11 +6,14 @@ import hashlib
 import json
 from typing import Any
 
+# json.dumps with these options builds an encoder per call; these two are built once
+_COMPACT = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+_SPACED = json.JSONEncoder(sort_keys=True, ensure_ascii=False, default=str)
+
 
 def canonical_json(value: Any, *, compact: bool = True) -> str:
     """Sorted keys, UTF-8 text; compact separators unless compact=False (the registry digest's form)."""
-    separators = (",", ":") if compact else None
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=separators, default=str)
+    return (_COMPACT if compact else _SPACED).encode(value)
 
 
 def sha256_json(value: Any, *, compact: bool = True) -> str:

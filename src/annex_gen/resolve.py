@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 
 from babel.lists import format_list
 
 from annex_gen.errors import ResolutionError
-from annex_gen.hashing import sha256_json
+from annex_gen.hashing import sha256_json, sha256_text
 from annex_gen.model import Annex, AnnexEntry, AnnexParty, AnnexSection, Contract, Registry, Section
 
 
@@ -128,19 +129,52 @@ def _parties(registry: Registry, sections: list[AnnexSection]) -> tuple[AnnexPar
 def document_id(content: dict) -> str:
     """A short ID of the exact resolved content, e.g. ANX-3F9A-2C1D-77B0-12EF."""
     body = {k: v for k, v in content.items() if k != "document_id"}
-    digest = sha256_json(body)[:16].upper()
+    return _short_id(sha256_json(body))
+
+
+def _short_id(digest: str) -> str:
+    digest = digest[:16].upper()
     return "ANX-" + "-".join(digest[i:i + 4] for i in range(0, 16, 4))
+
+
+@dataclass(frozen=True)
+class _Shared:
+    """What an annex takes from the registry alone, for one region, language, products and options."""
+
+    sections: tuple[AnnexSection, ...]
+    subprocessors: tuple[AnnexParty, ...]
+    customer_register: AnnexSection
+    products: tuple[tuple[str, str], ...]
+    options: Mapping[str, bool]
+
+
+def _shared(registry: Registry, contract: Contract) -> _Shared:
+    """Worked out once per registry and footprint: a batch has thousands of contracts and few footprints."""
+    chosen = frozenset(oid for oid, on in contract.options.items() if on)
+    key = (contract.region, contract.language, frozenset(contract.products), chosen)
+    shared = registry.resolved.get(key)
+    if shared is None:
+        sections = [_section(registry, s, contract) for s in included_sections(registry, contract)]
+        sections = [s for s in sections if s.entries]
+        register = next(s for s in registry.sections if s.kind == "customer_register")
+        order = registry.regions[contract.region].products
+        shared = registry.resolved[key] = _Shared(
+            sections=tuple(sections),
+            subprocessors=_parties(registry, sections),
+            customer_register=_section(registry, register, contract),
+            products=tuple((pid, registry.products[pid]) for pid in order if pid in contract.products),
+            # an option that changes nothing for these products is not claimed on the annex
+            options={oid: oid in chosen and option_has_effect(registry, contract.region, contract.products, oid)
+                     for oid in registry.options},
+        )
+    return shared
 
 
 def resolve(registry: Registry, contract: Contract) -> Annex:
     """The annex for one contract: pure, no I/O."""
     _check(registry, contract)
     lang = contract.language
-    sections = [_section(registry, s, contract) for s in included_sections(registry, contract)]
-    sections = [s for s in sections if s.entries]
-    register = next(s for s in registry.sections if s.kind == "customer_register")
-    order = registry.regions[contract.region].products
-    products = tuple((pid, registry.products[pid]) for pid in order if pid in contract.products)
+    shared = _shared(registry, contract)
     annex = Annex(
         document_id="",
         customer_id=contract.customer_id,
@@ -151,13 +185,8 @@ def resolve(registry: Registry, contract: Contract) -> Annex:
         region=contract.region,
         region_name=registry.regions[contract.region].name[lang],
         language=lang,
-        products=products,
-        # an option that changes nothing for these products is not claimed on the annex
-        options={
-            oid: bool(contract.options.get(oid))
-            and option_has_effect(registry, contract.region, contract.products, oid)
-            for oid in registry.options
-        },
+        products=shared.products,
+        options=shared.options,
         registry_version=registry.version,
         list_title=registry.list_title[lang],
         list_retrieved=registry.list_retrieved,
@@ -167,10 +196,10 @@ def resolve(registry: Registry, contract: Contract) -> Annex:
         objection_period_days=registry.notice.objection_days,
         notice_channels=registry.notice.channels[lang],
         objection_manner=registry.notice.objection[lang],
-        sections=tuple(sections),
-        subprocessors=_parties(registry, sections),
-        customer_register=_section(registry, register, contract),
+        sections=shared.sections,
+        subprocessors=shared.subprocessors,
+        customer_register=shared.customer_register,
         annex_title=registry.annex_title.get(lang, ""),
         replaces=contract.replaces,
     )
-    return replace(annex, document_id=document_id(annex.to_dict()))
+    return annex.with_document_id(_short_id(sha256_text(annex.canonical_json(without=("document_id",)))))

@@ -86,18 +86,45 @@ class Record:
                    files, str(data["generated_at"]))
 
 
-def inside(out_dir: Path, relative: str) -> Path | None:
-    """out_dir / relative if that stays inside out_dir (no '..', no absolute path, no symlink out), else None."""
-    parts = Path(relative).parts
-    if not relative or Path(relative).is_absolute() or ".." in parts or "\0" in relative:
-        return None
-    path = out_dir / relative
-    try:
-        if not path.resolve().is_relative_to(out_dir.resolve()):
-            return None
-    except (OSError, RuntimeError):
-        return None
-    return path
+class Inside:
+    """out_dir / relative for the relative paths that stay inside out_dir, else None.
+
+    Refused: '..', an absolute path, a NUL, and a symbolic link (of a directory or of the file)
+    that leads out. Only links are resolved, and each directory is looked at once, so checking
+    every file of a large manifest costs about one lstat a file.
+    """
+
+    def __init__(self, out_dir: Path) -> None:
+        self.out_dir = out_dir
+        self.root = os.path.realpath(out_dir)
+        self.directories: dict[str, bool] = {"": True}
+
+    def __call__(self, relative: str) -> Path | None:
+        return self.out_dir / relative if self.allows(relative) else None
+
+    def allows(self, relative: str) -> bool:
+        """Whether out_dir / relative stays inside out_dir."""
+        parts = relative.split("/")
+        if not relative or relative.startswith("/") or ".." in parts or "\0" in relative:
+            return False
+        try:
+            return (all(self._directory_inside("/".join(parts[:depth])) for depth in range(1, len(parts)))
+                    and self._inside(relative))
+        except (OSError, RuntimeError):
+            return False
+
+    def _directory_inside(self, directory: str) -> bool:
+        known = self.directories.get(directory)
+        if known is None:
+            known = self.directories[directory] = self._inside(directory)
+        return known
+
+    def _inside(self, relative: str) -> bool:
+        path = os.path.join(self.out_dir, relative)
+        if not os.path.islink(path):
+            return True  # its directories were checked
+        real = os.path.realpath(path)
+        return real == self.root or real.startswith(self.root.rstrip(os.sep) + os.sep)
 
 
 def _now() -> str:
@@ -136,8 +163,9 @@ class Manifest:
             raise ManifestError(f"{path}: not an annex-gen manifest ({type(exc).__name__}: {exc}); "
                                 "remove it or run with --force to rebuild it") from None
         manifest = cls(out_dir)
+        contained = Inside(out_dir)
         for cid, record in records.items():
-            outside = [f.path for f in record.files.values() if inside(out_dir, f.path) is None]
+            outside = [f.path for f in record.files.values() if not contained.allows(f.path)]
             if outside:
                 shown = repr(outside[0]) if len(outside[0]) <= 80 else repr(outside[0][:76] + "...")
                 manifest.corrupt.append(Diagnostic(
@@ -165,7 +193,7 @@ class Manifest:
         """Whether every file of the record is on disk with its recorded size."""
         for f in record.files.values():
             try:
-                if (self.out_dir / f.path).stat().st_size != f.size:
+                if os.stat(os.path.join(self.out_dir, f.path)).st_size != f.size:
                     return False
             except OSError:
                 return False
@@ -190,7 +218,8 @@ class Manifest:
             return []
         if not isinstance(names, list):
             return []
-        return [p for p in (inside(self.out_dir, n) for n in names if isinstance(n, str)) if p is not None]
+        contained = Inside(self.out_dir)
+        return [p for p in (contained(n) for n in names if isinstance(n, str)) if p is not None]
 
     def sweep(self) -> list[Path]:
         """Delete the pending files no record lists, and partial files of them and of the manifest.

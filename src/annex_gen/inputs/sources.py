@@ -6,6 +6,7 @@ can recognise an unchanged input by its digest without parsing it.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -68,18 +69,18 @@ def gather(paths: Iterable[Path]) -> tuple[list[Source], list[InputFailure]]:
     """Every contract of the given files, directories (their *.yaml) and CSV exports."""
     sources: list[Source] = []
     failures: list[InputFailure] = []
-    seen: set[Path] = set()
+    seen: set[str] = set()
     for given in paths:
         files, problems = gather_files([given])
         failures += [InputFailure(d.file, str(d), (d,)) for d in problems]
-        parents: dict[Path, Path] = {}
+        resolved_given: str | None = None
         for path in files:
             # A file found in a directory is that directory, resolved once, plus its name, unless it is a link.
-            if path.parent != given or path.is_symlink():
-                key = path.resolve()
+            if path.parent != given or os.path.islink(path):
+                key = os.path.realpath(path)
             else:
-                key = parents.get(given) or parents.setdefault(given, given.resolve())
-                key = key / path.name
+                resolved_given = resolved_given or os.path.realpath(given)
+                key = os.path.join(resolved_given, path.name)
             if key in seen:
                 continue
             seen.add(key)

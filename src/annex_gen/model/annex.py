@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any, ClassVar
 
-from annex_gen.hashing import sha256_json
+from annex_gen.hashing import canonical_json, sha256_text
 
 SCHEMA = "annex-gen/annex/2"
 # Every schema an archived annex.json may carry: signed annexes of schema 1 exist.
@@ -75,6 +76,17 @@ class AnnexSection:
             "entries": [e.to_dict() for e in self.entries],
         }
 
+    # Kept on the object: the annexes of one region, products and language share their sections.
+    @cached_property
+    def canonical(self) -> str:
+        """canonical_json(self.to_dict())."""
+        return canonical_json(self.to_dict())
+
+    @cached_property
+    def register_canonical(self) -> str:
+        """canonical_json of the annex's customer_register list, when this is that section."""
+        return canonical_json(register_rows(self))
+
 
 @dataclass(frozen=True)
 class AnnexParty:
@@ -105,6 +117,11 @@ class AnnexParty:
             "transfers": list(self.transfers),
             "sections": list(self.sections),
         }
+
+    @cached_property
+    def canonical(self) -> str:
+        """canonical_json(self.to_dict())."""
+        return canonical_json(self.to_dict())
 
 
 @dataclass(frozen=True)
@@ -151,7 +168,32 @@ class Annex:
 
     def content_hash(self) -> str:
         """SHA-256 of the content; equal hashes print the same annex apart from provenance."""
-        return sha256_json(self.content())
+        return sha256_text(self.canonical_json(without=PROVENANCE))
+
+    def canonical_json(self, without: Iterable[str] = ()) -> str:
+        """canonical_json(self.to_dict()) without the top-level keys named, from kept fragments."""
+        skip = set(without)
+        return "{" + ",".join(member for key, member in self._canonical_members if key not in skip) + "}"
+
+    def with_document_id(self, document_id: str) -> Annex:
+        """This annex with its document ID set, keeping the fragments already serialised."""
+        annex = replace(self, document_id=document_id)
+        member = f"{canonical_json('document_id')}:{canonical_json(document_id)}"
+        annex.__dict__["_canonical_members"] = [
+            (key, member if key == "document_id" else m) for key, m in self._canonical_members]
+        return annex
+
+    @cached_property
+    def _canonical_members(self) -> list[tuple[str, str]]:
+        """(key, '"key":value') in key order; the sections', parties' and register's JSON kept on them."""
+        empty = AnnexSection(self.customer_register.id, "customer_register", self.customer_register.title,
+                             self.customer_register.note, False, ())
+        values = {k: canonical_json(v) for k, v in
+                  replace(self, sections=(), subprocessors=(), customer_register=empty).to_dict().items()}
+        values["sections"] = "[" + ",".join(s.canonical for s in self.sections) + "]"
+        values["subprocessors"] = "[" + ",".join(p.canonical for p in self.subprocessors) + "]"
+        values["customer_register"] = self.customer_register.register_canonical
+        return [(k, f"{canonical_json(k)}:{values[k]}") for k in sorted(values)]
 
     def to_json_bytes(self) -> bytes:
         """The JSON exactly as `annex-gen resolve` prints it and the documents embed it."""
@@ -184,20 +226,7 @@ class Annex:
             "objection_manner": self.objection_manner,
             "sections": [s.to_dict() for s in self.sections],
             "subprocessors": [p.to_dict() for p in self.subprocessors],
-            "customer_register": [
-                {
-                    "id": e.subprocessor,
-                    "name": e.name,
-                    "legal_id": e.legal_id,
-                    "country": e.country,
-                    "location": e.location,
-                    "outside_eea": e.outside_eea,
-                    "transfer_basis": e.transfer_basis,
-                    "transfer": e.transfer,
-                    "purpose": e.purpose,
-                }
-                for e in self.customer_register.entries
-            ],
+            "customer_register": register_rows(self.customer_register),
             "customer_register_title": self.customer_register.title,
             "customer_register_note": self.customer_register.note,
         }
@@ -305,3 +334,21 @@ def _section_from_dict(s: Mapping[str, Any]) -> AnnexSection:
         entries=tuple(_entry_from_dict(e) for e in _mappings(s.get("entries"))),
         products=tuple(str(x) for x in s.get("products") or ()),
     )
+
+
+def register_rows(section: AnnexSection) -> list[dict[str, Any]]:
+    """The customer register's rows as the annex JSON has them."""
+    return [
+        {
+            "id": e.subprocessor,
+            "name": e.name,
+            "legal_id": e.legal_id,
+            "country": e.country,
+            "location": e.location,
+            "outside_eea": e.outside_eea,
+            "transfer_basis": e.transfer_basis,
+            "transfer": e.transfer,
+            "purpose": e.purpose,
+        }
+        for e in section.entries
+    ]

@@ -156,6 +156,8 @@ class Registry:
     # paragraphs may quote the notice terms as {period_days} and {objection_days}.
     list_introduction: tuple[Text, ...] = ()
     list_updates: tuple[Text, ...] = ()
+    # what resolve works out once per region, language, products and options (never copied by replace())
+    resolved: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def version(self) -> str:
