@@ -1,7 +1,8 @@
 """Compare this checkout with an earlier one, A/B in turn: per annex, a batch, and the no-op work.
 
     git worktree add ../annex-gen-base 7edf401      # the release to compare with
-    .venv/bin/python bench/baseline_bench.py ../annex-gen-base [--rounds 4] [--batch 200] [--noop 10000]
+    .venv/bin/python bench/baseline_bench.py ../annex-gen-base [--rounds 4] [--batch 200] [--batch-rounds N]
+                                             [--noop 10000]
 
 Each side runs as its own processes with its own source tree, registry and examples, with this
 checkout's virtualenv; the sides alternate, and reverse their order every other round. Figures:
@@ -110,6 +111,7 @@ def main() -> int:
     parser.add_argument("baseline", type=Path, help="an earlier checkout of annex-gen (e.g. a git worktree)")
     parser.add_argument("--rounds", type=int, default=4, help="A/B rounds for each figure (default 4)")
     parser.add_argument("--batch", type=int, default=200, help="contracts in the full batch (0: skip)")
+    parser.add_argument("--batch-rounds", type=int, help="A/B rounds of the full batch (default: --rounds)")
     parser.add_argument("--noop", type=int, default=10000, help="contracts for no-op batch, check, diff (0: skip)")
     args = parser.parse_args()
     sides = {"baseline": args.baseline.resolve(), "this checkout": ROOT}
@@ -129,10 +131,10 @@ def main() -> int:
                 return run(side, ["-m", "annex_gen", "batch", str(work / "batch"), "--out", str(out), "--jobs", "2",
                                   "--plain", "--registry", str(side / "registry")])[0]
 
-            results = alternate(args.rounds, sides, full_batch)
+            results = alternate(args.batch_rounds or args.rounds, sides, full_batch)
             report(f"batch of {args.batch} (PDF+DOCX), --jobs 2", "s", results)
-            print(f"|   as annexes per second             | {args.batch / statistics.median(results['baseline']):14.2f} "
-                  f"| {args.batch / statistics.median(results['this checkout']):14.2f} |          |")
+            base, this = (args.batch / statistics.median(v) for v in results.values())
+            print(f"| {'  annexes per second':34} | {base:14.2f} | {this:14.2f} | {this / base:5.2f}x |")
         if args.noop:
             contracts = work / "contracts"
             make_contracts(ROOT / "registry", contracts, args.noop)

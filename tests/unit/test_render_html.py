@@ -270,3 +270,13 @@ def test_liana_wordpress_never_breaks_between_its_words(annex_of):
     css = (TEMPLATES_DIR / "annex.css").read_text(encoding="utf-8")
     assert re.search(r"\.register \{ break-inside: avoid;", css)
     assert re.search(r"\.footnote \{ break-before: avoid; \}", css)
+
+
+def test_the_pdf_path_drops_whitespace_between_block_tags_only():
+    html = ('<body>\n  <div class="section">\n    <h2>Otsikko</h2>\n  <table>\n  <tr>\n    <td>Google</td>\n'
+            '    <td>Lianan <span class="nobr">ja -autentikointi</span> <span>x</span>\n<p>loppu</p></td>\n'
+            '  </tr>\n</table>\n</div>\n</body>')
+    assert render_pdf.BLOCK_GAP.sub("><", html) == (
+        '<body><div class="section"><h2>Otsikko</h2><table><tr><td>Google</td>'
+        '<td>Lianan <span class="nobr">ja -autentikointi</span> <span>x</span><p>loppu</p></td>'
+        '</tr></table></div></body>')
