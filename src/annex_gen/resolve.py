@@ -171,7 +171,8 @@ def _shared(registry: Registry, contract: Contract) -> _Shared:
 
 
 def resolve(registry: Registry, contract: Contract) -> Annex:
-    """The annex for one contract: pure, no I/O."""
+    """The annex for one contract: no I/O, and the same annex for the same inputs (the registry keeps what
+    it works out per footprint, see _shared)."""
     _check(registry, contract)
     lang = contract.language
     shared = _shared(registry, contract)
