@@ -164,10 +164,9 @@ def _table(doc, headers: list[str], rows: list[list], widths: list[float], *, ke
         run.font.color.rgb = ACCENT
         _shade(cell, "E8EEF5")
     for values in rows:
-        row = table.add_row()
+        row = table.add_row()  # its cells take their widths from the columns
         _row_flags(row)
-        for cell, value, width in zip(row.cells, values, widths, strict=True):
-            cell.width = Mm(width)
+        for cell, value in zip(row.cells, values, strict=True):
             paragraph = cell.paragraphs[0]
             if callable(value):
                 value(cell)
