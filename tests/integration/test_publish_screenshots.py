@@ -7,32 +7,15 @@ test with the reason; it is never skipped.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import publish_support as ps
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
+from browser_support import browser  # noqa: F401 - the fixture
+
 RESULTS = ps.ROOT / "test-results" / "publish"
 PAGES = ("index.html", "en.html", "changes.html")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError as exc:
-        pytest.fail(f"Playwright for Python is missing ({exc}); run `make setup`", pytrace=False)
-    if not CHROMIUM.is_file():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (scripts/install-system-packages)",
-                    pytrace=False)
-    args = ["--no-sandbox"] if os.geteuid() == 0 else []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=args)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +26,7 @@ def site_dir(tmp_path_factory) -> Path:
 
 
 @pytest.mark.parametrize(("name", "width"), [(name, 1280) for name in PAGES] + [("index.html", 400)])
-def test_page_in_chromium(browser, site_dir, name, width):
+def test_page_in_chromium(browser, site_dir, name, width):  # noqa: F811
     page = browser.new_page(viewport={"width": width, "height": 900})
     requested: list[str] = []
     page.on("request", lambda request: requested.append(request.url))
@@ -66,7 +49,7 @@ def test_page_in_chromium(browser, site_dir, name, width):
     page.close()
 
 
-def test_the_list_prints_without_navigation(browser, site_dir):
+def test_the_list_prints_without_navigation(browser, site_dir):  # noqa: F811
     page = browser.new_page()
     page.goto((site_dir / "index.html").as_uri())
     page.emulate_media(media="print")
