@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ from tests.conftest import EXAMPLES_DIR, build_file_tree, copy_registry, replace
 import annex_gen.batch.run as batch
 import annex_gen.render
 from annex_gen.batch.manifest import FileRecord, Manifest, ManifestError, OutputLocked, Record, locked
+from annex_gen.inputs import sources
 from annex_gen.inputs.registry import load_registry
 
 
@@ -226,3 +229,68 @@ def test_failures_are_collected_and_do_not_stop_the_rest(tmp_path, registry, fak
     assert failed["dup.yaml"] == f"customer id 'good' is used by both {dup} and {good}"
     assert result.generated == [] and fake_render == []
     assert [e.kind for e in events][0] == "planned" and events[-1].done == events[-1].total == 5
+
+
+# Input stamps: an input whose size, times and inode are those recorded is not read again.
+
+
+def test_a_file_changed_within_the_settle_time_gets_no_stamp(tmp_path):
+    path = build_file_tree(tmp_path, {"a.yaml": "x: 1\n"}) / "a.yaml"
+    st = os.stat(path)
+    assert sources.stamp_of(st, time.time_ns()) is None
+    later = time.time_ns() + sources.STAMP_SETTLE_NS + 1
+    assert sources.stamp_of(st, later) == f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
+    assert sources.stamp_of(os.stat(tmp_path), later) is None  # a directory has none
+
+
+def test_gather_reuses_the_recorded_digest_while_the_stamp_matches(tmp_path, registry, monkeypatch):
+    monkeypatch.setattr(sources, "STAMP_SETTLE_NS", 0)
+    path = tmp_path / "esimerkki-oy.yaml"
+    path.write_bytes((EXAMPLES_DIR / "esimerkki-oy.yaml").read_bytes())
+    (first,), _ = sources.gather([path])
+    assert first.stamp is not None and first.text is not None
+    known = {first.label: (first.stamp, "recorded digest")}
+    (again,), _ = sources.gather([path], known)
+    assert (again.digest, again.text, again.stamp) == ("recorded digest", None, first.stamp)
+    assert again.load(registry)[0] == first.load(registry)[0]  # read when it has to be parsed
+    # The same size and modification time, but another file (a new inode and change time): read again.
+    replacement = tmp_path / "new.yaml"
+    replacement.write_bytes(path.read_bytes().replace(b"Esimerkki", b"Esimerkkx"))
+    os.utime(replacement, ns=(os.stat(path).st_atime_ns, os.stat(path).st_mtime_ns))
+    os.replace(replacement, path)
+    (changed,), _ = sources.gather([path], known)
+    assert changed.text is not None and changed.digest != "recorded digest" and changed.stamp != first.stamp
+
+
+def test_a_no_op_batch_reads_no_settled_input_and_still_sees_a_change(tmp_path, registry, fake_render, monkeypatch):
+    monkeypatch.setattr(sources, "STAMP_SETTLE_NS", 0)
+    contracts = tmp_path / "contracts"
+    contracts.mkdir()
+    for name in ("esimerkki-oy.yaml", "gulf-retail.yaml"):
+        (contracts / name).write_bytes((EXAMPLES_DIR / name).read_bytes())
+    out = tmp_path / "out"
+    assert len(run(registry, [contracts], out).generated) == 2
+    records = Manifest.load(out).records
+    assert all(r.source_stamp and r.source_sha256 for r in records.values())
+
+    def no_reading(*args, **kwargs):
+        raise AssertionError("an unchanged input was read")
+
+    with monkeypatch.context() as m:
+        m.setattr(sources, "read_text", no_reading)
+        second = run(registry, [contracts], out)
+    assert (second.generated, sorted(second.unchanged)) == ([], ["esimerkki-oy", "gulf-retail"])
+    # --force reads and renders everything
+    assert len(run(registry, [contracts], out, force=True).generated) == 2
+    # a change that keeps the size and the modification time is still seen (the change time is not kept)
+    path = contracts / "gulf-retail.yaml"
+    text = path.read_text()
+    before = os.stat(path)
+    path.write_text(text.replace("Gulf", "Gulp", 1))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    if os.stat(path).st_ctime_ns == before.st_ctime_ns:  # the same clock tick: make the change visible
+        time.sleep(0.05)
+        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert os.stat(path).st_size == before.st_size
+    third = run(registry, [contracts], out)
+    assert [cid for cid, _ in third.generated] == ["gulf-retail"]

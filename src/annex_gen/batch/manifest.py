@@ -19,10 +19,11 @@ import datetime as dt
 import hashlib
 import json
 import os
+import stat
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from annex_gen.errors import Diagnostic, ManifestError, OutputError, OutputLocked
 from annex_gen.output.write import write_atomic
@@ -33,8 +34,7 @@ PENDING_NAME = ".annex-gen.pending"
 SCHEMA = "annex-gen/manifest/1"
 
 
-@dataclass(frozen=True)
-class FileRecord:
+class FileRecord(NamedTuple):
     """One file written for a customer, relative to the output directory."""
 
     path: str
@@ -48,9 +48,11 @@ class FileRecord:
         return cls(path.relative_to(out_dir).as_posix(), len(data), hashlib.sha256(data).hexdigest())
 
 
-@dataclass(frozen=True)
-class Record:
-    """What one customer's annex was generated from, and the files written for it."""
+class Record(NamedTuple):
+    """What one customer's annex was generated from, and the files written for it.
+
+    Named tuples, like FileRecord: a manifest of 10,000 customers is read by every batch.
+    """
 
     customer_id: str
     source: str
@@ -61,10 +63,12 @@ class Record:
     templates: str
     files: Mapping[str, FileRecord]
     generated_at: str
+    source_stamp: str | None = None  # the input file as last read (sources.stamp_of), and its digest
+    source_sha256: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
-        return {
+        out: dict[str, Any] = {
             "source": self.source,
             "input_key": self.input_key,
             "document_id": self.document_id,
@@ -75,55 +79,87 @@ class Record:
             "files": {fmt: {"path": f.path, "size": f.size, "sha256": f.sha256}
                       for fmt, f in self.files.items()},
         }
+        if self.source_stamp is not None:
+            out["source_stamp"] = self.source_stamp
+            out["source_sha256"] = self.source_sha256
+        return out
 
     @classmethod
     def from_dict(cls, customer_id: str, data: Mapping[str, Any]) -> Record:
         """Read a record; raise KeyError or TypeError on a malformed one."""
         files = {fmt: FileRecord(str(f["path"]), int(f["size"]), str(f["sha256"]))
                  for fmt, f in data["files"].items()}
+        stamp, digest = data.get("source_stamp"), data.get("source_sha256")
+        if not (isinstance(stamp, str) and isinstance(digest, str)):
+            stamp = digest = None
         return cls(customer_id, str(data["source"]), str(data["input_key"]), str(data["document_id"]),
                    str(data["content_hash"]), str(data["registry_version"]), str(data["templates"]),
-                   files, str(data["generated_at"]))
+                   files, str(data["generated_at"]), stamp, digest)
 
 
 class Inside:
     """out_dir / relative for the relative paths that stay inside out_dir, else None.
 
     Refused: '..', an absolute path, a NUL, and a symbolic link (of a directory or of the file)
-    that leads out. Only links are resolved, and each directory is looked at once, so checking
-    every file of a large manifest costs about one lstat a file.
+    that leads out. Only links are resolved, and each directory is listed once, so checking
+    every file of a large manifest costs about one lstat a file. The size of each regular file
+    seen is kept in `sizes`.
     """
 
     def __init__(self, out_dir: Path) -> None:
         self.out_dir = out_dir
+        self.base = os.fspath(out_dir).rstrip(os.sep) + os.sep
         self.root = os.path.realpath(out_dir)
         self.directories: dict[str, bool] = {"": True}
+        self.listed: dict[str, set[str]] = {}
+        self.sizes: dict[str, int] = {}
 
     def __call__(self, relative: str) -> Path | None:
         return self.out_dir / relative if self.allows(relative) else None
 
     def allows(self, relative: str) -> bool:
         """Whether out_dir / relative stays inside out_dir."""
-        parts = relative.split("/")
-        if not relative or relative.startswith("/") or ".." in parts or "\0" in relative:
+        if not relative or relative[0] == "/" or "\0" in relative or ".." in relative.split("/"):
             return False
         try:
-            return (all(self._directory_inside("/".join(parts[:depth])) for depth in range(1, len(parts)))
-                    and self._inside(relative))
+            return self._directory_inside(relative.rpartition("/")[0]) and self._inside(relative)
         except (OSError, RuntimeError):
             return False
 
     def _directory_inside(self, directory: str) -> bool:
         known = self.directories.get(directory)
         if known is None:
-            known = self.directories[directory] = self._inside(directory)
+            parent, _, name = directory.rpartition("/")
+            known = self._directory_inside(parent) and (name not in self._links(parent)
+                                                        or self._leads_inside(directory))
+            self.directories[directory] = known
         return known
 
+    def _links(self, directory: str) -> set[str]:
+        """The names of the symbolic links in a directory: one listing instead of an lstat per subdirectory."""
+        links = self.listed.get(directory)
+        if links is None:
+            try:
+                with os.scandir(self.base + directory if directory else self.base) as entries:
+                    links = {e.name for e in entries if e.is_symlink()}
+            except (FileNotFoundError, NotADirectoryError):
+                links = set()
+            self.listed[directory] = links
+        return links
+
     def _inside(self, relative: str) -> bool:
-        path = os.path.join(self.out_dir, relative)
-        if not os.path.islink(path):
+        try:
+            st = os.lstat(self.base + relative)
+        except (FileNotFoundError, NotADirectoryError):
             return True  # its directories were checked
-        real = os.path.realpath(path)
+        if stat.S_ISLNK(st.st_mode):
+            return self._leads_inside(relative)
+        if stat.S_ISREG(st.st_mode):
+            self.sizes[relative] = st.st_size
+        return True
+
+    def _leads_inside(self, relative: str) -> bool:
+        real = os.path.realpath(self.base + relative)
         return real == self.root or real.startswith(self.root.rstrip(os.sep) + os.sep)
 
 
@@ -138,6 +174,8 @@ class Manifest:
     out_dir: Path
     records: dict[str, Record] = field(default_factory=dict)
     corrupt: list[Diagnostic] = field(default_factory=list)
+    # file path -> size, as seen while loading; each is used once by files_present, then it stats
+    seen_sizes: dict[str, int] = field(default_factory=dict, repr=False)
 
     @property
     def path(self) -> Path:
@@ -174,6 +212,7 @@ class Manifest:
                     "files are left alone, the annex is generated again)", "warning"))
             else:
                 manifest.records[cid] = record
+        manifest.seen_sizes = contained.sizes
         return manifest
 
     def save(self) -> None:
@@ -189,13 +228,22 @@ class Manifest:
         """The records keyed by the input they came from."""
         return {r.source: r for r in self.records.values()}
 
+    def stamps(self) -> dict[str, tuple[str, str]]:
+        """Input file label -> (stamp, digest) as recorded, for sources.gather."""
+        return {r.source: (r.source_stamp, r.source_sha256) for r in self.records.values()
+                if r.source_stamp is not None and r.source_sha256 is not None}
+
     def files_present(self, record: Record) -> bool:
         """Whether every file of the record is on disk with its recorded size."""
+        base = os.fspath(self.out_dir) + os.sep
         for f in record.files.values():
-            try:
-                if os.stat(os.path.join(self.out_dir, f.path)).st_size != f.size:
+            size = self.seen_sizes.pop(f.path, None)
+            if size is None:
+                try:
+                    size = os.stat(base + f.path).st_size
+                except OSError:
                     return False
-            except OSError:
+            if size != f.size:
                 return False
         return True
 

@@ -176,6 +176,10 @@ def stop_on_signals() -> Iterator[StopRequest]:
             signal.signal(sig, handler)
 
 
+def _stamp(source: Source) -> tuple[str | None, str | None]:
+    return (source.stamp, source.digest) if source.stamp is not None else (None, None)
+
+
 class _Recorder:
     """Applies results to the manifest, writing it at most once a second, then drops superseded files."""
 
@@ -193,6 +197,7 @@ class _Recorder:
         self.manifest.records[cid] = Record(
             cid, job.source.label, job.input_key, document_id, job.content, self.registry.version,
             self.templates, files, dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
+            *_stamp(job.source),
         )
         if old is not None:
             keep = {f.path for f in files.values()}
@@ -201,11 +206,10 @@ class _Recorder:
         self.touch()
 
     def unchanged(self, record: Record, source: Source, key: str) -> None:
-        if (record.source, record.input_key) != (source.label, key):
-            self.manifest.records[record.customer_id] = Record(
-                record.customer_id, source.label, key, record.document_id, record.content_hash,
-                record.registry_version, record.templates, record.files, record.generated_at,
-            )
+        stamp = _stamp(source)
+        if (record.source, record.input_key, record.source_stamp, record.source_sha256) != (source.label, key, *stamp):
+            self.manifest.records[record.customer_id] = record._replace(
+                source=source.label, input_key=key, source_stamp=stamp[0], source_sha256=stamp[1])
             self.touch()
 
     def touch(self) -> None:
@@ -294,7 +298,7 @@ def run_batch(registry: Registry, paths: Iterable[Path], out_dir: Path, *, jobs:
         manifest.sweep()
         templates = templates_digest(engine)
         recorder = _Recorder(manifest, registry, templates)
-        sources, input_failures = gather(paths)
+        sources, input_failures = gather(paths, None if force else manifest.stamps())
         todo = _plan(registry, sources, input_failures, manifest, templates, force, result, recorder)
         total = result.total = len(result.unchanged) + len(result.failed) + len(todo)
         done = 0

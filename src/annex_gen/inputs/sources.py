@@ -1,13 +1,20 @@
 """Contract sources: YAML files, directories of them and CRM CSV exports, one Source per contract.
 
 A Source is read (bytes and digest) when gathered but parsed only when loaded, so a batch
-can recognise an unchanged input by its digest without parsing it.
+can recognise an unchanged input by its digest without parsing it. A batch also passes the
+stamps it recorded (size, times and inode of each file as read); a file whose stamp still
+matches keeps its recorded digest and is read only if it has to be parsed, as git's index
+does. A file changed within STAMP_SETTLE_NS of being read gets no stamp (its next change
+could keep the same times), so it is read again next time.
 """
 
 from __future__ import annotations
 
+import collections
 import os
-from collections.abc import Iterable
+import stat
+import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -28,6 +35,7 @@ class Source:
     digest: str
     text: str | None = None
     row: CrmRow | None = None
+    stamp: str | None = None  # of a file: its stamp when read, if it had settled
 
     def document(self) -> Document:
         """The parsed contract document; raise InvalidInput if it does not parse."""
@@ -35,8 +43,8 @@ class Source:
             if self.row.problems:
                 raise InvalidInput(list(self.row.problems))
             return self.row.document
-        assert self.text is not None
-        return parse_text(self.text, self.label)
+        text = self.text if self.text is not None else read_text(Path(self.label), MAX_CONTRACT_BYTES)
+        return parse_text(text, self.label)
 
     def load(self, registry: Registry) -> tuple[Contract, list[Diagnostic]]:
         """The validated contract and its warnings; raise InvalidInput with every problem."""
@@ -65,46 +73,66 @@ def _crm_sources(path: Path) -> list[Source]:
     return out
 
 
-def gather(paths: Iterable[Path]) -> tuple[list[Source], list[InputFailure]]:
-    """Every contract of the given files, directories (their *.yaml) and CSV exports."""
+STAMP_SETTLE_NS = 2_000_000_000  # coarser than any file system's timestamps
+
+
+def stamp_of(st: os.stat_result, now_ns: int) -> str | None:
+    """A regular file's size, modification and change times and inode; None if it changed too recently."""
+    if not stat.S_ISREG(st.st_mode) or max(st.st_mtime_ns, st.st_ctime_ns) > now_ns - STAMP_SETTLE_NS:
+        return None
+    return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
+
+
+def gather(paths: Iterable[Path], known: Mapping[str, tuple[str, str]] | None = None,
+           ) -> tuple[list[Source], list[InputFailure]]:
+    """Every contract of the given files, directories (their *.yaml) and CSV exports.
+
+    known maps a file's label to the (stamp, digest) recorded when it was last read; such a
+    file whose stamp still matches is not read now (its Source reads it when parsed).
+    """
+    known = known or {}
+    now_ns = time.time_ns()
     sources: list[Source] = []
-    failures: list[InputFailure] = []
+    found, problems = gather_files(paths)
+    failures = [InputFailure(d.file, str(d), (d,)) for d in problems]
     seen: set[str] = set()
-    for given in paths:
-        files, problems = gather_files([given])
-        failures += [InputFailure(d.file, str(d), (d,)) for d in problems]
-        resolved_given: str | None = None
-        for path in files:
-            # A file found in a directory is that directory, resolved once, plus its name, unless it is a link.
-            if path.parent != given or os.path.islink(path):
-                key = os.path.realpath(path)
-            else:
-                resolved_given = resolved_given or os.path.realpath(given)
-                key = os.path.join(resolved_given, path.name)
-            if key in seen:
-                continue
-            seen.add(key)
+    for label, real in found:
+        if real in seen:
+            continue
+        seen.add(real)
+        if label.lower().endswith(".csv"):
             try:
-                if path.suffix.lower() == ".csv":
-                    sources.extend(_crm_sources(path))
-                    continue
-                text = read_text(path, MAX_CONTRACT_BYTES)
+                sources.extend(_crm_sources(Path(label)))
             except InvalidInput as exc:
-                failures.append(InputFailure(str(path), str(exc), tuple(exc.diagnostics)))
-                continue
-            sources.append(Source(str(path), sha256_text(text), text=text))
+                failures.append(InputFailure(label, str(exc), tuple(exc.diagnostics)))
+            continue
+        try:
+            stamp = stamp_of(os.stat(label), now_ns)  # before reading: a change while read shows next time
+        except OSError:
+            stamp = None
+        recorded = known.get(label)
+        if stamp is not None and recorded is not None and recorded[0] == stamp:
+            sources.append(Source(label, recorded[1], stamp=stamp))
+            continue
+        try:
+            text = read_text(Path(label), MAX_CONTRACT_BYTES)
+        except InvalidInput as exc:
+            failures.append(InputFailure(label, str(exc), tuple(exc.diagnostics)))
+            continue
+        sources.append(Source(label, sha256_text(text), text=text, stamp=stamp))
     return sources, failures
 
 
 def duplicate_ids(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
     """For (customer id, label) pairs: label -> message, for every label whose id is not unique."""
+    pairs = list(pairs)
+    counts = collections.Counter(cid for cid, _ in pairs)
     by_id: dict[str, list[str]] = {}
     for cid, label in pairs:
-        by_id.setdefault(cid, []).append(label)
+        if counts[cid] > 1:
+            by_id.setdefault(cid, []).append(label)
     out: dict[str, str] = {}
     for cid, labels in by_id.items():
-        if len(labels) < 2:
-            continue
         for label in labels:
             others = ", ".join(other for other in labels if other != label)
             out[label] = f"customer id {cid!r} is used by both {label} and {others}"
