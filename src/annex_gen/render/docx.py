@@ -15,13 +15,12 @@ from xml.sax.saxutils import escape
 
 from docx import Document
 from docx.enum.section import WD_ORIENT
-from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.opc.oxml import serialize_part_xml
 from docx.opc.packuri import PackURI
 from docx.opc.part import Part
 from docx.oxml import OxmlElement, parse_xml
-from docx.oxml.ns import qn
+from docx.oxml.ns import nsdecls, qn
 from docx.shared import Mm, Pt, RGBColor
 
 from annex_gen.fonts import BASE_FILES, docx_subset_file, fallbacks_for
@@ -51,15 +50,6 @@ APP_XML = (
     b'<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/extended-properties">'
     b"<Application>annex-gen</Application><DocSecurity>0</DocSecurity></Properties>"
 )
-
-
-def _shade(cell, fill: str) -> None:
-    props = cell._tc.get_or_add_tcPr()
-    shd = OxmlElement("w:shd")
-    shd.set(qn("w:val"), "clear")
-    shd.set(qn("w:color"), "auto")
-    shd.set(qn("w:fill"), fill)
-    props.append(shd)
 
 
 def _row_flags(row, *, header: bool = False) -> None:
@@ -146,37 +136,64 @@ def _note(doc, text: str, *, italic: bool = False) -> None:
     p.paragraph_format.keep_with_next = True
 
 
+# Tables are written as WordprocessingML text and parsed once: python-docx builds each cell
+# through several element lookups, which made the tables half of a DOCX's time. The XML is
+# what python-docx wrote for the same calls, so the bytes are the same. A cell is a list of
+# paragraphs, a paragraph a (properties, runs) pair of XML fragments.
+Paragraph = tuple[str, str]
+TABLE_PROPERTIES = (
+    '<w:tblPr><w:tblStyle w:val="TableGrid"/><w:tblW w:type="auto" w:w="0"/><w:jc w:val="center"/>'
+    '<w:tblLayout w:type="fixed"/><w:tblLook w:firstColumn="1" w:firstRow="1" w:lastColumn="0" w:lastRow="0" '
+    'w:noHBand="0" w:noVBand="1" w:val="04A0"/></w:tblPr>'
+)
+HEAD_RUN = f'<w:b/><w:color w:val="{ACCENT}"/><w:sz w:val="16"/>'
+HEAD_SHADE = '<w:shd w:val="clear" w:color="auto" w:fill="E8EEF5"/>'
+MARK_RUN = (f'<w:b/><w:color w:val="{MARK}"/><w:sz w:val="14"/><w:bdr w:val="single" w:sz="4" w:space="0" '
+            'w:color="8A3B00"/><w:shd w:val="clear" w:color="auto" w:fill="FBEFE6"/>')
+BULLET_INDENT = f'<w:ind w:left="{Mm(3).twips}"/>'
+RUN_BREAKS = re.compile(r"([\t\r\n])")
+NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _run(text: str = "", props: str = "") -> str:
+    """A w:r as python-docx's add_run writes it: a tab is w:tab, a line break w:br."""
+    if NOT_XML.search(text):
+        raise ValueError("All strings must be XML compatible: Unicode or ASCII, no NULL bytes or control characters")
+    content = []
+    for piece in RUN_BREAKS.split(text):
+        if piece == "\t":
+            content.append("<w:tab/>")
+        elif piece in ("\r", "\n"):
+            content.append("<w:br/>")
+        elif piece:
+            space = ' xml:space="preserve"' if len(piece.strip()) < len(piece) else ""
+            content.append(f"<w:t{space}>{escape(piece)}</w:t>")
+    return f"<w:r>{f'<w:rPr>{props}</w:rPr>' if props else ''}{''.join(content)}</w:r>"
+
+
+def _cell(value: str | list[Paragraph]) -> list[Paragraph]:
+    return [("", _run(value))] if isinstance(value, str) else value
+
+
 def _table(doc, headers: list[str], rows: list[list], widths: list[float], *, keep_together: bool = False) -> None:
-    table = doc.add_table(rows=1, cols=len(headers))
-    table._tbl.tblPr.style = "TableGrid"
-    table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    table.autofit = False
-    for column, width in zip(table.columns, widths, strict=True):
-        column.width = Mm(width)
-    head = table.rows[0]
-    _row_flags(head, header=True)
-    for cell, text, width in zip(head.cells, headers, widths, strict=True):
-        cell.width = Mm(width)
-        cell.text = ""
-        run = cell.paragraphs[0].add_run(text)
-        run.bold = True
-        run.font.size = Pt(8)
-        run.font.color.rgb = ACCENT
-        _shade(cell, "E8EEF5")
-    for values in rows:
-        row = table.add_row()  # its cells take their widths from the columns
-        _row_flags(row)
-        for cell, value in zip(row.cells, values, strict=True):
-            paragraph = cell.paragraphs[0]
-            if callable(value):
-                value(cell)
-            else:
-                paragraph.add_run(value)
-    if keep_together:  # a short table is never split, so no few rows are left alone on a page
-        for row in table.rows[:-1]:
-            for cell in row.cells:
-                for paragraph in cell.paragraphs:
-                    paragraph.paragraph_format.keep_with_next = True
+    twips = [Mm(width).twips for width in widths]
+    head = [[("", "<w:r/>" + _run(text, HEAD_RUN))] for text in headers]
+    all_rows = [(head, True), *((list(map(_cell, values)), False) for values in rows)]
+    out = [f"<w:tbl {nsdecls('w')}>{TABLE_PROPERTIES}<w:tblGrid>",
+           *(f'<w:gridCol w:w="{t}"/>' for t in twips), "</w:tblGrid>"]
+    for index, (cells, header) in enumerate(all_rows):
+        # a short table is never split, so no few rows are left alone on a page
+        keep = "<w:keepNext/>" if keep_together and index < len(all_rows) - 1 else ""
+        out.append(f"<w:tr><w:trPr><w:cantSplit/>{'<w:tblHeader/>' if header else ''}</w:trPr>")
+        for paragraphs, width in zip(cells, twips, strict=True):
+            out.append(f'<w:tc><w:tcPr><w:tcW w:type="dxa" w:w="{width}"/>{HEAD_SHADE if header else ""}</w:tcPr>')
+            for props, runs in paragraphs:
+                props = keep + props
+                out.append(f"<w:p>{f'<w:pPr>{props}</w:pPr>' if props else ''}{runs}</w:p>")
+            out.append("</w:tc>")
+        out.append("</w:tr>")
+    out.append("</w:tbl>")
+    doc.element.body._insert_tbl(parse_xml("".join(out)))
     doc.add_paragraph().paragraph_format.space_after = Pt(2)
 
 
@@ -190,56 +207,39 @@ def unbroken(text: str) -> str:
     return UNBREAKABLE.sub(lambda m: m.group(0).replace(" ", NBSP), text)
 
 
-def _add_text(paragraph, text: str) -> None:
-    """Text in which a suspended hyphen ('ja -autentikointi') is Word's non-breaking hyphen, bound to its word."""
+def _text_runs(text: str) -> str:
+    """Runs in which a suspended hyphen ('ja -autentikointi') is Word's non-breaking hyphen, bound to its word."""
     pieces = re.split(r"(?<= )-(?=\w)", text)
+    runs = []
     for i, piece in enumerate(pieces):
         if i:
-            paragraph.add_run()._r.append(OxmlElement("w:noBreakHyphen"))
+            runs.append("<w:r><w:noBreakHyphen/></w:r>")
         if i + 1 < len(pieces) and piece.endswith(" "):
             piece = piece[:-1] + NBSP  # 'ja' stays on the line of '-autentikointi'
-        paragraph.add_run(piece)
+        runs.append(_run(piece))
+    return "".join(runs)
 
 
-def _mark(paragraph, text: str) -> None:
-    """The outside-EU/EEA mark, boxed and tinted as in the PDF."""
-    run = paragraph.add_run(text)
-    run.bold = True
-    run.font.size = Pt(7)
-    run.font.color.rgb = MARK
-    props = run._r.get_or_add_rPr()
-    border = OxmlElement("w:bdr")
-    for attr, value in (("w:val", "single"), ("w:sz", "4"), ("w:space", "0"), ("w:color", "8A3B00")):
-        border.set(qn(attr), value)
-    props.append(border)
-    shade = OxmlElement("w:shd")
-    for attr, value in (("w:val", "clear"), ("w:color", "auto"), ("w:fill", "FBEFE6")):
-        shade.set(qn(attr), value)
-    props.append(shade)
+def _mark(text: str) -> str:
+    """The outside-EU/EEA mark, boxed and tinted as in the PDF: a run."""
+    return _run(text, MARK_RUN)
 
 
-def _small(cell, text: str, *, italic: bool = False) -> None:
-    run = cell.add_paragraph().add_run(text)
-    run.italic = italic
-    run.font.size = Pt(7.5)
+def _small(text: str, *, italic: bool = False) -> Paragraph:
+    slant = "<w:i/>" if italic else '<w:i w:val="0"/>'
+    return ("", _run(text, slant + '<w:sz w:val="15"/>'))
 
 
 def _entry_cells(e: EntryView, labels: dict[str, str]) -> list:
-    def location(cell) -> None:
-        p = cell.paragraphs[0]
-        p.add_run(e.location)
-        if e.outside_eea:
-            _mark(cell.add_paragraph(), labels["outside_eea_mark"])
-
-    def purpose(cell) -> None:
-        _add_text(cell.paragraphs[0], e.purpose)
-        for item in e.purpose_items:
-            cell.add_paragraph(f"• {item}").paragraph_format.left_indent = Mm(3)
-        if e.transfer:
-            _small(cell, e.transfer)
-        if e.gated:
-            _small(cell, e.gated, italic=True)
-
+    location = [("", _run(e.location))]
+    if e.outside_eea:
+        location.append(("", _mark(labels["outside_eea_mark"])))
+    purpose = [("", _text_runs(e.purpose))]
+    purpose += [(BULLET_INDENT, _run(f"• {item}")) for item in e.purpose_items]
+    if e.transfer:
+        purpose.append(_small(e.transfer))
+    if e.gated:
+        purpose.append(_small(e.gated, italic=True))
     return [e.name, e.legal_id.replace(" ", NBSP), location, purpose]
 
 
@@ -504,19 +504,13 @@ def build_docx(view: AnnexView, payload: bytes, date: dt.date) -> bytes:
 
 def _party_cells(p, labels: dict[str, str]) -> list:
     """One row of the summary of legal entities."""
-    def name(cell) -> None:
-        cell.paragraphs[0].add_run(p.name)
-        for line in p.details:
-            _small(cell, line)
-
-    def outside(cell) -> None:
-        if not p.outside_eea:
-            cell.paragraphs[0].add_run(labels["no"])
-            return
-        _mark(cell.paragraphs[0], labels["yes"])
+    name = [("", _run(p.name)), *(_small(line) for line in p.details)]
+    if not p.outside_eea:
+        outside = [("", _run(labels["no"]))]
+    else:
+        outside = [("", _mark(labels["yes"]))]
         if p.transfers:
-            _small(cell, p.transfers)
-
+            outside.append(_small(p.transfers))
     return [name, p.legal_id.replace(" ", NBSP), p.country, p.locations, outside]
 
 
