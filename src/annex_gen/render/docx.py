@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import hashlib
-import io
 import re
-import struct
 import uuid
-import zipfile
 from functools import lru_cache
 from typing import Any
 from xml.sax.saxutils import escape
@@ -21,9 +19,10 @@ from docx.opc.packuri import PackURI
 from docx.opc.part import Part
 from docx.oxml import OxmlElement, parse_xml
 from docx.oxml.ns import nsdecls, qn
-from docx.shared import Mm, Pt, RGBColor
+from docx.shared import Emu, Mm, Pt, RGBColor
 
 from annex_gen.fonts import BASE_FILES, docx_subset_file, fallbacks_for
+from annex_gen.render import docx_package
 from annex_gen.views import view_of
 from annex_gen.views.annex import AnnexView, EntryView
 from annex_gen.views.notice import NoticeView
@@ -42,7 +41,6 @@ NBSP = "\u00a0"
 UNBREAKABLE = re.compile(r"\bLiana [A-Z]\w+")
 MUTED = RGBColor(0x55, 0x55, 0x55)
 FONT = "Noto Sans"
-ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 MAX_PROPERTY_CHARS = 255  # the OOXML core properties' limit (python-docx enforces it)
 CUSTOM_XML_NS = "urn:annex-gen:annex:1"
 APP_XML = (
@@ -50,14 +48,6 @@ APP_XML = (
     b'<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/extended-properties">'
     b"<Application>annex-gen</Application><DocSecurity>0</DocSecurity></Properties>"
 )
-
-
-def _row_flags(row, *, header: bool = False) -> None:
-    """No row split across pages; header rows repeat on every page."""
-    props = row._tr.get_or_add_trPr()
-    props.append(OxmlElement("w:cantSplit"))
-    if header:
-        props.append(OxmlElement("w:tblHeader"))
 
 
 def _field(paragraph, instruction: str) -> None:
@@ -141,16 +131,21 @@ def _note(doc, text: str, *, italic: bool = False) -> None:
 # what python-docx wrote for the same calls, so the bytes are the same. A cell is a list of
 # paragraphs, a paragraph a (properties, runs) pair of XML fragments.
 Paragraph = tuple[str, str]
-TABLE_PROPERTIES = (
-    '<w:tblPr><w:tblStyle w:val="TableGrid"/><w:tblW w:type="auto" w:w="0"/><w:jc w:val="center"/>'
-    '<w:tblLayout w:type="fixed"/><w:tblLook w:firstColumn="1" w:firstRow="1" w:lastColumn="0" w:lastRow="0" '
-    'w:noHBand="0" w:noVBand="1" w:val="04A0"/></w:tblPr>'
-)
+TABLE_LOOK = ('<w:tblLook w:firstColumn="1" w:firstRow="1" w:lastColumn="0" w:lastRow="0" w:noHBand="0" '
+              'w:noVBand="1" w:val="04A0"/>')
+GRID_TABLE = ('<w:tblStyle w:val="TableGrid"/><w:tblW w:type="auto" w:w="0"/><w:jc w:val="center"/>'
+              '<w:tblLayout w:type="fixed"/>' + TABLE_LOOK)
+PLAIN_TABLE = '<w:tblW w:type="auto" w:w="0"/>' + TABLE_LOOK
+FIXED_TABLE = '<w:tblW w:type="auto" w:w="0"/><w:tblLayout w:type="fixed"/>' + TABLE_LOOK
+ROW_FLAGS = "<w:cantSplit/>"  # no row split across pages
 HEAD_RUN = f'<w:b/><w:color w:val="{ACCENT}"/><w:sz w:val="16"/>'
 HEAD_SHADE = '<w:shd w:val="clear" w:color="auto" w:fill="E8EEF5"/>'
 MARK_RUN = (f'<w:b/><w:color w:val="{MARK}"/><w:sz w:val="14"/><w:bdr w:val="single" w:sz="4" w:space="0" '
             'w:color="8A3B00"/><w:shd w:val="clear" w:color="auto" w:fill="FBEFE6"/>')
 BULLET_INDENT = f'<w:ind w:left="{Mm(3).twips}"/>'
+MUTED_RUN = f'<w:color w:val="{MUTED}"/>'
+MUTED_SMALL_RUN = MUTED_RUN + '<w:sz w:val="15"/>'
+SIGNATURE_LINE = f'<w:spacing w:before="{Pt(18).twips}" w:after="0"/>'
 RUN_BREAKS = re.compile(r"([\t\r\n])")
 NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -175,25 +170,34 @@ def _cell(value: str | list[Paragraph]) -> list[Paragraph]:
     return [("", _run(value))] if isinstance(value, str) else value
 
 
-def _table(doc, headers: list[str], rows: list[list], widths: list[float], *, keep_together: bool = False) -> None:
-    twips = [Mm(width).twips for width in widths]
-    head = [[("", "<w:r/>" + _run(text, HEAD_RUN))] for text in headers]
-    all_rows = [(head, True), *((list(map(_cell, values)), False) for values in rows)]
-    out = [f"<w:tbl {nsdecls('w')}>{TABLE_PROPERTIES}<w:tblGrid>",
+def _kept(cells: list[list[Paragraph]]) -> list[list[Paragraph]]:
+    """The cells with every paragraph kept with the next one."""
+    return [[("<w:keepNext/>" + props, runs) for props, runs in paragraphs] for paragraphs in cells]
+
+
+def _insert_table(doc, properties: str, twips: list[int], rows: list[tuple[str, str, list[list[Paragraph]]]]) -> None:
+    """Append a w:tbl; rows are (row properties, cell properties after the width, cells)."""
+    out = [f"<w:tbl {nsdecls('w')}><w:tblPr>{properties}</w:tblPr><w:tblGrid>",
            *(f'<w:gridCol w:w="{t}"/>' for t in twips), "</w:tblGrid>"]
-    for index, (cells, header) in enumerate(all_rows):
-        # a short table is never split, so no few rows are left alone on a page
-        keep = "<w:keepNext/>" if keep_together and index < len(all_rows) - 1 else ""
-        out.append(f"<w:tr><w:trPr><w:cantSplit/>{'<w:tblHeader/>' if header else ''}</w:trPr>")
+    for row_props, cell_props, cells in rows:
+        out.append(f"<w:tr><w:trPr>{row_props}</w:trPr>" if row_props else "<w:tr>")
         for paragraphs, width in zip(cells, twips, strict=True):
-            out.append(f'<w:tc><w:tcPr><w:tcW w:type="dxa" w:w="{width}"/>{HEAD_SHADE if header else ""}</w:tcPr>')
-            for props, runs in paragraphs:
-                props = keep + props
-                out.append(f"<w:p>{f'<w:pPr>{props}</w:pPr>' if props else ''}{runs}</w:p>")
+            out.append(f'<w:tc><w:tcPr><w:tcW w:type="dxa" w:w="{width}"/>{cell_props}</w:tcPr>')
+            out += [f"<w:p><w:pPr>{props}</w:pPr>{runs}</w:p>" if props else f"<w:p>{runs}</w:p>"
+                    for props, runs in paragraphs]
             out.append("</w:tc>")
         out.append("</w:tr>")
     out.append("</w:tbl>")
     doc.element.body._insert_tbl(parse_xml("".join(out)))
+
+
+def _table(doc, headers: list[str], rows: list[list], widths: list[float], *, keep_together: bool = False) -> None:
+    head = [[("", "<w:r/>" + _run(text, HEAD_RUN))] for text in headers]
+    body = [[_cell(value) for value in values] for values in rows]
+    if keep_together:  # a short table is never split, so no few rows are left alone on a page
+        head, body = _kept(head), [_kept(cells) for cells in body[:-1]] + body[-1:]
+    _insert_table(doc, GRID_TABLE, [Mm(width).twips for width in widths],
+                  [(ROW_FLAGS + "<w:tblHeader/>", HEAD_SHADE, head), *((ROW_FLAGS, "", cells) for cells in body)])
     doc.add_paragraph().paragraph_format.space_after = Pt(2)
 
 
@@ -285,8 +289,9 @@ def _custom_xml(doc, payload: bytes, root: str) -> None:
     doc.part.relate_to(part, RT.CUSTOM_XML)
 
 
-def new_document(view) -> Document:
-    """An empty A4 document with the annex look: styles, header, footer with page fields."""
+@lru_cache(maxsize=4)
+def _blank(language: str) -> Document:
+    """The empty A4 document with the annex's styles in a language; new_document copies it."""
     doc = Document()
     _drop_template_leftovers(doc)
     section = doc.sections[0]
@@ -294,7 +299,17 @@ def new_document(view) -> Document:
     section.page_width, section.page_height = Mm(210), Mm(297)
     section.left_margin = section.right_margin = Mm(18)
     section.top_margin, section.bottom_margin = Mm(22), Mm(20)
-    _styles(doc, view.language)
+    _styles(doc, language)
+    return doc
+
+
+def new_document(view) -> Document:
+    """An empty A4 document with the annex look: styles, header, footer with page fields.
+
+    A copy of the blank one of the view's language (opening python-docx's template and setting
+    the styles took a third of a DOCX's time); the copy shares nothing that a document changes.
+    """
+    doc = copy.deepcopy(_blank(view.language))
     _header_footer(doc, view)
     return doc
 
@@ -321,17 +336,21 @@ def entries_table(doc, entries: tuple[EntryView, ...], labels: dict[str, str], *
 
 def meta_table(doc, rows) -> None:
     """The label / value block under the title."""
-    meta = doc.add_table(rows=0, cols=2)
-    meta.autofit = False
-    label_width, value_width = widths("meta")
-    meta.columns[0].width, meta.columns[1].width = Mm(label_width), Mm(value_width)
-    for row in rows:
-        cells = meta.add_row().cells
-        cells[0].width, cells[1].width = Mm(label_width), Mm(value_width)
-        label = cells[0].paragraphs[0].add_run(row.label)
-        label.font.color.rgb = MUTED
-        cells[1].paragraphs[0].add_run(unbroken(row.value)).bold = True
+    cells = [[[("", _run(row.label, MUTED_RUN))], [("", _run(unbroken(row.value), "<w:b/>"))]] for row in rows]
+    _insert_table(doc, FIXED_TABLE, [Mm(width).twips for width in widths("meta")],
+                  [("", "", pair) for pair in cells])
     doc.add_paragraph()
+
+
+def signature_table(doc, parties: list[str], labels: list[str]) -> None:
+    """One row per line, so both columns stay level whatever the length of the names; kept on one page."""
+    section = doc.sections[-1]
+    column = Emu((section.page_width - section.left_margin - section.right_margin) // len(parties)).twips
+    rows = [[[("", _run(party, "<w:b/>"))] for party in parties]]
+    rows += [[[(SIGNATURE_LINE, _run("_" * 38)), ("", _run(label, MUTED_SMALL_RUN))] for _ in parties]
+             for label in labels]
+    # every paragraph kept with the next: the block stays on one page (nothing follows it)
+    _insert_table(doc, PLAIN_TABLE, [column] * len(parties), [(ROW_FLAGS, "", _kept(cells)) for cells in rows])
 
 
 def property_text(text: str) -> str:
@@ -421,7 +440,7 @@ def finish(doc, view, date: dt.date, payload: bytes, root: str = "annex") -> byt
     props.modified = moment
     props.last_printed = moment
     _custom_xml(doc, payload, root)
-    return _normalise_zip(doc)
+    return docx_package.save(doc)
 
 
 # Word 2010's copy of styles.xml, 440 kB that Word 2013 and later and LibreOffice ignore
@@ -479,26 +498,9 @@ def build_docx(view: AnnexView, payload: bytes, date: dt.date) -> bytes:
     entries_table(doc, view.register["entries"], labels, keep_together=True)
 
     heading(doc, view.signatures["title"])
-    # one row per line, so both columns stay level whatever the length of the names
-    sig = doc.add_table(rows=1, cols=2)
-    for cell, party in zip(sig.rows[0].cells, view.signatures["parties"], strict=True):
-        cell.paragraphs[0].add_run(party).bold = True
-    for label in (view.signatures["signature"], view.signatures["name"], view.signatures["place_date"]):
-        row = sig.add_row()
-        for cell in row.cells:
-            line = cell.paragraphs[0]
-            line.paragraph_format.space_before = Pt(18)
-            line.paragraph_format.space_after = Pt(0)
-            line.add_run("_" * 38)
-            small = cell.add_paragraph().add_run(label)
-            small.font.size = Pt(7.5)
-            small.font.color.rgb = MUTED
-    for row in sig.rows:
-        _row_flags(row)
-        if row is not sig.rows[-1]:  # keep the block on one page
-            for cell in row.cells:
-                for paragraph in cell.paragraphs:
-                    paragraph.paragraph_format.keep_with_next = True
+    signature = view.signatures
+    signature_table(doc, list(signature["parties"]),
+                    [signature["signature"], signature["name"], signature["place_date"]])
     return finish(doc, view, date, payload)
 
 
@@ -512,42 +514,6 @@ def _party_cells(p, labels: dict[str, str]) -> list:
         if p.transfers:
             outside.append(_small(p.transfers))
     return [name, p.legal_id.replace(" ", NBSP), p.country, p.locations, outside]
-
-
-def _normalise_zip(doc) -> bytes:
-    """Save, then fix what differs between two saves of equal documents: member dates and modes.
-
-    The fields are set in place in the zip's headers (as strip-nondeterminism does), so the
-    package is compressed once.
-    """
-    raw = io.BytesIO()
-    doc.save(raw)
-    data = bytearray(raw.getvalue())
-    with zipfile.ZipFile(io.BytesIO(data)) as package:
-        members = package.infolist()
-        directory = package.start_dir
-    time, date = _dos_time(ZIP_DATE)
-    for info in members:  # local file header: dates at 10 and 12
-        _check_signature(data, info.header_offset, b"PK\x03\x04")
-        struct.pack_into("<HH", data, info.header_offset + 10, time, date)
-    offset = directory
-    for _ in members:  # central directory entry: dates at 12 and 14, mode at 38
-        _check_signature(data, offset, b"PK\x01\x02")
-        struct.pack_into("<HH", data, offset + 12, time, date)
-        struct.pack_into("<I", data, offset + 38, 0o644 << 16)
-        names, extra, comment = struct.unpack_from("<HHH", data, offset + 28)
-        offset += 46 + names + extra + comment
-    return bytes(data)
-
-
-def _dos_time(moment: tuple[int, ...]) -> tuple[int, int]:
-    year, month, day, hour, minute, second = moment
-    return hour << 11 | minute << 5 | second // 2, (year - 1980) << 9 | month << 5 | day
-
-
-def _check_signature(data: bytearray, offset: int, signature: bytes) -> None:
-    if data[offset:offset + 4] != signature:
-        raise AssertionError(f"unexpected zip layout at {offset}")  # python-docx wrote something unusual
 
 
 def build_notice_docx(view: NoticeView, payload: bytes, date: dt.date) -> bytes:
