@@ -91,7 +91,7 @@ def html_to_pdf(html: str, *, date: dt.date, attachments: dict[str, bytes], styl
     html = BLOCK_GAP.sub("><", html)
     with collector_paused():  # the render's boxes are freed before the collector runs again
         data = _write_pdf(html, date=date, attachments=attachments, styled=styled)
-    return scope_header_cells(data)
+    return finish(data)
 
 
 def _write_pdf(html: str, *, date: dt.date, attachments: dict[str, bytes], styled: bool) -> bytes:
@@ -110,7 +110,7 @@ def _write_pdf(html: str, *, date: dt.date, attachments: dict[str, bytes], style
             stylesheets=[css] if css else None,
             font_config=font_config,
             pdf_variant="pdf/a-3b",
-            pdf_identifier=True,
+            pdf_identifier=False,  # finish() writes it: WeasyPrint's would serialise every object twice
             pdf_tags=True,
             uncompressed_pdf=False,
         )
@@ -118,17 +118,16 @@ def _write_pdf(html: str, *, date: dt.date, attachments: dict[str, bytes], style
         raise RenderError(str(exc)) from None
 
 
-def scope_header_cells(data: bytes) -> bytes:
-    """Give every tagged table header cell its Scope: Column in a header row, Row elsewhere.
+def finish(data: bytes) -> bytes:
+    """Give every tagged table header cell its Scope, and write the file identifier PDF/A asks for.
 
     WeasyPrint tags <th> without the scope attribute, and a screen reader needs it to read a
-    cell with its header. The ID is derived from the content, so the bytes stay deterministic.
+    cell with its header: Column in a header row, Row elsewhere. The trailer's /ID is qpdf's
+    deterministic one, derived from the content, so the bytes stay deterministic.
     """
     with pikepdf.open(io.BytesIO(data)) as pdf:
         root = pdf.Root.get("/StructTreeRoot")
-        if root is None:
-            return data
-        stack = [(root.get("/K"), False)]
+        stack = [(root.get("/K"), False)] if root is not None else []
         while stack:
             node, in_head = stack.pop()
             if isinstance(node, pikepdf.Array):
