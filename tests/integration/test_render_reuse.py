@@ -4,11 +4,14 @@ One parsed stylesheet and one font configuration: every PDF rendered with them, 
 documents, equals one rendered from scratch through the stylesheet link, as the HTML preview has it.
 Line measurements kept across documents (render.line_cache): every example annex and a change
 notice, rendered after the others with the cache filled, equal their renders without the cache.
+Layout contexts released as their render ends (render.context_release): the same bytes.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import gc
+import weakref
 
 import render_support as rs
 import weasyprint
@@ -18,7 +21,7 @@ from annex_gen.changes.impact import impact
 from annex_gen.changes.notices import build_notice, notice_dates
 from annex_gen.inputs.contract import load_contract
 from annex_gen.inputs.registry import load_registry
-from annex_gen.render import line_cache
+from annex_gen.render import context_release, line_cache
 from annex_gen.render import pdf as render_pdf
 from annex_gen.render.html import render_html
 from annex_gen.resolve import resolve
@@ -101,3 +104,34 @@ def test_the_kept_measurements_tell_text_styles_apart():
     finally:
         render_pdf.shared_style.cache_clear()
     assert kept == plain
+
+
+def test_released_layout_contexts_give_the_same_bytes_and_need_no_collector(tmp_path):
+    registry = load_registry(rs.ROOT / "registry")
+    documents = [resolve(registry, load_contract(registry, path)[0]) for path in rs.EXAMPLES]
+    documents.append(a_notice(tmp_path, registry))
+    render_pdf.render_pdf(documents[0])  # installs it
+    try:
+        context_release.uninstall()
+        kept = [render_pdf.render_pdf(document) for document in documents]
+    finally:
+        assert context_release.install()
+    released = [render_pdf.render_pdf(document) for document in documents]
+    for document, before, after in zip(documents, kept, released, strict=True):
+        assert after[:5] == b"%PDF-" and after == before, f"{document.customer_id}: releasing changed the PDF"
+    # The context (and with it the render's styles and boxes) is gone when the render returns.
+    contexts = []
+    original = context_release._original_init
+
+    def remember(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        contexts.append(weakref.ref(self))
+
+    context_release._original_init = remember
+    gc.disable()  # so only reference counting can have freed it
+    try:
+        render_pdf.render_pdf(documents[0])
+        assert len(contexts) == 1 and contexts[0]() is None, "the layout context outlived its render"
+    finally:
+        gc.enable()
+        context_release._original_init = original
