@@ -294,3 +294,12 @@ def test_a_no_op_batch_reads_no_settled_input_and_still_sees_a_change(tmp_path, 
     assert os.stat(path).st_size == before.st_size
     third = run(registry, [contracts], out)
     assert [cid for cid, _ in third.generated] == ["gulf-retail"]
+
+
+def test_gather_reports_failures_in_the_order_of_the_paths(tmp_path):
+    contracts = tmp_path / "contracts"
+    contracts.mkdir()
+    (contracts / "bad.yaml").write_bytes(b"\xff not utf-8\n")
+    sources_found, failures = sources.gather([contracts, tmp_path / "missing.yaml", contracts / "bad.yaml"])
+    assert sources_found == []
+    assert [Path(f.label).name for f in failures] == ["bad.yaml", "missing.yaml"]  # the same file once

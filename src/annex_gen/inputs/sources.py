@@ -93,33 +93,35 @@ def gather(paths: Iterable[Path], known: Mapping[str, tuple[str, str]] | None = 
     known = known or {}
     now_ns = time.time_ns()
     sources: list[Source] = []
-    found, problems = gather_files(paths)
-    failures = [InputFailure(d.file, str(d), (d,)) for d in problems]
+    failures: list[InputFailure] = []
     seen: set[str] = set()
-    for label, real in found:
-        if real in seen:
-            continue
-        seen.add(real)
-        if label.lower().endswith(".csv"):
+    for given in paths:  # one at a time: failures in the order of the paths
+        found, problems = gather_files([given])
+        failures += [InputFailure(d.file, str(d), (d,)) for d in problems]
+        for label, real in found:
+            if real in seen:
+                continue
+            seen.add(real)
+            if label.lower().endswith(".csv"):
+                try:
+                    sources.extend(_crm_sources(Path(label)))
+                except InvalidInput as exc:
+                    failures.append(InputFailure(label, str(exc), tuple(exc.diagnostics)))
+                continue
             try:
-                sources.extend(_crm_sources(Path(label)))
+                stamp = stamp_of(os.stat(label), now_ns)  # before reading: a change while read shows next time
+            except OSError:
+                stamp = None
+            recorded = known.get(label)
+            if stamp is not None and recorded is not None and recorded[0] == stamp:
+                sources.append(Source(label, recorded[1], stamp=stamp))
+                continue
+            try:
+                text = read_text(Path(label), MAX_CONTRACT_BYTES)
             except InvalidInput as exc:
                 failures.append(InputFailure(label, str(exc), tuple(exc.diagnostics)))
-            continue
-        try:
-            stamp = stamp_of(os.stat(label), now_ns)  # before reading: a change while read shows next time
-        except OSError:
-            stamp = None
-        recorded = known.get(label)
-        if stamp is not None and recorded is not None and recorded[0] == stamp:
-            sources.append(Source(label, recorded[1], stamp=stamp))
-            continue
-        try:
-            text = read_text(Path(label), MAX_CONTRACT_BYTES)
-        except InvalidInput as exc:
-            failures.append(InputFailure(label, str(exc), tuple(exc.diagnostics)))
-            continue
-        sources.append(Source(label, sha256_text(text), text=text, stamp=stamp))
+                continue
+            sources.append(Source(label, sha256_text(text), text=text, stamp=stamp))
     return sources, failures
 
 
