@@ -217,12 +217,12 @@ class Manifest:
 
     def save(self) -> None:
         """Write the manifest atomically."""
-        data = {
-            "schema": SCHEMA,
-            "updated": _now(),
-            "customers": {cid: self.records[cid].to_dict() for cid in sorted(self.records)},
-        }
-        write_atomic(self.path, (json.dumps(data, ensure_ascii=False, indent=1) + "\n").encode("utf-8"))
+        # One customer a line: greppable, and written by json's C encoder (indenting is pure Python).
+        head = json.dumps({"schema": SCHEMA, "updated": _now()})[:-1]
+        lines = [f"{json.dumps(cid, ensure_ascii=False)}: {json.dumps(self.records[cid].to_dict(), ensure_ascii=False)}"
+                 for cid in sorted(self.records)]
+        text = head + ', "customers": {' + ("\n" + ",\n".join(lines) + "\n" if lines else "") + "}}\n"
+        write_atomic(self.path, text.encode("utf-8"))
 
     def by_source(self) -> dict[str, Record]:
         """The records keyed by the input they came from."""
