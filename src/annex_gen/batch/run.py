@@ -298,7 +298,7 @@ def run_batch(registry: Registry, paths: Iterable[Path], out_dir: Path, *, jobs:
         manifest.sweep()
         templates = templates_digest(engine)
         recorder = _Recorder(manifest, registry, templates)
-        sources, input_failures = gather(paths, None if force else manifest.stamps())
+        sources, input_failures = gather(paths, {} if force else manifest.stamps())
         todo = _plan(registry, sources, input_failures, manifest, templates, force, result, recorder)
         total = result.total = len(result.unchanged) + len(result.failed) + len(todo)
         done = 0

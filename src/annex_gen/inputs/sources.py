@@ -87,10 +87,10 @@ def gather(paths: Iterable[Path], known: Mapping[str, tuple[str, str]] | None = 
            ) -> tuple[list[Source], list[InputFailure]]:
     """Every contract of the given files, directories (their *.yaml) and CSV exports.
 
-    known maps a file's label to the (stamp, digest) recorded when it was last read; such a
-    file whose stamp still matches is not read now (its Source reads it when parsed).
+    known (a batch's) maps a file's label to the (stamp, digest) recorded when it was last read;
+    such a file whose stamp still matches is not read now (its Source reads it when parsed).
+    Without known, as for check and diff, no stamps are taken.
     """
-    known = known or {}
     now_ns = time.time_ns()
     sources: list[Source] = []
     failures: list[InputFailure] = []
@@ -108,12 +108,14 @@ def gather(paths: Iterable[Path], known: Mapping[str, tuple[str, str]] | None = 
                 except InvalidInput as exc:
                     failures.append(InputFailure(label, str(exc), tuple(exc.diagnostics)))
                 continue
-            try:
-                stamp = stamp_of(os.stat(label), now_ns)  # before reading: a change while read shows next time
-            except OSError:
-                stamp = None
-            recorded = known.get(label)
-            if stamp is not None and recorded is not None and recorded[0] == stamp:
+            stamp = None
+            if known is not None:
+                try:
+                    stamp = stamp_of(os.stat(label), now_ns)  # before reading: a change while read shows next time
+                except OSError:
+                    pass
+            recorded = known.get(label) if stamp is not None else None
+            if recorded is not None and recorded[0] == stamp:
                 sources.append(Source(label, recorded[1], stamp=stamp))
                 continue
             try:
