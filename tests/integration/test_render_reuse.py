@@ -2,8 +2,9 @@
 
 One parsed stylesheet and one font configuration: every PDF rendered with them, after other
 documents, equals one rendered from scratch through the stylesheet link, as the HTML preview has it.
-Line measurements kept across documents (render.line_cache): every example annex and a change
-notice, rendered after the others with the cache filled, equal their renders without the cache.
+Computed styles and line measurements kept across documents (render.style_cache, render.line_cache):
+every example annex and a change notice, rendered after the others with the caches filled, equal
+their renders without them.
 Layout contexts released as their render ends (render.context_release): the same bytes.
 """
 
@@ -12,6 +13,8 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import render_support as rs
 import weasyprint
@@ -21,7 +24,7 @@ from annex_gen.changes.impact import impact
 from annex_gen.changes.notices import build_notice, notice_dates
 from annex_gen.inputs.contract import load_contract
 from annex_gen.inputs.registry import load_registry
-from annex_gen.render import context_release, line_cache
+from annex_gen.render import context_release, line_cache, style_cache
 from annex_gen.render import pdf as render_pdf
 from annex_gen.render.html import render_html
 from annex_gen.resolve import resolve
@@ -55,6 +58,39 @@ def a_notice(tmp_path, registry):
     return build_notice(report, customer, notice_dates(registry, new, dt.date(2026, 12, 1)))
 
 
+@contextmanager
+def without(*caches) -> Iterator[None]:
+    """Renders inside run with these caches uninstalled; the first render after it installs them afresh."""
+    render_pdf.shared_style()  # set up now, or the first render inside would install them again
+    for cache in caches:
+        cache.uninstall()
+    try:
+        yield
+    finally:
+        render_pdf.shared_style.cache_clear()
+
+
+def test_kept_computed_styles_give_the_uncached_bytes(tmp_path):
+    registry = load_registry(rs.ROOT / "registry")
+    documents = [resolve(registry, load_contract(registry, path)[0]) for path in rs.EXAMPLES]
+    documents.append(a_notice(tmp_path, registry))
+    with without(style_cache):
+        counts = style_cache.hits, style_cache.misses
+        uncached = [render_pdf.render_pdf(document) for document in documents]
+        assert (style_cache.hits, style_cache.misses) == counts, "uninstalled, the cache should not be asked"
+    try:
+        for document in documents:  # fill it with every document first
+            render_pdf.render_pdf(document)
+        hits, misses = style_cache.hits, style_cache.misses
+        cached = [render_pdf.render_pdf(document) for document in documents]
+        assert style_cache.misses == misses, "the second round should find every element's style kept"
+        assert style_cache.hits - hits > 1000 * len(documents), "each document should reuse its styles"
+    finally:
+        render_pdf.shared_style.cache_clear()
+    for document, plain, kept in zip(documents, uncached, cached, strict=True):
+        assert kept[:5] == b"%PDF-" and kept == plain, f"{document.customer_id}: the style cache changed the PDF"
+
+
 def test_kept_line_measurements_give_the_uncached_bytes(tmp_path):
     assert line_cache.supported(), (
         f"WeasyPrint {weasyprint.__version__} is not one render.line_cache was verified with "
@@ -62,12 +98,11 @@ def test_kept_line_measurements_give_the_uncached_bytes(tmp_path):
     registry = load_registry(rs.ROOT / "registry")
     documents = [resolve(registry, load_contract(registry, path)[0]) for path in rs.EXAMPLES]
     documents.append(a_notice(tmp_path, registry))
-    try:
-        line_cache.uninstall()
+    with without(line_cache):
         counts = line_cache.hits, line_cache.misses
         uncached = [render_pdf.render_pdf(document) for document in documents]
         assert (line_cache.hits, line_cache.misses) == counts, "uninstalled, the cache should not be asked"
-        render_pdf.shared_style.cache_clear()  # installs the cache with a new font configuration
+    try:
         for document in documents:  # fill it with every document first
             render_pdf.render_pdf(document)
         before = line_cache.hits
@@ -93,17 +128,53 @@ def test_the_kept_measurements_tell_text_styles_apart():
     def render() -> bytes:
         return render_pdf.html_to_pdf(html, date=dt.date(2026, 11, 30), attachments={}, styled=True)
 
-    try:
-        line_cache.uninstall()
+    with without(line_cache, style_cache):
+        counts = line_cache.misses, style_cache.misses
         plain = render()
-        render_pdf.shared_style.cache_clear()
+        assert (line_cache.misses, style_cache.misses) == counts, "uninstalled, the caches should not be asked"
+    try:
         render()
-        misses = line_cache.misses
+        misses, style_misses = line_cache.misses, style_cache.misses
         kept = render()
         assert line_cache.misses == misses, "the second render should be measured from the cache alone"
+        assert style_cache.misses == style_misses, "the second render should take every style from the cache"
     finally:
         render_pdf.shared_style.cache_clear()
     assert kept == plain
+
+
+# Documents alike but for one declaration, on the element or on its parent: a style kept from one
+# must never serve another.
+VARIANTS = ('<div><p>{words}</p></div>', '<div style="font-size: 12pt"><p>{words}</p></div>',
+            '<div style="color: #c00"><p>{words}</p></div>', '<div><p style="margin-left: 20mm">{words}</p></div>',
+            '<div><p class="rule">{words}</p></div>',
+            '<div><p class="rule" style="font-style: normal">{words}</p></div>',
+            '<div><p style="width: 22mm; hyphens: auto">{words}</p></div>',
+            '<div lang="en"><p style="width: 22mm; hyphens: auto">{words}</p></div>',
+            '<ul><li>{words}</li><li style="text-decoration: underline">{words}</li></ul>')
+
+
+def test_kept_styles_serve_only_documents_that_cascade_alike():
+    words = "Alikäsittelijäluettelon tietojenkäsittelysopimus Lianan"
+    page = '<!DOCTYPE html><html lang="fi"><head><meta charset="utf-8"></head><body>{}</body></html>'
+    htmls = [page.format(v.format(words=words)) for v in VARIANTS]
+
+    def render(html: str) -> bytes:
+        return render_pdf.html_to_pdf(html, date=dt.date(2026, 11, 30), attachments={}, styled=True)
+
+    with without(style_cache):
+        plain = [render(html) for html in htmls]
+    try:
+        for html in htmls:
+            render(html)
+        hits = style_cache.hits
+        kept = [render(html) for html in reversed(htmls)][::-1]
+        assert style_cache.hits > hits
+    finally:
+        render_pdf.shared_style.cache_clear()
+    assert len(set(plain)) == len(VARIANTS), "every variant should print differently"
+    for variant, before, after in zip(VARIANTS, plain, kept, strict=True):
+        assert after == before, f"{variant}: a kept style changed the PDF"
 
 
 def test_released_layout_contexts_give_the_same_bytes_and_need_no_collector(tmp_path):

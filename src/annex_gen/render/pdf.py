@@ -2,9 +2,9 @@
 
 The stylesheet is parsed, and its fonts loaded, once per process (`shared_style`) and handed to
 every render through WeasyPrint's public `stylesheets` and `font_config` arguments, so a batch
-worker pays for them once, line measurements are kept across documents (`line_cache`), and a
-render's objects are freed as it ends (`context_release`); the PDF is byte-identical to one
-rendered from the linked stylesheet.
+worker pays for them once, computed styles and line measurements are kept across documents
+(`style_cache`, `line_cache`), and a render's objects are freed as it ends (`context_release`);
+the PDF is byte-identical to one rendered from the linked stylesheet.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import weasyprint
 from weasyprint.text.fonts import FontConfiguration
 
 from annex_gen.errors import RenderError
-from annex_gen.render import context_release, line_cache
+from annex_gen.render import context_release, line_cache, style_cache
 from annex_gen.render.html import render_html
 from annex_gen.resources import TEMPLATES_DIR
 
@@ -60,6 +60,7 @@ def shared_style() -> tuple[FontConfiguration, weasyprint.CSS]:
     """The font configuration and the parsed stylesheet (its @font-face fonts loaded) of this process."""
     font_config = FontConfiguration()
     line_cache.install(font_config)
+    style_cache.install(font_config)
     context_release.install()
     try:
         css = weasyprint.CSS(url=(TEMPLATES_DIR / STYLESHEET).resolve().as_uri(), url_fetcher=TemplatesOnlyFetcher(),
