@@ -108,6 +108,7 @@ def test_kept_line_measurements_give_the_uncached_bytes(tmp_path):
         before = line_cache.hits
         cached = [render_pdf.render_pdf(document) for document in documents]
         assert line_cache.hits > before, "the second round should reuse kept measurements"
+        assert line_cache._struts, "the styles' struts should be kept"
     finally:
         render_pdf.shared_style.cache_clear()
     for document, plain, kept in zip(documents, uncached, cached, strict=True):

@@ -6,10 +6,15 @@ seventh of a render. It depends only on its arguments and on the style's propert
 TEXT_PROPERTIES, and its result holds no Pango object (the layout is deactivated before it
 returns), so a result can be kept and handed out again as a copy.
 
-The wrapper replaces WeasyPrint's internal `split_first_line` in the two modules that call it,
-so it is installed only on the WeasyPrint version it was verified with (pyproject pins it) and
-only for the styles of the font configuration given to `install`; anything else calls
-WeasyPrint's own function. tests/integration/test_render_reuse.py checks every example and a
+The strut of a style (its line height and baseline, asked for every line and inline box) is
+kept too, for each style object: WeasyPrint keeps it already, under a key it builds from
+fourteen properties at every call, and with style_cache the same style objects serve every
+document.
+
+The wrappers replace WeasyPrint's internal `split_first_line` and `strut` in the modules that
+call them, so they are installed only on the WeasyPrint version they were verified with
+(pyproject pins it) and only for the styles of the font configuration given to `install`;
+anything else calls WeasyPrint's own functions. tests/integration/test_render_reuse.py checks every example and a
 notice byte for byte against renders without it, and the same words in a dozen text styles.
 """
 
@@ -20,7 +25,9 @@ import threading
 from typing import Any
 
 import weasyprint
+from weasyprint.css import computed_values, units
 from weasyprint.layout import inline, preferred
+from weasyprint.text import line_break
 from weasyprint.text.fonts import FontConfiguration
 
 VERIFIED_VERSIONS = ("70.0",)
@@ -35,11 +42,14 @@ TEXT_PROPERTIES = (
     "hyphens", "hyphenate_character", "hyphenate_limit_chars", "hyphenate_limit_zone",
 )
 MAX_ENTRIES = 50_000  # about a kilobyte each; emptied when full, so a long batch stays bounded
+STRUT_USERS = (inline, units, computed_values)
 
 _original = inline.split_first_line
+_original_strut = line_break.strut
 _lock = threading.Lock()
 _font_config: FontConfiguration | None = None
 _results: dict[tuple, tuple] = {}
+_struts: dict[int, tuple] = {}
 hits = misses = 0
 
 
@@ -57,7 +67,10 @@ def install(font_config: FontConfiguration) -> bool:
         if _font_config is not font_config:
             _font_config = font_config
             _results.clear()
+            _struts.clear()
         inline.split_first_line = preferred.split_first_line = split_first_line
+        for module in STRUT_USERS:
+            module.strut = strut
     return True
 
 
@@ -66,8 +79,11 @@ def uninstall() -> None:
     global _font_config
     with _lock:
         inline.split_first_line = preferred.split_first_line = _original
+        for module in STRUT_USERS:
+            module.strut = _original_strut
         _font_config = None
         _results.clear()
+        _struts.clear()
 
 
 def split_first_line(text: str, style: Any, context: Any, max_width: float | None, justification_spacing: float,
@@ -92,3 +108,17 @@ def split_first_line(text: str, style: Any, context: Any, max_width: float | Non
         hits += 1
     layout, *measures = kept
     return (copy.copy(layout), *measures)  # drawing reactivates the layout: every box gets its own
+
+
+def strut(style: Any) -> tuple[float, float]:
+    """WeasyPrint's strut (line height, baseline), remembered for each style of the installed font configuration."""
+    if style.font_config is not _font_config:
+        return _original_strut(style)
+    kept = _struts.get(id(style))
+    if kept is not None and kept[0] is style:
+        return kept[1]
+    result = _original_strut(style)
+    if len(_struts) >= MAX_ENTRIES:
+        _struts.clear()
+    _struts[id(style)] = (style, result)  # the style is held, so its identity is never reused
+    return result

@@ -63,18 +63,17 @@ def uninstall() -> None:
         _styles.clear()
 
 
-def _declaration(item: tuple[str, tuple[Any, Any]]) -> tuple:
-    name, (values, weight) = item
-    try:
-        hash(values)
-    except TypeError:
-        try:
-            values = frozenset(values) if isinstance(values, set) else (_BY_IDENTITY, id(values))
-            hash(values)
-        except TypeError:
+def _declarations(cascaded: dict[str, tuple[Any, Any]]) -> tuple:
+    """The cascaded declarations as a key: values by value, a list by identity, a set as a frozenset."""
+    key = []
+    for name, (values, weight) in cascaded.items():
+        kind = type(values)
+        if kind is list:  # the same object in every document (the shared stylesheet's), so identity finds it
             values = (_BY_IDENTITY, id(values))
-        # a list is the same object in every document (the shared stylesheet's), so identity finds it
-    return name, values, weight
+        elif kind is set:
+            values = frozenset(values)
+        key.append((name, values, weight))
+    return tuple(key)
 
 
 def set_computed_styles(self: StyleFor, element: Any, parent: Any, root: Any = None, pseudo_type: str | None = None,
@@ -85,10 +84,10 @@ def set_computed_styles(self: StyleFor, element: Any, parent: Any, root: Any = N
         return _original(self, element, parent, root, pseudo_type, base_url, target_collector)
     cascaded = self.get_cascaded_styles().get((element, pseudo_type), {})
     parent_style = None if element == root and pseudo_type is None else self.get_computed_styles()[parent, None]
+    key = (id(parent_style), pseudo_type, base_url, _declarations(cascaded))
     try:
-        key = (id(parent_style), pseudo_type, base_url, tuple(map(_declaration, cascaded.items())))
         kept = _styles.get(key)
-    except TypeError:  # unhashable weights or a base URL that is not a string: computed as WeasyPrint does
+    except TypeError:  # a value holding a list or a set: computed as WeasyPrint does
         return _original(self, element, parent, root, pseudo_type, base_url, target_collector)
     if kept is not None and kept[0] is parent_style:
         hits += 1
