@@ -11,8 +11,8 @@ machine hit every side alike), over the example contracts:
   (the path of docassemble and Carbone), with its own profile directory;
 - annex-gen's DOCX.
 
-CPU seconds per document (this process, or the soffice child) are the figure compared; wall time
-is shown beside it. Medians over the rounds, the spread (min-max as % of the median) says how noisy
+CPU seconds per document (this process, or the soffice child) are the figure compared, each side's
+time including the collection of the garbage it leaves; wall time is shown beside it. Medians over the rounds, the spread (min-max as % of the median) says how noisy
 the machine was. Then `annex-gen batch` over N synthetic contracts (PDF + DOCX) with each engine, and
 `check` over the synthetic contracts with the libyaml fast path and with the pure parser alone.
 """
@@ -20,6 +20,7 @@ the machine was. Then `annex-gen batch` over N synthetic contracts (PDF + DOCX) 
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import resource
 import shutil
@@ -57,9 +58,15 @@ def child_cpu() -> float:
 
 
 def timed(fn: Callable[[], None]) -> tuple[float, float]:
-    """(CPU seconds of this process and its children, wall seconds) of fn()."""
+    """(CPU seconds of this process and its children, wall seconds) of fn(), collecting its garbage too.
+
+    The collection belongs to the side that left the garbage: bare WeasyPrint leaves each render to
+    Python's cycle collector (0.1-0.17 s for the nine examples here), which would otherwise run
+    during whichever side comes next.
+    """
     cpu, children, wall = time.process_time(), child_cpu(), time.perf_counter()
     fn()
+    gc.collect()
     return time.process_time() - cpu + child_cpu() - children, time.perf_counter() - wall
 
 
@@ -113,6 +120,7 @@ def render_table(args: argparse.Namespace, work: Path) -> None:
         raise SystemExit("soffice not found: install LibreOffice (scripts/install-system-packages)")
     for fn in sides.values():  # warm up: fonts, templates, compilers, LibreOffice's profile
         fn()
+    gc.collect()
     cpu: dict[str, list[float]] = {name: [] for name in sides}
     wall: dict[str, list[float]] = {name: [] for name in sides}
     order = list(sides)
