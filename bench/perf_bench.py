@@ -62,7 +62,8 @@ def timed(fn: Callable[[], None]) -> tuple[float, float]:
 
     The collection belongs to the side that left the garbage: bare WeasyPrint leaves each render to
     Python's cycle collector (0.1-0.17 s for the nine examples here), which would otherwise run
-    during whichever side comes next.
+    during whichever side comes next. What was alive before the rounds is frozen (gc.freeze), so
+    a collection looks at the objects made since, not at every cache and module of the process.
     """
     cpu, children, wall = time.process_time(), child_cpu(), time.perf_counter()
     fn()
@@ -121,6 +122,7 @@ def render_table(args: argparse.Namespace, work: Path) -> None:
     for fn in sides.values():  # warm up: fonts, templates, compilers, LibreOffice's profile
         fn()
     gc.collect()
+    gc.freeze()
     cpu: dict[str, list[float]] = {name: [] for name in sides}
     wall: dict[str, list[float]] = {name: [] for name in sides}
     order = list(sides)
