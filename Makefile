@@ -22,6 +22,7 @@ $(STAMP): pyproject.toml scripts/install-system-packages
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/python -m compileall -q src
 	touch $(STAMP)
 
 check: setup

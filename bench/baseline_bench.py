@@ -5,7 +5,9 @@
                                              [--noop 10000]
 
 Each side runs as its own processes with its own source tree, registry and examples, with this
-checkout's virtualenv; the sides alternate, and reverse their order every other round. Figures:
+checkout's virtualenv, its modules byte-compiled first (as an installed package's are: start-up
+then never includes compiling source); the sides alternate, and reverse their order every other
+round. Figures:
 
 - PDF per annex: a process renders every example annex once (after one warm-up render) and
   reports the CPU seconds per annex: the WeasyPrint path as `generate` runs it;
@@ -115,6 +117,8 @@ def main() -> int:
     parser.add_argument("--noop", type=int, default=10000, help="contracts for no-op batch, check, diff (0: skip)")
     args = parser.parse_args()
     sides = {"baseline": args.baseline.resolve(), "this checkout": ROOT}
+    for side in sides.values():
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(side / "src")], check=True, capture_output=True)
     print(f"baseline {sides['baseline']}, this checkout {ROOT}; medians of {args.rounds} alternating rounds")
     print(f"| {'what':34} | {'baseline':>14} | {'this checkout':>14} | speed-up |")
     print(f"|{'-' * 36}|{'-' * 16}|{'-' * 16}|---------:|")
