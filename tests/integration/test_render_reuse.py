@@ -152,7 +152,9 @@ VARIANTS = ('<div><p>{words}</p></div>', '<div style="font-size: 12pt"><p>{words
             '<div><p class="rule" style="font-style: normal">{words}</p></div>',
             '<div><p style="width: 22mm; hyphens: auto">{words}</p></div>',
             '<div lang="en"><p style="width: 22mm; hyphens: auto">{words}</p></div>',
-            '<ul><li>{words}</li><li style="text-decoration: underline">{words}</li></ul>')
+            '<ul><li>{words}</li><li style="text-decoration: underline">{words}</li></ul>',
+            '<div><p style="box-sizing: border-box; width: 40mm; padding: 2mm; border: 1pt solid">{words}</p></div>',
+            '<table><tr><td style="border: 2pt solid; padding: 1mm 2mm">{words}</td><td>{words}</td></tr></table>')
 
 
 def test_kept_styles_serve_only_documents_that_cascade_alike():
