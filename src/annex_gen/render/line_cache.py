@@ -14,8 +14,9 @@ document.
 The wrappers replace WeasyPrint's internal `split_first_line` and `strut` in the modules that
 call them, so they are installed only on the WeasyPrint version they were verified with
 (pyproject pins it) and only for the styles of the font configuration given to `install`;
-anything else calls WeasyPrint's own functions. tests/integration/test_render_reuse.py checks every example and a
-notice byte for byte against renders without it, and the same words in a dozen text styles.
+anything else calls WeasyPrint's own functions. tests/integration/test_render_reuse.py checks
+every example and a notice byte for byte against renders without them, and the same words in a
+dozen text styles.
 """
 
 from __future__ import annotations

@@ -11,9 +11,8 @@ that have the same parent style and matched rules; this keeps that sharing acros
 The key is the parent style (by identity, and the entry holds it, so the identity stays
 unique), the pseudo-element, the base URL and the cascaded declarations, compared by value
 where they are hashable (a set as a frozenset) and by identity (held by the entry too) where
-they are not. Page and
-page-margin styles are left to WeasyPrint, which adjusts them page by page, and anchors are
-collected for each document as WeasyPrint collects them.
+they are not. Page and page-margin styles are left to WeasyPrint, which adjusts them page by
+page, and anchors are collected for each document as WeasyPrint collects them.
 
 The wrapper replaces WeasyPrint's internal `StyleFor.set_computed_styles`, so like line_cache
 it is installed only on the WeasyPrint version it was verified with and only for the styles of
@@ -31,7 +30,7 @@ from weasyprint.text.fonts import FontConfiguration
 
 from annex_gen.render import line_cache
 
-MAX_ENTRIES = 20_000  # an annex needs about 400 once the first few are in; emptied when full
+MAX_ENTRIES = 20_000  # the nine examples need about 3,400; emptied when full
 
 _original = StyleFor.set_computed_styles
 _lock = threading.Lock()
