@@ -70,49 +70,48 @@ def without(*caches) -> Iterator[None]:
         render_pdf.shared_style.cache_clear()
 
 
-def test_kept_computed_styles_give_the_uncached_bytes(tmp_path):
-    registry = load_registry(rs.ROOT / "registry")
-    documents = [resolve(registry, load_contract(registry, path)[0]) for path in rs.EXAMPLES]
-    documents.append(a_notice(tmp_path, registry))
-    with without(style_cache):
-        counts = style_cache.hits, style_cache.misses
-        uncached = [render_pdf.render_pdf(document) for document in documents]
-        assert (style_cache.hits, style_cache.misses) == counts, "uninstalled, the cache should not be asked"
+def renders_without_and_with(cache, documents) -> tuple[list[bytes], list[bytes], int, int]:
+    """Each document rendered without the cache, then with it after every document filled it;
+    with the hits and misses of that last round."""
+    with without(cache):
+        counts = cache.hits, cache.misses
+        plain = [render_pdf.render_pdf(document) for document in documents]
+        assert (cache.hits, cache.misses) == counts, "uninstalled, the cache should not be asked"
     try:
-        for document in documents:  # fill it with every document first
+        for document in documents:
             render_pdf.render_pdf(document)
-        hits, misses = style_cache.hits, style_cache.misses
-        cached = [render_pdf.render_pdf(document) for document in documents]
-        assert style_cache.misses == misses, "the second round should find every element's style kept"
-        assert style_cache.hits - hits > 1000 * len(documents), "each document should reuse its styles"
+        hits, misses = cache.hits, cache.misses
+        kept = [render_pdf.render_pdf(document) for document in documents]
+        return plain, kept, cache.hits - hits, cache.misses - misses
     finally:
         render_pdf.shared_style.cache_clear()
-    for document, plain, kept in zip(documents, uncached, cached, strict=True):
-        assert kept[:5] == b"%PDF-" and kept == plain, f"{document.customer_id}: the style cache changed the PDF"
+
+
+def examples_and_a_notice(tmp_path):
+    registry = load_registry(rs.ROOT / "registry")
+    documents = [resolve(registry, load_contract(registry, path)[0]) for path in rs.EXAMPLES]
+    return [*documents, a_notice(tmp_path, registry)]
+
+
+def test_kept_computed_styles_give_the_uncached_bytes(tmp_path):
+    documents = examples_and_a_notice(tmp_path)
+    plain, kept, hits, misses = renders_without_and_with(style_cache, documents)
+    assert misses == 0, "the second round should find every element's style kept"
+    assert hits > 1000 * len(documents), "each document should reuse its styles"
+    for document, before, after in zip(documents, plain, kept, strict=True):
+        assert after[:5] == b"%PDF-" and after == before, f"{document.customer_id}: the style cache changed the PDF"
 
 
 def test_kept_line_measurements_give_the_uncached_bytes(tmp_path):
     assert line_cache.supported(), (
         f"WeasyPrint {weasyprint.__version__} is not one render.line_cache was verified with "
         f"({', '.join(line_cache.VERIFIED_VERSIONS)}): check it as this test does, then add it")
-    registry = load_registry(rs.ROOT / "registry")
-    documents = [resolve(registry, load_contract(registry, path)[0]) for path in rs.EXAMPLES]
-    documents.append(a_notice(tmp_path, registry))
-    with without(line_cache):
-        counts = line_cache.hits, line_cache.misses
-        uncached = [render_pdf.render_pdf(document) for document in documents]
-        assert (line_cache.hits, line_cache.misses) == counts, "uninstalled, the cache should not be asked"
-    try:
-        for document in documents:  # fill it with every document first
-            render_pdf.render_pdf(document)
-        before = line_cache.hits
-        cached = [render_pdf.render_pdf(document) for document in documents]
-        assert line_cache.hits > before, "the second round should reuse kept measurements"
-        assert line_cache._struts, "the styles' struts should be kept"
-    finally:
-        render_pdf.shared_style.cache_clear()
-    for document, plain, kept in zip(documents, uncached, cached, strict=True):
-        assert kept[:5] == b"%PDF-" and kept == plain, f"{document.customer_id}: the line cache changed the PDF"
+    documents = examples_and_a_notice(tmp_path)
+    plain, kept, hits, _ = renders_without_and_with(line_cache, documents)
+    assert hits > 0, "the second round should reuse kept measurements"
+    assert line_cache._struts, "the styles' struts should be kept"
+    for document, before, after in zip(documents, plain, kept, strict=True):
+        assert after[:5] == b"%PDF-" and after == before, f"{document.customer_id}: the line cache changed the PDF"
 
 
 STYLES = ("", "font-weight: bold", "font-style: italic", "font-size: 12pt", "letter-spacing: 1pt",
@@ -181,9 +180,7 @@ def test_kept_styles_serve_only_documents_that_cascade_alike():
 
 
 def test_released_layout_contexts_give_the_same_bytes_and_need_no_collector(tmp_path):
-    registry = load_registry(rs.ROOT / "registry")
-    documents = [resolve(registry, load_contract(registry, path)[0]) for path in rs.EXAMPLES]
-    documents.append(a_notice(tmp_path, registry))
+    documents = examples_and_a_notice(tmp_path)
     render_pdf.render_pdf(documents[0])  # installs it
     try:
         context_release.uninstall()
