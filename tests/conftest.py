@@ -76,6 +76,14 @@ def make_contract(
     )
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _registry_cache_dir(tmp_path_factory):
+    """Commands keep the parsed registry in a cache directory (inputs.registry_cache): the session's own."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ANNEX_GEN_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+        yield
+
+
 @pytest.fixture(scope="session")
 def registry() -> Registry:
     """The project's registry, loaded once."""

@@ -15,8 +15,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from annex_gen.errors import ArchiveError, Diagnostic, InvalidInput, UsageError
-from annex_gen.inputs.check import CheckReport
-from annex_gen.inputs.check import check as check_inputs
 from annex_gen.model import Annex, Registry
 
 if TYPE_CHECKING:  # imported where used, so a command loads only the stages it needs
@@ -29,13 +27,14 @@ if TYPE_CHECKING:  # imported where used, so a command loads only the stages it 
     from annex_gen.changes.bundle import NoticeRow
     from annex_gen.changes.impact import ImpactReport
     from annex_gen.changes.notices import NoticesResult
+    from annex_gen.inputs.check import CheckReport
     from annex_gen.inputs.revisions import Revision
     from annex_gen.output.generate import Generated
     from annex_gen.publish.history import History
     from annex_gen.workspace import ContractEntry, ContractForm, Listing, Saved
 
 __all__ = [
-    "CheckReport", "CopyReport", "GenerateReport", "RegistryChoices", "StatusReport", "add_user", "annex_file",
+    "CopyReport", "GenerateReport", "RegistryChoices", "StatusReport", "add_user", "annex_file",
     "archive_add", "archive_copy", "archive_exists", "archive_export", "archive_file", "archive_head",
     "archive_inspect", "archive_migrate", "archive_record", "archive_records", "archive_status", "archive_verify",
     "audit_csv", "audit_entries", "audit_record", "batch", "check", "contract_entry", "contract_listing",
@@ -57,20 +56,31 @@ def contract_paths(paths: Sequence[str | Path]) -> list[Path]:
 def load_registry(registry_dir: Path) -> Registry:
     """The registry in a directory; raise InvalidInput with every problem found.
 
-    Kept while its files' content is unchanged: a server parses it once, not per request.
+    Kept while its files' content is unchanged: a server parses it once, not per request, and
+    a command reads it from the on-disk cache (inputs.registry_cache) when another already has.
     """
-    from annex_gen.inputs.registry import load_registry as load
+    from annex_gen.inputs import registry_cache
 
     try:
         stamp = tuple(sorted((p.name, hashlib.sha256(p.read_bytes()).digest())
                              for p in registry_dir.iterdir() if p.is_file()))
     except OSError:
-        return load(registry_dir)  # missing or unreadable: the loader words the error
+        return _parse_registry(registry_dir)  # missing or unreadable: the loader words the error
     key = str(registry_dir.resolve())
     cached = _REGISTRIES.get(key)
     if cached is None or cached[0] != stamp:
-        _REGISTRIES[key] = cached = (stamp, load(registry_dir))
+        registry = registry_cache.get(registry_dir, stamp)
+        if registry is None:
+            registry = _parse_registry(registry_dir)
+            registry_cache.put(registry_dir, stamp, registry)
+        _REGISTRIES[key] = cached = (stamp, registry)
     return cached[1]
+
+
+def _parse_registry(registry_dir: Path) -> Registry:
+    from annex_gen.inputs.registry import load_registry as load
+
+    return load(registry_dir)
 
 
 _REGISTRIES: dict[str, tuple[tuple, Registry]] = {}
@@ -79,6 +89,7 @@ _REGISTRIES: dict[str, tuple[tuple, Registry]] = {}
 def check(registry_dir: Path, paths: Iterable[Path]) -> CheckReport:
     """`check`: the registry and every contract; warnings for what the registry lacks (unsourced facts) and
     for registry content that changed while its release label did not."""
+    from annex_gen.inputs.check import check as check_inputs
     from annex_gen.inputs.revisions import release_label_warning
 
     report = check_inputs(registry_dir, list(paths), registry_warnings=True)
@@ -119,6 +130,7 @@ def generate(registry_dir: Path, paths: Iterable[Path], out_dir: Path,
 
     Nothing is written if any input has an error (raises InvalidInput with all of them).
     """
+    from annex_gen.inputs.check import check as check_inputs
     from annex_gen.output.generate import generate as write_annex
     from annex_gen.render import parse_engine, parse_formats
 
@@ -433,6 +445,7 @@ def archive_status(location: str | Path, registry_dir: Path, customers: Iterable
                    on: dt.date | None = None, customer: str | None = None) -> StatusReport:
     """Each customer's annex in force on a date (default today) and its drift from the current registry."""
     from annex_gen.archive.status import archive_status as status
+    from annex_gen.inputs.check import check as check_inputs
 
     report = check_inputs(registry_dir, list(customers))
     if report.registry is None:

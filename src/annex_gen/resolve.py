@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
-from babel.lists import format_list
-
 from annex_gen.errors import ResolutionError
 from annex_gen.hashing import sha256_json, sha256_text
 from annex_gen.model import Annex, AnnexEntry, AnnexParty, AnnexSection, Contract, Registry, Section
@@ -62,6 +60,8 @@ def section_title(registry: Registry, section: Section, contract: Contract) -> s
     mine = [pid for pid in section.products if pid in contract.products]
     if section.kind != "product" or len(mine) == len(section.products):
         return section.title[lang]
+    from babel.lists import format_list
+
     return format_list([registry.products[pid] for pid in mine], locale=LOCALES.get(lang, lang))
 
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from importlib.resources import files
 from pathlib import Path
 
-# Installed as package data; a Path because WeasyPrint and Jinja read real files.
-TEMPLATES_DIR = Path(str(files("annex_gen") / "templates"))
+# Installed as package data next to this module; a Path because WeasyPrint and Jinja read real files.
+TEMPLATES_DIR = Path(__file__).parent / "templates"

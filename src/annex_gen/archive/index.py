@@ -15,10 +15,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from annex_gen.archive.chain import Record, VerifyReport
 from annex_gen.errors import ArchiveError
+
+if TYPE_CHECKING:  # the CLI reads this module's defaults at start-up; the chain is imported when used
+    from annex_gen.archive.chain import Record, VerifyReport
 
 DEFAULT_ARCHIVE = Path("archive")
 ARCHIVE_ENV = "ANNEX_GEN_ARCHIVE"
@@ -55,6 +57,8 @@ class Index(ABC):
     def select(self, where: str = "", params: tuple = ()) -> list[Record]:
         """The records matching a WHERE clause, in chain order."""
         rows = self.query(f"SELECT seq, body, record_hash FROM records {where} ORDER BY seq", params)
+        from annex_gen.archive.chain import Record
+
         return [Record(int(seq), json.loads(body), h) for seq, body, h in rows]
 
     def records(self, customer: str | None = None) -> list[Record]:

@@ -119,10 +119,25 @@ class Inside:
 
     def allows(self, relative: str) -> bool:
         """Whether out_dir / relative stays inside out_dir."""
-        if not relative or relative[0] == "/" or "\0" in relative or ".." in relative.split("/"):
+        if (not relative or relative[0] == "/" or "\0" in relative
+                or (".." in relative and ".." in relative.split("/"))):
             return False
         try:
-            return self._directory_inside(relative.rpartition("/")[0]) and self._inside(relative)
+            directory = relative.rpartition("/")[0]
+            inside = self.directories.get(directory)
+            if inside is None:
+                inside = self._directory_inside(directory)
+            if not inside:
+                return False
+            try:
+                st = os.lstat(self.base + relative)
+            except (FileNotFoundError, NotADirectoryError):
+                return True  # its directories were checked
+            if stat.S_ISREG(st.st_mode):
+                self.sizes[relative] = st.st_size
+            elif stat.S_ISLNK(st.st_mode):
+                return self._leads_inside(relative)
+            return True
         except (OSError, RuntimeError):
             return False
 
@@ -146,17 +161,6 @@ class Inside:
                 links = set()
             self.listed[directory] = links
         return links
-
-    def _inside(self, relative: str) -> bool:
-        try:
-            st = os.lstat(self.base + relative)
-        except (FileNotFoundError, NotADirectoryError):
-            return True  # its directories were checked
-        if stat.S_ISLNK(st.st_mode):
-            return self._leads_inside(relative)
-        if stat.S_ISREG(st.st_mode):
-            self.sizes[relative] = st.st_size
-        return True
 
     def _leads_inside(self, relative: str) -> bool:
         real = os.path.realpath(self.base + relative)
@@ -235,12 +239,11 @@ class Manifest:
 
     def files_present(self, record: Record) -> bool:
         """Whether every file of the record is on disk with its recorded size."""
-        base = os.fspath(self.out_dir) + os.sep
         for f in record.files.values():
             size = self.seen_sizes.pop(f.path, None)
             if size is None:
                 try:
-                    size = os.stat(base + f.path).st_size
+                    size = (self.out_dir / f.path).stat().st_size
                 except OSError:
                     return False
             if size != f.size:

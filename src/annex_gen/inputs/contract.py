@@ -10,12 +10,12 @@ from stdnum.fi import ytunnus
 
 from annex_gen.errors import Diagnostic, InvalidInput
 from annex_gen.fonts import describe_char, missing_glyphs
+from annex_gen.inputs.files import MAX_CONTRACT_BYTES, read_text
 from annex_gen.inputs.schema import Checker, one_of, shown
-from annex_gen.inputs.yamlio import Document, parse_text, read_text
+from annex_gen.inputs.yamlio import Document, parse_text
 from annex_gen.model import Contract, Registry
 from annex_gen.resolve import option_has_effect
 
-MAX_CONTRACT_BYTES = 256 * 1024
 # The one limit on a customer's name: every renderer prints a name this long (DOCX properties are shortened).
 MAX_NAME_CHARS = 300
 _EMAIL_RE = re.compile(r"^[^\s@<>\"(),;:\[\]\\]+@[^\W_](?:[\w-]*[^\W_])?(?:\.[^\W_](?:[\w-]*[^\W_])?)+$")

@@ -32,8 +32,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from annex_gen.errors import Diagnostic, InvalidInput
+from annex_gen.inputs.files import read_text
 from annex_gen.inputs.schema import did_you_mean, one_of
-from annex_gen.inputs.yamlio import Document, Path_, read_text
+from annex_gen.inputs.yamlio import Document, Path_
 
 MAX_CSV_BYTES = 64 * 1024 * 1024
 

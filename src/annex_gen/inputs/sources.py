@@ -17,14 +17,16 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from annex_gen.errors import Diagnostic, InvalidInput
 from annex_gen.hashing import canonical_json, sha256_text
-from annex_gen.inputs.contract import MAX_CONTRACT_BYTES, validate_contract
-from annex_gen.inputs.crm import CrmRow, in_column_terms, read_crm
-from annex_gen.inputs.files import gather_files
-from annex_gen.inputs.yamlio import Document, parse_text, read_text
+from annex_gen.inputs.files import MAX_CONTRACT_BYTES, gather_files, read_text
 from annex_gen.model import Contract, Registry
+
+if TYPE_CHECKING:  # the parsers are imported when a contract is parsed: a no-op batch parses none
+    from annex_gen.inputs.crm import CrmRow
+    from annex_gen.inputs.yamlio import Document
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,8 @@ class Source:
 
     def document(self) -> Document:
         """The parsed contract document; raise InvalidInput if it does not parse."""
+        from annex_gen.inputs.yamlio import parse_text
+
         if self.row is not None:
             if self.row.problems:
                 raise InvalidInput(list(self.row.problems))
@@ -48,6 +52,9 @@ class Source:
 
     def load(self, registry: Registry) -> tuple[Contract, list[Diagnostic]]:
         """The validated contract and its warnings; raise InvalidInput with every problem."""
+        from annex_gen.inputs.contract import validate_contract
+        from annex_gen.inputs.crm import in_column_terms
+
         contract, diagnostics = validate_contract(registry, self.document())
         if self.row is not None:
             diagnostics = [in_column_terms(d) for d in diagnostics]
@@ -66,6 +73,8 @@ class InputFailure:
 
 
 def _crm_sources(path: Path) -> list[Source]:
+    from annex_gen.inputs.crm import read_crm
+
     out = []
     for row in read_crm(path):
         canonical = canonical_json(row.document.data, compact=False)

@@ -13,9 +13,7 @@ located messages every error reports. Both yield the same nodes and positions.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,8 +30,8 @@ except ImportError:  # the pure parser alone still reads every file
     pyyaml = None
 
 from annex_gen.errors import Diagnostic, InvalidInput
+from annex_gen.inputs.files import read_text
 
-MAX_BYTES = 2 * 1024 * 1024
 MAX_DEPTH = 64
 
 Path_ = tuple[str | int, ...]
@@ -303,44 +301,6 @@ def _compose_pure(text: str, path: str) -> Node:
     if node is None:
         raise InvalidInput([Diagnostic(path, 1, 1, "", "the file is empty; expected a mapping")])
     return node
-
-
-def read_text(path: Path, max_bytes: int = MAX_BYTES) -> str:
-    """Read a regular file as strict UTF-8, at most max_bytes, with a located error for anything else."""
-    shown = str(path)
-
-    def refuse(message: str) -> InvalidInput:
-        return InvalidInput([Diagnostic(shown, None, None, "", message)])
-
-    try:
-        # O_NONBLOCK: a FIFO opens at once instead of waiting for a writer; it is refused below.
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    except FileNotFoundError:
-        raise refuse("no such file") from None
-    except OSError as exc:
-        raise refuse(f"cannot read: {exc.strerror}") from None
-    mode = os.fstat(fd).st_mode
-    if not stat.S_ISREG(mode):
-        os.close(fd)
-        if stat.S_ISDIR(mode):
-            raise refuse("is a directory, expected a file")
-        raise refuse("is not a regular file (a device, FIFO or socket); expected a file")
-    with os.fdopen(fd, "rb") as fh:
-        try:
-            raw = fh.read(max_bytes + 1)  # never more than the limit, whatever the size claims
-        except OSError as exc:
-            raise refuse(f"cannot read: {exc.strerror}") from None
-    if len(raw) > max_bytes:
-        raise refuse(f"file is larger than {max_bytes} bytes")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise InvalidInput(
-            [Diagnostic(shown, line, col, "", f"not valid UTF-8 (byte 0x{raw[exc.start]:02x}); save the file as UTF-8")]
-        ) from None
-    return text.removeprefix("\ufeff")
 
 
 def load(path: Path) -> Document:
