@@ -6,6 +6,7 @@ Computed styles and line measurements kept across documents (render.style_cache,
 every example annex and a change notice, rendered after the others with the caches filled, equal
 their renders without them.
 Layout contexts released as their render ends (render.context_release): the same bytes.
+The templates' markup parsed by expat instead of WeasyPrint's tinyhtml5: the same tree, the same bytes.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import render_support as rs
+import tinyhtml5
 import weasyprint
 from tests.conftest import copy_registry, make_contract, replace_once
 
@@ -206,3 +208,44 @@ def test_released_layout_contexts_give_the_same_bytes_and_need_no_collector(tmp_
     finally:
         gc.enable()
         context_release._original_init = original
+
+
+HOSTILE_NAME = '<b>Acme</b> & {{ 7*7 }} "Oy" \'s <img src="http://example.com/x.png"> ]]> <!-- x --> <![CDATA[y]]>'
+
+
+def test_markup_parsed_by_expat_gives_the_tree_and_bytes_of_weasyprints_parser(tmp_path, monkeypatch, registry):
+    documents = [*examples_and_a_notice(tmp_path),
+                 resolve(registry, make_contract("eu", ["mailer"], language="en", customer_name=HOSTILE_NAME))]
+    parsed = []
+    expat = render_pdf.parse_html
+
+    def recording(html, **kwargs):
+        parsed.append((html, expat(html, **kwargs)))
+        return parsed[-1][1]
+
+    monkeypatch.setattr(render_pdf, "parse_html", recording)
+    fast = [render_pdf.render_pdf(document) for document in documents]
+    for document, (html, result) in zip(documents, parsed, strict=True):
+        assert isinstance(result, render_pdf._ParsedHTML), f"{document.customer_id}: expat refused the markup"
+        assert trees_differ(tinyhtml5.parse(html, namespace_html_elements=False), result.etree_element) is None
+    assert HOSTILE_NAME in "".join(result.etree_element.itertext())
+    monkeypatch.setattr(render_pdf, "parse_html", lambda html, **kwargs: weasyprint.HTML(string=html, **kwargs))
+    for document, before in zip(documents, fast, strict=True):
+        assert render_pdf.render_pdf(document) == before, f"{document.customer_id}: expat's tree changed the PDF"
+
+
+def test_markup_expat_refuses_goes_to_weasyprints_parser():
+    fetcher = render_pdf.TemplatesOnlyFetcher()
+    document = render_pdf.parse_html("<html><body><p>a&nbsp;b<br></p></body></html>", base_url="/", url_fetcher=fetcher)
+    assert not isinstance(document, render_pdf._ParsedHTML)
+    assert "".join(document.etree_element.itertext()) == "a\xa0b"
+
+
+def trees_differ(a, b, path: str = "html") -> str | None:
+    """Where two element trees differ (tag, attributes, text, tail, children), or None."""
+    for what, x, y in (("tag", a.tag, b.tag), ("attributes", dict(a.attrib), dict(b.attrib)),
+                       ("text", a.text or "", b.text or ""), ("tail", a.tail or "", b.tail or ""),
+                       ("children", [c.tag for c in a], [c.tag for c in b])):
+        if x != y:
+            return f"{path}: {what} {x!r} != {y!r}"
+    return next((d for i, (x, y) in enumerate(zip(a, b)) if (d := trees_differ(x, y, f"{path}/{x.tag}[{i}]"))), None)

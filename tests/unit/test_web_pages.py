@@ -137,7 +137,7 @@ def test_preview_and_its_files(client: TestClient) -> None:
     assert "General: every customer in the region EU" in page and "Product: LianaMailer" in page
     annex = client.get("/customers/esimerkki-oy/annex/annex.html")
     assert annex.headers["content-type"] == "text/html; charset=utf-8"
-    assert '<link rel="stylesheet" href="annex.css">' in annex.text
+    assert '<link rel="stylesheet" href="annex.css" />' in annex.text
     css = client.get("/customers/esimerkki-oy/annex/annex.css").text
     assert 'url("fonts/NotoSans-Regular.ttf")' in css
     font = client.get("/customers/esimerkki-oy/annex/fonts/NotoSans-Regular.ttf")

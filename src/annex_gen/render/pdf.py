@@ -19,7 +19,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
+from xml.etree import ElementTree
 
+import cssselect2
 import pikepdf
 import weasyprint
 from weasyprint.text.fonts import FontConfiguration
@@ -91,7 +93,7 @@ def html_to_pdf(html: str, *, date: dt.date, attachments: dict[str, bytes], styl
 
     styled: add the shared stylesheet (for HTML rendered without its stylesheet link).
     """
-    html = BLOCK_GAP.sub("><", html)
+    html = BLOCK_GAP.sub("><", html).rstrip()  # trailing whitespace: a text node in the body for tinyhtml5 only
     # the render's boxes are freed (by reference counting, see context_release) before the collector runs again
     with collector_paused(), context_release.released():
         data = _write_pdf(html, date=date, attachments=attachments, styled=styled)
@@ -107,7 +109,7 @@ def _write_pdf(html: str, *, date: dt.date, attachments: dict[str, bytes], style
                               modified=moment, relationship="Source", url_fetcher=fetcher)
         for name, data in attachments.items()
     ]
-    document = weasyprint.HTML(string=html, base_url=str(TEMPLATES_DIR) + "/", url_fetcher=fetcher)
+    document = parse_html(html, base_url=str(TEMPLATES_DIR) + "/", url_fetcher=fetcher)
     try:
         return document.write_pdf(
             attachments=files,
@@ -120,6 +122,35 @@ def _write_pdf(html: str, *, date: dt.date, attachments: dict[str, bytes], style
         )
     except weasyprint.urls.FatalURLFetchingError as exc:
         raise RenderError(str(exc)) from None
+
+
+class _ParsedHTML(weasyprint.HTML):
+    """A weasyprint.HTML of a tree already parsed: what HTML.__init__ sets after parsing (WeasyPrint 70)."""
+
+    def __init__(self, root: ElementTree.Element, base_url: str, url_fetcher: weasyprint.URLFetcher) -> None:
+        self.base_url = weasyprint.urls.ensure_url(base_url)  # the templates write no <base>
+        self.url_fetcher = url_fetcher
+        self.media_type = "print"
+        self.wrapper_element = cssselect2.ElementWrapper.from_html_root(root, content_language=None)
+        self.etree_element = self.wrapper_element.etree_element
+
+
+def parse_html(html: str, *, base_url: str, url_fetcher: weasyprint.URLFetcher) -> weasyprint.HTML:
+    """The document, parsed by expat (C) when it is well-formed XML, as the templates write it.
+
+    WeasyPrint's parser, tinyhtml5, is pure Python: a twentieth of a render. The templates close
+    their void elements and write every table body, so both parsers build the same tree
+    (test_render_reuse.py compares them for every example and notice, and hostile text); markup
+    expat refuses, or another WeasyPrint than the pinned one, goes to WeasyPrint's own parser.
+    """
+    if line_cache.supported():
+        try:
+            root = ElementTree.fromstring(html)
+        except ElementTree.ParseError:
+            pass
+        else:
+            return _ParsedHTML(root, base_url, url_fetcher)
+    return weasyprint.HTML(string=html, base_url=base_url, url_fetcher=url_fetcher)
 
 
 def finish(data: bytes) -> bytes:
