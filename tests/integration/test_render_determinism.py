@@ -4,11 +4,15 @@ members carry fixed timestamps and attributes."""
 
 from __future__ import annotations
 
+import hashlib
 import zipfile
 
 import pikepdf
 import pytest
 import render_support as rs
+
+from annex_gen.errors import RenderError
+from annex_gen.render.pdf import with_identifier
 
 NAMES = [p.stem for p in rs.EXAMPLES]
 
@@ -65,3 +69,15 @@ def test_pdf_dates_and_identifier_come_from_the_contract(session, name):
         assert embedded.mod_date.date().isoformat() == ex.annex["contract"]["date"]
         ids = [bytes(x) for x in pdf.trailer.ID]
         assert len(ids) == 2 and all(ids)
+        if session.engine == "weasyprint":  # the digest of the file as WeasyPrint wrote it, without the /ID
+            data = ex.files["pdf"].read_bytes()
+            entry = b" /ID [<" + ids[0].hex().encode() + b"> <" + ids[1].hex().encode() + b">]"
+            assert data.count(entry) == 1
+            assert ids[0] == ids[1] == hashlib.sha256(data.replace(entry, b"")).digest()[:16]
+            assert pdf.check_pdf_syntax() == []
+
+
+def test_an_identifier_is_written_only_where_weasyprint_puts_the_trailer():
+    plain = b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\nxref\n0 2\ntrailer\n<< /Size 2 >>\nstartxref\n40\n%%EOF"
+    with pytest.raises(RenderError, match="no cross-reference stream where startxref points"):
+        with_identifier(plain)

@@ -248,4 +248,5 @@ def trees_differ(a, b, path: str = "html") -> str | None:
                        ("children", [c.tag for c in a], [c.tag for c in b])):
         if x != y:
             return f"{path}: {what} {x!r} != {y!r}"
-    return next((d for i, (x, y) in enumerate(zip(a, b)) if (d := trees_differ(x, y, f"{path}/{x.tag}[{i}]"))), None)
+    children = (trees_differ(x, y, f"{path}/{x.tag}[{i}]") for i, (x, y) in enumerate(zip(a, b, strict=True)))
+    return next((d for d in children if d), None)

@@ -10,11 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from tests.conftest import REGISTRY_DIR, ROOT, copy_registry, replace_once
 
 from annex_gen import app
 from annex_gen.inputs import registry_cache
-from annex_gen.inputs.registry import load_registry
-from tests.conftest import REGISTRY_DIR, ROOT, copy_registry, replace_once
 
 STAMP = (("registry.yaml", b"\1" * 32),)
 

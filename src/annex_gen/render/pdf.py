@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-import io
+import hashlib
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,7 +22,7 @@ from urllib.parse import unquote, urlparse
 from xml.etree import ElementTree
 
 import cssselect2
-import pikepdf
+import pydyf
 import weasyprint
 from weasyprint.text.fonts import FontConfiguration
 
@@ -97,7 +97,7 @@ def html_to_pdf(html: str, *, date: dt.date, attachments: dict[str, bytes], styl
     # the render's boxes are freed (by reference counting, see context_release) before the collector runs again
     with collector_paused(), context_release.released():
         data = _write_pdf(html, date=date, attachments=attachments, styled=styled)
-    return finish(data)
+    return with_identifier(data)
 
 
 def _write_pdf(html: str, *, date: dt.date, attachments: dict[str, bytes], styled: bool) -> bytes:
@@ -116,9 +116,10 @@ def _write_pdf(html: str, *, date: dt.date, attachments: dict[str, bytes], style
             stylesheets=[css] if css else None,
             font_config=font_config,
             pdf_variant="pdf/a-3b",
-            pdf_identifier=False,  # finish() writes it: WeasyPrint's would serialise every object twice
+            pdf_identifier=False,  # with_identifier() writes it
             pdf_tags=True,
             uncompressed_pdf=False,
+            finisher=header_scopes,
         )
     except weasyprint.urls.FatalURLFetchingError as exc:
         raise RenderError(str(exc)) from None
@@ -153,34 +154,41 @@ def parse_html(html: str, *, base_url: str, url_fetcher: weasyprint.URLFetcher) 
     return weasyprint.HTML(string=html, base_url=base_url, url_fetcher=url_fetcher)
 
 
-def finish(data: bytes) -> bytes:
-    """Give every tagged table header cell its Scope, and write the file identifier PDF/A asks for.
+def header_scopes(document: weasyprint.Document, pdf: pydyf.PDF) -> None:
+    """Give every tagged table header cell its Scope: Column in a header row, Row elsewhere.
 
-    WeasyPrint tags <th> without the scope attribute, and a screen reader needs it to read a
-    cell with its header: Column in a header row, Row elsewhere. The trailer's /ID is qpdf's
-    deterministic one, derived from the content, so the bytes stay deterministic.
+    WeasyPrint tags <th> without it, and a screen reader needs it to read a cell with its
+    header. A `finisher` (WeasyPrint's hook for the PDF objects before they are written).
     """
-    with pikepdf.open(io.BytesIO(data)) as pdf:
-        root = pdf.Root.get("/StructTreeRoot")
-        stack = [(root.get("/K"), False)] if root is not None else []
-        while stack:
-            node, in_head = stack.pop()
-            if isinstance(node, pikepdf.Array):
-                stack.extend((child, in_head) for child in node)
-                continue
-            if not isinstance(node, pikepdf.Dictionary) or "/S" not in node:
-                continue
-            kind = node.S
-            if kind == "/TH":
-                attributes = node.get("/A")
-                if not isinstance(attributes, pikepdf.Dictionary):
-                    attributes = pikepdf.Dictionary(O=pikepdf.Name.Table)
-                    node.A = attributes
-                attributes.Scope = pikepdf.Name.Column if in_head else pikepdf.Name.Row
-            stack.append((node.get("/K"), in_head or kind == "/THead"))
-        out = io.BytesIO()
-        pdf.save(out, deterministic_id=True)
-        return out.getvalue()
+    elements = {obj.reference: obj for obj in pdf.objects if isinstance(obj, pydyf.Dictionary)}
+    for obj in pdf.objects:
+        if isinstance(obj, pydyf.Dictionary) and obj.get("S") == "/TH":
+            parent, in_head = elements.get(obj.get("P")), False
+            while parent is not None and not in_head:
+                in_head = parent.get("S") == "/THead"
+                parent = elements.get(parent.get("P"))
+            attributes = obj.get("A")
+            if not isinstance(attributes, pydyf.Dictionary):
+                attributes = obj["A"] = pydyf.Dictionary({"O": "/Table"})
+            attributes["Scope"] = "/Column" if in_head else "/Row"
+
+
+_XREF_STREAM = re.compile(rb"\d+ 0 obj\s*<<(?=\s*/Type /XRef\b)")
+
+
+def with_identifier(data: bytes) -> bytes:
+    """The PDF with the file identifier PDF/A asks for: a digest of the file written without it.
+
+    Written into the cross-reference stream's dictionary, the last object, after its offset, so
+    no offset moves. (Asked for one, WeasyPrint serialises and compresses every object a second
+    time to hash it: a sixth of a render.) The same bytes in give the same bytes out.
+    """
+    offset = int(data[data.rindex(b"startxref") + len(b"startxref"):].split()[0])
+    head = _XREF_STREAM.match(data, offset)
+    if head is None:
+        raise RenderError("unexpected PDF from WeasyPrint: no cross-reference stream where startxref points")
+    digest = hashlib.sha256(data).hexdigest()[:32].encode()
+    return data[:head.end()] + b" /ID [<" + digest + b"> <" + digest + b">]" + data[head.end():]
 
 
 def render_pdf(document: Any) -> bytes:
