@@ -10,11 +10,8 @@ the PDF is byte-identical to one rendered from the linked stylesheet.
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import hashlib
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -26,6 +23,7 @@ import pydyf
 import weasyprint
 from weasyprint.text.fonts import FontConfiguration
 
+from annex_gen import collector
 from annex_gen.errors import RenderError
 from annex_gen.render import context_release, line_cache, style_cache
 from annex_gen.render.html import render_html
@@ -72,30 +70,15 @@ def shared_style() -> tuple[FontConfiguration, weasyprint.CSS]:
     return font_config, css
 
 
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Pause Python's cycle collector while WeasyPrint lays out and draws.
-
-    A render builds tens of thousands of boxes that live until it ends, and the collector would
-    scan them again and again (a sixth of the time); what the render leaves is collected after.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def html_to_pdf(html: str, *, date: dt.date, attachments: dict[str, bytes], styled: bool = False) -> bytes:
     """PDF/A-3b bytes of html; attachments are embedded with relationship Source.
 
     styled: add the shared stylesheet (for HTML rendered without its stylesheet link).
     """
     html = BLOCK_GAP.sub("><", html).rstrip()  # trailing whitespace: a text node in the body for tinyhtml5 only
-    # the render's boxes are freed (by reference counting, see context_release) before the collector runs again
-    with collector_paused(), context_release.released():
+    # no collection while the render's boxes are built (each would scan them again: a sixth of its time);
+    # reference counting frees them as it ends (context_release)
+    with collector.paused(), context_release.released():
         data = _write_pdf(html, date=date, attachments=attachments, styled=styled)
     return with_identifier(data)
 
