@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 from annex_gen import app
 from annex_gen.archive.index import ARCHIVE_ENV, DEFAULT_ARCHIVE, default_location, shown_url
-from annex_gen.archive.store import Record
 from annex_gen.cli.common import date_arg
 from annex_gen.errors import UsageError
 
 if TYPE_CHECKING:
     from annex_gen.archive.chain import Head
     from annex_gen.archive.status import CustomerStatus
+    from annex_gen.archive.store import Record
 
 
 def _warn(message: str) -> None:

@@ -4,7 +4,7 @@ Parsing and validating the registry (and importing the YAML parsers, babel and s
 it) is most of what a no-op batch or a `resolve` spends before its own work. A registry that
 loaded without errors is pickled into the user's cache directory under a key made of the
 registry directory as given (its warnings name it), every file's name and SHA-256, the Python
-version and the source of the model and of the loader; any change to one of them is a miss.
+and annex-gen versions and the source of the model and of the loader; any change is a miss.
 
 The cache is never trusted more than the user's own files: it is read only from a directory
 and a file the user owns that nobody else may write, and anything unreadable is a miss. Any
@@ -22,6 +22,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from annex_gen import __version__
 from annex_gen.model import Registry
 
 CACHE_ENV = "ANNEX_GEN_CACHE_DIR"
@@ -43,7 +44,7 @@ def cache_dir() -> Path | None:
 def _code() -> bytes:
     global _code_digest
     if _code_digest is None:
-        h = hashlib.sha256(sys.version.encode())
+        h = hashlib.sha256(f"{sys.version}\0{__version__}".encode())
         for name in _CODE:
             path = _PACKAGE / name
             for source in sorted(path.glob("*.py")) if path.is_dir() else [path]:
