@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from tests.conftest import REGISTRY_DIR, ROOT, copy_registry, replace_once
 
 from annex_gen import app
+from annex_gen.errors import InvalidInput
 from annex_gen.inputs import registry_cache
 
 STAMP = (("registry.yaml", b"\1" * 32),)
@@ -53,7 +55,7 @@ def test_a_cache_others_may_write_or_garbage_is_a_miss(cache, registry):
     cache.chmod(0o700)
     stored.write_bytes(b"not a pickle")
     assert registry_cache.get(REGISTRY_DIR, STAMP) is None
-    stored.write_bytes(__import__("pickle").dumps({"not": "a registry"}))
+    stored.write_bytes(pickle.dumps({"not": "a registry"}))
     assert registry_cache.get(REGISTRY_DIR, STAMP) is None
 
 
@@ -89,7 +91,7 @@ def test_only_the_most_recent_are_kept(cache, registry):
 def test_a_registry_with_errors_is_not_stored(cache, tmp_path):
     registry_dir = copy_registry(tmp_path / "registry")
     replace_once(registry_dir / "registry.yaml", "release:", "releases:")
-    with pytest.raises(Exception, match="release"):
+    with pytest.raises(InvalidInput, match="release"):
         app.load_registry(registry_dir)
     assert not cache.exists() or not list(cache.iterdir())
 
