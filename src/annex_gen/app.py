@@ -7,8 +7,8 @@ input is read and validated before anything is written.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,8 +62,7 @@ def load_registry(registry_dir: Path) -> Registry:
     from annex_gen.inputs import registry_cache
 
     try:
-        stamp = tuple(sorted((p.name, hashlib.sha256(p.read_bytes()).digest())
-                             for p in registry_dir.iterdir() if p.is_file()))
+        stamp = registry_cache.stamp_of(registry_dir)
     except OSError:
         return _parse_registry(registry_dir)  # missing or unreadable: the loader words the error
     key = str(registry_dir.resolve())
@@ -72,7 +71,9 @@ def load_registry(registry_dir: Path) -> Registry:
         registry = registry_cache.get(registry_dir, stamp)
         if registry is None:
             registry = _parse_registry(registry_dir)
-            registry_cache.put(registry_dir, stamp, registry)
+            with contextlib.suppress(OSError):
+                if registry_cache.stamp_of(registry_dir) == stamp:  # not edited while it was parsed
+                    registry_cache.put(registry_dir, stamp, registry)
         _REGISTRIES[key] = cached = (stamp, registry)
     return cached[1]
 

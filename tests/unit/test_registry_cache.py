@@ -4,7 +4,6 @@ cache nobody may trust, or cannot write, is left alone without failing anything.
 from __future__ import annotations
 
 import json
-import os
 import pickle
 import subprocess
 import sys
@@ -59,13 +58,33 @@ def test_a_cache_others_may_write_or_garbage_is_a_miss(cache, registry):
     assert registry_cache.get(REGISTRY_DIR, STAMP) is None
 
 
-def test_a_linked_cache_file_is_not_followed(cache, registry, tmp_path):
+def test_a_linked_cache_file_or_directory_is_not_followed(cache, registry, tmp_path):
     registry_cache.put(REGISTRY_DIR, STAMP, registry)
     [stored] = cache.iterdir()
     elsewhere = tmp_path / "elsewhere.pickle"
     stored.rename(elsewhere)
     stored.symlink_to(elsewhere)
     assert registry_cache.get(REGISTRY_DIR, STAMP) is None
+    stored.unlink()
+    cache.rename(tmp_path / "real-cache")
+    cache.symlink_to(tmp_path / "real-cache")
+    registry_cache.put(REGISTRY_DIR, STAMP, registry)
+    assert registry_cache.get(REGISTRY_DIR, STAMP) is None
+    assert list((tmp_path / "real-cache").iterdir()) == [], "nothing is written through the link"
+
+
+def test_a_registry_edited_while_it_was_parsed_is_not_stored(cache, tmp_path, monkeypatch):
+    registry_dir = copy_registry(tmp_path / "registry")
+    parse = app._parse_registry
+
+    def edited_meanwhile(directory):
+        parsed = parse(directory)
+        replace_once(directory / "registry.yaml", "release:", "release:  ")
+        return parsed
+
+    monkeypatch.setattr(app, "_parse_registry", edited_meanwhile)
+    app.load_registry(registry_dir)
+    assert not cache.exists() or not list(cache.glob("registry-*.pickle"))
 
 
 def test_off_or_unwritable_leaves_no_cache_and_loading_works(tmp_path, monkeypatch, registry):
@@ -122,4 +141,4 @@ def test_the_next_command_reads_the_cache_without_the_parsers_and_sees_every_edi
     edited = _load_in_a_new_process(registry_dir)
     assert edited["version"].startswith("2099.1.1+") and edited["parsed"] != []
     assert _load_in_a_new_process(registry_dir) == {**edited, "parsed": []}
-    assert os.environ[registry_cache.CACHE_ENV] == str(cache)
+    assert len(list(cache.glob("registry-*.pickle"))) == 2, "the processes used this cache"

@@ -79,11 +79,14 @@ def html_to_pdf(html: str, *, date: dt.date, attachments: dict[str, bytes], styl
     # no collection while the render's boxes are built (each would scan them again: a sixth of its time);
     # reference counting frees them as it ends (context_release)
     with collector.paused(), context_release.released():
-        data = _write_pdf(html, date=date, attachments=attachments, styled=styled)
-    return with_identifier(data)
+        data = with_identifier(_write_pdf(html, date=date, attachments=attachments, styled=styled))
+        if data is None:  # not written as the verified pydyf writes it: WeasyPrint's own (slower) identifier
+            data = _write_pdf(html, date=date, attachments=attachments, styled=styled, identifier=True)
+    return data
 
 
-def _write_pdf(html: str, *, date: dt.date, attachments: dict[str, bytes], styled: bool) -> bytes:
+def _write_pdf(html: str, *, date: dt.date, attachments: dict[str, bytes], styled: bool,
+               identifier: bool = False) -> bytes:
     moment = dt.datetime.combine(date, dt.time(0, 0), tzinfo=dt.UTC)
     fetcher = TemplatesOnlyFetcher()
     font_config, css = shared_style() if styled else (None, None)
@@ -99,7 +102,7 @@ def _write_pdf(html: str, *, date: dt.date, attachments: dict[str, bytes], style
             stylesheets=[css] if css else None,
             font_config=font_config,
             pdf_variant="pdf/a-3b",
-            pdf_identifier=False,  # with_identifier() writes it
+            pdf_identifier=identifier,  # else with_identifier() writes it
             pdf_tags=True,
             uncompressed_pdf=False,
             finisher=header_scopes,
@@ -159,17 +162,21 @@ def header_scopes(document: weasyprint.Document, pdf: pydyf.PDF) -> None:
 _XREF_STREAM = re.compile(rb"\d+ 0 obj\s*<<(?=\s*/Type /XRef\b)")
 
 
-def with_identifier(data: bytes) -> bytes:
+def with_identifier(data: bytes) -> bytes | None:
     """The PDF with the file identifier PDF/A asks for: a digest of the file written without it.
 
     Written into the cross-reference stream's dictionary, the last object, after its offset, so
     no offset moves. (Asked for one, WeasyPrint serialises and compresses every object a second
-    time to hash it: a sixth of a render.) The same bytes in give the same bytes out.
+    time to hash it: a sixth of a render.) The same bytes in give the same bytes out. None if
+    the file does not end in a cross-reference stream, as pydyf 0.11-0.13 writes it.
     """
-    offset = int(data[data.rindex(b"startxref") + len(b"startxref"):].split()[0])
+    try:
+        offset = int(data[data.rindex(b"startxref") + len(b"startxref"):].split()[0])
+    except (ValueError, IndexError):
+        return None
     head = _XREF_STREAM.match(data, offset)
     if head is None:
-        raise RenderError("unexpected PDF from WeasyPrint: no cross-reference stream where startxref points")
+        return None
     digest = hashlib.sha256(data).hexdigest()[:32].encode()
     return data[:head.end()] + b" /ID [<" + digest + b"> <" + digest + b">]" + data[head.end():]
 
