@@ -62,7 +62,7 @@ def _code() -> bytes:
             for source in sorted(path.glob("*.py")) if path.is_dir() else [path]:
                 h.update(f"\0{source.relative_to(_PACKAGE)}\0".encode())
                 h.update(source.read_bytes())
-        for entry in sys.path:  # a listing a directory: importlib.metadata would cost more than the parse
+        for entry in sys.path:  # one listing a directory: importlib.metadata would cost more than the parse
             with contextlib.suppress(OSError):
                 h.update("\0".join(sorted(n for n in os.listdir(entry or ".") if n.endswith(".dist-info"))).encode())
         _code_digest = h.digest()
