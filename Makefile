@@ -1,12 +1,16 @@
 # Two entry points do all set-up on a fresh machine:
 #   make examples   generate the annexes of the bundled example contracts into output/
 #   make test       run the test suite
+# make setup installs exactly uv.lock (no resolver runs); make lock refreshes the lock.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: examples test setup system-packages check bench clean golden
+.PHONY: examples test setup lock docs system-packages check bench clean golden
 
 examples: setup
 	$(BIN)/annex-gen check examples
@@ -17,13 +21,25 @@ test: setup
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml scripts/install-system-packages
+# uv itself, pinned by hash
+$(UV): scripts/uv-requirements.txt
+	rm -rf $(TOOLS)
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --require-hashes --no-deps -r scripts/uv-requirements.txt
+
+$(STAMP): $(UV) uv.lock pyproject.toml scripts/install-system-packages
 	bash scripts/install-system-packages
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(UV) sync --quiet --frozen --extra test --python $(PYTHON)
 	$(BIN)/python -m compileall -q src
 	touch $(STAMP)
+
+lock: $(UV)
+	$(UV) lock --upgrade --python $(PYTHON)
+	@echo "uv.lock refreshed: run make test before committing it"
+
+docs: setup
+	$(BIN)/python scripts/cli-reference.py docs/reference/cli.md
+	$(BIN)/mkdocs build --strict
 
 check: setup
 	$(BIN)/annex-gen check
@@ -35,4 +51,4 @@ golden: setup
 	$(BIN)/python tests/regenerate_golden.py
 
 clean:
-	rm -rf $(VENV) output
+	rm -rf $(VENV) $(TOOLS) output site

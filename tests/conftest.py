@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 import subprocess
 import textwrap
@@ -74,6 +75,11 @@ def make_contract(
         products=tuple(products),
         options=dict(options or {}),
     )
+
+
+def pytest_configure(config):
+    """The commands the tests start treat warnings as the suite does: an undecided one is an error."""
+    os.environ["PYTHONWARNINGS"] = ",".join(config.getini("filterwarnings"))
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -52,8 +52,23 @@ def _silence_stdout() -> None:
     os.close(devnull)
 
 
+def quiet_libraries(argv: Sequence[str]) -> None:
+    """Keep other libraries' warnings off the user's terminal, unless --debug or -W/PYTHONWARNINGS ask for them.
+
+    annex-gen itself reports through its own messages, never the warnings module. PYTHONWARNINGS
+    carries the filter to the worker processes (started fresh, they do not inherit filters).
+    """
+    if "--debug" in argv or sys.warnoptions or os.environ.get("PYTHONWARNINGS"):
+        return
+    import warnings
+
+    warnings.simplefilter("ignore")
+    os.environ["PYTHONWARNINGS"] = "ignore"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit code (141 when the reader of its output went away before the end)."""
+    quiet_libraries(sys.argv[1:] if argv is None else argv)
     code = _run(argv)
     try:
         sys.stdout.flush()
