@@ -17,8 +17,6 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from annex_gen.errors import ArchiveError
-
 if TYPE_CHECKING:  # the CLI reads this module's defaults at start-up; the chain is imported when used
     from annex_gen.archive.chain import Record, VerifyReport
 
@@ -143,19 +141,3 @@ class Index(ABC):
     @abstractmethod
     def close(self) -> None:
         """Release the connection."""
-
-
-def open_index(location: str | Path, *, create: bool = False, migrate: bool = False) -> Index:
-    """The index at a directory or a postgresql:// URL; with create, make it (and its schema) if needed.
-
-    With migrate, an index at an older schema version is brought up to date.
-    """
-    if is_server_url(location):
-        from annex_gen.archive.postgres_index import PostgresIndex
-
-        return PostgresIndex.open(str(location), create=create, migrate=migrate)
-    if "://" in str(location):
-        raise ArchiveError(f"{location}: not an archive location; give a directory or a postgresql:// URL")
-    from annex_gen.archive.sqlite_index import SqliteIndex
-
-    return SqliteIndex.open(Path(location), create=create, migrate=migrate)

@@ -16,8 +16,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from annex_gen.archive.backends import open_index
 from annex_gen.archive.chain import GENESIS, Head, Record, VerifyReport, new_record, record_hash, verify_chain
-from annex_gen.archive.index import DEFAULT_ARCHIVE, Index, open_index, shown_url
+from annex_gen.archive.index import DEFAULT_ARCHIVE, Index, shown_url
 from annex_gen.archive.objects import file_sha256
 from annex_gen.errors import ArchiveError, Diagnostic, InvalidInput
 from annex_gen.hashing import canonical_json

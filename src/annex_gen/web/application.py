@@ -18,11 +18,11 @@ from starlette.templating import Jinja2Templates
 
 from annex_gen.resources import TEMPLATES_DIR
 from annex_gen.users import User, load_users
-from annex_gen.web import nav
 from annex_gen.web.errors import ErrorPages, http_exception
 from annex_gen.web.http import ProxiedWithoutLogin, csrf_token, current_user, language, t
 from annex_gen.web.i18n import catalogs, languages
 from annex_gen.web.middleware import BodyLimit, RequestLog, SecurityHeaders
+from annex_gen.web.nav import NAV
 from annex_gen.web.permissions import allowed
 from annex_gen.web.settings import Settings
 
@@ -50,7 +50,7 @@ def _context(request: Request) -> dict[str, Any]:
         "languages": languages(),
         "t": partial(t, request),
         "csrf_token": partial(csrf_token, request),
-        "nav": [item for item in nav.NAV if allowed(user, item.permission)],
+        "nav": [item for item in NAV if allowed(user, item.permission)],
         "can": lambda permission: allowed(user, permission),
         "local": partial(_local, language(request)),
     }
@@ -88,7 +88,7 @@ class Users:
         return self._users
 
 
-def build(settings: Settings) -> Starlette:
+def create_app(settings: Settings) -> Starlette:
     """The application serving settings."""
     catalogs()  # the interface texts are checked before the first request
     routes = [route for name in VIEW_MODULES for route in import_module(f"annex_gen.web.views.{name}").routes()]
