@@ -41,6 +41,13 @@ def cli_command() -> list[str]:
     return [sys.executable, "-m", "annex_gen"]
 
 
+def uv_command() -> str:
+    """The project's pinned uv (make setup installs it in .tools/)."""
+    uv = ROOT / ".tools" / "bin" / "uv"
+    assert uv.is_file(), f"{uv} is missing: run make setup"
+    return str(uv)
+
+
 def cli_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("SOURCE_DATE_EPOCH", "PYTHONHASHSEED", "TZ")}
     env.update(extra)

@@ -1,4 +1,4 @@
-"""A wheel (`pip wheel .`) installed in a fresh virtual environment works from any directory.
+"""A wheel (`pip wheel .`) installed with its dependencies in a fresh virtual environment works from anywhere.
 
 The templates, fonts and catalogs are package data: the installed wheel must find them without
 the checkout, and write the same bytes as the checkout does.
@@ -6,36 +6,41 @@ the checkout, and write the same bytes as the checkout does.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
-import sysconfig
-import venv
-import zipfile
 from pathlib import Path
 
-from render_support import EXAMPLES_DIR, ROOT, run_cli
+from render_support import EXAMPLES_DIR, ROOT, run_cli, uv_command
 
 EXAMPLE = EXAMPLES_DIR / "kowloon-studio.yaml"
 
 
 def _fresh_env_with_wheel(tmp_path: Path) -> Path:
-    """A new venv holding the built wheel; its dependencies come from this interpreter's site-packages."""
+    """A new venv holding the built wheel and what its metadata asks for, at the lock's versions.
+
+    The dependency ranges of pyproject.toml are what a user installing the wheel gets resolved;
+    the lock's versions as constraints keep this test independent of upstream releases.
+    """
+    uv = uv_command()
     wheels = tmp_path / "wheels"
     build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
                             "--wheel-dir", str(wheels), str(ROOT)], capture_output=True, text=True, timeout=300)
     assert build.returncode == 0, build.stderr
     (wheel,) = wheels.glob("annex_gen-*.whl")
+    constraints = tmp_path / "constraints.txt"
+    exported = subprocess.run([uv, "export", "--frozen", "--no-emit-project", "--no-hashes", "--no-header",
+                               "--output-file", str(constraints)], cwd=ROOT, capture_output=True, text=True,
+                              timeout=120)
+    assert exported.returncode == 0, exported.stderr
     env_dir = tmp_path / "env"
-    venv.EnvBuilder(with_pip=False).create(env_dir)
-    python = env_dir / "bin" / "python"
-    site = Path(subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                               capture_output=True, text=True, check=True).stdout.strip())
-    with zipfile.ZipFile(wheel) as zf:  # a pure-Python wheel installs by unpacking it into site-packages
-        zf.extractall(site)
-    # The dependencies, but not the checkout: a .pth in a .pth-named directory is not processed,
-    # so the editable install of the checkout stays invisible to the new environment.
-    (site / "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    return python
+    for step in (["venv", "--quiet", "--python", sys.executable, str(env_dir)],
+                 ["pip", "install", "--quiet", "--python", str(env_dir / "bin" / "python"), str(wheel),
+                  "--constraints", str(constraints)]):
+        done = subprocess.run([uv, *step], capture_output=True, text=True, timeout=600,
+                              env={**os.environ, "UV_PYTHON_DOWNLOADS": "never"})
+        assert done.returncode == 0, done.stderr
+    return env_dir / "bin" / "python"
 
 
 def test_a_wheel_install_finds_its_templates_and_writes_the_checkouts_bytes(tmp_path):
