@@ -157,10 +157,11 @@ def _unicode_range(ranges: list[list[int]]) -> str:
     return ", ".join(f"U+{a:X}" if a == b else f"U+{a:X}-{b:X}" for a, b in ranges)
 
 
-def font_face_css(fallbacks: tuple[Fallback, ...]) -> str:
-    """@font-face rules for the fallbacks, each only for the characters the base lacks, and the family list."""
-    if not fallbacks:
-        return ""
+def fallback_faces_css(fallbacks: tuple[Fallback, ...] = FALLBACKS) -> str:
+    """@font-face rules for the fallbacks, each only for the characters the base lacks.
+
+    A browser downloads a face only for a page with characters in its unicode-range.
+    """
     data = json.loads(COVERAGE_FILE.read_text(encoding="utf-8"))
     rules = []
     for fallback in fallbacks:
@@ -168,6 +169,12 @@ def font_face_css(fallbacks: tuple[Fallback, ...]) -> str:
         for weight, name in fallback.files:
             rules.append(f'@font-face {{ font-family: "{fallback.family}"; src: url("fonts/{name}"); '
                          f"font-weight: {weight}; unicode-range: {ranges}; }}")
-    families = ", ".join(f'"{f}"' for f in (BASE_FAMILY, *(f.family for f in fallbacks)))
-    rules.append(f"html {{ font-family: {families}, sans-serif; }}")
     return "\n".join(rules)
+
+
+def font_face_css(fallbacks: tuple[Fallback, ...]) -> str:
+    """@font-face rules for the fallbacks, each only for the characters the base lacks, and the family list."""
+    if not fallbacks:
+        return ""
+    families = ", ".join(f'"{f}"' for f in (BASE_FAMILY, *(f.family for f in fallbacks)))
+    return fallback_faces_css(fallbacks) + f"\nhtml {{ font-family: {families}, sans-serif; }}"

@@ -177,3 +177,28 @@ def test_keyboard_alone(server: Server, page) -> None:  # noqa: F811
         page.keyboard.press("Space")  # the form re-renders with the options LianaMailer has
     assert page.evaluate("document.activeElement.id") == "product-mailer"  # and the focus stays there
     assert page.get_by_label("LianaMailer", exact=True).is_checked()
+
+
+def test_chinese_arabic_and_hebrew_names_render_in_the_interface_and_the_preview(tmp_path: Path, page) -> None:  # noqa: F811
+    contract = (EXAMPLES_DIR / "kowloon-studio.yaml").read_text(encoding="utf-8")
+    name = "九龍設計工作室 استوديو סטודיו"
+    customers = build_file_tree(tmp_path / "customers", {
+        "kowloon-studio.yaml": contract.replace("name: Kowloon Design Studio Ltd", f"name: {name}"),
+    })
+    running = Server(customers, tmp_path / "output")
+    refused: list[str] = []
+    page.on("console", lambda message: refused.append(message.text) if "Refused" in message.text else None)
+    loaded = "async () => { await document.fonts.ready; return [...document.fonts]" \
+             ".filter(f => f.status === 'loaded').map(f => f.family.replaceAll('\"', '')); }"
+    try:
+        page.goto(running.url + "/")
+        assert name in page.get_by_role("table").inner_text()
+        assert {"Annex CJK", "Annex Arabic", "Annex Hebrew"} <= set(page.evaluate(loaded))
+        shot(page, "customers-cjk")
+        page.goto(running.url + "/customers/kowloon-studio/annex/annex.html")
+        assert name in page.inner_text("body")
+        assert {"Annex CJK", "Annex Arabic", "Annex Hebrew"} <= set(page.evaluate(loaded))
+        shot(page, "annex-cjk")
+    finally:
+        running.stop()
+    assert refused == []  # nothing blocked by the Content-Security-Policy

@@ -148,7 +148,11 @@ def test_preview_and_its_files(client: TestClient) -> None:
 
 def test_the_interface_uses_the_bundled_fonts(client: TestClient) -> None:
     css = client.get("/static/web.css").text
-    assert 'src: url("fonts/NotoSans-Regular.ttf")' in css and 'font-family: "UI Sans", sans-serif' in css
+    assert 'src: url("fonts/NotoSans-Regular.ttf")' in css
+    assert 'font-family: "UI Sans", "Annex Arabic", "Annex Hebrew", "Annex CJK", sans-serif' in css
+    faces = client.get("/static/fonts.css").text
+    assert 'font-family: "Annex CJK"; src: url("fonts/DroidSansFallbackFull.ttf")' in faces
+    assert "unicode-range: U+" in faces
     font = client.get("/static/fonts/NotoSans-Bold.ttf")
     assert font.status_code == 200 and font.content[:4] == b"\x00\x01\x00\x00"
     assert client.get("/static/fonts/OFL.txt").status_code == 404

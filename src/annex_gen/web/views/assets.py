@@ -7,14 +7,18 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from annex_gen.errors import NotFound
+from annex_gen.fonts import fallback_faces_css
 from annex_gen.resources import TEMPLATES_DIR
 
 ASSETS = {"web.css": "text/css; charset=utf-8", "web.js": "text/javascript; charset=utf-8"}
 
 
 async def asset(request: Request) -> Response:
-    """One file of templates/web/ named in ASSETS."""
+    """One file of templates/web/ named in ASSETS, or fonts.css: the faces of Arabic, Hebrew and CJK text."""
     name = request.path_params["name"]
+    if name == "fonts.css":
+        return Response(fallback_faces_css(), media_type="text/css; charset=utf-8",
+                        headers={"cache-control": "no-cache"})
     if name not in ASSETS:
         raise NotFound(f"no file {name!r}")
     return Response((TEMPLATES_DIR / "web" / name).read_bytes(), media_type=ASSETS[name],
@@ -22,7 +26,7 @@ async def asset(request: Request) -> Response:
 
 
 async def font(request: Request) -> Response:
-    """A bundled Noto Sans font (the documents' own), so every machine shows the interface alike."""
+    """A bundled font (the documents' own), so every machine shows the interface alike."""
     fonts = {p.name: p for p in (TEMPLATES_DIR / "fonts").glob("*.ttf")}
     name = request.path_params["name"]
     if name not in fonts:

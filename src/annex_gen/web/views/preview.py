@@ -11,6 +11,7 @@ from starlette.routing import Route
 from annex_gen import app
 from annex_gen.errors import NotFound
 from annex_gen.explain import included_sections
+from annex_gen.fonts import FALLBACKS, font_face_css
 from annex_gen.resources import TEMPLATES_DIR
 from annex_gen.web.http import page, render
 from annex_gen.web.views.audit import record
@@ -49,6 +50,8 @@ async def annex_asset(request: Request) -> Response:
     name = request.path_params["name"]
     if name == STYLESHEET:
         return FileResponse(TEMPLATES_DIR / STYLESHEET, media_type="text/css; charset=utf-8")
+    if name == "fonts.css":  # the fallback faces of every script; a browser loads those a page needs
+        return Response(font_face_css(FALLBACKS), media_type="text/css; charset=utf-8")
     fonts = {p.name: p for p in FONTS_DIR.glob("*.ttf")}
     if name.startswith("fonts/") and name.removeprefix("fonts/") in fonts:
         return FileResponse(fonts[name.removeprefix("fonts/")], media_type="font/ttf")
