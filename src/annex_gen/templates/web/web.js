@@ -64,3 +64,18 @@
     });
   });
 })();
+
+// Phones: a list table's rows stack; each cell is labelled with its column's heading.
+(function () {
+  "use strict";
+  document.querySelectorAll("table.list").forEach(function (table) {
+    var heads = Array.prototype.map.call(table.querySelectorAll("thead th"), function (th) {
+      return th.textContent.replace(/[▲▼]/g, "").trim();
+    });
+    table.querySelectorAll("tbody tr").forEach(function (row) {
+      Array.prototype.forEach.call(row.children, function (cell, i) {
+        if (heads[i] && !cell.hasAttribute("data-label")) { cell.setAttribute("data-label", heads[i]); }
+      });
+    });
+  });
+})();

@@ -1,0 +1,67 @@
+"""Every page of the web application at phone and desktop width, in both languages, in Chromium.
+
+Nothing scrolls sideways at 390 px; every screenshot is kept under test-results/web/screens/.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from browser_support import RESULTS, Server, browser  # noqa: F401 - fixtures
+from conftest import EXAMPLES_DIR
+
+WIDTHS = (390, 1280)
+PAGES = {
+    "customers": "/customers",
+    "new-contract": "/customers/new",
+    "preview": "/customers/kaikki-tuotteet",
+    "edit": "/customers/kaikki-tuotteet/edit",
+    "registry": "/registry",
+    "archive": "/archive",
+    "archive-upload": "/archive/upload",
+    "changes": "/changes",
+    "audit": "/audit",
+}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> Iterator[Server]:
+    root = tmp_path_factory.mktemp("screens")
+    customers = root / "customers"
+    customers.mkdir()
+    for example in EXAMPLES_DIR.glob("*.yaml"):
+        shutil.copy(example, customers / example.name)
+    running = Server(customers, root / "output")
+    yield running
+    running.stop()
+
+
+@pytest.mark.parametrize("lang", ["en", "fi"])
+@pytest.mark.parametrize("width", WIDTHS)
+def test_every_page_fits_the_screen(server: Server, browser, lang: str, width: int) -> None:  # noqa: F811
+    context = browser.new_context(viewport={"width": width, "height": 800}, locale="en-GB")
+    tab = context.new_page()
+    tab.set_default_timeout(20_000)
+    folder = RESULTS / "screens"
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        tab.goto(server.url + "/customers")
+        if lang == "fi":
+            tab.get_by_role("button", name="Suomeksi").click()
+            tab.wait_for_load_state()
+        wide = {}
+        for name, path in PAGES.items():
+            response = tab.goto(server.url + path)
+            assert response is not None and response.status == 200, (path, response and response.status)
+            assert tab.evaluate("document.documentElement.lang") == lang
+            overflow = tab.evaluate("document.documentElement.scrollWidth") - width
+            if overflow > 0:
+                wide[name] = overflow
+            tab.screenshot(path=str(folder / f"{name}-{lang}-{width}.png"), full_page=True)
+        assert wide == {}, f"pages wider than {width} px (by px): {wide}"
+    finally:
+        context.close()
