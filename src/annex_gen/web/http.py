@@ -87,9 +87,13 @@ def page(path: str, endpoint: Endpoint, *, permission: str | None, methods: tupl
             return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
         if not allowed(user, permission):
             raise Forbidden()
-        if request.method in UNSAFE_METHODS:
+        if request.method not in UNSAFE_METHODS:
+            return await endpoint(request)
+        try:
             await _check_csrf(request)  # the parsed form stays cached on the request for the endpoint
-        return await endpoint(request)
+            return await endpoint(request)
+        finally:
+            await request.close()  # the form's uploaded files (spooled temporary files) are closed
 
     return Route(path, guarded, methods=list(methods), name=name or endpoint.__name__)
 
