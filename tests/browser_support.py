@@ -55,7 +55,21 @@ def keep_for_docs(path: Path) -> None:
     key = path.relative_to(ROOT / "test-results").with_suffix("").as_posix()
     if key in DOCS_SCREENSHOTS and os.environ.get("ANNEX_GEN_DOCS_SCREENSHOTS"):
         DOCS_IMG.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, DOCS_IMG / f"{DOCS_SCREENSHOTS[key]}.png")
+        trim_bottom(path, DOCS_IMG / f"{DOCS_SCREENSHOTS[key]}.png")
+
+
+def trim_bottom(source: Path, target: Path, margin: int = 24) -> None:
+    """Copy a screenshot without the empty page below its content (a short page in a tall window)."""
+    from PIL import Image, ImageChops
+
+    with Image.open(source) as image:
+        rgb = image.convert("RGB")
+        background = Image.new("RGB", rgb.size, rgb.getpixel((rgb.width - 1, rgb.height - 1)))
+        box = ImageChops.difference(rgb, background).getbbox()
+        if box is None or box[3] + margin >= rgb.height:
+            shutil.copyfile(source, target)
+            return
+        image.crop((0, 0, image.width, box[3] + margin)).save(target, optimize=True)
 
 
 def free_port() -> int:
