@@ -10,7 +10,7 @@ TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: examples test setup lock docs system-packages check bench clean golden
+.PHONY: examples test setup lock docs screenshots system-packages check bench clean golden
 
 examples: setup
 	$(BIN)/annex-gen check examples
@@ -40,6 +40,11 @@ lock: $(UV)
 docs: setup
 	$(BIN)/python scripts/cli-reference.py docs/reference/cli.md
 	$(BIN)/mkdocs build --strict
+
+# the documentation's screenshots (docs/img/), written by the browser tests that take them
+screenshots: setup
+	ANNEX_GEN_DOCS_SCREENSHOTS=1 $(BIN)/python -m pytest -q tests/integration/test_web_browser.py \
+		tests/integration/test_web_legal_browser.py tests/integration/test_publish_screenshots.py
 
 check: setup
 	$(BIN)/annex-gen check

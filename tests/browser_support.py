@@ -2,13 +2,16 @@
 
 Chromium is /usr/bin/chromium from Debian (scripts/install-system-packages); Playwright cannot
 download browsers here. A missing browser or Playwright fails the test with the reason; it is never
-skipped. Screenshots (1366x768) go to test-results/web/<test name>/ to be looked at.
+skipped. Screenshots (1366x768) go to test-results/web/<test name>/ to be looked at; with
+ANNEX_GEN_DOCS_SCREENSHOTS set (`make screenshots`), those the documentation shows are also
+written to docs/img/.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -24,6 +27,49 @@ from conftest import REGISTRY_DIR, ROOT
 CHROMIUM = Path("/usr/bin/chromium")
 VIEWPORT = {"width": 1366, "height": 768}
 RESULTS = ROOT / "test-results" / "web"
+DOCS_IMG = ROOT / "docs" / "img"
+
+# The screenshots the documentation shows: "<test-results folder>/<shot>" -> docs/img/<name>.png.
+# tests/integration/test_docs.py checks that docs/img/ holds exactly these.
+DOCS_SCREENSHOTS = {
+    "web/test_sales_creates_previews_downloads_and_edits_a_contract/1-customers": "sales-customers",
+    "web/test_sales_creates_previews_downloads_and_edits_a_contract/2-new-contract": "sales-new-contract",
+    "web/test_sales_creates_previews_downloads_and_edits_a_contract/3-preview": "sales-preview",
+    "web/test_sales_creates_previews_downloads_and_edits_a_contract/5-preview-after-edit": "sales-preview-after-edit",
+    "web/test_sales_creates_previews_downloads_and_edits_a_contract/6-registry": "sales-registry",
+    "web/test_archive_drift_batch_and_notices_in_chromium/02-upload": "legal-upload",
+    "web/test_archive_drift_batch_and_notices_in_chromium/03-review": "legal-upload-review",
+    "web/test_archive_drift_batch_and_notices_in_chromium/04-history": "legal-customer-history",
+    "web/test_archive_drift_batch_and_notices_in_chromium/06-archive-outdated": "legal-archive-outdated",
+    "web/test_archive_drift_batch_and_notices_in_chromium/07-verify": "legal-verify",
+    "web/test_archive_drift_batch_and_notices_in_chromium/08-changes": "legal-changes",
+    "web/test_archive_drift_batch_and_notices_in_chromium/10-batch-finished": "legal-batch",
+    "web/test_archive_drift_batch_and_notices_in_chromium/11-notices": "legal-notices",
+    "web/test_archive_drift_batch_and_notices_in_chromium/12-audit": "legal-audit",
+    "publish/index-1280-top": "public-list",
+}
+
+
+def keep_for_docs(path: Path) -> None:
+    """Copy a screenshot the documentation shows to docs/img/, when ANNEX_GEN_DOCS_SCREENSHOTS is set."""
+    key = path.relative_to(ROOT / "test-results").with_suffix("").as_posix()
+    if key in DOCS_SCREENSHOTS and os.environ.get("ANNEX_GEN_DOCS_SCREENSHOTS"):
+        DOCS_IMG.mkdir(parents=True, exist_ok=True)
+        trim_bottom(path, DOCS_IMG / f"{DOCS_SCREENSHOTS[key]}.png")
+
+
+def trim_bottom(source: Path, target: Path, margin: int = 24) -> None:
+    """Copy a screenshot without the empty page below its content (a short page in a tall window)."""
+    from PIL import Image, ImageChops
+
+    with Image.open(source) as image:
+        rgb = image.convert("RGB")
+        background = Image.new("RGB", rgb.size, rgb.getpixel((rgb.width - 1, rgb.height - 1)))
+        box = ImageChops.difference(rgb, background).getbbox()
+        if box is None or box[3] + margin >= rgb.height:
+            shutil.copyfile(source, target)
+            return
+        image.crop((0, 0, image.width, box[3] + margin)).save(target, optimize=True)
 
 
 def free_port() -> int:
@@ -108,4 +154,5 @@ def shot(tab, name: str, *, full_page: bool = False) -> Path:
     """Save a screenshot of what the page shows now as <test folder>/<name>.png."""
     path = tab.shots / f"{name}.png"
     tab.screenshot(path=str(path), full_page=full_page)
+    keep_for_docs(path)
     return path

@@ -12,7 +12,7 @@ from pathlib import Path
 import publish_support as ps
 import pytest
 
-from browser_support import browser  # noqa: F401 - the fixture
+from browser_support import browser, keep_for_docs  # noqa: F401 - the fixture
 
 RESULTS = ps.ROOT / "test-results" / "publish"
 PAGES = ("index.html", "en.html", "changes.html")
@@ -38,6 +38,9 @@ def test_page_in_chromium(browser, site_dir, name, width):  # noqa: F811
     shot = RESULTS / f"{Path(name).stem}-{width}.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000
+    top = RESULTS / f"{Path(name).stem}-{width}-top.png"  # the first screen, as a reader opens it
+    page.screenshot(path=str(top))
+    keep_for_docs(top)
     # Everything comes from beside the page: the stylesheet and the bundled fonts, nothing else.
     assert requested and all(url.startswith(site_dir.as_uri()) for url in requested), requested
     assert not failed, failed
