@@ -20,7 +20,7 @@ from annex_gen.errors import (
     UsageError,
 )
 from annex_gen.web.http import CsrfFailed, Forbidden, ProxiedWithoutLogin, render
-from annex_gen.web.middleware import BodyTooLarge
+from annex_gen.web.middleware import BodyTooLarge, printable
 
 log = logging.getLogger("annex_gen.web")
 
@@ -97,8 +97,8 @@ class ErrorPages:
             await self.app(scope, receive, send_tracking)
         except Exception as exc:  # noqa: BLE001 - the last line of defence of every page
             if error_page(exc).status == 500:
-                log.error("%s %s: %s: %s", scope["method"], scope["path"], type(exc).__name__, exc,
-                          exc_info=self.debug)
+                log.error("%s %s: %s: %s", printable(scope["method"]), printable(scope["path"]),
+                          type(exc).__name__, printable(str(exc)), exc_info=self.debug)
             if started:  # too late for a page; the client sees a cut response
                 return
             await render_error(Request(scope, receive), exc)(scope, receive, send)

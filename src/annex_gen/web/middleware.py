@@ -83,8 +83,21 @@ class BodyLimit:
         await self.app(scope, counting_receive, send)
 
 
+def printable(text: str) -> str:
+    """text for a log line: control and other unprintable characters, backslash and quote escaped.
+
+    A path is decoded before it is logged, so an encoded newline (%0A) would otherwise start a forged line.
+    """
+    return "".join(ch if ch.isprintable() and ch not in '\\"' else _escape(ch) for ch in text)
+
+
+def _escape(ch: str) -> str:
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
 class RequestLog:
-    """One line per request: method, path, status, duration, user."""
+    """One line per request: client, user (signed in, else -), method, path, status, duration."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -106,5 +119,6 @@ class RequestLog:
         finally:
             client = scope.get("client") or ("-", 0)
             user = scope.get("state", {}).get("user_name", "-")
-            log.info('%s %s "%s %s" %d %.0fms', client[0], user, scope["method"], scope["path"], status,
+            log.info('%s %s "%s %s" %d %.0fms', printable(str(client[0])), printable(user),
+                     printable(scope["method"]), printable(scope["path"]), status,
                      (time.perf_counter() - start) * 1000)
