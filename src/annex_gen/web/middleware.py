@@ -1,4 +1,4 @@
-"""ASGI middleware: one log line per request, security headers, and the request body limit."""
+"""ASGI middleware: one log line per request, security headers, Host and Origin, and the request body limit."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import time
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from annex_gen.web.hosts import host_allowed, origin_allowed
 
 log = logging.getLogger("annex_gen.web")
 
@@ -45,6 +47,38 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class MisdirectedHost(Exception):
+    """The request's Host is not a name this server answers to."""
+
+
+class ForeignOrigin(Exception):
+    """A state-changing request came from another site (its Origin is not this server)."""
+
+
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class HostCheck:
+    """Refuse a request whose Host is not this server's (421), and a form sent from another origin (403)."""
+
+    def __init__(self, app: ASGIApp, names: frozenset[str]) -> None:
+        self.app = app
+        self.names = names
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = dict(scope.get("headers", []))
+        host = headers[b"host"].decode("latin-1") if b"host" in headers else None
+        if not host_allowed(host, self.names):
+            raise MisdirectedHost()
+        origin = headers.get(b"origin")
+        if (scope["method"] in UNSAFE_METHODS and origin is not None
+                and not origin_allowed(origin.decode("latin-1"), host, scope.get("scheme", "http"), self.names)):
+            raise ForeignOrigin()
+        await self.app(scope, receive, send)
 
 
 class BodyTooLarge(Exception):
