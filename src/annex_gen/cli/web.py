@@ -27,10 +27,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
         registry_dir=Path(args.registry), customers_dir=Path(args.customers), out_dir=Path(args.out),
         archive=args.archive, state_dir=Path(args.state) if args.state else None,
         users_file=Path(args.users) if args.users else None, host=args.host,
+        allowed_hosts=tuple(args.allowed_host or ()),
         secure_cookies=args.secure_cookies, debug=args.debug,
         **({"secret_key": os.environ["ANNEX_GEN_SECRET_KEY"]} if os.environ.get("ANNEX_GEN_SECRET_KEY") else {}),
     )
     app.load_registry(settings.registry_dir)  # a broken registry stops the server here, with every problem
+    if args.host.strip("[]") in ("0.0.0.0", "::") and not args.allowed_host:
+        print(f"annex-gen: warning: serving on {args.host}, but only loopback names (127.0.0.1, localhost) are "
+              "answered; give the name your users open with --allowed-host NAME", file=sys.stderr)
     application = create_app(settings)
     handler = logging.StreamHandler(sys.stderr)  # one line per request, in uvicorn's style
     handler.setFormatter(logging.Formatter("%(levelname)s:     %(message)s"))
@@ -79,6 +83,9 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--users", metavar="FILE", help="users file: sign-in required (written by `annex-gen users add`)")
     p.add_argument("--secure-cookies", action="store_true",
                    help="send the session cookie over HTTPS only (behind a TLS reverse proxy)")
+    p.add_argument("--allowed-host", action="append", metavar="NAME",
+                   help="a host name requests may carry besides the --host address and loopback names, e.g. the "
+                        "name of a reverse proxy in front (repeatable); other names are refused (421)")
     p.add_argument("--forwarded-allow-ips", default="127.0.0.1", metavar="IPS",
                    help="proxies whose X-Forwarded-* headers are trusted (default: 127.0.0.1)")
     p.set_defaults(func=cmd_serve)

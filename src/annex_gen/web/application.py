@@ -21,7 +21,8 @@ from annex_gen.users import User, load_users
 from annex_gen.web.errors import ErrorPages, http_exception
 from annex_gen.web.http import ProxiedWithoutLogin, csrf_token, current_user, language, t
 from annex_gen.web.i18n import catalogs, languages
-from annex_gen.web.middleware import BodyLimit, RequestLog, SecurityHeaders
+from annex_gen.web.hosts import allowed_names
+from annex_gen.web.middleware import BodyLimit, HostCheck, RequestLog, SecurityHeaders
 from annex_gen.web.nav import NAV
 from annex_gen.web.permissions import allowed
 from annex_gen.web.settings import Settings
@@ -98,6 +99,7 @@ def create_app(settings: Settings) -> Starlette:
         Middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie=SESSION_COOKIE,
                    max_age=SESSION_MAX_AGE, same_site="lax", https_only=settings.secure_cookies),
         Middleware(ErrorPages, debug=settings.debug),
+        Middleware(HostCheck, names=allowed_names(settings.host, settings.allowed_hosts)),
         Middleware(BodyLimit, limit_for=settings.body_limit),
     ]
     app = Starlette(routes=routes, middleware=middleware, exception_handlers={HTTPException: http_exception})

@@ -20,7 +20,7 @@ from annex_gen.errors import (
     UsageError,
 )
 from annex_gen.web.http import CsrfFailed, Forbidden, ProxiedWithoutLogin, render
-from annex_gen.web.middleware import BodyTooLarge
+from annex_gen.web.middleware import BodyTooLarge, ForeignOrigin, MisdirectedHost, printable
 
 log = logging.getLogger("annex_gen.web")
 
@@ -32,10 +32,13 @@ class ErrorPage:
     status: int
     title: str
     messages: tuple[str, ...] = ()
+    detail: str = ""  # a catalog key: what the visitor can do
 
 
 # The first matching kind decides; AnnexGenError's message is written for a person and shown as is.
 STATUS: tuple[tuple[type[BaseException], int, str], ...] = (
+    (MisdirectedHost, 421, "error.misdirected"),
+    (ForeignOrigin, 403, "error.origin"),
     (Forbidden, 403, "error.forbidden"),
     (CsrfFailed, 403, "error.csrf"),
     (ProxiedWithoutLogin, 403, "error.proxy"),
@@ -49,6 +52,7 @@ STATUS: tuple[tuple[type[BaseException], int, str], ...] = (
     (AnnexGenError, 400, "error.bad_request"),
 )
 HTTP_TITLES = {404: "error.not_found", 405: "error.method", 413: "error.too_large"}
+DETAILS = {"error.misdirected": "error.misdirected_help", "error.origin": "error.origin_help"}
 
 
 def error_page(exc: BaseException) -> ErrorPage:
@@ -60,7 +64,7 @@ def error_page(exc: BaseException) -> ErrorPage:
             if isinstance(exc, InvalidInput):
                 return ErrorPage(status, title, tuple(str(d) for d in exc.diagnostics))
             message = str(exc) if isinstance(exc, AnnexGenError) else ""
-            return ErrorPage(status, title, (message,) if message else ())
+            return ErrorPage(status, title, (message,) if message else (), DETAILS.get(title, ""))
     return ErrorPage(500, "error.internal")
 
 
@@ -97,8 +101,8 @@ class ErrorPages:
             await self.app(scope, receive, send_tracking)
         except Exception as exc:  # noqa: BLE001 - the last line of defence of every page
             if error_page(exc).status == 500:
-                log.error("%s %s: %s: %s", scope["method"], scope["path"], type(exc).__name__, exc,
-                          exc_info=self.debug)
+                log.error("%s %s: %s: %s", printable(scope["method"]), printable(scope["path"]),
+                          type(exc).__name__, printable(str(exc)), exc_info=self.debug)
             if started:  # too late for a page; the client sees a cut response
                 return
             await render_error(Request(scope, receive), exc)(scope, receive, send)

@@ -42,9 +42,13 @@ def current_user(request: Request) -> User | None:
         # Loopback without logins is for the person at this machine; a proxy would open it to everyone.
         if "x-forwarded-for" in request.headers or "forwarded" in request.headers:
             raise ProxiedWithoutLogin()
+        request.state.user_name = LOCAL_USER.name
         return LOCAL_USER
     name = request.session.get("user")
-    return state.users().get(name) if isinstance(name, str) else None
+    user = state.users().get(name) if isinstance(name, str) else None
+    if user is not None:
+        request.state.user_name = user.name  # for the request log
+    return user
 
 
 def language(request: Request) -> str:

@@ -1,4 +1,4 @@
-"""ASGI middleware: one log line per request, security headers, and the request body limit."""
+"""ASGI middleware: one log line per request, security headers, Host and Origin, and the request body limit."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import time
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from annex_gen.web.hosts import host_allowed, origin_allowed
 
 log = logging.getLogger("annex_gen.web")
 
@@ -47,6 +49,38 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+class MisdirectedHost(Exception):
+    """The request's Host is not a name this server answers to."""
+
+
+class ForeignOrigin(Exception):
+    """A state-changing request came from another site (its Origin is not this server)."""
+
+
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class HostCheck:
+    """Refuse a request whose Host is not this server's (421), and a form sent from another origin (403)."""
+
+    def __init__(self, app: ASGIApp, names: frozenset[str]) -> None:
+        self.app = app
+        self.names = names
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = dict(scope.get("headers", []))
+        host = headers[b"host"].decode("latin-1") if b"host" in headers else None
+        if not host_allowed(host, self.names):
+            raise MisdirectedHost()
+        origin = headers.get(b"origin")
+        if (scope["method"] in UNSAFE_METHODS and origin is not None
+                and not origin_allowed(origin.decode("latin-1"), host, scope.get("scheme", "http"), self.names)):
+            raise ForeignOrigin()
+        await self.app(scope, receive, send)
+
+
 class BodyTooLarge(Exception):
     """The request body is larger than the limit for its path."""
 
@@ -83,8 +117,21 @@ class BodyLimit:
         await self.app(scope, counting_receive, send)
 
 
+def printable(text: str) -> str:
+    """text for a log line: control and other unprintable characters, backslash and quote escaped.
+
+    A path is decoded before it is logged, so an encoded newline (%0A) would otherwise start a forged line.
+    """
+    return "".join(ch if ch.isprintable() and ch not in '\\"' else _escape(ch) for ch in text)
+
+
+def _escape(ch: str) -> str:
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
 class RequestLog:
-    """One line per request: method, path, status, duration, user."""
+    """One line per request: client, user (signed in, else -), method, path, status, duration."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -106,5 +153,6 @@ class RequestLog:
         finally:
             client = scope.get("client") or ("-", 0)
             user = scope.get("state", {}).get("user_name", "-")
-            log.info('%s %s "%s %s" %d %.0fms', client[0], user, scope["method"], scope["path"], status,
+            log.info('%s %s "%s %s" %d %.0fms', printable(str(client[0])), printable(user),
+                     printable(scope["method"]), printable(scope["path"]), status,
                      (time.perf_counter() - start) * 1000)

@@ -39,6 +39,8 @@ class Settings:
     """Users and their roles; None serves without login (loopback only)."""
     host: str = "127.0.0.1"
     """The address served; any but loopback requires users_file."""
+    allowed_hosts: tuple[str, ...] = ()
+    """Names a request's Host may carry besides the served address and loopback names (behind a proxy)."""
     secret_key: str = field(default_factory=lambda: secrets.token_hex(32), repr=False)
     """Signs session cookies; a fresh one per start unless given (sessions end on restart)."""
     secure_cookies: bool = False
