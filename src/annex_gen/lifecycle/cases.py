@@ -1,0 +1,137 @@
+"""The lifecycle's use cases, called by the CLI and the web application alike.
+
+Each takes library values (paths, the archive location, an SMTP URL, dates) and returns reports;
+all input is read and checked before the first message is sent or the first event recorded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+from annex_gen.errors import Diagnostic, UsageError
+from annex_gen.lifecycle.events import EventLog, open_event_log
+from annex_gen.lifecycle.send import (
+    Outgoing,
+    SendReport,
+    Sent,
+    annex_outgoing,
+    missing_email,
+    notice_outgoing,
+    notice_problems,
+    require,
+    retry,
+    send_all,
+)
+from annex_gen.lifecycle.smtp import FROM_ENV, smtp_server
+from annex_gen.lifecycle.terms import notice_terms
+
+_ADDRESS = re.compile(r"^[^\s@<>\"(),;:\[\]\\]+@[^\s@<>\"(),;:\[\]\\]+\.[^\s@<>\"(),;:\[\]\\]+$")
+NOTICES_CSV = "notices.csv"
+
+
+def event_log(location: str | Path) -> EventLog:
+    """The lifecycle log of the archive at location."""
+    return open_event_log(location)
+
+
+def sender_address(sender: str | None, env: Mapping[str, str] | None = None) -> str:
+    """The From address: given, else $ANNEX_GEN_MAIL_FROM; refuse a missing or malformed one."""
+    env = os.environ if env is None else env
+    sender = (sender or env.get(FROM_ENV) or "").strip()
+    if not sender:
+        raise UsageError(f"no sender address: pass --from legal@example.com or set {FROM_ENV}")
+    if not _ADDRESS.match(sender):
+        raise UsageError(f"{sender!r} is not an e-mail address for the From line")
+    return sender
+
+
+def is_notices_folder(path: Path) -> bool:
+    """Whether path is a folder `annex-gen notices` wrote (it has notices.csv)."""
+    return path.is_dir() and (path / NOTICES_CSV).is_file()
+
+
+def plan_annexes(registry_dir: Path, paths: Sequence[Path], out_dir: Path, formats: Sequence[str], *,
+                 engine: str = "weasyprint", log: EventLog | None = None, actor: str = "-") -> list[Outgoing]:
+    """The annex message of every contract; writes each annex not yet in out_dir (recorded in the log)."""
+    from annex_gen.inputs.check import check as check_inputs
+    from annex_gen.lifecycle.send import annex_status
+    from annex_gen.output.generate import generate, output_path
+    from annex_gen.resolve import resolve
+
+    report = check_inputs(registry_dir, list(paths))
+    problems = list(report.diagnostics) + [missing_email(c) for c in report.contracts if not c.contact_email]
+    require(problems)
+    assert report.registry is not None
+    outgoing = []
+    for contract in report.contracts:
+        annex = resolve(report.registry, contract)
+        missing = [fmt for fmt in formats if not output_path(out_dir, annex, fmt).is_file()]
+        if missing:
+            generate(report.registry, contract, out_dir, missing, annex=annex, engine=engine)
+            if log is not None:
+                log.append("annex generated", contract.customer_id, actor, {
+                    "document_id": annex.document_id, "registry_version": annex.registry_version,
+                    "status": annex_status(annex), "formats": list(missing)})
+        outgoing.append(annex_outgoing(report.registry, contract, annex,
+                                       [output_path(out_dir, annex, fmt) for fmt in formats]))
+    return outgoing
+
+
+def plan_notices(registry_dir: Path, folder: Path, formats: Sequence[str]) -> list[Outgoing]:
+    """The message of every notice in a notices folder, each with its new annex."""
+    from annex_gen import app
+    from annex_gen.changes.bundle import notice_rows
+
+    rows = notice_rows(folder)
+    require(notice_problems(folder, rows, formats))
+    registry = app.load_registry(registry_dir)
+    terms = notice_terms(registry)
+    return [notice_outgoing(folder, row, registry.company_name, formats,
+                            terms.objection_deadline(dt.date.fromisoformat(row.notice_date))) for row in rows]
+
+
+def send(location: str | Path, registry_dir: Path, paths: Sequence[Path], out_dir: Path, *,
+         smtp: str | None, sender: str | None, formats: Sequence[str] = ("pdf",), actor: str,
+         engine: str = "weasyprint", progress: Callable[[Sent], None] | None = None) -> SendReport:
+    """Send each contract's annex, and each notice of a notices folder, to the customer's contact_email."""
+    server = smtp_server(smtp)
+    sender = sender_address(sender)
+    if not paths:
+        raise UsageError("name the contracts (files or folders) or a notices folder to send")
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        require([Diagnostic(str(p), None, None, "", "no such file or folder") for p in missing])
+    log = event_log(location)
+    folders = [p for p in paths if is_notices_folder(p)]
+    contracts = [p for p in paths if p not in folders]
+    outgoing: list[Outgoing] = []
+    for folder in folders:
+        outgoing += plan_notices(registry_dir, folder, formats)
+    if contracts:
+        outgoing += plan_annexes(registry_dir, contracts, out_dir, formats, engine=engine, log=log, actor=actor)
+    return send_all(log, server, sender, outgoing, actor=actor, progress=_audited(location, actor, progress))
+
+
+def send_retry(location: str | Path, *, smtp: str | None, actor: str, customer: str | None = None,
+               progress: Callable[[Sent], None] | None = None) -> SendReport:
+    """Deliver again every message the server has not accepted yet."""
+    return retry(event_log(location), smtp_server(smtp), actor=actor, customer=customer,
+                 progress=_audited(location, actor, progress))
+
+
+def _audited(location: str | Path, actor: str, then: Callable[[Sent], None] | None) -> Callable[[Sent], None]:
+    """Each delivery attempt into the audit log as well, then shown."""
+    from annex_gen.audit import open_audit_log
+
+    def done(sent: Sent) -> None:
+        verdict = "accepted" if sent.answer.accepted else "NOT accepted"
+        open_audit_log(location).record(actor, "message sent", f"{sent.customer_id}: {sent.subject} to "
+                                        f"{sent.recipient}: {verdict} ({sent.answer.reply})", [sent.message_id])
+        if then is not None:
+            then(sent)
+
+    return done
