@@ -10,10 +10,20 @@ import datetime as dt
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from annex_gen.errors import Diagnostic, UsageError
 from annex_gen.lifecycle.events import EventLog, open_event_log
+from annex_gen.lifecycle.objections import (
+    Objection,
+    SentNotice,
+    add_objection,
+    objections,
+    resolve_objection,
+    sent_notices,
+)
 from annex_gen.lifecycle.send import (
     Outgoing,
     SendReport,
@@ -28,6 +38,7 @@ from annex_gen.lifecycle.send import (
 )
 from annex_gen.lifecycle.smtp import FROM_ENV, smtp_server
 from annex_gen.lifecycle.terms import notice_terms
+from annex_gen.lifecycle.timeline import State, Step, state, timeline
 
 _ADDRESS = re.compile(r"^[^\s@<>\"(),;:\[\]\\]+@[^\s@<>\"(),;:\[\]\\]+\.[^\s@<>\"(),;:\[\]\\]+$")
 NOTICES_CSV = "notices.csv"
@@ -135,3 +146,129 @@ def _audited(location: str | Path, actor: str, then: Callable[[Sent], None] | No
             then(sent)
 
     return done
+
+
+# Timelines and states
+
+
+@dataclass(frozen=True)
+class CustomerTimeline:
+    """One customer's timeline and current state."""
+
+    customer_id: str
+    steps: list[Step]
+    state: State
+    today: dt.date
+
+    def to_dict(self) -> dict[str, Any]:
+        """The stable JSON of `annex-gen timeline --json`."""
+        return {"customer": self.customer_id, "today": self.today.isoformat(), "state": self.state.to_dict(),
+                "events": [s.to_dict() for s in self.steps]}
+
+
+def _archive_view(location: str | Path, registry_dir: Path, customers: Sequence[Path], today: dt.date,
+                  customer: str | None = None) -> tuple[list[Any], dict[str, Any], str]:
+    """Archived records, each customer's drift status, and the registry version (nothing when no archive)."""
+    from annex_gen import app
+
+    if not app.archive_exists(location):
+        return [], {}, app.load_registry(registry_dir).version
+    with app.open_archive(location) as archive:
+        records = archive.records(customer)
+    try:
+        report = app.archive_status(location, registry_dir, customers, on=today, customer=customer)
+    except UsageError:  # neither a contract nor an archived annex for this customer
+        return records, {}, app.load_registry(registry_dir).version
+    return records, {s.customer_id: s for s in report.customers}, report.registry.version
+
+
+def customer_timeline(location: str | Path, registry_dir: Path, customers: Sequence[Path], customer: str, *,
+                      today: dt.date | None = None) -> CustomerTimeline:
+    """Every event of one customer in order, and where they stand."""
+    from annex_gen import app
+    from annex_gen.inputs.schema import ID_RE
+
+    if not ID_RE.match(customer):
+        raise UsageError(f"{customer!r} is not a customer id (lower-case letters, digits and hyphens)")
+    today = today or dt.date.today()
+    events = event_log(location).events(customer)
+    records, statuses, version = _archive_view(location, registry_dir, customers, today, customer)
+    audit = app.audit_entries(location)
+    status = statuses.get(customer)
+    steps = timeline(customer, events, records, audit, status, version, today)
+    return CustomerTimeline(customer, steps, state(events, records, status, today), today)
+
+
+def customer_states(location: str | Path, registry_dir: Path, customers: Sequence[Path], *,
+                    today: dt.date | None = None) -> dict[str, State]:
+    """Every customer's current state (customers with a contract, a record or an event)."""
+    today = today or dt.date.today()
+    events = event_log(location).events()
+    records, statuses, _ = _archive_view(location, registry_dir, customers, today)
+    ids = {e.customer_id for e in events} | {r.customer_id for r in records} | set(statuses)
+    return {cid: state([e for e in events if e.customer_id == cid], [r for r in records if r.customer_id == cid],
+                       statuses.get(cid), today) for cid in sorted(ids)}
+
+
+# Objections
+
+
+def _audit(location: str | Path, actor: str, action: str, what: str, refs: Sequence[str]) -> None:
+    from annex_gen.audit import open_audit_log
+
+    open_audit_log(location).record(actor, action, what, refs)
+
+
+def objection_add(location: str | Path, *, customer: str, notice_id: str, received_on: dt.date, sender: str,
+                  text: str | None = None, letter: tuple[str, bytes] | None = None, actor: str) -> Objection:
+    """Record an objection against a notice sent to the customer (audited)."""
+    objection = add_objection(event_log(location), customer=customer, notice_id=notice_id, received_on=received_on,
+                              sender=sender, text=text, letter=letter, actor=actor)
+    _audit(location, actor, "objection recorded", f"{customer}: {objection.id} to {notice_id} received "
+           f"{received_on} from {objection.sender}; deadline {objection.deadline}", [objection.id, notice_id])
+    return objection
+
+
+def objection_resolve(location: str | Path, objection_id: str, *, outcome: str, resolved_on: dt.date,
+                      note: str = "", actor: str) -> Objection:
+    """Record how an objection ended (audited)."""
+    objection = resolve_objection(event_log(location), objection_id, outcome=outcome, resolved_on=resolved_on,
+                                  note=note, actor=actor)
+    _audit(location, actor, "objection resolved", f"{objection.customer_id}: {objection.id} {outcome} on "
+           f"{resolved_on}" + (f": {note}" if note else ""), [objection.id, objection.notice_id])
+    return objection
+
+
+def objection_list(location: str | Path) -> list[Objection]:
+    """Every objection, oldest first."""
+    return objections(event_log(location).events())
+
+
+def objection_letter(location: str | Path, objection_id: str) -> tuple[str, bytes]:
+    """An objection's attached letter: its name and bytes; raise NotFound when it has none."""
+    from annex_gen.errors import NotFound
+    from annex_gen.lifecycle.objections import find
+
+    log = event_log(location)
+    objection = find(log.events(), objection_id)
+    if not objection.letter:
+        raise NotFound(f"{objection.id} has no attached letter")
+    return objection.letter["name"], log.blob(objection.letter["sha256"])
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    """Notices whose objection period is running, and open objections, each by deadline."""
+
+    running: list[SentNotice]
+    open: list[Objection]
+
+
+def deadlines(location: str | Path, *, today: dt.date | None = None) -> Deadlines:
+    """What legal must watch: notices still open to objection and objections not yet resolved."""
+    today = today or dt.date.today()
+    events = event_log(location).events()
+    running = sorted((n for n in sent_notices(events) if n.running(today)),
+                     key=lambda n: (n.objection_deadline, n.customer_id))
+    pending = sorted((o for o in objections(events) if o.open), key=lambda o: (o.effective_date, o.deadline, o.id))
+    return Deadlines(running, pending)
