@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 from tests.integration.batch_support import add_mailer_entry
@@ -102,6 +104,36 @@ def test_send_sign_notice_object_resolve(tmp_path, smtp_server):  # noqa: F811
     audit = [json.loads(b) for b in _audit_bodies(tmp_path / "archive")]
     assert [a["action"] for a in audit] == ["message sent", "message sent", "objection recorded",
                                             "objection resolved"]
+
+    written = ok(tmp_path, "evidence", "esimerkki-oy", "--out", "evidence.zip", "--customers", "customers",
+                 registry=new)
+    assert written.startswith("evidence.zip: evidence of esimerkki-oy (")
+    check_evidence(tmp_path / "evidence.zip", tmp_path / "unzipped", signed=signed.read_bytes(),
+                   messages=[r.data for r in smtp_server.received], letter=letter.read_bytes())
+    refused = cli(tmp_path, "evidence", "esimerkki-oy", "--out", "evidence.zip")
+    assert refused.returncode == 2 and "evidence.zip already exists" in refused.stderr
+
+
+def check_evidence(path: Path, into: Path, *, signed: bytes, messages: list[bytes], letter: bytes) -> None:
+    """Unzip, check with sha256sum alone, and find each document in it."""
+    with zipfile.ZipFile(path) as zf:
+        zf.extractall(into)
+    (root,) = into.iterdir()
+    checked = subprocess.run(["sha256sum", "-c", "MANIFEST.sha256"], cwd=root, capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    lines = checked.stdout.splitlines()
+    assert lines and all(line.endswith(": OK") for line in lines)
+    files = {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    assert set(files) - {"README.txt", "MANIFEST.sha256"} == {line.rsplit(": ", 1)[0] for line in lines}
+    assert signed in [d for p, d in files.items() if p.startswith("signed/")]
+    emls = [d for p, d in files.items() if p.endswith(".eml")]
+    assert sorted(emls) == sorted(messages)
+    assert letter in [d for p, d in files.items() if p.startswith("objections/") and not p.endswith(".json")]
+    readme = files["README.txt"].decode()
+    assert "sha256sum -c MANIFEST.sha256" in readme
+    assert hashlib.sha256(files["MANIFEST.sha256"]).hexdigest() in readme
+    heads = files["HEADS.txt"].decode()
+    assert "archive chain head (record, hash): 1 " in heads
 
 
 def test_objection_errors_are_listed_together(tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import hashlib
 import json
 import sys
 from pathlib import Path
@@ -149,6 +150,21 @@ def cmd_objection_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_evidence(args: argparse.Namespace) -> int:
+    from annex_gen.errors import UsageError
+    from annex_gen.lifecycle import cases
+    from annex_gen.output.write import write_atomic
+
+    out = Path(args.out)
+    if out.exists() and not args.force:
+        raise UsageError(f"{out} already exists; choose another --out or add --force to replace it")
+    data = cases.evidence(args.archive, Path(args.registry), [Path(args.customers)], args.customer, actor=_actor())
+    write_atomic(out, data)
+    print(f"{out}: evidence of {args.customer} ({len(data)} bytes, SHA-256 {hashlib.sha256(data).hexdigest()}); "
+          "its README says how to check it with sha256sum")
+    return 0
+
+
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     """Add send, timeline, objection and evidence."""
     from annex_gen.cli.common import add_engine_argument
@@ -213,3 +229,12 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--today", type=date_arg, metavar="DATE", help=argparse.SUPPRESS)
     p.add_argument("--json", action="store_true", help="print them as JSON")
     p.set_defaults(func=cmd_objection_list)
+
+    p = subparsers.add_parser("evidence", parents=[common, where],
+                              help="a zip of everything recorded about a customer, checkable with sha256sum")
+    p.add_argument("customer", metavar="CUSTOMER", help="the customer's id")
+    p.add_argument("--out", required=True, metavar="FILE.zip", help="where to write the zip")
+    p.add_argument("--force", action="store_true", help="replace --out if it exists")
+    p.add_argument("--customers", default="customers", metavar="DIR",
+                   help="directory of contract files (default: customers/)")
+    p.set_defaults(func=cmd_evidence)

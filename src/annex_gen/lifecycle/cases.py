@@ -7,6 +7,7 @@ all input is read and checked before the first message is sent or the first even
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from annex_gen.archive.index import shown_url
 from annex_gen.errors import Diagnostic, UsageError
 from annex_gen.lifecycle.events import EventLog, open_event_log
 from annex_gen.lifecycle.objections import (
@@ -272,3 +274,42 @@ def deadlines(location: str | Path, *, today: dt.date | None = None) -> Deadline
                      key=lambda n: (n.objection_deadline, n.customer_id))
     pending = sorted((o for o in objections(events) if o.open), key=lambda o: (o.effective_date, o.deadline, o.id))
     return Deadlines(running, pending)
+
+
+# Evidence
+
+
+def evidence(location: str | Path, registry_dir: Path, customers: Sequence[Path], customer: str, *, actor: str,
+             today: dt.date | None = None) -> bytes:
+    """The customer's evidence zip (see lifecycle.evidence); its export is audited."""
+    from annex_gen import app
+    from annex_gen.lifecycle.evidence import evidence_files, evidence_zip
+
+    today = today or dt.date.today()
+    line = customer_timeline(location, registry_dir, customers, customer, today=today)
+    log = event_log(location)
+    events = log.events(customer)
+    heads: dict[str, str] = {}
+    records: list[Any] = []
+    if app.archive_exists(location):
+        with app.open_archive(location) as archive:
+            records = archive.records(customer)
+            data = {r.seq: archive.read_file(r) for r in records}
+            head = archive.head()
+        heads["archive chain head (record, hash)"] = str(head) if head else "empty"
+    else:
+        data = {}
+        heads["archive chain head (record, hash)"] = "no archive"
+    audit = app.audit_entries(location)
+    heads["audit log head (entry, hash)"] = f"{audit[-1].seq} {audit[-1].entry_hash}" if audit else "empty"
+    checked = log.check()
+    heads["lifecycle log head (events, hash)"] = f"{checked.events} {checked.head}"
+    if not (events or records):
+        raise UsageError(f"nothing is recorded for customer {customer}: no message sent, no signed annex archived")
+    files = evidence_files(customer, records=records, read_record=lambda r: data[r.seq], events=events,
+                           blob=log.blob, audit=audit, timeline=line.to_dict(),
+                           objections=objections(events), heads=heads)
+    zipped = evidence_zip(customer, files, archive=shown_url(str(location)), today=today.isoformat())
+    _audit(location, actor, "evidence exported", f"{customer}: {len(files) + 2} files, SHA-256 "
+           f"{hashlib.sha256(zipped).hexdigest()}", [customer])
+    return zipped

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from annex_gen.lifecycle.events import Event, stamp, utc_now
+from annex_gen.lifecycle.events import Event
 from annex_gen.lifecycle.objections import OUTCOME_TEXT, objections, sent_notices
 
 
@@ -154,7 +154,7 @@ def timeline(customer: str, events: Sequence[Event], records: Sequence[Any], aud
         signed_at = status.record.body["archived_at"]
         notice = next((s for s in steps if s.kind in ("notice_sent", "notice_not_delivered") and s.at > signed_at),
                       None)
-        outdated = Step(notice.at if notice else stamp(utc_now()), "outdated", {
+        outdated = Step(notice.at if notice else f"{today.isoformat()}T23:59:59Z", "outdated", {
             "document_id": status.record.document_id, "registry_version": registry_version,
             "current": status.current_document_id}, "derived")
         steps.insert(steps.index(notice) if notice else len(steps), outdated)
