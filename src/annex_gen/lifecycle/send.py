@@ -1,0 +1,183 @@
+"""Sending annexes and notices: plan every message first, then queue, deliver and record each.
+
+A message is stored in the lifecycle log ("message queued", with the message as sent) before it
+is handed to the server, and the server's answer is recorded after ("message delivered" or
+"message failed"). A refused or interrupted delivery therefore stays in the log, shown as not
+delivered, and `retry` sends the same message (same bytes, same Message-ID) again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from annex_gen.errors import Diagnostic, InvalidInput
+from annex_gen.lifecycle.events import Event, EventLog
+from annex_gen.lifecycle.messages import Attachment, Letter, annex_letter, build_message, new_message_id, notice_letter
+from annex_gen.lifecycle.smtp import Answer, SmtpServer, deliver
+from annex_gen.model import Annex, Contract, Registry
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message to send: to whom, what it says, its files, and the facts the log keeps of it."""
+
+    customer_id: str
+    recipient: str
+    language: str
+    company: str
+    letter: Letter
+    attachments: tuple[Attachment, ...]
+    facts: Mapping[str, Any]  # purpose, document_id, registry_version, status, notice dates...
+
+
+@dataclass(frozen=True)
+class Sent:
+    """What became of one message."""
+
+    customer_id: str
+    recipient: str
+    message_id: str
+    subject: str
+    answer: Answer
+    queued: int  # the log's "message queued" event
+
+
+@dataclass
+class SendReport:
+    """Every message sent (accepted or not), in order."""
+
+    sent: list[Sent] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[Sent]:
+        """The messages the server did not accept."""
+        return [s for s in self.sent if not s.answer.accepted]
+
+
+def annex_status(annex: Annex) -> str:
+    """'draft' or 'final', as the annex says (an annex that says nothing is final)."""
+    return str(annex.to_dict().get("status") or "final")
+
+
+def annex_outgoing(registry: Registry, contract: Contract, annex: Annex, files: Sequence[Path]) -> Outgoing:
+    """The message that sends a customer its annex files (PDF first)."""
+    assert contract.contact_email
+    status = annex_status(annex)
+    letter = annex_letter(contract.language, company=registry.company_name, customer=contract.customer_name,
+                          document_id=annex.document_id, registry_version=annex.registry_version,
+                          draft=status == "draft")
+    return Outgoing(contract.customer_id, contract.contact_email, contract.language, registry.company_name, letter,
+                    tuple(Attachment(p.name, p.read_bytes()) for p in files),
+                    {"purpose": "annex", "document_id": annex.document_id,
+                     "registry_version": annex.registry_version, "status": status})
+
+
+def missing_email(contract: Contract) -> Diagnostic:
+    """The error of a contract that has no address to send to."""
+    return Diagnostic(contract.source, None, None, "customer.contact_email",
+                      f"customer {contract.customer_id} has no contact_email to send the annex to; "
+                      "add `contact_email: name@example.com` under customer:")
+
+
+def notice_outgoing(folder: Path, row: Any, company: str, formats: Sequence[str],
+                    objection_deadline: dt.date) -> Outgoing:
+    """The message that sends one customer's change notice and its new annex (notices.csv row)."""
+    files = [folder / row.files[f"{kind}_{fmt}"] for kind in ("notice", "annex") for fmt in formats
+             if f"{kind}_{fmt}" in row.files]
+    letter = notice_letter(row.language, company=company, customer=row.customer_name, notice_id=row.notice_id,
+                           document_id=row.annex_document_id,
+                           effective_date=dt.date.fromisoformat(row.effective_date),
+                           objection_deadline=dt.date.fromisoformat(row.objection_deadline))
+    return Outgoing(row.customer_id, row.contact_email, row.language, company, letter,
+                    tuple(Attachment(p.name, p.read_bytes()) for p in files),
+                    {"purpose": "notice", "notice_id": row.notice_id, "document_id": row.annex_document_id,
+                     "notice_date": row.notice_date, "effective_date": row.effective_date,
+                     "stated_objection_deadline": row.objection_deadline,
+                     "objection_deadline": objection_deadline.isoformat()})
+
+
+def notice_problems(folder: Path, rows: Iterable[Any], formats: Sequence[str]) -> list[Diagnostic]:
+    """Every reason the notices of a folder cannot all be sent (no address, a file missing)."""
+    problems = []
+    for row in rows:
+        where = str(folder / "notices.csv")
+        if not row.contact_email:
+            problems.append(Diagnostic(where, None, None, row.customer_id,
+                                       f"customer {row.customer_id} has no contact_email; add it to the contract "
+                                       "and write the notices again"))
+        for kind in ("notice", "annex"):
+            for fmt in formats:
+                rel = row.files.get(f"{kind}_{fmt}")
+                if rel is None or not (folder / rel).is_file():
+                    problems.append(Diagnostic(where, None, None, row.customer_id,
+                                               f"the {kind} {fmt.upper()} of {row.customer_id} is missing "
+                                               f"({rel or 'not listed'})"))
+    return problems
+
+
+def send_all(log: EventLog, server: SmtpServer, sender: str, outgoing: Sequence[Outgoing], *, actor: str,
+             progress: Callable[[Sent], None] | None = None) -> SendReport:
+    """Queue, deliver and record each message in turn; a refusal is recorded and the next one sent."""
+    report = SendReport()
+    for out in outgoing:
+        message_id = new_message_id(sender)
+        eml = build_message(out.letter, out.language, sender=sender, recipient=out.recipient, company=out.company,
+                            attachments=out.attachments, message_id=message_id, date=log.clock())
+        queued = log.append("message queued", out.customer_id, actor, {
+            **out.facts, "message_id": message_id, "recipient": out.recipient, "sender": sender,
+            "subject": out.letter.subject, "language": out.language,
+            "attachments": [a.to_dict() for a in out.attachments],
+            "eml_sha256": hashlib.sha256(eml).hexdigest(), "eml_size": len(eml),
+        }, blobs=[eml])
+        sent = _attempt(log, server, queued, eml, actor)
+        report.sent.append(sent)
+        if progress is not None:
+            progress(sent)
+    return report
+
+
+def _attempt(log: EventLog, server: SmtpServer, queued: Event, eml: bytes, actor: str) -> Sent:
+    data = queued.data
+    answer = deliver(server, data["sender"], data["recipient"], eml)
+    log.append("message delivered" if answer.accepted else "message failed", queued.customer_id, actor, {
+        "message_id": data["message_id"], "queued": queued.seq, "reply": answer.reply, "server": server.shown,
+        "recipient": data["recipient"],
+    })
+    return Sent(queued.customer_id, data["recipient"], data["message_id"], data["subject"], answer, queued.seq)
+
+
+def undelivered(events: Iterable[Event]) -> list[Event]:
+    """The queued messages whose last attempt failed or never ended (oldest first)."""
+    last: dict[int, str] = {}
+    queued: dict[int, Event] = {}
+    for e in events:
+        if e.kind == "message queued":
+            queued[e.seq] = e
+            last[e.seq] = "queued"
+        elif e.kind in ("message delivered", "message failed"):
+            last[int(e.data["queued"])] = e.kind
+    return [queued[seq] for seq in sorted(queued) if last[seq] != "message delivered"]
+
+
+def retry(log: EventLog, server: SmtpServer, *, actor: str, customer: str | None = None,
+          progress: Callable[[Sent], None] | None = None) -> SendReport:
+    """Deliver again every message not yet delivered (the same bytes and Message-ID); record each answer."""
+    report = SendReport()
+    for queued in undelivered(log.events(customer)):
+        eml = log.blob(queued.data["eml_sha256"])
+        sent = _attempt(log, server, queued, eml, actor)
+        report.sent.append(sent)
+        if progress is not None:
+            progress(sent)
+    return report
+
+
+def require(problems: list[Diagnostic]) -> None:
+    """Raise InvalidInput when any problem is an error: nothing is sent unless everything can be."""
+    if any(p.severity == "error" for p in problems):
+        raise InvalidInput(problems)

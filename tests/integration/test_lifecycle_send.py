@@ -1,0 +1,174 @@
+"""`annex-gen send` end to end: a real SMTP server receives the annex; every message is recorded."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pdfplumber
+import pytest
+from tests.integration.batch_support import add_mailer_entry
+
+from annex_gen.lifecycle.events import open_event_log
+from annex_gen.lifecycle.messages import body_of
+from conftest import EXAMPLES_DIR, REGISTRY_DIR, ROOT, build_file_tree
+from smtp_support import smtp_server  # noqa: F401 - fixture
+
+CONTRACT = """
+customer:
+  id: oljy-sahko
+  name: Öljy ja Sähkö Oy
+  contact_email: {email}
+contract:
+  date: 2026-12-01
+  region: eu
+  language: {language}
+  products: [mailer]
+"""
+
+
+def send(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("ANNEX_GEN_SMTP")}
+    environment.update({"ANNEX_GEN_MAIL_FROM": "legal@liana.example", **(env or {})})
+    return subprocess.run([sys.executable, "-m", "annex_gen", "--registry", str(REGISTRY_DIR), "send", *args],
+                          cwd=cwd, capture_output=True, text=True, timeout=300, env=environment)
+
+
+def customers(tmp_path: Path, *, language: str = "fi", email: str = "dpo@oljy-sahko.example") -> Path:
+    return build_file_tree(tmp_path / "customers", {"oljy-sahko.yaml": CONTRACT.format(email=email,
+                                                                                       language=language)})
+
+
+@pytest.fixture
+def archive_of(backend, monkeypatch):
+    """The archive location the commands use (directory or database), through $ANNEX_GEN_ARCHIVE."""
+    monkeypatch.setenv("ANNEX_GEN_ARCHIVE", backend.location)
+    return backend.location
+
+
+def test_send_delivers_the_pdf_and_records_the_message(tmp_path, smtp_server, archive_of):  # noqa: F811
+    folder = customers(tmp_path, language="en")
+    proc = send(tmp_path, str(folder), "--smtp", smtp_server.url, "--docx", env={"ANNEX_GEN_ARCHIVE": archive_of})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+    (received,) = smtp_server.received
+    message = received.message
+    assert received.recipients == ["dpo@oljy-sahko.example"] and received.sender == "legal@liana.example"
+    assert message["Subject"].startswith("Annex to the data processing agreement: sub-processors (ANX-")
+    names = [part.get_filename() for part in message.iter_attachments()]
+    document_id = names[0].removesuffix(".pdf")
+    assert names == [f"{document_id}.pdf", f"{document_id}.docx"]
+    pdf = next(message.iter_attachments()).get_content()
+    assert pdf == (tmp_path / "output" / "oljy-sahko" / f"{document_id}.pdf").read_bytes()
+    with pdfplumber.open(io.BytesIO(pdf)) as doc:
+        assert "Öljy ja Sähkö Oy" in doc.pages[0].extract_text()
+    text = message.get_body(("plain",)).get_content()
+    assert f"document ID {document_id}" in text and "Please sign the annex" in text
+    assert proc.stdout.splitlines() == [
+        f"oljy-sahko: sent to dpo@oljy-sahko.example: {message['Subject']}",
+        f"  Message-ID {message['Message-ID']}; server: 250 2.0.0 Ok: queued as TEST1",
+        "1 of 1 message(s) accepted by the server",
+    ]
+    events = open_event_log(archive_of).events("oljy-sahko")
+    assert [e.kind for e in events] == ["annex generated", "message queued", "message delivered"]
+    queued, delivered = events[1], events[2]
+    assert queued.data["message_id"] == message["Message-ID"] and queued.data["document_id"] == document_id
+    assert queued.data["recipient"] == "dpo@oljy-sahko.example" and queued.data["status"] == "final"
+    assert delivered.data["reply"] == "250 2.0.0 Ok: queued as TEST1" and delivered.data["queued"] == queued.seq
+    stored = open_event_log(archive_of).blob(queued.data["eml_sha256"])
+    assert body_of(stored) == body_of(received.data)
+    assert open_event_log(archive_of).check().problems == []
+
+    again = send(tmp_path, str(folder), "--smtp", smtp_server.url, "--docx")
+    assert again.returncode == 0, again.stderr
+    first, second = smtp_server.received
+    assert first.message["Message-ID"] != second.message["Message-ID"]
+    assert body_of(first.data) == body_of(second.data)  # deterministic body, new Message-ID
+
+
+def test_a_refused_message_is_kept_and_retried(tmp_path, smtp_server):  # noqa: F811
+    folder = customers(tmp_path)
+    smtp_server.mailbox.refuse.add("dpo@oljy-sahko.example")
+    proc = send(tmp_path, str(folder), "--smtp", smtp_server.url)
+    assert proc.returncode == 1
+    assert "oljy-sahko: NOT SENT to dpo@oljy-sahko.example: Tietojenkäsittelysopimuksen liite" in proc.stdout
+    assert "server: 550 5.1.1 mailbox unavailable" in proc.stdout
+    assert proc.stderr == ("annex-gen: 1 message(s) not delivered; they are kept: `annex-gen send --retry` "
+                           "sends them again\n")
+    assert smtp_server.received == []
+    smtp_server.mailbox.refuse.clear()
+    retried = send(tmp_path, "--retry", "--smtp", smtp_server.url)
+    assert retried.returncode == 0, retried.stderr
+    (received,) = smtp_server.received
+    events = open_event_log(tmp_path / "archive").events()
+    assert [e.kind for e in events] == ["annex generated", "message queued", "message failed", "message delivered"]
+    assert received.message["Message-ID"] == events[1].data["message_id"]
+    assert events[2].data["reply"] == "550 5.1.1 mailbox unavailable"
+    nothing = send(tmp_path, "--retry", "--smtp", smtp_server.url)
+    assert nothing.returncode == 0 and nothing.stdout == "nothing to retry: every message was delivered\n"
+
+
+def test_a_server_that_cannot_be_reached_is_a_failed_delivery_not_a_loss(tmp_path):
+    from browser_support import free_port
+
+    folder = customers(tmp_path)
+    proc = send(tmp_path, str(folder), "--smtp", f"smtp://127.0.0.1:{free_port()}")
+    assert proc.returncode == 1 and "NOT SENT" in proc.stdout and "cannot connect" in proc.stdout
+    (pending,) = [e for e in open_event_log(tmp_path / "archive").events() if e.kind == "message queued"]
+    assert pending.data["recipient"] == "dpo@oljy-sahko.example"
+
+
+def test_starttls_required_refuses_a_server_without_it(tmp_path, smtp_server):  # noqa: F811
+    folder = customers(tmp_path)
+    proc = send(tmp_path, str(folder), "--smtp", smtp_server.url + "?starttls=required")
+    assert proc.returncode == 1
+    assert "does not offer STARTTLS, which ?starttls=required asks for; nothing was sent" in proc.stdout
+    assert smtp_server.received == []
+
+
+def test_bad_input_sends_nothing(tmp_path, smtp_server):  # noqa: F811
+    no_email = build_file_tree(tmp_path / "c", {"a.yaml": CONTRACT.replace("  contact_email: {email}\n", "")
+                                                .format(language="fi")})
+    proc = send(tmp_path, str(no_email), "--smtp", smtp_server.url)
+    assert proc.returncode == 1
+    assert "customer oljy-sahko has no contact_email to send the annex to" in proc.stderr
+    assert "nothing was written" in proc.stderr and "Traceback" not in proc.stderr
+    secret = send(tmp_path, str(no_email), "--smtp", "smtp://me:hunter2@127.0.0.1:25")
+    assert secret.returncode == 2 and "must not carry a user or password" in secret.stderr
+    assert "hunter2" not in secret.stderr
+    none = send(tmp_path, str(no_email))
+    assert none.returncode == 2 and "no SMTP server: pass --smtp" in none.stderr
+    assert smtp_server.received == [] and not (tmp_path / "archive").exists()
+
+
+def test_a_notices_folder_sends_each_notice_with_its_annex(tmp_path, smtp_server):  # noqa: F811
+    new = tmp_path / "registry-new"
+    shutil.copytree(ROOT / "registry", new)
+    add_mailer_entry(new)
+    contract = (EXAMPLES_DIR / "esimerkki-oy.yaml").read_text(encoding="utf-8")
+    build_file_tree(tmp_path / "customers", {"esimerkki-oy.yaml": contract})
+    if "contact_email" not in contract:
+        path = tmp_path / "customers" / "esimerkki-oy.yaml"
+        path.write_text(contract.replace("  name:", "  contact_email: tietosuoja@esimerkki.example\n  name:", 1),
+                        encoding="utf-8")
+    notices = tmp_path / "notices"
+    made = subprocess.run([sys.executable, "-m", "annex_gen", "notices", "--from", str(REGISTRY_DIR), "--to",
+                           str(new), "--notice-date", "2026-12-01", "--out", str(notices),
+                           str(tmp_path / "customers")], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert made.returncode == 0, made.stderr
+    proc = send(tmp_path, str(notices), "--smtp", smtp_server.url)
+    assert proc.returncode == 0, proc.stderr
+    (received,) = smtp_server.received
+    message = received.message
+    assert message["Subject"].startswith("Ilmoitus alikäsittelijöiden muutoksesta (NTC-")
+    names = [p.get_filename() for p in message.iter_attachments()]
+    assert names[0].startswith("NTC-") and names[1].startswith("ANX-") and len(names) == 2
+    text = message.get_body(("plain",)).get_content()
+    assert "Muutos tulee voimaan 31.12.2026" in text
+    (queued,) = [e for e in open_event_log(tmp_path / "archive").events() if e.kind == "message queued"]
+    assert queued.data["purpose"] == "notice" and queued.data["notice_date"] == "2026-12-01"
+    assert queued.data["objection_deadline"] == "2026-12-16"  # the notice terms: 15 days
