@@ -1,7 +1,8 @@
 """The `annex-gen` command: parse arguments, call `annex_gen.app`, present the result.
 
 Each module registers its commands (annex: check, resolve, generate; batch: batch, diff,
-notices; archive: archive ...; publish: publish; web: serve, users). Errors are mapped to messages and exit
+notices; archive: archive ...; publish: publish; web: serve, users; team: worker, runs, documents,
+contracts). Errors are mapped to messages and exit
 codes here, once.
 """
 
@@ -13,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from annex_gen import __version__
-from annex_gen.cli import annex, archive, batch, publish, web
+from annex_gen.cli import annex, archive, batch, publish, team, web
 from annex_gen.cli.common import err, exit_code, print_diagnostics
 from annex_gen.errors import AnnexGenError, InvalidInput
 
@@ -37,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"annex-gen {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (annex, archive, batch, publish, web):
+    for module in (annex, archive, batch, publish, web, team):
         module.register(sub, common)
     return parser
 
