@@ -1,8 +1,8 @@
 """The `annex-gen` command: parse arguments, call `annex_gen.app`, present the result.
 
 Each module registers its commands (annex: check, resolve, generate; batch: batch, diff,
-notices; archive: archive ...; publish: publish; web: serve, users; lifecycle: send,
-timeline, objection, evidence). Errors are mapped to messages and exit
+notices; archive: archive ...; publish: publish; web: serve, users; lifecycle: send, timeline,
+objection, evidence; team: worker, runs, documents, contracts). Errors are mapped to messages and exit
 codes here, once.
 """
 
@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from annex_gen import __version__
-from annex_gen.cli import annex, archive, batch, lifecycle, publish, web
+from annex_gen.cli import annex, archive, batch, lifecycle, publish, team, web
 from annex_gen.cli.common import err, exit_code, print_diagnostics
 from annex_gen.errors import AnnexGenError, InvalidInput
 
@@ -38,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"annex-gen {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (annex, archive, batch, publish, web, lifecycle):
+    for module in (annex, archive, batch, publish, web, lifecycle, team):
         module.register(sub, common)
     return parser
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from annex_gen import app
-from annex_gen.archive.index import ARCHIVE_ENV, DEFAULT_ARCHIVE, default_location, shown_url
+from annex_gen.archive.index import ARCHIVE_ENV, DEFAULT_ARCHIVE, default_location, is_server_url, shown_url
 from annex_gen.cli.common import date_arg
 from annex_gen.errors import UsageError
 
@@ -228,6 +228,10 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         print(f"{where}: archive created at schema version {now}")
     else:
         print(f"{where}: archive schema migrated from version {found} to {now}")
+    if is_server_url(args.archive):  # a database archive also holds the team's shared state and job queue
+        from annex_gen.cli.team import print_team_migrate
+
+        print_team_migrate(args.archive)
     return 0
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from annex_gen import app
 from annex_gen.cli.common import add_engine_argument, date_arg, exit_code, indent, jobs_arg
 from annex_gen.cli.common import err as _err
-from annex_gen.errors import BatchInterrupted
+from annex_gen.errors import BatchInterrupted, UsageError
 
 
 def _out(text: str = "") -> None:
@@ -76,6 +76,12 @@ def _print_batch_summary(result, out_dir: Path) -> None:
 def cmd_batch(args) -> int:
     out_dir = Path(args.out)
     progress = _RichProgress() if sys.stderr.isatty() and not args.plain else _PlainProgress()
+    if args.detach and not args.archive:
+        raise UsageError("--detach needs --archive URL: only a team's queued run goes on without this command")
+    if args.archive:  # a team's batch: jobs on the database's queue, rendered by `annex-gen worker`
+        from annex_gen.cli.team import cmd_batch_queued
+
+        return cmd_batch_queued(args, progress, _print_batch_summary)
     try:
         result = app.batch(Path(args.registry), app.contract_paths(args.customers), out_dir, jobs=args.jobs,
                            force=args.force, progress=progress, engine=args.engine)
@@ -195,6 +201,10 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--force", action="store_true", help="regenerate every annex, changed or not")
     p.add_argument("--plain", action="store_true", help="plain progress lines even on a terminal")
     add_engine_argument(p)
+    p.add_argument("--archive", default=None, metavar="URL",
+                   help="a team's postgresql:// database: queue the batch as jobs for `annex-gen worker` and store "
+                        "the documents there (without CUSTOMERS: the database's contracts); --out and --jobs unused")
+    p.add_argument("--detach", action="store_true", help="with --archive: queue the run and return at once")
     p.set_defaults(func=cmd_batch)
 
     for name, help_ in (("diff", "what changed between two registries, and which customers it reaches"),

@@ -23,8 +23,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from annex_gen.web import Settings, create_app
 
+    customers, team_url = _team_contracts(args)
     settings = Settings(
-        registry_dir=Path(args.registry), customers_dir=Path(args.customers), out_dir=Path(args.out),
+        registry_dir=Path(args.registry), customers_dir=customers, out_dir=Path(args.out), team_url=team_url,
         archive=args.archive, state_dir=Path(args.state) if args.state else None,
         users_file=Path(args.users) if args.users else None, host=args.host,
         allowed_hosts=tuple(args.allowed_host or ()),
@@ -39,12 +40,37 @@ def cmd_serve(args: argparse.Namespace) -> int:
     handler = logging.StreamHandler(sys.stderr)  # one line per request, in uvicorn's style
     handler.setFormatter(logging.Formatter("%(levelname)s:     %(message)s"))
     logging.getLogger("annex_gen.web").addHandler(handler)
-    print(f"annex-gen: serving {settings.customers_dir} on http://{args.host}:{args.port}/"
+    shown = f"the contracts of {settings.archive_shown}" if team_url else settings.customers_dir
+    print(f"annex-gen: serving {shown} on http://{args.host}:{args.port}/"
           + ("" if settings.login_required else " (no login: this machine only)")
           + f"; archive {settings.archive_shown}", file=sys.stderr)
     uvicorn.run(application, host=args.host, port=args.port, access_log=False, log_level="info",
                 proxy_headers=True, forwarded_allow_ips=args.forwarded_allow_ips, server_header=False)
     return 0
+
+
+def _team_contracts(args: argparse.Namespace) -> tuple[Path, str | None]:
+    """The customers folder, and the team database when the archive is one (its contracts replace --customers)."""
+    from annex_gen.archive.index import is_server_url
+
+    if not is_server_url(args.archive):
+        return Path(args.customers), None
+    from annex_gen.team.usecases import team_state
+
+    if not team_state(args.archive):
+        print("annex-gen: the archive's database holds no team schema: contracts stay in --customers and a batch "
+              "runs in this process; `annex-gen archive migrate` shares them", file=sys.stderr)
+        return Path(args.customers), None
+    import atexit
+    import shutil
+    import tempfile
+
+    if args.state:
+        folder = Path(args.state) / "contracts"
+    else:  # a private working copy, removed when the server stops
+        folder = Path(tempfile.mkdtemp(prefix="annex-gen-contracts-"))
+        atexit.register(shutil.rmtree, folder, True)
+    return folder, args.archive
 
 
 def _read_password(args: argparse.Namespace) -> str:

@@ -26,6 +26,7 @@ from annex_gen.web.middleware import BodyLimit, HostCheck, RequestLog, SecurityH
 from annex_gen.web.nav import NAV
 from annex_gen.web.permissions import allowed
 from annex_gen.web.settings import Settings
+from annex_gen.web.team import TeamSync
 
 # One module per kind of page, each with routes(); a new kind of page is a module and a line here.
 VIEW_MODULES = ("assets", "auth", "customers", "contract", "preview", "registry", "archive", "changes", "audit")
@@ -101,6 +102,7 @@ def create_app(settings: Settings) -> Starlette:
         Middleware(ErrorPages, debug=settings.debug),
         Middleware(HostCheck, names=allowed_names(settings.host, settings.allowed_hosts)),
         Middleware(BodyLimit, limit_for=settings.body_limit),
+        *([Middleware(TeamSync)] if settings.team_url else []),
     ]
     app = Starlette(routes=routes, middleware=middleware, exception_handlers={HTTPException: http_exception})
     app.state.settings = settings

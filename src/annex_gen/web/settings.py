@@ -51,6 +51,9 @@ class Settings:
     state_dir: Path | None = None
     """Local state of the server (uploads waiting to be stored); None: the archive directory, or out_dir for a
     postgresql:// archive."""
+    team_url: str | None = None
+    """A team's database (a postgresql:// archive with the team schema): contracts are kept there, customers_dir
+    is this instance's working copy of them, and the Changes page's batch is a run on its job queue."""
     body_limits: tuple[tuple[str, int], ...] = (("/", DEFAULT_BODY_LIMIT), ("/archive/upload", UPLOAD_BODY_LIMIT))
     """Request body limits by path prefix; the longest matching prefix applies."""
     debug: bool = False

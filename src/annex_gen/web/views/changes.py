@@ -18,6 +18,7 @@ from annex_gen.archive.staging import safe_name
 from annex_gen.batch.background import BatchProgress, BatchRunner
 from annex_gen.errors import AnnexGenError, NotFound, UsageError
 from annex_gen.web.http import current_user, page, render, see_other
+from annex_gen.web.team import TeamRunner
 from annex_gen.web.views.archive import parse_date
 from annex_gen.web.views.audit import record
 
@@ -31,11 +32,12 @@ def _settings(request: Request) -> Any:
     return request.app.state.settings
 
 
-def runner(request: Request) -> BatchRunner:
-    """The application's one background batch runner."""
+def runner(request: Request) -> BatchRunner | TeamRunner:
+    """The application's one background batch runner (with a team database: its job queue)."""
     state = request.app.state
     if getattr(state, "batch_runner", None) is None:
-        state.batch_runner = BatchRunner()
+        s = state.settings
+        state.batch_runner = TeamRunner(s.team_url, s.registry_dir) if s.team_url else BatchRunner()
     return state.batch_runner
 
 
@@ -62,7 +64,7 @@ async def changes_page(request: Request) -> Response:
             problem = str(exc)
     return render(request, "changes.html.j2", {
         "choices": choices, "chosen": chosen, "report": report, "problem": problem,
-        "progress": runner(request).progress(), "today": dt.date.today(),
+        "progress": await run_in_threadpool(runner(request).progress), "today": dt.date.today(),
         "affected": report.with_status("affected") if report else [],
         "unaffected": report.with_status("unaffected") if report else [],
         "errors": report.with_status("error") if report else [],
@@ -82,19 +84,25 @@ async def start_batch(request: Request) -> Response:
         refs = [document for _, document in result.generated] if result else []
         app.audit_record(s.archive, by, "batch run", what, refs)
 
-    app.start_batch(runner(request), s.registry_dir, [s.customers_dir], s.out_dir, started_by=by,
+    batches = runner(request)
+    if isinstance(batches, TeamRunner):  # the workers render; the audit log records the run as queued
+        queued = await run_in_threadpool(batches.start_run, by)
+        await record(request, "batch run", f"run {queued.run_id} queued: {queued.total} contract(s), "
+                     f"{queued.to_render} to generate by the workers")
+        return see_other("/changes/batch")
+    app.start_batch(batches, s.registry_dir, [s.customers_dir], s.out_dir, started_by=by,
                     on_finish=finished)
     return see_other("/changes/batch")
 
 
 async def batch_page(request: Request) -> Response:
     """The running (or last) batch with a progress bar; the page polls its progress."""
-    return render(request, "changes_batch.html.j2", {"progress": runner(request).progress()})
+    return render(request, "changes_batch.html.j2", {"progress": await run_in_threadpool(runner(request).progress)})
 
 
 async def batch_progress(request: Request) -> Response:
     """The batch's progress as JSON, for the progress bar."""
-    return JSONResponse(runner(request).progress().to_dict())
+    return JSONResponse((await run_in_threadpool(runner(request).progress)).to_dict())
 
 
 async def write_notices(request: Request) -> Response:

@@ -13,7 +13,8 @@ from starlette.routing import Route
 from annex_gen import app
 from annex_gen.errors import Diagnostic, EditConflict, InvalidInput
 from annex_gen.model import Registry
-from annex_gen.web.http import language, page, render, see_other
+from annex_gen.web.http import current_user, language, page, render, see_other
+from annex_gen.web.team import save_contract
 from annex_gen.web.views.audit import record
 from annex_gen.workspace import ContractForm, offered_options, offered_products, suggest_id
 
@@ -88,7 +89,6 @@ async def edit_form(request: Request) -> Response:
 
 async def submit(request: Request) -> Response:
     """Save the form (action=save), or re-render it with the choices of a new region or products (refresh)."""
-    settings = request.app.state.settings
     registry = _registry(request)
     data = await request.form()
     editing = request.path_params.get("customer_id")
@@ -99,7 +99,9 @@ async def submit(request: Request) -> Response:
             form = ContractForm(**{**form.__dict__, "customer_id": suggest_id(form.name)})
         return _show(request, registry, form, editing=editing, digest=digest, focus=str(data.get("focus", "")))
     try:
-        saved = app.save_contract(settings.registry_dir, settings.customers_dir, form, editing=editing, digest=digest)
+        user = current_user(request)
+        saved = await save_contract(request, form, editing=editing, digest=digest,
+                                    user_name=user.name if user is not None else "local")
     except InvalidInput as exc:
         return _show(request, registry, form, editing=editing, digest=digest, problems=exc.diagnostics,
                      status_code=400)

@@ -1,0 +1,105 @@
+"""Generated documents in the database: by document ID, their files content-addressed in `blobs`.
+
+A document ID names one annex's content, so a document is stored once: a second store of the
+same ID (a retried job, a second run) inserts nothing. Export writes the files as a batch
+lays them out: DIR/<customer-id>/<document-id>.<format>.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from annex_gen.errors import ArchiveError
+from annex_gen.output.write import write_atomic
+
+
+@dataclass(frozen=True)
+class StoredDocument:
+    """A generated annex in the database and its files (format -> (sha256, size))."""
+
+    document_id: str
+    customer_id: str
+    content_hash: str
+    templates: str
+    registry_version: str
+    created_at: str
+    files: dict[str, tuple[str, int]]
+
+
+def store(con: Any, *, document_id: str, customer_id: str, content_hash: str, templates: str,
+          registry_version: str, run_id: int | None, files: dict[str, bytes]) -> bool:
+    """Insert the document and its files, in the caller's transaction; False when it was stored already."""
+    for data in files.values():
+        con.execute("INSERT INTO blobs (sha256, size, data) VALUES (%s, %s, %s) ON CONFLICT (sha256) DO NOTHING",
+                    (hashlib.sha256(data).hexdigest(), len(data), data))
+    inserted = con.execute(
+        "INSERT INTO documents (document_id, customer_id, content_hash, templates, registry_version, run_id) "
+        "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (document_id) DO NOTHING RETURNING seq",
+        (document_id, customer_id, content_hash, templates, registry_version, run_id)).fetchone()
+    for fmt, data in files.items():
+        con.execute("INSERT INTO document_files (document_id, format, sha256, size) VALUES (%s, %s, %s, %s) "
+                    "ON CONFLICT DO NOTHING", (document_id, fmt, hashlib.sha256(data).hexdigest(), len(data)))
+    return inserted is not None
+
+
+def _documents(rows: list[tuple], files: list[tuple]) -> list[StoredDocument]:
+    by_id: dict[str, dict[str, tuple[str, int]]] = {}
+    for document_id, fmt, sha, size in files:
+        by_id.setdefault(document_id, {})[fmt] = (sha, int(size))
+    return [StoredDocument(r[0], r[1], r[2], r[3], r[4], r[5].isoformat(timespec="seconds"), by_id.get(r[0], {}))
+            for r in rows]
+
+
+_COLUMNS = "document_id, customer_id, content_hash, templates, registry_version, created_at"
+
+
+def list_documents(con: Any, customer_id: str | None = None) -> list[StoredDocument]:
+    """Every stored document (or a customer's), oldest first."""
+    where, params = ("WHERE customer_id = %s", (customer_id,)) if customer_id else ("", ())
+    rows = con.execute(f"SELECT {_COLUMNS} FROM documents {where} ORDER BY seq", params).fetchall()
+    files = con.execute("SELECT f.document_id, f.format, f.sha256, f.size FROM document_files f JOIN documents d "
+                        f"USING (document_id) {where.replace('customer_id', 'd.customer_id')}", params).fetchall()
+    return _documents(rows, files)
+
+
+def latest(con: Any) -> dict[str, StoredDocument]:
+    """Each customer's most recently stored document."""
+    rows = con.execute(f"SELECT DISTINCT ON (customer_id) {_COLUMNS} FROM documents "
+                       "ORDER BY customer_id, seq DESC").fetchall()
+    ids = [r[0] for r in rows]
+    files = con.execute("SELECT document_id, format, sha256, size FROM document_files WHERE document_id = ANY(%s)",
+                        (ids,)).fetchall()
+    return {d.customer_id: d for d in _documents(rows, files)}
+
+
+def exists(con: Any, document_id: str, formats: tuple[str, ...]) -> bool:
+    """Whether the document is stored with every one of formats."""
+    row = con.execute("SELECT count(*) FROM document_files WHERE document_id = %s AND format = ANY(%s)",
+                      (document_id, list(formats))).fetchone()
+    return row[0] == len(formats)
+
+
+def read_file(con: Any, sha256: str) -> bytes:
+    """A file's bytes, checked against its hash."""
+    row = con.execute("SELECT data FROM blobs WHERE sha256 = %s", (sha256,)).fetchone()
+    if row is None:
+        raise ArchiveError(f"blobs/{sha256}: file missing from the database")
+    data = bytes(row[0])
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise ArchiveError(f"blobs/{sha256}: file altered (SHA-256 is now {hashlib.sha256(data).hexdigest()})")
+    return data
+
+
+def export(con: Any, out_dir: Path, *, latest_only: bool = False) -> list[Path]:
+    """Write every stored document (or each customer's latest) as OUT/<customer>/<document-id>.<format>."""
+    documents = list(latest(con).values()) if latest_only else list_documents(con)
+    written = []
+    for doc in sorted(documents, key=lambda d: (d.customer_id, d.document_id)):
+        for fmt, (sha, _size) in sorted(doc.files.items()):
+            path = out_dir / doc.customer_id / f"{doc.document_id}.{fmt}"
+            write_atomic(path, read_file(con, sha))
+            written.append(path)
+    return written

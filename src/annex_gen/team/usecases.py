@@ -1,0 +1,222 @@
+"""The team's use cases over a postgresql:// archive: plain functions the CLI and the web application call."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from annex_gen.archive.index import shown_url
+from annex_gen.errors import ArchiveError, EditConflict, InvalidInput, UsageError
+from annex_gen.team import contracts, documents, runs, schema
+
+if TYPE_CHECKING:
+    from annex_gen.batch.background import BatchProgress
+    from annex_gen.batch.run import BatchResult, Progress
+    from annex_gen.inputs.sources import Source
+    from annex_gen.workspace import ContractForm, Saved
+
+
+@contextlib.contextmanager
+def connected(url: str) -> Iterator[Any]:
+    """A connection to the team schema, which must be installed; database errors become ArchiveError."""
+    import psycopg
+
+    con = schema.connect(url)
+    try:
+        schema.require(con, url)
+        yield con
+    except psycopg.Error as exc:
+        raise ArchiveError(f"{shown_url(url)}: {' '.join(str(exc).split())}") from None
+    finally:
+        con.close()
+
+
+def migrate(url: str) -> tuple[int, int, str | None, str]:
+    """Create or upgrade the team schema and the queue's: (found, now) of each."""
+    return schema.migrate(url)
+
+
+# Batches as jobs
+
+
+def database_sources(con: Any) -> list[Source]:
+    """The contracts stored in the database, each as a source like a file's."""
+    from annex_gen.inputs.sources import Source
+
+    return [Source(f"database:{v.customer_id}@v{v.version}", v.sha256, text=v.text) for v in contracts.latest(con)]
+
+
+@dataclass(frozen=True)
+class Enqueued:
+    """A run recorded and its jobs queued."""
+
+    run_id: int
+    total: int
+    to_render: int
+    warnings: list
+
+
+def enqueue_batch(registry_dir: Path, paths: list[Path] | None, url: str, *, started_by: str,
+                  engine: str = "weasyprint", force: bool = False) -> Enqueued:
+    """Plan a batch over paths (None: the database's contracts) and queue one job per annex to render."""
+    from annex_gen.app import load_registry
+    from annex_gen.inputs.sources import gather
+    from annex_gen.render import DOCUMENT_FORMATS, templates_digest
+
+    registry = load_registry(registry_dir)
+    templates = templates_digest(engine)
+    with connected(url) as con:
+        if paths is None:
+            sources, failures = database_sources(con), []
+            if not sources:
+                raise UsageError(f"{shown_url(url)} holds no contracts yet: import them with `annex-gen contracts "
+                                 "import DIR --archive URL`, or name the contract files to batch")
+        else:
+            sources, failures = gather(paths)
+        plan = runs.plan(registry, sources, failures, documents.latest(con), templates, DOCUMENT_FORMATS, force)
+        run_id = runs.record_run(con, plan, started_by=started_by, registry_version=registry.version,
+                                 engine=engine, templates=templates)
+        try:
+            from annex_gen.team.queue import defer_items
+
+            defer_items(url, run_id, runs.queued_positions(con, run_id))
+        except Exception as exc:
+            runs.fail_run(con, run_id, f"its jobs could not be queued: {exc}")
+            raise ArchiveError(f"{shown_url(url)}: run {run_id}: its jobs could not be queued: {exc}; "
+                               "is the queue's schema installed (`annex-gen archive migrate`)?") from None
+    return Enqueued(run_id, len(plan.items), plan.to_render, plan.warnings)
+
+
+def follow_run(url: str, run_id: int, progress: Progress) -> BatchResult:
+    """Report a run's progress until it ends; its outcome."""
+    with connected(url) as con:
+        return runs.follow(con, run_id, progress)
+
+
+def run_state(url: str, run_id: int | None = None) -> runs.RunState | None:
+    """A run (default: the latest) with its counts."""
+    with connected(url) as con:
+        return runs.run_state(con, run_id)
+
+
+def list_runs(url: str, limit: int = 20) -> list[runs.RunState]:
+    """The latest runs, newest first."""
+    with connected(url) as con:
+        return runs.list_runs(con, limit)
+
+
+def worker(url: str, *, heartbeat_s: float, once: bool = False, name: str | None = None) -> None:
+    """Take jobs from the queue until stopped (or, with once, until it is empty)."""
+    from annex_gen.team.queue import run_worker
+
+    with connected(url):
+        pass  # refuse a database without the team schema before waiting for jobs
+    run_worker(url, heartbeat_s=heartbeat_s, once=once, name=name)
+
+
+# Documents and contracts
+
+
+def documents_list(url: str, customer_id: str | None = None) -> list[documents.StoredDocument]:
+    """Every stored document (or a customer's)."""
+    with connected(url) as con:
+        return documents.list_documents(con, customer_id)
+
+
+def documents_export(url: str, out_dir: Path, *, latest_only: bool = False) -> list[Path]:
+    """Write the stored documents as OUT/<customer>/<document-id>.<format>."""
+    with connected(url) as con:
+        return documents.export(con, out_dir, latest_only=latest_only)
+
+
+def contracts_import(url: str, registry_dir: Path, paths: list[Path], saved_by: str) -> contracts.Imported:
+    """Validate every contract file of paths, then store each changed one as a new version."""
+    from annex_gen.app import load_registry
+
+    registry = load_registry(registry_dir)
+    with connected(url) as con:
+        return contracts.import_folder(con, registry, paths, saved_by)
+
+
+def contracts_export(url: str, out_dir: Path) -> list[Path]:
+    """Write each contract's latest version as OUT/<customer-id>.yaml."""
+    with connected(url) as con:
+        return contracts.export_folder(con, out_dir)
+
+
+def contracts_list(url: str) -> list[contracts.Version]:
+    """Each contract's latest version."""
+    with connected(url) as con:
+        return contracts.latest(con, with_text=False)
+
+
+def contract_history(url: str, customer_id: str) -> list[contracts.Version]:
+    """Every saved version of one contract."""
+    with connected(url) as con:
+        return contracts.history(con, customer_id)
+
+
+# The web application's shared state
+
+
+class SharedContracts:
+    """The contracts of a web instance kept in the database, with a working copy in a local folder."""
+
+    def __init__(self, url: str, folder: Path) -> None:
+        self.url = url
+        self.mirror = contracts.Mirror(folder)
+
+    @property
+    def folder(self) -> Path:
+        return self.mirror.folder
+
+    def sync(self) -> None:
+        """Bring the working copy up to date with the database."""
+        with connected(self.url) as con:
+            self.mirror.sync(con)
+
+    def save(self, registry_dir: Path, form: ContractForm, *, editing: str | None, digest: str,
+             saved_by: str) -> Saved:
+        """A folder save (same checks and conflicts) on an up-to-date copy, stored as a new version."""
+        from annex_gen.app import save_contract
+
+        with connected(self.url) as con:
+            try:
+                with contracts.save_lock(con):
+                    self.mirror.sync(con, force=True)
+                    saved = save_contract(registry_dir, self.folder, form, editing=editing, digest=digest)
+                    text = saved.path.read_text(encoding="utf-8")
+                    contracts.add_version(con, saved.contract.customer_id, text, saved_by)
+            except (EditConflict, InvalidInput):
+                raise
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    self.mirror.sync(con, force=True)  # the copy back to what the database holds
+                raise
+            self.mirror.seen = contracts.marker(con)
+        return saved
+
+
+def team_state(url: str) -> bool:
+    """Whether the database at url holds the team schema (so contracts, documents and runs are shared)."""
+    try:
+        return schema.installed(url)
+    except Exception:  # noqa: BLE001 - no database, no sharing: the caller says so
+        return False
+
+
+def batch_progress(url: str) -> BatchProgress:
+    """The latest run as the web page's progress."""
+    from annex_gen.batch.background import FAILED, FINISHED, IDLE, RUNNING, BatchProgress
+
+    state = run_state(url)
+    if state is None:
+        return BatchProgress(IDLE)
+    c = state.counts
+    return BatchProgress(
+        FAILED if state.error else FINISHED if state.finished else RUNNING, state.started_by, state.started_at,
+        state.finished_at, state.done, state.total, state.to_render, c.get("generated", 0), c.get("unchanged", 0),
+        c.get("failed", 0), state.last, state.error)

@@ -1,0 +1,75 @@
+"""The web application over a team's database: contracts and batch runs shared by every instance.
+
+With `Settings.team_url`, the customers folder is this instance's working copy of the
+database's contracts: `TeamSync` brings it up to date before every page, a save goes to the
+database (`save_contract`), and the Changes page's batch is a run on the job queue whose
+progress any instance reads from the database (`TeamRunner`, the interface of BatchRunner).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from annex_gen import app
+from annex_gen.batch.background import BatchProgress
+
+
+def shared(state: Any) -> Any:
+    """The instance's SharedContracts, or None without a team database."""
+    settings = state.settings
+    if not settings.team_url:
+        return None
+    if getattr(state, "shared_contracts", None) is None:
+        from annex_gen.team.usecases import SharedContracts
+
+        state.shared_contracts = SharedContracts(settings.team_url, settings.customers_dir)
+    return state.shared_contracts
+
+
+class TeamSync:
+    """Bring the working copy of the contracts up to date before a page reads it (not for static files)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not scope["path"].startswith("/static/"):
+            contracts = shared(scope["app"].state)
+            if contracts is not None:
+                await run_in_threadpool(contracts.sync)
+        await self.app(scope, receive, send)
+
+
+async def save_contract(request: Request, form: Any, *, editing: str | None, digest: str, user_name: str) -> Any:
+    """Save a contract: into the team's database (a new version, by user_name) or the customers folder."""
+    settings = request.app.state.settings
+    contracts = shared(request.app.state)
+    if contracts is None:
+        return app.save_contract(settings.registry_dir, settings.customers_dir, form, editing=editing, digest=digest)
+    return await run_in_threadpool(contracts.save, settings.registry_dir, form, editing=editing, digest=digest,
+                                   saved_by=user_name)
+
+
+class TeamRunner:
+    """The batch of the Changes page as a run on the team's queue: started here, rendered by the workers."""
+
+    def __init__(self, url: str, registry_dir: Path) -> None:
+        self.url = url
+        self.registry_dir = registry_dir
+
+    def progress(self) -> BatchProgress:
+        """The latest run, from the database."""
+        from annex_gen.team.usecases import batch_progress
+
+        return batch_progress(self.url)
+
+    def start_run(self, started_by: str) -> Any:
+        """Queue a run over the database's contracts; raise OutputLocked while one is unfinished."""
+        from annex_gen.team.usecases import enqueue_batch
+
+        return enqueue_batch(self.registry_dir, None, self.url, started_by=started_by)
