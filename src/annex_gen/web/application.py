@@ -19,9 +19,9 @@ from starlette.templating import Jinja2Templates
 from annex_gen.resources import TEMPLATES_DIR
 from annex_gen.users import User, load_users
 from annex_gen.web.errors import ErrorPages, http_exception
+from annex_gen.web.hosts import allowed_names
 from annex_gen.web.http import ProxiedWithoutLogin, csrf_token, current_user, language, t
 from annex_gen.web.i18n import catalogs, languages
-from annex_gen.web.hosts import allowed_names
 from annex_gen.web.middleware import BodyLimit, HostCheck, RequestLog, SecurityHeaders
 from annex_gen.web.nav import NAV
 from annex_gen.web.permissions import allowed
