@@ -54,17 +54,19 @@ def _silence_stdout() -> None:
 
 
 def quiet_libraries(argv: Sequence[str]) -> None:
-    """Keep other libraries' warnings off the user's terminal, unless --debug or -W/PYTHONWARNINGS ask for them.
+    """Keep other libraries' warnings off the user's terminal; --debug shows every one.
 
-    annex-gen itself reports through its own messages, never the warnings module. PYTHONWARNINGS
-    carries the filter to the worker processes (started fresh, they do not inherit filters).
+    annex-gen itself reports through its own messages, never the warnings module. A filter the
+    user set (-W, PYTHONWARNINGS) is left alone. PYTHONWARNINGS carries the choice to the worker
+    processes (started fresh, they do not inherit filters).
     """
-    if "--debug" in argv or sys.warnoptions or os.environ.get("PYTHONWARNINGS"):
+    if sys.warnoptions or os.environ.get("PYTHONWARNINGS"):
         return
     import warnings
 
-    warnings.simplefilter("ignore")
-    os.environ["PYTHONWARNINGS"] = "ignore"
+    action = "default" if "--debug" in argv else "ignore"
+    warnings.simplefilter(action)
+    os.environ["PYTHONWARNINGS"] = action
 
 
 def main(argv: Sequence[str] | None = None) -> int:
