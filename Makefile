@@ -29,7 +29,7 @@ $(UV): scripts/uv-requirements.txt
 
 $(STAMP): $(UV) uv.lock pyproject.toml scripts/install-system-packages
 	bash scripts/install-system-packages
-	$(UV) sync --quiet --frozen --extra test --python $(PYTHON)
+	$(UV) sync --quiet --frozen --compile-bytecode --extra test --python $(PYTHON)
 	$(BIN)/python -m compileall -q src
 	touch $(STAMP)
 
