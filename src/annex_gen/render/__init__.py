@@ -9,7 +9,9 @@ engines (the PDF: WeasyPrint, the default, or Typst), each a renderer module of 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+import sys
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import import_module
@@ -33,7 +35,39 @@ class Format:
     def render(self, document: Any, engine: str = "") -> bytes:
         """The document's bytes; the renderer (and the PDF or DOCX stack) is imported on first use."""
         module = dict(self.engines).get(engine, self.module)
-        return import_module(module).render(document)
+        return renderer(module).render(document)
+
+
+def renderer(module: str) -> Any:
+    """A renderer module, imported on first use with its C libraries loaded by name (see _no_library_search)."""
+    if module in sys.modules:
+        return sys.modules[module]
+    try:
+        with _no_library_search():
+            return import_module(module)
+    except OSError:  # a library only ctypes' search finds: import again, searching
+        return import_module(module)
+
+
+@contextmanager
+def _no_library_search() -> Iterator[None]:
+    """ctypes.util.find_library answers None, on Linux, while WeasyPrint opens Pango, HarfBuzz and fontconfig.
+
+    WeasyPrint tries several names per library for every platform; cffi passes each name that does
+    not load as it is to ctypes' search, which runs ldconfig and gcc: about twenty searches per
+    process that find nothing, since the names that load on Linux (libpango-1.0.so.0) load directly.
+    """
+    if not sys.platform.startswith("linux"):
+        yield
+        return
+    import ctypes.util
+
+    search = ctypes.util.find_library
+    ctypes.util.find_library = lambda name: None
+    try:
+        yield
+    finally:
+        ctypes.util.find_library = search
 
 
 FORMATS: dict[str, Format] = {f.name: f for f in (
