@@ -28,8 +28,9 @@ AUDIT_NAME = "audit.sqlite"
 GENESIS = "0" * 64
 CSV_COLUMNS = ("seq", "at", "actor", "action", "what", "refs", "entry_hash")
 
-# What writes something: the actions an entry may name.
-ACTIONS = ("contract saved", "annex generated", "batch run", "notices written", "file archived", "archive verified")
+# What writes something, and who signed in and out: the actions an entry may name.
+ACTIONS = ("contract saved", "annex generated", "batch run", "notices written", "file archived", "archive verified",
+           "signed in", "sign-in failed", "signed out")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (
