@@ -24,11 +24,12 @@ def web_client(tmp_path: Path, customers: Mapping | None = None, *, users: Mappi
                host: str = "127.0.0.1", **settings: object) -> TestClient:
     """A test client of an application serving tmp_path/customers; users maps name -> role."""
     customers_dir = build_file_tree(tmp_path / "customers", customers or {})
-    users_file = None
-    if users:
+    users_file = settings.pop("users_file", None)
+    if users and users_file is None:
         users_file = tmp_path / "users.yaml"
         for name, role in users.items():
             app.add_user(users_file, name, role, PASSWORD)
+    settings.setdefault("archive", tmp_path / "archive")  # sign-ins are recorded in its audit log
     application = create_app(Settings(registry_dir=REGISTRY_DIR, customers_dir=customers_dir,
                                       out_dir=tmp_path / "output", users_file=users_file, host=host,
                                       **settings))  # type: ignore[arg-type]

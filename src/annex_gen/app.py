@@ -461,16 +461,40 @@ def archive_status(location: str | Path, registry_dir: Path, customers: Iterable
 
 
 def add_user(path: Path, name: str, role: str, password: str) -> bool:
-    """Add a user to the users file (created if missing), or replace their role and password; True if replaced."""
-    from annex_gen.output.write import write_atomic
-    from annex_gen.users import User, check_new_user, hash_password, load_users, users_text
+    """Add a user to the users file (created if missing), or replace their role and password; True if replaced.
+
+    Replacing ends every session the user has (on every server reading the file).
+    """
+    from annex_gen.users import check_new_user, set_user, update_users
 
     check_new_user(name, role, password)
-    users = load_users(path) if path.exists() else {}
-    replaced = name in users
-    users[name] = User(name, role, hash_password(password))
-    write_atomic(path, users_text(users).encode("utf-8"), mode=0o600)
+    replaced = False
+
+    def change(users: dict) -> None:
+        nonlocal replaced
+        replaced = name in users
+        set_user(users, name, role, password)
+
+    update_users(path, change, create=True)
     return replaced
+
+
+def remove_user(path: Path, name: str) -> None:
+    """Remove a user from the users file; they can no longer sign in and their sessions end."""
+    from annex_gen.users import update_users
+
+    def change(users: dict) -> None:
+        if users.pop(name, None) is None:
+            raise UsageError(f"no user {name!r} in {path}")
+
+    update_users(path, change)
+
+
+def end_user_sessions(path: Path, name: str) -> None:
+    """End every session of a user, on every server reading the users file."""
+    from annex_gen.users import end_sessions, update_users
+
+    update_users(path, lambda users: end_sessions(users, name))
 
 
 # The customers folder, as the web application edits it (see workspace)

@@ -28,9 +28,10 @@ AUDIT_NAME = "audit.sqlite"
 GENESIS = "0" * 64
 CSV_COLUMNS = ("seq", "at", "actor", "action", "what", "refs", "entry_hash")
 
-# What writes something: the actions an entry may name.
+# What writes something, and who signed in and out: the actions an entry may name.
 ACTIONS = ("contract saved", "annex generated", "batch run", "notices written", "file archived", "archive verified",
-           "message sent", "objection recorded", "objection resolved", "evidence exported")
+           "message sent", "objection recorded", "objection resolved", "evidence exported",
+           "signed in", "sign-in failed", "signed out")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (

@@ -164,7 +164,7 @@ def test_users_add_writes_argon2_hashes(tmp_path: Path, monkeypatch: pytest.Monk
 
 def test_users_add_refuses_bad_values(tmp_path: Path) -> None:
     users = tmp_path / "users.yaml"
-    with pytest.raises(UsageError, match="the password is too short: use at least 10 characters"):
+    with pytest.raises(UsageError, match="the password is too short: use at least 12 characters"):
         app.add_user(users, "maija", "sales", "short")
     with pytest.raises(UsageError, match="'Maija Meik' is not a user name"):
         app.add_user(users, "Maija Meik", "sales", PASSWORD)

@@ -342,8 +342,9 @@ def test_a_legal_users_actions_are_recorded_under_their_name(tmp_path, backend):
     with TestClient(create_app(settings), base_url="http://127.0.0.1", follow_redirects=False) as client:
         login(client, "lauri")
         _store(client, _upload(client, _signed()).text)
-    (entry,) = app.audit_entries(backend.location)
-    assert entry.actor == "lauri"
+    signed_in, stored = app.audit_entries(backend.location)
+    assert (signed_in.action, signed_in.actor) == ("signed in", "lauri")
+    assert (stored.action, stored.actor) == ("file archived", "lauri")
 
 
 def test_sales_actions_that_write_are_recorded(site):

@@ -37,6 +37,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"annex-gen: warning: serving on {args.host}, but only loopback names (127.0.0.1, localhost) are "
               "answered; give the name your users open with --allowed-host NAME", file=sys.stderr)
     application = create_app(settings)
+    for warning in application.state.users.warnings:
+        print(f"annex-gen: warning: {warning}", file=sys.stderr)
     handler = logging.StreamHandler(sys.stderr)  # one line per request, in uvicorn's style
     handler.setFormatter(logging.Formatter("%(levelname)s:     %(message)s"))
     logging.getLogger("annex_gen.web").addHandler(handler)
@@ -87,7 +89,20 @@ def _read_password(args: argparse.Namespace) -> str:
 def cmd_users_add(args: argparse.Namespace) -> int:
     path = Path(args.users)
     replaced = app.add_user(path, args.name, args.role, _read_password(args))
-    print(f"{'replaced' if replaced else 'added'} user {args.name} ({args.role}) in {path}")
+    print(f"{'replaced' if replaced else 'added'} user {args.name} ({args.role}) in {path}"
+          + ("; their sessions have ended" if replaced else ""))
+    return 0
+
+
+def cmd_users_remove(args: argparse.Namespace) -> int:
+    app.remove_user(Path(args.users), args.name)
+    print(f"removed user {args.name} from {args.users}; their sessions have ended")
+    return 0
+
+
+def cmd_users_sign_out(args: argparse.Namespace) -> int:
+    app.end_user_sessions(Path(args.users), args.name)
+    print(f"ended every session of {args.name} (they sign in again)")
     return 0
 
 
@@ -125,3 +140,10 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
                    help=f"the users file (default: {DEFAULT_USERS_FILE})")
     p.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     p.set_defaults(func=cmd_users_add)
+    for command, func, text in (("remove", cmd_users_remove, "remove a user (their sessions end)"),
+                                ("sign-out", cmd_users_sign_out, "end every session of a user, e.g. a lost laptop")):
+        p = users_sub.add_parser(command, parents=[common], help=text)
+        p.add_argument("name", help="user name")
+        p.add_argument("--users", default=DEFAULT_USERS_FILE, metavar="FILE",
+                       help=f"the users file (default: {DEFAULT_USERS_FILE})")
+        p.set_defaults(func=func)

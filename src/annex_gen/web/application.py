@@ -16,13 +16,15 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 
+from annex_gen.errors import AnnexGenError
 from annex_gen.resources import TEMPLATES_DIR
-from annex_gen.users import User, load_users
+from annex_gen.throttle import MemoryThrottle
+from annex_gen.users import User, file_warnings, load_users
 from annex_gen.web.errors import ErrorPages, http_exception
 from annex_gen.web.hosts import allowed_names
-from annex_gen.web.http import ProxiedWithoutLogin, csrf_token, current_user, language, t
+from annex_gen.web.http import ProxiedWithoutLogin, UsersUnavailable, csrf_token, current_user, language, t
 from annex_gen.web.i18n import catalogs, languages
-from annex_gen.web.middleware import BodyLimit, HostCheck, RequestLog, SecurityHeaders
+from annex_gen.web.middleware import BodyLimit, HostCheck, RequestLog, SecurityHeaders, printable
 from annex_gen.web.nav import NAV
 from annex_gen.web.permissions import allowed
 from annex_gen.web.settings import Settings
@@ -32,6 +34,7 @@ from annex_gen.web.team import TeamSync
 VIEW_MODULES = ("assets", "auth", "customers", "contract", "preview", "registry", "archive", "changes", "audit")
 SESSION_COOKIE = "annex_gen_session"
 SESSION_MAX_AGE = 8 * 3600  # a working day
+log = logging.getLogger("annex_gen.web")
 
 
 def _local(lang: str, text: Mapping[str, str]) -> str:
@@ -43,7 +46,7 @@ def _context(request: Request) -> dict[str, Any]:
     """What every template may use: the user, the language, the texts, the navigation, the CSRF token."""
     try:
         user = current_user(request)
-    except ProxiedWithoutLogin:  # its error page shows no one as signed in
+    except (ProxiedWithoutLogin, UsersUnavailable):  # its error page shows no one as signed in
         user = None
     return {
         "user": user,
@@ -71,22 +74,44 @@ def templates() -> Jinja2Templates:
 
 
 class Users:
-    """The users file, re-read when it changes (a user added or removed takes effect at once)."""
+    """The users file, re-read when it changes (a user added, removed or signed out takes effect at once).
+
+    A file that is broken at start stops the server with every problem; one broken later is an
+    error in the server's log, and every request that needs a user is refused meanwhile (the
+    visitor sees neither the file's path nor its contents).
+    """
 
     def __init__(self, settings: Settings) -> None:
         self.path = settings.users_file
-        self._stamp: tuple[int, int] | None = None
+        self._stamp: tuple[int, int, int] | None = None
+        self._failed: tuple[int, int, int] | None = None  # the stamp of the file that failed to load
         self._users: dict[str, User] = {}
+        self.warnings: list[str] = []
         if self.path is not None:
-            self()  # a broken users file stops the server at start, not at the first login
+            self._users = load_users(self.path)  # a broken users file stops the server at start
+            self._stamp = self._stat()
+            self.warnings = file_warnings(self.path, self._users)
+
+    def _stat(self) -> tuple[int, int, int]:
+        assert self.path is not None
+        stat = self.path.stat()
+        return (stat.st_mtime_ns, stat.st_size, stat.st_ino)
 
     def __call__(self) -> dict[str, User]:
         if self.path is None:
             return {}
-        stat = self.path.stat()
-        stamp = (stat.st_mtime_ns, stat.st_size)
-        if stamp != self._stamp:
-            self._users, self._stamp = load_users(self.path), stamp
+        stamp = None
+        try:
+            stamp = self._stat()
+            if stamp == self._failed:
+                raise UsersUnavailable()
+            if stamp != self._stamp:
+                self._users, self._stamp = load_users(self.path), stamp
+        except (AnnexGenError, OSError) as exc:
+            log.error("the users file cannot be read; nobody can sign in until it is fixed: %s", printable(str(exc)))
+            self._failed, self._stamp = stamp, None
+            raise UsersUnavailable() from None
+        self._failed = None
         return self._users
 
 
@@ -107,6 +132,7 @@ def create_app(settings: Settings) -> Starlette:
     app = Starlette(routes=routes, middleware=middleware, exception_handlers={HTTPException: http_exception})
     app.state.settings = settings
     app.state.users = Users(settings)
+    app.state.throttle = MemoryThrottle()  # per process: see annex_gen.throttle
     app.state.templates = templates()
     logging.getLogger("annex_gen.web").setLevel(logging.INFO)
     return app

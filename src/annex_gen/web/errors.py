@@ -19,7 +19,7 @@ from annex_gen.errors import (
     RenderError,
     UsageError,
 )
-from annex_gen.web.http import CsrfFailed, Forbidden, ProxiedWithoutLogin, render
+from annex_gen.web.http import CsrfFailed, Forbidden, ProxiedWithoutLogin, SignOutFailed, UsersUnavailable, render
 from annex_gen.web.middleware import BodyTooLarge, ForeignOrigin, MisdirectedHost, printable
 
 log = logging.getLogger("annex_gen.web")
@@ -39,6 +39,8 @@ class ErrorPage:
 STATUS: tuple[tuple[type[BaseException], int, str], ...] = (
     (MisdirectedHost, 421, "error.misdirected"),
     (ForeignOrigin, 403, "error.origin"),
+    (UsersUnavailable, 503, "error.unavailable"),
+    (SignOutFailed, 500, "error.signout"),
     (Forbidden, 403, "error.forbidden"),
     (CsrfFailed, 403, "error.csrf"),
     (ProxiedWithoutLogin, 403, "error.proxy"),
@@ -52,7 +54,8 @@ STATUS: tuple[tuple[type[BaseException], int, str], ...] = (
     (AnnexGenError, 400, "error.bad_request"),
 )
 HTTP_TITLES = {404: "error.not_found", 405: "error.method", 413: "error.too_large"}
-DETAILS = {"error.misdirected": "error.misdirected_help", "error.origin": "error.origin_help"}
+DETAILS = {"error.misdirected": "error.misdirected_help", "error.origin": "error.origin_help",
+           "error.unavailable": "error.unavailable_help", "error.signout": "error.signout_help"}
 
 
 def error_page(exc: BaseException) -> ErrorPage:

@@ -31,6 +31,14 @@ class ProxiedWithoutLogin(Exception):
     """A request came through a reverse proxy to a server that has no logins (loopback, no --users)."""
 
 
+class UsersUnavailable(Exception):
+    """The users file cannot be read now (edited into an invalid state, removed): nobody can sign in."""
+
+
+class SignOutFailed(Exception):
+    """The user's sessions could not be ended (the users file could not be written)."""
+
+
 class CsrfFailed(Exception):
     """A form arrived without the session's CSRF token (forged, or the session expired)."""
 
@@ -46,8 +54,9 @@ def current_user(request: Request) -> User | None:
         return LOCAL_USER
     name = request.session.get("user")
     user = state.users().get(name) if isinstance(name, str) else None
-    if user is not None:
-        request.state.user_name = user.name  # for the request log
+    if user is None or request.session.get("sessions") != user.sessions:
+        return None  # signed out, removed, or the user's sessions were ended since this one began
+    request.state.user_name = user.name  # for the request log
     return user
 
 

@@ -13,10 +13,12 @@ from annex_gen import app
 from annex_gen.web.http import current_user, page, render
 
 
-async def record(request: Request, action: str, what: str, refs: Iterable[str | int] = ()) -> None:
-    """Append an action of the signed-in user (`local` without logins) to the audit log."""
-    user = current_user(request)
-    actor = user.name if user is not None else "-"
+async def record(request: Request, action: str, what: str, refs: Iterable[str | int] = (), *,
+                 actor: str | None = None) -> None:
+    """Append an action of the signed-in user (`local` without logins), or of actor, to the audit log."""
+    if actor is None:
+        user = current_user(request)
+        actor = user.name if user is not None else "-"
     await run_in_threadpool(app.audit_record, request.app.state.settings.archive, actor, action, what,
                             list(refs))
 
