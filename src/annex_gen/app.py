@@ -18,6 +18,7 @@ from annex_gen.errors import ArchiveError, Diagnostic, InvalidInput, UsageError
 from annex_gen.model import Annex, Registry
 
 if TYPE_CHECKING:  # imported where used, so a command loads only the stages it needs
+    from annex_gen.archive.chain import Heads
     from annex_gen.archive.intake import AddRequest, Inspection
     from annex_gen.archive.status import CustomerStatus
     from annex_gen.archive.store import Archive, Head, Record, VerifyReport
@@ -360,24 +361,34 @@ def archive_export(location: str | Path, ref: str | int, out: Path, *, force: bo
     return record, data
 
 
-def archive_verify(location: str | Path, *, head: Head | None = None) -> VerifyReport:
-    """Re-hash every file, check the chain and the index, and that each record says what its file does.
+def archive_verify(location: str | Path, *, head: Heads | None = None) -> VerifyReport:
+    """Re-hash every file, check the record chain, the index, that each record says what its file does,
+    and the audit log's chain.
 
-    With head (kept outside the archive), the chain must still lead through it unchanged.
+    With heads kept outside the archive, each chain must still lead through its head unchanged:
+    the only way to notice that the last records or audit entries were removed.
     """
     from annex_gen.archive.intake import recheck
+    from annex_gen.audit import open_audit_log
 
     with open_archive(location) as archive:
-        report = archive.verify(head)
+        report = archive.verify(head.record if head else None)
         if not report.errors:  # a damaged index or file is reported as such, not as a forgery
             recheck(archive, report)
-        return report
+    open_audit_log(location).verify(report, head.audit if head else None)
+    report.anchored = tuple(name for name, h in (("records", head and head.record), ("audit", head and head.audit))
+                            if h is not None)
+    return report
 
 
-def archive_head(location: str | Path) -> Head | None:
-    """The chain's head (last record number and hash) to keep outside the archive; None when empty."""
+def archive_head(location: str | Path) -> Heads:
+    """The heads of the record chain and the audit log (last number and hash) to keep outside the archive."""
+    from annex_gen.archive.chain import Heads
+    from annex_gen.audit import open_audit_log
+
     with open_archive(location) as archive:
-        return archive.head()
+        record = archive.head()
+    return Heads(record, open_audit_log(location).head())
 
 
 def archive_migrate(location: str | Path) -> tuple[int | None, int]:

@@ -4,7 +4,8 @@ The log lives with the archive: a SQLite file beside a directory archive's index
 (`ARCHIVE/audit.sqlite`), or the table `annex_archive.audit` in a PostgreSQL archive's
 database. Like the archive, nothing in it is updated or deleted (triggers refuse it) and every
 entry carries the hash of the one before, so a removed or edited entry breaks the chain that
-`check` walks. `open_audit_log(location)` picks the implementation from the archive's location.
+`verify` walks (with
+`annex-gen archive verify` and the web application's Verify). `open_audit_log(location)` picks the implementation from the archive's location.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ import json
 import sqlite3
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from annex_gen.archive.chain import Head, VerifyReport, check_head
 from annex_gen.archive.index import is_server_url
 from annex_gen.errors import ArchiveError
 from annex_gen.hashing import canonical_json, sha256_text
@@ -69,15 +71,6 @@ class AuditEntry:
                 "refs": list(self.refs), "prev": self.prev}
 
 
-@dataclass
-class AuditCheck:
-    """What checking the log's chain found."""
-
-    entries: int = 0
-    head: str = GENESIS
-    problems: list[str] = field(default_factory=list)
-
-
 def _entry_of(text: str, digest: str) -> AuditEntry:
     b = json.loads(text)
     return AuditEntry(b["seq"], b["at"], b["actor"], b["action"], b["what"], tuple(b["refs"]), b["prev"], digest)
@@ -110,28 +103,69 @@ class AuditLog(ABC):
         """Append under a write lock taken before the tip is read, so no two entries share a prev."""
 
     @abstractmethod
-    def rows(self) -> list[tuple[str, str]]:
-        """(body text, entry hash) of every entry, oldest first; none when the log does not exist yet."""
+    def rows(self) -> list[tuple[int, str, str]]:
+        """(seq, body text, entry hash) of every entry, oldest first; none when the log does not exist yet."""
+
+    def highest_seq(self) -> int | None:
+        """The highest entry number ever handed out, if the log remembers it apart from the rows."""
+        return None
 
     def entries(self) -> list[AuditEntry]:
         """Every entry, oldest first (none when the log does not exist yet)."""
-        return [_entry_of(text, digest) for text, digest in self.rows()]
+        return [_entry_of(text, digest) for _, text, digest in self.rows()]
 
-    def check(self) -> AuditCheck:
-        """Walk the chain: every entry hashes to its stored hash and names the one before."""
-        report = AuditCheck()
-        prev = GENESIS
-        for expected_seq, entry in enumerate(self.entries(), start=1):
-            report.entries += 1
-            where = f"{self.location}: entry {entry.seq}"
-            if entry.seq != expected_seq:
-                report.problems.append(f"{where}: expected entry {expected_seq} (an entry was removed)")
-            if sha256_text(canonical_json(entry.body())) != entry.entry_hash:
-                report.problems.append(f"{where}: altered (its hash no longer matches)")
+    def head(self) -> Head | None:
+        """The log's last entry as a head to keep outside the archive; None when empty."""
+        rows = self.rows()
+        return Head(rows[-1][0], rows[-1][2]) if rows else None
+
+    def verify(self, report: VerifyReport | None = None, anchor: Head | None = None) -> VerifyReport:
+        """Walk the chain into report: every entry hashes to its stored hash, has its place, names the one before.
+
+        A change to any field, an entry inserted, removed or moved breaks the chain; removing the
+        last entries does not, so anchor (a head kept outside the archive) must still be in it.
+        """
+        report = report if report is not None else VerifyReport()
+        where = self.location
+        try:
+            rows = self.rows()
+            highest = self.highest_seq()
+        except ArchiveError as exc:
+            report.add(where, f"the audit log cannot be read: {exc}")
+            return report
+        hashes: dict[int, str] = {}
+        prev, expected = GENESIS, 1
+        for seq, text, stored in rows:
+            report.audit_entries += 1
+            hashes[seq] = stored
+            at = f"{where}: entry {seq}"
+            if seq > expected:
+                missing = f"{expected}" if seq == expected + 1 else f"{expected}-{seq - 1}"
+                report.add(where, f"audit entry {missing} missing (removed from the log)")
+            expected = seq + 1
+            if sha256_text(text) != stored:
+                report.add(at, "altered (its content no longer matches its hash)")
+            try:
+                body = json.loads(text)
+                entry = _entry_of(text, stored)
+            except (ValueError, KeyError, TypeError):
+                report.add(at, "altered (not an audit entry)")
+                prev = stored
+                continue
+            if canonical_json(entry.body()) != text and sha256_text(text) == stored:
+                report.add(at, "altered (not an audit entry as the tool writes it)")
+            if body.get("seq") != seq:
+                report.add(at, f"altered or moved (it says it is entry {body.get('seq')})")
             if entry.prev != prev:
-                report.problems.append(f"{where}: does not follow the entry before it")
-            prev = entry.entry_hash
-        report.head = prev
+                report.add(at, "chain broken: the entry before it was altered, removed or reordered")
+            prev = stored
+            report.audit_head = Head(seq, stored)
+        last = report.audit_head.seq if report.audit_head else 0
+        if highest is not None and highest > last:
+            gone = f"{last + 1}" if highest == last + 1 else f"{last + 1}-{highest}"
+            report.add(where, f"audit entry {gone} missing (removed from the end of the log)")
+        if anchor is not None:
+            check_head(hashes, last, anchor, report, where, noun="entry", chain="audit log")
         return report
 
 
@@ -175,17 +209,30 @@ class SqliteAuditLog(AuditLog):
             con.close()
         return entry
 
-    def rows(self) -> list[tuple[str, str]]:
+    def rows(self) -> list[tuple[int, str, str]]:
         """The rows of the file, if it exists."""
         if not self.path.is_file():
             return []
         con = self._connect(create=False)
         try:
-            return con.execute("SELECT body, entry_hash FROM entries ORDER BY seq").fetchall()
+            return con.execute("SELECT seq, body, entry_hash FROM entries ORDER BY seq").fetchall()
         except sqlite3.Error as exc:
             raise ArchiveError(f"{self.path}: cannot read the audit log: {exc}") from None
         finally:
             con.close()
+
+    def highest_seq(self) -> int | None:
+        """sqlite_sequence's counter for entries (AUTOINCREMENT never hands a number out twice)."""
+        if not self.path.is_file():
+            return None
+        con = self._connect(create=False)
+        try:
+            row = con.execute("SELECT seq FROM sqlite_sequence WHERE name = 'entries'").fetchone()
+        except sqlite3.Error as exc:
+            raise ArchiveError(f"{self.path}: cannot read the audit log: {exc}") from None
+        finally:
+            con.close()
+        return int(row[0]) if row else 0
 
 
 class PostgresAuditLog(AuditLog):
@@ -222,7 +269,7 @@ class PostgresAuditLog(AuditLog):
             index.close()
         return entry
 
-    def rows(self) -> list[tuple[str, str]]:
+    def rows(self) -> list[tuple[int, str, str]]:
         """The table's rows; none when the archive's schema does not exist yet."""
         from annex_gen.archive.postgres_index import AUDIT_TABLE, PostgresIndex
 
@@ -230,7 +277,8 @@ class PostgresAuditLog(AuditLog):
             return []
         index = self._index(create=False)
         try:
-            return index.con.execute(f"SELECT body, entry_hash FROM {AUDIT_TABLE} ORDER BY seq").fetchall()
+            return [(int(seq), body, digest) for seq, body, digest in index.con.execute(
+                f"SELECT seq, body, entry_hash FROM {AUDIT_TABLE} ORDER BY seq").fetchall()]
         except index.db_errors as exc:
             raise ArchiveError(f"{self.location}: cannot read the audit log: {' '.join(str(exc).split())}") from None
         finally:

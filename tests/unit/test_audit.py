@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from annex_gen import app
+from annex_gen.archive.chain import Head
 from annex_gen.audit import GENESIS, SqliteAuditLog, entries_csv, open_audit_log
 from annex_gen.errors import ArchiveError
 
@@ -28,8 +29,8 @@ def test_entries_are_appended_in_order_and_chained(tmp_path: Path):
     ]
     assert entries == [first, second]
     assert (first.prev, second.prev) == (GENESIS, first.entry_hash)
-    check = log.check()
-    assert (check.entries, check.head, check.problems) == (2, second.entry_hash, [])
+    check = log.verify()
+    assert (check.audit_entries, check.audit_head, check.problems) == (2, Head(2, second.entry_hash), [])
 
 
 def test_the_log_refuses_updates_and_deletes(tmp_path: Path):
@@ -50,7 +51,8 @@ def test_check_finds_an_altered_entry(tmp_path: Path):
     con.execute("UPDATE entries SET body = json_set(body, '$.actor', 'someone else')")
     con.commit()
     con.close()
-    assert log.check().problems == [f"{log.path}: entry 1: altered (its hash no longer matches)"]
+    assert [str(p) for p in log.verify().problems] == [
+        f"{log.path}: entry 1: altered (its content no longer matches its hash)"]
 
 
 def test_an_unknown_action_is_a_programming_error(tmp_path: Path):
@@ -82,7 +84,7 @@ def test_the_log_lives_with_the_archive_on_either_backend(backend):
     second = log.record("maija", "archive verified", "no problems")
     assert open_audit_log(backend.location).entries() == [first, second]
     assert second.prev == first.entry_hash
-    assert open_audit_log(backend.location).check().problems == []
+    assert open_audit_log(backend.location).verify().problems == []
     assert app.audit_entries(backend.location) == [first, second]
 
 
@@ -98,11 +100,12 @@ def test_the_postgresql_log_refuses_updates_deletes_and_truncate(postgres_server
                 con.execute(statement)
         con.execute("SET session_replication_role = replica")  # as an administrator could: triggers off
         con.execute("UPDATE audit SET body = replace(body, '2 notices', '3 notices')")
-    assert log.check().problems == [f"{log.location}: entry 1: altered (its hash no longer matches)"]
-    assert app.archive_verify(url).errors == []  # the audit table's triggers are ones verify expects
+    altered = f"{log.location}: entry 1: altered (its content no longer matches its hash)"
+    assert [str(p) for p in log.verify().problems] == [altered]
+    assert [str(e) for e in app.archive_verify(url).errors] == [altered]  # its triggers are those verify expects
     with psycopg.connect(url, autocommit=True, options="-c search_path=annex_archive") as con:
         con.execute("DROP TRIGGER audit_no_change ON audit")
-    assert [str(e) for e in app.archive_verify(url).errors] == [f"{url}: trigger audit_no_change missing"]
+    assert [str(e) for e in app.archive_verify(url).errors] == [f"{url}: trigger audit_no_change missing", altered]
 
 
 def test_a_version_1_postgresql_archive_gets_its_audit_table_by_migrate(postgres_server):
@@ -131,6 +134,6 @@ def test_concurrent_writers_keep_one_gapless_chain(backend):
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(write, range(4)))
     log = open_audit_log(backend.location)
-    check = log.check()
-    assert (check.entries, check.problems) == (40, [])
+    check = log.verify()
+    assert (check.audit_entries, check.problems) == (40, [])
     assert [e.seq for e in log.entries()] == list(range(1, 41))

@@ -90,7 +90,7 @@ def new_record(fields: Mapping[str, Any], *, seq: int, prev: str, archived_at: d
 
 @dataclass(frozen=True)
 class Head:
-    """The chain's last record, as kept outside the archive: its number and hash."""
+    """A chain's last link, as kept outside the archive: its number and hash."""
 
     seq: int
     record_hash: str
@@ -100,14 +100,52 @@ class Head:
 
     @classmethod
     def parse(cls, text: str, where: str) -> Head:
-        """A head as `archive head` prints it: 'SEQ HASH' (or 'record SEQ HASH')."""
+        """The record chain's head as `archive head` prints it: 'SEQ HASH' or 'record SEQ HASH'."""
+        heads = Heads.parse(text, where)
+        if heads.record is None:
+            raise ValueError(f"{where}: names no record; {_HEAD_FORMAT}")
+        return heads.record
+
+
+_HEAD_FORMAT = ("expected a chain head as `annex-gen archive head` prints it: the record number and its 64-digit "
+                "hash, e.g. '12 3f9a…', optionally followed by the audit log's 'audit 40 b2c1…'")
+
+
+@dataclass(frozen=True)
+class Heads:
+    """The heads of the archive's two chains, records and audit log, as kept outside the archive.
+
+    Removing the last records or audit entries leaves a chain that is consistent in itself:
+    only a head kept elsewhere shows that the chain once went further.
+    """
+
+    record: Head | None
+    audit: Head | None = None
+
+    def __str__(self) -> str:
+        lines = [f"record {self.record}"] if self.record else []
+        lines += [f"audit {self.audit}"] if self.audit else []
+        return "\n".join(lines)
+
+    @classmethod
+    def parse(cls, text: str, where: str) -> Heads:
+        """Heads as `archive head` prints them: 'record SEQ HASH' and 'audit SEQ HASH' (either may be missing;
+        a bare 'SEQ HASH' is the record chain's, as older versions printed it)."""
         words = text.split()
-        if words[:1] == ["record"]:
-            words = words[1:]
-        if len(words) == 2 and words[0].isdigit() and SHA256_RE.match(words[1].lower()):
-            return cls(int(words[0]), words[1].lower())
-        raise ValueError(f"{where}: expected a chain head as `annex-gen archive head` prints it: "
-                         "the record number and its 64-digit hash, e.g. '12 3f9a…'")
+        found: dict[str, Head] = {}
+        i = 0
+        while i < len(words):
+            label = words[i] if words[i] in ("record", "audit") else "record"
+            i += label == words[i]
+            pair = words[i:i + 2]
+            if (len(pair) != 2 or not pair[0].isdigit() or not SHA256_RE.match(pair[1].lower())
+                    or label in found):
+                raise ValueError(f"{where}: {_HEAD_FORMAT}")
+            found[label] = Head(int(pair[0]), pair[1].lower())
+            i += 2
+        if not found:
+            raise ValueError(f"{where}: {_HEAD_FORMAT}")
+        return cls(found.get("record"), found.get("audit"))
 
 
 @dataclass
@@ -118,6 +156,9 @@ class VerifyReport:
     files: int = 0
     head: Record | None = None
     problems: list[Diagnostic] = field(default_factory=list)
+    audit_entries: int = 0  # the audit log's entries checked
+    audit_head: Head | None = None  # its last entry
+    anchored: tuple[str, ...] = ()  # the chains checked against a head kept outside the archive
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -175,19 +216,24 @@ def verify_chain(rows: Iterable[tuple[int, str, str]], report: VerifyReport, whe
     return referenced
 
 
-def check_head(records: Mapping[int, str], last: int, anchor: Head, report: VerifyReport, where: str) -> None:
-    """Compare the chain with a head kept outside the archive: it must still be in the chain, unchanged."""
+def check_head(records: Mapping[int, str], last: int, anchor: Head, report: VerifyReport, where: str, *,
+               noun: str = "record", chain: str = "chain") -> None:
+    """Compare a chain with a head kept outside the archive: it must still be in the chain, unchanged.
+
+    noun names a link ('record', 'entry'), chain the chain ('chain', 'audit log') in messages.
+    """
+    plural = "entries" if noun == "entry" else f"{noun}s"
     stored = records.get(anchor.seq)
     if stored is None and anchor.seq > last:
-        gone = f"record {anchor.seq} was" if anchor.seq == last + 1 else f"records {last + 1}-{anchor.seq} were"
-        report.add(where, f"the chain ends at record {last}, but the head kept outside the archive is record "
+        gone = f"{noun} {anchor.seq} was" if anchor.seq == last + 1 else f"{plural} {last + 1}-{anchor.seq} were"
+        report.add(where, f"the {chain} ends at {noun} {last}, but the head kept outside the archive is {noun} "
                           f"{anchor.seq}: {gone} removed")
     elif stored is None:
-        report.add(where, f"record {anchor.seq}, the head kept outside the archive, is missing")
+        report.add(where, f"{noun} {anchor.seq}, the head kept outside the archive, is missing")
     elif stored != anchor.record_hash:
-        report.add(where, f"record {anchor.seq} is not the head kept outside the archive (its hash is "
-                          f"{stored}, the head is {anchor.record_hash}): the chain up to it was rewritten")
+        report.add(where, f"{noun} {anchor.seq} is not the head kept outside the archive (its hash is "
+                          f"{stored}, the head is {anchor.record_hash}): the {chain} up to it was rewritten")
     elif last > anchor.seq:
-        added = f"record {last} was" if last == anchor.seq + 1 else f"records {anchor.seq + 1}-{last} were"
+        added = f"{noun} {last} was" if last == anchor.seq + 1 else f"{plural} {anchor.seq + 1}-{last} were"
         report.add(where, f"{added} added after the head kept outside the archive; check the additions are "
                           "expected, then keep the new head", "note")

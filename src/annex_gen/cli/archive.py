@@ -16,7 +16,7 @@ from annex_gen.cli.common import date_arg
 from annex_gen.errors import UsageError
 
 if TYPE_CHECKING:
-    from annex_gen.archive.chain import Head
+    from annex_gen.archive.chain import Heads, VerifyReport
     from annex_gen.archive.status import CustomerStatus
     from annex_gen.archive.store import Record
 
@@ -177,8 +177,8 @@ def _shown(location: str) -> str:
     return shown_url(location)
 
 
-def _head_arg(args: argparse.Namespace) -> Head | None:
-    from annex_gen.archive.chain import Head
+def _head_arg(args: argparse.Namespace) -> Heads | None:
+    from annex_gen.archive.chain import Heads
 
     if args.head_file:
         path = Path(args.head_file)
@@ -191,9 +191,20 @@ def _head_arg(args: argparse.Namespace) -> Head | None:
     else:
         return None
     try:
-        return Head.parse(text, where)
+        return Heads.parse(text, where)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+
+
+def _unanchored(report: VerifyReport) -> str:
+    """What a verification without a head for a chain cannot see, said plainly."""
+    missing = [name for name in ("records", "audit") if name not in report.anchored]
+    labels = {"records": "records", "audit": "audit entries"}
+    if not missing:
+        return ""
+    which = " or ".join(labels[m] for m in missing)
+    return (f"note: {which} removed from the end cannot be detected without a head kept outside the archive "
+            "(`annex-gen archive head`; verify with --head-file)")
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
@@ -201,21 +212,26 @@ def cmd_verify(args: argparse.Namespace) -> int:
     for problem in report.problems:
         print(str(problem), file=sys.stderr)
     errors = len(report.errors)
-    summary = f"{_shown(args.archive)}: {report.records} record(s), {report.files} file(s) checked"
+    summary = (f"{_shown(args.archive)}: {report.records} record(s), {report.files} file(s), "
+               f"{report.audit_entries} audit entr{'y' if report.audit_entries == 1 else 'ies'} checked")
     if errors:
         print(f"{summary}; {errors} problem(s) found")
         return 1
-    head = report.head
-    print(summary + "; no problems" + (f"; chain head: record {head.seq} {head.record_hash}" if head else ""))
+    head, audit = report.head, report.audit_head
+    print(summary + "; no problems" + (f"; chain head: record {head.seq} {head.record_hash}" if head else "")
+          + (f"; audit head: entry {audit}" if audit else ""))
+    if note := _unanchored(report):
+        print(note)
     return 0
 
 
 def cmd_head(args: argparse.Namespace) -> int:
-    head = app.archive_head(args.archive)
-    if head is None:
-        print(f"{_shown(args.archive)}: the archive is empty; it has no head yet", file=sys.stderr)
+    heads = app.archive_head(args.archive)
+    if heads.record is None and heads.audit is None:
+        print(f"{_shown(args.archive)}: the archive and its audit log are empty; they have no head yet",
+              file=sys.stderr)
         return 1
-    print(head)
+    print(heads)
     return 0
 
 
@@ -355,16 +371,18 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p.set_defaults(func=cmd_export)
 
     p = actions.add_parser("verify", parents=parents,
-                           help="re-hash every file, check the chain and the index")
+                           help="re-hash every file, check the record chain, the index and the audit log's chain")
     heads = p.add_mutually_exclusive_group()
-    heads.add_argument("--head", metavar="'SEQ HASH'",
-                       help="a chain head kept outside the archive (as `archive head` prints it): the chain must "
-                            "still lead through it unchanged")
+    heads.add_argument("--head", metavar="'record SEQ HASH audit SEQ HASH'",
+                       help="the heads kept outside the archive (as `archive head` prints them): each chain must "
+                            "still lead through its head unchanged; the only check that finds the last records "
+                            "or audit entries removed")
     heads.add_argument("--head-file", metavar="FILE", help="read the head from FILE")
     p.set_defaults(func=cmd_verify)
 
     p = actions.add_parser("head", parents=parents,
-                           help="print the chain head (record number and hash) to keep outside the archive")
+                           help="print the heads of the record chain and the audit log (number and hash) to keep "
+                                "outside the archive")
     p.set_defaults(func=cmd_head)
 
     p = actions.add_parser("migrate", parents=parents,
