@@ -534,6 +534,17 @@ def preview_html(annex: Annex) -> bytes:
     return render(annex, "html")
 
 
+def annex_output(registry_dir: Path, customers_dir: Path, out_dir: Path, customer_id: str, fmt: str) -> Path:
+    """Where annex_file keeps a customer's current annex in a format (the file may not be written yet)."""
+    from annex_gen.output.generate import output_path
+    from annex_gen.render import DOCUMENT_FORMATS
+
+    if fmt not in DOCUMENT_FORMATS:
+        raise UsageError(f"unknown format {fmt!r}; expected one of {', '.join(DOCUMENT_FORMATS)}")
+    _, entry = contract_entry(registry_dir, customers_dir, out_dir, customer_id)
+    return output_path(out_dir, entry.annex, fmt)
+
+
 def annex_file(registry_dir: Path, customers_dir: Path, out_dir: Path, customer_id: str, fmt: str, *,
                on_generate: Callable[[Path], None] | None = None) -> Path:
     """OUT/<customer>/<document-id>.<fmt>, generated on first request and then served as it is.

@@ -16,6 +16,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 
+from annex_gen.output.pool import RenderPool
 from annex_gen.resources import TEMPLATES_DIR
 from annex_gen.errors import AnnexGenError
 from annex_gen.throttle import MemoryThrottle
@@ -131,6 +132,7 @@ def build(settings: Settings) -> Starlette:
     app.state.settings = settings
     app.state.users = Users(settings)
     app.state.throttle = MemoryThrottle()  # per process: see annex_gen.throttle
+    app.state.renders = RenderPool.shared(settings.render_workers, (settings.registry_dir, settings.customers_dir))
     app.state.templates = templates()
     logging.getLogger("annex_gen.web").setLevel(logging.INFO)
     return app

@@ -53,6 +53,8 @@ class Settings:
     postgresql:// archive."""
     body_limits: tuple[tuple[str, int], ...] = (("/", DEFAULT_BODY_LIMIT), ("/archive/upload", UPLOAD_BODY_LIMIT))
     """Request body limits by path prefix; the longest matching prefix applies."""
+    render_workers: int | None = None
+    """Processes that render annexes for downloads, shared by all requests; None: one per core."""
     debug: bool = False
     """Log tracebacks of unexpected errors (pages never show them)."""
 
