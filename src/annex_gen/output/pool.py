@@ -4,7 +4,8 @@ A download whose file is not generated yet is written by one of `workers` proces
 core by default); the server's own threads only wait for it. The processes are started as the
 batch's are (spawn, ended with their parent, Ctrl-C left to the parent: batch.run), and each
 imports the renderers and renders one annex in memory as it starts, so the first download
-after start-up is as fast as the next. A process that dies (killed, out of memory) costs only
+after start-up is as fast as the next. They run at a lower priority (nice 5) than the server,
+so pages and cached files are answered while they render. A process that dies (killed, out of memory) costs only
 the renders it held: the pool is replaced and each is tried once more, then reported failed.
 
 The pool is shared by every application in a process (`RenderPool.shared`): a server has one.
@@ -25,11 +26,14 @@ from annex_gen.batch.run import _init_worker, _mp_context, default_jobs
 from annex_gen.errors import RenderError
 
 MAX_ATTEMPTS = 2
+NICENESS = 5
 
 
 def _init(warm_with: tuple[Path, Path] | None) -> None:
     """A worker's start: the batch's process set-up, then every renderer imported and run once."""
     _init_worker(None)  # type: ignore[arg-type] - the web's renders load the registry per request
+    with contextlib.suppress(OSError):
+        os.nice(NICENESS)  # the server's own process answers first; renders take the rest of the CPU
     with contextlib.suppress(Exception):  # warming is best effort: a render's own errors come with the render
         warm(*warm_with) if warm_with else warm_imports()
 
