@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # imported where used, so a command loads only the stages it 
     from annex_gen.archive.chain import Heads
     from annex_gen.archive.intake import AddRequest, Inspection
     from annex_gen.archive.status import CustomerStatus
-    from annex_gen.archive.store import Archive, Head, Record, VerifyReport
+    from annex_gen.archive.store import Archive, Record, VerifyReport
     from annex_gen.audit import AuditEntry
     from annex_gen.batch.background import BatchProgress, BatchRunner
     from annex_gen.batch.run import BatchResult
@@ -543,6 +543,17 @@ def preview_html(annex: Annex) -> bytes:
     from annex_gen.render import render
 
     return render(annex, "html")
+
+
+def annex_output(registry_dir: Path, customers_dir: Path, out_dir: Path, customer_id: str, fmt: str) -> Path:
+    """Where annex_file keeps a customer's current annex in a format (the file may not be written yet)."""
+    from annex_gen.output.generate import output_path
+    from annex_gen.render import DOCUMENT_FORMATS
+
+    if fmt not in DOCUMENT_FORMATS:
+        raise UsageError(f"unknown format {fmt!r}; expected one of {', '.join(DOCUMENT_FORMATS)}")
+    _, entry = contract_entry(registry_dir, customers_dir, out_dir, customer_id)
+    return output_path(out_dir, entry.annex, fmt)
 
 
 def annex_file(registry_dir: Path, customers_dir: Path, out_dir: Path, customer_id: str, fmt: str, *,

@@ -4,8 +4,8 @@ The log lives with the archive: a SQLite file beside a directory archive's index
 (`ARCHIVE/audit.sqlite`), or the table `annex_archive.audit` in a PostgreSQL archive's
 database. Like the archive, nothing in it is updated or deleted (triggers refuse it) and every
 entry carries the hash of the one before, so a removed or edited entry breaks the chain that
-`verify` walks (with
-`annex-gen archive verify` and the web application's Verify). `open_audit_log(location)` picks the implementation from the archive's location.
+`verify` walks (`annex-gen archive verify` and the web application's Verify).
+`open_audit_log(location)` picks the implementation from the archive's location.
 """
 
 from __future__ import annotations

@@ -88,7 +88,7 @@ def test_an_untouched_log_verifies_and_its_head_is_printed(tmp_path, logged):
     assert audit_line == f"audit 4 {rows[-1][2]}" and record_line.startswith("record 1 ")
     verified = run(tmp_path, "verify")
     assert verified.returncode == 0, verified.stderr
-    assert f"1 record(s), 1 file(s), 4 audit entries checked; no problems" in verified.stdout
+    assert "1 record(s), 1 file(s), 4 audit entries checked; no problems" in verified.stdout
     assert f"audit head: entry 4 {rows[-1][2]}" in verified.stdout
     # Without a head, what cannot be seen is said.
     assert ("note: records or audit entries removed from the end cannot be detected without a head kept outside "

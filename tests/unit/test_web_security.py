@@ -296,3 +296,10 @@ def test_a_users_file_broken_later_is_never_shown_to_a_visitor(tmp_path: Path,
     app.add_user(tmp_path / "fixed.yaml", "maija", "sales", PASSWORD)
     (tmp_path / "fixed.yaml").replace(path)
     login(client, "maija")
+
+
+def test_the_interface_files_are_served_under_any_host_so_the_refusal_has_its_style(tmp_path: Path) -> None:
+    client = web_client(tmp_path)
+    assert client.get("/static/web.css", headers={"host": "rebind.localhost:8000"}).status_code == 200
+    assert client.post("/static/web.css", headers={"host": "rebind.localhost:8000"}).status_code == 421
+    assert client.get("/static/../customers", headers={"host": "rebind.localhost:8000"}).status_code == 421

@@ -16,6 +16,12 @@ from annex_gen.errors import UsageError
 DEFAULT_USERS_FILE = "users.yaml"
 
 
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number, 1 or more, not {text!r}")
+    return int(text)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import logging
 
@@ -28,7 +34,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         registry_dir=Path(args.registry), customers_dir=customers, out_dir=Path(args.out), team_url=team_url,
         archive=args.archive, state_dir=Path(args.state) if args.state else None,
         users_file=Path(args.users) if args.users else None, host=args.host,
-        allowed_hosts=tuple(args.allowed_host or ()),
+        allowed_hosts=tuple(args.allowed_host or ()), render_workers=args.render_workers,
         secure_cookies=args.secure_cookies, debug=args.debug,
         **({"secret_key": os.environ["ANNEX_GEN_SECRET_KEY"]} if os.environ.get("ANNEX_GEN_SECRET_KEY") else {}),
     )
@@ -46,8 +52,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"annex-gen: serving {shown} on http://{args.host}:{args.port}/"
           + ("" if settings.login_required else " (no login: this machine only)")
           + f"; archive {settings.archive_shown}", file=sys.stderr)
-    uvicorn.run(application, host=args.host, port=args.port, access_log=False, log_level="info",
-                proxy_headers=True, forwarded_allow_ips=args.forwarded_allow_ips, server_header=False)
+    application.state.renders.start()  # warm render processes before the first download
+    try:
+        uvicorn.run(application, host=args.host, port=args.port, access_log=False, log_level="info",
+                    proxy_headers=True, forwarded_allow_ips=args.forwarded_allow_ips, server_header=False)
+    finally:
+        application.state.renders.shutdown()
     return 0
 
 
@@ -124,6 +134,9 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--users", metavar="FILE", help="users file: sign-in required (written by `annex-gen users add`)")
     p.add_argument("--secure-cookies", action="store_true",
                    help="send the session cookie over HTTPS only (behind a TLS reverse proxy)")
+    p.add_argument("--render-workers", type=_positive, metavar="N",
+                   help="processes that render PDF and DOCX downloads, shared by all requests "
+                        "(default: one per core)")
     p.add_argument("--allowed-host", action="append", metavar="NAME",
                    help="a host name requests may carry besides the --host address and loopback names, e.g. the "
                         "name of a reverse proxy in front (repeatable); other names are refused (421)")

@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 
 from annex_gen.errors import AnnexGenError
+from annex_gen.output.pool import RenderPool
 from annex_gen.resources import TEMPLATES_DIR
 from annex_gen.throttle import MemoryThrottle
 from annex_gen.users import User, file_warnings, load_users
@@ -133,6 +134,7 @@ def create_app(settings: Settings) -> Starlette:
     app.state.settings = settings
     app.state.users = Users(settings)
     app.state.throttle = MemoryThrottle()  # per process: see annex_gen.throttle
+    app.state.renders = RenderPool.shared(settings.render_workers, (settings.registry_dir, settings.customers_dir))
     app.state.templates = templates()
     logging.getLogger("annex_gen.web").setLevel(logging.INFO)
     return app

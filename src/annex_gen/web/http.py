@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import secrets
 from collections.abc import Awaitable, Callable
@@ -109,6 +110,11 @@ def page(path: str, endpoint: Endpoint, *, permission: str | None, methods: tupl
             await request.close()  # the form's uploaded files (spooled temporary files) are closed
 
     return Route(path, guarded, methods=list(methods), name=name or endpoint.__name__)
+
+
+async def in_worker(request: Request, work: Callable[..., Any], *args: Any) -> Any:
+    """work(*args) in the application's render processes; this request waits, the others go on."""
+    return await asyncio.wrap_future(request.app.state.renders.submit(work, *args))
 
 
 def render(request: Request, template: str, context: dict[str, Any] | None = None, *,

@@ -58,6 +58,7 @@ class ForeignOrigin(Exception):
 
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+PUBLIC_PREFIX = "/static/"  # the interface's stylesheet, script and fonts: the same for everyone, no data
 
 
 class HostCheck:
@@ -72,7 +73,8 @@ class HostCheck:
             return await self.app(scope, receive, send)
         headers = dict(scope.get("headers", []))
         host = headers[b"host"].decode("latin-1") if b"host" in headers else None
-        if not host_allowed(host, self.names):
+        public = scope["method"] in ("GET", "HEAD") and scope["path"].startswith(PUBLIC_PREFIX)
+        if not host_allowed(host, self.names) and not public:
             raise MisdirectedHost()
         origin = headers.get(b"origin")
         if (scope["method"] in UNSAFE_METHODS and origin is not None

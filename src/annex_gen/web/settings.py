@@ -56,6 +56,8 @@ class Settings:
     is this instance's working copy of them, and the Changes page's batch is a run on its job queue."""
     body_limits: tuple[tuple[str, int], ...] = (("/", DEFAULT_BODY_LIMIT), ("/archive/upload", UPLOAD_BODY_LIMIT))
     """Request body limits by path prefix; the longest matching prefix applies."""
+    render_workers: int | None = None
+    """Processes that render annexes for downloads, shared by all requests; None: one per core."""
     debug: bool = False
     """Log tracebacks of unexpected errors (pages never show them)."""
 

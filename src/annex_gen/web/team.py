@@ -50,7 +50,8 @@ async def save_contract(request: Request, form: Any, *, editing: str | None, dig
     settings = request.app.state.settings
     contracts = shared(request.app.state)
     if contracts is None:
-        return app.save_contract(settings.registry_dir, settings.customers_dir, form, editing=editing, digest=digest)
+        return await run_in_threadpool(lambda: app.save_contract(settings.registry_dir, settings.customers_dir, form,
+                                                                 editing=editing, digest=digest))
     return await run_in_threadpool(contracts.save, settings.registry_dir, form, editing=editing, digest=digest,
                                    saved_by=user_name)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
@@ -69,7 +70,7 @@ def _registry(request: Request) -> Registry:
 
 async def new_form(request: Request) -> Response:
     """An empty contract form for a new customer (EU, the interface's language, today's date)."""
-    registry = _registry(request)
+    registry = await run_in_threadpool(_registry, request)
     lang = language(request)
     form = ContractForm(date=dt.date.today().isoformat(), region=next(iter(registry.regions)),
                         language=lang if lang in registry.languages else registry.languages[0])
@@ -80,7 +81,8 @@ async def edit_form(request: Request) -> Response:
     """The form of a saved contract, with the digest of the file as it is now."""
     settings = request.app.state.settings
     customer_id = request.path_params["customer_id"]
-    registry, entry = app.contract_entry(settings.registry_dir, settings.customers_dir, settings.out_dir, customer_id)
+    registry, entry = await run_in_threadpool(app.contract_entry, settings.registry_dir, settings.customers_dir,
+                                              settings.out_dir, customer_id)
     if not entry.editable:
         raise InvalidInput([Diagnostic(entry.contract.source, None, None, "",
                                        "a contract from a CRM export is read-only here; change it in the CRM")])
@@ -89,7 +91,7 @@ async def edit_form(request: Request) -> Response:
 
 async def submit(request: Request) -> Response:
     """Save the form (action=save), or re-render it with the choices of a new region or products (refresh)."""
-    registry = _registry(request)
+    registry = await run_in_threadpool(_registry, request)
     data = await request.form()
     editing = request.path_params.get("customer_id")
     digest = str(data.get("digest", ""))

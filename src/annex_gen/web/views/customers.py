@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -28,7 +29,8 @@ def _matches(entry: ContractEntry, query: str) -> bool:
 async def customers(request: Request) -> Response:
     """The list of contracts, filtered by ?q= and sorted by ?sort= (prefix - for descending)."""
     settings = request.app.state.settings
-    registry, listing = app.contract_listing(settings.registry_dir, settings.customers_dir, settings.out_dir)
+    registry, listing = await run_in_threadpool(app.contract_listing, settings.registry_dir, settings.customers_dir,
+                                                settings.out_dir)
     query = request.query_params.get("q", "").strip()[:200]
     sort = request.query_params.get("sort", "name")
     key = sort.removeprefix("-")

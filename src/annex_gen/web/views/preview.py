@@ -1,9 +1,14 @@
-"""A contract's annex: the page that becomes the PDF, why each sub-processor is in it, and the downloads."""
+"""A contract's annex: the page that becomes the PDF, why each sub-processor is in it, and the downloads.
+
+Contracts are read in a thread and PDFs and DOCX files rendered in the render processes
+(output.pool), so no request waits for another's render.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
@@ -12,8 +17,9 @@ from annex_gen import app
 from annex_gen.errors import NotFound
 from annex_gen.explain import included_sections
 from annex_gen.fonts import FALLBACKS, font_face_css
+from annex_gen.output.pool import write_annex
 from annex_gen.resources import TEMPLATES_DIR
-from annex_gen.web.http import page, render
+from annex_gen.web.http import in_worker, page, render
 from annex_gen.web.views.audit import record
 
 STYLESHEET = "annex.css"
@@ -32,17 +38,22 @@ def _entry(request: Request):  # noqa: ANN202
 
 async def preview(request: Request) -> Response:
     """The annex in a frame, and the sections with the rule that includes each."""
-    registry, entry = _entry(request)
+
+    def read():  # noqa: ANN202
+        registry, entry = _entry(request)
+        return entry, included_sections(registry, entry.annex)
+
+    entry, sections = await run_in_threadpool(read)
     return render(request, "preview.html.j2", {
-        "entry": entry, "annex": entry.annex, "sections": included_sections(registry, entry.annex),
+        "entry": entry, "annex": entry.annex, "sections": sections,
         "saved": request.query_params.get("saved") == "1",
     })
 
 
 async def annex_html(request: Request) -> Response:
     """The annex's HTML exactly as it goes to WeasyPrint; it links annex.css and fonts/ beside it."""
-    _, entry = _entry(request)
-    return Response(app.preview_html(entry.annex), media_type="text/html; charset=utf-8")
+    html = await run_in_threadpool(lambda: app.preview_html(_entry(request)[1].annex))
+    return Response(html, media_type="text/html; charset=utf-8")
 
 
 async def annex_asset(request: Request) -> Response:
@@ -64,11 +75,12 @@ async def download(request: Request) -> Response:
     fmt = request.path_params["fmt"]
     if fmt not in MEDIA_TYPES:
         raise NotFound(f"no download format {fmt!r}; expected pdf or docx")
-    generated: list[Path] = []
-    path = app.annex_file(settings.registry_dir, settings.customers_dir, settings.out_dir,
-                          request.path_params["customer_id"], fmt, on_generate=generated.append)
-    if generated:
-        await record(request, "annex generated", f"{path.parent.name}: {fmt.upper()}", [path.stem])
+    where = (settings.registry_dir, settings.customers_dir, settings.out_dir, request.path_params["customer_id"], fmt)
+    path: Path = await run_in_threadpool(app.annex_output, *where)
+    if not path.is_file():  # the document ID names the content: an existing file is this annex
+        path, generated, _ = await in_worker(request, write_annex, *where)
+        if generated:
+            await record(request, "annex generated", f"{path.parent.name}: {fmt.upper()}", [path.stem])
     customer = path.parent.name
     return FileResponse(path, media_type=MEDIA_TYPES[fmt], filename=f"{customer}-{path.stem}.{fmt}")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -12,7 +13,7 @@ from annex_gen.web.http import page, render
 
 async def registry(request: Request) -> Response:
     """The whole registry, readable."""
-    reg = app.load_registry(request.app.state.settings.registry_dir)
+    reg = await run_in_threadpool(app.load_registry, request.app.state.settings.registry_dir)
     return render(request, "registry.html.j2", {"registry": reg})
 
 
