@@ -13,6 +13,7 @@ from annex_gen.errors import UsageError
 
 DEFAULT_BODY_LIMIT = 1024 * 1024  # a contract form is a few kilobytes
 UPLOAD_BODY_LIMIT = 100 * 1024 * 1024 + 64 * 1024  # the archive's file limit, plus the form around it
+OBJECTION_BODY_LIMIT = 20 * 1024 * 1024 + 64 * 1024  # an objection's letter, plus the form around it
 
 
 def is_loopback(host: str) -> bool:
@@ -49,7 +50,8 @@ class Settings:
     state_dir: Path | None = None
     """Local state of the server (uploads waiting to be stored); None: the archive directory, or out_dir for a
     postgresql:// archive."""
-    body_limits: tuple[tuple[str, int], ...] = (("/", DEFAULT_BODY_LIMIT), ("/archive/upload", UPLOAD_BODY_LIMIT))
+    body_limits: tuple[tuple[str, int], ...] = (("/", DEFAULT_BODY_LIMIT), ("/archive/upload", UPLOAD_BODY_LIMIT),
+                                               ("/objections", OBJECTION_BODY_LIMIT))
     """Request body limits by path prefix; the longest matching prefix applies."""
     debug: bool = False
     """Log tracebacks of unexpected errors (pages never show them)."""
