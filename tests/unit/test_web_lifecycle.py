@@ -182,3 +182,26 @@ def test_a_refused_message_is_shown_and_sent_again(site):
     (message,) = site.smtp.received
     assert [p.get_filename()[-4:] for p in message.message.iter_attachments()] == [".pdf", "docx"]
     assert "Not delivered" not in site.get(f"/customers/{CUSTOMER}/timeline").text
+
+
+def test_a_signature_is_validated_only_against_a_configured_trust_root(site, tmp_path, monkeypatch):
+    from asn1crypto import pem
+
+    from archive_support import _signer
+
+    signed = sign(example_pdf(), signer="Aino Aalto")
+    plain = _upload(site, signed)
+    assert "unchanged since signing; signer&#39;s identity not verified" in plain.text
+    roots = tmp_path / "roots.pem"
+    roots.write_bytes(pem.armor("CERTIFICATE", _signer("Aino Aalto").signing_cert.dump()))
+    monkeypatch.setenv("ANNEX_GEN_TRUST_ROOTS", str(roots))
+    trusted = _upload(site, signed)
+    assert "signer&#39;s certificate validated against the configured trust roots" in trusted.text
+    other = _upload(site, sign(example_pdf(), signer="Someone Else"))
+    assert "signer&#39;s identity not verified" in other.text and "validated against" not in other.text
+
+
+def example_pdf() -> bytes:
+    from archive_support import annex_pdf
+
+    return annex_pdf(CUSTOMER)
