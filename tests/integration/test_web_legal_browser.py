@@ -40,19 +40,19 @@ def test_archive_drift_batch_and_notices_in_chromium(tmp_path: Path, page) -> No
 
         # Upload: the read-back comes first, nothing is stored until confirmed.
         page.get_by_role("link", name="Upload a signed annex").click()
-        page.get_by_label("Customer id *").fill(CUSTOMER)
         page.get_by_label("Signed PDF *").set_input_files(str(signed))
         shot(page, "02-upload")
         page.get_by_role("button", name="Read the file").click()
         expect(page).to_have_title("Check before archiving · annex-gen")  # waits for the navigation
         body = page.inner_text("main")
-        for fact in (document_id, version, "Aino Aalto", "intact", "Aalto signed.pdf"):
+        for fact in (document_id, version, "Aino Aalto", "unchanged since signing; signer's identity not verified",
+                     "Aalto signed.pdf", f"{CUSTOMER} (Kauppahuone Aalto & Co. Oy)"):
             assert fact in body
         assert not app.archive_exists(archive)
         shot(page, "03-review", full_page=True)
         page.get_by_role("button", name="Store in the archive").click()
-        assert page.get_by_text("Stored as record #1.").is_visible()
-        assert "current" in page.inner_text("main")
+        assert page.get_by_text("The signed copy was archived.").is_visible()  # on the customer's timeline
+        assert "signed, current" in page.inner_text("main")
         shot(page, "04-history", full_page=True)
         with page.expect_download() as download:
             page.get_by_role("link", name="Aalto signed.pdf").click()

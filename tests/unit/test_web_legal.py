@@ -77,7 +77,8 @@ def test_an_upload_is_read_back_and_stored_only_when_confirmed(site, tmp_path):
     review = _upload(site, signed)
     annex = example_annex(CUSTOMER)
     assert review.status_code == 200
-    for fact in (annex.document_id, annex.registry_version, "Aalto Legal", "intact", "signed.pdf",
+    for fact in (annex.document_id, annex.registry_version, "Aalto Legal",
+                 "unchanged since signing; signer&#39;s identity not verified", "signed.pdf",
                  "The file can be archived as shown."):
         assert fact in review.text
     assert not app.archive_exists(site.settings.archive)  # nothing stored yet
@@ -85,9 +86,13 @@ def test_an_upload_is_read_back_and_stored_only_when_confirmed(site, tmp_path):
     assert waiting.read_bytes() == signed  # a URL archive keeps it under the output directory
     assert waiting.is_relative_to(tmp_path / ("output" if site.backend.name == "postgresql" else "archive"))
     stored = _store(site, review.text)
-    assert stored.status_code == 303 and stored.headers["location"] == f"/archive/customers/{CUSTOMER}?stored=1"
+    assert stored.status_code == 303
+    assert stored.headers["location"] == f"/customers/{CUSTOMER}/timeline?done=stored&stored=1"
     assert not waiting.exists()
-    history = site.get(stored.headers["location"])
+    timeline = site.get(stored.headers["location"])
+    assert timeline.status_code == 200 and "The signed copy was archived." in timeline.text
+    assert f"Signed copy of {annex.document_id} archived as record 1" in timeline.text
+    history = site.get(f"/archive/customers/{CUSTOMER}")
     assert history.status_code == 200 and "signed.pdf" in history.text and annex.document_id in history.text
     (record,) = app.archive_records(site.settings.archive)
     assert (record.customer_id, record.document_id) == (CUSTOMER, annex.document_id)
@@ -141,7 +146,10 @@ def test_a_scan_is_linked_to_a_generated_annex_of_the_customer(site):
     (folder / f"{document}.pdf").write_bytes(b"%PDF- generated")
     review = _upload(site, scan_pdf(marker="aalto"), "scan.pdf")
     assert review.status_code == 200 and f'<option value="{document}">' in review.text
-    stored = _store(site, review.text, document_id=document, signed_on="2026-10-20")
+    assert "This file carries no digital signature" in review.text and 'name="unsigned_copy"' in review.text
+    refused = _store(site, review.text, document_id=document, signed_on="2026-10-20")
+    assert refused.status_code == 422 and not app.archive_exists(site.settings.archive)
+    stored = _store(site, review.text, document_id=document, signed_on="2026-10-20", unsigned_copy="on")
     assert stored.status_code == 303
     (record,) = app.archive_records(site.settings.archive)
     assert (record.document_id, record.body["link"], str(record.signed_on)) == (document, "given", "2026-10-20")

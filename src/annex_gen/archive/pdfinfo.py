@@ -19,7 +19,7 @@ from typing import Any
 
 import pikepdf
 
-from annex_gen.errors import Diagnostic, InvalidInput
+from annex_gen.errors import ArchiveError, Diagnostic, InvalidInput
 from annex_gen.model.annex import READABLE_SCHEMAS
 from annex_gen.resolve import document_id
 
@@ -50,6 +50,7 @@ class SignatureCheck:
     coverage: str | None  # "entire file", "entire revision", "part of a revision"
     changes_after: str | None  # pyHanko's modification level of later revisions
     problem: str | None  # why the signature is broken; None when it checks out
+    trusted: bool | None = None  # the certificate chains to a configured trust root (None: none configured)
 
     @property
     def ok(self) -> bool:
@@ -63,7 +64,10 @@ class SignatureCheck:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form, as stored in the archive record."""
-        return {**asdict(self), "ok": self.ok}
+        out = {**asdict(self), "ok": self.ok}
+        if self.trusted is None:  # no trust root configured: records stay as they were
+            del out["trusted"]
+        return out
 
 
 @dataclass(frozen=True)
@@ -240,6 +244,34 @@ def _problem(status: Any, later_signature_covers_file: bool) -> str | None:
     return f"the file was changed after signing ({changed} in a later, unsigned revision)"
 
 
+TRUST_ROOTS_ENV = "ANNEX_GEN_TRUST_ROOTS"
+
+
+def trust_roots() -> list[Any] | None:
+    """The certificates in the PEM file $ANNEX_GEN_TRUST_ROOTS, or None when none is configured.
+
+    With trust roots, a signature whose certificate chains to one of them (checked offline, no
+    revocation fetched) is shown as validated; without, a signature says only that the file is unchanged.
+    """
+    import os
+
+    path = os.environ.get(TRUST_ROOTS_ENV)
+    if not path:
+        return None
+    from asn1crypto import pem
+    from asn1crypto import x509 as asn1_x509
+
+    try:
+        data = open(path, "rb").read()  # noqa: SIM115, PTH123 - a small file read once per check
+    except OSError as exc:
+        raise ArchiveError(f"{path}: cannot read the trust roots ({TRUST_ROOTS_ENV}): {exc.strerror}") from None
+    certs = [asn1_x509.Certificate.load(der) for _, _, der in pem.unarmor(data, multiple=True)] \
+        if pem.detect(data) else []
+    if not certs:
+        raise ArchiveError(f"{path}: no PEM certificate in the trust roots file ({TRUST_ROOTS_ENV})")
+    return certs
+
+
 def check_signatures(data: bytes, expected: int) -> tuple[SignatureCheck, ...]:
     """Check every signature offline; a signature that cannot be checked counts as broken."""
     from pyhanko.pdf_utils.reader import PdfFileReader
@@ -252,8 +284,9 @@ def check_signatures(data: bytes, expected: int) -> tuple[SignatureCheck, ...]:
     except Exception as exc:  # noqa: BLE001 - any parse failure means the signatures cannot be checked
         return (_broken("?", f"the signatures cannot be read: {exc}"),)
     statuses: list[tuple[Any, Any]] = []
+    roots = trust_roots()
     for sig in embedded:
-        context = ValidationContext(trust_roots=[], allow_fetching=False)
+        context = ValidationContext(trust_roots=roots or [], allow_fetching=False)
         try:
             if sig.sig_object_type == "/DocTimeStamp":
                 status = validate_pdf_timestamp(sig, validation_context=context)
@@ -289,6 +322,7 @@ def check_signatures(data: bytes, expected: int) -> tuple[SignatureCheck, ...]:
             changes_after=(status.modification_level.name.lower()
                            if status.modification_level is not None else None),
             problem=_problem(status, later_covers_file),
+            trusted=bool(getattr(status, "trusted", False)) if roots else None,
         ))
     if len(embedded) < expected:
         missing = expected - len(embedded)

@@ -313,3 +313,42 @@ def evidence(location: str | Path, registry_dir: Path, customers: Sequence[Path]
     _audit(location, actor, "evidence exported", f"{customer}: {len(files) + 2} files, SHA-256 "
            f"{hashlib.sha256(zipped).hexdigest()}", [customer])
     return zipped
+
+
+def undelivered_messages(location: str | Path, customer: str | None = None) -> list[Any]:
+    """The messages queued but not delivered (yet), oldest first: what `send --retry` would send."""
+    from annex_gen.lifecycle.send import undelivered
+
+    return undelivered(event_log(location).events(customer))
+
+
+def notices_sent(location: str | Path) -> list[SentNotice]:
+    """Every notice sent, in the order sent."""
+    return sent_notices(event_log(location).events())
+
+
+# Archiving a signed copy without typing
+
+
+def embedded_customer(path: Path) -> tuple[str, str | None] | None:
+    """The customer id and document ID a PDF's embedded annex.json names, or None (none, or unreadable)."""
+    from annex_gen.archive.intake import read_input
+    from annex_gen.archive.pdfinfo import read_pdf
+    from annex_gen.errors import AnnexGenError
+
+    try:
+        facts = read_pdf(read_input(path), str(path))
+    except AnnexGenError:
+        return None  # the read-back shows why
+    customer = (facts.annex or {}).get("customer") or {}
+    if not isinstance(customer.get("id"), str):
+        return None
+    return customer["id"], (facts.annex or {}).get("document_id")
+
+
+def contract_names(registry_dir: Path, customers: Sequence[Path]) -> list[tuple[str, str]]:
+    """(name, id) of every customer with a contract, by name: the list a file is attached to a customer from."""
+    from annex_gen.inputs.check import check as check_inputs
+
+    report = check_inputs(registry_dir, list(customers))
+    return sorted({(c.customer_name, c.customer_id) for c in report.contracts}, key=lambda p: (p[0].casefold(), p[1]))

@@ -61,6 +61,8 @@ STATE_TEXT = {
     "notice_running": "outdated: notice sent, objection period ends {deadline}",
     "notice_ended": "outdated: notice sent, objection period ended {deadline}; takes effect {effective}",
     "objection_open": "objection {objection} open (notice {notice_id}, takes effect {effective})",
+    "change_not_applied": "signed; notice {notice_id} not applied to this customer (objection {objection} accepted)",
+    "terminated": "services terminated (objection {objection} to notice {notice_id})",
 }
 
 
@@ -105,16 +107,17 @@ def _log_steps(events: Sequence[Event], today: dt.date) -> list[Step]:
                 facts |= {"status": q.get("status", "final")}
             steps.append(Step(e.at, kind, facts, where))
     recorded = {e.seq: e.at for e in events}
-    resolved_at = {int(e.data["objection"]): e.at for e in events if e.kind == "objection resolved"}
+    resolved_at = {int(e.data["objection"]): e for e in events if e.kind == "objection resolved"}
     for o in objections(events):
         steps.append(Step(recorded[o.seq], "objection_received", {
             "objection": o.id, "notice_id": o.notice_id, "received_on": o.received_on.isoformat(),
             "sender": o.sender, "deadline": o.deadline.isoformat(), "text": o.text,
             "late": " (after the deadline)" if o.late else ""}, f"log {o.seq}"))
         if o.outcome:
-            steps.append(Step(resolved_at[o.seq], "objection_resolved", {
+            steps.append(Step(resolved_at[o.seq].at, "objection_resolved", {
                 "objection": o.id, "resolved_on": o.resolved_on.isoformat() if o.resolved_on else None,
-                "outcome": o.outcome, "outcome_text": OUTCOME_TEXT[o.outcome], "note": o.note}, "log"))
+                "outcome": o.outcome, "outcome_text": OUTCOME_TEXT[o.outcome], "note": o.note},
+                f"log {resolved_at[o.seq].seq}"))
     objected = {o.notice_id for o in objections(events)}
     for n in sent_notices(events):
         if n.objection_deadline < today and n.notice_id not in objected:
@@ -169,8 +172,13 @@ def state(events: Sequence[Event], records: Sequence[Any], status: Any | None, t
         return State("objection_open", {"objection": o.id, "notice_id": o.notice_id,
                                         "effective": o.effective_date.isoformat()})
     signed = [r for r in records if r.kind == "annex"]
+    notices = sent_notices(events)
+    ended = {o.notice_id: o for o in objections(events) if o.outcome in ("accepted", "terminated")}
+    if notices and notices[-1].notice_id in ended:
+        o = ended[notices[-1].notice_id]
+        key = "change_not_applied" if o.outcome == "accepted" else "terminated"
+        return State(key, {"objection": o.id, "notice_id": o.notice_id})
     if status is not None and status.state in ("outdated", "unknown") and signed:
-        notices = sent_notices(events)
         if notices:
             n = notices[-1]
             key = "notice_running" if n.objection_deadline >= today else "notice_ended"

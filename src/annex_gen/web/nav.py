@@ -19,5 +19,6 @@ NAV: list[NavItem] = [
     NavItem("/registry", "nav.registry", "registry.view"),
     NavItem("/archive", "nav.archive", "legal"),
     NavItem("/changes", "nav.changes", "legal"),
+    NavItem("/objections", "nav.objections", "legal"),
     NavItem("/audit", "nav.audit", "legal"),
 ]

@@ -13,6 +13,7 @@ from annex_gen.errors import UsageError
 
 DEFAULT_BODY_LIMIT = 1024 * 1024  # a contract form is a few kilobytes
 UPLOAD_BODY_LIMIT = 100 * 1024 * 1024 + 64 * 1024  # the archive's file limit, plus the form around it
+OBJECTION_BODY_LIMIT = 20 * 1024 * 1024 + 64 * 1024  # an objection's letter, plus the form around it
 
 
 def is_loopback(host: str) -> bool:
@@ -54,7 +55,8 @@ class Settings:
     team_url: str | None = None
     """A team's database (a postgresql:// archive with the team schema): contracts are kept there, customers_dir
     is this instance's working copy of them, and the Changes page's batch is a run on its job queue."""
-    body_limits: tuple[tuple[str, int], ...] = (("/", DEFAULT_BODY_LIMIT), ("/archive/upload", UPLOAD_BODY_LIMIT))
+    body_limits: tuple[tuple[str, int], ...] = (("/", DEFAULT_BODY_LIMIT), ("/archive/upload", UPLOAD_BODY_LIMIT),
+                                               ("/objections", OBJECTION_BODY_LIMIT))
     """Request body limits by path prefix; the longest matching prefix applies."""
     render_workers: int | None = None
     """Processes that render annexes for downloads, shared by all requests; None: one per core."""

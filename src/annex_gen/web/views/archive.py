@@ -18,6 +18,7 @@ from annex_gen import app
 from annex_gen.archive.intake import AddRequest
 from annex_gen.archive.staging import Staging, safe_name
 from annex_gen.errors import AnnexGenError, UsageError
+from annex_gen.lifecycle import cases
 from annex_gen.web.http import page, render, see_other
 from annex_gen.web.views.audit import record
 
@@ -91,16 +92,14 @@ async def verify(request: Request) -> Response:
 
 
 async def upload_form(request: Request) -> Response:
-    """The upload form; the customer may be given in the query."""
-    customers = await run_in_threadpool(_customer_ids, request)
+    """The upload form: the file alone (the customer comes from it, or is chosen after the read-back)."""
     return render(request, "archive_upload.html.j2", {
-        "customers": customers, "customer": request.query_params.get("customer", ""), "problem": None})
+        "customer": request.query_params.get("customer", ""), "problem": None})
 
 
-def _customer_ids(request: Request) -> list[str]:
+def _customers(request: Request) -> list[tuple[str, str]]:
     s = _settings(request)
-    report = app.check(s.registry_dir, [s.customers_dir])
-    return sorted({c.customer_id for c in report.contracts})
+    return cases.contract_names(s.registry_dir, [s.customers_dir])
 
 
 async def upload(request: Request) -> Response:
@@ -109,63 +108,103 @@ async def upload(request: Request) -> Response:
     upload = form.get("file")
     customer = _text(form, "customer")
     if not isinstance(upload, UploadFile) or not upload.filename:
-        customers = await run_in_threadpool(_customer_ids, request)
-        return render(request, "archive_upload.html.j2", {
-            "customers": customers, "customer": customer, "problem": "upload.no_file"}, status_code=400)
-    staged = _staging(request).put(await upload.read(), upload.filename)
+        return render(request, "archive_upload.html.j2", {"customer": customer, "problem": "upload.no_file"},
+                      status_code=400)
+    data = await upload.read()
+    await upload.close()  # its spooled temporary file, at once rather than when collected
+    staged = _staging(request).put(data, upload.filename)
     return await _review(request, staged.token, form)
 
 
 async def store(request: Request) -> Response:
-    """Check again with the options chosen, or store the staged file and go to the customer's history."""
+    """Check again with the options chosen, or store the staged file and go to the customer's timeline."""
     form = await request.form()
     token = _text(form, "token")
     if _text(form, "action") != "store":
         return await _review(request, token, form)
     staging = _staging(request)
     staged = staging.get(token)
+    customer, problem, unsigned = await _identify(request, staged.path, form)
+    if problem or not customer or (unsigned and form.get("unsigned_copy") != "on"):
+        return await _review(request, token, form, refused=True)
     try:
         stored = await run_in_threadpool(app.archive_add, _settings(request).archive,
-                                         _request_of(staged.path, form))
+                                         _request_of(staged.path, form, customer, unsigned))
     except AnnexGenError:
         return await _review(request, token, form)  # changed meanwhile: show why, nothing is stored
     staging.discard(token)
     refs = [f"#{stored.seq}"] + ([stored.document_id] if stored.document_id else [])
     await record(request, "file archived", f"{stored.file_name} for customer {stored.customer_id}", refs)
-    return see_other(f"/archive/customers/{stored.customer_id}?stored={stored.seq}")
+    return see_other(f"/customers/{stored.customer_id}/timeline?done=stored&stored={stored.seq}")
 
 
-def _request_of(path: Any, form: FormData) -> AddRequest:
+UNSIGNED_NOTE = "Recorded as a scanned or unsigned copy."
+
+
+def _request_of(path: Any, form: FormData, customer: str, unsigned: bool = False) -> AddRequest:
+    note = _text(form, "note") or None
+    if unsigned:
+        note = UNSIGNED_NOTE + (f" {note}" if note else "")
     return AddRequest(
         path=path,
-        customer=_text(form, "customer"),
+        customer=customer,
         signed_on=parse_date(_text(form, "signed_on"), "signed on"),
-        note=_text(form, "note") or None,
+        note=note,
         document_id=_text(form, "document_id") or None,
         accept_invalid_signature=form.get("accept_invalid_signature") == "on",
     )
 
 
-async def _review(request: Request, token: str, form: FormData) -> Response:
+async def _identify(request: Request, path: Any, form: FormData) -> tuple[str, str | None, bool]:
+    """The customer (the file's own, else the one chosen), why it cannot be used, and whether the file is unsigned."""
+    embedded = await run_in_threadpool(cases.embedded_customer, path)
+    chosen = _text(form, "customer")
+    customer = chosen or (embedded[0] if embedded else "")
+    known = {cid for _, cid in await run_in_threadpool(_customers, request)}
+    problem = None
+    if customer and customer not in known:
+        problem = f"customer {customer!r} has no contract in {_settings(request).customers_dir.name}/; " \
+                  "only a customer with a contract can have a signed annex archived (check the id, or add the " \
+                  "contract first)"
+    from annex_gen.archive.intake import read_input
+    from annex_gen.archive.pdfinfo import read_pdf
+
+    def signed() -> bool | None:
+        try:
+            return bool(read_pdf(read_input(path), str(path)).signatures)
+        except AnnexGenError:
+            return None
+
+    has_signature = await run_in_threadpool(signed)
+    return customer, problem, has_signature is False
+
+
+async def _review(request: Request, token: str, form: FormData, *, refused: bool = False) -> Response:
     s = _settings(request)
     staged = _staging(request).get(token)
-    try:
-        add = _request_of(staged.path, form)
-    except UsageError as exc:
-        inspection, problem = None, str(exc)
-    else:
-        inspection = await run_in_threadpool(app.archive_inspect, s.archive, add)
-        problem = str(inspection.refusal) if inspection.refusal else None
+    customer, problem, unsigned = await _identify(request, staged.path, form)
+    inspection = None
+    if problem is None and customer:
+        try:
+            add = _request_of(staged.path, form, customer, unsigned)
+        except UsageError as exc:
+            problem = str(exc)
+        else:
+            inspection = await run_in_threadpool(app.archive_inspect, s.archive, add)
+            problem = str(inspection.refusal) if inspection.refusal else None
     if problem:  # messages name the staged copy; the person knows the file by its own name
         problem = problem.replace(str(staged.path), staged.name)
-    customer = _text(form, "customer")
     documents = app.generated_annexes(s.out_dir, customer) if customer else []
+    unsigned_copy = form.get("unsigned_copy") == "on"
+    ready = problem is None and bool(customer) and (not unsigned or unsigned_copy)
     return render(request, "archive_review.html.j2", {
         "token": staged.token, "file_name": staged.name, "inspection": inspection, "problem": problem,
-        "customer": customer, "form": {k: _text(form, k) for k in ("signed_on", "note", "document_id")},
+        "customer": customer, "customers": await run_in_threadpool(_customers, request),
+        "form": {k: _text(form, k) for k in ("signed_on", "note", "document_id")},
         "accept_invalid": form.get("accept_invalid_signature") == "on", "documents": documents,
+        "unsigned": unsigned, "unsigned_copy": unsigned_copy, "ready": ready,
         "broken": bool(inspection and inspection.facts and any(not c.ok for c in inspection.facts.signatures)),
-    }, status_code=200 if problem is None else 422)
+    }, status_code=422 if problem or refused else 200)
 
 
 # A customer's history, and downloads

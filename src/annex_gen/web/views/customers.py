@@ -8,6 +8,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from annex_gen import app
+from annex_gen.lifecycle.cases import customer_states
 from annex_gen.web.http import page, render
 from annex_gen.workspace import ContractEntry
 
@@ -38,9 +39,11 @@ async def customers(request: Request) -> Response:
         sort, key = "name", "name"
     shown = [e for e in listing.entries if not query or _matches(e, query)]
     shown.sort(key=SORTS[key], reverse=sort.startswith("-"))
+    states = await run_in_threadpool(customer_states, settings.archive, settings.registry_dir,
+                                     [settings.customers_dir])
     return render(request, "customers.html.j2", {
         "registry": registry, "entries": shown, "total": len(listing.entries), "problems": listing.problems,
-        "query": query, "sort": sort, "folder": str(settings.customers_dir),
+        "query": query, "sort": sort, "folder": str(settings.customers_dir), "lifecycle": states,
     })
 
 
