@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 
 import psycopg
-
 from batch_support import cli, command
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,10 +11,10 @@ import re
 from pathlib import Path
 
 import httpx2
-
 from batch_support import cli, make_contracts
-from browser_support import Server
 from team_support import Worker, files_of, migrated, query, wait_for
+
+from browser_support import Server
 from web_support import csrf
 
 CONTRACTS = 30
@@ -46,7 +46,8 @@ def test_two_instances_share_contracts_and_a_run_survives_a_killed_worker(tmp_pa
             assert "Uusi Oy" in via_b.get("/customers").text
             # Edited through B, seen through A; A's form opened before the edit is refused.
             stale = _digest(via_a, "uusi-oy")
-            edit = {**new, "csrf_token": csrf(via_b), "products": ["mailer", "automation"], "digest": _digest(via_b, "uusi-oy")}
+            edit = {**new, "csrf_token": csrf(via_b), "products": ["mailer", "automation"],
+                    "digest": _digest(via_b, "uusi-oy")}
             assert via_b.post("/customers/uusi-oy/edit", data=edit).status_code == 303
             assert re.search(r'value="automation"[^>]*checked', via_a.get("/customers/uusi-oy/edit").text)
             refused = via_a.post("/customers/uusi-oy/edit", data={**edit, "csrf_token": csrf(via_a), "digest": stale,
