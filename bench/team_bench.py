@@ -45,6 +45,36 @@ def cli(*args: str | Path) -> str:
     return done.stdout
 
 
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> list[str]:
+    text = Path(f"/proc/{pid}/stat").read_text()
+    return text[text.rindex(")") + 2:].split()  # the fields after the command name, from field 3 (state)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a running process (all its threads)."""
+    fields = _stat(pid)
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def cluster_cpu(server: PostgresServer) -> float:
+    """CPU time of the PostgreSQL cluster so far: the postmaster, its live backends and those already ended."""
+    postmaster = int((server.data / "postmaster.pid").read_text().split()[0])
+    fields = _stat(postmaster)
+    total = sum(int(f) for f in fields[11:15]) / TICK  # utime, stime, cutime, cstime (ended children)
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                child = _stat(int(entry.name))
+            except (OSError, ValueError):
+                continue
+            if int(child[1]) == postmaster:
+                total += (int(child[11]) + int(child[12])) / TICK
+    return total
+
+
 def one_run(server: PostgresServer, contracts: Path, workers: int, engine: str, logs: Path) -> dict:
     url = server.database()
     cli("archive", "migrate", "--archive", url)
@@ -59,9 +89,11 @@ def one_run(server: PostgresServer, contracts: Path, workers: int, engine: str, 
         start = time.perf_counter()
         cli("batch", "--archive", url, "--detach", "--engine", engine, contracts)
         queued = time.perf_counter()
+        cpu0, db0 = sum(cpu_seconds(p.pid) for p in procs), cluster_cpu(server)
         while con.execute("SELECT finished_at FROM annex_team.runs WHERE id = 1").fetchone()[0] is None:
             time.sleep(0.1)
         end = time.perf_counter()
+        cpu, db_cpu = sum(cpu_seconds(p.pid) for p in procs) - cpu0, cluster_cpu(server) - db0
         counts = dict(con.execute("SELECT status, count(*) FROM annex_team.run_items GROUP BY status").fetchall())
         stored = con.execute("SELECT count(*), coalesce(sum(size), 0) FROM annex_team.blobs").fetchone()
         db_bytes = con.execute("SELECT pg_database_size(current_database())").fetchone()[0] - empty
@@ -70,6 +102,7 @@ def one_run(server: PostgresServer, contracts: Path, workers: int, engine: str, 
     for p in procs:
         p.wait(60)
     return {"url": url, "seconds": end - queued, "plan_seconds": queued - start, "counts": counts,
+            "worker_cpu": cpu, "db_cpu": db_cpu,
             "blobs": stored[0], "blob_bytes": int(stored[1]), "db_bytes": db_bytes}
 
 
@@ -107,6 +140,8 @@ def main() -> None:
     make_contracts(ROOT / "registry", contracts, args.contracts)
     server = PostgresServer().start(durable=True)
     rates: dict[int, list[float]] = {1: [], 2: []}
+    cpus: dict[int, list[float]] = {1: [], 2: []}
+    db_cpus: list[float] = []
     last: dict = {}
     try:
         for round_ in range(args.rounds):
@@ -114,13 +149,21 @@ def main() -> None:
                 r = one_run(server, contracts, workers, args.engine, work)
                 assert r["counts"] == {"generated": args.contracts}, r["counts"]
                 rates[workers].append(args.contracts / r["seconds"])
+                cpus[workers].append(r["worker_cpu"] / args.contracts)
+                db_cpus.append(r["db_cpu"] / args.contracts)
                 print(f"round {round_ + 1}, {workers} worker(s): {args.contracts} annexes rendered and stored in "
                       f"{r['seconds']:.1f} s = {rates[workers][-1]:.2f} annexes/s (planned and queued in "
-                      f"{r['plan_seconds']:.1f} s before)", flush=True)
+                      f"{r['plan_seconds']:.1f} s before); CPU per annex: workers {cpus[workers][-1] * 1000:.0f} ms, "
+                      f"database {db_cpus[-1] * 1000:.0f} ms", flush=True)
                 last = r
         one, two = statistics.median(rates[1]), statistics.median(rates[2])
         ratios = [b / a for a, b in zip(rates[1], rates[2], strict=True)]
         per_annex = last["blob_bytes"] / args.contracts
+        cpu1, cpu2, db = statistics.median(cpus[1]), statistics.median(cpus[2]), statistics.median(db_cpus)
+        print(f"median CPU per annex: 1 worker {cpu1 * 1000:.0f} ms, 2 workers {cpu2 * 1000:.0f} ms each annex "
+              f"(ratio {cpu1 / cpu2:.2f}: 1.00 is no extra work from a second worker); database {db * 1000:.0f} ms")
+        print(f"on idle cores: {1 / cpu2:.2f} annexes/s per worker core; one database core serves "
+              f"{1 / db:.0f} annexes/s, about {cpu2 / db:.0f} worker cores")
         print(f"\nmedian throughput: 1 worker {one:.2f} annexes/s, 2 workers {two:.2f} annexes/s; "
               f"scaling ratio {statistics.median(ratios):.2f} (of 2.00)")
         print(f"stored per annex: {per_annex / 1024:.0f} KiB of files (PDF + DOCX), database "
