@@ -146,3 +146,14 @@ def test_an_import_with_one_invalid_file_stores_nothing(con, registry, tmp_path:
     assert contracts.import_folder(con, registry, [folder], "maija").unchanged == ["esimerkki-oy"]
     written = contracts.export_folder(con, tmp_path / "out")
     assert [p.read_bytes() for p in written] == [(EXAMPLES / "esimerkki-oy.yaml").read_bytes()]
+
+
+def test_a_run_whose_jobs_left_the_queue_ends_instead_of_waiting_forever(con, registry) -> None:
+    templates = templates_digest(ENGINE)
+    plan = runs.plan(registry, _sources("esimerkki-oy"), [], {}, templates, DOCUMENT_FORMATS)
+    run_id = runs.record_run(con, plan, started_by="m", registry_version="v", engine=ENGINE, templates=templates)
+    assert runs.lost(con, run_id) and not runs.lost(con, run_id, min_age_s=60)  # no job was ever queued for it
+    events = []
+    result = runs.follow(con, run_id, events.append, poll_s=0.01)
+    assert [e.kind for e in events] == ["planned", "failed"]
+    assert result.failed[0].reason == runs.LOST and runs.run_state(con, run_id).error == runs.LOST
