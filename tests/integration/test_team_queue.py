@@ -55,8 +55,8 @@ def test_a_killed_worker_loses_nothing_and_the_run_matches_a_local_batch(tmp_pat
         # Both busy, a few annexes stored: the first worker holds a job when it is killed.
         generated = "SELECT count(*) FROM annex_team.run_items WHERE status = 'generated'"
         doing = "SELECT count(*) FROM annex_queue.procrastinate_jobs WHERE status = 'doing'"
-        wait_for(lambda: query(url, generated)[0][0] >= 4 and query(url, doing)[0][0] == 2,
-                 240, "both workers rendering")
+        wait_for(lambda: query(url, generated)[0][0] >= 4 and query(url, doing)[0][0] == 2, 240,
+                 "both workers rendering")
         held = query(url, "SELECT args FROM annex_queue.procrastinate_jobs WHERE status = 'doing'")
         first.kill()
         wait_for(lambda: query(url, "SELECT finished_at FROM annex_team.runs WHERE id = 1")[0][0], 300,

@@ -18,6 +18,7 @@ from browser_support import Server
 from web_support import csrf
 
 CONTRACTS = 30
+english = {"Accept-Language": "en"}
 
 
 def _digest(client: httpx2.Client, customer_id: str) -> str:
@@ -69,6 +70,16 @@ def test_two_instances_share_contracts_and_a_run_survives_a_killed_worker(tmp_pa
             page = via_b.get("/changes/batch")
             assert page.status_code == 200 and "100" in page.text
             assert "batch run" in via_b.get("/audit").text  # the audit log is the database's too
+            # Each instance copies the stored documents into its output folder: every annex is current on
+            # both, and a download is the stored document, not a render of its own.
+            for client in (via_a, via_b):
+                wait_for(lambda c=client: "never generated" not in c.get("/customers", headers=english).text,
+                         60, "every annex current")
+            pdf = via_b.get("/customers/uusi-oy/download/pdf")
+            assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
+            (stored,) = [d for d in query(url, "SELECT document_id FROM annex_team.documents WHERE customer_id = "
+                                               "'uusi-oy'")]
+            assert stored[0] in pdf.headers["content-disposition"]
             again = via_b.post("/changes/batch", data={"csrf_token": csrf(via_b, "/changes")})
             assert again.status_code == 303  # nothing changed since: a run with nothing to render
             assert wait_for(lambda: via_a.get("/changes/batch/progress").json()["unchanged"] == CONTRACTS + 1, 60,
@@ -90,3 +101,5 @@ def test_two_instances_share_contracts_and_a_run_survives_a_killed_worker(tmp_pa
     team, single = files_of(tmp_path / "team"), files_of(tmp_path / "local")
     assert len(single) == 2 * (CONTRACTS + 1) and team.keys() == single.keys()
     assert [name for name in team if team[name] != single[name]] == []
+    assert (tmp_path / "b" / "output" / "uusi-oy" / f"{stored[0]}.pdf").read_bytes() == pdf.content
+    assert pdf.content == team[f"uusi-oy/{stored[0]}.pdf"]

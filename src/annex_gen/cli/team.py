@@ -94,9 +94,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
     for name in ("annex_gen.worker", "procrastinate"):
         logging.getLogger(name).addHandler(handler)
         logging.getLogger(name).setLevel(logging.INFO if name == "annex_gen.worker" else logging.WARNING)
-    err(f"annex-gen worker: taking jobs from {shown_url(url)} (pid {os.getpid()}); Ctrl-C or SIGTERM stops it "
-        "after the running job")
-    usecases.worker(url, heartbeat_s=args.heartbeat, once=args.once, name=args.name)
+    usecases.worker(url, heartbeat_s=args.heartbeat, once=args.once, name=args.name, ready=lambda: err(
+        f"annex-gen worker: taking jobs from {shown_url(url)} (pid {os.getpid()}); Ctrl-C or SIGTERM stops it after "
+        "the running job"))
     return 0
 
 

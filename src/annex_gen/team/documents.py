@@ -8,12 +8,22 @@ lays them out: DIR/<customer-id>/<document-id>.<format>.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from annex_gen.errors import ArchiveError
 from annex_gen.output.write import write_atomic
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*")  # a customer id or a document ID: never a path outside OUT
+
+
+def file_path(out_dir: Path, customer_id: str, document_id: str, fmt: str) -> Path:
+    """OUT/<customer>/<document-id>.<format>, refusing names that are not plain ids."""
+    if not all(_NAME.fullmatch(name) for name in (customer_id, document_id, fmt)):
+        raise ArchiveError(f"documents/{document_id!r}: not a plain customer id, document ID or format; not written")
+    return out_dir / customer_id / f"{document_id}.{fmt}"
 
 
 @dataclass(frozen=True)
@@ -99,7 +109,21 @@ def export(con: Any, out_dir: Path, *, latest_only: bool = False) -> list[Path]:
     written = []
     for doc in sorted(documents, key=lambda d: (d.customer_id, d.document_id)):
         for fmt, (sha, _size) in sorted(doc.files.items()):
-            path = out_dir / doc.customer_id / f"{doc.document_id}.{fmt}"
+            path = file_path(out_dir, doc.customer_id, doc.document_id, fmt)
             write_atomic(path, read_file(con, sha))
             written.append(path)
     return written
+
+
+def copy_new(con: Any, out_dir: Path, after: int) -> int:
+    """Write the files of documents stored after seq `after` that out_dir lacks; return the last seq seen."""
+    rows = con.execute("SELECT d.seq, d.customer_id, d.document_id, f.format, f.sha256, f.size FROM documents d "
+                       "JOIN document_files f USING (document_id) WHERE d.seq > %s ORDER BY d.seq",
+                       (after,)).fetchall()
+    last = after
+    for seq, customer_id, document_id, fmt, sha, size in rows:
+        path = file_path(out_dir, customer_id, document_id, fmt)
+        if not (path.is_file() and path.stat().st_size == size):
+            write_atomic(path, read_file(con, sha))
+        last = max(last, seq)
+    return last

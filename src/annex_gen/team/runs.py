@@ -25,6 +25,7 @@ from annex_gen.inputs.sources import InputFailure, Source, duplicate_ids
 from annex_gen.model import Annex, Registry
 from annex_gen.resolve import resolve
 from annex_gen.team import documents
+from annex_gen.team.schema import QUEUE_SCHEMA
 
 RUN_LOCK = 0x72756E73  # "runs": taken while a run is planned, so two runs never overlap
 MAX_ATTEMPTS = 3  # a row whose worker died this many times while rendering it fails
@@ -117,6 +118,9 @@ def record_run(con: Any, plan_: Plan, *, started_by: str, registry_version: str,
             "SELECT r.id, r.started_by, r.started_at, r.total, "
             "(SELECT count(*) FROM run_items i WHERE i.run_id = r.id AND i.status <> 'queued') "
             "FROM runs r WHERE r.finished_at IS NULL ORDER BY r.id LIMIT 1").fetchone()
+        if running is not None and lost(con, running[0], min_age_s=LOST_AFTER_S):
+            fail_run(con, running[0], LOST)
+            running = None
         if running is not None:
             run_id, by, at, total, done = running
             raise RunInProgress(run_id=run_id,
@@ -142,8 +146,22 @@ def queued_positions(con: Any, run_id: int) -> list[int]:
     return [r[0] for r in rows]
 
 
+LOST = "its job left the queue without finishing (it failed there; see the workers' logs)"
+LOST_AFTER_S = 60  # a run younger than this may still be having its jobs queued
+
+
+def lost(con: Any, run_id: int, *, min_age_s: float = 0) -> bool:
+    """Whether the run has rows to render but no job in the queue that could still render them."""
+    row = con.execute(
+        "SELECT EXISTS (SELECT 1 FROM run_items WHERE run_id = %s AND status = 'queued') AND NOT EXISTS "
+        f"(SELECT 1 FROM {QUEUE_SCHEMA}.procrastinate_jobs WHERE status IN ('todo', 'doing') "
+        "AND (args ->> 'run_id')::bigint = %s) AND (SELECT started_at FROM runs WHERE id = %s) "
+        "< now() - make_interval(secs => %s)", (run_id, run_id, run_id, min_age_s)).fetchone()
+    return bool(row[0])
+
+
 def fail_run(con: Any, run_id: int, error: str) -> None:
-    """End a run whose jobs could not be queued: its queued rows fail with the reason."""
+    """End a run whose jobs could not be queued or were lost: its queued rows fail with the reason."""
     with con.transaction():
         con.execute("UPDATE run_items SET status = 'failed', detail = %s, updated_at = now() "
                     "WHERE run_id = %s AND status = 'queued'", (error, run_id))
@@ -293,6 +311,9 @@ def follow(con: Any, run_id: int, progress: Progress, *, poll_s: float = 0.5) ->
                            detail=document_id if status == "generated" else detail))
         if finished is not None and finished.finished and len(seen) == finished.total:
             break
+        if finished is not None and not finished.finished and lost(con, run_id):
+            fail_run(con, run_id, LOST)
+            continue
         time.sleep(poll_s)
     result = result_of(con, run_id)
     took = con.execute("SELECT extract(epoch FROM finished_at - started_at) FROM runs WHERE id = %s",

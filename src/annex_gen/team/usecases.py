@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -108,13 +108,14 @@ def list_runs(url: str, limit: int = 20) -> list[runs.RunState]:
         return runs.list_runs(con, limit)
 
 
-def worker(url: str, *, heartbeat_s: float, once: bool = False, name: str | None = None) -> None:
-    """Take jobs from the queue until stopped (or, with once, until it is empty)."""
+def worker(url: str, *, heartbeat_s: float, once: bool = False, name: str | None = None,
+           ready: Callable[[], None] | None = None) -> None:
+    """Take jobs from the queue until stopped (or, with once, until it is empty); ready() once connected."""
     from annex_gen.team.queue import run_worker
 
     with connected(url):
         pass  # refuse a database without the team schema before waiting for jobs
-    run_worker(url, heartbeat_s=heartbeat_s, once=once, name=name)
+    run_worker(url, heartbeat_s=heartbeat_s, once=once, name=name, ready=ready)
 
 
 # Documents and contracts

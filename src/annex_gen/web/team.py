@@ -1,13 +1,16 @@
 """The web application over a team's database: contracts and batch runs shared by every instance.
 
 With `Settings.team_url`, the customers folder is this instance's working copy of the
-database's contracts: `TeamSync` brings it up to date before every page, a save goes to the
-database (`save_contract`), and the Changes page's batch is a run on the job queue whose
+database's contracts: `TeamSync` brings it up to date before every page (and starts copying
+newly stored documents into the output folder, `DocumentCopy`), a save goes to the database
+(`save_contract`), and the Changes page's batch is a run on the job queue whose
 progress any instance reads from the database (`TeamRunner`, the interface of BatchRunner).
 """
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +34,55 @@ def shared(state: Any) -> Any:
     return state.shared_contracts
 
 
+class DocumentCopy:
+    """The database's documents copied into this instance's output folder, in the background.
+
+    Downloads and the customer list's annex state read the output folder, as with a local batch;
+    a run's documents land there shortly after they are stored, whichever machine rendered them.
+    """
+
+    def __init__(self, url: str, out_dir: Path) -> None:
+        self.url, self.out_dir = url, out_dir
+        self.seen = 0
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def kick(self) -> None:
+        """Start a copy of what is new, unless one is running."""
+        with self._lock:
+            if self._thread is not None and self._thread.is_alive():
+                return
+            self._thread = threading.Thread(target=self._copy, name="annex-gen-documents", daemon=True)
+            self._thread.start()
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Wait for the running copy, if any."""
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+
+    def _copy(self) -> None:
+        from annex_gen.team import documents
+        from annex_gen.team.usecases import connected
+
+        with contextlib.suppress(Exception):  # the database or the disk failing: tried again on the next page
+            with connected(self.url) as con:
+                self.seen = documents.copy_new(con, self.out_dir, self.seen)
+
+
+def document_copy(state: Any) -> DocumentCopy | None:
+    """The instance's DocumentCopy, or None without a team database."""
+    settings = state.settings
+    if not settings.team_url:
+        return None
+    if getattr(state, "document_copy", None) is None:
+        state.document_copy = DocumentCopy(settings.team_url, settings.out_dir)
+    return state.document_copy
+
+
 class TeamSync:
-    """Bring the working copy of the contracts up to date before a page reads it (not for static files)."""
+    """Bring the working copy of the contracts up to date before a page reads it (not for static files);
+    start copying newly stored documents into the output folder."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -42,6 +92,9 @@ class TeamSync:
             contracts = shared(scope["app"].state)
             if contracts is not None:
                 await run_in_threadpool(contracts.sync)
+                copy = document_copy(scope["app"].state)
+                if copy is not None:
+                    copy.kick()
         await self.app(scope, receive, send)
 
 
