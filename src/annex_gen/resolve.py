@@ -81,6 +81,7 @@ def _section(registry: Registry, section: Section, contract: Contract) -> AnnexS
             legal_id=registry.format_legal_id(entity.legal_id),
             location=location.name[lang],
             outside_eea=not location.eea,
+            registered_outside_eea=registry.outside_eea(entity.id, entry.location) and location.eea,
             purpose=entry.purpose.text[lang],
             purpose_items=tuple(item[lang] for item in entry.purpose.items),
             option=entry.option,
@@ -112,14 +113,15 @@ def _parties(registry: Registry, sections: list[AnnexSection]) -> tuple[AnnexPar
             if p is None:
                 entity = registry.entities[e.subprocessor]
                 parties[e.subprocessor] = AnnexParty(
-                    e.subprocessor, e.name, e.legal_id, e.country, (e.location,), e.outside_eea, (section.id,),
+                    e.subprocessor, e.name, e.legal_id, e.country, (e.location,),
+                    e.outside_eea or e.registered_outside_eea, (section.id,),
                     transfers=transfer, address=entity.address, privacy_contact=entity.privacy_contact,
                 )
                 continue
             parties[e.subprocessor] = replace(
                 p,
                 locations=p.locations + ((e.location,) if e.location not in p.locations else ()),
-                outside_eea=p.outside_eea or e.outside_eea,
+                outside_eea=p.outside_eea or e.outside_eea or e.registered_outside_eea,
                 sections=p.sections + ((section.id,) if section.id not in p.sections else ()),
                 transfers=p.transfers + tuple(t for t in transfer if t not in p.transfers),
             )
@@ -146,6 +148,7 @@ class _Shared:
     customer_register: AnnexSection
     products: tuple[tuple[str, str], ...]
     options: Mapping[str, bool]
+    option_names: Mapping[str, str]
 
 
 def _shared(registry: Registry, contract: Contract) -> _Shared:
@@ -158,14 +161,17 @@ def _shared(registry: Registry, contract: Contract) -> _Shared:
         sections = [s for s in sections if s.entries]
         register = next(s for s in registry.sections if s.kind == "customer_register")
         order = registry.regions[contract.region].products
+        effective = [oid for oid in registry.options
+                     if option_has_effect(registry, contract.region, contract.products, oid)]
         shared = registry.resolved[key] = _Shared(
             sections=tuple(sections),
             subprocessors=_parties(registry, sections),
             customer_register=_section(registry, register, contract),
             products=tuple((pid, registry.products[pid]) for pid in order if pid in contract.products),
-            # an option that changes nothing for these products is not claimed on the annex
-            options={oid: oid in chosen and option_has_effect(registry, contract.region, contract.products, oid)
-                     for oid in registry.options},
+            # an option that changes nothing for these products is not part of the annex at all: neither
+            # claimed nor named, so renaming or adding one leaves other customers' annexes as they are
+            options={oid: oid in chosen for oid in effective},
+            option_names={oid: registry.options[oid].name[contract.language] for oid in effective},
         )
     return shared
 
@@ -176,6 +182,8 @@ def resolve(registry: Registry, contract: Contract) -> Annex:
     _check(registry, contract)
     lang = contract.language
     shared = _shared(registry, contract)
+    terms = registry.notice
+    clause = registry.regions[contract.region].transfer_clause
     annex = Annex(
         document_id="",
         customer_id=contract.customer_id,
@@ -191,7 +199,7 @@ def resolve(registry: Registry, contract: Contract) -> Annex:
         registry_version=registry.version,
         list_title=registry.list_title[lang],
         list_retrieved=registry.list_retrieved,
-        option_names={oid: opt.name[lang] for oid, opt in registry.options.items()},
+        option_names=shared.option_names,
         company_name=registry.company_name,
         notice_period_days=registry.notice.period_days,
         objection_period_days=registry.notice.objection_days,
@@ -202,5 +210,13 @@ def resolve(registry: Registry, contract: Contract) -> Annex:
         customer_register=shared.customer_register,
         annex_title=registry.annex_title.get(lang, ""),
         replaces=contract.replaces,
+        issued_by_notice=contract.by_notice and contract.replaces is not None,
+        objection_resolution_days=terms.resolution_days,
+        objection_address=terms.address.text[lang] if terms.address else "",
+        objection_unresolved=(terms.unresolved.text[lang].format(company=registry.company_name)
+                              if terms.unresolved else ""),
+        transfer_clause=clause.text[lang].format(company=registry.company_name) if clause else None,
+        list_address=registry.list_address,
+        list_release=registry.release,
     )
     return annex.with_document_id(_short_id(sha256_text(annex.canonical_json(without=("document_id",)))))

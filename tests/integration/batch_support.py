@@ -56,7 +56,7 @@ def make_contracts(directory: Path, n: int, *, start_at: int = 0) -> list[Path]:
         region, product, language = shapes[i % len(shapes)]
         path = directory / f"c{i:03d}.yaml"
         path.write_text(f"customer: {{id: c{i:03d}, name: Customer {i} Oy}}\n"
-                        f"contract: {{date: 2026-11-01, region: {region}, language: {language}, "
+                        f"contract: {{date: 2026-12-01, region: {region}, language: {language}, "
                         f"products: [{product}]}}\n", encoding="utf-8")
         paths.append(path)
     return paths

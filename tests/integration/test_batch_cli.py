@@ -109,12 +109,12 @@ def test_one_bad_contract_does_not_stop_the_others(tmp_path):
     shutil.copy(EXAMPLES_DIR / "dubai-events.yaml", contracts)
     (contracts / "broken.yaml").write_text("customer: {id: broken, name: Broken Oy\n", encoding="utf-8")
     (contracts / "wrong.yaml").write_text(
-        "customer: {id: wrong, name: Wrong Oy}\ncontract: {date: 2026-11-01, region: eu, language: sv, "
+        "customer: {id: wrong, name: Wrong Oy}\ncontract: {date: 2026-12-01, region: eu, language: sv, "
         "products: [mailer]}\n", encoding="utf-8")
     crm = tmp_path / "crm.csv"
     crm.write_text("customer_id;customer_name;contract_date;region;language;products;contact_email\n"
-                   "crm-good;CRM Good Oy;2026-11-02;hk;en;mailer;dpo@good.example\n"
-                   "dubai-events;Dubai Again;2026-11-02;uae;en;cms;\n", encoding="utf-8")
+                   "crm-good;CRM Good Oy;2026-12-02;hk;en;mailer;dpo@good.example\n"
+                   "dubai-events;Dubai Again;2026-12-02;uae;en;cms;\n", encoding="utf-8")
     out = tmp_path / "out"
     proc = cli("batch", contracts, crm, "--out", out, "--jobs", "2")
     assert proc.returncode == 1

@@ -24,7 +24,7 @@ def write_contract(path: Path, name: str, *, cid: str = "acme", region: str = "h
     path.parent.mkdir(parents=True, exist_ok=True)
     extra = f"  contact_email: {email}\n" if email else ""
     path.write_text(f"customer:\n  id: {cid}\n  name: {json.dumps(name, ensure_ascii=False)}\n{extra}"
-                    f"contract:\n  date: 2026-11-01\n  region: {region}\n  language: en\n  products: [mailer]\n",
+                    f"contract:\n  date: 2026-12-01\n  region: {region}\n  language: en\n  products: [mailer]\n",
                     encoding="utf-8")
     return path
 

@@ -440,12 +440,28 @@ def test_replaces_names_the_document_id_of_the_previous_annex(registry, tmp_path
              "ANX-XXXX-XXXX-XXXX-XXXX (hexadecimal), as printed in the footer of the annex it replaces"]
 
 
-def test_an_annex_dated_before_the_published_list_is_a_warning(registry, tmp_path):
-    build_file_tree(tmp_path, {"c.yaml": """
+def test_an_annex_dated_before_the_published_list_is_an_error(registry, tmp_path):
+    assert contract_problems(registry, tmp_path, """
         customer: {id: acme, name: Acme Oy}
         contract: {date: 2026-11-28, region: eu, language: fi, products: [mailer]}
+    """) == ["c.yaml:2:18: contract.date: the annex is dated 2026-11-28, before the published list it reflects "
+             "was retrieved (2026-11-29); date it 2026-11-29 or later"]
+    build_file_tree(tmp_path, {"d.yaml": """
+        customer: {id: acme, name: Acme Oy}
+        contract: {date: 2026-11-29, region: eu, language: fi, products: [mailer]}
     """})
-    _, warnings = load_contract(registry, tmp_path / "c.yaml")
-    assert [str(d).replace(f"{tmp_path}/", "") for d in warnings] == [
-        "c.yaml:2:18: contract.date: warning: the annex is dated 2026-11-28, before the published list it "
-        "reflects was retrieved (2026-11-29)"]
+    contract, warnings = load_contract(registry, tmp_path / "d.yaml")
+    assert contract.date == dt.date(2026, 11, 29) and warnings == []
+
+
+@pytest.mark.parametrize("business_id, owner", [
+    ("FI24315605", "Upcloud Oy"), ("2431560-5", "Upcloud Oy"), ("fi 05925096", "DNA Oyj"),
+    ("DE812871812", "Hetzner Online GmbH"),
+])
+def test_a_business_id_of_a_registry_entity_is_an_error(registry, tmp_path, business_id, owner):
+    normalised = business_id.replace(" ", "").upper()
+    assert contract_problems(registry, tmp_path, f"""
+        customer: {{id: acme, name: Acme Oy, business_id: "{business_id}"}}
+        contract: {{date: 2026-11-29, region: eu, language: fi, products: [mailer]}}
+    """) == [f"c.yaml:1:50: customer.business_id: {normalised} is the identifier of {owner}, a sub-processor "
+             "in the registry, not of the customer; check the customer's business ID"]

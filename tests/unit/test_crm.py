@@ -16,9 +16,9 @@ HEADER = ("customer_id,customer_name,business_id,contact_email,contract_referenc
 def test_rows_become_contracts(tmp_path, registry):
     build_file_tree(tmp_path, {"crm.csv": f"""
         {HEADER}
-        acme,Acme Oy,FI12345671,dpo@acme.example,DPA-1,2026-11-01,eu,fi,mailer;automation,dedicated_mta
+        acme,Acme Oy,FI12345671,dpo@acme.example,DPA-1,2026-12-01,eu,fi,mailer;automation,dedicated_mta
 
-        beta,"Beta, Ltd",,,,2026-10-02,hk,en,mailer cms,
+        beta,"Beta, Ltd",,,,2026-12-02,hk,en,mailer cms,
         """})
     sources, failures = gather([tmp_path / "crm.csv"])
     loaded = load_all(registry, sources, failures)
@@ -40,11 +40,11 @@ def test_rows_become_contracts(tmp_path, registry):
 
 def test_semicolon_delimiter_headers_in_any_case_and_a_byte_order_mark(registry):
     text = ("\ufeffCustomer ID;Customer Name;Contract-Date;Region;Language;Products\n"
-            "acme;Acme Oy;2026-11-01;uae;en;mailer,cms\n")
+            "acme;Acme Oy;2026-12-01;uae;en;mailer,cms\n")
     (row,) = parse_crm(text, "crm.csv")
     assert row.document.data == {
         "customer": {"id": "acme", "name": "Acme Oy"},
-        "contract": {"date": "2026-11-01", "region": "uae", "language": "en", "products": ["mailer", "cms"]},
+        "contract": {"date": "2026-12-01", "region": "uae", "language": "en", "products": ["mailer", "cms"]},
     }
 
 
@@ -67,9 +67,9 @@ def test_an_empty_file_is_an_error():
 def test_bad_cells_are_located_at_row_and_column(tmp_path, registry):
     build_file_tree(tmp_path, {"crm.csv": f"""
         {HEADER}
-        good,Good Oy,,,,2026-11-01,eu,fi,mailer,
+        good,Good Oy,,,,2026-12-01,eu,fi,mailer,
         bad,Bad Oy,,not-an-email,,2026-13-01,eux,fi,mailr,dedicated_mt
-        long,Long Oy,,,,2026-11-01,eu,fi,mailer,,extra
+        long,Long Oy,,,,2026-12-01,eu,fi,mailer,,extra
         """})
     path = tmp_path / "crm.csv"
     sources, failures = gather([path])
@@ -91,11 +91,11 @@ def test_duplicate_customer_ids_across_inputs_name_both(tmp_path, registry):
     build_file_tree(tmp_path, {
         "crm.csv": f"""
             {HEADER}
-            acme,Acme Oy,,,,2026-11-01,eu,fi,mailer,
+            acme,Acme Oy,,,,2026-12-01,eu,fi,mailer,
             """,
         "acme.yaml": """
             customer: {id: acme, name: Acme Oy}
-            contract: {date: 2026-11-01, region: eu, language: fi, products: [mailer]}
+            contract: {date: 2026-12-01, region: eu, language: fi, products: [mailer]}
             """,
     })
     sources, failures = gather([tmp_path / "crm.csv", tmp_path / "acme.yaml"])
@@ -113,8 +113,8 @@ def test_tab_separated_rows_may_leave_trailing_cells_out_and_empty_cells_are_loc
     (tmp_path / "crm.csv").write_text(
         "customer_id\tcustomer_name\tcontract_date\tregion\tlanguage\tproducts\toptions\n"
         "acme\tAcme Oy\t\teu\tfi\tmailer\n"
-        "beta\tBeta Oy\t2026-11-01\teu\tfi\t\n"
-        "gamma\tGamma Oy\t2026-11-01\teu\tfi\tpress\n", encoding="utf-8")
+        "beta\tBeta Oy\t2026-12-01\teu\tfi\t\n"
+        "gamma\tGamma Oy\t2026-12-01\teu\tfi\tpress\n", encoding="utf-8")
     path = tmp_path / "crm.csv"
     loaded = load_all(registry, *gather([path]))
     contracts, failures = loaded.contracts, loaded.failures

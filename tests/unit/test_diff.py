@@ -216,15 +216,18 @@ def test_notice_dates_follow_the_registry_periods(tmp_path, registry):
 
     day = dt.date(2026, 12, 1)
     dates = notice_dates(registry, registry, day)
-    assert (dates.effective_date, dates.objection_deadline) == (dt.date(2026, 12, 31), dt.date(2026, 12, 31))
-    assert notice_dates(registry, registry, day, dt.date(2027, 2, 1)).effective_date == dt.date(2027, 2, 1)
+    # objections within 15 days of the notice, ending 15 days before the change takes effect
+    assert (dates.effective_date, dates.objection_deadline) == (dt.date(2026, 12, 31), dt.date(2026, 12, 16))
+    assert (dates.objection_days, dates.resolution_days) == (15, 15)
+    later = notice_dates(registry, registry, day, dt.date(2027, 2, 1))
+    assert (later.effective_date, later.objection_deadline) == (dt.date(2027, 2, 1), dt.date(2027, 1, 17))
     longer = edited(tmp_path, ("registry.yaml", "period_days: 30", "period_days: 45"),
-                    ("registry.yaml", "objection_days: 30", "objection_days: 14"))
+                    ("registry.yaml", "objection_days: 15", "objection_days: 14"))
     # The longer period of the two registries; the objection period likewise.
     both = notice_dates(registry, longer, day)
     assert (both.effective_date, both.objection_deadline, both.period_days) == (
         dt.date(2027, 1, 15), dt.date(2026, 12, 31), 45)
-    assert notice_dates(longer, longer, day).objection_deadline == dt.date(2026, 12, 15)
+    assert notice_dates(longer, longer, day).objection_deadline == dt.date(2026, 12, 31)
     assert notice_dates(registry, longer, day, dt.date(2027, 1, 15)).effective_date == dt.date(2027, 1, 15)
     with pytest.raises(NoticeDateError) as exc:
         notice_dates(registry, longer, day, dt.date(2027, 1, 14))
@@ -232,3 +235,32 @@ def test_notice_dates_follow_the_registry_periods(tmp_path, registry):
         "a notice sent on 2026-12-01 leaves 44 day(s) before the effective date 2027-01-14, but the "
         "registry's notice period is 45 days: send the notice by 2026-11-30 or let the change take effect "
         "on 2027-01-15 or later")
+
+
+def test_notice_dates_take_the_registrys_effective_date(tmp_path, registry):
+    import datetime as dt
+
+    from annex_gen.changes.notices import NoticeDateError, notice_dates
+
+    dated = edited(tmp_path, ("registry.yaml", 'release: "2026.11.1"\n',
+                              'release: "2026.11.1"\neffective: 2027-01-20\n'))
+    assert dated.effective == dt.date(2027, 1, 20)
+    dates = notice_dates(registry, dated, dt.date(2026, 12, 1))
+    assert (dates.effective_date, dates.objection_deadline) == (dt.date(2027, 1, 20), dt.date(2027, 1, 5))
+    # a date asked for wins; a notice too late for the registry's date is refused, not moved
+    assert notice_dates(registry, dated, dt.date(2026, 12, 1), dt.date(2027, 2, 1)).effective_date == \
+        dt.date(2027, 2, 1)
+    with pytest.raises(NoticeDateError):
+        notice_dates(registry, dated, dt.date(2026, 12, 22))
+
+
+def test_an_objection_period_longer_than_the_new_terms_moves_the_effective_date(tmp_path, registry):
+    import datetime as dt
+
+    from annex_gen.changes.notices import notice_dates
+
+    # the old terms gave 30 days to object; the new ones end objections 15 days before the change
+    old = edited(tmp_path, ("registry.yaml", "objection_days: 15", "objection_days: 30"),
+                 ("registry.yaml", "resolution_days: 15", "resolution_days: 0"))
+    dates = notice_dates(old, registry, dt.date(2026, 12, 1))
+    assert (dates.objection_deadline, dates.effective_date) == (dt.date(2026, 12, 31), dt.date(2027, 1, 15))

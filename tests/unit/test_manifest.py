@@ -208,13 +208,13 @@ def test_a_deleted_output_file_is_regenerated(tmp_path, registry, fake_render):
 def test_failures_are_collected_and_do_not_stop_the_rest(tmp_path, registry, fake_render):
     contracts = build_file_tree(tmp_path / "contracts", {
         "good.yaml": "customer: {id: good, name: Good Oy}\n"
-                     "contract: {date: 2026-11-01, region: eu, language: fi, products: [mailer]}\n",
+                     "contract: {date: 2026-12-01, region: eu, language: fi, products: [mailer]}\n",
         "explodes.yaml": "customer: {id: explodes, name: Boom Oy}\n"
-                         "contract: {date: 2026-11-01, region: eu, language: fi, products: [mailer]}\n",
+                         "contract: {date: 2026-12-01, region: eu, language: fi, products: [mailer]}\n",
         "bad.yaml": "customer: {id: bad, name: Bad Oy}\n"
-                    "contract: {date: 2026-11-01, region: eux, language: fi, products: [mailer]}\n",
+                    "contract: {date: 2026-12-01, region: eux, language: fi, products: [mailer]}\n",
         "dup.yaml": "customer: {id: good, name: Good Again Oy}\n"
-                    "contract: {date: 2026-11-01, region: eu, language: fi, products: [cms]}\n",
+                    "contract: {date: 2026-12-01, region: eu, language: fi, products: [cms]}\n",
     })
     events = []
     result = batch.run_batch(registry, [contracts, tmp_path / "missing.yaml"], tmp_path / "out", jobs=1,

@@ -133,7 +133,8 @@ def assert_consistent(registry: Registry, contract: Contract, annex: Annex) -> N
         assert party.sections == tuple(
             s.id for s in annex.sections if party.id in {e.subprocessor for e in s.entries}
         )
-        outside = [e.outside_eea for s in annex.sections for e in s.entries if e.subprocessor == party.id]
+        outside = [e.outside_eea or e.registered_outside_eea for s in annex.sections for e in s.entries
+                   if e.subprocessor == party.id]
         assert party.outside_eea == any(outside)
     assert annex.customer_register.id == "customer-register"
     assert [pid for pid, _ in annex.products] == sorted(

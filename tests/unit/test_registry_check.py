@@ -36,14 +36,14 @@ def test_the_copied_registry_and_examples_are_clean(reg):
     report = check(reg, sorted(EXAMPLES_DIR.glob("*.yaml")), registry_warnings=True)
     assert report.errors == []
     # what the registry cannot source is a warning, never a guess: no entity's address or contact
-    # is recorded yet, and the customer register's EU/USA rows name no transfer basis
+    # is recorded yet, nor the published list's address
     registry_warnings = [d for d in report.diagnostics if d.file.startswith(str(reg))]
     assert sorted({d.key for d in registry_warnings}) == sorted(
-        {"sections[0].entries[1]", "sections[0].entries[2]"}
+        {"published_list"}
         | {f"entities.{eid}" for eid in ("google-ireland", "peakford", "okta-ireland", "cyclr", "twilio-ireland",
                                          "dna", "hetzner", "upcloud", "alicloud-global")})
     contract_warnings = [d for d in report.diagnostics if d not in registry_warnings]
-    assert {d.key for d in contract_warnings} == {"contract.date"}
+    assert contract_warnings == []
     assert report.registry is not None
     assert len(report.contracts) == len(list(EXAMPLES_DIR.glob("*.yaml")))
 
@@ -97,8 +97,8 @@ def test_duplicate_section_id(reg):
     ("locations.yaml", "name: {fi: Ruotsi, en: Sweden}", "name: {fi: Ruotsi}", 6, "locations.sweden.name"),
     ("sections.yaml", "title: {fi: LianaPress, en: LianaPress}", "title: {fi: LianaPress}",
      7, "sections[3].title"),
-    ("sections.yaml", "purpose: {fi: Jaettu MTA-hostaus, en: Shared MTA hosting}",
-     "purpose: {fi: Jaettu MTA-hostaus}", 9, "sections[2].entries[0].purpose"),
+    ("sections.yaml", "purpose: {fi: Jaetun MTA-infrastruktuurin palvelinten ylläpito, en: Shared MTA hosting}",
+     "purpose: {fi: Jaetun MTA-infrastruktuurin palvelinten ylläpito}", 9, "sections[2].entries[0].purpose"),
     ("registry.yaml", "name: {fi: EU, en: EU}\n    heading", "name: {fi: EU}\n    heading",
      6, "regions.eu.name"),
 ])
@@ -276,19 +276,50 @@ def test_an_entry_outside_the_eea_without_a_transfer_basis_is_an_error(reg):
                              "        location: dubai\n")
     assert check_lines(reg) == [
         f"{reg}/sections.yaml:{line - 1}:9: sections[9].entries[0]: location 'dubai' is outside the EU/EEA: "
-        "name its transfer basis (transfer: one of scc-module-3)"
+        "name its transfer basis (transfer: one of scc-module-3, uk-adequacy, scc-module-2)"
+    ]
+
+
+def test_an_entity_registered_outside_the_eea_needs_a_transfer_basis_inside_it_too(reg):
+    line, col = replace_once(reg / "sections.yaml", "        location: sweden\n        transfer: uk-adequacy",
+                             "        location: sweden")
+    assert check_lines(reg) == [
+        f"{reg}/sections.yaml:{line - 1}:9: sections[1].entries[3]: entity 'cyclr' is registered outside the "
+        "EU/EEA (GB), although 'sweden' is inside: name its transfer basis (transfer: one of scc-module-3, "
+        "uk-adequacy, scc-module-2)"
+    ]
+
+
+def test_a_registry_text_beyond_the_published_list_names_its_sources(reg):
+    line, col = replace_once(reg / "registry.yaml", "    sources:\n      - source: published-subprocessor-list-fi.txt"
+                             " (Päivitykset ja ilmoitukset)\n        quote: voit ilmoittaa",
+                             "    other:\n      - source: published-subprocessor-list-fi.txt"
+                             " (Päivitykset ja ilmoitukset)\n        quote: voit ilmoittaa")
+    lines = check_lines(reg)
+    assert lines[0] == f"{reg}/registry.yaml:{line}:5: notice.address.other: unknown key 'other'; expected one of " \
+        "en, fi, sources"
+    assert len(lines) == 2 and "notice.address.sources" in lines[1], lines
+
+
+def test_the_objection_period_must_end_before_the_change_takes_effect(reg):
+    line, col = replace_once(reg / "registry.yaml", "  resolution_days: 15", "  resolution_days: 16")
+    assert check_lines(reg) == [
+        f"{reg}/registry.yaml:{line}:20: notice.resolution_days: objections within 15 days of a notice given 30 "
+        "days ahead cannot end 16 days before the change takes effect; expected objection_days + resolution_days "
+        "<= period_days"
     ]
 
 
 def test_a_transfer_basis_must_exist_and_not_be_given_inside_the_eea(reg):
-    line, col = replace_once(reg / "sections.yaml", "transfer: scc-module-3", "transfer: scc-module-2")
-    replace_once(reg / "sections.yaml", "        location: sweden\n",
-                 "        location: sweden\n        transfer: scc-module-3\n")
-    sweden, unknown = check_lines(reg)  # in file order
-    assert sweden == (f"{reg}/sections.yaml:96:19: sections[1].entries[3].transfer: location 'sweden' lies in "
-                      "the EU/EEA: no transfer basis applies")
+    line, col = replace_once(reg / "sections.yaml", "transfer: scc-module-3", "transfer: scc-module-4")
+    germany, _ = replace_once(reg / "sections.yaml", "        location: germany\n",
+                              "        location: germany\n        transfer: scc-module-3\n")
+    inside, unknown = check_lines(reg)  # in file order
+    assert inside == (f"{reg}/sections.yaml:{germany + 1}:19: sections[1].entries[1].transfer: location 'germany' "
+                      "lies in the EU/EEA and the entity is registered there: no transfer basis applies")
     assert unknown == (f"{reg}/sections.yaml:{line + 1}:{col + 10}: sections[9].entries[0].transfer: unknown "
-                       "transfer basis 'scc-module-2'; expected one of scc-module-3; did you mean 'scc-module-3'?")
+                       "transfer basis 'scc-module-4'; expected one of scc-module-2, scc-module-3, uk-adequacy; "
+                       "did you mean 'scc-module-3'?")
 
 
 def test_an_scc_basis_names_its_module(reg):

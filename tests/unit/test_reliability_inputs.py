@@ -131,7 +131,7 @@ def test_a_device_in_a_contracts_directory_is_reported_not_skipped(tmp_path):
 
 
 def test_an_unterminated_csv_quote_is_one_message_at_its_row():
-    text = HEADER + "acme,\"Acme Oy,2026-11-01,eu,fi,mailer\nbeta,Beta Oy,2026-11-01,eu,fi,mailer\n"
+    text = HEADER + "acme,\"Acme Oy,2026-12-01,eu,fi,mailer\nbeta,Beta Oy,2026-12-01,eu,fi,mailer\n"
     with pytest.raises(InvalidInput) as exc:
         parse_crm(text, "crm.csv")
     assert str(exc.value) == ('crm.csv:2:6: a quoted cell opened here is never closed; '

@@ -50,6 +50,7 @@ def _text(element) -> str:
 
 def _entry_cells(cat, e, option_names) -> list[str]:
     location = e.location + (f" {cat['table.outside_eea_mark']}" if e.outside_eea else "")
+    location += f" {cat['table.registered_outside_eea_mark']}" if e.registered_outside_eea else ""
     purpose = " ".join([e.purpose, *e.purpose_items])
     if e.transfer:
         purpose += " " + cat.format("transfer_basis", basis=e.transfer)
@@ -106,15 +107,18 @@ def test_html_structure_equals_the_annex(annex_of, language):
     summary = tree.xpath("//table[@class='summary']/tbody/tr")
     assert [_text(tr.xpath("td")[0]) for tr in summary] == [p.name for p in annex.subprocessors]
     assert [_text(tr.xpath("td")[4]) for tr in summary] == [
-        cat["table.yes"] if p.outside_eea else cat["table.no"] for p in annex.subprocessors]
+        " ".join([cat["table.yes"], "; ".join(p.transfers)]).strip() if p.outside_eea else cat["table.no"]
+        for p in annex.subprocessors]
     # The register, before the signatures and headed as the published list heads it.
     register = tree.xpath("//div[@class='register']")[0]
-    assert _text(register.xpath("h2")[0]) == annex.customer_register.title
+    register_title = cat.format("register.title", company=annex.company_name)
+    assert _text(register.xpath("h2")[0]) == register_title
     rows = [[_text(td) for td in tr.xpath("td")] for tr in register.xpath(".//tbody/tr")]
     assert rows == [_entry_cells(cat, e, names) for e in annex.customer_register.entries]
     h2 = [_text(h) for h in tree.xpath("//h2")]
-    assert h2 == [*(s.title for s in annex.sections), cat["summary.title"], cat["notice.title"],
-                  annex.customer_register.title, cat["signatures.title"]]
+    clause = [cat.format("transfer_clause.title", region=annex.region_name)] if annex.transfer_clause else []
+    assert h2 == [*(s.title for s in annex.sections), cat["summary.title"], *clause, cat["notice.title"],
+                  register_title, cat["signatures.title"]]
 
 
 def test_running_header_and_footer_strings(annex_of):
@@ -139,7 +143,7 @@ def test_outside_eea_rows_are_marked(annex_of):
     tree = lxml.html.fromstring(render_html(annex))
     for div, section in zip(tree.xpath("//div[@class='section']"), annex.sections, strict=True):
         for tr, e in zip(div.xpath(".//tbody/tr"), section.entries, strict=True):
-            assert bool(tr.xpath("td[3]/span[@class='mark']")) == e.outside_eea
+            assert len(tr.xpath("td[3]/span[@class='mark']")) == e.outside_eea + e.registered_outside_eea
     assert any(e.outside_eea for s in annex.sections for e in s.entries)
 
 

@@ -19,18 +19,18 @@ from conftest import make_contract
 
 # The GCP text shared by the EU product sections (LianaPress, -Automation, -Mailer, -Monitor).
 GCP_HAMINA = (
-    "GCP Haminaa käytetään primäärisenä regionina. Regionaan sitomattomat palvelut on kaikki "
-    "rajattu EU-alueen muihin regioneihin."
+    "Ensisijaisena alueena (region) käytetään GCP:n Haminan aluetta. Palvelut, joita ei ole sidottu "
+    "tiettyyn alueeseen, on kaikki rajattu muille EU:n alueille."
 )
 GCP_ITEMS = ("LianaAccount", "Lianan lokitus- ja valvonta-alusta", "Oheispalveluita Lianan tuotteille")
 GCP_ITEMS_EN = (
     "LianaAccount", "Liana's logging and monitoring platform", "Auxiliary services for Liana's products",
 )
 GOOGLE_GENERAL = (
-    "Google Ireland Ltd.", "IE6388047V", "Suomi / EU", "GCP:n kautta tarjoillaan mm.:", GCP_ITEMS,
+    "Google Ireland Ltd.", "IE6388047V", "Suomi / EU", "GCP:n kautta tarjotaan muun muassa:", GCP_ITEMS,
 )
 GOOGLE_PRODUCT = ("Google Ireland Ltd.", "IE6388047V", "Suomi / EU", GCP_HAMINA, ())
-MTA_HOSTING = "Jaettu MTA-hostaus"
+MTA_HOSTING = "Jaetun MTA-infrastruktuurin palvelinten ylläpito"
 INTEGRATION = "Lianan integraatioalusta osalle toimituksista"
 ALICLOUD_PURPOSE = "Sovellusten ylläpitoon tarkoitetut infrastruktuuripalvelut"
 UPCLOUD_DEDICATED = ("Upcloud Oy", "FI24315605", "Helsinki, Suomi",
@@ -204,10 +204,13 @@ def test_published_identifiers_are_printed_as_corrected(registry):
     assert printed == set(PUBLISHED_IDENTIFIERS.values())
 
 
-def test_the_notice_terms_are_the_published_ones(registry):
-    # "vähintään 30 päivää ennen" and "30 päivän kuluessa ilmoituksestamme".
+def test_the_notice_terms_leave_time_to_resolve_an_objection(registry):
+    # "vähintään 30 päivää ennen" as published; objections within 15 days, ending 15 days before the change
+    # (corrections.yaml records the departure from "30 päivän kuluessa ilmoituksestamme").
     assert registry.notice.period_days == 30
-    assert registry.notice.objection_days == 30
+    assert (registry.notice.objection_days, registry.notice.resolution_days) == (15, 15)
+    assert registry.notice.address and registry.notice.address.sources
+    assert registry.notice.unresolved and registry.notice.unresolved.sources
     assert registry.list_title["fi"] == "Lianan alikäsittelijät"
 
 
@@ -365,7 +368,7 @@ def test_uae_subprocessors(annex_for):
         ("google-ireland", ("uae-general", "shared-mta"), False),
         ("okta-ireland", ("uae-general",), False),
         ("peakford", ("uae-general",), False),
-        ("cyclr", ("uae-general",), False),
+        ("cyclr", ("uae-general",), True),  # registered in the United Kingdom
         ("dna", ("shared-mta",), False),
         ("hetzner", ("shared-mta",), False),
         ("alicloud-global", ("uae-products",), True),
@@ -394,6 +397,9 @@ def test_outside_eea_exactly_for_non_eea_locations(annex_for):
         for section in (*annex.sections, annex.customer_register):
             for e in section.entries:
                 assert e.outside_eea is (e.location in NON_EEA_LOCATIONS), (section.id, e.name, e.location)
+                # a transfer by registration: only Cyclr (GB), whose servers are in Sweden
+                assert e.registered_outside_eea is (e.subprocessor == "cyclr"), (section.id, e.name)
+                assert (e.transfer_basis is not None) is (e.outside_eea or e.registered_outside_eea)
                 seen.add(e.location)
     assert NON_EEA_LOCATIONS <= seen
 
@@ -407,18 +413,22 @@ def test_the_same_entries_are_outside_eea_in_every_language(annex_for, language)
         ("uae-products", "alicloud-global"), ("hk-products", "alicloud-global"),
     }
     parties = {p.id for a in all_annexes(annex_for, language) for p in a.subprocessors if p.outside_eea}
-    assert parties == {"alicloud-global"}
+    assert parties == {"alicloud-global", "cyclr"}
+    cyclr = {p.transfers for a in all_annexes(annex_for, language) for p in a.subprocessors if p.id == "cyclr"}
+    (transfers,) = cyclr
+    assert len(transfers) == 1 and "(EU) 2021/1772" in transfers[0]
 
 
 def test_registry_corrections_are_in_effect(annex_for):
     text = json.dumps([a.to_dict() for a in all_annexes(annex_for)], ensure_ascii=False)
     for typo in ("IE6388047 V", "DE 812871812", "CRO 557454", "loktus", "regionana", "regioniin", "Sendgrid",
+                 "tarjoillaan", "mm.", "primäärisenä", "Regionaan", "hostaus",
                  "lähetyks ", "konsesali", "(käytössä vain sopimuksen mukaisesti)",
                  "alikäsitteij", "MTAt", "<ul", "GCPn", "infrastrukturi", "Liana Wordpress", " and "):
         assert typo not in text, typo
     for corrected in ("IE6388047V", "DE812871812", "IE557454", "CRO 706654", "UK CRN 08790783",
                       "Lianan lokitus- ja valvonta-alusta", "Lianan tekstiviestien lähetys (MFA)",
-                      "Matomo-palvelun konesaliratkaisu", "Dedikoidut MTA:t", "GCP:n kautta tarjoillaan mm.:",
+                      "Matomo-palvelun konesaliratkaisu", "Dedikoidut MTA:t", "GCP:n kautta tarjotaan muun muassa:",
                       "LianaCMS, Liana WordPress ja LianaCommerce"):
         assert corrected in text, corrected
     uae_general = all_annexes(annex_for)[1].sections[0]
@@ -433,7 +443,12 @@ def test_every_registry_entity_appears_in_some_annex(registry, annex_for):
 
 def test_annex_carries_the_notice_terms_and_registry_version(registry, annex_for):
     annex = annex_for("eu", ["press"])
-    assert (annex.notice_period_days, annex.objection_period_days) == (30, 30)
+    assert (annex.notice_period_days, annex.objection_period_days, annex.objection_resolution_days) == (30, 15, 15)
+    assert annex.objection_address.startswith("vastaamalla ilmoitukseen")
+    assert annex.objection_unresolved.startswith("Jos vastustusta ei saada ratkaistua")
+    assert annex.transfer_clause is None  # the EU has no regional clause
+    assert annex_for("uae", ["mailer"]).transfer_clause.startswith("Henkilötietojen siirtoon Yhdistyneistä")
+    assert "Cap. 486" in annex_for("hk", ["mailer"]).transfer_clause
     assert annex.registry_version == registry.version
     assert annex.registry_version.startswith(registry.release + "+")
     assert annex.company_name == "Liana Technologies Oy"

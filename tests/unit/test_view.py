@@ -19,10 +19,10 @@ from annex_gen.views.catalog import load_catalogs
 
 
 def _contract(region="eu", products=("mailer", "automation"), *, language="en", options=None, name="Acme Oy",
-              business_id="FI12345671", reference="DPA-1", replaces=None) -> Contract:
+              business_id="FI12345671", reference="DPA-1", replaces=None, by_notice=False) -> Contract:
     return Contract(customer_id="acme", customer_name=name, date=dt.date(2026, 11, 29), region=region,
                     language=language, products=tuple(products), options=dict(options or {}),
-                    business_id=business_id, reference=reference, replaces=replaces)
+                    business_id=business_id, reference=reference, replaces=replaces, by_notice=by_notice)
 
 
 @pytest.fixture
@@ -64,7 +64,7 @@ def test_meta_rows_in_print_order(annex_of, language):
         ", ".join(name for _, name in annex.products),
         annex.option_names["dedicated_mta"],
         annex.registry_version,
-        cat.format("meta.source_value", list_title=annex.list_title,
+        cat.format("meta.source_value", list_title=annex.list_title, release="2026.11.1",
                    retrieved=annex.list_retrieved.isoformat()),
         annex.document_id,
     ]
@@ -163,19 +163,28 @@ def test_summary_lists_each_legal_entity_once(annex_of):
     # "Finland" is part of "Finland / EU": a location that repeats is printed once
     assert google.locations == ("Finland / EU", "Finland")
     assert by_name["Google Ireland Ltd."].locations == "Finland / EU"
-    alicloud = next(p for p in parties if p.outside_eea)
+    alicloud = by_name["Alicloud Global"]
+    assert alicloud.outside_eea
     assert alicloud.country == ""  # unknown: an empty cell in a document meant to be signed
     assert alicloud.legal_id == "—"
     assert alicloud.transfers == ("EU Standard Contractual Clauses (2021/914), Module 3 (processor to processor)")
     assert alicloud.details == ()  # no sourced address or contact: nothing, not a placeholder
-    assert view.summary["footnote"].startswith("Every transfer of personal data outside the EU/EEA names its basis")
+    # Cyclr's servers are in Sweden, but it is registered in the United Kingdom: a transfer
+    cyclr = by_name["Cyclr"]
+    assert cyclr.outside_eea and cyclr.country == "United Kingdom" and "(EU) 2021/1772" in cyclr.transfers
+    (row,) = [e for s in view.sections for e in s.entries if e.name == "Cyclr"]
+    assert (row.location, row.outside_eea, row.registered_outside_eea) == ("Sweden", False, True)
+    assert view.summary["footnote"].startswith("A transfer outside the EU/EEA is processing in a location outside "
+                                               "the EU/EEA, or by a company registered outside it")
 
 
 def test_summary_footnote_when_everything_is_in_the_eea(annex_of):
     annex = annex_of()
-    assert not any(p.outside_eea for p in annex.subprocessors)
-    footnote = build_view(annex).summary["footnote"]
-    assert footnote == "All processing locations listed in this annex are within the EU/EEA."
+    inside = tuple(p for p in annex.subprocessors if not p.outside_eea)
+    assert len(inside) == len(annex.subprocessors) - 1  # Cyclr
+    footnote = build_view(dataclasses.replace(annex, subprocessors=inside)).summary["footnote"]
+    assert footnote == ("All processing locations listed in this annex are within the EU/EEA, and every company "
+                        "listed is registered there.")
 
 
 @pytest.mark.parametrize(("language", "names"), [
@@ -204,30 +213,83 @@ def test_an_unknown_country_code_prints_nothing(annex_of):
     assert view.summary["parties"][0].country == ""
 
 
-def test_authorisation_and_the_replaced_annex(annex_of):
-    view = build_view(annex_of(language="fi"))
-    (authorisation,) = view.authorisation
-    assert "28 artiklan 2 kohdan" in authorisation and "28 artiklan 4 kohta" in authorisation
-    assert "Liana Technologies Oy käsittelijänä" in authorisation and "vastaa" in authorisation
+def test_general_written_authorisation_names_the_sections_it_covers(annex_of):
+    annex = annex_of(language="fi")
+    view = build_view(annex)
+    general, obligations, register = view.authorisation
+    assert "yleisen kirjallisen ennakkoluvan" in general and "28 artiklan 2 kohta" in general
+    assert "(EU) 2021/915" in general and "7.7 kohdan a alakohdan vaihtoehto 2" in general
+    titles = [s.title for s in annex.sections]
+    assert titles == ["Yleiset taustapalvelut", "Jaettu MTA-infrastruktuuri", "LianaAutomation", "LianaMailer"]
+    assert ("osioissa ”Yleiset taustapalvelut”, ”Jaettu MTA-infrastruktuuri”, ”LianaAutomation” ja "
+            "”LianaMailer” lueteltuja alikäsittelijöitä") in general
+    assert "”Alikäsittelijöiden muutokset” menettelyssä" in general
+    # what the published list says of its agreements, and nothing more (no liability statement)
+    assert "vähintään yhtä suojaavat tietosuojavelvoitteet" in obligations and "28 artiklan 4 kohta" in obligations
+    assert "vastaa" not in " ".join(view.authorisation)
+    assert view.register["title"] in register and "rekisterinpitäjänä" in register
+    en = build_view(annex_of(language="en"))
+    assert "general written authorisation (Article 28(2)" in en.authorisation[0]
+    assert "Clause 7.7(a), Option 2" in en.authorisation[0]
+    assert "“General background services”, “Shared MTA infrastructure”, “LianaAutomation” and “LianaMailer”" \
+        in en.authorisation[0]
+    assert "does not cover the section “Liana Technologies Oy's own processors" in en.authorisation[2]
+
+
+def test_the_replaced_annex(annex_of):
     view = build_view(annex_of(language="en", replaces="ANX-0000-1111-2222-3333"))
-    assert "Article 28(2)" in view.authorisation[0] and "remains liable" in view.authorisation[0]
-    assert view.authorisation[1] == ("From 29 November 2026, this annex replaces the previous annex, "
+    assert view.authorisation[3] == ("From 29 November 2026, this annex replaces the previous annex, "
                                      "document ID ANX-0000-1111-2222-3333.")
     assert (view.meta[-1].label, view.meta[-1].value) == ("Replaces annex", "ANX-0000-1111-2222-3333")
+    assert view.signatures is not None  # a new annex agreed with the customer is signed
     fi = build_view(annex_of(language="fi", replaces="ANX-0000-1111-2222-3333"))
-    assert "29.11.2026" in fi.authorisation[1]
+    assert "29.11.2026" in fi.authorisation[3]
+
+
+@pytest.mark.parametrize("language", ["fi", "en"])
+def test_a_replacement_issued_by_a_notice_says_so_and_has_no_signature_block(annex_of, language):
+    view = build_view(annex_of(language=language, replaces="ANX-0000-1111-2222-3333", by_notice=True))
+    assert view.signatures is None
+    said = {"fi": "Se annetaan muutosilmoituksen mukana osion ”Alikäsittelijöiden muutokset” menettelyssä ja "
+                  "tulee voimaan ilman allekirjoitusta.",
+            "en": "It is issued with a notice of changes under the procedure in the section “Changes to "
+                  "sub-processors” and takes effect without signature."}[language]
+    assert view.authorisation[3].endswith(said)
+    # by_notice without a replaced annex is an ordinary annex
+    assert build_view(annex_of(language=language, by_notice=True)).signatures is not None
 
 
 def test_register_and_notice(annex_of):
     annex = annex_of(language="fi")
     view = build_view(annex)
-    assert view.register["title"] == "Asiakastietorekisterin alikäsittelijät"  # the published list's heading
+    assert view.register["title"] == ("Palveluntarjoajan omat käsittelijät (Liana Technologies Oy "
+                                      "rekisterinpitäjänä), tiedoksi")
+    assert "”Asiakastietorekisterin alikäsittelijät”" in view.register["intro"]  # the published list's heading
+    assert "eivät kuulu tämän liitteen lupaan" in view.register["intro"]
     assert view.register["note"] == annex.customer_register.note
     assert [(e.name, e.location, e.outside_eea) for e in view.register["entries"]] == \
            [(e.name, e.location, e.outside_eea) for e in annex.customer_register.entries]
-    clause = view.notice["clause"]
-    assert annex.notice_channels in clause and annex.objection_manner in clause
-    assert f"{annex.notice_period_days} päivää" in clause
+    transfers = {e.name: e.transfer for e in view.register["entries"] if e.transfer}
+    assert set(transfers) == {"Chargebee", "Gainsight"}
+    assert all("moduuli 2 (rekisterinpitäjältä käsittelijälle)" in t for t in transfers.values())
+    changes, objection, unresolved = view.notice["paragraphs"]
+    assert annex.notice_channels in changes and f"{annex.notice_period_days} päivää" in changes
+    assert "käsittelypaikan tai EU/ETA-alueen ulkopuolelle tapahtuvan siirron perusteen muuttuminen" in changes
+    assert "lisääminen tai vaihtaminen" in changes
+    assert annex.objection_manner in objection and annex.objection_address in objection
+    assert "15 päivän kuluessa ilmoituksesta ja viimeistään 15 päivää ennen muutoksen voimaantuloa" in objection
+    assert "tietoturva" not in objection
+    assert unresolved == annex.objection_unresolved and "irtisanoa" in unresolved
+
+
+def test_a_regional_transfer_clause_prints_in_its_region_only(annex_of):
+    assert build_view(annex_of()).transfer_clause is None
+    uae = build_view(annex_of(region="uae", products=("mailer",), business_id=None))
+    assert uae.transfer_clause["title"] == "Transfers out of the region: United Arab Emirates"
+    assert "Federal Decree-Law No. 45 of 2021" in uae.transfer_clause["text"]
+    hk = build_view(annex_of(region="hk", products=("mailer",), business_id=None, language="fi"))
+    assert hk.transfer_clause["title"] == "Siirrot alueelta: Hongkong"
+    assert "Personal Data (Privacy) Ordinance" in hk.transfer_clause["text"]
 
 
 def test_signatures_name_both_parties(annex_of):

@@ -16,7 +16,7 @@ CUSTOMERS = {
     "dubai-events.yaml": (EXAMPLES_DIR / "dubai-events.yaml").read_text(encoding="utf-8"),
     "crm.csv": """
         customer_id,customer_name,contract_date,region,language,products
-        harbour-hk,Harbour Trading Ltd,2026-10-01,hk,en,mailer
+        harbour-hk,Harbour Trading Ltd,2026-12-01,hk,en,mailer
     """,
 }
 
@@ -51,7 +51,7 @@ def test_customer_list_search_and_sort(client: TestClient) -> None:
     assert linked(found) == ["esimerkki-oy"]
     assert "1 of 3 contracts" in found
     by_date = client.get("/customers?sort=-date").text
-    assert linked(by_date)[0] == "esimerkki-oy"
+    assert linked(by_date)[0] == "dubai-events"  # dated 2026-12-03
     assert client.get("/customers?sort=nonsense").status_code == 200
 
 
@@ -110,7 +110,7 @@ def test_editing_keeps_the_file_and_refuses_a_stale_form(client: TestClient, tmp
     page = client.get("/customers/dubai-events/edit").text
     digest = re.search(r'name="digest" value="([0-9a-f]+)"', page).group(1)
     assert 'readonly' in re.search(r'<input id="customer_id"[^>]*>', page).group(0)
-    form = {"csrf_token": csrf(client), "action": "save", "name": "Dubai Events FZ-LLC", "date": "2026-08-17",
+    form = {"csrf_token": csrf(client), "action": "save", "name": "Dubai Events FZ-LLC", "date": "2026-12-03",
             "region": "uae", "language": "fi", "products": ["automation", "cms"], "digest": digest,
             "customer_id": "renamed"}
     response = client.post("/customers/dubai-events/edit", data=form)

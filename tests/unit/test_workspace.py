@@ -21,7 +21,7 @@ COMMENTED = """
       id: kommentti-oy
     contract:
       region: eu
-      date: 2026-10-01
+      date: 2026-12-01
       language: fi
       products: [mailer]  # more to come
 """
@@ -57,7 +57,7 @@ def test_an_edit_keeps_comments_and_key_order(tmp_path: Path) -> None:
     assert saved.path.read_text() == (
         "# Signed at the fair; ask Maija before changing.\n"
         "customer:\n  name: Kommentti Oyj     # the trade name\n  id: kommentti-oy\n"
-        "contract:\n  reference: DPA-7\n  region: eu\n  date: 2026-10-01\n  language: fi\n"
+        "contract:\n  reference: DPA-7\n  region: eu\n  date: 2026-12-01\n  language: fi\n"
         "  products: [mailer, cms] # more to come\n"
     )
 
@@ -104,7 +104,7 @@ def test_a_product_the_region_does_not_offer_is_refused(tmp_path: Path) -> None:
 def test_crm_rows_are_listed_read_only(tmp_path: Path) -> None:
     build_file_tree(tmp_path, {"crm.csv": """
         customer_id,customer_name,contract_date,region,language,products
-        crm-oy,CRM Oy,2026-10-01,eu,fi,mailer
+        crm-oy,CRM Oy,2026-12-01,eu,fi,mailer
     """})
     _, listing = app.contract_listing(REGISTRY_DIR, tmp_path, tmp_path / "out")
     assert [(e.contract.customer_id, e.editable) for e in listing.entries] == [("crm-oy", False)]

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from annex_gen import __version__, collector
 from annex_gen.batch.manifest import FileRecord, Manifest, Record, locked
 from annex_gen.errors import AnnexGenError, BatchInterrupted, Diagnostic
+from annex_gen.inputs.contract import date_problem
 from annex_gen.inputs.sources import InputFailure, Source, duplicate_ids, gather
 from annex_gen.model import Annex, Contract, Registry
 from annex_gen.resolve import resolve
@@ -246,23 +247,36 @@ def _plan(registry: Registry, sources: list[Source], input_failures: list[InputF
             unchanged.append((record, source, key))
             continue
         try:
-            contract, warnings = source.load(registry)
+            # the date is checked below: a replacement under the change procedure is dated anew
+            contract, warnings = source.load(registry, check_date=False)
             annex = resolve(registry, contract)
         except AnnexGenError as exc:
             result.failed.append(Failure(source.label, str(exc)))
             continue
-        result.warnings += warnings
         content = annex.content_hash()
         record = manifest.records.get(contract.customer_id)
         if (not force and record is not None and record.content_hash == content
                 and record.templates == templates and manifest.files_present(record)):
+            result.warnings += warnings
             unchanged.append((record, source, key))
-        else:
-            if record is not None and record.content_hash != content and contract.replaces is None:
-                # the new annex names the one it replaces; the manifest keeps the content hash without
-                # that ID, so an unchanged customer stays unchanged on the next run
-                annex = resolve(registry, dataclasses.replace(contract, replaces=record.document_id))
-            jobs.append(_Job(source, contract, annex, content, key))
+            continue
+        replacing = record is not None and record.content_hash != content and contract.replaces is None
+        if (replacing and registry.effective and registry.effective > contract.date
+                and record.source_sha256 == source.digest):
+            # the contract is unchanged and the registry changed: the annex its change notice issues,
+            # dated the registry's effective date (changes.notices.replacement), so both give one ID
+            from annex_gen.changes.notices import replacement
+
+            annex = replacement(registry, contract, record.document_id, registry.effective)
+        elif problem := date_problem(registry, contract.date):
+            result.failed.append(Failure(source.label, f"{source.label}: contract.date: {problem}"))
+            continue
+        elif replacing:
+            # the new annex names the one it replaces; the manifest keeps the content hash without
+            # that ID, so an unchanged customer stays unchanged on the next run
+            annex = resolve(registry, dataclasses.replace(contract, replaces=record.document_id))
+        result.warnings += warnings
+        jobs.append(_Job(source, contract, annex, content, key))
     ids = [(r.customer_id, s.label) for r, s, _ in unchanged]
     ids += [(j.contract.customer_id, j.source.label) for j in jobs]
     duplicates = duplicate_ids(ids)

@@ -13,7 +13,8 @@ from typing import Any
 
 from annex_gen.model import Annex, AnnexEntry, AnnexParty, AnnexSection
 
-_ROW_FIELDS = ("name", "legal_id", "country", "location", "outside_eea", "transfer", "purpose", "option")
+_ROW_FIELDS = ("name", "legal_id", "country", "location", "outside_eea", "registered_outside_eea", "transfer",
+               "purpose", "option")
 
 
 def pair(olds: list, news: list, key: Callable[[Any], Hashable]) -> tuple[list[tuple], list, list]:

@@ -5,11 +5,15 @@ for that customer, the date the change takes effect, and by when and how the cus
 object. It is rendered like the annex (the same CSS, running header and footer, and DOCX
 styles), and the new annex is written beside it. A summary CSV serves a mail merge.
 
-Dates: the effective date is the notice date plus the notice period, or a later date asked
-for; the objection deadline is the notice date plus the objection period. The periods are
-the longer of the old and the new registry's (the terms in force when the notice is sent
-are the old ones; a new registry must not shorten them for this notice). The manner of
-objecting is the old registry's, the terms the customer agreed to.
+Dates: the effective date is a later date asked for, else the new registry's own effective
+date, else the notice date plus the notice period; it is never earlier than the notice date
+plus the notice period, nor than the objection period plus the time left to resolve an
+objection. The objection deadline is `resolution_days` before the effective date (and never
+earlier than the objection period after the notice), so an objection can be resolved before
+the change. The periods are the longer of the old and the new registry's (the terms in force
+when the notice is sent are the old ones; a new registry must not shorten them for this
+notice). The manner of objecting, where to send an objection and what an unresolved one leads
+to are the old registry's, the terms the customer agreed to, where it states them.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from typing import Any, ClassVar
 
 from annex_gen.changes.impact import CustomerImpact, ImpactReport
 from annex_gen.errors import AnnexGenError, NoticeDateError
-from annex_gen.model import Registry
+from annex_gen.model import Annex, Contract, Registry
 from annex_gen.output.write import write_atomic
 from annex_gen.render import DEFAULT_ENGINE, DOCUMENT_FORMATS, render
 from annex_gen.resolve import document_id, resolve
@@ -47,18 +51,25 @@ class NoticeDates:
     objection_deadline: dt.date
     period_days: int
     objection_days: int
+    resolution_days: int = 0  # the objection period ends this many days before the effective date
 
 
 def notice_dates(old: Registry, new: Registry, notice_date: dt.date,
                  effective_date: dt.date | None = None) -> NoticeDates:
-    """The dates of a notice sent on notice_date; raise NoticeDateError if effective_date is too early."""
-    period = max(old.notice.period_days, new.notice.period_days)
+    """The dates of a notice sent on notice_date; raise NoticeDateError if the effective date is too early.
+
+    effective_date: the date asked for; without it, the new registry's effective date, if it holds one.
+    """
     objection_days = max(old.notice.objection_days, new.notice.objection_days)
+    resolution = max(old.notice.resolution_days, new.notice.resolution_days)
+    period = max(old.notice.period_days, new.notice.period_days, objection_days + resolution)
     earliest = notice_date + dt.timedelta(days=period)
-    if effective_date is not None and effective_date < earliest:
-        raise NoticeDateError(notice_date=notice_date, effective_date=effective_date, period_days=period)
-    return NoticeDates(notice_date, max(earliest, effective_date or earliest),
-                       notice_date + dt.timedelta(days=objection_days), period, objection_days)
+    wanted = effective_date or new.effective
+    if wanted is not None and wanted < earliest:
+        raise NoticeDateError(notice_date=notice_date, effective_date=wanted, period_days=period)
+    effective = max(earliest, wanted or earliest)
+    deadline = max(effective - dt.timedelta(days=resolution), notice_date + dt.timedelta(days=objection_days))
+    return NoticeDates(notice_date, effective, deadline, period, objection_days, resolution)
 
 
 @dataclass(frozen=True)
@@ -73,6 +84,8 @@ class Notice:
     company_name: str
     objection_manner: str
     registry_version: str
+    objection_address: str = ""
+    objection_unresolved: str = ""
 
     @property
     def annex_document_id(self) -> str:
@@ -88,18 +101,20 @@ class Notice:
     def to_dict(self) -> dict[str, Any]:
         """JSON form, embedded in the PDF as notice.json."""
         return _content(self.impact, self.dates, self.company_name, self.objection_manner,
-                        self.registry_version) | {"notice_id": self.notice_id}
+                        self.registry_version, self.objection_address, self.objection_unresolved) \
+            | {"notice_id": self.notice_id}
 
     def to_json_bytes(self) -> bytes:
         """The machine-readable notice, as the PDF and DOCX embed it."""
         return (json.dumps(self.to_dict(), ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
-def _content(impact: CustomerImpact, dates: NoticeDates, company: str, manner: str, version: str) -> dict:
+def _content(impact: CustomerImpact, dates: NoticeDates, company: str, manner: str, version: str,
+             address: str, unresolved: str) -> dict:
     contract = impact.contract
     assert contract is not None and impact.new_annex is not None
     return {
-        "schema": "annex-gen/notice/1",
+        "schema": "annex-gen/notice/2",
         "customer": {"id": contract.customer_id, "name": contract.customer_name,
                      "business_id": contract.business_id, "contact_email": contract.contact_email},
         "contract": {"reference": contract.reference},
@@ -110,7 +125,10 @@ def _content(impact: CustomerImpact, dates: NoticeDates, company: str, manner: s
         "objection_deadline": dates.objection_deadline.isoformat(),
         "notice_period_days": dates.period_days,
         "objection_period_days": dates.objection_days,
+        "objection_resolution_days": dates.resolution_days,
         "objection_manner": manner,
+        "objection_address": address,
+        "objection_unresolved": unresolved,
         "registry_version": version,
         "annex_document_id": impact.new_annex.document_id,
         "changes": impact.annex.to_dict(),
@@ -120,10 +138,17 @@ def _content(impact: CustomerImpact, dates: NoticeDates, company: str, manner: s
 def build_notice(report: ImpactReport, impact: CustomerImpact, dates: NoticeDates) -> Notice:
     """The notice of one affected customer."""
     lang = impact.language
-    manner = report.old.notice.objection.get(lang) or report.new.notice.objection[lang]
-    content = _content(impact, dates, report.new.company_name, manner, report.new.version)
+    old, new = report.old.notice, report.new.notice
+    manner = old.objection.get(lang) or new.objection[lang]
+    address = (old.address or new.address)
+    unresolved = (old.unresolved or new.unresolved)
+    address_text = address.text[lang] if address else ""
+    unresolved_text = unresolved.text[lang].format(company=report.new.company_name) if unresolved else ""
+    content = _content(impact, dates, report.new.company_name, manner, report.new.version, address_text,
+                       unresolved_text)
     notice_id = "NTC-" + document_id(content).removeprefix("ANX-")  # the annex's ID scheme
-    return Notice(notice_id, impact, dates, report.new.company_name, manner, report.new.version)
+    return Notice(notice_id, impact, dates, report.new.company_name, manner, report.new.version,
+                  address_text, unresolved_text)
 
 
 # Writing
@@ -202,14 +227,24 @@ def _write_notice(job: tuple[Notice, str], out_dir: Path, registry: Registry) ->
     return ("ok", files)
 
 
+def replacement(registry: Registry, contract: Contract, replaces: str, effective: dt.date) -> Annex:
+    """The annex that replaces `replaces` under the change procedure: dated the day the change takes effect,
+    issued with a notice, unsigned. A batch and a notice make it alike, so both give the same document ID."""
+    return resolve(registry, dataclasses.replace(contract, date=effective, replaces=replaces, by_notice=True))
+
+
 def dated_from(impact: CustomerImpact, registry: Registry, effective: dt.date) -> CustomerImpact:
     """The impact with its new annex dated the day the change takes effect, replacing the annex in force."""
     assert impact.contract is not None
     # the old annex is resolved from the old registry and the same contract: the same inputs always
     # name the same replaced document ID, so the new annex stays deterministic
     replaces = impact.old_annex.document_id if impact.old_annex else impact.contract.replaces
-    contract = dataclasses.replace(impact.contract, date=effective, replaces=replaces)
-    return dataclasses.replace(impact, contract=contract, new_annex=resolve(registry, contract))
+    if replaces is None:
+        contract = dataclasses.replace(impact.contract, date=effective)
+        return dataclasses.replace(impact, contract=contract, new_annex=resolve(registry, contract))
+    annex = replacement(registry, impact.contract, replaces, effective)
+    contract = dataclasses.replace(impact.contract, date=effective, replaces=replaces, by_notice=True)
+    return dataclasses.replace(impact, contract=contract, new_annex=annex)
 
 
 def write_notices(report: ImpactReport, out_dir: Path, *, notice_date: dt.date,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 
@@ -60,8 +61,34 @@ def _warn_missing_glyphs(c: Checker, path: tuple[str, ...], text: str) -> None:
         c.warn(path, f"no bundled font has {names}; the PDF would show an empty box or a machine-dependent glyph")
 
 
-def validate_contract(registry: Registry, doc: Document) -> tuple[Contract | None, list[Diagnostic]]:
-    """A Contract and the warnings, or None and every problem found."""
+def date_problem(registry: Registry, date: dt.date) -> str | None:
+    """Why an annex may not carry this date (before the list it reflects was retrieved), or None."""
+    if date >= registry.list_retrieved:
+        return None
+    return (f"the annex is dated {date.isoformat()}, before the published list it reflects was retrieved "
+            f"({registry.list_retrieved.isoformat()}); date it {registry.list_retrieved.isoformat()} or later")
+
+
+def registry_identifiers(registry: Registry) -> dict[str, str]:
+    """Every registry entity's identifier, in the forms a business ID may take, to the entity's name."""
+    out = {}
+    for entity in registry.entities.values():
+        if entity.legal_id is None:
+            continue
+        value = entity.legal_id.value.replace(" ", "").upper()
+        out[value] = entity.name
+        if re.match(r"^FI[0-9]{8}$", value):  # a Finnish VAT number is the business ID without its hyphen
+            out[f"{value[2:9]}-{value[9]}"] = entity.name
+    return out
+
+
+def validate_contract(registry: Registry, doc: Document, *,
+                      check_date: bool = True) -> tuple[Contract | None, list[Diagnostic]]:
+    """A Contract and the warnings, or None and every problem found.
+
+    check_date: an annex dated before the registry's list was retrieved is an error; off where the
+    contract's annex is not made as dated (a change notice dates the new annex itself).
+    """
     diagnostics: list[Diagnostic] = []
     c = Checker(doc, diagnostics)
     c.mapping((), required=["customer", "contract"])
@@ -83,6 +110,9 @@ def validate_contract(registry: Registry, doc: Document) -> tuple[Contract | Non
             problem = business_id_problem(business_id)
             if problem:
                 c.error(("customer", "business_id"), problem)
+            elif owner := registry_identifiers(registry).get(business_id):
+                c.error(("customer", "business_id"), f"{business_id} is the identifier of {owner}, a "
+                        "sub-processor in the registry, not of the customer; check the customer's business ID")
         email = c.text_line(("customer", "contact_email"), optional=True, max_len=254)
         if email and not _EMAIL_RE.match(email):
             c.error(("customer", "contact_email"), f"{shown(email)} is not an email address")
@@ -103,6 +133,8 @@ def validate_contract(registry: Registry, doc: Document) -> tuple[Contract | Non
             replaces = None
         if "date" in con:
             date = c.date(("contract", "date"))
+            if check_date and date and (problem := date_problem(registry, date)):
+                c.error(("contract", "date"), problem)
         region = c.choice(("contract", "region"), registry.regions, "region") if "region" in con else None
         language = c.choice(("contract", "language"), registry.languages, "language") if "language" in con else None
         if "products" in con:
@@ -122,9 +154,6 @@ def validate_contract(registry: Registry, doc: Document) -> tuple[Contract | Non
     if any(d.severity == "error" for d in diagnostics):
         return None, diagnostics
     assert cid and name and date and region and language
-    if date < registry.list_retrieved:
-        c.warn(("contract", "date"), f"the annex is dated {date.isoformat()}, before the published list "
-               f"it reflects was retrieved ({registry.list_retrieved.isoformat()})")
     contract = Contract(
         customer_id=cid,
         customer_name=name,

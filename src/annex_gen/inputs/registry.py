@@ -16,6 +16,7 @@ from annex_gen.hashing import sha256_json
 from annex_gen.inputs.schema import ID_RE, Checker, describe, did_you_mean, one_of
 from annex_gen.inputs.yamlio import Document, load
 from annex_gen.model import (
+    EEA_COUNTRIES,
     SECTION_KINDS,
     TRANSFER_KINDS,
     Entity,
@@ -29,6 +30,7 @@ from annex_gen.model import (
     Region,
     Registry,
     Section,
+    SourcedText,
     TransferBasis,
 )
 
@@ -98,17 +100,22 @@ class _RegistryReader:
         top = meta.mapping(
             (),
             required=["release", "published_list", "company", "languages", "regions", "products", "notice"],
-            optional=["options", "identifier_kinds", "transfer_bases", "dpa_annex"],
+            optional=["options", "identifier_kinds", "transfer_bases", "dpa_annex", "effective"],
         ) or {}
         languages = self._languages(meta)
         release = meta.text_line(("release",)) or ""
         listing = meta.mapping(("published_list",), required=["title", "source", "retrieved"],
-                               optional=["language", "introduction", "updates"])
+                               optional=["language", "introduction", "updates", "address"])
         list_title = meta.text(("published_list", "title"), languages) if listing else None
         introduction = self._paragraphs(meta, ("published_list", "introduction"), languages, ())
         updates = self._paragraphs(meta, ("published_list", "updates"), languages, _UPDATES_FIELDS)
         list_source = meta.text_line(("published_list", "source")) if listing else None
         retrieved = meta.date(("published_list", "retrieved")) if listing else None
+        list_address = self._address(meta) if listing else None
+        effective = meta.date(("effective",)) if top.get("effective") is not None else None
+        if effective and retrieved and effective < retrieved:
+            meta.error(("effective",), f"the release takes effect on {effective.isoformat()}, before its list was "
+                       f"retrieved ({retrieved.isoformat()}); expected {retrieved.isoformat()} or later")
         company = meta.mapping(("company",), required=["name"])
         company_name = meta.text_line(("company", "name")) if company else None
 
@@ -150,6 +157,8 @@ class _RegistryReader:
             corrections=corrections,
             transfer_bases=bases,
             annex_title=annex_title,
+            list_address=list_address,
+            effective=effective,
             warnings=tuple(d for d in self.diagnostics if d.severity != "error"),
 
             list_introduction=introduction,
@@ -236,7 +245,7 @@ class _RegistryReader:
         out = {}
         for rid in self._ids(c, ("regions",)):
             path = ("regions", rid)
-            if not c.mapping(path, required=["name", "heading", "products"]):
+            if not c.mapping(path, required=["name", "heading", "products"], optional=["transfer_clause"]):
                 continue
             name = c.text((*path, "name"), langs)
             heading = c.text((*path, "heading"), langs)
@@ -247,14 +256,15 @@ class _RegistryReader:
                     c.error((*path, "products", i), f"product {pid!r} is listed twice")
                 elif pid:
                     offered.append(pid)
-            out[rid] = Region(rid, name or {}, heading or {}, tuple(offered))
+            clause = self._sourced_text(c, (*path, "transfer_clause"), langs, ("company",), optional=True)
+            out[rid] = Region(rid, name or {}, heading or {}, tuple(offered), clause)
         return out
 
     def _transfer_bases(self, c: Checker, langs: tuple[str, ...]) -> dict[str, TransferBasis]:
         out = {}
         for bid in self._ids(c, ("transfer_bases",)):
             path = ("transfer_bases", bid)
-            if not c.mapping(path, required=["kind", "name", "source"], optional=["module", "decision"]):
+            if not c.mapping(path, required=["kind", "name", "source"], optional=["module", "decision", "sources"]):
                 continue
             kind = c.choice((*path, "kind"), TRANSFER_KINDS, "transfer basis kind")
             name = c.text((*path, "name"), langs)
@@ -265,25 +275,84 @@ class _RegistryReader:
                 c.error((*path, "module"), "the Standard Contractual Clauses 2021/914 need a module from 1 to 4")
             if kind == "adequacy" and not decision:
                 c.error(path, "an adequacy decision needs `decision`, e.g. \"(EU) 2023/1795\"")
+            sources = self._text_sources(c, (*path, "sources"), optional=True)
             if kind and name and source:
-                out[bid] = TransferBasis(bid, kind, name, source, module, decision)
+                out[bid] = TransferBasis(bid, kind, name, source, module, decision, sources)
         return out
 
     def _notice(self, c: Checker, langs: tuple[str, ...]) -> NoticeTerms | None:
         path = ("notice",)
-        if not c.mapping(path, required=["period_days", "objection_days", "channels", "objection"]):
+        if not c.mapping(path, required=["period_days", "objection_days", "channels", "objection"],
+                         optional=["resolution_days", "address", "unresolved"]):
             return None
         days = {}
-        for key in ("period_days", "objection_days"):
-            value = c.typed((*path, key), int)
-            if value is not None and not 1 <= value <= 365:
+        for key in ("period_days", "objection_days", "resolution_days"):
+            value = c.typed((*path, key), int, optional=key == "resolution_days")
+            if key == "resolution_days" and value is None:
+                value = 0
+            elif value is not None and not (0 if key == "resolution_days" else 1) <= value <= 365:
                 c.error((*path, key), f"expected a number of days from 1 to 365, got {value}")
             days[key] = value
+        if None not in days.values() and days["objection_days"] + days["resolution_days"] > days["period_days"]:
+            c.error((*path, "resolution_days"),
+                    f"objections within {days['objection_days']} days of a notice given {days['period_days']} days "
+                    f"ahead cannot end {days['resolution_days']} days before the change takes effect; expected "
+                    f"objection_days + resolution_days <= period_days")
         channels = c.text((*path, "channels"), langs)
         objection = c.text((*path, "objection"), langs)
+        address = self._sourced_text(c, (*path, "address"), langs, (), optional=True)
+        unresolved = self._sourced_text(c, (*path, "unresolved"), langs, ("company",), optional=True)
         if None in days.values() or not channels or not objection:
             return None
-        return NoticeTerms(days["period_days"], days["objection_days"], channels, objection)
+        return NoticeTerms(days["period_days"], days["objection_days"], channels, objection,
+                           days["resolution_days"], address, unresolved)
+
+    def _address(self, c: Checker) -> str | None:
+        """published_list.address: where the list is published, an https URL."""
+        path = ("published_list", "address")
+        address = c.text_line(path, optional=True, max_len=500)
+        if address and not re.match(r"^https://[^\s/]+\.[^\s/]+(/\S*)?$", address):
+            c.error(path, f"expected the https address of the published list, got {address!r}")
+            return None
+        if address is None:
+            c.warn(("published_list",), "no `address`: the annexes' source line cannot say where the list is "
+                   "published; add published_list.address (https://...)")
+        return address
+
+    def _sourced_text(self, c: Checker, path: tuple, langs: tuple[str, ...], fields: tuple[str, ...],
+                      *, optional: bool = False) -> SourcedText | None:
+        """A registry text beyond the published list: {fi: ..., en: ..., sources: [...]}; {placeholders} from fields."""
+        if optional and c.get(path) is None:
+            return None
+        text = c.text(path, langs, extra=["sources"])
+        sources = self._text_sources(c, (*path, "sources"))
+        if not text:
+            return None
+        for lang, value in text.items():
+            try:
+                used = {name for _, name, _, _ in string.Formatter().parse(value) if name is not None}
+            except ValueError as exc:
+                c.error((*path, lang), f"malformed {{placeholder}}: {exc}; write {{{{ and }}}} for braces")
+                continue
+            if unknown := sorted(used - set(fields)):
+                allowed = ", ".join("{" + f + "}" for f in fields) or "none"
+                c.error((*path, lang), f"unknown placeholder {{{unknown[0]}}}; allowed: {allowed}")
+        return SourcedText(text, tuple(sources))
+
+    def _text_sources(self, c: Checker, path: tuple, *, optional: bool = False) -> list[dict[str, str]]:
+        """`sources`: where a registry text comes from, each {source: URL or document, quote?, note?}."""
+        value = c.typed(path, list, optional=optional)
+        if value is None:
+            return []
+        if not value:
+            c.error(path, "name at least one source: {source: URL or document, quote: ..., note: ...}")
+        out = []
+        for i, _ in enumerate(value):
+            if c.mapping((*path, i), required=["source"], optional=["quote", "note"]):
+                item = {k: c.text_line((*path, i, k), optional=k != "source", max_len=2000)
+                        for k in ("source", "quote", "note")}
+                out.append({k: v for k, v in item.items() if v})
+        return out
 
     def _locations(self, langs: tuple[str, ...]) -> dict[str, Location]:
         c = self.checker("locations.yaml")
@@ -404,14 +473,21 @@ class _RegistryReader:
             entity = c.choice((*epath, "entity"), entities, "entity")
             location = c.choice((*epath, "location"), locations, "location")
             transfer = c.choice((*epath, "transfer"), bases, "transfer basis", optional=True)
-            if location in locations and not locations[location].eea and c.get((*epath, "transfer")) is None:
+            # a transfer by location (servers outside the EU/EEA) or by entity (registered outside it)
+            country = entities[entity].country if entity in entities else None
+            by_entity = country is not None and country not in EEA_COUNTRIES
+            by_location = location in locations and not locations[location].eea
+            why = (f"location {location!r} is outside the EU/EEA" if by_location else
+                   f"entity {entity!r} is registered outside the EU/EEA ({country}), although {location!r} is inside")
+            if (by_location or by_entity) and c.get((*epath, "transfer")) is None:
                 # the customer register is Liana's own processing, listed for information only
                 report = c.error if required_transfer else c.warn
                 where = "" if required_transfer else " (customer register, listed for information)"
-                report(epath, f"location {location!r} is outside the EU/EEA: name its transfer basis{where} "
+                report(epath, f"{why}: name its transfer basis{where} "
                        f"(transfer: one of {', '.join(bases) or 'the ids in registry.yaml transfer_bases'})")
-            elif location in locations and locations[location].eea and transfer:
-                c.error((*epath, "transfer"), f"location {location!r} lies in the EU/EEA: no transfer basis applies")
+            elif location in locations and entity in entities and not (by_location or by_entity) and transfer:
+                c.error((*epath, "transfer"), f"location {location!r} lies in the EU/EEA and the entity is registered "
+                        "there: no transfer basis applies")
             option = c.choice((*epath, "option"), options, "option", optional=True)
             purpose = self._purpose(c, (*epath, "purpose"), langs)
             key = (entity, location, option)

@@ -50,12 +50,12 @@ class Source:
         text = self.text if self.text is not None else read_text(Path(self.label), MAX_CONTRACT_BYTES)
         return parse_text(text, self.label)
 
-    def load(self, registry: Registry) -> tuple[Contract, list[Diagnostic]]:
+    def load(self, registry: Registry, *, check_date: bool = True) -> tuple[Contract, list[Diagnostic]]:
         """The validated contract and its warnings; raise InvalidInput with every problem."""
         from annex_gen.inputs.contract import validate_contract
         from annex_gen.inputs.crm import in_column_terms
 
-        contract, diagnostics = validate_contract(registry, self.document())
+        contract, diagnostics = validate_contract(registry, self.document(), check_date=check_date)
         if self.row is not None:
             diagnostics = [in_column_terms(d) for d in diagnostics]
         if contract is None:
@@ -165,14 +165,15 @@ def _diagnostics(failure: InputFailure) -> list[Diagnostic]:
     return list(failure.diagnostics) or [Diagnostic(failure.label, None, None, "", failure.message)]
 
 
-def load_all(registry: Registry, sources: Iterable[Source], failures: Iterable[InputFailure] = ()) -> Loaded:
+def load_all(registry: Registry, sources: Iterable[Source], failures: Iterable[InputFailure] = (), *,
+             check_date: bool = True) -> Loaded:
     """Every source loaded as a contract; a customer id used by two inputs fails both."""
     contracts: list[Contract] = []
     failed = list(failures)
     diagnostics = [d for f in failed for d in _diagnostics(f)]
     for source in sources:
         try:
-            contract, warnings = source.load(registry)
+            contract, warnings = source.load(registry, check_date=check_date)
         except InvalidInput as exc:
             failed.append(InputFailure(source.label, str(exc), tuple(exc.diagnostics)))
             diagnostics.extend(exc.diagnostics)

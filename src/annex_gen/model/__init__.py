@@ -8,6 +8,7 @@ HTML/PDF, DOCX) reads the same words from one place.
 from annex_gen.model.annex import PROVENANCE, Annex, AnnexEntry, AnnexParty, AnnexSection
 from annex_gen.model.contract import Contract
 from annex_gen.model.registry import (
+    EEA_COUNTRIES,
     SECTION_KINDS,
     TRANSFER_KINDS,
     Entity,
@@ -21,12 +22,13 @@ from annex_gen.model.registry import (
     Region,
     Registry,
     Section,
+    SourcedText,
     Text,
     TransferBasis,
 )
 
 __all__ = [
-    "PROVENANCE", "SECTION_KINDS", "Annex", "AnnexEntry", "AnnexParty", "AnnexSection", "Contract", "Entity", "Entry",
-    "IdentifierKind", "LegalId", "Location", "NoticeTerms", "Option", "Purpose", "Region", "Registry", "Section",
-    "Text", "TRANSFER_KINDS", "TransferBasis",
+    "EEA_COUNTRIES", "PROVENANCE", "SECTION_KINDS", "Annex", "AnnexEntry", "AnnexParty", "AnnexSection", "Contract",
+    "Entity", "Entry", "IdentifierKind", "LegalId", "Location", "NoticeTerms", "Option", "Purpose", "Region",
+    "Registry", "Section", "SourcedText", "Text", "TRANSFER_KINDS", "TransferBasis",
 ]

@@ -11,9 +11,9 @@ from typing import Any, ClassVar
 
 from annex_gen.hashing import canonical_json, sha256_text
 
-SCHEMA = "annex-gen/annex/2"
-# Every schema an archived annex.json may carry: signed annexes of schema 1 exist.
-READABLE_SCHEMAS = ("annex-gen/annex/1", SCHEMA)
+SCHEMA = "annex-gen/annex/3"
+# Every schema an archived annex.json may carry: signed annexes of schemas 1 and 2 exist.
+READABLE_SCHEMAS = ("annex-gen/annex/1", "annex-gen/annex/2", SCHEMA)
 
 # Provenance is not content: an annex whose content is unchanged stays valid under a newer registry.
 PROVENANCE = ("document_id", "registry_version", "published_list")
@@ -34,6 +34,7 @@ class AnnexEntry:
     country: str | None = None
     transfer_basis: str | None = None  # id in the registry's transfer_bases (schema 2)
     transfer: str | None = None  # its wording in the annex language
+    registered_outside_eea: bool = False  # the entity is registered outside the EU/EEA: a transfer (schema 3)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
@@ -44,6 +45,7 @@ class AnnexEntry:
             "country": self.country,
             "location": self.location,
             "outside_eea": self.outside_eea,
+            "registered_outside_eea": self.registered_outside_eea,
             "transfer_basis": self.transfer_basis,
             "transfer": self.transfer,
             "purpose": self.purpose,
@@ -156,6 +158,14 @@ class Annex:
     # schema 2; defaults keep annexes of schema 1 loadable
     annex_title: str = ""
     replaces: str | None = None
+    # schema 3
+    issued_by_notice: bool = False  # a replacement issued under the change procedure: no signature
+    objection_resolution_days: int = 0
+    objection_address: str = ""
+    objection_unresolved: str = ""
+    transfer_clause: str | None = None  # the region's own law on transfers out of it
+    list_address: str | None = None
+    list_release: str = ""
 
     @property
     def issued(self) -> dt.date:
@@ -209,7 +219,8 @@ class Annex:
                 "name": self.customer_name,
                 "business_id": self.business_id,
             },
-            "contract": {"reference": self.reference, "date": self.date.isoformat(), "replaces": self.replaces},
+            "contract": {"reference": self.reference, "date": self.date.isoformat(), "replaces": self.replaces,
+                         "issued_by_notice": self.issued_by_notice},
             "annex_title": self.annex_title,
             "region": self.region,
             "region_name": self.region_name,
@@ -218,12 +229,17 @@ class Annex:
             "options": dict(sorted(self.options.items())),
             "option_names": dict(sorted(self.option_names.items())),
             "registry_version": self.registry_version,
-            "published_list": {"title": self.list_title, "retrieved": self.list_retrieved.isoformat()},
+            "published_list": {"title": self.list_title, "retrieved": self.list_retrieved.isoformat(),
+                               "address": self.list_address, "release": self.list_release},
             "company": self.company_name,
             "notice_period_days": self.notice_period_days,
             "objection_period_days": self.objection_period_days,
             "notice_channels": self.notice_channels,
             "objection_manner": self.objection_manner,
+            "objection_resolution_days": self.objection_resolution_days,
+            "objection_address": self.objection_address,
+            "objection_unresolved": self.objection_unresolved,
+            "transfer_clause": self.transfer_clause,
             "sections": [s.to_dict() for s in self.sections],
             "subprocessors": [p.to_dict() for p in self.subprocessors],
             "customer_register": register_rows(self.customer_register),
@@ -290,6 +306,13 @@ class Annex:
             ),
             annex_title=str(data.get("annex_title") or ""),
             replaces=contract.get("replaces"),
+            issued_by_notice=bool(contract.get("issued_by_notice")),
+            objection_resolution_days=int(data.get("objection_resolution_days") or 0),
+            objection_address=str(data.get("objection_address") or ""),
+            objection_unresolved=str(data.get("objection_unresolved") or ""),
+            transfer_clause=data.get("transfer_clause"),
+            list_address=published.get("address"),
+            list_release=str(published.get("release") or ""),
         )
 
 
@@ -321,6 +344,7 @@ def _entry_from_dict(e: Mapping[str, Any]) -> AnnexEntry:
         country=e.get("country"),
         transfer_basis=e.get("transfer_basis"),
         transfer=e.get("transfer"),
+        registered_outside_eea=bool(e.get("registered_outside_eea")),
     )
 
 
@@ -346,6 +370,7 @@ def register_rows(section: AnnexSection) -> list[dict[str, Any]]:
             "country": e.country,
             "location": e.location,
             "outside_eea": e.outside_eea,
+            "registered_outside_eea": e.registered_outside_eea,
             "transfer_basis": e.transfer_basis,
             "transfer": e.transfer,
             "purpose": e.purpose,

@@ -23,3 +23,4 @@ class Contract:
     reference: str | None = None
     source: str = ""
     replaces: str | None = None  # the document ID of the annex this one replaces
+    by_notice: bool = False  # the annex replaces `replaces` under the change procedure (a notice), unsigned

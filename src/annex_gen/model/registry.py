@@ -10,6 +10,18 @@ Text = Mapping[str, str]
 
 SECTION_KINDS = ("general", "product", "shared_mta", "customer_register")
 
+# ISO 3166-1 alpha-2 codes of the EU member states and the other EEA states (Iceland, Liechtenstein, Norway).
+EEA_COUNTRIES = frozenset(
+    "AT BE BG CY CZ DE DK EE ES FI FR GR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK IS LI NO".split())
+
+
+@dataclass(frozen=True)
+class SourcedText:
+    """A text the registry holds beyond the published list, with where it comes from (`sources`)."""
+
+    text: Mapping[str, str]
+    sources: tuple[Mapping[str, str], ...] = ()
+
 
 @dataclass(frozen=True)
 class LegalId:
@@ -82,6 +94,8 @@ class Region:
     name: Text
     heading: Text
     products: tuple[str, ...]
+    # what the law of the region says of transfers out of it (e.g. UAE, Hong Kong), printed in its annexes
+    transfer_clause: SourcedText | None = None
 
 
 @dataclass(frozen=True)
@@ -115,16 +129,25 @@ class TransferBasis:
     source: str
     module: int | None = None
     decision: str | None = None
+    sources: tuple[Mapping[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
 class NoticeTerms:
-    """The change-notification terms of the published list."""
+    """The change procedure: notice period, objection period, where to object and what an open objection leads to.
+
+    A notice is given period_days before the change takes effect; the customer may object within
+    objection_days of it, and the objection period ends resolution_days before the effective
+    date, so that an objection can be resolved before the change.
+    """
 
     period_days: int
     objection_days: int
     channels: Text
     objection: Text
+    resolution_days: int = 0
+    address: SourcedText | None = None  # where an objection is sent
+    unresolved: SourcedText | None = None  # what happens to an objection not resolved by the effective date
 
 
 @dataclass(frozen=True)
@@ -149,6 +172,8 @@ class Registry:
     corrections: tuple[Mapping[str, str], ...] = ()
     transfer_bases: Mapping[str, TransferBasis] = field(default_factory=dict)
     annex_title: Text = field(default_factory=dict)
+    list_address: str | None = None  # where the published list is published (https URL)
+    effective: dt.date | None = None  # the date this release takes effect, set by legal
     # what the registry lacks but may still print without (e.g. unknown addresses); check reports them
     warnings: tuple = ()
 
@@ -163,6 +188,11 @@ class Registry:
     def version(self) -> str:
         """Release plus content digest: changes whenever any content changes."""
         return f"{self.release}+{self.digest[:8]}"
+
+    def outside_eea(self, entity_id: str, location_id: str) -> bool:
+        """A transfer: the location lies outside the EU/EEA, or the entity is registered outside it."""
+        country = self.entities[entity_id].country
+        return not self.locations[location_id].eea or (country is not None and country not in EEA_COUNTRIES)
 
     def format_legal_id(self, legal_id: LegalId | None) -> str:
         """The identifier as printed, e.g. 'CRO 706654'."""

@@ -23,14 +23,18 @@ class Version:
     first: bool  # the oldest version of the history read
 
     @property
-    def effective(self) -> dt.date:
-        """The day the version takes effect: published plus the notice period."""
-        return self.published + dt.timedelta(days=self.registry.notice.period_days)
+    def effective(self) -> dt.date | None:
+        """The day the version takes effect, as legal set it in the registry (`effective`); None if not set."""
+        return self.registry.effective
 
     @property
-    def objection_deadline(self) -> dt.date:
-        """The last day to object: published plus the objection period."""
-        return self.published + dt.timedelta(days=self.registry.notice.objection_days)
+    def objection_deadline(self) -> dt.date | None:
+        """The last day to object: the objection period ends before the effective date; None without one."""
+        if self.effective is None:
+            return None
+        terms = self.registry.notice
+        return max(self.effective - dt.timedelta(days=terms.resolution_days),
+                   min(self.effective, self.published + dt.timedelta(days=terms.objection_days)))
 
 
 @dataclass(frozen=True)

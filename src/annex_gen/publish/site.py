@@ -200,8 +200,13 @@ def render_list(registry: Registry, version: Version | None, lang: str) -> str:
     cat = site_catalogs()[lang]
     register, regions = _regions(registry, lang)
     terms = {"period_days": registry.notice.period_days, "objection_days": registry.notice.objection_days}
-    meta = Meta(cat.format("meta.version", version=registry.version),
-                cat.format("meta.in_effect", date=_date(version.effective, lang)) if version else None)
+    # "in force from" only for a date legal set (registry `effective`); else the day it was published
+    when = None
+    if version and version.effective:
+        when = cat.format("meta.in_effect", date=_date(version.effective, lang))
+    elif version:
+        when = cat.format("meta.published", date=_date(version.published, lang))
+    meta = Meta(cat.format("meta.version", version=registry.version), when)
     return environment().get_template("site/list.html.j2").render(
         **_common(registry, lang, "list"),
         meta=meta,
@@ -220,7 +225,9 @@ def _change_views(history: History, current: Registry, lang: str) -> list[Change
         old = history.versions[i - 1].registry if i else v.registry
         views.append(ChangeView(
             version_anchor(v.registry.release), v.registry.version, v.registry.digest == current.digest,
-            _date(v.published, lang), _date(v.effective, lang), _date(v.objection_deadline, lang),
+            _date(v.published, lang),
+            _date(v.effective, lang) if v.effective else cat["changes.not_set"],
+            _date(v.objection_deadline, lang) if v.objection_deadline else cat["changes.not_set"],
             tuple(describe(c, old, v.registry, cat) for c in v.changes), v.first))
     return views[::-1]
 
@@ -252,7 +259,7 @@ def site_data(registry: Registry, version: Version | None) -> dict:
         "registry_version": registry.version,
         "release": registry.release,
         "published": version.published.isoformat() if version else None,
-        "effective": version.effective.isoformat() if version else None,
+        "effective": version.effective.isoformat() if version and version.effective else None,
         "notice": {"period_days": registry.notice.period_days, "objection_days": registry.notice.objection_days},
         "products": [{"id": pid, "name": name} for pid, name in registry.products.items()],
         "regions": [{"id": r.id, "name": dict(r.name), "heading": dict(r.heading), "products": list(r.products)}
@@ -308,7 +315,10 @@ def render_feed(registry: Registry, history: History) -> bytes:
         title = (cat.format("feed.entry_title_first", version=view.version) if v.first
                  else cat.format("feed.entry_title", version=view.version, count=len(v.changes)))
         dates = (f"{cat['changes.effective']}: {v.effective.isoformat()}. "
-                 f"{cat['changes.objection_deadline']}: {v.objection_deadline.isoformat()}.")
+                 f"{cat['changes.objection_deadline']}: {v.objection_deadline.isoformat()}."
+                 if v.effective and v.objection_deadline else
+                 f"{cat['changes.published']}: {v.published.isoformat()}. {cat['changes.effective']}: "
+                 f"{cat['changes.not_set']}.")
         lines = view.changes or ((cat["changes.first"],) if v.first else (cat["changes.none"],))
         out += [
             "  <entry>",

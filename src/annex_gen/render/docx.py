@@ -238,6 +238,8 @@ def _entry_cells(e: EntryView, labels: dict[str, str]) -> list:
     location = [("", _run(e.location))]
     if e.outside_eea:
         location.append(("", _mark(labels["outside_eea_mark"])))
+    if e.registered_outside_eea:
+        location.append(("", _mark(labels["registered_outside_eea_mark"])))
     purpose = [("", _text_runs(e.purpose))]
     purpose += [(BULLET_INDENT, _run(f"• {item}")) for item in e.purpose_items]
     if e.transfer:
@@ -487,8 +489,13 @@ def build_docx(view: AnnexView, payload: bytes, date: dt.date) -> bytes:
     )
     doc.add_paragraph(view.summary["footnote"])
 
+    if view.transfer_clause:
+        heading(doc, view.transfer_clause["title"])
+        doc.add_paragraph(view.transfer_clause["text"])
+
     heading(doc, view.notice["title"])
-    doc.add_paragraph(view.notice["clause"])
+    for text in view.notice["paragraphs"]:
+        doc.add_paragraph(text)
 
     # informational, so it comes before the signatures: nothing follows them
     heading(doc, view.register["title"])
@@ -497,10 +504,11 @@ def build_docx(view: AnnexView, payload: bytes, date: dt.date) -> bytes:
         note(doc, view.register["note"])
     entries_table(doc, view.register["entries"], labels, keep_together=True)
 
-    heading(doc, view.signatures["title"])
-    signature = view.signatures
-    signature_table(doc, list(signature["parties"]),
-                    [signature["signature"], signature["name"], signature["place_date"]])
+    if view.signatures:  # a replacement issued by a notice takes effect without signature
+        heading(doc, view.signatures["title"])
+        signature = view.signatures
+        signature_table(doc, list(signature["parties"]),
+                        [signature["signature"], signature["name"], signature["place_date"]])
     return finish(doc, view, date, payload)
 
 
@@ -540,7 +548,8 @@ def build_notice_docx(view: NoticeView, payload: bytes, date: dt.date) -> bytes:
         for line in view.other["lines"]:
             doc.add_paragraph(f"• {line}")
     heading(doc, view.objection["title"])
-    doc.add_paragraph(view.objection["text"])
+    for text in view.objection["paragraphs"]:
+        doc.add_paragraph(text)
     heading(doc, view.annex["title"])
     doc.add_paragraph(view.annex["text"])
     return finish(doc, view, date, payload, root="notice")

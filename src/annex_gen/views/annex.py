@@ -26,6 +26,7 @@ class EntryView:
     purpose_items: tuple[str, ...]
     gated: str | None
     transfer: str | None = None
+    registered_outside_eea: bool = False
 
 
 @dataclass(frozen=True)
@@ -60,8 +61,9 @@ class AnnexView(PageView):
     summary: dict
     notice: dict
     register: dict
-    signatures: dict
+    signatures: dict | None  # None: a replacement issued by a notice takes effect without signature
     authorisation: tuple[str, ...] = ()
+    transfer_clause: dict | None = None  # the region's own law on transfers out of it
 
 
 def entry_view(cat: Catalog, e: AnnexEntry, option_names: dict[str, str]) -> EntryView:
@@ -69,7 +71,7 @@ def entry_view(cat: Catalog, e: AnnexEntry, option_names: dict[str, str]) -> Ent
     gated = cat.format("table.option_gated", option=option_names.get(e.option, e.option)) if e.option else None
     transfer = cat.format("transfer_basis", basis=e.transfer) if e.transfer else None
     return EntryView(e.name, e.legal_id or cat["meta.none"], e.location, e.outside_eea, e.purpose,
-                     e.purpose_items, gated, transfer)
+                     e.purpose_items, gated, transfer, e.registered_outside_eea)
 
 
 def section_view(cat: Catalog, s: AnnexSection, option_names: dict[str, str], mta_title: str | None) -> SectionView:
@@ -92,6 +94,16 @@ def merged_locations(locations: tuple[str, ...]) -> str:
     return ", ".join(kept)
 
 
+def quoted_list(titles: list[str], language: str) -> str:
+    """“A”, “B” and “C”: the section titles in the language's quotation marks and list form."""
+    from babel.lists import format_list
+
+    from annex_gen.resolve import LOCALES
+
+    quote = "”{}”" if language == "fi" else "“{}”"
+    return format_list([quote.format(t) for t in titles], locale=LOCALES.get(language, language))
+
+
 def build_view(annex: Annex) -> AnnexView:
     """The view of one annex in its own language."""
     cat = load_catalogs()[annex.language]
@@ -111,7 +123,9 @@ def build_view(annex: Annex) -> AnnexView:
         Row(cat["meta.products"], ", ".join(name for _, name in annex.products)),
         Row(cat["meta.options"], ", ".join(enabled) if enabled else none),
         Row(cat["meta.registry_version"], annex.registry_version),
-        Row(cat["meta.source"], cat.format("meta.source_value", list_title=annex.list_title,
+        Row(cat["meta.source"], cat.format("meta.source_value_address" if annex.list_address else "meta.source_value",
+                                           list_title=annex.list_title, address=annex.list_address or "",
+                                           release=annex.list_release or annex.registry_version.split("+")[0],
                                            retrieved=annex.list_retrieved.isoformat())),
         Row(cat["meta.document_id"], annex.document_id),
     ]
@@ -136,10 +150,25 @@ def build_view(annex: Annex) -> AnnexView:
     page_label, page_of = page_parts(cat)
     ctx = {"company": annex.company_name, "customer": annex.customer_name}
     title = annex.annex_title or cat["document.title"]
-    authorisation = [cat.format("authorisation", **ctx)]
+    register_title = cat.format("register.title", **ctx)
+    authorisation = [
+        cat.format("authorisation.general", sections=quoted_list([s.title for s in annex.sections], annex.language),
+                   procedure=cat["notice.title"], **ctx),
+        cat.format("authorisation.obligations", **ctx),
+        cat.format("authorisation.register", register=register_title, **ctx),
+    ]
     if annex.replaces:
-        authorisation.append(cat.format("replaces", document_id=annex.replaces,
+        authorisation.append(cat.format("replaces_by_notice" if annex.issued_by_notice else "replaces",
+                                        document_id=annex.replaces, procedure=cat["notice.title"],
                                         date=text_date(annex.date, annex.language)))
+    notice = [cat.format("notice.changes", company=annex.company_name, channels=annex.notice_channels,
+                         days=annex.notice_period_days)]
+    if annex.objection_address:  # schema 3: the objection period ends before the change takes effect
+        notice.append(cat.format("notice.objection", company=annex.company_name, objection=annex.objection_manner,
+                                 address=annex.objection_address, objection_days=annex.objection_period_days,
+                                 resolution_days=annex.objection_resolution_days))
+    if annex.objection_unresolved:
+        notice.append(annex.objection_unresolved)
     return AnnexView(
         language=annex.language,
         title=title,
@@ -162,24 +191,16 @@ def build_view(annex: Annex) -> AnnexView:
             "parties": parties,
             "footnote": cat["summary.outside_eea_note"] if any_outside else cat["summary.none_outside"],
         },
-        notice={
-            "title": cat["notice.title"],
-            "clause": cat.format(
-                "notice.clause",
-                company=annex.company_name,
-                channels=annex.notice_channels,
-                days=annex.notice_period_days,
-                objection=annex.objection_manner,
-                objection_days=annex.objection_period_days,
-            ),
-        },
+        notice={"title": cat["notice.title"], "paragraphs": tuple(notice)},
+        transfer_clause={"title": cat.format("transfer_clause.title", region=annex.region_name),
+                         "text": annex.transfer_clause} if annex.transfer_clause else None,
         register={
-            "title": annex.customer_register.title,  # as the published list heads it
-            "intro": cat["register.intro"],
+            "title": register_title,
+            "intro": cat.format("register.intro", list_title=annex.customer_register.title, **ctx),
             "note": annex.customer_register.note,
             "entries": tuple(entry_view(cat, e, option_names) for e in annex.customer_register.entries),
         },
-        signatures={
+        signatures=None if annex.issued_by_notice else {
             "title": cat["signatures.title"],
             "parties": (cat.format("signatures.customer", **ctx), cat.format("signatures.supplier", **ctx)),
             "signature": cat["signatures.signature"],

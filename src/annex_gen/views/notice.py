@@ -93,10 +93,13 @@ def _other(cat: Catalog, impact: CustomerImpact) -> tuple[str, ...]:
             _, sid, name = key.split(".", 2)
             label = {"title": "section_title", "note": "section_note"}.get(name, "section_rule")
             line = cat.format(f"change_notice.other.{label}", title=titles.get(sid, sid))
-        elif key in ("notice_period_days", "objection_period_days", "notice_channels", "objection_manner"):
+        elif key in ("notice_period_days", "objection_period_days", "notice_channels", "objection_manner",
+                     "objection_resolution_days", "objection_address", "objection_unresolved"):
             line = cat["change_notice.other.terms"]
         elif key in ("options", "option_names"):
             line = cat["change_notice.other.options"]
+        elif key == "transfer_clause":
+            line = cat["change_notice.other.transfer_clause"]
         elif key in ("products", "region_name", "company"):
             line = cat[f"change_notice.other.{key}"]
         else:
@@ -161,9 +164,14 @@ def notice_view(notice: Notice) -> NoticeView:
                  "rows": changed_rows} if changed_rows else None,
         other={"title": cat["change_notice.other_title"], "lines": other_lines} if other_lines else None,
         objection={"title": cat["change_notice.objection_title"],
-                   "text": cat.format("change_notice.objection", objection=notice.objection_manner,
-                                      deadline=text_date(dates.objection_deadline, contract.language),
-                                      days=dates.objection_days, company=notice.company_name)},
+                   "paragraphs": tuple(p for p in (
+                       cat.format("change_notice.objection" if dates.resolution_days else "change_notice.objection_by",
+                                  objection=notice.objection_manner,
+                                  address=notice.objection_address or cat["change_notice.no_address"],
+                                  deadline=text_date(dates.objection_deadline, contract.language),
+                                  effective_date=effective, resolution_days=dates.resolution_days,
+                                  days=dates.objection_days, company=notice.company_name),
+                       notice.objection_unresolved) if p)},
         annex={"title": cat["change_notice.annex_title"],
                "text": cat.format("change_notice.annex", effective_date=effective,
                                   document_id=annex.document_id)},
