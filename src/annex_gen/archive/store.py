@@ -106,6 +106,9 @@ class Archive:
             raise InvalidInput([Diagnostic(
                 shown, None, None, "",
                 f"already archived as record {existing.seq} ({what}, added {existing.body['archived_at']})",
+                code="archive.duplicate",
+                params={"seq": existing.seq, "customer": existing.customer_id, "document": existing.document_id or "",
+                        "at": existing.body["archived_at"]},
             )])
 
     def append(self, fields: Mapping[str, Any], data: bytes, *, name: str, media_type: str, shown: str,

@@ -19,7 +19,7 @@ from starlette.templating import Jinja2Templates
 from annex_gen.resources import TEMPLATES_DIR
 from annex_gen.users import User, load_users
 from annex_gen.web.errors import ErrorPages, http_exception
-from annex_gen.web.http import ProxiedWithoutLogin, csrf_token, current_user, language, t
+from annex_gen.web.http import ProxiedWithoutLogin, csrf_token, current_user, formats, language, messages, t
 from annex_gen.web.i18n import catalogs, languages
 from annex_gen.web.middleware import BodyLimit, RequestLog, SecurityHeaders
 from annex_gen.web.nav import NAV
@@ -53,7 +53,21 @@ def _context(request: Request) -> dict[str, Any]:
         "nav": [item for item in NAV if allowed(user, item.permission)],
         "can": lambda permission: allowed(user, permission),
         "local": partial(_local, language(request)),
+        "fmt": formats(request),
+        "say": _Lazy(partial(messages, request)),
     }
+
+
+class _Lazy:
+    """The page's Messages, made on first use (it loads the registry)."""
+
+    def __init__(self, make: Any) -> None:
+        self._make, self._made = make, None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._made is None:
+            self._made = self._make()
+        return getattr(self._made, name)
 
 
 def templates() -> Jinja2Templates:

@@ -17,8 +17,8 @@ from starlette.routing import Route
 from annex_gen import app
 from annex_gen.archive.intake import AddRequest
 from annex_gen.archive.staging import Staging, safe_name
-from annex_gen.errors import AnnexGenError, UsageError
-from annex_gen.web.http import page, render, see_other
+from annex_gen.errors import AnnexGenError, InvalidInput, UsageError
+from annex_gen.web.http import messages, page, render, see_other
 from annex_gen.web.views.audit import record
 
 STATES = ("current", "outdated", "unknown", "no-annex", "no-contract")
@@ -32,7 +32,8 @@ def parse_date(value: str | None, what: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise UsageError(f"{what}: {text!r} is not a date; expected YYYY-MM-DD, e.g. 2026-11-30") from None
+        raise UsageError(f"{what}: {text!r} is not a date; expected YYYY-MM-DD, e.g. 2026-11-30",
+                         code="web.date.invalid", params={"value": text}) from None
 
 
 def _settings(request: Request) -> Any:
@@ -75,7 +76,8 @@ async def verify(request: Request) -> Response:
     """Re-hash every archived file and check the chain; show each problem and the chain head hash."""
     location = _settings(request).archive
     if not app.archive_exists(location):
-        raise UsageError(f"{_settings(request).archive_shown}: there is no archive yet; upload a signed annex first")
+        raise UsageError(f"{_settings(request).archive_shown}: there is no archive yet; upload a signed annex first",
+                         code="archive.none_yet")
     report = await run_in_threadpool(app.archive_verify, location)
     head = report.head.record_hash if report.head else None
     await record(request, "archive verified",
@@ -149,15 +151,17 @@ def _request_of(path: Any, form: FormData) -> AddRequest:
 async def _review(request: Request, token: str, form: FormData) -> Response:
     s = _settings(request)
     staged = _staging(request).get(token)
+    refusal: AnnexGenError | None
     try:
         add = _request_of(staged.path, form)
     except UsageError as exc:
-        inspection, problem = None, str(exc)
+        inspection, refusal = None, exc
     else:
         inspection = await run_in_threadpool(app.archive_inspect, s.archive, add)
-        problem = str(inspection.refusal) if inspection.refusal else None
-    if problem:  # messages name the staged copy; the person knows the file by its own name
-        problem = problem.replace(str(staged.path), staged.name)
+        refusal = inspection.refusal
+    # the refusal in the page's words, without the staged copy's name: the person knows the file by its own
+    problem = " ".join(messages(request).text(d.code, d.params, d.message) for d in refusal.diagnostics) \
+        if isinstance(refusal, InvalidInput) else messages(request).error(refusal)[0] if refusal else None
     customer = _text(form, "customer")
     documents = app.generated_annexes(s.out_dir, customer) if customer else []
     return render(request, "archive_review.html.j2", {

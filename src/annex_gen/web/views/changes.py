@@ -42,7 +42,7 @@ def runner(request: Request) -> BatchRunner:
 def notices_dir(request: Request, notice_date: str) -> Path:
     """Where the notices of a notice date are written."""
     if not _DATE_RE.match(notice_date):
-        raise NotFound(f"no notices for {notice_date!r}")
+        raise NotFound(f"no notices for {notice_date!r}", code="web.no_notices", params={"date": notice_date})
     return _settings(request).out_dir / NOTICES_DIR / notice_date
 
 
@@ -103,7 +103,7 @@ async def write_notices(request: Request) -> Response:
     form = await request.form()
     old = str(form.get("from", "")).strip()
     if not old:
-        raise UsageError("choose the old registry to compare with")
+        raise UsageError("choose the old registry to compare with", code="changes.no_baseline")
     notice_date = parse_date(str(form.get("notice_date", "")), "notice date") or dt.date.today()
     effective = parse_date(str(form.get("effective_date", "")), "effective date")
     out = notices_dir(request, notice_date.isoformat())
@@ -143,7 +143,7 @@ async def notice_file(request: Request) -> Response:
     wanted = request.path_params["path"]
     listed = await run_in_threadpool(app.notice_files, folder)
     if wanted not in listed:
-        raise NotFound(f"no notice file {wanted!r}")
+        raise NotFound(f"no notice file {wanted!r}", code="web.no_file", params={"name": wanted})
     path = folder / wanted
     return Response(path.read_bytes(), media_type=MEDIA_TYPES.get(path.suffix, "application/octet-stream"),
                     headers={"content-disposition": f'attachment; filename="{safe_name(path.name)}"'})

@@ -55,7 +55,7 @@ async def annex_asset(request: Request) -> Response:
     fonts = {p.name: p for p in FONTS_DIR.glob("*.ttf")}
     if name.startswith("fonts/") and name.removeprefix("fonts/") in fonts:
         return FileResponse(fonts[name.removeprefix("fonts/")], media_type="font/ttf")
-    raise NotFound(f"no annex file {name!r}")
+    raise NotFound(f"no annex file {name!r}", code="web.no_file", params={"name": name})
 
 
 async def download(request: Request) -> Response:
@@ -63,7 +63,7 @@ async def download(request: Request) -> Response:
     settings = request.app.state.settings
     fmt = request.path_params["fmt"]
     if fmt not in MEDIA_TYPES:
-        raise NotFound(f"no download format {fmt!r}; expected pdf or docx")
+        raise NotFound(f"no download format {fmt!r}; expected pdf or docx", code="web.no_file", params={"name": fmt})
     generated: list[Path] = []
     path = app.annex_file(settings.registry_dir, settings.customers_dir, settings.out_dir,
                           request.path_params["customer_id"], fmt, on_generate=generated.append)
