@@ -85,9 +85,9 @@ class Messages:
             return self.formats.number(value)
         return "" if value is None else str(value)
 
-    def text(self, code: str, params: Mapping[str, Any], fallback: str) -> str:
+    def text(self, code: str, params: Mapping[str, Any], fallback: str, *, group: str = "msg") -> str:
         """The catalog's text of code with params filled; fallback (the English message) if it has none."""
-        key = f"msg.{code}"
+        key = f"{group}.{code}"
         if not code or key not in self.catalog:
             return fallback
         shown = {name: self._param(name, value, params) for name, value in params.items()}

@@ -17,7 +17,7 @@ from starlette.routing import Route
 from annex_gen import app
 from annex_gen.archive.intake import AddRequest
 from annex_gen.archive.staging import Staging, safe_name
-from annex_gen.errors import AnnexGenError, InvalidInput, UsageError
+from annex_gen.errors import AnnexGenError, InvalidInput, NotFound, UsageError
 from annex_gen.web.http import messages, page, render, see_other
 from annex_gen.web.views.audit import record
 
@@ -84,7 +84,8 @@ async def verify(request: Request) -> Response:
                  f"{report.records} record(s), {report.files} file(s): "
                  + (f"{len(report.errors)} problem(s)" if report.errors else "no problems")
                  + (f"; chain head {head}" if head else ""),
-                 [f"#{report.head.seq}"] if report.head else [])
+                 [f"#{report.head.seq}"] if report.head else [],
+                 {"records": report.records, "files": report.files, "problems": len(report.errors)})
     return render(request, "archive_verify.html.j2", {"report": report, "head": head},
                   status_code=200 if not report.errors else 409)
 
@@ -133,7 +134,8 @@ async def store(request: Request) -> Response:
         return await _review(request, token, form)  # changed meanwhile: show why, nothing is stored
     staging.discard(token)
     refs = [f"#{stored.seq}"] + ([stored.document_id] if stored.document_id else [])
-    await record(request, "file archived", f"{stored.file_name} for customer {stored.customer_id}", refs)
+    await record(request, "file archived", f"{stored.file_name} for customer {stored.customer_id}", refs,
+                 {"file": stored.file_name, "customer": stored.customer_id})
     return see_other(f"/archive/customers/{stored.customer_id}?stored={stored.seq}")
 
 
@@ -205,6 +207,24 @@ async def download(request: Request) -> Response:
         "content-disposition": f'attachment; filename="{safe_name(stored.file_name)}"'})
 
 
+async def record_page(request: Request) -> Response:
+    """A record number (as the audit log names it): its place in its customer's history."""
+    record, _ = await run_in_threadpool(app.archive_record, _settings(request).archive, request.path_params["seq"])
+    return see_other(f"/archive/customers/{record.customer_id}#rec-{record.parent or record.seq}")
+
+
+async def document_page(request: Request) -> Response:
+    """A document ID (as the audit log names it): the archive history holding it, else the customer's annex."""
+    s = _settings(request)
+    document = request.path_params["document"]
+    found = await run_in_threadpool(app.document_owner, s.archive, s.out_dir, document)
+    if found is None:
+        raise NotFound(f"no annex with the document ID {document}", code="web.no_document",
+                       params={"document": document})
+    customer, archived = found
+    return see_other(f"/archive/customers/{customer}" if archived else f"/customers/{customer}")
+
+
 def routes() -> list[Route]:
     """The archive pages (legal and admin)."""
     return [
@@ -215,4 +235,6 @@ def routes() -> list[Route]:
         page("/archive/store", store, permission="legal", methods=("POST",)),
         page("/archive/customers/{customer}", customer_page, permission="legal"),
         page("/archive/records/{seq:int}/file", download, permission="legal"),
+        page("/archive/records/{seq:int}", record_page, permission="legal"),
+        page("/archive/documents/{document}", document_page, permission="legal"),
     ]

@@ -80,7 +80,9 @@ async def start_batch(request: Request) -> Response:
         what = (f"{progress.generated} generated, {progress.unchanged} unchanged, {progress.failed} failed"
                 + (f"; {progress.error}" if progress.error else ""))
         refs = [document for _, document in result.generated] if result else []
-        app.audit_record(s.archive, by, "batch run", what, refs)
+        app.audit_record(s.archive, by, "batch run", what, refs,
+                         {"variant": "failed" if progress.error else "done", "generated": progress.generated,
+                          "unchanged": progress.unchanged, "failed": progress.failed})
 
     app.start_batch(runner(request), s.registry_dir, [s.customers_dir], s.out_dir, started_by=by,
                     on_finish=finished)
@@ -116,7 +118,8 @@ async def write_notices(request: Request) -> Response:
     refs = [w.notice.notice_id for w in result.written] + [w.notice.annex_document_id for w in result.written]
     await record(request, "notices written",
                  f"{len(result.written)} notice(s) dated {notice_date} from registry {old}"
-                 + (f", {len(result.failed)} failed" if result.failed else ""), refs)
+                 + (f", {len(result.failed)} failed" if result.failed else ""), refs,
+                 {"count": len(result.written), "date": notice_date, "failed": len(result.failed)})
     return see_other(f"/changes/notices/{notice_date.isoformat()}?from={quote(old, safe='')}")
 
 

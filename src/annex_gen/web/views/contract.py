@@ -121,7 +121,8 @@ async def submit(request: Request) -> Response:
     except EditConflict as exc:
         return _show(request, registry, form, editing=editing, digest=digest, conflict=exc, status_code=409)
     await record(request, "contract saved", f"{saved.path.name} ({'new' if saved.created else 'edited'})",
-                 [saved.contract.customer_id])
+                 [saved.contract.customer_id], {"variant": "new" if saved.created else "edited",
+                                                "file": saved.path.name, "name": saved.contract.customer_name})
     return see_other(f"/customers/{saved.contract.customer_id}?saved=1")
 
 

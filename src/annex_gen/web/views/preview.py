@@ -68,7 +68,8 @@ async def download(request: Request) -> Response:
     path = app.annex_file(settings.registry_dir, settings.customers_dir, settings.out_dir,
                           request.path_params["customer_id"], fmt, on_generate=generated.append)
     if generated:
-        await record(request, "annex generated", f"{path.parent.name}: {fmt.upper()}", [path.stem])
+        await record(request, "annex generated", f"{path.parent.name}: {fmt.upper()}", [path.stem],
+                     {"customer": path.parent.name, "format": fmt.upper()})
     customer = path.parent.name
     return FileResponse(path, media_type=MEDIA_TYPES[fmt], filename=f"{customer}-{path.stem}.{fmt}")
 
