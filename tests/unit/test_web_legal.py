@@ -214,7 +214,7 @@ def test_a_form_without_its_csrf_token_is_refused(site):
 def test_a_missing_record_is_a_page_not_a_crash(site):
     _store(site, _upload(site, _signed()).text)
     response = site.get("/archive/records/9/file")
-    assert response.status_code == 400 and "no record 9" in response.text
+    assert response.status_code == 400 and "The archive has no record #9." in response.text
 
 
 # Registry changes, batch, notices

@@ -220,6 +220,21 @@ _CHANGES = {
 }
 
 
+# The beginnings of _problem's messages (stored in records) and their codes for the web's catalogs.
+_SIGNATURE_PROBLEMS = (
+    ("the signed bytes were altered", "signature.altered"),
+    ("the signature value does not match", "signature.invalid"),
+    ("the signature does not cover", "signature.partial"),
+    ("the file was changed after signing in a way", "signature.forbidden_change"),
+    ("the file was changed after signing", "signature.changed"),
+)
+
+
+def signature_problem_code(problem: str) -> str:
+    """The message code of a signature problem as _problem writes it ('' for another text)."""
+    return next((code for start, code in _SIGNATURE_PROBLEMS if problem.startswith(start)), "")
+
+
 def _problem(status: Any, later_signature_covers_file: bool) -> str | None:
     from pyhanko.sign.diff_analysis import ModificationLevel
     from pyhanko.sign.validation.status import SignatureCoverageLevel

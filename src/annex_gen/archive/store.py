@@ -79,7 +79,7 @@ class Archive:
         else:
             raise ArchiveError(f"{ref!r} is not a record number or a SHA-256 prefix of 8 or more hex digits")
         if not found:
-            raise ArchiveError(f"{self.location}: no record {ref}")
+            raise ArchiveError(f"{self.location}: no record {ref}", code="archive.no_record", params={"seq": ref})
         return found[0]
 
     def head(self) -> Head | None:

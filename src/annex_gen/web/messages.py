@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+from annex_gen.archive.pdfinfo import signature_problem_code
 from annex_gen.errors import AnnexGenError, Diagnostic, InvalidInput
 from annex_gen.model import Registry
 from annex_gen.views.catalog import Catalog
@@ -95,6 +96,34 @@ class Messages:
         if params.get("suggestion"):
             text += self.catalog["msg_part.suggestion"].format(suggestion=shown["suggestion"])
         return text
+
+    def party_detail(self, fact: Mapping[str, Any]) -> str:
+        """One change of a sub-processor (PartyChange.facts) in the page's words: sections by name."""
+        name = fact["field"]
+        label = self.catalog.get(f"drift.field.{name}", name)
+        kind = "section" if name == "sections" else ""
+
+        def shown(value: Any) -> str:
+            if isinstance(value, bool):
+                return self.catalog[f"drift.{'yes' if value else 'no'}"]
+            if isinstance(value, (list, tuple)):
+                return self.formats.items([shown(v) for v in value])
+            return self.name(kind, value) if kind else "—" if value is None else str(value)
+
+        if "added" in fact:
+            parts = [self.catalog.format(f"drift.{what}_items", items=shown(fact[what]))
+                     for what in ("added", "removed") if fact[what]]
+            return f"{label}: " + "; ".join(parts)
+        return f"{label}: {shown(fact['old'])} → {shown(fact['new'])}"
+
+    def annex_field(self, key: str) -> str:
+        """A top-level field of an annex (status.other_changes) by its label, else its key."""
+        return self.catalog.get(f"drift.annex_field.{key}", key)
+
+    def signature_problem(self, problem: str | None) -> str:
+        """Why a signature is broken (as pdfinfo writes it, stored in records) in the page's language."""
+        code = signature_problem_code(problem or "")
+        return self.text(code, {}, problem or "") if code else problem or ""
 
     # Whole messages
 
