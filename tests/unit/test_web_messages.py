@@ -120,3 +120,13 @@ def test_a_missing_key_is_shown_at_its_field():
     d = Diagnostic("x.yaml", 1, 1, "customer", "missing required key 'name'", code="key.missing",
                    params={"key": "name"})
     assert field_of(d) == "name"
+
+
+@pytest.mark.parametrize("lang", ["fi", "en"])
+def test_every_signature_problem_has_a_text(lang):
+    from annex_gen.archive.pdfinfo import _SIGNATURE_PROBLEMS
+
+    assert [code for _, code in _SIGNATURE_PROBLEMS if f"msg.{code}" not in catalogs()[lang]] == []
+    say = _messages(lang)
+    assert say.signature_problem("the signed bytes were altered after signing (digest mismatch)") != \
+        "the signed bytes were altered after signing (digest mismatch)" or lang == "en"
