@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -342,6 +343,21 @@ def archive_records(location: str | Path, customer: str | None = None) -> list[R
         return archive.records(customer)
 
 
+def document_owner(location: str | Path, out_dir: Path, document_id: str) -> tuple[str, bool] | None:
+    """Whose annex a document ID is, and whether it is archived (else generated into out_dir); None if unknown."""
+    if not re.match(r"^ANX-[0-9A-F-]{19}$", document_id):
+        return None
+    if archive_exists(location):
+        with open_archive(location) as archive:
+            found = archive.with_document(document_id)
+            if found:
+                return found[0].customer_id, True
+    for ext in ("pdf", "docx"):
+        for path in sorted(out_dir.glob(f"*/{document_id}.{ext}")):
+            return path.parent.name, False
+    return None
+
+
 def archive_record(location: str | Path, ref: str | int) -> tuple[Record, list[Record]]:
     """One record (by number or file SHA-256 prefix) and its attachments."""
     with open_archive(location) as archive:
@@ -583,11 +599,11 @@ def annex_file(registry_dir: Path, customers_dir: Path, out_dir: Path, customer_
 
 
 def audit_record(location: str | Path, actor: str, action: str, what: str,
-                 refs: Iterable[str | int] = ()) -> AuditEntry:
+                 refs: Iterable[str | int] = (), params: dict | None = None) -> AuditEntry:
     """Append an action to the audit log of the archive at location (a directory or a postgresql:// URL)."""
     from annex_gen.audit import open_audit_log
 
-    return open_audit_log(location).record(actor, action, what, refs)
+    return open_audit_log(location).record(actor, action, what, refs, params)
 
 
 def audit_entries(location: str | Path) -> list[AuditEntry]:

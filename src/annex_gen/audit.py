@@ -17,7 +17,7 @@ import json
 import sqlite3
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -64,16 +64,19 @@ class AuditEntry:
     refs: tuple[str, ...]
     prev: str
     entry_hash: str
+    params: dict = field(default_factory=dict)
+    """What `what` says, as values a page writes in its own language (the action names the text)."""
 
     def body(self) -> dict:
-        """What the chain hashes."""
+        """What the chain hashes (params only when given, so older entries hash as they did)."""
         return {"seq": self.seq, "at": self.at, "actor": self.actor, "action": self.action, "what": self.what,
-                "refs": list(self.refs), "prev": self.prev}
+                "refs": list(self.refs), "prev": self.prev, **({"params": self.params} if self.params else {})}
 
 
 def _entry_of(text: str, digest: str) -> AuditEntry:
     b = json.loads(text)
-    return AuditEntry(b["seq"], b["at"], b["actor"], b["action"], b["what"], tuple(b["refs"]), b["prev"], digest)
+    return AuditEntry(b["seq"], b["at"], b["actor"], b["action"], b["what"], tuple(b["refs"]), b["prev"], digest,
+                      b.get("params") or {})
 
 
 class AuditLog(ABC):
@@ -85,21 +88,24 @@ class AuditLog(ABC):
         self._clock = clock
 
     def _next(self, tip: tuple[int, str] | None, actor: str, action: str, what: str,
-              refs: Iterable[str | int]) -> tuple[AuditEntry, str]:
+              refs: Iterable[str | int], params: dict | None = None) -> tuple[AuditEntry, str]:
         """The entry after tip (seq, hash), and the body text its hash covers."""
         seq, prev = (tip[0] + 1, tip[1]) if tip else (1, GENESIS)
-        entry = AuditEntry(seq, self._clock(), actor, action, what, tuple(str(r) for r in refs), prev, "")
+        entry = AuditEntry(seq, self._clock(), actor, action, what, tuple(str(r) for r in refs), prev, "",
+                           params or {})
         text = canonical_json(entry.body())
-        return AuditEntry(seq, entry.at, actor, action, what, entry.refs, prev, sha256_text(text)), text
+        return replace(entry, entry_hash=sha256_text(text)), text
 
-    def record(self, actor: str, action: str, what: str, refs: Iterable[str | int] = ()) -> AuditEntry:
-        """Append one entry and return it."""
+    def record(self, actor: str, action: str, what: str, refs: Iterable[str | int] = (),
+               params: dict | None = None) -> AuditEntry:
+        """Append one entry and return it; params: what `what` says, for pages in other languages."""
         if action not in ACTIONS:
             raise ValueError(f"unknown audit action {action!r}")
-        return self._append(actor, action, what, refs)
+        return self._append(actor, action, what, refs, params)
 
     @abstractmethod
-    def _append(self, actor: str, action: str, what: str, refs: Iterable[str | int]) -> AuditEntry:
+    def _append(self, actor: str, action: str, what: str, refs: Iterable[str | int],
+                params: dict | None = None) -> AuditEntry:
         """Append under a write lock taken before the tip is read, so no two entries share a prev."""
 
     @abstractmethod
@@ -190,13 +196,14 @@ class SqliteAuditLog(AuditLog):
             raise ArchiveError(f"{self.path}: cannot open the audit log: {exc}") from None
         return con
 
-    def _append(self, actor: str, action: str, what: str, refs: Iterable[str | int]) -> AuditEntry:
+    def _append(self, actor: str, action: str, what: str, refs: Iterable[str | int],
+                params: dict | None = None) -> AuditEntry:
         con = self._connect(create=True)
         try:
             con.execute("BEGIN IMMEDIATE")  # the write lock before reading the tip: no two entries share a prev
             try:
                 tip = con.execute("SELECT seq, entry_hash FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
-                entry, text = self._next(tip, actor, action, what, refs)
+                entry, text = self._next(tip, actor, action, what, refs, params)
                 con.execute("INSERT INTO entries (seq, body, entry_hash) VALUES (?, ?, ?)",
                             (entry.seq, text, entry.entry_hash))
                 con.execute("COMMIT")
@@ -251,7 +258,8 @@ class PostgresAuditLog(AuditLog):
 
         return PostgresIndex.open(self.url, create=create)
 
-    def _append(self, actor: str, action: str, what: str, refs: Iterable[str | int]) -> AuditEntry:
+    def _append(self, actor: str, action: str, what: str, refs: Iterable[str | int],
+                params: dict | None = None) -> AuditEntry:
         from annex_gen.archive.postgres_index import AUDIT_LOCK, AUDIT_TABLE
 
         index = self._index(create=True)  # the first action may come before the first archived file
@@ -260,7 +268,7 @@ class PostgresAuditLog(AuditLog):
                 index.con.execute("SELECT pg_advisory_xact_lock(%s)", (AUDIT_LOCK,))
                 tip = index.con.execute(
                     f"SELECT seq, entry_hash FROM {AUDIT_TABLE} ORDER BY seq DESC LIMIT 1").fetchone()
-                entry, text = self._next(tip, actor, action, what, refs)
+                entry, text = self._next(tip, actor, action, what, refs, params)
                 index.con.execute(f"INSERT INTO {AUDIT_TABLE} (seq, body, entry_hash) VALUES (%s, %s, %s)",
                                   (entry.seq, text, entry.entry_hash))
         except index.db_errors as exc:

@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+# A message's code names its text in the web catalogs (templates/web/i18n, key "msg.<code>"); its params
+# fill the text's {placeholders}. The English message stays for the command line.
+
 
 @dataclass(frozen=True)
 class Diagnostic:
@@ -23,6 +26,8 @@ class Diagnostic:
     key: str
     message: str
     severity: str = "error"
+    code: str = field(default="", compare=False)
+    params: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def __str__(self) -> str:
         where = self.file
@@ -36,7 +41,17 @@ class Diagnostic:
 
 
 class AnnexGenError(Exception):
-    """Base of every error annex-gen raises on purpose."""
+    """Base of every error annex-gen raises on purpose; code and params name its text for the web."""
+
+    code: str = ""
+    params: dict[str, Any] = {}  # noqa: RUF012 - replaced, never changed, per instance
+
+    def __init__(self, *args: object, code: str = "", params: dict[str, Any] | None = None) -> None:
+        super().__init__(*args)
+        if code:
+            self.code = code
+        if params:
+            self.params = params
 
 
 @dataclass
@@ -78,7 +93,8 @@ class OutputLocked(AnnexGenError):
 
     def __init__(self, *, out_dir: Path, holder: str) -> None:
         super().__init__(f"{out_dir} is in use by another batch ({holder}); "
-                         "wait for it to finish or use another --out directory")
+                         "wait for it to finish or use another --out directory",
+                         code="batch.locked", params={"holder": holder})
         self.out_dir, self.holder = out_dir, holder
 
 
@@ -92,7 +108,10 @@ class NoticeDateError(UsageError):
             f"a notice sent on {notice_date} leaves {left} day(s) before the effective date "
             f"{effective_date}, but the registry's notice period is {period_days} days: send the notice by "
             f"{effective_date - dt.timedelta(days=period_days)} or let the change take effect on {earliest} "
-            "or later"
+            "or later",
+            code="notices.date_too_late",
+            params={"notice_date": notice_date, "effective_date": effective_date, "days": period_days,
+                    "left": left, "send_by": effective_date - dt.timedelta(days=period_days), "earliest": earliest},
         )
         self.notice_date, self.effective_date, self.period_days = notice_date, effective_date, period_days
 
@@ -102,7 +121,8 @@ class BatchInterrupted(AnnexGenError):
 
     def __init__(self, *, result: Any) -> None:
         super().__init__(f"interrupted; {len(result.generated)} annex(es) generated before the interruption "
-                         "are recorded, the next run continues from there")
+                         "are recorded, the next run continues from there",
+                         code="batch.interrupted", params={"count": len(result.generated)})
         self.result = result
 
 

@@ -59,7 +59,8 @@ class Listing:
         for entry in self.entries:
             if entry.contract.customer_id == customer_id:
                 return entry
-        raise NotFound(f"no contract for the customer id {customer_id!r} in the customers folder")
+        raise NotFound(f"no contract for the customer id {customer_id!r} in the customers folder",
+                       code="contract.not_found", params={"customer_id": customer_id})
 
 
 def annex_state(out_dir: Path, annex: Annex) -> str:
@@ -165,6 +166,19 @@ def suggest_id(name: str) -> str:
     """A customer id from a name: 'Kauppahuone Ääri & Co' -> 'kauppahuone-aari-co'."""
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:64].strip("-")
+
+
+def customer_language(registry: Registry, business_id: str = "") -> str:
+    """The annex language a new customer's contract starts with: Finnish for a Finnish business ID
+    (Y-tunnus or FI VAT), English for another, else the registry's first language."""
+    found = business_id.replace(" ", "").upper()
+    lang = ("fi" if re.match(r"^([0-9]{7}-[0-9]|FI[0-9]{8})$", found) else "en") if found else registry.languages[0]
+    return lang if lang in registry.languages else registry.languages[0]
+
+
+def unoffered(registry: Registry, region: str, products: Sequence[str]) -> tuple[str, ...]:
+    """The ticked products the region does not offer (unticked when the region changes)."""
+    return tuple(p for p in products if region in registry.regions and p not in registry.regions[region].products)
 
 
 def offered_products(registry: Registry, region: str) -> tuple[str, ...]:
@@ -296,11 +310,13 @@ def save_contract(registry: Registry, customers_dir: Path, form: ContractForm, *
         source = _source_of(sources, editing)
         if source.row is not None:
             raise InvalidInput([Diagnostic(source.label, None, None, "",
-                                           "a contract from a CRM export is read-only here; change it in the CRM")])
+                                           "a contract from a CRM export is read-only here; change it in the CRM",
+                                           code="contract.crm_read_only")])
         path = Path(source.label)
         current = path.read_text(encoding="utf-8")
         if sha256_text(current) != digest:
-            raise EditConflict(f"{path} was changed by someone else since the form was opened; nothing was saved")
+            raise EditConflict(f"{path} was changed by someone else since the form was opened; nothing was saved",
+                               code="contract.changed", params={"customer_id": editing})
         form = ContractForm(**{**form.__dict__, "customer_id": editing})  # the id of a saved contract is fixed
         text = form_yaml(registry, form, current.removeprefix("\ufeff"))
         contract, warnings = check_form(registry, text, str(path))
@@ -317,7 +333,8 @@ def _create(registry: Registry, customers_dir: Path, form: ContractForm, sources
     if path.exists() or taken:
         where = taken[0] if taken else str(path)
         raise EditConflict(f"a contract with the customer id {contract.customer_id!r} exists already ({where}); "
-                           "choose another id or edit that contract")
+                           "choose another id or edit that contract", code="contract.id_taken",
+                           params={"customer_id": contract.customer_id})
     write_atomic(path, text.encode("utf-8"))
     return Saved(path, contract, True, tuple(warnings))
 
@@ -335,4 +352,5 @@ def _source_of(sources: list[Source], customer_id: str) -> Source:
     for source in sources:
         if _customer_id(source) == customer_id:
             return source
-    raise NotFound(f"no contract for the customer id {customer_id!r} in the customers folder")
+    raise NotFound(f"no contract for the customer id {customer_id!r} in the customers folder",
+                   code="contract.not_found", params={"customer_id": customer_id})

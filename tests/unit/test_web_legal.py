@@ -104,10 +104,10 @@ def test_an_upload_is_read_back_and_stored_only_when_confirmed(site, tmp_path):
 
 
 @pytest.mark.parametrize(("data", "customer", "message"), [
-    (b"PK\x03\x04docx", CUSTOMER, "a ZIP file (a DOCX is one), not a PDF"),
-    (b"%PDF-1.7\n1 0 obj", CUSTOMER, "truncated PDF: no %%EOF marker at the end of the file"),
-    (None, "nordic-webshop", "this annex is for customer 'kauppahuone-aalto'"),
-    ("encrypted", CUSTOMER, "encrypted PDF (a password is needed to open it)"),
+    (b"PK\x03\x04docx", CUSTOMER, "The file is not a PDF. Only PDFs are archived as signed annexes."),
+    (b"%PDF-1.7\n1 0 obj", CUSTOMER, "The PDF file is cut short (its end is missing); upload the whole file."),
+    (None, "nordic-webshop", "(kauppahuone-aalto), not to the chosen customer nordic-webshop."),
+    ("encrypted", CUSTOMER, "The PDF is encrypted; upload the unencrypted original"),
 ])
 def test_refusals_are_shown_and_nothing_is_stored(site, data, customer, message):
     if data == "encrypted":
@@ -124,7 +124,7 @@ def test_a_file_already_archived_is_refused_naming_its_record(site):
     signed = _signed()
     _store(site, _upload(site, signed).text)
     again = _upload(site, signed, "copy.pdf")
-    assert again.status_code == 422 and "already archived as record 1" in again.text
+    assert again.status_code == 422 and "This file is already archived as record #1 (customer" in again.text
 
 
 def test_a_broken_signature_is_refused_unless_accepted(site):
@@ -158,7 +158,7 @@ def test_a_scan_is_linked_to_a_generated_annex_of_the_customer(site):
 def test_a_bad_signed_on_date_is_shown_on_the_review_page(site):
     review = _upload(site, scan_pdf(marker="d"), "scan.pdf")
     again = _store(site, review.text, signed_on="20.10.2026", action="inspect")
-    assert again.status_code == 422 and "signed on: &#39;20.10.2026&#39; is not a date" in again.text
+    assert again.status_code == 422 and "“20.10.2026” is not a date; write it as YYYY-MM-DD" in again.text
 
 
 def test_an_unknown_staging_token_asks_for_the_upload_again(site):
@@ -194,7 +194,7 @@ def test_history_and_drift_after_a_registry_change(site):
 
 def test_a_bad_date_is_an_error_page(site):
     response = site.get("/archive?on=tomorrow")
-    assert response.status_code == 400 and "date: &#39;tomorrow&#39; is not a date" in response.text
+    assert response.status_code == 400 and "“tomorrow” is not a date; write it as YYYY-MM-DD" in response.text
 
 
 def test_verify_shows_the_chain_head_and_problems(site):
@@ -211,7 +211,7 @@ def test_verify_shows_the_chain_head_and_problems(site):
 
 def test_verify_without_an_archive_says_so(site):
     response = site.post("/archive/verify", data={"csrf_token": _token(site)})
-    assert response.status_code == 400 and "there is no archive yet" in response.text
+    assert response.status_code == 400 and "There is no archive yet; upload a signed annex first." in response.text
 
 
 def test_a_form_without_its_csrf_token_is_refused(site):
@@ -222,7 +222,7 @@ def test_a_form_without_its_csrf_token_is_refused(site):
 def test_a_missing_record_is_a_page_not_a_crash(site):
     _store(site, _upload(site, _signed()).text)
     response = site.get("/archive/records/9/file")
-    assert response.status_code == 400 and "no record 9" in response.text
+    assert response.status_code == 400 and "The archive has no record #9." in response.text
 
 
 # Registry changes, batch, notices
@@ -267,7 +267,7 @@ def test_a_second_batch_while_one_runs_is_refused(site):
                  started_by="maija")
     try:
         response = site.post("/changes/batch", data={"csrf_token": _token(site)})
-        assert response.status_code == 400 and "in use by another batch (started by maija" in response.text
+        assert response.status_code == 400 and "Another batch (started by maija" in response.text
     finally:
         release.set()
         runner.wait(30)
@@ -298,7 +298,7 @@ def test_notices_are_written_listed_and_downloadable(site):
 def test_notices_need_an_old_registry(site):
     response = site.post("/changes/notices", data={"csrf_token": _token(site), "from": "",
                                                    "notice_date": "2026-12-01"})
-    assert response.status_code == 400 and "choose the old registry" in response.text
+    assert response.status_code == 400 and "Choose the release to compare the current list with." in response.text
 
 
 def test_notices_of_a_date_never_written_are_not_found(site):

@@ -83,15 +83,15 @@ def test_bad_values_are_shown_next_to_their_fields(client: TestClient, tmp_path:
     response = client.post("/customers/new", data=new_contract(
         client, customer_id="Uusi Oy", date="30.11.2026", business_id="123", contact_email="nobody", products=[]))
     assert response.status_code == 400
-    assert field_errors(response.text) == {
-        "customer_id": "&#39;Uusi Oy&#39; is not a valid id; use lowercase letters a-z, digits and hyphens "
-                       "(at most 64 characters, no leading or trailing hyphen)",
-        "business_id": "&#39;123&#39; is not a recognised business ID; expected an EU VAT number (FI12345671), "
-                       "a Finnish business ID (1234567-1), a UAE TRN (15 digits) or a Hong Kong BR number (8 digits)",
-        "contact_email": "&#39;nobody&#39; is not an email address",
-        "date": "expected a date of the form YYYY-MM-DD, got a string (&#39;30.11.2026&#39;)",
-        "products": "the contract lists no products; expected one of automation, cms, commerce, mailer, monitor, "
-                    "press, wordpress",
+    assert field_errors(response.text) == {  # in the page's words: product names, no key paths
+        "customer_id": "“Uusi Oy” is not a valid id: use lowercase letters a–z, digits and hyphens "
+                       "(at most 64 characters, no hyphen at the start or end).",
+        "business_id": "123 is not a recognised business ID: give an EU VAT number (FI12345671), "
+                       "a Finnish business ID (1234567-1), a UAE TRN (15 digits) or a Hong Kong BR number (8 digits).",
+        "contact_email": "nobody is not an email address.",
+        "date": "Write the date as YYYY-MM-DD.",
+        "products": "Choose at least one product: LianaPress, LianaAutomation, LianaMailer, LianaMonitor, LianaCMS, "
+                    "Liana WordPress, and LianaCommerce.",
     }
     assert "The contract was not saved: 5 problem(s)" in response.text
     assert 'value="Uusi Oy"' in response.text  # what was typed stays in the form
@@ -102,7 +102,9 @@ def test_bad_values_are_shown_next_to_their_fields(client: TestClient, tmp_path:
 def test_an_existing_id_is_a_conflict(client: TestClient) -> None:
     response = client.post("/customers/new", data=new_contract(client, customer_id="dubai-events"))
     assert response.status_code == 409
-    assert "a contract with the customer id &#39;dubai-events&#39; exists already" in response.text
+    assert "This customer id is taken" in response.text
+    assert "There is already a contract with the customer id dubai-events." in response.text
+    assert '<a href="/customers/dubai-events">' in response.text  # a link to the existing contract
 
 
 def test_editing_keeps_the_file_and_refuses_a_stale_form(client: TestClient, tmp_path: Path) -> None:
@@ -120,14 +122,23 @@ def test_editing_keeps_the_file_and_refuses_a_stale_form(client: TestClient, tmp
     assert "products: [automation, cms]" in text and "id: dubai-events" in text
     response = client.post("/customers/dubai-events/edit", data=form)  # the same, now stale, form again
     assert response.status_code == 409
-    assert "was changed by someone else since the form was opened; nothing was saved" in response.text
+    assert "Someone else saved this contract after you opened the form. Nothing was saved." in response.text
     assert path.read_text() == text
+    # reload and keep my changes: the saved version's digest, the typed values
+    form["name"] = "Dubai Events (typed)"
+    response = client.post("/customers/dubai-events/edit", data={**form, "action": "keep"})
+    assert response.status_code == 200 and 'value="Dubai Events (typed)"' in response.text
+    assert "the values you typed are kept" in response.text
+    fresh = re.search(r'name="digest" value="([0-9a-f]+)"', response.text).group(1)
+    assert fresh != digest
+    assert client.post("/customers/dubai-events/edit", data={**form, "digest": fresh}).status_code == 303
+    assert "name: Dubai Events (typed)" in path.read_text()
 
 
 def test_crm_contracts_cannot_be_edited(client: TestClient) -> None:
     response = client.get("/customers/harbour-hk/edit")
     assert response.status_code == 400
-    assert "a contract from a CRM export is read-only here; change it in the CRM" in response.text
+    assert "This contract comes from a CRM export and is read-only here; change it in the CRM." in response.text
     assert "read-only here" in client.get("/customers/harbour-hk").text
 
 
@@ -162,7 +173,7 @@ def test_the_interface_uses_the_bundled_fonts(client: TestClient) -> None:
 def test_unknown_customer_and_format(client: TestClient) -> None:
     response = client.get("/customers/nobody")
     assert response.status_code == 404
-    assert "no contract for the customer id &#39;nobody&#39; in the customers folder" in response.text
+    assert "There is no contract with the customer id nobody." in response.text
     assert client.get("/customers/esimerkki-oy/download/exe").status_code == 404
 
 
@@ -171,7 +182,7 @@ def test_registry_page(client: TestClient) -> None:
     assert re.search(r"Version 2026\.\d+\.\d+\+[0-9a-f]{8}", page)
     assert "Recorded corrections" in page and "Twilio Ireland Ltd." in page and "United Arab Emirates" in page
     assert "Typo; the rest of the list spells the word" in page
-    assert "Alihankkijaluettelo" in client.get("/registry", headers={"accept-language": "fi"}).text
+    assert "Alikäsittelijäluettelo" in client.get("/registry", headers={"accept-language": "fi"}).text
 
 
 def test_the_contract_form_needs_the_csrf_token(client: TestClient, tmp_path: Path) -> None:

@@ -58,19 +58,22 @@ def read_input(path: Path, max_bytes: int = MAX_FILE_BYTES) -> bytes:
     shown = str(path)
     try:
         if not path.exists():
-            raise refuse(shown, "no such file")
+            raise refuse(shown, "no such file", code="archive.file.missing")
         if not path.is_file():
-            raise refuse(shown, "is a directory, expected a file" if path.is_dir() else "not a regular file")
+            raise refuse(shown, "is a directory, expected a file" if path.is_dir() else "not a regular file",
+                         code="archive.file.not_file")
         if path.stat().st_size > max_bytes:
-            raise refuse(shown, f"file is larger than the archive's limit of {_size(max_bytes)}")
+            raise refuse(shown, f"file is larger than the archive's limit of {_size(max_bytes)}",
+                         code="archive.file.too_large", params={"limit_bytes": max_bytes})
         with path.open("rb") as fh:
             data = fh.read(max_bytes + 1)
     except OSError as exc:
-        raise refuse(shown, f"cannot read: {exc.strerror}") from None
+        raise refuse(shown, f"cannot read: {exc.strerror}", code="archive.file.unreadable") from None
     if len(data) > max_bytes:  # it grew while we looked
-        raise refuse(shown, f"file is larger than the archive's limit of {_size(max_bytes)}")
+        raise refuse(shown, f"file is larger than the archive's limit of {_size(max_bytes)}",
+                         code="archive.file.too_large", params={"limit_bytes": max_bytes})
     if not data:
-        raise refuse(shown, "file is empty")
+        raise refuse(shown, "file is empty", code="archive.file.empty")
     return data
 
 
@@ -85,14 +88,18 @@ def describe_format(data: bytes) -> str:
 def _check_options(request: AddRequest, today: dt.date) -> None:
     if not ID_RE.match(request.customer):
         raise UsageError(f"customer ID {request.customer!r} is not valid: lower-case letters, digits and "
-                         "hyphens, starting and ending with a letter or digit")
+                         "hyphens, starting and ending with a letter or digit",
+                         code="archive.customer_id.invalid", params={"value": request.customer})
     if request.signed_on and request.signed_on > today:
-        raise UsageError(f"signed-on date {request.signed_on} is in the future")
+        raise UsageError(f"signed-on date {request.signed_on} is in the future", code="archive.signed_on.future",
+                         params={"date": request.signed_on})
     if request.note is not None and len(request.note) > MAX_NOTE_CHARS:
-        raise UsageError(f"the note is longer than {MAX_NOTE_CHARS} characters")
+        raise UsageError(f"the note is longer than {MAX_NOTE_CHARS} characters", code="archive.note.too_long",
+                         params={"max": MAX_NOTE_CHARS})
     if request.document_id is not None and not DOCUMENT_ID_RE.match(request.document_id):
         raise UsageError(f"document ID {request.document_id!r} is not valid; "
-                         "expected ANX-XXXX-XXXX-XXXX-XXXX (as printed on the annex)")
+                         "expected ANX-XXXX-XXXX-XXXX-XXXX (as printed on the annex)",
+                         code="archive.document_id.invalid", params={"value": request.document_id})
 
 
 def add_file(archive: Archive, request: AddRequest, *, today: dt.date | None = None,
@@ -113,7 +120,8 @@ def add_file(archive: Archive, request: AddRequest, *, today: dt.date | None = N
 def _read_annex_pdf(data: bytes, shown: str) -> PdfFacts:
     if b"%PDF-" not in data[:1024]:
         raise refuse(shown, f"{describe_format(data)}, not a PDF; only PDFs are archived as signed annexes. "
-                             "To keep it with an archived annex, add it with --attach-to RECORD")
+                             "To keep it with an archived annex, add it with --attach-to RECORD",
+                     code="archive.not_pdf")
     return read_pdf(data, shown)
 
 
@@ -168,7 +176,8 @@ def _document_owner_check(document_id: str | None, customer: str, shown: str) ->
         for other in archive.with_document(document_id):
             if other.customer_id != customer:
                 raise refuse(shown, f"document {document_id} is archived for customer {other.customer_id!r} "
-                                     f"(record {other.seq}), not {customer!r}")
+                                     f"(record {other.seq}), not {customer!r}", code="archive.document.other_customer",
+                             params={"document": document_id, "customer": other.customer_id, "seq": other.seq})
 
     return check
 
@@ -186,10 +195,14 @@ def _annex_fields(request: AddRequest, facts: PdfFacts, shown: str) -> dict[str,
         embedded_customer = annex["customer"]["id"]
         if embedded_customer != request.customer:
             raise refuse(shown, f"this annex is for customer {embedded_customer!r} "
-                                 f"({annex['customer'].get('name')}), not {request.customer!r}", "annex.json")
+                                 f"({annex['customer'].get('name')}), not {request.customer!r}", "annex.json",
+                         code="archive.annex.other_customer",
+                         params={"customer": embedded_customer, "name": annex["customer"].get("name") or "",
+                                 "chosen": request.customer})
         if request.document_id and request.document_id != annex["document_id"]:
             raise refuse(shown, f"the embedded document ID is {annex['document_id']}, "
-                                 f"not {request.document_id}", "annex.json")
+                                 f"not {request.document_id}", "annex.json", code="archive.annex.other_document",
+                         params={"document": annex["document_id"], "given": request.document_id})
         document_id, link = annex["document_id"], "embedded"
     elif request.document_id:
         document_id, link = request.document_id, "given"
@@ -215,7 +228,8 @@ def _signature_fields(request: AddRequest, signatures: tuple[SignatureCheck, ...
         lines = "; ".join(f"signature {s.field}{f' by {s.signer}' if s.signer else ''}: {s.problem}"
                           for s in broken)
         raise refuse(shown, f"{lines}. Nothing was archived; give --accept-invalid-signature to archive it "
-                             "anyway, recorded as invalid")
+                             "anyway, recorded as invalid", code="archive.signature.broken",
+                     params={"signers": [s.signer or s.field for s in broken]})
     if request.signed_on:
         signed_on, source = request.signed_on, "given"
     else:
@@ -242,7 +256,8 @@ def _add_attachment(archive: Archive, request: AddRequest, data: bytes) -> Recor
         raise ArchiveError(f"record {parent.seq} is an attachment; attach files to an annex record")
     if parent.customer_id != request.customer:
         raise refuse(shown, f"record {parent.seq} belongs to customer {parent.customer_id!r}, "
-                             f"not {request.customer!r}")
+                             f"not {request.customer!r}", code="archive.attachment.other_customer",
+                     params={"seq": parent.seq, "customer": parent.customer_id})
     if request.document_id or request.signed_on or request.accept_invalid_signature:
         raise UsageError("an attachment takes only --customer and --note; the document ID, signing date and "
                          f"signatures are those of record {parent.seq}")

@@ -78,9 +78,10 @@ class PdfFacts:
     signatures: tuple[SignatureCheck, ...]
 
 
-def refuse(shown: str, message: str, key: str = "") -> InvalidInput:
-    """The error for an input file that cannot be archived, as `file: [key:] message`."""
-    return InvalidInput([Diagnostic(shown, None, None, key, message)])
+def refuse(shown: str, message: str, key: str = "", *, code: str, params: dict[str, Any] | None = None
+           ) -> InvalidInput:
+    """The error for an input file that cannot be archived, as `file: [key:] message`; code names its web text."""
+    return InvalidInput([Diagnostic(shown, None, None, key, message, code=code, params=params or {})])
 
 
 def _qpdf_message(exc: Exception) -> str:
@@ -100,20 +101,21 @@ def _qpdf_message(exc: Exception) -> str:
 def open_pdf(data: bytes, shown: str) -> pikepdf.Pdf:
     """Open PDF bytes strictly; refuse non-PDF, truncated, damaged and encrypted files."""
     if b"%PDF-" not in data[:1024]:
-        raise refuse(shown, "not a PDF file (no %PDF- header)")
+        raise refuse(shown, "not a PDF file (no %PDF- header)", code="archive.not_pdf")
     if b"%%EOF" not in data[-1024:]:
-        raise refuse(shown, "truncated PDF: no %%EOF marker at the end of the file")
+        raise refuse(shown, "truncated PDF: no %%EOF marker at the end of the file", code="archive.truncated")
     try:
         pdf = pikepdf.open(io.BytesIO(data), attempt_recovery=False)
     except pikepdf.PasswordError:
         raise refuse(
-            shown, "encrypted PDF (a password is needed to open it); archive the unencrypted original"
-        ) from None
+            shown, "encrypted PDF (a password is needed to open it); archive the unencrypted original",
+            code="archive.encrypted") from None
     except (pikepdf.PdfError, ValueError, RecursionError) as exc:
-        raise refuse(shown, f"damaged PDF: {_qpdf_message(exc)}") from None
+        raise refuse(shown, f"damaged PDF: {_qpdf_message(exc)}", code="archive.damaged") from None
     if pdf.is_encrypted:
         pdf.close()
-        raise refuse(shown, "encrypted PDF; archive the unencrypted original, readable without a key")
+        raise refuse(shown, "encrypted PDF; archive the unencrypted original, readable without a key",
+                     code="archive.encrypted")
     return pdf
 
 
@@ -127,20 +129,24 @@ def read_annex_json(pdf: pikepdf.Pdf, shown: str) -> dict[str, Any] | None:
         size = stream.size
         if size is not None and size > MAX_ANNEX_JSON_BYTES:
             raise refuse(shown, f"embedded file is larger than {MAX_ANNEX_JSON_BYTES} bytes",
-                          ANNEX_ATTACHMENT)
+                          ANNEX_ATTACHMENT, code="archive.annex_json.invalid")
         raw = stream.read_bytes()
     except (pikepdf.PdfError, KeyError, AttributeError, ValueError) as exc:
         message = f"embedded file cannot be read: {_qpdf_message(exc)}"
-        raise refuse(shown, message, ANNEX_ATTACHMENT) from None
+        raise refuse(shown, message, ANNEX_ATTACHMENT, code="archive.annex_json.invalid") from None
     try:
         annex = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise refuse(shown, f"embedded file is not UTF-8 JSON: {exc}", ANNEX_ATTACHMENT) from None
+        raise refuse(shown, f"embedded file is not UTF-8 JSON: {exc}", ANNEX_ATTACHMENT,
+                     code="archive.annex_json.invalid") from None
     except RecursionError:  # the PDF itself is fine: its attachment is not an annex
-        raise refuse(shown, "embedded file is JSON nested too deeply to be an annex", ANNEX_ATTACHMENT) from None
+        raise refuse(shown, "embedded file is JSON nested too deeply to be an annex", ANNEX_ATTACHMENT,
+                     code="archive.annex_json.invalid") from None
     problem = annex_problem(annex)
     if problem:
-        raise refuse(shown, problem, ANNEX_ATTACHMENT)
+        altered = problem.startswith("content does not match")
+        raise refuse(shown, problem, ANNEX_ATTACHMENT,
+                     code="archive.annex_json.altered" if altered else "archive.annex_json.invalid")
     return annex
 
 
@@ -216,6 +222,21 @@ _CHANGES = {
     "ANNOTATIONS": "annotations added",
     "OTHER": "content changed",
 }
+
+
+# The beginnings of _problem's messages (stored in records) and their codes for the web's catalogs.
+_SIGNATURE_PROBLEMS = (
+    ("the signed bytes were altered", "signature.altered"),
+    ("the signature value does not match", "signature.invalid"),
+    ("the signature does not cover", "signature.partial"),
+    ("the file was changed after signing in a way", "signature.forbidden_change"),
+    ("the file was changed after signing", "signature.changed"),
+)
+
+
+def signature_problem_code(problem: str) -> str:
+    """The message code of a signature problem as _problem writes it ('' for another text)."""
+    return next((code for start, code in _SIGNATURE_PROBLEMS if problem.startswith(start)), "")
 
 
 def _problem(status: Any, later_signature_covers_file: bool) -> str | None:
@@ -338,7 +359,7 @@ def read_pdf(data: bytes, shown: str) -> PdfFacts:
             annex = read_annex_json(pdf, shown)
             signed = signature_value_count(pdf)
         except (pikepdf.PdfError, RecursionError) as exc:
-            raise refuse(shown, f"damaged PDF: {_qpdf_message(exc)}") from None
+            raise refuse(shown, f"damaged PDF: {_qpdf_message(exc)}", code="archive.damaged") from None
     finally:
         pdf.close()
     signatures = check_signatures(data, signed) if signed else ()

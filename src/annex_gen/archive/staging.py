@@ -63,10 +63,11 @@ class Staging:
     def put(self, data: bytes, name: str) -> StagedFile:
         """Keep data under its SHA-256; refuse an empty or oversized upload."""
         if not data:
-            raise UsageError(f"{safe_name(name)}: the file is empty")
+            raise UsageError(f"{safe_name(name)}: the file is empty", code="archive.file.empty")
         if len(data) > MAX_FILE_BYTES:
             raise UsageError(f"{safe_name(name)}: the file is larger than the archive's limit of "
-                             f"{MAX_FILE_BYTES // 2**20} MiB")
+                             f"{MAX_FILE_BYTES // 2**20} MiB", code="archive.file.too_large",
+                             params={"limit_bytes": MAX_FILE_BYTES})
         self._forget_old()
         token = hashlib.sha256(data).hexdigest()
         path = self.root / token / safe_name(name)
@@ -89,7 +90,8 @@ class Staging:
         files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.endswith(".part")) \
             if _TOKEN_RE.match(token) and folder.is_dir() else []
         if not files:
-            raise UsageError("the uploaded file is no longer waiting to be archived; upload it again")
+            raise UsageError("the uploaded file is no longer waiting to be archived; upload it again",
+                             code="archive.staged.gone")
         return StagedFile(token, files[0])
 
     def discard(self, token: str) -> None:

@@ -125,7 +125,8 @@ def archive_status(archive: Archive, registry: Registry, contracts: Iterable[Con
     known = {c.customer_id for c in contracts}
     archived = {r.customer_id for r in archive.records(customer) if r.kind == "annex"}
     if customer is not None and not known and not archived:
-        raise UsageError(f"customer {customer!r} has neither a contract nor an archived annex")
+        raise UsageError(f"customer {customer!r} has neither a contract nor an archived annex",
+                         code="archive.customer.unknown", params={"customer": customer})
     for cid in sorted(archived - known):
         out.append(CustomerStatus(cid, NO_CONTRACT, in_force(archive.records(cid), on)))
     return out

@@ -79,7 +79,7 @@ class Archive:
         else:
             raise ArchiveError(f"{ref!r} is not a record number or a SHA-256 prefix of 8 or more hex digits")
         if not found:
-            raise ArchiveError(f"{self.location}: no record {ref}")
+            raise ArchiveError(f"{self.location}: no record {ref}", code="archive.no_record", params={"seq": ref})
         return found[0]
 
     def head(self) -> Head | None:
@@ -106,6 +106,9 @@ class Archive:
             raise InvalidInput([Diagnostic(
                 shown, None, None, "",
                 f"already archived as record {existing.seq} ({what}, added {existing.body['archived_at']})",
+                code="archive.duplicate",
+                params={"seq": existing.seq, "customer": existing.customer_id, "document": existing.document_id or "",
+                        "at": existing.body["archived_at"]},
             )])
 
     def append(self, fields: Mapping[str, Any], data: bytes, *, name: str, media_type: str, shown: str,

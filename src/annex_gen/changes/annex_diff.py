@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from annex_gen.model import Annex, AnnexEntry, AnnexParty, AnnexSection
@@ -93,6 +93,8 @@ class PartyChange:
     name: str
     legal_id: str
     details: tuple[str, ...] = ()
+    facts: tuple[dict[str, Any], ...] = field(default=(), compare=False)
+    """The details as values, for pages in other languages: {"field", "old", "new"} or {"field", "added", "removed"}."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
@@ -197,28 +199,35 @@ def _purposes(annex: Annex) -> dict[str, set[str]]:
     return out
 
 
-def _set_change(label: str, old: Iterable[str], new: Iterable[str]) -> str | None:
+def _set_change(label: str, old: Iterable[str], new: Iterable[str], facts: list[dict[str, Any]] | None = None,
+                key: str = "") -> str | None:
     old_set, new_set = set(old), set(new)
     if old_set == new_set:
         return None
+    if facts is not None:
+        facts.append({"field": key, "added": sorted(new_set - old_set), "removed": sorted(old_set - new_set)})
     parts = [f"added {', '.join(repr(x) for x in sorted(new_set - old_set))}" if new_set - old_set else "",
              f"removed {', '.join(repr(x) for x in sorted(old_set - new_set))}" if old_set - new_set else ""]
     return f"{label}: " + "; ".join(p for p in parts if p)
 
 
-def _party_details(old: AnnexParty, new: AnnexParty, old_purposes: set[str], new_purposes: set[str]) -> tuple[str, ...]:
+def _party_details(old: AnnexParty, new: AnnexParty, old_purposes: set[str], new_purposes: set[str],
+                   facts: list[dict[str, Any]] | None = None) -> tuple[str, ...]:
+    facts = [] if facts is None else facts
     details: list[str | None] = []
     for key, label in (("name", "name"), ("legal_id", "legal ID"), ("country", "country"),
                        ("address", "registered address"), ("privacy_contact", "data-protection contact")):
         if getattr(old, key) != getattr(new, key):
             details.append(f"{label}: {getattr(old, key)!r} -> {getattr(new, key)!r}")
-    details.append(_set_change("locations", old.locations, new.locations))
+            facts.append({"field": key, "old": getattr(old, key), "new": getattr(new, key)})
+    details.append(_set_change("locations", old.locations, new.locations, facts, "locations"))
     if old.outside_eea != new.outside_eea:
         details.append(f"outside the EEA: {'yes' if old.outside_eea else 'no'} -> "
                        f"{'yes' if new.outside_eea else 'no'}")
-    details.append(_set_change("transfer basis", old.transfers, new.transfers))
-    details.append(_set_change("purpose", old_purposes, new_purposes))
-    details.append(_set_change("sections", old.sections, new.sections))
+        facts.append({"field": "outside_eea", "old": old.outside_eea, "new": new.outside_eea})
+    details.append(_set_change("transfer basis", old.transfers, new.transfers, facts, "transfers"))
+    details.append(_set_change("purpose", old_purposes, new_purposes, facts, "purpose"))
+    details.append(_set_change("sections", old.sections, new.sections, facts, "sections"))
     return tuple(d for d in details if d)
 
 
@@ -233,8 +242,9 @@ def party_changes(old: Annex, new: Annex) -> tuple[PartyChange, ...]:
                 if pid not in new_parties]
     for pid, p in new_parties.items():
         if pid in old_parties:
+            facts: list[dict[str, Any]] = []
             details = _party_details(old_parties[pid], p, old_purposes.get(pid, set()),
-                                     new_purposes.get(pid, set()))
+                                     new_purposes.get(pid, set()), facts)
             if details:
-                changes.append(PartyChange("changed", pid, p.name, p.legal_id, details))
+                changes.append(PartyChange("changed", pid, p.name, p.legal_id, details, tuple(facts)))
     return tuple(changes)

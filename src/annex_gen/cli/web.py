@@ -35,7 +35,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         archive=args.archive, state_dir=Path(args.state) if args.state else None,
         users_file=Path(args.users) if args.users else None, host=args.host,
         allowed_hosts=tuple(args.allowed_host or ()), render_workers=args.render_workers,
-        secure_cookies=args.secure_cookies, debug=args.debug,
+        secure_cookies=args.secure_cookies, debug=args.debug, time_zone=args.time_zone,
         **({"secret_key": os.environ["ANNEX_GEN_SECRET_KEY"]} if os.environ.get("ANNEX_GEN_SECRET_KEY") else {}),
     )
     app.load_registry(settings.registry_dir)  # a broken registry stops the server here, with every problem
@@ -142,6 +142,8 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
                         "name of a reverse proxy in front (repeatable); other names are refused (421)")
     p.add_argument("--forwarded-allow-ips", default="127.0.0.1", metavar="IPS",
                    help="proxies whose X-Forwarded-* headers are trusted (default: 127.0.0.1)")
+    p.add_argument("--time-zone", default="Europe/Helsinki", metavar="ZONE",
+                   help="IANA time zone pages show times in (default: Europe/Helsinki)")
     p.set_defaults(func=cmd_serve)
 
     users = subparsers.add_parser("users", help="manage the users of the web application")

@@ -40,17 +40,24 @@ def business_id_kind(value: str) -> str:
 
 def business_id_problem(value: str) -> str | None:
     """Why a business ID is not valid, or None: EU VAT, Finnish Y-tunnus, UAE TRN or HK BR."""
+    found = _business_id_problem(value)
+    return found[1] if found else None
+
+
+def _business_id_problem(value: str) -> tuple[str, str] | None:
+    """The code and message of what is wrong with a business ID, or None."""
     if re.match(r"^[0-9]{7}-[0-9]$", value):
-        return None if ytunnus.is_valid(value) else f"{value!r} is not a valid Finnish business ID (check digit)"
+        return None if ytunnus.is_valid(value) else (
+            "customer.business_id.check_digit", f"{value!r} is not a valid Finnish business ID (check digit)")
     if re.match(r"^[A-Z]{2}", value):
         if value[:2].lower() in eu_vat.MEMBER_STATES or value[:2] in ("EL", "XI"):
-            return None if eu_vat.is_valid(value) else f"{value!r} is not a valid EU VAT number (format or check digit)"
+            return None if eu_vat.is_valid(value) else (
+                "customer.business_id.vat", f"{value!r} is not a valid EU VAT number (format or check digit)")
     if _UAE_TRN_RE.match(value) or _HK_BR_RE.match(value):
         return None
-    return (
-        f"{value!r} is not a recognised business ID; expected an EU VAT number (FI12345671), "
-        "a Finnish business ID (1234567-1), a UAE TRN (15 digits) or a Hong Kong BR number (8 digits)"
-    )
+    return ("customer.business_id.unknown",
+            f"{value!r} is not a recognised business ID; expected an EU VAT number (FI12345671), "
+            "a Finnish business ID (1234567-1), a UAE TRN (15 digits) or a Hong Kong BR number (8 digits)")
 
 
 def _warn_missing_glyphs(c: Checker, path: tuple[str, ...], text: str) -> None:
@@ -58,7 +65,8 @@ def _warn_missing_glyphs(c: Checker, path: tuple[str, ...], text: str) -> None:
     missing = missing_glyphs(text)
     if missing:
         names = ", ".join(describe_char(ch) for ch in missing[:5]) + (" ..." if len(missing) > 5 else "")
-        c.warn(path, f"no bundled font has {names}; the PDF would show an empty box or a machine-dependent glyph")
+        c.warn(path, f"no bundled font has {names}; the PDF would show an empty box or a machine-dependent glyph",
+               code="value.missing_glyphs", params={"chars": [describe_char(ch) for ch in missing[:5]]})
 
 
 def date_problem(registry: Registry, date: dt.date) -> str | None:
@@ -107,18 +115,21 @@ def validate_contract(registry: Registry, doc: Document, *,
         business_id = c.text_line(("customer", "business_id"), optional=True, max_len=40)
         if business_id:
             business_id = business_id.replace(" ", "").upper()
-            problem = business_id_problem(business_id)
+            problem = _business_id_problem(business_id)
             if problem:
-                c.error(("customer", "business_id"), problem)
+                c.error(("customer", "business_id"), problem[1], code=problem[0], params={"value": business_id})
             elif owner := registry_identifiers(registry).get(business_id):
                 c.error(("customer", "business_id"), f"{business_id} is the identifier of {owner}, a "
-                        "sub-processor in the registry, not of the customer; check the customer's business ID")
+                        "sub-processor in the registry, not of the customer; check the customer's business ID",
+                        code="customer.business_id.subprocessor", params={"value": business_id, "owner": owner})
         email = c.text_line(("customer", "contact_email"), optional=True, max_len=254)
         if email and not _EMAIL_RE.match(email):
-            c.error(("customer", "contact_email"), f"{shown(email)} is not an email address")
+            c.error(("customer", "contact_email"), f"{shown(email)} is not an email address",
+                    code="customer.email.invalid", params={"value": email})
         elif email and email[0] in "=+-":
             c.error(("customer", "contact_email"), f"{shown(email)} begins with {email[0]!r}, which a spreadsheet "
-                    "reads as a formula; check the address")
+                    "reads as a formula; check the address", code="customer.email.formula",
+                    params={"value": email, "char": email[0]})
     date = region = language = reference = replaces = None
     products: list[str] = []
     options: dict[str, bool] = {}
@@ -129,20 +140,25 @@ def validate_contract(registry: Registry, doc: Document, *,
         replaces = c.text_line(("contract", "replaces"), optional=True, max_len=40)
         if replaces and not _DOCUMENT_ID_RE.match(replaces):
             c.error(("contract", "replaces"), f"{shown(replaces)} is not an annex document ID; expected the form "
-                    "ANX-XXXX-XXXX-XXXX-XXXX (hexadecimal), as printed in the footer of the annex it replaces")
+                    "ANX-XXXX-XXXX-XXXX-XXXX (hexadecimal), as printed in the footer of the annex it replaces",
+                    code="contract.replaces.invalid", params={"value": replaces})
             replaces = None
         if "date" in con:
             date = c.date(("contract", "date"))
             if check_date and date and (problem := date_problem(registry, date)):
-                c.error(("contract", "date"), problem)
-        region = c.choice(("contract", "region"), registry.regions, "region") if "region" in con else None
-        language = c.choice(("contract", "language"), registry.languages, "language") if "language" in con else None
+                c.error(("contract", "date"), problem, code="contract.date.before_list",
+                        params={"date": date, "retrieved": registry.list_retrieved})
+        region = (c.choice(("contract", "region"), registry.regions, "region", code="contract.region.unknown")
+                  if "region" in con else None)
+        language = (c.choice(("contract", "language"), registry.languages, "language",
+                             code="contract.language.unknown") if "language" in con else None)
         if "products" in con:
             products = _products(c, registry, region)
         if con.get("options") is not None:
             options = _options(c, registry)
         elif "options" in con:
-            c.error(("contract", "options"), f"expected a mapping of options, got nothing; {one_of(registry.options)}")
+            c.error(("contract", "options"), f"expected a mapping of options, got nothing; {one_of(registry.options)}",
+                    code="contract.options.empty", params={"options": sorted(registry.options)})
     if region and products:
         for oid, on in options.items():
             if on and not option_has_effect(registry, region, tuple(products), oid):
@@ -150,6 +166,7 @@ def validate_contract(registry: Registry, doc: Document, *,
                     ("contract", "options", oid),
                     f"option {oid!r} has no effect for region {region!r} and products "
                     f"{', '.join(products)}; no entry it enables applies",
+                    code="contract.options.no_effect", params={"option": oid, "region": region, "products": products},
                 )
     if any(d.severity == "error" for d in diagnostics):
         return None, diagnostics
@@ -175,28 +192,33 @@ def _products(c: Checker, registry: Registry, region: str | None) -> list[str]:
     path = ("contract", "products")
     raw = c.get(path)
     if isinstance(raw, str):
-        c.error(path, f"expected a list, got a string ({raw!r}); write it as [{raw}]")
+        c.error(path, f"expected a list, got a string ({raw!r}); write it as [{raw}]",
+                code="contract.products.not_list", params={"value": raw})
         return []
     value = c.typed(path, list)
     if value is None:
         return []
     if not value:
-        c.error(path, f"the contract lists no products; {one_of(registry.products)}")
+        c.error(path, f"the contract lists no products; {one_of(registry.products)}", code="contract.products.none",
+                params={"products": list(registry.regions[region].products if region else registry.products)})
         return []
     out: list[str] = []
     for i, _ in enumerate(value):
         names = {name.casefold(): pid for pid, name in registry.products.items()}
-        pid = c.choice((*path, i), registry.products, "product", aliases=names)
+        pid = c.choice((*path, i), registry.products, "product", aliases=names, code="contract.products.unknown")
         if pid is None:
             continue
         if pid in out:
-            c.error((*path, i), f"product {pid!r} is listed twice")
+            c.error((*path, i), f"product {pid!r} is listed twice", code="contract.products.twice",
+                    params={"product": pid})
             continue
         if region and pid not in registry.regions[region].products:
             offered = registry.regions[region].products
             c.error(
                 (*path, i),
                 f"product {pid!r} is not offered in region {region!r}; {one_of(offered)}",
+                code="contract.products.not_offered",
+                params={"product": pid, "region": region, "products": list(offered)},
             )
             continue
         out.append(pid)

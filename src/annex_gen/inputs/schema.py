@@ -21,18 +21,36 @@ _BLANK_LETTERS = {"\u115f", "\u1160", "\u3164", "\uffa0", "\u2800"}
 _DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 _TYPE_NAMES = {str: "a string", int: "a whole number", bool: "true or false", dict: "a mapping", list: "a list"}
+_TYPE_KINDS = {str: "string", int: "number", bool: "bool", dict: "mapping", list: "list"}
+
+
+def suggestion(value: object, choices: Iterable[str]) -> str | None:
+    """The choice closest to value (same letters in another case, or a close spelling), or None."""
+    if not isinstance(value, str):
+        return None
+    choices = list(choices)
+    folded = {c.casefold(): c for c in choices}
+    if value.casefold() in folded:
+        return folded[value.casefold()]
+    close = difflib.get_close_matches(value, choices, n=1, cutoff=0.6)
+    return close[0] if close else None
 
 
 def did_you_mean(value: object, choices: Iterable[str]) -> str:
     """'; did you mean 'x'?' when a close choice exists, else ''."""
-    if not isinstance(value, str):
-        return ""
-    choices = list(choices)
-    folded = {c.casefold(): c for c in choices}
-    if value.casefold() in folded:
-        return f"; did you mean {folded[value.casefold()]!r}?"
-    close = difflib.get_close_matches(value, choices, n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
+    close = suggestion(value, choices)
+    return f"; did you mean {close!r}?" if close else ""
+
+
+def kind_of(value: object) -> str:
+    """The kind of a value as a message parameter: none, bool, date, number, string, mapping, list, other."""
+    if value is None:
+        return "none"
+    for kind, types in (("bool", bool), ("date", dt.date), ("number", (int, float)), ("string", str),
+                        ("mapping", dict), ("list", list)):
+        if isinstance(value, types):
+            return kind
+    return "other"
 
 
 def shown(value: object, limit: int = 80) -> str:
@@ -80,19 +98,20 @@ class Checker:
         # must not report the same problem a second time.
         self.reported: set[Path_] = set()
 
-    def _wrong(self, path: Path_, message: str) -> None:
+    def _wrong(self, path: Path_, message: str, *, code: str, params: dict[str, Any]) -> None:
         """Report a missing or wrongly typed value once, unless a parent was already reported."""
         if not any(path[:i] in self.reported for i in range(len(path) + 1)):
-            self.error(path, message)
+            self.error(path, message, code=code, params=params)
         self.reported.add(path)
 
-    def error(self, path: Path_, message: str, *, key: bool = False) -> None:
-        """Record an error at the value (or key) at path."""
-        self.diagnostics.append(self.doc.diag(path, message, key=key))
+    def error(self, path: Path_, message: str, *, key: bool = False, code: str = "",
+              params: dict[str, Any] | None = None) -> None:
+        """Record an error at the value (or key) at path; code and params name its text for the web."""
+        self.diagnostics.append(self.doc.diag(path, message, key=key, code=code, params=params))
 
-    def warn(self, path: Path_, message: str) -> None:
+    def warn(self, path: Path_, message: str, *, code: str = "", params: dict[str, Any] | None = None) -> None:
         """Record a warning at path."""
-        self.diagnostics.append(self.doc.diag(path, message, severity="warning"))
+        self.diagnostics.append(self.doc.diag(path, message, severity="warning", code=code, params=params))
 
     def get(self, path: Path_) -> Any:
         """The raw value at path, or None."""
@@ -112,7 +131,8 @@ class Checker:
         """A mapping with the given keys; unknown keys are errors unless free."""
         value = self.get(path)
         if not isinstance(value, dict):
-            self._wrong(path, f"expected a mapping, got {describe(value)}")
+            self._wrong(path, f"expected a mapping, got {describe(value)}", code="value.type",
+                        params={"expected": "mapping", "got": kind_of(value)})
             return None
         required, optional = list(required), list(optional)
         for key in required:
@@ -120,7 +140,8 @@ class Checker:
                 # located at the key's own place where the input has one (an empty CSV cell)
                 line, col = self.doc.where((*path, key))
                 self.diagnostics.append(Diagnostic(self.doc.path, line, col, key_path(path),
-                                                   f"missing required key {key!r}"))
+                                                   f"missing required key {key!r}", code="key.missing",
+                                                   params={"key": key}))
                 self.reported.add((*path, key))
         if not free:
             known = required + optional
@@ -129,7 +150,8 @@ class Checker:
                     self.error(
                         (*path, key),
                         f"unknown key {key!r}; {one_of(known)}{did_you_mean(key, known)}",
-                        key=True,
+                        key=True, code="key.unknown",
+                        params={"key": key, "known": sorted(known), "suggestion": suggestion(key, known)},
                     )
         return value
 
@@ -140,7 +162,8 @@ class Checker:
             return None
         ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
         if not ok:
-            self._wrong(path, f"expected {_TYPE_NAMES.get(kind, kind.__name__)}, got {describe(value)}")
+            self._wrong(path, f"expected {_TYPE_NAMES.get(kind, kind.__name__)}, got {describe(value)}",
+                        code="value.type", params={"expected": _TYPE_KINDS.get(kind, "other"), "got": kind_of(value)})
             return None
         return value
 
@@ -151,22 +174,24 @@ class Checker:
             return None
         value = " ".join(value.split())
         if not value:
-            self.error(path, "must not be empty")
+            self.error(path, "must not be empty", code="value.empty")
             return None
         if _CONTROL.search(value):
-            self.error(path, "contains control characters")
+            self.error(path, "contains control characters", code="value.control")
             return None
         if bidi := _BIDI.search(value):
             char = bidi.group()
             self.error(path, f"contains the bidirectional control character U+{ord(char):04X} "
                              f"{unicodedata.name(char)}, which can make the text display as something else; "
-                             "remove it")
+                             "remove it", code="value.bidi",
+                       params={"codepoint": f"U+{ord(char):04X}", "name": unicodedata.name(char)})
             return None
         if not any(_visible(char) for char in value):
-            self.error(path, "contains no visible character")
+            self.error(path, "contains no visible character", code="value.invisible")
             return None
         if len(value) > max_len:
-            self.error(path, f"is longer than {max_len} characters")
+            self.error(path, f"is longer than {max_len} characters", code="value.too_long",
+                       params={"max": max_len})
             return None
         return value
 
@@ -175,26 +200,36 @@ class Checker:
         value = self.typed(path, str, optional=optional)
         if value is None:
             return None
+        if not value.strip():
+            self.error(path, "must not be empty", code="value.empty")
+            return None
         if not ID_RE.match(value):
             self.error(
                 path,
                 f"{shown(value)} is not a valid id; use lowercase letters a-z, digits and hyphens "
                 "(at most 64 characters, no leading or trailing hyphen)",
+                code="value.bad_id", params={"value": value},
             )
             return None
         return value
 
     def choice(self, path: Path_, choices: Iterable[str], what: str, *, optional: bool = False,
-               aliases: dict[str, str] | None = None) -> str | None:
-        """A string that must be one of choices; aliases (e.g. display names) only feed suggestions."""
+               aliases: dict[str, str] | None = None, code: str = "value.unknown_choice") -> str | None:
+        """A string that must be one of choices; aliases (e.g. display names) only feed suggestions.
+
+        The message's params: value, the choices (as `choices`, their kind as `kind`: region,
+        product...) and the suggestion.
+        """
         value = self.typed(path, str, optional=optional)
         if value is None:
             return None
         choices = list(choices)
         if value not in choices:
             alias = (aliases or {}).get(" ".join(value.split()).casefold())
-            hint = f"; did you mean {alias!r}?" if alias else did_you_mean(value, choices)
-            self.error(path, f"unknown {what} {shown(value)}; {one_of(choices)}{hint}")
+            close = alias or suggestion(value, choices)
+            hint = f"; did you mean {close!r}?" if close else ""
+            self.error(path, f"unknown {what} {shown(value)}; {one_of(choices)}{hint}", code=code,
+                       params={"value": value, "choices": sorted(choices), "kind": what, "suggestion": close})
             return None
         return value
 
@@ -209,9 +244,11 @@ class Checker:
         if isinstance(value, dt.date):
             return value
         if isinstance(value, str) and _DATE_RE.match(value):
-            self._wrong(path, f"{value!r} is not a date that exists (YYYY-MM-DD)")
+            self._wrong(path, f"{value!r} is not a date that exists (YYYY-MM-DD)", code="value.no_such_date",
+                        params={"value": value})
             return None
-        self._wrong(path, f"expected a date of the form YYYY-MM-DD, got {describe(value)}")
+        self._wrong(path, f"expected a date of the form YYYY-MM-DD, got {describe(value)}", code="value.not_date",
+                    params={"got": kind_of(value)})
         return None
 
     def text(self, path: Path_, languages: Iterable[str], extra: Iterable[str] = ()) -> dict[str, str] | None:
@@ -223,7 +260,8 @@ class Checker:
         out = {}
         for lang in languages:
             if lang not in value:
-                self.error(path, f"missing the {lang!r} translation")
+                self.error(path, f"missing the {lang!r} translation", code="value.missing_translation",
+                           params={"language": lang})
                 continue
             line = self.text_line((*path, lang), max_len=2000)
             if line is not None:

@@ -69,10 +69,11 @@ class Document:
                 return (None, None)
             path = path[:-1]
 
-    def diag(self, path: Path_, message: str, severity: str = "error", *, key: bool = False) -> Diagnostic:
+    def diag(self, path: Path_, message: str, severity: str = "error", *, key: bool = False, code: str = "",
+             params: dict[str, Any] | None = None) -> Diagnostic:
         """A diagnostic located at path in this document."""
         line, col = self.where(path, key=key)
-        return Diagnostic(self.path, line, col, key_path(path), message, severity)
+        return Diagnostic(self.path, line, col, key_path(path), message, severity, code, params or {})
 
 
 # The node classes of both parsers (the same attributes: tag, value, start_mark).

@@ -23,7 +23,16 @@ from annex_gen.throttle import MemoryThrottle
 from annex_gen.users import User, file_warnings, load_users
 from annex_gen.web.errors import ErrorPages, http_exception
 from annex_gen.web.hosts import allowed_names
-from annex_gen.web.http import ProxiedWithoutLogin, UsersUnavailable, csrf_token, current_user, language, t
+from annex_gen.web.http import (
+    ProxiedWithoutLogin,
+    UsersUnavailable,
+    csrf_token,
+    current_user,
+    formats,
+    language,
+    messages,
+    t,
+)
 from annex_gen.web.i18n import catalogs, languages
 from annex_gen.web.middleware import BodyLimit, HostCheck, RequestLog, SecurityHeaders, printable
 from annex_gen.web.nav import NAV
@@ -60,7 +69,21 @@ def _context(request: Request) -> dict[str, Any]:
         "nav": [item for item in NAV if allowed(user, item.permission)],
         "can": lambda permission: allowed(user, permission),
         "local": partial(_local, language(request)),
+        "fmt": formats(request),
+        "say": _Lazy(partial(messages, request)),
     }
+
+
+class _Lazy:
+    """The page's Messages, made on first use (it loads the registry)."""
+
+    def __init__(self, make: Any) -> None:
+        self._make, self._made = make, None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._made is None:
+            self._made = self._make()
+        return getattr(self._made, name)
 
 
 def templates() -> Jinja2Templates:

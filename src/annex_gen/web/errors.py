@@ -31,11 +31,12 @@ class ErrorPage:
 
     status: int
     title: str
-    messages: tuple[str, ...] = ()
+    error: BaseException | None = None
+    """The error whose messages the page shows in its language (an AnnexGenError, else none)."""
     detail: str = ""  # a catalog key: what the visitor can do
 
 
-# The first matching kind decides; AnnexGenError's message is written for a person and shown as is.
+# The first matching kind decides; an AnnexGenError's messages are shown through the catalog (web.messages).
 STATUS: tuple[tuple[type[BaseException], int, str], ...] = (
     (MisdirectedHost, 421, "error.misdirected"),
     (ForeignOrigin, 403, "error.origin"),
@@ -64,10 +65,9 @@ def error_page(exc: BaseException) -> ErrorPage:
         return ErrorPage(exc.status_code, HTTP_TITLES.get(exc.status_code, "error.bad_request"))
     for kind, status, title in STATUS:
         if isinstance(exc, kind):
-            if isinstance(exc, InvalidInput):
-                return ErrorPage(status, title, tuple(str(d) for d in exc.diagnostics))
-            message = str(exc) if isinstance(exc, AnnexGenError) else ""
-            return ErrorPage(status, title, (message,) if message else (), DETAILS.get(title, ""))
+            if isinstance(exc, EditConflict) and exc.code == "contract.id_taken":
+                title = "error.id_taken"
+            return ErrorPage(status, title, exc if isinstance(exc, AnnexGenError) else None, DETAILS.get(title, ""))
     return ErrorPage(500, "error.internal")
 
 

@@ -14,8 +14,12 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from annex_gen.app import load_registry
+from annex_gen.errors import AnnexGenError
 from annex_gen.users import User
+from annex_gen.web.formats import Formats
 from annex_gen.web.i18n import catalogs, negotiate
+from annex_gen.web.messages import Messages
 from annex_gen.web.permissions import LOCAL_USER, allowed
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -70,6 +74,20 @@ def t(request: Request, key: str, **values: object) -> str:
     """A text of the interface in the request's language."""
     catalog = catalogs()[language(request)]
     return catalog.format(key, **values) if values else catalog[key]
+
+
+def formats(request: Request) -> Formats:
+    """How this request's pages write numbers, dates, times (in the server's time zone) and sizes."""
+    return Formats(language(request), request.app.state.settings.time_zone)
+
+
+def messages(request: Request) -> Messages:
+    """The library's messages in this request's language, with the registry's names where it loads."""
+    try:
+        registry = load_registry(request.app.state.settings.registry_dir)
+    except AnnexGenError:
+        registry = None
+    return Messages(catalogs()[language(request)], formats(request), registry)
 
 
 def csrf_token(request: Request) -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 from annex_gen.archive.index import DEFAULT_ARCHIVE, shown_url
 from annex_gen.archive.staging import staging_dir
 from annex_gen.errors import UsageError
+from annex_gen.web.formats import DEFAULT_TIME_ZONE, time_zone
 
 DEFAULT_BODY_LIMIT = 1024 * 1024  # a contract form is a few kilobytes
 UPLOAD_BODY_LIMIT = 100 * 1024 * 1024 + 64 * 1024  # the archive's file limit, plus the form around it
@@ -62,8 +63,11 @@ class Settings:
     """Processes that render annexes for downloads, shared by all requests; None: one per core."""
     debug: bool = False
     """Log tracebacks of unexpected errors (pages never show them)."""
+    time_zone: str = DEFAULT_TIME_ZONE
+    """The IANA time zone pages show times in (stored times are UTC)."""
 
     def __post_init__(self) -> None:
+        time_zone(self.time_zone)
         if self.users_file is None and not is_loopback(self.host):
             raise UsageError(
                 f"serving on {self.host} needs logins: pass --users FILE "

@@ -1,4 +1,12 @@
-// Progressive enhancement of the contract form; every page works without this file.
+// Progressive enhancement; every page works without this file. What only the script-less page needs
+// (the "Update the choices" button) is marked .nojs and hidden once this runs.
+document.documentElement.classList.add("js");
+(function () {
+  "use strict";
+  // After a failed save the error summary takes the focus, so it is read first.
+  var summary = document.querySelector("[data-focus-first]");
+  if (summary) { summary.focus(); }
+})();
 (function () {
   "use strict";
   var form = document.querySelector("form[data-contract-form]");

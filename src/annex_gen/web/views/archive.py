@@ -17,9 +17,9 @@ from starlette.routing import Route
 from annex_gen import app
 from annex_gen.archive.intake import AddRequest
 from annex_gen.archive.staging import Staging, safe_name
-from annex_gen.errors import AnnexGenError, UsageError
+from annex_gen.errors import AnnexGenError, InvalidInput, NotFound, UsageError
 from annex_gen.lifecycle import cases
-from annex_gen.web.http import page, render, see_other
+from annex_gen.web.http import messages, page, render, see_other
 from annex_gen.web.views.audit import record
 
 STATES = ("current", "outdated", "unknown", "no-annex", "no-contract")
@@ -33,7 +33,8 @@ def parse_date(value: str | None, what: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise UsageError(f"{what}: {text!r} is not a date; expected YYYY-MM-DD, e.g. 2026-11-30") from None
+        raise UsageError(f"{what}: {text!r} is not a date; expected YYYY-MM-DD, e.g. 2026-11-30",
+                         code="web.date.invalid", params={"value": text}) from None
 
 
 def _settings(request: Request) -> Any:
@@ -76,14 +77,16 @@ async def verify(request: Request) -> Response:
     """Re-hash every archived file and check the chain; show each problem and the chain head hash."""
     location = _settings(request).archive
     if not app.archive_exists(location):
-        raise UsageError(f"{_settings(request).archive_shown}: there is no archive yet; upload a signed annex first")
+        raise UsageError(f"{_settings(request).archive_shown}: there is no archive yet; upload a signed annex first",
+                         code="archive.none_yet")
     report = await run_in_threadpool(app.archive_verify, location)
     head = report.head.record_hash if report.head else None
     await record(request, "archive verified",
                  f"{report.records} record(s), {report.files} file(s): "
                  + (f"{len(report.errors)} problem(s)" if report.errors else "no problems")
                  + (f"; chain head {head}" if head else ""),
-                 [f"#{report.head.seq}"] if report.head else [])
+                 [f"#{report.head.seq}"] if report.head else [],
+                 {"records": report.records, "files": report.files, "problems": len(report.errors)})
     return render(request, "archive_verify.html.j2", {"report": report, "head": head},
                   status_code=200 if not report.errors else 409)
 
@@ -134,7 +137,8 @@ async def store(request: Request) -> Response:
         return await _review(request, token, form)  # changed meanwhile: show why, nothing is stored
     staging.discard(token)
     refs = [f"#{stored.seq}"] + ([stored.document_id] if stored.document_id else [])
-    await record(request, "file archived", f"{stored.file_name} for customer {stored.customer_id}", refs)
+    await record(request, "file archived", f"{stored.file_name} for customer {stored.customer_id}", refs,
+                 {"file": stored.file_name, "customer": stored.customer_id})
     return see_other(f"/customers/{stored.customer_id}/timeline?done=stored&stored={stored.seq}")
 
 
@@ -184,15 +188,19 @@ async def _review(request: Request, token: str, form: FormData, *, refused: bool
     staged = _staging(request).get(token)
     customer, problem, unsigned = await _identify(request, staged.path, form)
     inspection = None
+    refusal: AnnexGenError | None = None
     if problem is None and customer:
         try:
             add = _request_of(staged.path, form, customer, unsigned)
         except UsageError as exc:
-            problem = str(exc)
+            refusal = exc
         else:
             inspection = await run_in_threadpool(app.archive_inspect, s.archive, add)
-            problem = str(inspection.refusal) if inspection.refusal else None
-    if problem:  # messages name the staged copy; the person knows the file by its own name
+            refusal = inspection.refusal
+    if refusal is not None:  # in the page's words, without the staged copy's name: the person knows the file by its own
+        say = messages(request)
+        problem = " ".join(say.text(d.code, d.params, d.message) for d in refusal.diagnostics) \
+            if isinstance(refusal, InvalidInput) else say.error(refusal)[0]
         problem = problem.replace(str(staged.path), staged.name)
     documents = app.generated_annexes(s.out_dir, customer) if customer else []
     unsigned_copy = form.get("unsigned_copy") == "on"
@@ -240,6 +248,24 @@ async def download(request: Request) -> Response:
         "content-disposition": f'attachment; filename="{safe_name(stored.file_name)}"'})
 
 
+async def record_page(request: Request) -> Response:
+    """A record number (as the audit log names it): its place in its customer's history."""
+    record, _ = await run_in_threadpool(app.archive_record, _settings(request).archive, request.path_params["seq"])
+    return see_other(f"/archive/customers/{record.customer_id}#rec-{record.parent or record.seq}")
+
+
+async def document_page(request: Request) -> Response:
+    """A document ID (as the audit log names it): the archive history holding it, else the customer's annex."""
+    s = _settings(request)
+    document = request.path_params["document"]
+    found = await run_in_threadpool(app.document_owner, s.archive, s.out_dir, document)
+    if found is None:
+        raise NotFound(f"no annex with the document ID {document}", code="web.no_document",
+                       params={"document": document})
+    customer, archived = found
+    return see_other(f"/archive/customers/{customer}" if archived else f"/customers/{customer}")
+
+
 def routes() -> list[Route]:
     """The archive pages (legal and admin)."""
     return [
@@ -250,4 +276,6 @@ def routes() -> list[Route]:
         page("/archive/store", store, permission="legal", methods=("POST",)),
         page("/archive/customers/{customer}", customer_page, permission="legal"),
         page("/archive/records/{seq:int}/file", download, permission="legal"),
+        page("/archive/records/{seq:int}", record_page, permission="legal"),
+        page("/archive/documents/{document}", document_page, permission="legal"),
     ]

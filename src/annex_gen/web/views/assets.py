@@ -20,7 +20,7 @@ async def asset(request: Request) -> Response:
         return Response(fallback_faces_css(), media_type="text/css; charset=utf-8",
                         headers={"cache-control": "no-cache"})
     if name not in ASSETS:
-        raise NotFound(f"no file {name!r}")
+        raise NotFound(f"no file {name!r}", code="web.no_file", params={"name": name})
     return Response((TEMPLATES_DIR / "web" / name).read_bytes(), media_type=ASSETS[name],
                     headers={"cache-control": "no-cache"})
 
@@ -30,7 +30,7 @@ async def font(request: Request) -> Response:
     fonts = {p.name: p for p in (TEMPLATES_DIR / "fonts").glob("*.ttf")}
     name = request.path_params["name"]
     if name not in fonts:
-        raise NotFound(f"no font {name!r}")
+        raise NotFound(f"no font {name!r}", code="web.no_file", params={"name": name})
     return Response(fonts[name].read_bytes(), media_type="font/ttf", headers={"cache-control": "max-age=86400"})
 
 

@@ -44,7 +44,7 @@ def runner(request: Request) -> BatchRunner | TeamRunner:
 def notices_dir(request: Request, notice_date: str) -> Path:
     """Where the notices of a notice date are written."""
     if not _DATE_RE.match(notice_date):
-        raise NotFound(f"no notices for {notice_date!r}")
+        raise NotFound(f"no notices for {notice_date!r}", code="web.no_notices", params={"date": notice_date})
     return _settings(request).out_dir / NOTICES_DIR / notice_date
 
 
@@ -82,7 +82,9 @@ async def start_batch(request: Request) -> Response:
         what = (f"{progress.generated} generated, {progress.unchanged} unchanged, {progress.failed} failed"
                 + (f"; {progress.error}" if progress.error else ""))
         refs = [document for _, document in result.generated] if result else []
-        app.audit_record(s.archive, by, "batch run", what, refs)
+        app.audit_record(s.archive, by, "batch run", what, refs,
+                         {"variant": "failed" if progress.error else "done", "generated": progress.generated,
+                          "unchanged": progress.unchanged, "failed": progress.failed})
 
     batches = runner(request)
     if isinstance(batches, TeamRunner):  # the workers render; the audit log records the run as queued
@@ -111,7 +113,7 @@ async def write_notices(request: Request) -> Response:
     form = await request.form()
     old = str(form.get("from", "")).strip()
     if not old:
-        raise UsageError("choose the old registry to compare with")
+        raise UsageError("choose the old registry to compare with", code="changes.no_baseline")
     notice_date = parse_date(str(form.get("notice_date", "")), "notice date") or dt.date.today()
     effective = parse_date(str(form.get("effective_date", "")), "effective date")
     out = notices_dir(request, notice_date.isoformat())
@@ -124,7 +126,8 @@ async def write_notices(request: Request) -> Response:
     refs = [w.notice.notice_id for w in result.written] + [w.notice.annex_document_id for w in result.written]
     await record(request, "notices written",
                  f"{len(result.written)} notice(s) dated {notice_date} from registry {old}"
-                 + (f", {len(result.failed)} failed" if result.failed else ""), refs)
+                 + (f", {len(result.failed)} failed" if result.failed else ""), refs,
+                 {"count": len(result.written), "date": notice_date, "failed": len(result.failed)})
     return see_other(f"/changes/notices/{notice_date.isoformat()}?from={quote(old, safe='')}")
 
 
@@ -151,7 +154,7 @@ async def notice_file(request: Request) -> Response:
     wanted = request.path_params["path"]
     listed = await run_in_threadpool(app.notice_files, folder)
     if wanted not in listed:
-        raise NotFound(f"no notice file {wanted!r}")
+        raise NotFound(f"no notice file {wanted!r}", code="web.no_file", params={"name": wanted})
     path = folder / wanted
     return Response(path.read_bytes(), media_type=MEDIA_TYPES.get(path.suffix, "application/octet-stream"),
                     headers={"content-disposition": f'attachment; filename="{safe_name(path.name)}"'})

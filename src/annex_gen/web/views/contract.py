@@ -14,24 +14,21 @@ from starlette.routing import Route
 from annex_gen import app
 from annex_gen.errors import Diagnostic, EditConflict, InvalidInput
 from annex_gen.model import Registry
-from annex_gen.web.http import current_user, language, page, render, see_other
+from annex_gen.web.http import current_user, messages, page, render, see_other
+from annex_gen.web.i18n import languages
+from annex_gen.web.messages import field_of
 from annex_gen.web.team import save_contract
 from annex_gen.web.views.audit import record
-from annex_gen.workspace import ContractForm, offered_options, offered_products, suggest_id
-
-# Where a problem is shown: the first field whose key prefix matches the diagnostic's key.
-FIELD_KEYS = (
-    ("customer.id", "customer_id"), ("customer.name", "name"), ("customer.business_id", "business_id"),
-    ("customer.contact_email", "contact_email"), ("contract.reference", "reference"), ("contract.date", "date"),
-    ("contract.region", "region"), ("contract.language", "language"), ("contract.products", "products"),
-    ("contract.options", "options"),
+from annex_gen.workspace import (
+    ContractForm,
+    customer_language,
+    offered_options,
+    offered_products,
+    suggest_id,
+    unoffered,
 )
 
-
-def field_of(diagnostic: Diagnostic) -> str:
-    """The form field a diagnostic is about ('' for the form as a whole)."""
-    return next((name for key, name in FIELD_KEYS if diagnostic.key == key or diagnostic.key.startswith(key)
-                 and diagnostic.key[len(key)] in ".["), "")
+FORM_ID = "contract-form"
 
 
 def _form_of(data: FormData) -> ContractForm:
@@ -49,17 +46,21 @@ def _form_of(data: FormData) -> ContractForm:
 
 
 def _show(request: Request, registry: Registry, form: ContractForm, *, editing: str | None, digest: str = "",
-          problems: list[Diagnostic] | None = None, conflict: str = "", focus: str = "",
-          status_code: int = 200) -> Response:
+          problems: list[Diagnostic] | None = None, conflict: EditConflict | None = None, focus: str = "",
+          unticked: tuple[str, ...] = (), kept: bool = False, status_code: int = 200) -> Response:
+    say = messages(request)
     errors: dict[str, list[str]] = {}
     for d in problems or []:
-        errors.setdefault(field_of(d), []).append(d.message)
+        errors.setdefault(field_of(d), []).append(say.diagnostic(d, located=False))
     products = offered_products(registry, form.region)
+    action = f"/customers/{editing}/edit" if editing else "/customers/new"
     context: dict[str, Any] = {
         "registry": registry, "form": form, "editing": editing, "digest": digest, "errors": errors,
         "problem_count": len([d for d in problems or [] if d.severity == "error"]), "conflict": conflict,
+        "conflict_text": say.text(conflict.code, conflict.params, str(conflict)) if conflict else "",
         "products": products, "options": offered_options(registry, form.region, form.products),
-        "action": f"/customers/{editing}/edit" if editing else "/customers/new", "focus": focus,
+        "action": action, "focus": focus, "unticked": [registry.products.get(p, p) for p in unticked],
+        "kept": kept, "form_id": FORM_ID, "lang_form": {"id": FORM_ID, "action": action},
     }
     return render(request, "contract_form.html.j2", context, status_code=status_code)
 
@@ -69,11 +70,11 @@ def _registry(request: Request) -> Registry:
 
 
 async def new_form(request: Request) -> Response:
-    """An empty contract form for a new customer (EU, the interface's language, today's date)."""
+    """An empty contract form for a new customer: the first region, the registry's language (the customer's
+    business ID decides it once typed, see customer_language), today's date."""
     registry = await run_in_threadpool(_registry, request)
-    lang = language(request)
     form = ContractForm(date=dt.date.today().isoformat(), region=next(iter(registry.regions)),
-                        language=lang if lang in registry.languages else registry.languages[0])
+                        language=customer_language(registry))
     return _show(request, registry, form, editing=None)
 
 
@@ -85,21 +86,36 @@ async def edit_form(request: Request) -> Response:
                                               settings.out_dir, customer_id)
     if not entry.editable:
         raise InvalidInput([Diagnostic(entry.contract.source, None, None, "",
-                                       "a contract from a CRM export is read-only here; change it in the CRM")])
+                                       "a contract from a CRM export is read-only here; change it in the CRM",
+                                       code="contract.crm_read_only")])
     return _show(request, registry, ContractForm.of(entry.contract), editing=customer_id, digest=entry.digest)
 
 
 async def submit(request: Request) -> Response:
     """Save the form (action=save), or re-render it with the choices of a new region or products (refresh)."""
+    settings = request.app.state.settings
     registry = await run_in_threadpool(_registry, request)
     data = await request.form()
     editing = request.path_params.get("customer_id")
     digest = str(data.get("digest", ""))
     form = _form_of(data)
+    if data.get("lang") in languages():  # a language switch keeps what was typed
+        request.session["lang"] = str(data["lang"])
+    if data.get("action") == "keep" and editing:  # reload the saved file's version, keep the typed values
+        entry = app.contract_entry(settings.registry_dir, settings.customers_dir, settings.out_dir, editing)[1]
+        return _show(request, registry, form, editing=editing, digest=entry.digest, kept=True)
     if data.get("action") != "save":
+        changes: dict[str, Any] = {}
         if not editing and not form.customer_id.strip() and form.name.strip():
-            form = ContractForm(**{**form.__dict__, "customer_id": suggest_id(form.name)})
-        return _show(request, registry, form, editing=editing, digest=digest, focus=str(data.get("focus", "")))
+            changes["customer_id"] = suggest_id(form.name)
+        if not editing and form.language == data.get("language_proposed"):  # not chosen by hand
+            changes["language"] = customer_language(registry, form.business_id)
+        unticked = unoffered(registry, form.region, form.products)
+        if unticked:
+            changes["products"] = tuple(p for p in form.products if p not in unticked)
+        form = ContractForm(**{**form.__dict__, **changes})
+        return _show(request, registry, form, editing=editing, digest=digest, focus=str(data.get("focus", "")),
+                     unticked=unticked)
     try:
         user = current_user(request)
         saved = await save_contract(request, form, editing=editing, digest=digest,
@@ -108,9 +124,10 @@ async def submit(request: Request) -> Response:
         return _show(request, registry, form, editing=editing, digest=digest, problems=exc.diagnostics,
                      status_code=400)
     except EditConflict as exc:
-        return _show(request, registry, form, editing=editing, digest=digest, conflict=str(exc), status_code=409)
+        return _show(request, registry, form, editing=editing, digest=digest, conflict=exc, status_code=409)
     await record(request, "contract saved", f"{saved.path.name} ({'new' if saved.created else 'edited'})",
-                 [saved.contract.customer_id])
+                 [saved.contract.customer_id], {"variant": "new" if saved.created else "edited",
+                                                "file": saved.path.name, "name": saved.contract.customer_name})
     return see_other(f"/customers/{saved.contract.customer_id}?saved=1")
 
 

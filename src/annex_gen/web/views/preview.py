@@ -66,7 +66,7 @@ async def annex_asset(request: Request) -> Response:
     fonts = {p.name: p for p in FONTS_DIR.glob("*.ttf")}
     if name.startswith("fonts/") and name.removeprefix("fonts/") in fonts:
         return FileResponse(fonts[name.removeprefix("fonts/")], media_type="font/ttf")
-    raise NotFound(f"no annex file {name!r}")
+    raise NotFound(f"no annex file {name!r}", code="web.no_file", params={"name": name})
 
 
 async def download(request: Request) -> Response:
@@ -74,13 +74,14 @@ async def download(request: Request) -> Response:
     settings = request.app.state.settings
     fmt = request.path_params["fmt"]
     if fmt not in MEDIA_TYPES:
-        raise NotFound(f"no download format {fmt!r}; expected pdf or docx")
+        raise NotFound(f"no download format {fmt!r}; expected pdf or docx", code="web.no_file", params={"name": fmt})
     where = (settings.registry_dir, settings.customers_dir, settings.out_dir, request.path_params["customer_id"], fmt)
     path: Path = await run_in_threadpool(app.annex_output, *where)
     if not path.is_file():  # the document ID names the content: an existing file is this annex
         path, generated, _ = await in_worker(request, write_annex, *where)
         if generated:
-            await record(request, "annex generated", f"{path.parent.name}: {fmt.upper()}", [path.stem])
+            await record(request, "annex generated", f"{path.parent.name}: {fmt.upper()}", [path.stem],
+                         {"customer": path.parent.name, "format": fmt.upper()})
     customer = path.parent.name
     return FileResponse(path, media_type=MEDIA_TYPES[fmt], filename=f"{customer}-{path.stem}.{fmt}")
 

@@ -1,0 +1,156 @@
+"""The library's messages in the page's language and the user's words.
+
+A Diagnostic or an error carries a code and params (see annex_gen.errors); its text is the
+catalog's `msg.<code>`, its params shown as a person reads them: product, region, option and
+section names instead of ids, the field's label instead of a key path, dates, numbers and
+byte sizes written the language's way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from annex_gen.archive.pdfinfo import signature_problem_code
+from annex_gen.errors import AnnexGenError, Diagnostic, InvalidInput
+from annex_gen.model import Registry
+from annex_gen.views.catalog import Catalog
+from annex_gen.web.formats import Formats
+
+# A diagnostic's key path and the form field (and catalog label, field.<name>) it is about.
+FIELD_KEYS = (
+    ("customer.id", "customer_id"), ("customer.name", "name"), ("customer.business_id", "business_id"),
+    ("customer.contact_email", "contact_email"), ("contract.reference", "reference"), ("contract.date", "date"),
+    ("contract.region", "region"), ("contract.language", "language"), ("contract.products", "products"),
+    ("contract.options", "options"),
+)
+
+
+def field_of(diagnostic: Diagnostic) -> str:
+    """The form field a diagnostic is about ('' for the file as a whole or a key no field shows)."""
+    key = diagnostic.key
+    if diagnostic.code == "key.missing":  # located at the mapping; it is about the key it misses
+        key = f"{key}.{diagnostic.params.get('key')}" if key else str(diagnostic.params.get("key"))
+    return next((name for path, name in FIELD_KEYS if key == path or key.startswith(path) and key[len(path)] in ".["),
+                "")
+
+
+class Messages:
+    """Writes the library's messages for one page: its catalog, formats and the registry's names."""
+
+    def __init__(self, catalog: Catalog, formats: Formats, registry: Registry | None) -> None:
+        self.catalog, self.formats, self.registry = catalog, formats, registry
+
+    # Names of the registry's things
+
+    def _local(self, text: Mapping[str, str]) -> str:
+        return text.get(self.formats.lang) or next(iter(text.values()))
+
+    def name(self, kind: str, ident: str) -> str:
+        """A product, region, option, section or language by its name in this language; else the id."""
+        reg = self.registry
+        if kind == "language" and f"language.{ident}" in self.catalog:
+            return self.catalog[f"language.{ident}"]
+        if reg is None:
+            return ident
+        if kind == "product" and ident in reg.products:
+            return reg.products[ident]
+        if kind == "region" and ident in reg.regions:
+            return self._local(reg.regions[ident].name)
+        if kind == "option" and ident in reg.options:
+            return self._local(reg.options[ident].name)
+        if kind == "section":
+            return next((self._local(s.title) for s in reg.sections if s.id == ident), ident)
+        return ident
+
+    # Params
+
+    def _param(self, name: str, value: Any, params: Mapping[str, Any]) -> str:
+        kind = {"product": "product", "products": "product", "region": "region", "option": "option",
+                "options": "option", "section": "section", "sections": "section", "language": "language",
+                "choices": params.get("kind", ""), "suggestion": params.get("kind", "")}.get(name, "")
+        if name in ("expected", "got"):
+            return self.catalog.get(f"msg_part.kind.{value}", str(value))
+        if isinstance(value, (list, tuple)):
+            return self.formats.items([self._param(name, v, params) for v in value])
+        if kind and isinstance(value, str):
+            return self.name(kind, value)
+        if name.endswith("bytes") and isinstance(value, int):
+            return self.formats.size(value)
+        if name == "at":
+            return self.formats.when(value)
+        if isinstance(value, dt.date):
+            return self.formats.date(value)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return self.formats.number(value)
+        return "" if value is None else str(value)
+
+    def text(self, code: str, params: Mapping[str, Any], fallback: str, *, group: str = "msg") -> str:
+        """The catalog's text of code with params filled; fallback (the English message) if it has none."""
+        key = f"{group}.{code}"
+        if not code or key not in self.catalog:
+            return fallback
+        shown = {name: self._param(name, value, params) for name, value in params.items()}
+        text = self.catalog[key].format_map(_Blank(shown))
+        if params.get("suggestion"):
+            text += self.catalog["msg_part.suggestion"].format(suggestion=shown["suggestion"])
+        return text
+
+    def party_detail(self, fact: Mapping[str, Any]) -> str:
+        """One change of a sub-processor (PartyChange.facts) in the page's words: sections by name."""
+        name = fact["field"]
+        label = self.catalog.get(f"drift.field.{name}", name)
+        kind = "section" if name == "sections" else ""
+
+        def shown(value: Any) -> str:
+            if isinstance(value, bool):
+                return self.catalog[f"drift.{'yes' if value else 'no'}"]
+            if isinstance(value, (list, tuple)):
+                return self.formats.items([shown(v) for v in value])
+            return self.name(kind, value) if kind else "—" if value is None else str(value)
+
+        if "added" in fact:
+            parts = [self.catalog.format(f"drift.{what}_items", items=shown(fact[what]))
+                     for what in ("added", "removed") if fact[what]]
+            return f"{label}: " + "; ".join(parts)
+        return f"{label}: {shown(fact['old'])} → {shown(fact['new'])}"
+
+    def annex_field(self, key: str) -> str:
+        """A top-level field of an annex (status.other_changes) by its label, else its key."""
+        return self.catalog.get(f"drift.annex_field.{key}", key)
+
+    def signature_problem(self, problem: str | None) -> str:
+        """Why a signature is broken (as pdfinfo writes it, stored in records) in the page's language."""
+        code = signature_problem_code(problem or "")
+        return self.text(code, {}, problem or "") if code else problem or ""
+
+    # Whole messages
+
+    def diagnostic(self, d: Diagnostic, *, located: bool = True) -> str:
+        """One diagnostic: [file, field label: ]message, a warning marked as such."""
+        text = self.text(d.code, d.params, d.message)
+        if d.severity == "warning":
+            text = self.catalog.format("msg_part.warning", message=text)
+        if not located:
+            return text
+        field = field_of(d)
+        where = [d.file.rsplit("/", 1)[-1]] if d.file else []
+        if field:
+            where.append(self.catalog[f"field.{field}"])
+        return self.catalog.format("msg_part.located", where=", ".join(where), message=text) if where else text
+
+    def error(self, exc: BaseException) -> list[str]:
+        """What an error says: each of its diagnostics, or its one message."""
+        if isinstance(exc, InvalidInput):
+            return [self.diagnostic(d) for d in exc.diagnostics]
+        if isinstance(exc, AnnexGenError):
+            return [self.text(exc.code, exc.params, str(exc))]
+        return []
+
+
+class _Blank(dict):
+    """Format values where a missing placeholder is left empty rather than failing the page."""
+
+    def __missing__(self, key: str) -> str:
+        return ""

@@ -1,0 +1,117 @@
+"""The web application in its users' words: the form's gaps (region switch, language, focus, conflicts),
+the audit log's local times, texts and links, and readable archive pages."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from annex_gen import app
+from conftest import EXAMPLES_DIR
+from web_support import csrf, web_client
+
+CUSTOMERS = {"esimerkki-oy.yaml": (EXAMPLES_DIR / "esimerkki-oy.yaml").read_text(encoding="utf-8")}
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> TestClient:
+    client = web_client(tmp_path, CUSTOMERS, archive=tmp_path / "archive")
+    client.archive = tmp_path / "archive"  # type: ignore[attr-defined]
+    return client
+
+
+def _finnish(client: TestClient) -> None:
+    assert client.post("/language", data={"lang": "fi", "csrf_token": csrf(client), "next": "/"}).status_code == 303
+
+
+def _form(client: TestClient, **values: object) -> dict[str, object]:
+    return {"csrf_token": csrf(client), "name": "Uusi Oy", "customer_id": "uusi-oy", "date": "2026-11-30",
+            "region": "eu", "language": "fi", "products": ["mailer"], **values}
+
+
+def test_switching_region_says_which_product_was_unticked(client):
+    _finnish(client)
+    page = client.post("/customers/new", data=_form(client, region="hk", products=["mailer", "press"],
+                                                   action="refresh")).text
+    assert "Alue Hongkong ei tarjoa tuotetta LianaPress, joten sen valinta poistettiin." in page
+    assert 'value="press"' not in page and re.search(r'value="mailer"[^>]*checked', page)
+
+
+def test_update_the_choices_is_for_pages_without_javascript(client):
+    page = client.get("/customers/new").text
+    assert re.search(r'<p class="help muted nojs" id="refresh-help">', page)
+    assert ".js .nojs { display: none; }" in client.get("/static/web.css").text
+    assert 'document.documentElement.classList.add("js")' in client.get("/static/web.js").text
+
+
+def test_a_failed_save_focuses_the_error_summary(client):
+    page = client.post("/customers/new", data=_form(client, name="", action="save")).text
+    summary = re.search(r'<div class="error-summary"[^>]*>', page).group(0)
+    assert "autofocus" in summary and 'tabindex="-1"' in summary and "data-focus-first" in summary
+    assert "This required field is empty." in page  # an empty required field is called required
+
+
+def test_required_fields_are_marked(client):
+    page = client.get("/customers/new").text
+    for name in ("name", "customer_id", "date"):
+        assert re.search(rf'<input id="{name}"[^>]* required', page), name
+    assert re.search(r'<select id="region"[^>]* required', page) and re.search(r'<select id="language"[^>]* required', page)
+    assert 'id="products" aria-required="true"' in page
+
+
+def test_the_annex_language_follows_the_customer_not_the_interface(client):
+    _finnish(client)
+    registry = app.load_registry(client.app.state.settings.registry_dir)
+    page = client.get("/customers/new", headers={"accept-language": "en"}).text
+    assert re.search(rf'<option value="{registry.languages[0]}" selected>', page)
+    # an English-speaking customer's business ID, the language not chosen by hand: the annex is in English
+    page = client.post("/customers/new", data=_form(client, business_id="SE556677889901", language="fi",
+                                                   language_proposed="fi", action="refresh")).text
+    assert '<option value="en" selected>' in page
+    # chosen by hand: kept
+    page = client.post("/customers/new", data=_form(client, business_id="SE556677889901", language="fi",
+                                                   language_proposed="en", action="refresh")).text
+    assert '<option value="fi" selected>' in page
+
+
+def test_a_language_switch_keeps_what_was_typed(client):
+    page = client.get("/customers/new").text
+    assert 'form="contract-form" formaction="/customers/new"' in page  # the header's buttons post the form
+    response = client.post("/customers/new", data=_form(client, name="Kirjoitettu Oy", lang="fi"))
+    assert response.status_code == 200
+    assert 'value="Kirjoitettu Oy"' in response.text and '<html lang="fi">' in response.text
+    assert client.get("/customers").text.startswith("<!DOCTYPE html>\n<html lang=\"fi\">")
+
+
+def test_the_audit_log_in_finnish_local_time_and_linked(client):
+    assert client.post("/customers/new", data=_form(client, action="save")).status_code == 303
+    (entry,) = app.audit_entries(client.archive)
+    assert entry.params == {"variant": "new", "file": "uusi-oy.yaml", "name": "Uusi Oy"}
+    _finnish(client)
+    page = client.get("/audit").text
+    assert "Uusi sopimus Uusi Oy (uusi-oy.yaml)" in page and "(new)" not in page
+    assert "Aika (Europe/Helsinki)" in page
+    hour = int(entry.at[11:13])
+    local = re.search(r"klo (\d+)\.(\d\d)", page)
+    assert local and (int(local.group(1)) - hour) % 24 in (2, 3)  # Helsinki is UTC+2 or +3
+    assert '<a class="ref" href="/customers/uusi-oy">uusi-oy</a>' in page
+
+
+def test_records_and_documents_in_the_log_lead_to_their_pages(client):
+    app.audit_record(client.archive, "maija", "annex generated", "x", ["ANX-0000-0000-0000-0000", "#7"])
+    page = client.get("/audit").text
+    assert 'href="/archive/documents/ANX-0000-0000-0000-0000"' in page and 'href="/archive/records/7"' in page
+    assert client.get("/archive/documents/ANX-0000-0000-0000-0000").status_code == 404
+    preview = client.get("/customers/esimerkki-oy").text
+    document = re.search(r"ANX(?:-[0-9A-F]{4}){4}", preview).group(0)
+    assert client.get("/customers/esimerkki-oy/download/pdf").status_code == 200
+    response = client.get(f"/archive/documents/{document}")
+    assert response.status_code == 303 and response.headers["location"] == "/customers/esimerkki-oy"
+
+
+def test_an_entry_written_without_params_shows_its_text(client):
+    app.audit_record(client.archive, "maija", "contract saved", "<b>old</b>.yaml", [])
+    assert "&lt;b&gt;old&lt;/b&gt;.yaml" in client.get("/audit").text
