@@ -100,9 +100,14 @@ def test_product_and_region_names_instead_of_ids():
 
 def test_dates_sizes_and_warnings_for_the_language():
     say = _messages("fi")
-    good = "customer: {id: acme, name: Acme Oy}\ncontract: {date: 2001-01-02, region: eu, language: fi, products: [mailer]}\n"
-    warning = [d for d in _diagnostics(good) if d.code == "contract.date.before_list"]
-    assert warning and say.diagnostic(warning[0], located=False).startswith("Varoitus: Liitteen päiväys 2.1.2001 ")
+    early = ("customer: {id: acme, name: Acme Oy}\n"
+             "contract: {date: 2001-01-02, region: eu, language: fi, products: [mailer]}\n")
+    error = [d for d in _diagnostics(early) if d.code == "contract.date.before_list"]
+    assert error and say.diagnostic(error[0], located=False).startswith("Liitteen päiväys 2.1.2001 ")
+    glyphs = ("customer: {id: acme, name: Acme \U0001F600 Oy}\n"
+              "contract: {date: 2026-12-01, region: eu, language: fi, products: [mailer]}\n")
+    warning = [d for d in _diagnostics(glyphs) if d.code == "value.missing_glyphs"]
+    assert warning and say.diagnostic(warning[0], located=False).startswith("Varoitus: Mikään liitteen fonteista ")
     too_big = InvalidInput([Diagnostic("x.pdf", None, None, "", "big", code="archive.file.too_large",
                                        params={"limit_bytes": 100 * 2**20})])
     assert say.error(too_big) == ["x.pdf: Tiedosto on suurempi kuin arkiston raja 100\u00a0Mt."]
