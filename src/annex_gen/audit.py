@@ -30,7 +30,9 @@ CSV_COLUMNS = ("seq", "at", "actor", "action", "what", "refs", "entry_hash")
 
 # What writes something: the actions an entry may name.
 ACTIONS = ("contract saved", "annex generated", "batch run", "notices written", "file archived", "archive verified",
-           "message sent", "objection recorded", "objection resolved", "evidence exported")
+           "message sent", "objection recorded", "objection resolved", "evidence exported",
+           "registry change proposed", "registry change edited", "registry change withdrawn",
+           "registry change approved")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (
