@@ -1,36 +1,21 @@
-"""Helpers for the registry editor's tests: a registry copy in its own git repository, the example customers."""
+"""Helpers for the registry editor's tests: the sub-processor they add, the example customers, whom it reaches."""
 
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
-from conftest import EXAMPLES_DIR, REGISTRY_DIR
+from conftest import EXAMPLES_DIR
+from legal_web_support import git, registry_repo
+
+__all__ = ["NEW_ENTITY", "SOURCE_QUOTE", "SOURCE_URL", "customers_copy", "eu_mailer_customers", "git",
+           "registry_repo"]
 
 # The sub-processor the editor's tests add to LianaMailer in the EU: a made-up company, whose VAT number
 # only has to pass the format and checksum check, and a source at example.com.
 NEW_ENTITY = {"id": "mailmetrics", "name": "MailMetrics Oy", "vat": "FI12345698", "country": "FI"}
 SOURCE_URL = "https://example.com/mailmetrics/data-processing-agreement"
 SOURCE_QUOTE = "MailMetrics Oy processes e-mail engagement data in its data centre in Finland."
-
-
-def git(repo: Path, *args: str) -> str:
-    """Run git in repo (the test's own identity); return its output."""
-    done = subprocess.run(["git", "-C", str(repo), "-c", "user.name=test", "-c", "user.email=test@example.invalid",
-                           *args], capture_output=True, text=True, check=True)
-    return done.stdout
-
-
-def registry_checkout(root: Path) -> Path:
-    """A copy of the project's registry as root/registry in a new git repository with one commit."""
-    root.mkdir(parents=True, exist_ok=True)
-    registry = root / "registry"
-    shutil.copytree(REGISTRY_DIR, registry)
-    git(root, "init", "-q", "-b", "main")
-    git(root, "add", "registry")
-    git(root, "commit", "-q", "-m", "Registry as published")
-    return registry
 
 
 def customers_copy(dest: Path) -> Path:

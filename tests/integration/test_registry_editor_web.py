@@ -19,7 +19,7 @@ from editor_support import (
     customers_copy,
     eu_mailer_customers,
     git,
-    registry_checkout,
+    registry_repo,
 )
 from web_support import PASSWORD, csrf, login
 
@@ -29,7 +29,7 @@ USERS = {"anna": "legal", "ben": "legal", "sam": "sales"}
 @pytest.fixture
 def site(tmp_path: Path):
     """An application over a registry checkout, the example customers and an archive directory."""
-    registry = registry_checkout(tmp_path / "repo")
+    registry = registry_repo(tmp_path / "repo")
     customers = customers_copy(tmp_path / "customers")
     users = tmp_path / "users.yaml"
     for name, role in USERS.items():

@@ -70,11 +70,11 @@ def refusal(items: Sequence[Proposal], approver: str) -> str | None:
     """Why approver may not approve these proposals (None: they may)."""
     for p in items:
         if p.status != OPEN:
-            return f"proposal #{p.id} is {p.status} already"
+            return f"Proposal #{p.id} is {p.status} already."
         if approver in p.authors:
             role = "proposed" if approver == p.proposer else "edited"
-            return (f"you {role} proposal #{p.id} yourself: another legal user must approve it "
-                    "(four eyes: whoever writes a change does not approve it)")
+            return (f"You {role} proposal #{p.id} yourself: another legal user must approve it "
+                    "(four eyes: whoever writes a change does not approve it).")
     return None
 
 
@@ -115,7 +115,8 @@ def _commit(registry_dir: Path, names: Sequence[str], approver: str, message: st
     env = {"GIT_AUTHOR_NAME": approver, "GIT_AUTHOR_EMAIL": email,
            "GIT_COMMITTER_NAME": approver, "GIT_COMMITTER_EMAIL": email}
     added = _git(registry_dir, "add", "--", *names)
-    done = added if added.returncode else _git(registry_dir, "commit", "--no-verify", "-q", "-m", message, "--",
+    done = added if added.returncode else _git(registry_dir, "-c", "commit.gpgsign=false", "commit", "--no-verify",
+                                               "-q", "-m", message, "--",
                                                *names, env=env)
     if done.returncode != 0:
         raise OutputError(f"{registry_dir}: git could not commit the approved change: "

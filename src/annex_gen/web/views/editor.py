@@ -54,6 +54,13 @@ def _actor(request: Request) -> str:
     return user.name if user is not None else "-"
 
 
+def _pid(request: Request) -> int:
+    text = request.path_params["pid"]
+    if not text.isdigit():
+        raise NotFound(f"there is no registry change proposal {text!r}")
+    return int(text)
+
+
 def _target(request: Request) -> str:
     target = TARGETS.get(request.path_params["target"])
     if target is None:
@@ -213,7 +220,7 @@ def _proposal_context(request: Request, pid: int) -> dict[str, Any]:
 
 async def proposal_page(request: Request) -> Response:
     """A proposal: what it changes in words, whom it reaches and how each annex changes, and its history."""
-    pid = int(request.path_params["pid"])
+    pid = _pid(request)
     context = await run_in_threadpool(_proposal_context, request, pid)
     context["message"] = request.query_params.get("done", "")
     return render(request, "editor_proposal.html.j2", context)
@@ -221,7 +228,7 @@ async def proposal_page(request: Request) -> Response:
 
 async def edit_proposal(request: Request) -> Response:
     """An open proposal's form, filled with its changes."""
-    pid = int(request.path_params["pid"])
+    pid = _pid(request)
     found = proposals.proposal(_log(request), pid)
     if found.status != proposals.OPEN:
         raise EditConflict(f"proposal #{pid} is {found.status}; it can no longer be edited")
@@ -253,7 +260,7 @@ async def _approve(request: Request, ids: list[int]) -> Response:
 
 async def approve_one(request: Request) -> Response:
     """Approve one proposal (four eyes: not by anyone who wrote it)."""
-    return await _approve(request, [int(request.path_params["pid"])])
+    return await _approve(request, [_pid(request)])
 
 
 async def approve_many(request: Request) -> Response:
@@ -267,7 +274,7 @@ async def approve_many(request: Request) -> Response:
 
 async def withdraw(request: Request) -> Response:
     """Withdraw an open proposal: the registry stays as it is."""
-    pid = int(request.path_params["pid"])
+    pid = _pid(request)
     data = await request.form()
     reason = str(data.get("reason", ""))
     done = await run_in_threadpool(proposals.withdraw, _log(request), _actor(request), pid, reason)
@@ -291,10 +298,10 @@ def routes() -> list[Route]:
         page("/editor/{target}/remove", remove_form, permission="registry.edit"),
         page("/editor/{target}", submit, permission="registry.edit", methods=("POST",), name="editor_submit"),
         page("/editor/proposals/approve", approve_many, permission="registry.edit", methods=("POST",)),
-        page("/editor/proposals/{pid:int}", proposal_page, permission="registry.edit"),
-        page("/editor/proposals/{pid:int}/edit", edit_proposal, permission="registry.edit"),
-        page("/editor/proposals/{pid:int}/approve", approve_one, permission="registry.edit", methods=("POST",)),
-        page("/editor/proposals/{pid:int}/withdraw", withdraw, permission="registry.edit", methods=("POST",)),
+        page("/editor/proposals/{pid}", proposal_page, permission="registry.edit"),
+        page("/editor/proposals/{pid}/edit", edit_proposal, permission="registry.edit"),
+        page("/editor/proposals/{pid}/approve", approve_one, permission="registry.edit", methods=("POST",)),
+        page("/editor/proposals/{pid}/withdraw", withdraw, permission="registry.edit", methods=("POST",)),
         page("/editor/history", history, permission="registry.edit"),
     ]
 
