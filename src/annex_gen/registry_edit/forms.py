@@ -164,6 +164,8 @@ def field_of(diagnostic: Diagnostic, target: str, field_names: Sequence[str]) ->
     if _ENTRY_KEY.match(key) or (target == "entity" and key in ENTRY_FIELDS):
         key = _ENTRY_KEY.sub("", key)
         prefix = "entry_" if target == "entity" else ""
+        if not key and "transfer" in diagnostic.message:  # about the entry as a whole: its missing basis
+            key = "transfer"
     else:
         key = re.sub(r"^(entities|locations|transfer_bases)\.[^.]+\.?", "", key)
     name = prefix + _RENAMED.get(key, key.split(".")[0].split("[")[0])

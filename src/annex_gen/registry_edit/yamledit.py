@@ -37,9 +37,16 @@ def _flow(pairs: Iterable[tuple[str, Any]]) -> CommentedMap:
     return out
 
 
-def _text_map(text: Mapping[str, str]) -> CommentedMap:
-    """{fi: ..., en: ...}: on one line when short, as the registry writes names."""
-    pairs = [(lang, " ".join(str(v).split())) for lang, v in text.items()]
+LANGUAGE_ORDER = ("fi", "en")  # registry.yaml's languages, in the order the files write them
+
+
+def _text_map(text: Mapping[str, str], like: Any = None) -> CommentedMap:
+    """{fi: ..., en: ...} in the order of the text it replaces (else Finnish first), on one line when short,
+    as the registry writes names."""
+    order = [k for k in like if k in text] if isinstance(like, Mapping) else []
+    order += [k for k in LANGUAGE_ORDER if k in text and k not in order]
+    order += [k for k in text if k not in order]
+    pairs = [(lang, " ".join(str(text[lang]).split())) for lang in order]
     out = CommentedMap(pairs)
     if sum(len(v) for _, v in pairs) < 80:
         out.fa.set_flow_style()
@@ -106,14 +113,24 @@ def _append(collection: Any, key: Any, value: Any) -> None:
     _put_end(collection, token, block)
 
 
-def _remove(collection: Any, key: Any) -> None:
-    """Remove an item, keeping the blank lines and comments that close the collection."""
+def _remove(collection: Any, key: Any, holder: tuple[CommentedMap, str]) -> None:
+    """Remove an item, keeping the blank lines and comments that close the collection (after the holder's
+    key when the collection is left empty)."""
     last = None
     if collection:
         last = list(collection)[-1] if isinstance(collection, CommentedMap) else len(collection) - 1
     token, block = _take_end(collection) if key == last else (None, False)
     del collection[key]
-    _put_end(collection, token, block)
+    if collection or token is None:
+        _put_end(collection, token, block)
+        return
+    parent, name = holder  # the comment goes before the key that follows the emptied one
+    keys = list(parent)
+    following = keys[keys.index(name) + 1] if keys.index(name) + 1 < len(keys) else None
+    if following is not None:
+        if not block and token.value.startswith("\n"):
+            token.value = token.value[1:]
+        parent.ca.items.setdefault(following, [None, None, None, None])[1] = [token]
 
 
 def _problem(file: str, key: str, message: str) -> InvalidInput:
@@ -139,7 +156,7 @@ def _entity(data: CommentedMap, change: Change) -> None:
     if change["action"] != "add" and eid not in entities:
         raise _problem("entities.yaml", key, f"no entity with the id {eid!r}")
     if change["action"] == "remove":
-        _remove(entities, eid)
+        _remove(entities, eid, (data, "entities"))
         return
     item = entities.get(eid)
     if not isinstance(item, CommentedMap):
@@ -175,12 +192,12 @@ def _location(data: CommentedMap, change: Change) -> None:
     if change["action"] != "add" and lid not in locations:
         raise _problem("locations.yaml", f"locations.{lid}", f"no location with the id {lid!r}")
     if change["action"] == "remove":
-        _remove(locations, lid)
+        _remove(locations, lid, (data, "locations"))
         return
     item = locations.get(lid)
     if not isinstance(item, CommentedMap):
         item = CommentedMap()
-    _set(item, "name", _text_map(change["name"]))
+    _set(item, "name", _text_map(change["name"], item.get("name")))
     _set(item, "eea", bool(change.get("eea")), after="name")
     if lid not in locations:
         _append(locations, lid, item)
@@ -211,14 +228,14 @@ def _entry(data: CommentedMap, change: Change) -> None:
         raise _problem("sections.yaml", "entity", f"section {change['section']!r} lists {change['entity']!r} in "
                        f"{change['location']!r} already")
     if change["action"] == "remove":
-        _remove(entries, at)
+        _remove(entries, at, (section, "entries"))
         return
     entry = entries[at] if at is not None else CommentedMap()
     _set(entry, "entity", change["entity"])
     _set(entry, "location", change["location"], after="entity")
     purpose = entry.get("purpose")
     items = purpose.get("items") if isinstance(purpose, Mapping) else None
-    text = _text_map(change["purpose"])
+    text = _text_map(change["purpose"], purpose)
     if items is not None:  # a bulleted list the form does not edit stays as it is
         text = CommentedMap([*text.items(), ("items", items)])
     _set(entry, "purpose", text, after="location")
@@ -238,7 +255,7 @@ def _transfer_basis(data: CommentedMap, change: Change) -> None:
     if change["action"] != "add" and bid not in bases:
         raise _problem("registry.yaml", f"transfer_bases.{bid}", f"no transfer basis with the id {bid!r}")
     if change["action"] == "remove":
-        _remove(bases, bid)
+        _remove(bases, bid, (data, "transfer_bases"))
         return
     item = bases.get(bid)
     if not isinstance(item, CommentedMap):
@@ -247,7 +264,7 @@ def _transfer_basis(data: CommentedMap, change: Change) -> None:
     _set(item, "module", change.get("module") if change.get("kind") == "scc" else None, after="kind")
     _set(item, "decision", change.get("decision") or None if change.get("kind") == "adequacy" else None,
          after="module")
-    _set(item, "name", _text_map(change["name"]), after="decision")
+    _set(item, "name", _text_map(change["name"], item.get("name")), after="decision")
     sources = change.get("sources") or []
     _set(item, "source", "; ".join(source_text(s) for s in sources) or None, after="name")
     if bid not in bases:
