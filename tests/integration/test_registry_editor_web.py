@@ -197,3 +197,36 @@ def test_without_git_the_approval_is_chained_with_the_files(site, tmp_path: Path
     assert approved.data["texts"]["entities.yaml"] == (registry / "entities.yaml").read_text()
     assert log.check().problems == []
     assert "the registry change log" in ben.get("/editor/proposals/1").text
+
+
+def test_change_forms_are_filled_from_the_list_and_save_as_proposals(site) -> None:
+    registry, _, _, client = site
+    anna, ben = client("anna"), client("ben")
+    form = anna.get("/editor/entity/change?id=cyclr").text
+    assert 'value="Cyclr"' in form and 'value="08790783"' in form and 'value="GB"' in form
+    assert 'id="id" name="id" type="text" value="cyclr"' in form and "readonly" in form
+    entry = anna.get("/editor/entry/change?section=eu-mailer&entity=upcloud&location=helsinki").text
+    assert "Dedikoidut MTA:t" in entry and "Dedicated MTAs" in entry
+    assert anna.get("/editor/entry/change?section=eu-mailer&entity=nobody&location=eu").status_code == 404
+    token = csrf(anna, "/editor")
+    address = {"action": "change", "key": ["cyclr"], "name": "Cyclr", "legal_kind": "uk_crn",
+               "legal_value": "08790783", "country": "GB", "address": "Example Street 1, Brighton, United Kingdom",
+               "address_src_url": "https://example.com/cyclr/registered-office",
+               "address_src_quote": "Example Street 1",
+               "reason": "Annex III needs the registered address", "csrf_token": token}
+    assert anna.post("/editor/entity", data=address).status_code == 303
+    purpose = {"action": "change", "key": ["eu-mailer", "upcloud", "helsinki"], "entity": "upcloud",
+               "location": "helsinki", "option": "dedicated_mta", "purpose_fi": "Asiakkaalle dedikoidut MTA:t",
+               "purpose_en": "Customer-dedicated MTAs", "reason": "clearer wording", "csrf_token": token}
+    assert anna.post("/editor/entry", data=purpose).status_code == 303
+    combined = ben.post("/editor/proposals/approve", data={"proposal": ["1", "2"], "release": "2026.12.1",
+                                                           "csrf_token": csrf(ben)})
+    assert combined.status_code == 303
+    entities = (registry / "entities.yaml").read_text()
+    assert ("    address: Example Street 1, Brighton, United Kingdom\n    sources:\n      - {fact: address, source: "
+            "https://example.com/cyclr/registered-office “Example Street 1”}\n") in entities
+    sections = (registry / "sections.yaml").read_text()
+    assert "          fi: Asiakkaalle dedikoidut MTA:t\n          en: Customer-dedicated MTAs\n" in sections
+    subject = git(registry.parent, "log", "-1", "--format=%s")
+    assert subject.startswith("Registry: change entity Cyclr (cyclr); change upcloud in helsinki")
+    assert app.load_registry(registry).entities["cyclr"].address == "Example Street 1, Brighton, United Kingdom"

@@ -151,3 +151,15 @@ def test_propose_and_approve_on_both_backends(backend, tmp_path: Path) -> None:
     assert approved.status == "approved" and approved.authors == ["anna", "ben"] and approved.closed_by == "carl"
     with pytest.raises(EditConflict, match="approved already"):
         approving.approve(log, registry, "dora", [first.id])
+
+
+def test_a_changed_folded_text_stays_folded(texts) -> None:
+    garba = {"target": "entry", "action": "change", "section": "customer-register",
+             "was": {"entity": "garba", "location": "eu"}, "entity": "garba", "location": "eu",
+             "purpose": {"fi": "Käytetään asiakastapaamisten transkriptioiden tallentamiseen, tekoälyavusteiseen "
+                               "analysointiin ja käsittelyyn sisäisesti asiakkaiden etukäteissuostumuksella.",
+                         "en": "Used to store transcripts of customer meetings and to analyse them with AI "
+                               "assistance and process them internally, with the customers' prior written consent."}}
+    removed, added = _changed(texts, apply(texts, [garba]))["sections.yaml"]
+    assert removed == ["            assistance and process them internally, with the customers' prior consent."]
+    assert added == ["            assistance and process them internally, with the customers' prior written consent."]

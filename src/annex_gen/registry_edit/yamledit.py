@@ -53,6 +53,32 @@ def _text_map(text: Mapping[str, str], like: Any = None) -> CommentedMap:
     return out
 
 
+def _put_text(mapping: CommentedMap, key: str, text: Mapping[str, str], *, after: str | None = None) -> None:
+    """Set a translated text: an existing one is changed in place (its layout, comments and any other keys,
+    e.g. a purpose's items, kept), a new one written as _text_map writes it."""
+    existing = mapping.get(key)
+    if not isinstance(existing, CommentedMap):
+        _set(mapping, key, _text_map(text), after=after)
+        return
+    for lang, value in _text_map(text, existing).items():
+        if existing.get(lang) != value:
+            existing[lang] = _folded(value) if isinstance(existing.get(lang), FoldedScalarString) else value
+
+
+def _folded(text: str, width: int = 80) -> FoldedScalarString:
+    """A long text written folded (`>-`) over lines of at most width characters, as the registry writes them."""
+    out = FoldedScalarString(text)
+    positions, line_start = [], 0
+    for i, char in enumerate(text):
+        if char == " " and i - line_start > width:
+            cut = text.rfind(" ", line_start, i)
+            cut = cut if cut > line_start else i
+            positions.append(cut)
+            line_start = cut + 1
+    out.fold_pos = positions
+    return out
+
+
 def _set(mapping: CommentedMap, key: str, value: Any, *, after: str | None = None) -> None:
     """Set a key where it stands, insert a new one after a sibling (or last); None removes it."""
     if value is None:
@@ -197,7 +223,7 @@ def _location(data: CommentedMap, change: Change) -> None:
     item = locations.get(lid)
     if not isinstance(item, CommentedMap):
         item = CommentedMap()
-    _set(item, "name", _text_map(change["name"], item.get("name")))
+    _put_text(item, "name", change["name"])
     _set(item, "eea", bool(change.get("eea")), after="name")
     if lid not in locations:
         _append(locations, lid, item)
@@ -233,12 +259,7 @@ def _entry(data: CommentedMap, change: Change) -> None:
     entry = entries[at] if at is not None else CommentedMap()
     _set(entry, "entity", change["entity"])
     _set(entry, "location", change["location"], after="entity")
-    purpose = entry.get("purpose")
-    items = purpose.get("items") if isinstance(purpose, Mapping) else None
-    text = _text_map(change["purpose"], purpose)
-    if items is not None:  # a bulleted list the form does not edit stays as it is
-        text = CommentedMap([*text.items(), ("items", items)])
-    _set(entry, "purpose", text, after="location")
+    _put_text(entry, "purpose", change["purpose"], after="location")  # a purpose's bulleted items stay
     _set(entry, "option", change.get("option") or None, after="purpose")
     _set(entry, "transfer", change.get("transfer") or None, after="option")
     if at is None:
@@ -264,7 +285,7 @@ def _transfer_basis(data: CommentedMap, change: Change) -> None:
     _set(item, "module", change.get("module") if change.get("kind") == "scc" else None, after="kind")
     _set(item, "decision", change.get("decision") or None if change.get("kind") == "adequacy" else None,
          after="module")
-    _set(item, "name", _text_map(change["name"], item.get("name")), after="decision")
+    _put_text(item, "name", change["name"], after="decision")
     sources = change.get("sources") or []
     _set(item, "source", "; ".join(source_text(s) for s in sources) or None, after="name")
     if bid not in bases:
