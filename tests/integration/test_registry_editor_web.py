@@ -230,3 +230,28 @@ def test_change_forms_are_filled_from_the_list_and_save_as_proposals(site) -> No
     subject = git(registry.parent, "log", "-1", "--format=%s")
     assert subject.startswith("Registry: change entity Cyclr (cyclr); change upcloud in helsinki")
     assert app.load_registry(registry).entities["cyclr"].address == "Example Street 1, Brighton, United Kingdom"
+
+
+def test_proposals_live_with_a_postgresql_archive(tmp_path: Path, postgres_server) -> None:
+    registry = registry_repo(tmp_path / "repo")
+    customers = customers_copy(tmp_path / "customers")
+    users = tmp_path / "users.yaml"
+    for name, role in USERS.items():
+        app.add_user(users, name, role, PASSWORD)
+    url = postgres_server.database()
+    settings = Settings(registry_dir=registry, customers_dir=customers, out_dir=tmp_path / "output",
+                        users_file=users, archive=url)
+    anna = TestClient(create_app(settings), base_url="http://127.0.0.1", follow_redirects=False)
+    ben = TestClient(create_app(settings), base_url="http://127.0.0.1", follow_redirects=False)  # another instance
+    login(anna, "anna")
+    login(ben, "ben")
+    assert anna.post("/editor/entity", data={**_new_sub_processor(), "csrf_token": csrf(anna, "/editor")}
+                     ).status_code == 303
+    assert "MailMetrics Oy" in ben.get("/editor").text
+    assert ben.post("/editor/proposals/1/approve", data={"csrf_token": csrf(ben)}).status_code == 303
+    assert "mailmetrics:" in (registry / "entities.yaml").read_text()
+    from annex_gen.registry_edit.log import open_change_log
+
+    log = open_change_log(url)
+    assert [e.kind for e in log.events()] == ["proposed", "approved"] and log.check().problems == []
+    assert [e.action for e in app.audit_entries(url)] == ["registry change proposed", "registry change approved"]
