@@ -163,3 +163,44 @@ def test_a_changed_folded_text_stays_folded(texts) -> None:
     removed, added = _changed(texts, apply(texts, [garba]))["sections.yaml"]
     assert removed == ["            assistance and process them internally, with the customers' prior consent."]
     assert added == ["            assistance and process them internally, with the customers' prior written consent."]
+
+
+FACT_STYLE = """\
+entities:
+  acme:
+    name: Acme
+    # the registered name differs from the published one
+    legal_name:
+      value: Acme Ltd
+      sources:
+        - url: https://example.com/acme
+      confirmed: {by: lea, on: 2026-12-01}
+    country:
+      value: IE
+      sources:
+        - url: https://example.com/acme
+      confirmed: {by: lea, on: 2026-12-01}
+  brandco:
+    name: BrandCo
+    brand: true
+    legal_name:
+      candidates:
+        - value: BrandCo Holdings Ltd
+"""
+
+
+def test_facts_with_provenance_keep_confirmation_unless_their_value_changes() -> None:
+    texts = {"entities.yaml": FACT_STYLE}
+    acme = {"target": "entity", "action": "change", "id": "acme", "name": {"value": "Acme"},
+            "legal_name": {"value": "Acme Ltd", "sources": [{"url": "https://example.com/register"}]},
+            "country": {"value": "GB", "sources": [{"url": "https://example.com/register", "quote": "GB"}]}}
+    brand = {"target": "entity", "action": "change", "id": "brandco", "name": {"value": "BrandCo"},
+             "legal_name": {"value": "", "sources": []}}
+    after = apply(texts, [acme, brand])["entities.yaml"]
+    assert after == FACT_STYLE.replace(
+        "        - url: https://example.com/acme\n      confirmed: {by: lea, on: 2026-12-01}\n    country:",
+        "        - url: https://example.com/acme\n        - url: https://example.com/register\n"
+        "      confirmed: {by: lea, on: 2026-12-01}\n    country:").replace(
+        "      value: IE\n      sources:\n        - url: https://example.com/acme\n"
+        "      confirmed: {by: lea, on: 2026-12-01}\n",
+        "      value: GB\n      sources:\n        - url: https://example.com/register\n          quote: GB\n")

@@ -17,8 +17,9 @@ from annex_gen.registry_edit.changes import Change, clean_sources, fact
 
 Fields = Mapping[str, Sequence[str]]
 # The facts of an entity the form edits, and the field of each (legal_id has two: kind and value)
-ENTITY_FACT_FIELDS = (("name", "name"), ("legal_id", "legal_value"), ("country", "country"),
-                      ("address", "address"), ("privacy_contact", "privacy_contact"))
+ENTITY_FACT_FIELDS = (("name", "name"), ("legal_id", "legal_value"), ("legal_name", "legal_name"),
+                      ("registration", "registration"), ("country", "country"), ("address", "address"),
+                      ("privacy_contact", "privacy_contact"))
 ENTRY_FIELDS = ("section", "entity", "location", "purpose_fi", "purpose_en", "option", "transfer")
 
 
@@ -62,8 +63,9 @@ def changes_of(target: str, action: str, fields: Fields, key: Sequence[str] = ()
     if target == "entity":
         change: Change = {"target": "entity", "action": action, "id": ident}
         for name, field in ENTITY_FACT_FIELDS:
-            change[name] = fact(one(fields, field), source_rows(fields, name))
-        change["legal_id"]["kind"] = one(fields, "legal_kind")
+            if field in fields:  # a fact the form does not show is not changed
+                change[name] = fact(one(fields, field), source_rows(fields, name))
+        change.setdefault("legal_id", fact(""))["kind"] = one(fields, "legal_kind")
         out = [change]
         section = one(fields, "entry_section")
         if action == "add" and section:
@@ -86,8 +88,12 @@ def changes_of(target: str, action: str, fields: Fields, key: Sequence[str] = ()
     return [_entry(fields, "", "add", one(fields, "section"), None)]
 
 
-def _sources_of(entity: Any, fact_name: str) -> list[dict[str, str]]:
-    """An entity fact's recorded sources (entities.yaml keeps {fact, source} pairs)."""
+def _sources_of(registry: Registry, entity: Any, fact_name: str) -> list[dict[str, str]]:
+    """An entity fact's recorded sources: the registry's facts with provenance where it has them, else the
+    entity's {fact, source} pairs."""
+    for f in getattr(registry, "facts", ()):
+        if f.key == f"entities.{entity.id}.{fact_name}":
+            return [{k: v for k, v in (("url", s.url), ("quote", s.quote), ("note", s.note)) if v} for s in f.sources]
     return [{"url": s.get("source", "")} for s in getattr(entity, "sources", ()) if s.get("fact") == fact_name]
 
 
@@ -98,7 +104,9 @@ def values_of(registry: Registry, target: str, key: Sequence[str]) -> dict[str, 
         return {"id": e.id, "name": e.name, "legal_kind": e.legal_id.kind if e.legal_id else "",
                 "legal_value": e.legal_id.value if e.legal_id else "", "country": e.country or "",
                 "address": e.address or "", "privacy_contact": e.privacy_contact or "",
-                "sources": {name: _sources_of(e, name) for name, _ in ENTITY_FACT_FIELDS}}
+                "legal_name": getattr(e, "legal_name", None) or "",
+                "registration": getattr(e, "registration", None) or "",
+                "sources": {name: _sources_of(registry, e, name) for name, _ in ENTITY_FACT_FIELDS}}
     if target == "location":
         loc = registry.locations[key[0]]
         return {"id": loc.id, "name_fi": loc.name.get("fi", ""), "name_en": loc.name.get("en", ""),

@@ -196,6 +196,57 @@ def _entity(data: CommentedMap, change: Change) -> None:
     legal = change.get("legal_id") or {}
     legal_id = _flow([("kind", legal.get("kind", "")), ("value", legal["value"])]) if legal.get("value") else None
     _set(item, "legal_id", legal_id, after="name")
+    if fact_style(data):
+        _facts(item, change)
+    else:
+        _plain_facts(item, change, value)
+    if eid not in entities:
+        _append(entities, eid, item)
+
+
+FACT_KEYS = ("legal_name", "registration", "country", "address", "privacy_contact")
+
+
+def fact_style(data: Any) -> bool:
+    """Whether entities.yaml writes each fact as {value, sources, confirmed} (else plain values, with the
+    entity's `sources: [{fact, source}]`)."""
+    entities = data.get("entities") if isinstance(data, Mapping) else None
+    return any(isinstance(e, Mapping) and isinstance(e.get(k), Mapping)
+               for e in (entities or {}).values() for k in FACT_KEYS)
+
+
+def _facts(item: CommentedMap, change: Change) -> None:
+    """Each fact a mapping: a changed value is proposed again (its confirmation dropped, its candidates and
+    conflicts kept); an unchanged one keeps its confirmation and gains the sources given."""
+    previous = "legal_id"
+    for name in FACT_KEYS:
+        part = change.get(name)
+        if part is None:  # the form does not edit it
+            previous = name if name in item else previous
+            continue
+        value, sources = part.get("value") or None, part.get("sources") or []
+        if value is None:
+            existing = item.get(name)
+            if not (isinstance(existing, Mapping) and existing.get("candidates")):  # legal's choice stays open
+                item.pop(name, None)
+            continue
+        fact = item.get(name) if isinstance(item.get(name), CommentedMap) else CommentedMap()
+        if fact.get("value") != value:
+            fact["value"] = value
+            fact.pop("confirmed", None)
+            kept: list = []
+        else:
+            kept = list(fact.get("sources") or [])
+        for source in sources:
+            if source not in kept:
+                kept.append(CommentedMap(source))
+        _set(fact, "sources", CommentedSeq(kept) if kept else None, after="value")
+        if name not in item:
+            _set(item, name, fact, after=previous)
+        previous = name
+
+
+def _plain_facts(item: CommentedMap, change: Change, value: Any) -> None:
     _set(item, "country", value("country"), after="legal_id")
     _set(item, "address", value("address"), after="country")
     _set(item, "privacy_contact", value("privacy_contact"), after="address")
@@ -206,8 +257,6 @@ def _entity(data: CommentedMap, change: Change) -> None:
             for source in (change.get(name) or {}).get("sources") or []:
                 sources.append(_flow([("fact", name), ("source", source_text(source))]))
     _set(item, "sources", sources if sources else None)
-    if eid not in entities:
-        _append(entities, eid, item)
 
 
 def _location(data: CommentedMap, change: Change) -> None:
@@ -288,6 +337,8 @@ def _transfer_basis(data: CommentedMap, change: Change) -> None:
     _put_text(item, "name", change["name"], after="decision")
     sources = change.get("sources") or []
     _set(item, "source", "; ".join(source_text(s) for s in sources) or None, after="name")
+    if any(isinstance(b, Mapping) and "sources" in b for b in bases.values()):  # facts with provenance
+        _set(item, "sources", CommentedSeq(CommentedMap(s) for s in sources) if sources else None, after="source")
     if bid not in bases:
         _append(bases, bid, item)
 

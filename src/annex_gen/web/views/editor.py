@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from starlette.routing import Route
 
 from annex_gen import app
 from annex_gen.errors import EditConflict, InvalidInput, NotFound, UsageError
-from annex_gen.model.registry import TRANSFER_KINDS
+from annex_gen.model.registry import TRANSFER_KINDS, Entity
 from annex_gen.registry_edit import approve as approving
 from annex_gen.registry_edit import forms, proposals
 from annex_gen.registry_edit.log import ChangeLog, open_change_log
@@ -32,7 +33,8 @@ from annex_gen.web.views.audit import record
 
 TARGETS = {"entity": "entity", "location": "location", "entry": "entry", "basis": "transfer_basis"}
 FIELDS = {
-    "entity": ("id", "name", "legal_kind", "legal_value", "country", "address", "privacy_contact", "entry_section",
+    "entity": ("id", "name", "legal_kind", "legal_value", "legal_name", "registration", "country", "address",
+               "privacy_contact", "entry_section",
                "entry_location", "entry_purpose_fi", "entry_purpose_en", "entry_option", "entry_transfer",
                "entry_entity", "reason"),
     "location": ("id", "name_fi", "name_en", "eea", "reason"),
@@ -111,6 +113,7 @@ def _show_form(request: Request, target: str, action: str, values: dict[str, Any
         "registry": registry, "target": target, "action": action, "values": values, "key": key,
         "editing": editing, "reason": reason, "errors": errors, "conflict": conflict,
         "kind": next(k for k, v in TARGETS.items() if v == target), **_choices(request, registry),
+        "fact_style": "legal_name" in {f.name for f in dataclasses.fields(Entity)},
     }, status_code=status_code)
 
 
