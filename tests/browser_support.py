@@ -47,6 +47,12 @@ DOCS_SCREENSHOTS = {
     "web/test_archive_drift_batch_and_notices_in_chromium/11-notices": "legal-notices",
     "web/test_archive_drift_batch_and_notices_in_chromium/12-audit": "legal-audit",
     "publish/index-1280-top": "public-list",
+    "web/test_legal_adds_a_sub_processor_with_four_eyes_in_chromium/01-editor": "editor-list",
+    "web/test_legal_adds_a_sub_processor_with_four_eyes_in_chromium/02-new-sub-processor": "editor-new-sub-processor",
+    "web/test_legal_adds_a_sub_processor_with_four_eyes_in_chromium/03-proposal": "editor-proposal",
+    "web/test_legal_adds_a_sub_processor_with_four_eyes_in_chromium/04-refused": "editor-refused",
+    "web/test_legal_adds_a_sub_processor_with_four_eyes_in_chromium/05-approved": "editor-approved",
+    "web/test_legal_adds_a_sub_processor_with_four_eyes_in_chromium/06-history": "editor-history",
 }
 
 

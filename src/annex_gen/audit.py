@@ -33,7 +33,9 @@ CSV_COLUMNS = ("seq", "at", "actor", "action", "what", "refs", "entry_hash")
 # What writes something, and who signed in and out: the actions an entry may name.
 ACTIONS = ("contract saved", "annex generated", "batch run", "notices written", "file archived", "archive verified",
            "message sent", "objection recorded", "objection resolved", "evidence exported",
-           "signed in", "sign-in failed", "signed out")
+           "signed in", "sign-in failed", "signed out",
+           "registry change proposed", "registry change edited", "registry change withdrawn",
+           "registry change approved")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (

@@ -24,6 +24,10 @@ PAGES = {
     "archive-upload": "/archive/upload",
     "changes": "/changes",
     "audit": "/audit",
+    "editor": "/editor",
+    "editor-entity": "/editor/entity/new",
+    "editor-entry": "/editor/entry/change?section=eu-mailer&entity=upcloud&location=helsinki",
+    "editor-history": "/editor/history",
 }
 
 

@@ -17,6 +17,7 @@ class NavItem:
 NAV: list[NavItem] = [
     NavItem("/customers", "nav.customers", "contracts.view"),
     NavItem("/registry", "nav.registry", "registry.view"),
+    NavItem("/editor", "editor.nav", "registry.edit"),
     NavItem("/archive", "nav.archive", "legal"),
     NavItem("/changes", "nav.changes", "legal"),
     NavItem("/objections", "nav.objections", "legal"),

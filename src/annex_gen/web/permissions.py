@@ -9,6 +9,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "contracts.edit": frozenset({"sales", "admin"}),
     "registry.view": frozenset(ROLES),
     "legal": frozenset({"legal", "admin"}),
+    "registry.edit": frozenset({"legal", "admin"}),
 }
 
 # Serving on loopback without a users file: the person at this machine may do everything.
