@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
@@ -220,3 +221,9 @@ def resolve(registry: Registry, contract: Contract) -> Annex:
         list_release=registry.release,
     )
     return annex.with_document_id(_short_id(sha256_text(annex.canonical_json(without=("document_id",)))))
+
+
+def resolve_replacement(registry: Registry, contract: Contract, replaces: str, effective: dt.date) -> Annex:
+    """The annex that replaces `replaces` under the change procedure: dated the day the change takes effect,
+    issued with a notice, unsigned. A batch and a notice make it alike, so both give the same document ID."""
+    return resolve(registry, replace(contract, date=effective, replaces=replaces, by_notice=True))

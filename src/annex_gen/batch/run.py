@@ -34,7 +34,7 @@ from annex_gen.errors import AnnexGenError, BatchInterrupted, Diagnostic
 from annex_gen.inputs.contract import date_problem
 from annex_gen.inputs.sources import InputFailure, Source, duplicate_ids, gather
 from annex_gen.model import Annex, Contract, Registry
-from annex_gen.resolve import resolve
+from annex_gen.resolve import resolve, resolve_replacement
 
 if TYPE_CHECKING:
     import multiprocessing.context
@@ -264,10 +264,8 @@ def _plan(registry: Registry, sources: list[Source], input_failures: list[InputF
         if (replacing and registry.effective and registry.effective > contract.date
                 and record.source_sha256 == source.digest):
             # the contract is unchanged and the registry changed: the annex its change notice issues,
-            # dated the registry's effective date (changes.notices.replacement), so both give one ID
-            from annex_gen.changes.notices import replacement
-
-            annex = replacement(registry, contract, record.document_id, registry.effective)
+            # dated the registry's effective date (resolve_replacement), so both give one ID
+            annex = resolve_replacement(registry, contract, record.document_id, registry.effective)
         elif problem := date_problem(registry, contract.date):
             result.failed.append(Failure(source.label, f"{source.label}: contract.date: {problem}"))
             continue

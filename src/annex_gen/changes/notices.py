@@ -29,10 +29,10 @@ from typing import Any, ClassVar
 
 from annex_gen.changes.impact import CustomerImpact, ImpactReport
 from annex_gen.errors import AnnexGenError, NoticeDateError
-from annex_gen.model import Annex, Contract, Registry
+from annex_gen.model import Registry
 from annex_gen.output.write import write_atomic
 from annex_gen.render import DEFAULT_ENGINE, DOCUMENT_FORMATS, render
-from annex_gen.resolve import document_id, resolve
+from annex_gen.resolve import document_id, resolve, resolve_replacement
 
 SUMMARY_NAME = "notices.csv"
 SUMMARY_COLUMNS = (
@@ -227,12 +227,6 @@ def _write_notice(job: tuple[Notice, str], out_dir: Path, registry: Registry) ->
     return ("ok", files)
 
 
-def replacement(registry: Registry, contract: Contract, replaces: str, effective: dt.date) -> Annex:
-    """The annex that replaces `replaces` under the change procedure: dated the day the change takes effect,
-    issued with a notice, unsigned. A batch and a notice make it alike, so both give the same document ID."""
-    return resolve(registry, dataclasses.replace(contract, date=effective, replaces=replaces, by_notice=True))
-
-
 def dated_from(impact: CustomerImpact, registry: Registry, effective: dt.date) -> CustomerImpact:
     """The impact with its new annex dated the day the change takes effect, replacing the annex in force."""
     assert impact.contract is not None
@@ -242,7 +236,7 @@ def dated_from(impact: CustomerImpact, registry: Registry, effective: dt.date) -
     if replaces is None:
         contract = dataclasses.replace(impact.contract, date=effective)
         return dataclasses.replace(impact, contract=contract, new_annex=resolve(registry, contract))
-    annex = replacement(registry, impact.contract, replaces, effective)
+    annex = resolve_replacement(registry, impact.contract, replaces, effective)
     contract = dataclasses.replace(impact.contract, date=effective, replaces=replaces, by_notice=True)
     return dataclasses.replace(impact, contract=contract, new_annex=annex)
 
