@@ -31,6 +31,12 @@ from archive_support import (
 from conftest import EXAMPLES_DIR, REGISTRY_DIR
 
 
+def procrastinate_version() -> str:
+    from importlib.metadata import version
+
+    return version("procrastinate")
+
+
 def run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """`annex-gen archive ARGS` in cwd (so the default archive/ and customers/ are cwd's)."""
     return subprocess.run([sys.executable, "-m", "annex_gen", "archive", *args], cwd=cwd, capture_output=True,
@@ -525,6 +531,16 @@ def test_copy_refuses_a_source_that_does_not_verify(tmp_path, postgres_server, m
 def test_migrate_creates_the_schema_and_then_has_nothing_to_do(tmp_path, backend_env):
     where = "archive" if backend_env.name == "sqlite" else backend_env.location
     version = 1 if backend_env.name == "sqlite" else 2  # PostgreSQL's version 2 adds the audit table
-    assert ok(tmp_path, "migrate") == f"{where}: archive created at schema version {version}\n"
-    assert ok(tmp_path, "migrate") == f"{where}: archive schema version {version}; nothing to migrate\n"
+    # a database also holds the team's shared state and job queue (annex_gen.team)
+    first = ok(tmp_path, "migrate").splitlines()
+    again = ok(tmp_path, "migrate").splitlines()
+    assert first[0] == f"{where}: archive created at schema version {version}"
+    assert again[0] == f"{where}: archive schema version {version}; nothing to migrate"
+    if backend_env.name == "postgresql":
+        assert first[1:] == [f"{where}: team schema created at version 1",
+                             f"{where}: job queue schema installed (procrastinate {procrastinate_version()})"]
+        queue = f"{where}: job queue schema of procrastinate {procrastinate_version()}; nothing to migrate"
+        assert again[1:] == [f"{where}: team schema version 1; nothing to migrate", queue]
+    else:
+        assert first[1:] == again[1:] == []
     assert ok(tmp_path, "list") == "no records\n"
