@@ -176,6 +176,14 @@ def resolve(registry: Registry, contract: Contract) -> Annex:
     _check(registry, contract)
     lang = contract.language
     shared = _shared(registry, contract)
+    terms = contract.terms
+    sections, parties = shared.sections, shared.subprocessors
+    excluded = terms.excluded if terms else frozenset()
+    if excluded:  # agreed for this customer: the sub-processor is not used for them from a date
+        kept = (replace(s, entries=tuple(e for e in s.entries if e.subprocessor not in excluded))
+                for s in sections)
+        sections = tuple(s for s in kept if s.entries)
+        parties = _parties(registry, list(sections))
     annex = Annex(
         document_id="",
         customer_id=contract.customer_id,
@@ -193,12 +201,12 @@ def resolve(registry: Registry, contract: Contract) -> Annex:
         list_retrieved=registry.list_retrieved,
         option_names={oid: opt.name[lang] for oid, opt in registry.options.items()},
         company_name=registry.company_name,
-        notice_period_days=registry.notice.period_days,
-        objection_period_days=registry.notice.objection_days,
+        notice_period_days=(terms and terms.notice_period_days) or registry.notice.period_days,
+        objection_period_days=(terms and terms.objection_days) or registry.notice.objection_days,
         notice_channels=registry.notice.channels[lang],
         objection_manner=registry.notice.objection[lang],
-        sections=shared.sections,
-        subprocessors=shared.subprocessors,
+        sections=sections,
+        subprocessors=parties,
         customer_register=shared.customer_register,
         annex_title=registry.annex_title.get(lang, ""),
         replaces=contract.replaces,

@@ -61,6 +61,7 @@ STATE_TEXT = {
     "notice_running": "outdated: notice sent, objection period ends {deadline}",
     "notice_ended": "outdated: notice sent, objection period ended {deadline}; takes effect {effective}",
     "objection_open": "objection {objection} open (notice {notice_id}, takes effect {effective})",
+    "notice_in_force": "changed by notice {notice_id}, in force since {effective}",
     "change_not_applied": "signed; notice {notice_id} not applied to this customer (objection {objection} accepted)",
     "terminated": "services terminated (objection {objection} to notice {notice_id})",
 }
@@ -178,12 +179,13 @@ def state(events: Sequence[Event], records: Sequence[Any], status: Any | None, t
         o = ended[notices[-1].notice_id]
         key = "change_not_applied" if o.outcome == "accepted" else "terminated"
         return State(key, {"objection": o.id, "notice_id": o.notice_id})
+    if notices and not (status is not None and status.state == "current" and signed):
+        n = notices[-1]
+        if n.effective_date <= today:
+            return State("notice_in_force", {"notice_id": n.notice_id, "effective": n.effective_date.isoformat()})
+        key = "notice_running" if n.objection_deadline >= today else "notice_ended"
+        return State(key, {"deadline": n.objection_deadline.isoformat(), "effective": n.effective_date.isoformat()})
     if status is not None and status.state in ("outdated", "unknown") and signed:
-        if notices:
-            n = notices[-1]
-            key = "notice_running" if n.objection_deadline >= today else "notice_ended"
-            return State(key, {"deadline": n.objection_deadline.isoformat(),
-                               "effective": n.effective_date.isoformat()})
         return State("outdated")
     last_annex = None
     for e in events:

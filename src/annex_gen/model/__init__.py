@@ -6,7 +6,7 @@ HTML/PDF, DOCX) reads the same words from one place.
 """
 
 from annex_gen.model.annex import PROVENANCE, Annex, AnnexEntry, AnnexParty, AnnexSection
-from annex_gen.model.contract import Contract
+from annex_gen.model.contract import Contract, ContractTerms, Exclusion
 from annex_gen.model.registry import (
     SECTION_KINDS,
     TRANSFER_KINDS,
@@ -26,7 +26,8 @@ from annex_gen.model.registry import (
 )
 
 __all__ = [
-    "PROVENANCE", "SECTION_KINDS", "Annex", "AnnexEntry", "AnnexParty", "AnnexSection", "Contract", "Entity", "Entry",
+    "PROVENANCE", "SECTION_KINDS", "Annex", "AnnexEntry", "AnnexParty", "AnnexSection", "Contract", "ContractTerms",
+    "Entity", "Entry", "Exclusion",
     "IdentifierKind", "LegalId", "Location", "NoticeTerms", "Option", "Purpose", "Region", "Registry", "Section",
     "Text", "TRANSFER_KINDS", "TransferBasis",
 ]
