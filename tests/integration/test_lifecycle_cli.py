@@ -188,3 +188,17 @@ def test_a_contract_with_its_own_terms_and_an_exclusion(tmp_path, smtp_server): 
     assert line["state"]["text"] == f"outdated: notice sent, objection period ends {deadline}"
     printed = ok(tmp_path, "timeline", "esimerkki-oy", registry=new)
     assert "  excluded: hetzner from 2026-12-20 (OBJ-6 accepted)" in printed
+
+
+def test_archive_add_takes_the_customer_from_the_file(tmp_path):
+    from archive_support import annex_pdf, scan_pdf
+
+    signed = tmp_path / "signed.pdf"
+    signed.write_bytes(sign(annex_pdf("kauppahuone-aalto"), signer="Aino Aalto"))
+    added = ok(tmp_path, "archive", "add", signed)
+    assert added.startswith("archived ") and "(customer kauppahuone-aalto)" in added
+    scan = tmp_path / "scan.pdf"
+    scan.write_bytes(scan_pdf(marker="no customer"))
+    refused = cli(tmp_path, "archive", "add", scan)
+    assert refused.returncode == 2
+    assert "names no customer (no embedded annex.json); say whose it is with --customer ID" in refused.stderr
