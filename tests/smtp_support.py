@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import email
 import email.policy
-from collections.abc import Iterator
 import ssl
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
