@@ -48,6 +48,8 @@ STEP_TEXT = {
     "objection_received": "objection {objection} to notice {notice_id} received {received_on} from {sender}"
                           "{late}",
     "objection_resolved": "objection {objection} resolved {resolved_on}: {outcome_text}",
+    "notice_in_force": "notice {notice_id} in force since {effective_date}: annex {document_id} replaces the "
+                       "earlier annex",
     "objection_lapsed": "objection period of notice {notice_id} ended {objection_deadline} without an objection",
 }
 
@@ -120,7 +122,12 @@ def _log_steps(events: Sequence[Event], today: dt.date) -> list[Step]:
                 "outcome": o.outcome, "outcome_text": OUTCOME_TEXT[o.outcome], "note": o.note},
                 f"log {resolved_at[o.seq].seq}"))
     objected = {o.notice_id for o in objections(events)}
+    kept_out = {o.notice_id for o in objections(events) if o.outcome in ("accepted", "terminated")}
     for n in sent_notices(events):
+        if n.effective_date <= today and n.notice_id not in kept_out:
+            steps.append(Step(n.effective_date.isoformat() + "T00:00:00Z", "notice_in_force", {
+                "notice_id": n.notice_id, "document_id": n.document_id,
+                "effective_date": n.effective_date.isoformat()}, "derived"))
         if n.objection_deadline < today and n.notice_id not in objected:
             steps.append(Step(n.objection_deadline.isoformat() + "T23:59:59Z", "objection_lapsed", {
                 "notice_id": n.notice_id, "objection_deadline": n.objection_deadline.isoformat()}, "derived"))
