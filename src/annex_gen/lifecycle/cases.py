@@ -228,9 +228,15 @@ def customer_states(location: str | Path, registry_dir: Path, customers: Sequenc
     today = today or dt.date.today()
     events = event_log(location).events()
     records, statuses, _ = _archive_view(location, registry_dir, customers, today)
-    ids = {e.customer_id for e in events} | {r.customer_id for r in records} | set(statuses)
-    return {cid: state([e for e in events if e.customer_id == cid], [r for r in records if r.customer_id == cid],
-                       statuses.get(cid), today) for cid in sorted(ids)}
+    by_customer: dict[str, tuple[list[Any], list[Any]]] = {}
+    for e in events:
+        by_customer.setdefault(e.customer_id, ([], []))[0].append(e)
+    for r in records:
+        by_customer.setdefault(r.customer_id, ([], []))[1].append(r)
+    for cid in statuses:
+        by_customer.setdefault(cid, ([], []))
+    return {cid: state(mine, theirs, statuses.get(cid), today)
+            for cid, (mine, theirs) in sorted(by_customer.items())}
 
 
 # Objections
