@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import email
 import email.policy
+import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 
 @dataclass
@@ -46,15 +49,58 @@ class Mailbox:
         return "250 2.0.0 Ok: queued as TEST" + str(len(self.received))
 
 
-class SmtpServer:
-    """aiosmtpd serving a Mailbox on 127.0.0.1."""
+def server_certificate(folder: Path) -> tuple[Path, Path]:
+    """A throwaway self-signed certificate for 127.0.0.1: (certificate PEM, key PEM)."""
+    import datetime as dt
+    import ipaddress
 
-    def __init__(self) -> None:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=2))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = folder / "smtp-cert.pem", folder / "smtp-key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+class SmtpServer:
+    """aiosmtpd serving a Mailbox on 127.0.0.1; with tls_folder, STARTTLS is offered and required, and with
+    users (name -> password) a login is required as well."""
+
+    def __init__(self, tls_folder: Path | None = None, users: dict[str, str] | None = None) -> None:
         from browser_support import free_port
 
         self.mailbox = Mailbox()
         self.port = free_port()
-        self.controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port)
+        options: dict = {}
+        self.ca_file: Path | None = None
+        if tls_folder is not None:
+            cert, key = server_certificate(tls_folder)
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(cert, key)
+            options.update(tls_context=context, require_starttls=True)
+            self.ca_file = cert
+        if users:
+            def check(server, session, envelope, mechanism, auth_data):  # noqa: ANN001, ARG001
+                ok = isinstance(auth_data, LoginPassword) and users.get(auth_data.login.decode()) == \
+                    auth_data.password.decode()
+                return AuthResult(success=ok)
+
+            options.update(authenticator=check, auth_required=True)
+        self.controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port, **options)
         self.url = f"smtp://127.0.0.1:{self.port}"
 
     @property

@@ -183,8 +183,16 @@ def resolve(registry: Registry, contract: Contract) -> Annex:
     _check(registry, contract)
     lang = contract.language
     shared = _shared(registry, contract)
-    terms = registry.notice
+    notice = registry.notice
     clause = registry.regions[contract.region].transfer_clause
+    terms = contract.terms
+    sections, parties = shared.sections, shared.subprocessors
+    excluded = terms.excluded if terms else frozenset()
+    if excluded:  # agreed for this customer: the sub-processor is not used for them from a date
+        kept = (replace(s, entries=tuple(e for e in s.entries if e.subprocessor not in excluded))
+                for s in sections)
+        sections = tuple(s for s in kept if s.entries)
+        parties = _parties(registry, list(sections))
     annex = Annex(
         document_id="",
         customer_id=contract.customer_id,
@@ -202,20 +210,20 @@ def resolve(registry: Registry, contract: Contract) -> Annex:
         list_retrieved=registry.list_retrieved,
         option_names=shared.option_names,
         company_name=registry.company_name,
-        notice_period_days=registry.notice.period_days,
-        objection_period_days=registry.notice.objection_days,
-        notice_channels=registry.notice.channels[lang],
-        objection_manner=registry.notice.objection[lang],
-        sections=shared.sections,
-        subprocessors=shared.subprocessors,
+        notice_period_days=(terms and terms.notice_period_days) or notice.period_days,
+        objection_period_days=(terms and terms.objection_days) or notice.objection_days,
+        notice_channels=notice.channels[lang],
+        objection_manner=notice.objection[lang],
+        sections=sections,
+        subprocessors=parties,
         customer_register=shared.customer_register,
         annex_title=registry.annex_title.get(lang, ""),
         replaces=contract.replaces,
         issued_by_notice=contract.by_notice and contract.replaces is not None,
-        objection_resolution_days=terms.resolution_days,
-        objection_address=terms.address.text[lang] if terms.address else "",
-        objection_unresolved=(terms.unresolved.text[lang].format(company=registry.company_name)
-                              if terms.unresolved else ""),
+        objection_resolution_days=notice.resolution_days,
+        objection_address=notice.address.text[lang] if notice.address else "",
+        objection_unresolved=(notice.unresolved.text[lang].format(company=registry.company_name)
+                              if notice.unresolved else ""),
         transfer_clause=clause.text[lang].format(company=registry.company_name) if clause else None,
         list_address=registry.list_address,
         list_release=registry.release,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -155,3 +157,48 @@ def _audit_bodies(archive: Path) -> list[str]:
         return [body for (body,) in con.execute("SELECT body FROM entries ORDER BY seq")]
     finally:
         con.close()
+
+
+def test_a_contract_with_its_own_terms_and_an_exclusion(tmp_path, smtp_server):  # noqa: F811
+    aalto = (EXAMPLES_DIR / "kauppahuone-aalto.yaml").read_text(encoding="utf-8")
+    aalto = aalto.replace("  options:", "  terms:\n    notice_period_days: 45\n    objection_days: 20\n  options:", 1)
+    esimerkki = customer_folder(tmp_path / "x").joinpath("esimerkki-oy.yaml").read_text(encoding="utf-8")
+    esimerkki += "  terms:\n    exclusions:\n      - {entity: hetzner, from: 2026-12-20, note: OBJ-6 accepted}\n"
+    build_file_tree(tmp_path / "customers", {"kauppahuone-aalto.yaml": aalto, "esimerkki-oy.yaml": esimerkki})
+    new = tmp_path / "registry-new"
+    shutil.copytree(ROOT / "registry", new)
+    add_mailer_entry(new)
+    diff = ok(tmp_path, "diff", "--from", REGISTRY_DIR, "--to", new, "customers", "--json")
+    status = {c["customer_id"]: c["status"] for c in json.loads(diff)["customers"]}
+    assert status == {"kauppahuone-aalto": "affected", "esimerkki-oy": "unaffected"}  # hetzner excluded for it
+    ok(tmp_path, "notices", "--from", REGISTRY_DIR, "--to", new, "--notice-date", TODAY.isoformat(),
+       "--out", "notices", "customers")
+    (row,) = list(csv.DictReader(io.StringIO((tmp_path / "notices" / "notices.csv").read_text("utf-8-sig"))))
+    assert row["customer_id"] == "kauppahuone-aalto"
+    assert row["effective_date"] == (TODAY + dt.timedelta(days=45)).isoformat()
+    assert row["objection_deadline"] == (TODAY + dt.timedelta(days=20)).isoformat()
+    ok(tmp_path, "send", "notices", "--smtp", smtp_server.url, registry=new)
+    (message,) = smtp_server.received
+    text = message.message.get_body(("plain",)).get_content()
+    effective = TODAY + dt.timedelta(days=45)
+    assert f"takes effect on {effective.day} {effective.strftime('%B')} {effective.year}" in text
+    line = json.loads(ok(tmp_path, "timeline", "kauppahuone-aalto", "--json", registry=new))
+    assert line["terms"] == {"notice_period_days": 45, "objection_days": 20, "exclusions": []}
+    deadline = TODAY + dt.timedelta(days=20)
+    assert line["state"]["text"] == f"outdated: notice sent, objection period ends {deadline}"
+    printed = ok(tmp_path, "timeline", "esimerkki-oy", registry=new)
+    assert "  excluded: hetzner from 2026-12-20 (OBJ-6 accepted)" in printed
+
+
+def test_archive_add_takes_the_customer_from_the_file(tmp_path):
+    from archive_support import annex_pdf, scan_pdf
+
+    signed = tmp_path / "signed.pdf"
+    signed.write_bytes(sign(annex_pdf("kauppahuone-aalto"), signer="Aino Aalto"))
+    added = ok(tmp_path, "archive", "add", signed)
+    assert added.startswith("archived ") and "(customer kauppahuone-aalto)" in added
+    scan = tmp_path / "scan.pdf"
+    scan.write_bytes(scan_pdf(marker="no customer"))
+    refused = cli(tmp_path, "archive", "add", scan)
+    assert refused.returncode == 2
+    assert "names no customer (no embedded annex.json); say whose it is with --customer ID" in refused.stderr

@@ -172,3 +172,24 @@ def test_a_notices_folder_sends_each_notice_with_its_annex(tmp_path, smtp_server
     (queued,) = [e for e in open_event_log(tmp_path / "archive").events() if e.kind == "message queued"]
     assert queued.data["purpose"] == "notice" and queued.data["notice_date"] == "2026-12-01"
     assert queued.data["objection_deadline"] == "2026-12-16"  # the notice terms: 15 days
+
+
+def test_starttls_and_a_login_from_a_password_file(tmp_path):
+    from smtp_support import SmtpServer
+
+    server = SmtpServer(tls_folder=tmp_path, users={"annex-gen": "s3cret pass"}).start()
+    try:
+        folder = customers(tmp_path)
+        secret = tmp_path / "smtp-password"
+        secret.write_text("s3cret pass\n", encoding="utf-8")
+        env = {"ANNEX_GEN_SMTP_USER": "annex-gen", "ANNEX_GEN_SMTP_PASSWORD_FILE": str(secret),
+               "ANNEX_GEN_SMTP_CA_FILE": str(server.ca_file)}
+        proc = send(tmp_path, str(folder), "--smtp", server.url + "?starttls=required", env=env)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        (received,) = server.received
+        assert received.recipients == ["dpo@oljy-sahko.example"]
+        untrusted = send(tmp_path, str(folder), "--smtp", server.url, env={**env, "ANNEX_GEN_SMTP_CA_FILE": ""})
+        assert untrusted.returncode == 1 and "TLS failed" in untrusted.stdout
+        assert len(server.received) == 1
+    finally:
+        server.stop()

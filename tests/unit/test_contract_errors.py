@@ -12,7 +12,7 @@ from annex_gen.inputs.contract import MAX_CONTRACT_BYTES, business_id_problem, l
 from conftest import REGISTRY_DIR, build_file_tree
 
 PRODUCTS = "automation, cms, commerce, mailer, monitor, press, wordpress"
-CONTRACT_KEYS = "date, language, options, products, reference, region, replaces"
+CONTRACT_KEYS = "date, language, options, products, reference, region, replaces, terms"
 
 
 def contract_problems(registry, tmp_path, text: str | bytes) -> list[str]:

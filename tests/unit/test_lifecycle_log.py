@@ -65,3 +65,20 @@ def test_the_log_refuses_changes_and_its_chain_finds_them(backend):
             con.execute("SET session_replication_role = replica")
             con.execute("UPDATE annex_lifecycle.events SET body = replace(body, 'ANX-1', 'ANX-9') WHERE seq = 2")
     assert log.check().problems == [f"{log.location}: event 2: altered (its hash no longer matches)"]
+
+
+def test_the_timeline_of_a_notice_that_took_effect_and_one_whose_period_lapsed(backend):
+    from annex_gen.lifecycle.timeline import state, timeline
+
+    log = open_event_log(backend.location, clock=clock)
+    queued = log.append("message queued", "acme", "legal", NOTICE, blobs=[b"message"])
+    log.append("message delivered", "acme", "legal", {"queued": queued.seq, "message_id": "<m@x>", "reply": "250"})
+    events = log.events()
+    during = timeline("acme", events, [], [], None, "v2", dt.date(2026, 12, 10))
+    assert [s.kind for s in during] == ["notice_sent"]
+    assert state(events, [], None, dt.date(2026, 12, 10)).text == \
+        "outdated: notice sent, objection period ends 2026-12-16"
+    after = timeline("acme", events, [], [], None, "v2", dt.date(2027, 1, 5))
+    assert [s.kind for s in after] == ["notice_sent", "objection_lapsed", "notice_in_force"]
+    assert after[-1].text == "notice NTC-1 in force since 2026-12-31: annex ANX-2 replaces the earlier annex"
+    assert state(events, [], None, dt.date(2027, 1, 5)).text == "changed by notice NTC-1, in force since 2026-12-31"

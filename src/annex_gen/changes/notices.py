@@ -29,7 +29,7 @@ from typing import Any, ClassVar
 
 from annex_gen.changes.impact import CustomerImpact, ImpactReport
 from annex_gen.errors import AnnexGenError, NoticeDateError
-from annex_gen.model import Registry
+from annex_gen.model import Contract, Registry
 from annex_gen.output.write import write_atomic
 from annex_gen.render import DEFAULT_ENGINE, DOCUMENT_FORMATS, render
 from annex_gen.resolve import document_id, resolve, resolve_replacement
@@ -70,6 +70,18 @@ def notice_dates(old: Registry, new: Registry, notice_date: dt.date,
     effective = max(earliest, wanted or earliest)
     deadline = max(effective - dt.timedelta(days=resolution), notice_date + dt.timedelta(days=objection_days))
     return NoticeDates(notice_date, effective, deadline, period, objection_days, resolution)
+
+
+def contract_dates(contract: Contract | None, dates: NoticeDates, effective_date: dt.date | None) -> NoticeDates:
+    """The dates for one customer: a contract with its own notice period or objection window follows its own."""
+    terms = contract.terms if contract is not None else None
+    if terms is None or not (terms.notice_period_days or terms.objection_days):
+        return dates
+    period = terms.notice_period_days or dates.period_days
+    objection = terms.objection_days or dates.objection_days
+    earliest = dates.notice_date + dt.timedelta(days=period)
+    return NoticeDates(dates.notice_date, max(earliest, effective_date or earliest),
+                       dates.notice_date + dt.timedelta(days=objection), period, objection)
 
 
 @dataclass(frozen=True)
@@ -256,7 +268,8 @@ def write_notices(report: ImpactReport, out_dir: Path, *, notice_date: dt.date,
     notices: list[Notice] = []
     for impact in report.with_status("affected"):
         if impact.annex:
-            notices.append(build_notice(report, dated_from(impact, report.new, dates.effective_date), dates))
+            own = contract_dates(impact.contract, dates, effective_date)
+            notices.append(build_notice(report, dated_from(impact, report.new, own.effective_date), own))
         else:  # only ids changed, nothing the customer reads
             result.nothing_to_notify.append(impact.customer_id)
     outcomes: dict[int, tuple] = {}

@@ -62,9 +62,20 @@ _LINK = {
 def cmd_add(args: argparse.Namespace) -> int:
     from annex_gen.archive.intake import AddRequest
 
+    customer = args.customer
+    if customer is None and args.attach_to is not None:
+        raise UsageError("an attachment needs its customer: add --customer ID")
+    if customer is None:
+        from annex_gen.lifecycle.cases import embedded_customer
+
+        found = embedded_customer(Path(args.file))
+        if found is None:
+            raise UsageError(f"{args.file}: the file names no customer (no embedded annex.json); "
+                             "say whose it is with --customer ID")
+        customer = found[0]
     request = AddRequest(
         path=Path(args.file),
-        customer=args.customer,
+        customer=customer,
         signed_on=args.signed_on,
         note=args.note,
         document_id=args.document_id,
@@ -343,7 +354,8 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
     p = actions.add_parser("add", parents=parents, help="store a signed annex (or an attachment of one)")
     p.add_argument("file", metavar="FILE", help="the signed PDF (or, with --attach-to, any file)")
-    p.add_argument("--customer", required=True, metavar="ID", help="the customer who signed it")
+    p.add_argument("--customer", metavar="ID",
+                   help="the customer who signed it (default: the customer the file's embedded annex.json names)")
     p.add_argument("--signed-on", type=date_arg, metavar="DATE",
                    help="the signing date (default: from the digital signature, else today)")
     p.add_argument("--note", metavar="TEXT", help="a note kept with the record")

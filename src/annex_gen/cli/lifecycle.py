@@ -54,7 +54,8 @@ def cmd_send(args: argparse.Namespace) -> int:
     formats = ("pdf", "docx") if args.docx else ("pdf",)
     report = cases.send(args.archive, Path(args.registry), [Path(p) for p in args.paths], Path(args.out),
                         smtp=args.smtp, sender=args.sender, formats=formats, actor=_actor(),
-                        engine=args.engine, progress=_print_sent)
+                        engine=args.engine, progress=_print_sent,
+                        customers=[Path(args.customers)] if Path(args.customers).is_dir() else [])
     return _sent_summary(report)
 
 
@@ -67,6 +68,12 @@ def cmd_timeline(args: argparse.Namespace) -> int:
         print(json.dumps(line.to_dict(), ensure_ascii=False, indent=2))
         return 0
     print(f"{line.customer_id}: {line.state.text}")
+    if line.terms:
+        own = line.terms
+        print(f"  own terms: notice period {own['notice_period_days'] or 'as the registry'} days, "
+              f"objections within {own['objection_days'] or 'as the registry'} days")
+        for e in own["exclusions"]:
+            print(f"  excluded: {e['entity']} from {e['from']}" + (f" ({e['note']})" if e["note"] else ""))
     if not line.steps:
         print("  nothing recorded yet")
     for step in line.steps:
@@ -192,6 +199,8 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
                    help="where annexes are generated and found (default: output/)")
     p.add_argument("--retry", action="store_true", help="send again every message not yet delivered")
     p.add_argument("--customer", metavar="ID", help="with --retry: only this customer's messages")
+    p.add_argument("--customers", default="customers", metavar="DIR",
+                   help="contract files, for the notice terms of contracts that have their own (default: customers/)")
     add_engine_argument(p)
     p.set_defaults(func=cmd_send)
 

@@ -14,7 +14,7 @@ from annex_gen.fonts import describe_char, missing_glyphs
 from annex_gen.inputs.files import MAX_CONTRACT_BYTES, read_text
 from annex_gen.inputs.schema import Checker, one_of, shown
 from annex_gen.inputs.yamlio import Document, parse_text
-from annex_gen.model import Contract, Registry
+from annex_gen.model import Contract, ContractTerms, Exclusion, Registry
 from annex_gen.resolve import option_has_effect
 
 # The one limit on a customer's name: every renderer prints a name this long (DOCX properties are shortened).
@@ -104,7 +104,7 @@ def validate_contract(registry: Registry, doc: Document, *,
     con = c.mapping(
         ("contract",),
         required=["date", "region", "language", "products"],
-        optional=["reference", "options", "replaces"],
+        optional=["reference", "options", "replaces", "terms"],
     )
     cid = name = business_id = email = None
     if cust is not None:
@@ -159,6 +159,10 @@ def validate_contract(registry: Registry, doc: Document, *,
         elif "options" in con:
             c.error(("contract", "options"), f"expected a mapping of options, got nothing; {one_of(registry.options)}",
                     code="contract.options.empty", params={"options": sorted(registry.options)})
+    terms = _terms(c, registry) if con is not None and con.get("terms") is not None else None
+    if con is not None and "terms" in con and con.get("terms") is None:
+        c.error(("contract", "terms"), "expected a mapping of terms (notice_period_days, objection_days, "
+                "exclusions), got nothing; remove the key to use the registry's terms", code="contract.terms.empty")
     if region and products:
         for oid, on in options.items():
             if on and not option_has_effect(registry, region, tuple(products), oid):
@@ -184,8 +188,48 @@ def validate_contract(registry: Registry, doc: Document, *,
         reference=reference,
         source=doc.path,
         replaces=replaces,
+        terms=terms,
     )
     return contract, diagnostics
+
+
+MAX_TERM_DAYS = 365
+
+
+def _days(c: Checker, path: tuple, what: str) -> int | None:
+    if c.get(path) is None:
+        return None
+    value = c.typed(path, int)
+    if value is not None and not 1 <= value <= MAX_TERM_DAYS:
+        c.error(path, f"{what} of {value} days; expected 1 to {MAX_TERM_DAYS}")
+        return None
+    return value
+
+
+def _terms(c: Checker, registry: Registry) -> ContractTerms | None:
+    """contract.terms: the contract's own notice period, objection window and exclusions."""
+    path = ("contract", "terms")
+    if c.mapping(path, optional=["notice_period_days", "objection_days", "exclusions"]) is None:
+        return None
+    period = _days(c, (*path, "notice_period_days"), "a notice period")
+    objection = _days(c, (*path, "objection_days"), "an objection window")
+    in_force = period or registry.notice.period_days
+    if objection and objection >= in_force:
+        c.error((*path, "objection_days"), f"the objection window ({objection} days) must end before the change "
+                f"takes effect ({in_force} days after the notice); make it shorter than the notice period")
+    exclusions: list[Exclusion] = []
+    raw = c.get((*path, "exclusions"))
+    if raw is not None and c.typed((*path, "exclusions"), list) is not None:
+        for i, _ in enumerate(raw):
+            at = (*path, "exclusions", i)
+            if c.mapping(at, required=["entity", "from"], optional=["note"]) is None:
+                continue
+            entity = c.choice((*at, "entity"), registry.entities, "sub-processor")
+            day = c.date((*at, "from"))
+            note = c.text_line((*at, "note"), optional=True, max_len=500)
+            if entity and day:
+                exclusions.append(Exclusion(entity, day, note))
+    return ContractTerms(period, objection, tuple(exclusions))
 
 
 def _products(c: Checker, registry: Registry, region: str | None) -> list[str]:

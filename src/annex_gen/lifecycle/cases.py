@@ -94,22 +94,27 @@ def plan_annexes(registry_dir: Path, paths: Sequence[Path], out_dir: Path, forma
     return outgoing
 
 
-def plan_notices(registry_dir: Path, folder: Path, formats: Sequence[str]) -> list[Outgoing]:
-    """The message of every notice in a notices folder, each with its new annex."""
+def plan_notices(registry_dir: Path, folder: Path, formats: Sequence[str],
+                 customers: Sequence[Path] = ()) -> list[Outgoing]:
+    """The message of every notice in a notices folder, each with its new annex; deadlines follow the notice
+    terms of each customer's contract (found among customers) where it has its own."""
     from annex_gen import app
     from annex_gen.changes.bundle import notice_rows
+    from annex_gen.inputs.check import check as check_inputs
 
     rows = notice_rows(folder)
     require(notice_problems(folder, rows, formats))
     registry = app.load_registry(registry_dir)
-    terms = notice_terms(registry)
+    contracts = {c.customer_id: c for c in check_inputs(registry_dir, list(customers)).contracts} if customers else {}
     return [notice_outgoing(folder, row, registry.company_name, formats,
-                            terms.objection_deadline(dt.date.fromisoformat(row.notice_date))) for row in rows]
+                            notice_terms(registry, contracts.get(row.customer_id)).objection_deadline(
+                                dt.date.fromisoformat(row.notice_date))) for row in rows]
 
 
 def send(location: str | Path, registry_dir: Path, paths: Sequence[Path], out_dir: Path, *,
          smtp: str | None, sender: str | None, formats: Sequence[str] = ("pdf",), actor: str,
-         engine: str = "weasyprint", progress: Callable[[Sent], None] | None = None) -> SendReport:
+         engine: str = "weasyprint", progress: Callable[[Sent], None] | None = None,
+         customers: Sequence[Path] = ()) -> SendReport:
     """Send each contract's annex, and each notice of a notices folder, to the customer's contact_email."""
     server = smtp_server(smtp)
     sender = sender_address(sender)
@@ -123,7 +128,7 @@ def send(location: str | Path, registry_dir: Path, paths: Sequence[Path], out_di
     contracts = [p for p in paths if p not in folders]
     outgoing: list[Outgoing] = []
     for folder in folders:
-        outgoing += plan_notices(registry_dir, folder, formats)
+        outgoing += plan_notices(registry_dir, folder, formats, customers)
     if contracts:
         outgoing += plan_annexes(registry_dir, contracts, out_dir, formats, engine=engine, log=log, actor=actor)
     return send_all(log, server, sender, outgoing, actor=actor, progress=_audited(location, actor, progress))
@@ -161,11 +166,26 @@ class CustomerTimeline:
     steps: list[Step]
     state: State
     today: dt.date
+    terms: dict[str, Any] | None = None  # the contract's own notice terms and exclusions, if it has any
 
     def to_dict(self) -> dict[str, Any]:
         """The stable JSON of `annex-gen timeline --json`."""
         return {"customer": self.customer_id, "today": self.today.isoformat(), "state": self.state.to_dict(),
-                "events": [s.to_dict() for s in self.steps]}
+                "terms": self.terms, "events": [s.to_dict() for s in self.steps]}
+
+
+def contract_terms(registry_dir: Path, customers: Sequence[Path], customer: str) -> dict[str, Any] | None:
+    """A customer's own contract terms as plain data (None when the contract has none or is not found)."""
+    from annex_gen.inputs.check import check as check_inputs
+
+    contract = next((c for c in check_inputs(registry_dir, list(customers)).contracts if c.customer_id == customer),
+                    None)
+    terms = contract.terms if contract is not None else None
+    if terms is None:
+        return None
+    return {"notice_period_days": terms.notice_period_days, "objection_days": terms.objection_days,
+            "exclusions": [{"entity": e.entity, "from": e.from_date.isoformat(), "note": e.note}
+                           for e in terms.exclusions]}
 
 
 def _archive_view(location: str | Path, registry_dir: Path, customers: Sequence[Path], today: dt.date,
@@ -198,7 +218,8 @@ def customer_timeline(location: str | Path, registry_dir: Path, customers: Seque
     audit = app.audit_entries(location)
     status = statuses.get(customer)
     steps = timeline(customer, events, records, audit, status, version, today)
-    return CustomerTimeline(customer, steps, state(events, records, status, today), today)
+    return CustomerTimeline(customer, steps, state(events, records, status, today), today,
+                            contract_terms(registry_dir, customers, customer))
 
 
 def customer_states(location: str | Path, registry_dir: Path, customers: Sequence[Path], *,
@@ -207,9 +228,15 @@ def customer_states(location: str | Path, registry_dir: Path, customers: Sequenc
     today = today or dt.date.today()
     events = event_log(location).events()
     records, statuses, _ = _archive_view(location, registry_dir, customers, today)
-    ids = {e.customer_id for e in events} | {r.customer_id for r in records} | set(statuses)
-    return {cid: state([e for e in events if e.customer_id == cid], [r for r in records if r.customer_id == cid],
-                       statuses.get(cid), today) for cid in sorted(ids)}
+    by_customer: dict[str, tuple[list[Any], list[Any]]] = {}
+    for e in events:
+        by_customer.setdefault(e.customer_id, ([], []))[0].append(e)
+    for r in records:
+        by_customer.setdefault(r.customer_id, ([], []))[1].append(r)
+    for cid in statuses:
+        by_customer.setdefault(cid, ([], []))
+    return {cid: state(mine, theirs, statuses.get(cid), today)
+            for cid, (mine, theirs) in sorted(by_customer.items())}
 
 
 # Objections

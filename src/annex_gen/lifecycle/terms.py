@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from annex_gen.model import Contract
 
 DEFAULT_PERIOD_DAYS = 30
 DEFAULT_OBJECTION_DAYS = 15
@@ -29,6 +33,11 @@ class NoticeTerms:
         return notice_date + dt.timedelta(days=self.period_days)
 
 
-def notice_terms(registry: object | None = None) -> NoticeTerms:
-    """The notice terms in force (today the defaults; the registry's own terms when it has them)."""
-    return NoticeTerms()
+def notice_terms(registry: object | None = None, contract: Contract | None = None) -> NoticeTerms:
+    """The notice terms in force for a customer: the contract's own where it has them, else the defaults
+    (the registry's own terms once it carries them)."""
+    default = NoticeTerms()
+    own = contract.terms if contract is not None else None
+    if own is None:
+        return default
+    return NoticeTerms(own.notice_period_days or default.period_days, own.objection_days or default.objection_days)

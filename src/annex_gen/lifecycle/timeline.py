@@ -48,6 +48,8 @@ STEP_TEXT = {
     "objection_received": "objection {objection} to notice {notice_id} received {received_on} from {sender}"
                           "{late}",
     "objection_resolved": "objection {objection} resolved {resolved_on}: {outcome_text}",
+    "notice_in_force": "notice {notice_id} in force since {effective_date}: annex {document_id} replaces the "
+                       "earlier annex",
     "objection_lapsed": "objection period of notice {notice_id} ended {objection_deadline} without an objection",
 }
 
@@ -61,6 +63,7 @@ STATE_TEXT = {
     "notice_running": "outdated: notice sent, objection period ends {deadline}",
     "notice_ended": "outdated: notice sent, objection period ended {deadline}; takes effect {effective}",
     "objection_open": "objection {objection} open (notice {notice_id}, takes effect {effective})",
+    "notice_in_force": "changed by notice {notice_id}, in force since {effective}",
     "change_not_applied": "signed; notice {notice_id} not applied to this customer (objection {objection} accepted)",
     "terminated": "services terminated (objection {objection} to notice {notice_id})",
 }
@@ -119,7 +122,12 @@ def _log_steps(events: Sequence[Event], today: dt.date) -> list[Step]:
                 "outcome": o.outcome, "outcome_text": OUTCOME_TEXT[o.outcome], "note": o.note},
                 f"log {resolved_at[o.seq].seq}"))
     objected = {o.notice_id for o in objections(events)}
+    kept_out = {o.notice_id for o in objections(events) if o.outcome in ("accepted", "terminated")}
     for n in sent_notices(events):
+        if n.effective_date <= today and n.notice_id not in kept_out:
+            steps.append(Step(n.effective_date.isoformat() + "T00:00:00Z", "notice_in_force", {
+                "notice_id": n.notice_id, "document_id": n.document_id,
+                "effective_date": n.effective_date.isoformat()}, "derived"))
         if n.objection_deadline < today and n.notice_id not in objected:
             steps.append(Step(n.objection_deadline.isoformat() + "T23:59:59Z", "objection_lapsed", {
                 "notice_id": n.notice_id, "objection_deadline": n.objection_deadline.isoformat()}, "derived"))
@@ -178,12 +186,13 @@ def state(events: Sequence[Event], records: Sequence[Any], status: Any | None, t
         o = ended[notices[-1].notice_id]
         key = "change_not_applied" if o.outcome == "accepted" else "terminated"
         return State(key, {"objection": o.id, "notice_id": o.notice_id})
+    if notices and not (status is not None and status.state == "current" and signed):
+        n = notices[-1]
+        if n.effective_date <= today:
+            return State("notice_in_force", {"notice_id": n.notice_id, "effective": n.effective_date.isoformat()})
+        key = "notice_running" if n.objection_deadline >= today else "notice_ended"
+        return State(key, {"deadline": n.objection_deadline.isoformat(), "effective": n.effective_date.isoformat()})
     if status is not None and status.state in ("outdated", "unknown") and signed:
-        if notices:
-            n = notices[-1]
-            key = "notice_running" if n.objection_deadline >= today else "notice_ended"
-            return State(key, {"deadline": n.objection_deadline.isoformat(),
-                               "effective": n.effective_date.isoformat()})
         return State("outdated")
     last_annex = None
     for e in events:

@@ -6,7 +6,7 @@ HTML/PDF, DOCX) reads the same words from one place.
 """
 
 from annex_gen.model.annex import PROVENANCE, Annex, AnnexEntry, AnnexParty, AnnexSection
-from annex_gen.model.contract import Contract
+from annex_gen.model.contract import Contract, ContractTerms, Exclusion
 from annex_gen.model.registry import (
     EEA_COUNTRIES,
     SECTION_KINDS,
@@ -29,6 +29,6 @@ from annex_gen.model.registry import (
 
 __all__ = [
     "EEA_COUNTRIES", "PROVENANCE", "SECTION_KINDS", "Annex", "AnnexEntry", "AnnexParty", "AnnexSection", "Contract",
-    "Entity", "Entry", "IdentifierKind", "LegalId", "Location", "NoticeTerms", "Option", "Purpose", "Region",
-    "Registry", "Section", "SourcedText", "Text", "TRANSFER_KINDS", "TransferBasis",
+    "ContractTerms", "Entity", "Entry", "Exclusion", "IdentifierKind", "LegalId", "Location", "NoticeTerms", "Option",
+    "Purpose", "Region", "Registry", "Section", "SourcedText", "Text", "TRANSFER_KINDS", "TransferBasis",
 ]

@@ -133,7 +133,8 @@ async def send_notices(request: Request) -> Response:
     folder = notices_dir(request, date)
     s = _settings(request)
     report = await run_in_threadpool(lambda: cases.send(s.archive, s.registry_dir, [folder], s.out_dir, smtp=None,
-                                                        sender=None, actor=_actor(request)))
+                                                        sender=None, actor=_actor(request),
+                                                        customers=[s.customers_dir]))
     return render(request, "send_report.html.j2", {"report": report, "date": date},
                   status_code=200 if not report.failed else 502)
 
