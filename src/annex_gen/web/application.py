@@ -16,16 +16,16 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 
+from annex_gen.errors import AnnexGenError
 from annex_gen.output.pool import RenderPool
 from annex_gen.resources import TEMPLATES_DIR
-from annex_gen.errors import AnnexGenError
 from annex_gen.throttle import MemoryThrottle
 from annex_gen.users import User, file_warnings, load_users
 from annex_gen.web import nav
 from annex_gen.web.errors import ErrorPages, http_exception
+from annex_gen.web.hosts import allowed_names
 from annex_gen.web.http import ProxiedWithoutLogin, UsersUnavailable, csrf_token, current_user, language, t
 from annex_gen.web.i18n import catalogs, languages
-from annex_gen.web.hosts import allowed_names
 from annex_gen.web.middleware import BodyLimit, HostCheck, RequestLog, SecurityHeaders, printable
 from annex_gen.web.permissions import allowed
 from annex_gen.web.settings import Settings
@@ -85,6 +85,7 @@ class Users:
         self.path = settings.users_file
         self._stamp: tuple[int, int, int] | None = None
         self._failed: tuple[int, int, int] | None = None  # the stamp of the file that failed to load
+        self._reported = ""  # the last problem logged, so a broken file is one line, not one per request
         self._users: dict[str, User] = {}
         self.warnings: list[str] = []
         if self.path is not None:
@@ -108,10 +109,12 @@ class Users:
             if stamp != self._stamp:
                 self._users, self._stamp = load_users(self.path), stamp
         except (AnnexGenError, OSError) as exc:
-            log.error("the users file cannot be read; nobody can sign in until it is fixed: %s", printable(str(exc)))
-            self._failed, self._stamp = stamp, None
+            if str(exc) != self._reported:
+                log.error("the users file cannot be read; nobody can sign in until it is fixed: %s",
+                          printable(str(exc)))
+            self._failed, self._stamp, self._reported = stamp, None, str(exc)
             raise UsersUnavailable() from None
-        self._failed = None
+        self._failed, self._reported = None, ""
         return self._users
 
 

@@ -50,7 +50,7 @@ def _text(form: FormData, name: str) -> str:
 
 async def _status(request: Request, on: dt.date, customer: str | None = None) -> app.StatusReport | None:
     s = _settings(request)
-    if not app.archive_exists(s.archive):
+    if not await run_in_threadpool(app.archive_exists, s.archive):  # a database is asked over the network
         return None
     return await run_in_threadpool(app.archive_status, s.archive, s.registry_dir, [s.customers_dir], on=on,
                                    customer=customer)
@@ -74,7 +74,7 @@ async def archive_page(request: Request) -> Response:
 async def verify(request: Request) -> Response:
     """Re-hash every archived file and check the chain; show each problem and the chain head hash."""
     location = _settings(request).archive
-    if not app.archive_exists(location):
+    if not await run_in_threadpool(app.archive_exists, location):
         raise UsageError(f"{_settings(request).archive_shown}: there is no archive yet; upload a signed annex first")
     report = await run_in_threadpool(app.archive_verify, location)
     head = report.head.record_hash if report.head else None
@@ -112,7 +112,7 @@ async def upload(request: Request) -> Response:
         customers = await run_in_threadpool(_customer_ids, request)
         return render(request, "archive_upload.html.j2", {
             "customers": customers, "customer": customer, "problem": "upload.no_file"}, status_code=400)
-    staged = _staging(request).put(await upload.read(), upload.filename)
+    staged = await run_in_threadpool(_staging(request).put, await upload.read(), upload.filename)
     return await _review(request, staged.token, form)
 
 
@@ -159,7 +159,7 @@ async def _review(request: Request, token: str, form: FormData) -> Response:
     if problem:  # messages name the staged copy; the person knows the file by its own name
         problem = problem.replace(str(staged.path), staged.name)
     customer = _text(form, "customer")
-    documents = app.generated_annexes(s.out_dir, customer) if customer else []
+    documents = await run_in_threadpool(app.generated_annexes, s.out_dir, customer) if customer else []
     return render(request, "archive_review.html.j2", {
         "token": staged.token, "file_name": staged.name, "inspection": inspection, "problem": problem,
         "customer": customer, "form": {k: _text(form, k) for k in ("signed_on", "note", "document_id")},
@@ -177,7 +177,7 @@ async def customer_page(request: Request) -> Response:
     on = parse_date(request.query_params.get("on"), "date") or dt.date.today()
     location = _settings(request).archive
     records = await run_in_threadpool(app.archive_records, location, customer) \
-        if app.archive_exists(location) else []
+        if await run_in_threadpool(app.archive_exists, location) else []
     try:
         report = await _status(request, on, customer)
     except UsageError:

@@ -145,7 +145,8 @@ async def notice_file(request: Request) -> Response:
     if wanted not in listed:
         raise NotFound(f"no notice file {wanted!r}")
     path = folder / wanted
-    return Response(path.read_bytes(), media_type=MEDIA_TYPES.get(path.suffix, "application/octet-stream"),
+    data = await run_in_threadpool(path.read_bytes)
+    return Response(data, media_type=MEDIA_TYPES.get(path.suffix, "application/octet-stream"),
                     headers={"content-disposition": f'attachment; filename="{safe_name(path.name)}"'})
 
 

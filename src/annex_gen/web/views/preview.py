@@ -16,8 +16,8 @@ from starlette.routing import Route
 from annex_gen import app
 from annex_gen.errors import NotFound
 from annex_gen.explain import included_sections
-from annex_gen.resources import TEMPLATES_DIR
 from annex_gen.output.pool import write_annex
+from annex_gen.resources import TEMPLATES_DIR
 from annex_gen.web.http import in_worker, page, render
 from annex_gen.web.views.audit import record
 
