@@ -101,9 +101,12 @@ def page(path: str, endpoint: Endpoint, *, permission: str | None, methods: tupl
             return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
         if not allowed(user, permission):
             raise Forbidden()
-        if request.method in UNSAFE_METHODS:
-            await _check_csrf(request)  # the parsed form stays cached on the request for the endpoint
-        return await endpoint(request)
+        try:
+            if request.method in UNSAFE_METHODS:
+                await _check_csrf(request)  # the parsed form stays cached on the request for the endpoint
+            return await endpoint(request)
+        finally:
+            await request.close()  # an uploaded file's temporary file, now, not when collected
 
     return Route(path, guarded, methods=list(methods), name=name or endpoint.__name__)
 
