@@ -522,7 +522,12 @@ def end_user_sessions(path: Path, name: str) -> None:
     """End every session of a user, on every server reading the users file."""
     from annex_gen.users import end_sessions, update_users
 
-    update_users(path, lambda users: end_sessions(users, name))
+    def change(users: dict) -> None:
+        if name not in users:
+            raise UsageError(f"no user {name!r} in {path}")
+        end_sessions(users, name)
+
+    update_users(path, change)
 
 
 # The customers folder, as the web application edits it (see workspace)

@@ -112,8 +112,10 @@ def test_serve_takes_allowed_hosts(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     users = tmp_path / "users.yaml"
     app.add_user(users, "maija", "sales", PASSWORD)
     assert main(["serve", "--host", "0.0.0.0", "--users", str(users), "--registry", str(REGISTRY_DIR),
-                 "--allowed-host", "annex.example.com", "--allowed-host", "annex.internal"]) == 0
+                 "--allowed-host", "annex.example.com", "--allowed-host", "annex.internal",
+                 "--render-workers", "1"]) == 0
     assert served["app"].state.settings.allowed_hosts == ("annex.example.com", "annex.internal")
+    assert served["app"].state.renders.workers == 1
     assert "only loopback names" not in capsys.readouterr().err
     assert main(["serve", "--host", "0.0.0.0", "--users", str(users), "--registry", str(REGISTRY_DIR)]) == 0
     assert "give the name your users open with --allowed-host NAME" in capsys.readouterr().err

@@ -114,3 +114,16 @@ def test_a_worker_that_dies_is_replaced(tmp_path: Path) -> None:
     finally:
         pool.shutdown()
 
+
+
+def test_a_render_whose_request_went_away_finishes_quietly(tmp_path: Path) -> None:
+    pool = RenderPool(1)
+    release = tmp_path / "release"
+    try:
+        waiting = pool.submit(worker_probe.wait_for, release, HOLD)
+        assert waiting.cancel()  # the browser closed the connection
+        release.touch()
+        assert pool.submit(os.getpid).result(timeout=120) != os.getpid()  # the pool goes on
+        assert waiting.cancelled()
+    finally:
+        pool.shutdown()

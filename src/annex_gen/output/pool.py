@@ -120,6 +120,9 @@ class RenderPool:
             inner.add_done_callback(lambda done: settle(done, executor, number))
 
         def settle(done: cf.Future, executor: cf.ProcessPoolExecutor, number: int) -> None:
+            if done.cancelled() or result.cancelled():  # the pool shut down, or the waiting request went away
+                result.cancel()
+                return
             error = done.exception()
             if isinstance(error, BrokenProcessPool):
                 self._replace(executor)
@@ -128,10 +131,11 @@ class RenderPool:
                     return
                 error = RenderError(f"the render process stopped {number} times while rendering this annex "
                                     "(killed, or out of memory); try again, or tell the administrator")
-            if error is not None:
-                result.set_exception(error)
-            else:
-                result.set_result(done.result())
+            with contextlib.suppress(cf.InvalidStateError):  # cancelled meanwhile
+                if error is not None:
+                    result.set_exception(error)
+                else:
+                    result.set_result(done.result())
 
         attempt(1)
         return result

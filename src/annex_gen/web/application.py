@@ -110,6 +110,7 @@ class Users:
         self.path = settings.users_file
         self._stamp: tuple[int, int, int] | None = None
         self._failed: tuple[int, int, int] | None = None  # the stamp of the file that failed to load
+        self._reported = ""  # the last problem logged, so a broken file is one line, not one per request
         self._users: dict[str, User] = {}
         self.warnings: list[str] = []
         if self.path is not None:
@@ -133,10 +134,12 @@ class Users:
             if stamp != self._stamp:
                 self._users, self._stamp = load_users(self.path), stamp
         except (AnnexGenError, OSError) as exc:
-            log.error("the users file cannot be read; nobody can sign in until it is fixed: %s", printable(str(exc)))
-            self._failed, self._stamp = stamp, None
+            if str(exc) != self._reported:
+                log.error("the users file cannot be read; nobody can sign in until it is fixed: %s",
+                          printable(str(exc)))
+            self._failed, self._stamp, self._reported = stamp, None, str(exc)
             raise UsersUnavailable() from None
-        self._failed = None
+        self._failed, self._reported = None, ""
         return self._users
 
 

@@ -52,7 +52,7 @@ def _text(form: FormData, name: str) -> str:
 
 async def _status(request: Request, on: dt.date, customer: str | None = None) -> app.StatusReport | None:
     s = _settings(request)
-    if not app.archive_exists(s.archive):
+    if not await run_in_threadpool(app.archive_exists, s.archive):  # a database is asked over the network
         return None
     return await run_in_threadpool(app.archive_status, s.archive, s.registry_dir, [s.customers_dir], on=on,
                                    customer=customer)
@@ -76,7 +76,7 @@ async def archive_page(request: Request) -> Response:
 async def verify(request: Request) -> Response:
     """Re-hash every archived file and check the chain; show each problem and the chain head hash."""
     location = _settings(request).archive
-    if not app.archive_exists(location):
+    if not await run_in_threadpool(app.archive_exists, location):
         raise UsageError(f"{_settings(request).archive_shown}: there is no archive yet; upload a signed annex first",
                          code="archive.none_yet")
     report = await run_in_threadpool(app.archive_verify, location)
@@ -115,7 +115,7 @@ async def upload(request: Request) -> Response:
                       status_code=400)
     data = await upload.read()
     await upload.close()  # its spooled temporary file, at once rather than when collected
-    staged = _staging(request).put(data, upload.filename)
+    staged = await run_in_threadpool(_staging(request).put, data, upload.filename)
     return await _review(request, staged.token, form)
 
 
@@ -202,7 +202,7 @@ async def _review(request: Request, token: str, form: FormData, *, refused: bool
         problem = " ".join(say.text(d.code, d.params, d.message) for d in refusal.diagnostics) \
             if isinstance(refusal, InvalidInput) else say.error(refusal)[0]
         problem = problem.replace(str(staged.path), staged.name)
-    documents = app.generated_annexes(s.out_dir, customer) if customer else []
+    documents = await run_in_threadpool(app.generated_annexes, s.out_dir, customer) if customer else []
     unsigned_copy = form.get("unsigned_copy") == "on"
     ready = problem is None and bool(customer) and (not unsigned or unsigned_copy)
     return render(request, "archive_review.html.j2", {
@@ -224,7 +224,7 @@ async def customer_page(request: Request) -> Response:
     on = parse_date(request.query_params.get("on"), "date") or dt.date.today()
     location = _settings(request).archive
     records = await run_in_threadpool(app.archive_records, location, customer) \
-        if app.archive_exists(location) else []
+        if await run_in_threadpool(app.archive_exists, location) else []
     try:
         report = await _status(request, on, customer)
     except UsageError:

@@ -156,7 +156,8 @@ async def notice_file(request: Request) -> Response:
     if wanted not in listed:
         raise NotFound(f"no notice file {wanted!r}", code="web.no_file", params={"name": wanted})
     path = folder / wanted
-    return Response(path.read_bytes(), media_type=MEDIA_TYPES.get(path.suffix, "application/octet-stream"),
+    data = await run_in_threadpool(path.read_bytes)
+    return Response(data, media_type=MEDIA_TYPES.get(path.suffix, "application/octet-stream"),
                     headers={"content-disposition": f'attachment; filename="{safe_name(path.name)}"'})
 
 
