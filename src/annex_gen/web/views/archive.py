@@ -105,15 +105,15 @@ def _customer_ids(request: Request) -> list[str]:
 
 async def upload(request: Request) -> Response:
     """Stage the uploaded file and show what the archive reads from it, before anything is stored."""
-    form = await request.form()
-    upload = form.get("file")
-    customer = _text(form, "customer")
-    if not isinstance(upload, UploadFile) or not upload.filename:
-        customers = await run_in_threadpool(_customer_ids, request)
-        return render(request, "archive_upload.html.j2", {
-            "customers": customers, "customer": customer, "problem": "upload.no_file"}, status_code=400)
-    staged = _staging(request).put(await upload.read(), upload.filename)
-    return await _review(request, staged.token, form)
+    async with request.form() as form:  # closes the request's spooled upload when done
+        upload = form.get("file")
+        customer = _text(form, "customer")
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            customers = await run_in_threadpool(_customer_ids, request)
+            return render(request, "archive_upload.html.j2", {
+                "customers": customers, "customer": customer, "problem": "upload.no_file"}, status_code=400)
+        staged = await run_in_threadpool(_staging(request).put_stream, upload.file, upload.filename)
+        return await _review(request, staged.token, form)
 
 
 async def store(request: Request) -> Response:
