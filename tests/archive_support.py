@@ -149,3 +149,60 @@ def write(path: Path, data: bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     return path
+
+
+# Hostile PDFs: small files that cost a careless reader far more memory than their size.
+
+
+def annex_json_bomb(decompressed: int = 1024 * 2**20) -> bytes:
+    """A PDF whose embedded annex.json is a Flate stream of `decompressed` spaces (about 1 MB per GiB),
+    declaring a size of 2 bytes: a reader that trusts the declared size inflates it whole."""
+    import zlib
+
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    pdf.attachments["annex.json"] = pikepdf.AttachedFileSpec(pdf, b"{}", mime_type="application/json")
+    stream = pdf.attachments["annex.json"].obj.EF.F
+    packer = zlib.compressobj(9)
+    chunk = b" " * 2**20
+    parts = [packer.compress(chunk) for _ in range(decompressed // len(chunk))]
+    stream.write(b"".join(parts) + packer.flush(), filter=pikepdf.Name.FlateDecode)
+    stream.Params = pikepdf.Dictionary(Size=2)
+    out = io.BytesIO()
+    pdf.save(out, compress_streams=False)
+    return out.getvalue()
+
+
+def many_signature_fields(count: int) -> bytes:
+    """A PDF whose form holds count filled signature fields, each holding a copy of a real signature
+    (a few KB) that covers nothing of this file: what a signature checker must not read all of."""
+    with pikepdf.open(io.BytesIO(sign(scan_pdf(marker="signature to copy")))) as signed:
+        contents = bytes(signed.Root.AcroForm.Fields[0].V.Contents)
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    fields = pikepdf.Array()
+    values = []
+    for i in range(count):
+        value = pdf.make_indirect(pikepdf.Dictionary(
+            Type=pikepdf.Name.Sig, Filter=pikepdf.Name("/Adobe.PPKLite"),
+            SubFilter=pikepdf.Name("/adbe.pkcs7.detached"), ByteRange=pikepdf.Array([0, 0, 0, 0]),
+            Contents=pikepdf.String(contents)))
+        values.append(value)
+        fields.append(pdf.make_indirect(pikepdf.Dictionary(FT=pikepdf.Name.Sig, T=pikepdf.String(f"Sig{i}"),
+                                                           V=value)))
+    pdf.Root.AcroForm = pikepdf.Dictionary(Fields=fields, SigFlags=3)
+
+    def saved(length: int) -> bytes:
+        for value in values:  # each signature claims to cover the whole file
+            value.ByteRange = pikepdf.Array([0, length, length, 0])
+        out = io.BytesIO()
+        pdf.save(out, deterministic_id=True)
+        return out.getvalue()
+
+    guess = len(saved(10**9))
+    for _ in range(3):  # the length's digits change the length
+        data = saved(guess)
+        if len(data) == guess:
+            break
+        guess = len(data)
+    return data

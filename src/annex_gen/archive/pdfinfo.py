@@ -14,6 +14,7 @@ import io
 import json
 import logging
 import re
+import zlib
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -26,7 +27,12 @@ from annex_gen.resolve import document_id
 ANNEX_ATTACHMENT = "annex.json"
 ANNEX_SCHEMA = READABLE_SCHEMAS[0]  # the oldest; signed copies of every version exist
 ANNEX_SCHEMA_RE = re.compile(r"^annex-gen/annex/[1-9][0-9]*$")  # later versions add fields; all are read
-MAX_ANNEX_JSON_BYTES = 8 * 1024 * 1024
+# What a PDF may hold before it is refused unread: every figure is far above what a signed annex
+# or a scan has, and bounds what reading a hostile file costs (see docs/operators/security.md).
+MAX_ANNEX_JSON_BYTES = 8 * 1024 * 1024  # the embedded annex.json, decompressed
+MAX_OBJECTS = 200_000  # objects in the cross-reference table
+MAX_SIGNATURES = 50  # filled signature fields (an annex has two or three)
+MAX_FORM_FIELDS = 10_000  # form fields walked while counting them
 
 # pyHanko logs every certificate it cannot chain to a trust root, with a traceback; we do not
 # evaluate trust, so keep that out of the terminal (an application that configures logging
@@ -125,12 +131,7 @@ def read_annex_json(pdf: pikepdf.Pdf, shown: str) -> dict[str, Any] | None:
         spec = pdf.attachments.get(ANNEX_ATTACHMENT)
         if spec is None:
             return None
-        stream = spec.get_file()
-        size = stream.size
-        if size is not None and size > MAX_ANNEX_JSON_BYTES:
-            raise refuse(shown, f"embedded file is larger than {MAX_ANNEX_JSON_BYTES} bytes",
-                          ANNEX_ATTACHMENT, code="archive.annex_json.invalid")
-        raw = stream.read_bytes()
+        raw = bounded_stream_bytes(spec.get_file().obj, MAX_ANNEX_JSON_BYTES, shown, ANNEX_ATTACHMENT)
     except (pikepdf.PdfError, KeyError, AttributeError, ValueError) as exc:
         message = f"embedded file cannot be read: {_qpdf_message(exc)}"
         raise refuse(shown, message, ANNEX_ATTACHMENT, code="archive.annex_json.invalid") from None
@@ -148,6 +149,36 @@ def read_annex_json(pdf: pikepdf.Pdf, shown: str) -> dict[str, Any] | None:
         raise refuse(shown, problem, ANNEX_ATTACHMENT,
                      code="archive.annex_json.altered" if altered else "archive.annex_json.invalid")
     return annex
+
+
+def bounded_stream_bytes(stream: pikepdf.Stream, limit: int, shown: str, key: str) -> bytes:
+    """A stream's decoded bytes, decompressed at most limit + 1 bytes far: a larger one is refused.
+
+    The size a PDF declares for a stream is not trusted; only no filter or Flate (how every PDF
+    writer stores an attachment) is read, so no other decoder ever runs on the data.
+    """
+    filters = stream.get("/Filter")
+    names = [filters] if isinstance(filters, pikepdf.Name) else list(filters or [])
+    params = stream.get("/DecodeParms")
+    if names not in ([], [pikepdf.Name.FlateDecode]) or (
+            params is not None and not isinstance(params, pikepdf.Dictionary | pikepdf.Array)) or (
+            isinstance(params, pikepdf.Dictionary) and int(params.get("/Predictor", 1)) > 1):
+        shown_filters = " ".join(str(n) for n in names) or "none"
+        raise refuse(shown, f"embedded file is encoded with {shown_filters} (predictors included); expected "
+                            "Flate or no encoding", key)
+    raw = stream.read_raw_bytes()
+    if not names:
+        data = raw
+    else:
+        inflater = zlib.decompressobj()
+        try:
+            data = inflater.decompress(raw, limit + 1)
+        except zlib.error as exc:
+            raise refuse(shown, f"embedded file is damaged: {exc}", key) from None
+    if len(data) > limit:
+        raise refuse(shown, f"embedded file is larger than {limit // 2**20} MiB when decompressed (the PDF "
+                            f"declares {stream.get('/Length')} bytes compressed); refused unread", key)
+    return data
 
 
 def annex_problem(annex: Any) -> str | None:
@@ -175,17 +206,25 @@ def annex_problem(annex: Any) -> str | None:
     return None
 
 
-def signature_value_count(pdf: pikepdf.Pdf) -> int:
-    """How many filled signature fields the PDF's form holds (0 for most scans)."""
+def signature_value_count(pdf: pikepdf.Pdf, shown: str) -> int:
+    """How many filled signature fields the PDF's form holds (0 for most scans); refuse an implausible form.
+
+    At most MAX_FORM_FIELDS fields are walked and MAX_SIGNATURES signatures accepted, so a form
+    built to exhaust the signature checker is refused before it runs.
+    """
     acroform = pdf.Root.get("/AcroForm")
     if not isinstance(acroform, pikepdf.Dictionary):
         return 0
     fields = acroform.get("/Fields")
     stack = list(fields) if isinstance(fields, pikepdf.Array) else []
     seen: set[tuple[int, int]] = set()
-    count = 0
+    count = walked = 0
     while stack:
         field = stack.pop()
+        walked += 1
+        if walked > MAX_FORM_FIELDS or len(stack) > MAX_FORM_FIELDS:
+            raise refuse(shown, f"the PDF's form has more than {MAX_FORM_FIELDS} fields; refused unread "
+                                "(a signed annex has a few)")
         if not isinstance(field, pikepdf.Dictionary):
             continue
         if field.is_indirect:
@@ -195,10 +234,20 @@ def signature_value_count(pdf: pikepdf.Pdf) -> int:
         value = field.get("/V")
         if isinstance(value, pikepdf.Dictionary) and "/ByteRange" in value:
             count += 1
+            if count > MAX_SIGNATURES:
+                raise refuse(shown, f"the PDF has more than {MAX_SIGNATURES} filled signature fields; refused "
+                                    "unchecked (a signed annex has two or three)")
         kids = field.get("/Kids")
         if isinstance(kids, pikepdf.Array):
             stack.extend(kids)
     return count
+
+
+def check_object_count(pdf: pikepdf.Pdf, shown: str) -> None:
+    """Refuse a PDF whose cross-reference table declares more objects than any annex or scan has."""
+    size = pdf.trailer.get("/Size")
+    if not isinstance(size, int) or size > MAX_OBJECTS:
+        raise refuse(shown, f"the PDF has more than {MAX_OBJECTS} objects; refused unread")
 
 
 def _iso(value: Any) -> str | None:
@@ -352,15 +401,24 @@ def check_signatures(data: bytes, expected: int) -> tuple[SignatureCheck, ...]:
 
 
 def read_pdf(data: bytes, shown: str) -> PdfFacts:
-    """Open a PDF strictly, read its embedded annex.json and check its digital signatures."""
-    pdf = open_pdf(data, shown)
+    """Open a PDF strictly, read its embedded annex.json and check its digital signatures.
+
+    Every size that decides what reading costs is checked against a limit before the part is
+    read; should a library still run out of memory, the file is refused like any other.
+    """
     try:
+        pdf = open_pdf(data, shown)
         try:
-            annex = read_annex_json(pdf, shown)
-            signed = signature_value_count(pdf)
-        except (pikepdf.PdfError, RecursionError) as exc:
-            raise refuse(shown, f"damaged PDF: {_qpdf_message(exc)}", code="archive.damaged") from None
-    finally:
-        pdf.close()
-    signatures = check_signatures(data, signed) if signed else ()
+            try:
+                check_object_count(pdf, shown)
+                annex = read_annex_json(pdf, shown)
+                signed = signature_value_count(pdf, shown)
+            except (pikepdf.PdfError, RecursionError) as exc:
+                raise refuse(shown, f"damaged PDF: {_qpdf_message(exc)}", code="archive.damaged") from None
+        finally:
+            pdf.close()
+        signatures = check_signatures(data, signed) if signed else ()
+    except MemoryError:
+        raise refuse(shown, "reading this PDF needs more memory than is available; refused (a file built to "
+                            "exhaust memory?)") from None
     return PdfFacts(annex=annex, signatures=signatures)

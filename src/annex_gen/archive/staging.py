@@ -1,5 +1,8 @@
 """Uploaded files waiting to be archived: kept by content hash between the read-back and the store.
 
+An upload is copied to disk in chunks (never held whole in memory), up to the archive's file
+limit, and all uploads waiting at once stay under a quota.
+
 The web application shows what the archive reads from an uploaded file before storing it;
 the file waits here meanwhile, under a token (its SHA-256) that the confirming form sends back.
 The folder is always local: `ARCHIVE/.incoming/` beside a directory archive, `OUT/.incoming/`
@@ -10,19 +13,23 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import re
 import shutil
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from annex_gen.archive.index import is_server_url
 from annex_gen.archive.intake import MAX_FILE_BYTES
 from annex_gen.errors import UsageError
-from annex_gen.output.write import write_atomic
 
 INCOMING = ".incoming"
 KEEP_SECONDS = 24 * 3600  # an upload read back but never stored is dropped after a day
+QUOTA_BYTES = 1024 * 2**20  # all uploads waiting at once; a new one beyond it is refused
+CHUNK = 2**20  # an upload is copied to disk this much at a time, never held whole in memory
 _TOKEN_RE = re.compile(r"^[0-9a-f]{64}$")
 _UNSAFE_RE = re.compile(r"[^A-Za-z0-9._ -]+")
 
@@ -55,34 +62,84 @@ def staging_dir(archive: str | Path, out_dir: Path, state_dir: Path | None = Non
 
 
 class Staging:
-    """A folder of staged uploads."""
+    """A folder of staged uploads, at most quota bytes in all."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, quota: int = QUOTA_BYTES) -> None:
         self.root = root
+        self.quota = quota
 
     def put(self, data: bytes, name: str) -> StagedFile:
         """Keep data under its SHA-256; refuse an empty or oversized upload."""
-        if not data:
-            raise UsageError(f"{safe_name(name)}: the file is empty", code="archive.file.empty")
-        if len(data) > MAX_FILE_BYTES:
-            raise UsageError(f"{safe_name(name)}: the file is larger than the archive's limit of "
-                             f"{MAX_FILE_BYTES // 2**20} MiB", code="archive.file.too_large",
-                             params={"limit_bytes": MAX_FILE_BYTES})
+        import io
+
+        return self.put_stream(io.BytesIO(data), name)
+
+    def put_stream(self, source: BinaryIO, name: str, max_bytes: int = MAX_FILE_BYTES) -> StagedFile:
+        """Copy an upload to disk a chunk at a time, hashing it on the way; keep it under its SHA-256.
+
+        Refuse an empty upload, one larger than max_bytes, and one that would take the waiting
+        uploads beyond the quota; nothing of a refused upload is left behind.
+        """
+        shown = safe_name(name)
         self._forget_old()
-        token = hashlib.sha256(data).hexdigest()
-        path = self.root / token / safe_name(name)
-        write_atomic(path, data)
+        room = self.quota - self.used()
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".upload.", suffix=".part", dir=self.root)
+        digest, size = hashlib.sha256(), 0
+        try:
+            with os.fdopen(fd, "wb") as out:
+                while chunk := source.read(CHUNK):
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise UsageError(f"{shown}: the file is larger than the archive's limit of "
+                                         f"{max_bytes // 2**20} MiB", code="archive.file.too_large",
+                                         params={"limit_bytes": max_bytes})
+                    if size > room:
+                        raise UsageError(f"{shown}: too many uploads are waiting to be archived (the limit is "
+                                         f"{self.quota // 2**20} MiB in all); store or leave the ones waiting, "
+                                         "or try again tomorrow, when unstored uploads are dropped",
+                                         code="archive.file.quota", params={"limit_bytes": self.quota})
+                    digest.update(chunk)
+                    out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            if size == 0:
+                raise UsageError(f"{shown}: the file is empty", code="archive.file.empty")
+            token = digest.hexdigest()
+            path = self.root / token / shown
+            path.parent.mkdir(parents=True, exist_ok=True)
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
         return StagedFile(token, path)
 
+    def used(self) -> int:
+        """Bytes held by the uploads waiting (and any being written)."""
+        if not self.root.is_dir():
+            return 0
+        total = 0
+        for entry in self.root.rglob("*"):
+            with contextlib.suppress(OSError):
+                if entry.is_file() and not entry.is_symlink():
+                    total += entry.stat().st_size
+        return total
+
     def _forget_old(self) -> None:
-        """Drop uploads left waiting longer than KEEP_SECONDS (read back, never stored)."""
+        """Drop uploads left waiting longer than KEEP_SECONDS (read back, never stored), and partial copies."""
         if not self.root.is_dir():
             return
         limit = time.time() - KEEP_SECONDS
-        for folder in self.root.iterdir():
+        for entry in self.root.iterdir():
             with contextlib.suppress(OSError):
-                if _TOKEN_RE.match(folder.name) and folder.stat().st_mtime < limit:
-                    shutil.rmtree(folder, ignore_errors=True)
+                if entry.stat().st_mtime >= limit:
+                    continue
+                if _TOKEN_RE.match(entry.name) and entry.is_dir():
+                    shutil.rmtree(entry, ignore_errors=True)
+                elif entry.name.startswith(".upload.") and entry.name.endswith(".part"):
+                    entry.unlink()
 
     def get(self, token: str) -> StagedFile:
         """The staged file of a token; refuse a malformed or unknown one."""

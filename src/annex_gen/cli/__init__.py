@@ -17,6 +17,7 @@ from annex_gen import __version__
 from annex_gen.cli import annex, archive, batch, lifecycle, publish, team, web
 from annex_gen.cli.common import err, exit_code, print_diagnostics
 from annex_gen.errors import AnnexGenError, InvalidInput
+from annex_gen.shown import EscapingStream
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -72,7 +73,12 @@ def quiet_libraries(argv: Sequence[str]) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit code (141 when the reader of its output went away before the end)."""
     quiet_libraries(sys.argv[1:] if argv is None else argv)
-    code = _run(argv)
+    out, error = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = EscapingStream(out), EscapingStream(error)  # no output can drive the terminal
+    try:
+        code = _run(argv)
+    finally:
+        sys.stdout, sys.stderr = out, error
     try:
         sys.stdout.flush()
     except BrokenPipeError:

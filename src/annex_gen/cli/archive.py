@@ -14,6 +14,7 @@ from annex_gen import app
 from annex_gen.archive.index import ARCHIVE_ENV, DEFAULT_ARCHIVE, default_location, is_server_url, shown_url
 from annex_gen.cli.common import date_arg
 from annex_gen.errors import UsageError
+from annex_gen.shown import escaped as e
 
 if TYPE_CHECKING:
     from annex_gen.archive.chain import Heads, VerifyReport
@@ -26,7 +27,7 @@ def _warn(message: str) -> None:
 
 
 def _signature_line(s: Mapping[str, Any]) -> str:
-    who = f" by {s['signer']}" if s.get("signer") else ""
+    who = f" by {e(s['signer'])}" if s.get("signer") else ""
     when = s.get("timestamp") or s.get("signing_time")
     when = f", signed {when}" if when else ""
     if s.get("ok"):
@@ -34,8 +35,8 @@ def _signature_line(s: Mapping[str, Any]) -> str:
         if s.get("coverage") != "entire file":
             verdict += f" (later: {(s.get('changes_after') or '').replace('_', ' ')})"
     else:
-        verdict = f"BROKEN: {s.get('problem')}"
-    return f"{s.get('kind', 'signature')} {s.get('field')}{who}{when}: {verdict}"
+        verdict = f"BROKEN: {e(s.get('problem'))}"
+    return f"{s.get('kind', 'signature')} {e(s.get('field'))}{who}{e(when or '')}: {verdict}"
 
 
 def _signatures_summary(record: Record) -> str:
@@ -85,14 +86,14 @@ def cmd_add(args: argparse.Namespace) -> int:
     record = app.archive_add(args.archive, request)
     body = record.body
     if record.kind == "attachment":
-        print(f"archived {args.file} as record {record.seq}, an attachment of record {record.parent} "
+        print(f"archived {e(args.file)} as record {record.seq}, an attachment of record {record.parent} "
               f"(customer {record.customer_id})")
         return 0
-    print(f"archived {args.file} as record {record.seq} (customer {record.customer_id})")
+    print(f"archived {e(args.file)} as record {record.seq} (customer {record.customer_id})")
     if record.document_id:
         print(f"  document {record.document_id} ({_LINK[body['link']]})")
     if record.annex:
-        print(f"  registry {body['registry_version']}, {len(record.annex['subprocessors'])} sub-processors")
+        print(f"  registry {e(body['registry_version'])}, {len(record.annex['subprocessors'])} sub-processors")
     for s in record.signatures:
         print(f"  {_signature_line(s)}")
     if not record.signatures:
@@ -125,7 +126,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     for r in records:
         document = r.document_id or ("(unlinked)" if r.kind == "annex" else f"(attachment of {r.parent})")
         rows.append([str(r.seq), r.customer_id, r.body.get("signed_on") or "-", document,
-                     _signatures_summary(r), r.file_name])
+                     _signatures_summary(r), e(r.file_name)])
     _table(rows)
     return 0
 
@@ -141,7 +142,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     print(f"record {record.seq} ({record.kind})")
     lines = [
         ("customer", record.customer_id),
-        ("file", f"{f['name']} ({f['size']} bytes, {f['media_type']})"),
+        ("file", f"{e(f['name'])} ({f['size']} bytes, {e(f['media_type'])})"),
         ("sha256", f["sha256"]),
         ("archived at", body["archived_at"]),
     ]
@@ -152,9 +153,9 @@ def cmd_show(args: argparse.Namespace) -> int:
         lines.append(("document", f"{record.document_id} ({_LINK[body['link']]})" if record.document_id
                       else "(unlinked)"))
         if body.get("registry_version"):
-            lines.append(("registry", body["registry_version"]))
+            lines.append(("registry", e(body["registry_version"])))
     if body.get("note"):
-        lines.append(("note", body["note"]))
+        lines.append(("note", e(body["note"])))
     for label, value in lines:
         print(f"  {label + ':':<13}{value}")
     if record.kind == "annex":
@@ -167,11 +168,11 @@ def cmd_show(args: argparse.Namespace) -> int:
         parties = record.annex["subprocessors"]
         print(f"  sub-processors ({len(parties)}):")
         for p in parties:
-            legal = f" ({p['legal_id']})" if p.get("legal_id") else ""
-            where = ", ".join(p.get("locations") or [])
-            print(f"    {p['name']}{legal}: {where}{' [outside the EEA]' if p.get('outside_eea') else ''}")
+            legal = f" ({e(p['legal_id'])})" if p.get("legal_id") else ""
+            where = ", ".join(e(place) for place in p.get("locations") or [])
+            print(f"    {e(p['name'])}{legal}: {where}{' [outside the EEA]' if p.get('outside_eea') else ''}")
     if attachments:
-        print("  attachments: " + ", ".join(f"record {a.seq} ({a.file_name})" for a in attachments))
+        print("  attachments: " + ", ".join(f"record {a.seq} ({e(a.file_name)})" for a in attachments))
     print(f"  record hash: {record.record_hash}")
     print(f"  previous:    {body['prev']}")
     return 0
@@ -221,7 +222,7 @@ def _unanchored(report: VerifyReport) -> str:
 def cmd_verify(args: argparse.Namespace) -> int:
     report = app.archive_verify(args.archive, head=_head_arg(args))
     for problem in report.problems:
-        print(str(problem), file=sys.stderr)
+        print(e(problem), file=sys.stderr)
     errors = len(report.errors)
     summary = (f"{_shown(args.archive)}: {report.records} record(s), {report.files} file(s), "
                f"{report.audit_entries} audit entr{'y' if report.audit_entries == 1 else 'ies'} checked")
@@ -265,11 +266,11 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def cmd_copy(args: argparse.Namespace) -> int:
     def progress(record: Record) -> None:
         if args.verbose:
-            print(f"  record {record.seq} ({record.customer_id}, {record.file_name})")
+            print(f"  record {record.seq} ({record.customer_id}, {e(record.file_name)})")
 
     report = app.archive_copy(args.source, args.target, progress=progress)
     for problem in report.verify.problems:
-        print(str(problem), file=sys.stderr)
+        print(e(problem), file=sys.stderr)
     source, target = _shown(args.source), _shown(args.target)
     skipped = f" ({report.already} were already there)" if report.already else ""
     print(f"copied {report.copied} record(s) from {source} to {target}{skipped}")

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterable
 
 from annex_gen.errors import AnnexGenError, BatchInterrupted, Diagnostic, UsageError
+from annex_gen.shown import escaped
 
 
 def err(message: str) -> None:
@@ -18,7 +19,7 @@ def err(message: str) -> None:
 def print_diagnostics(diagnostics: Iterable[Diagnostic]) -> None:
     """Diagnostics on standard error, in file and line order."""
     for d in sorted(diagnostics, key=lambda d: (d.file, d.line or 0, d.col or 0)):
-        err(str(d))
+        err(escaped(str(d)))  # one line each, whatever a file or certificate name holds
 
 
 def indent(text: str, prefix: str = "    ") -> str:

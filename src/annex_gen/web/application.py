@@ -9,6 +9,7 @@ from importlib import import_module
 from typing import Any
 
 import jinja2
+from markupsafe import Markup
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -19,6 +20,7 @@ from starlette.templating import Jinja2Templates
 from annex_gen.errors import AnnexGenError
 from annex_gen.output.pool import RenderPool
 from annex_gen.resources import TEMPLATES_DIR
+from annex_gen.shown import escaped
 from annex_gen.throttle import MemoryThrottle
 from annex_gen.users import User, file_warnings, load_users
 from annex_gen.web.errors import ErrorPages, http_exception
@@ -86,6 +88,13 @@ class _Lazy:
         return getattr(self._made, name)
 
 
+def _shown(value: Any) -> Any:
+    """Every value a page shows, control characters escaped (a certificate or file name cannot hide text)."""
+    if isinstance(value, Markup):
+        return Markup(escaped(str(value), keep="\n\t"))
+    return escaped(value, keep="\n\t") if isinstance(value, str) else value
+
+
 def templates() -> Jinja2Templates:
     """The web templates: templates/web/ only, autoescape on, StrictUndefined."""
     env = jinja2.Environment(
@@ -94,6 +103,7 @@ def templates() -> Jinja2Templates:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=_shown,
     )
     return Jinja2Templates(env=env, context_processors=[_context])
 

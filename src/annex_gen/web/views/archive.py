@@ -107,16 +107,14 @@ def _customers(request: Request) -> list[tuple[str, str]]:
 
 async def upload(request: Request) -> Response:
     """Stage the uploaded file and show what the archive reads from it, before anything is stored."""
-    form = await request.form()
-    upload = form.get("file")
-    customer = _text(form, "customer")
-    if not isinstance(upload, UploadFile) or not upload.filename:
-        return render(request, "archive_upload.html.j2", {"customer": customer, "problem": "upload.no_file"},
-                      status_code=400)
-    data = await upload.read()
-    await upload.close()  # its spooled temporary file, at once rather than when collected
-    staged = await run_in_threadpool(_staging(request).put, data, upload.filename)
-    return await _review(request, staged.token, form)
+    async with request.form() as form:  # closes the request's spooled upload when done
+        upload = form.get("file")
+        customer = _text(form, "customer")
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            return render(request, "archive_upload.html.j2", {"customer": customer, "problem": "upload.no_file"},
+                          status_code=400)
+        staged = await run_in_threadpool(_staging(request).put_stream, upload.file, upload.filename)
+        return await _review(request, staged.token, form)
 
 
 async def store(request: Request) -> Response:
