@@ -171,8 +171,8 @@ def main() -> None:
               "rows per annex: 1 document, 2 files, 2 blobs, 1 run row, 1 job")
         rate, mbps = store_rate(last["url"], min(200, args.contracts))
         print(f"document store alone: {rate:.0f} annexes/s ({mbps:.1f} MB/s) on one connection, fsync on")
-        print(f"the store is {rate / one:.0f}x one worker's rate: about {rate / one:.0f} workers "
-              "before one connection's writes are the limit")
+        print(f"the store alone keeps up with about {rate * cpu2:.0f} worker cores on idle cores "
+              f"({1 / cpu2:.2f} annexes/s each) before one connection's writes are the limit")
         print(f"cores: {os.cpu_count()}; load average at the end: {os.getloadavg()[0]:.1f}")
     finally:
         server.stop()

@@ -180,6 +180,17 @@ def cmd_contracts_history(args: argparse.Namespace) -> int:
     return 0
 
 
+def _seconds(text: str) -> float:
+    """argparse type: a positive number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds above 0, got {text!r}")
+    return value
+
+
 def add_archive_argument(parser: argparse.ArgumentParser, help_: str | None = None) -> None:
     """--archive URL: the team's database."""
     parser.add_argument("--archive", default=None, metavar="URL",
@@ -191,7 +202,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p = subparsers.add_parser("worker", parents=[common], help="take batch jobs from the team's queue (any machine)",
                               description="Render the annexes of queued runs, one job at a time; run one per core.")
     add_archive_argument(p)
-    p.add_argument("--heartbeat", type=float, default=10.0, metavar="SECONDS",
+    p.add_argument("--heartbeat", type=_seconds, default=10.0, metavar="SECONDS",
                    help="how often the worker says it is alive; a worker silent for 3 beats has its job queued again "
                         "(default: 10)")
     p.add_argument("--once", action="store_true", help="stop when the queue is empty")

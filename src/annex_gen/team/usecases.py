@@ -174,10 +174,11 @@ class SharedContracts:
     def folder(self) -> Path:
         return self.mirror.folder
 
-    def sync(self) -> None:
-        """Bring the working copy up to date with the database."""
+    def sync(self) -> int:
+        """Bring the working copy up to date with the database; return the last stored document's seq."""
         with connected(self.url) as con:
             self.mirror.sync(con)
+            return con.execute("SELECT coalesce(max(seq), 0) FROM documents").fetchone()[0]
 
     def save(self, registry_dir: Path, form: ContractForm, *, editing: str | None, digest: str,
              saved_by: str) -> Saved:
@@ -197,7 +198,7 @@ class SharedContracts:
                 with contextlib.suppress(Exception):
                     self.mirror.sync(con, force=True)  # the copy back to what the database holds
                 raise
-            self.mirror.seen = contracts.marker(con)
+            self.mirror.seen = None  # the next page compares every file: a sync racing this save may have lost it
         return saved
 
 

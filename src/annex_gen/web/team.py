@@ -47,10 +47,10 @@ class DocumentCopy:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
-    def kick(self) -> None:
-        """Start a copy of what is new, unless one is running."""
+    def kick(self, latest: int) -> None:
+        """Start a copy of what is new when a document after the last copied one was stored, unless one runs."""
         with self._lock:
-            if self._thread is not None and self._thread.is_alive():
+            if latest <= self.seen or (self._thread is not None and self._thread.is_alive()):
                 return
             self._thread = threading.Thread(target=self._copy, name="annex-gen-documents", daemon=True)
             self._thread.start()
@@ -91,10 +91,10 @@ class TeamSync:
         if scope["type"] == "http" and not scope["path"].startswith("/static/"):
             contracts = shared(scope["app"].state)
             if contracts is not None:
-                await run_in_threadpool(contracts.sync)
+                latest = await run_in_threadpool(contracts.sync)
                 copy = document_copy(scope["app"].state)
                 if copy is not None:
-                    copy.kick()
+                    copy.kick(latest)
         await self.app(scope, receive, send)
 
 
