@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # imported where used, so a command loads only the stages it 
     from annex_gen.changes.bundle import NoticeRow
     from annex_gen.changes.impact import ImpactReport
     from annex_gen.changes.notices import NoticesResult
+    from annex_gen.changes.releases import Release
     from annex_gen.inputs.check import CheckReport
     from annex_gen.inputs.revisions import Revision
     from annex_gen.output.generate import Generated
@@ -39,9 +40,9 @@ __all__ = [
     "archive_add", "archive_copy", "archive_exists", "archive_export", "archive_file", "archive_head",
     "archive_inspect", "archive_migrate", "archive_record", "archive_records", "archive_status", "archive_verify",
     "audit_csv", "audit_entries", "audit_record", "batch", "check", "contract_entry", "contract_listing",
-    "generate", "generated_annexes", "impact", "load_registry", "notice_files", "notice_rows", "notices",
-    "notices_zip", "open_archive", "preview_html", "publish", "registry_choices", "resolve_contract",
-    "save_contract", "start_batch",
+    "document_owner", "generate", "generated_annexes", "impact", "load_registry", "notice_files", "notice_rows",
+    "notices", "notices_zip", "open_archive", "preview_html", "publish", "record_notified", "registry_choices",
+    "release_choices", "resolve_contract", "save_contract", "start_batch",
 ]
 
 DEFAULT_CONTRACT_DIRS = (Path("customers"), Path("examples"))
@@ -202,6 +203,38 @@ def registry_choices(registry_dir: Path, out_dir: Path, limit: int = 20) -> Regi
     records = Manifest.load(out_dir).records.values()
     newest = max(records, key=lambda r: r.generated_at, default=None)
     return RegistryChoices(registry_revisions(registry_dir, limit), newest.registry_version if newest else None)
+
+
+@dataclass(frozen=True)
+class ReleaseChoices:
+    """The releases a change can be compared with, newest first, and the default: the one last notified."""
+
+    releases: list[Release]
+    baseline: Release | None
+    current_version: str
+    notified: bool  # whether the baseline is the release customers were last notified of
+
+    def find(self, ref: str) -> Release | None:
+        """The offered release of a ref (as the page's form sends it), or None."""
+        return next((r for r in self.releases if r.ref == ref), None)
+
+
+def release_choices(registry_dir: Path, notices_dir: Path) -> ReleaseChoices:
+    """The registry's releases (see changes.releases) and the baseline, given where notices are written."""
+    from annex_gen.changes import releases as rel
+
+    found = rel.releases(registry_dir)
+    current = load_registry(registry_dir).version
+    notified = rel.notified(notices_dir)
+    chosen = rel.baseline(found, notified, current)
+    return ReleaseChoices(found, chosen, current, chosen is not None and chosen.version == notified)
+
+
+def record_notified(notices_dir: Path, version: str, notice_date: dt.date) -> None:
+    """Remember that customers were notified of a registry version: the Changes page's baseline from now on."""
+    from annex_gen.changes.releases import record_notified as record
+
+    record(notices_dir, version, notice_date)
 
 
 def impact(registry_dir: Path, old: str, new: str | None, paths: Iterable[Path]) -> ImpactReport:
