@@ -474,6 +474,14 @@ class StatusReport:
     registry: Registry
     customers: list[CustomerStatus]
     diagnostics: list[Diagnostic]
+    names: dict[str, str] = field(default_factory=dict)  # customer id -> name, from the contracts
+
+    def name_of(self, status: CustomerStatus) -> str:
+        """A customer's name: the contract's, else the one its archived annex printed, else ''."""
+        annex = status.record.annex if status.record is not None else None
+        customer = annex.get("customer") if annex is not None else None
+        printed = customer.get("name", "") if isinstance(customer, dict) else ""
+        return self.names.get(status.customer_id) or printed or ""
 
     @property
     def not_current(self) -> list[CustomerStatus]:
@@ -503,7 +511,8 @@ def archive_status(location: str | Path, registry_dir: Path, customers: Iterable
     on = on or dt.date.today()
     with open_archive(location) as archive:
         statuses = status(archive, report.registry, report.contracts, on, customer)
-    return StatusReport(on, report.registry, statuses, report.diagnostics)
+    return StatusReport(on, report.registry, statuses, report.diagnostics,
+                        {c.customer_id: c.customer_name for c in report.contracts})
 
 
 # Users of the web application

@@ -115,3 +115,36 @@ def test_records_and_documents_in_the_log_lead_to_their_pages(client):
 def test_an_entry_written_without_params_shows_its_text(client):
     app.audit_record(client.archive, "maija", "contract saved", "<b>old</b>.yaml", [])
     assert "&lt;b&gt;old&lt;/b&gt;.yaml" in client.get("/audit").text
+
+
+def test_the_archive_names_customers_and_separates_its_states(tmp_path):
+    from legal_web_support import add_mailer_subprocessor, example_contracts, registry_repo
+
+    from archive_support import annex_pdf, sign
+    from annex_gen.web import Settings, create_app
+
+    registry = registry_repo(tmp_path / "repo")
+    customers = example_contracts(tmp_path / "customers", "kauppahuone-aalto", "nordic-webshop")
+    settings = Settings(registry_dir=registry, customers_dir=customers, out_dir=tmp_path / "output",
+                        archive=tmp_path / "archive")
+    with TestClient(create_app(settings), base_url="http://127.0.0.1", follow_redirects=False) as client:
+        signed = sign(annex_pdf("kauppahuone-aalto"), signer="Aalto Legal")
+        review = client.post("/archive/upload", data={"csrf_token": csrf(client, "/archive"),
+                                                      "customer": "kauppahuone-aalto"},
+                             files={"file": ("signed.pdf", signed, "application/pdf")})
+        assert re.search(r"signed\.pdf <span class=\"muted\">\(\d+(\.\d)?\u00a0KB\)</span>", review.text)  # a human size
+        token = re.search(r'name="token" value="([^"]*)"', review.text).group(1)
+        assert client.post("/archive/store", data={"csrf_token": csrf(client, "/archive"), "token": token,
+                                                   "customer": "kauppahuone-aalto",
+                                                   "action": "store"}).status_code == 303
+        add_mailer_subprocessor(registry)
+        page = client.get("/archive").text
+        assert ">Kauppahuone Aalto &amp; Co. Oy</a><br><span class=\"muted\">kauppahuone-aalto</span>" in page
+        assert ">Nordic Webshop AB</a>" in page
+        outdated = client.get("/archive?state=outdated").text
+        assert "Kauppahuone Aalto" in outdated and "Nordic Webshop" not in outdated
+        missing = client.get("/archive?state=no-annex").text
+        assert "Nordic Webshop" in missing and "Kauppahuone Aalto &amp;" not in missing
+        history = client.get("/archive/customers/kauppahuone-aalto").text
+        assert "<h1>Archive: Kauppahuone Aalto &amp; Co. Oy</h1>" in history and "Customer id kauppahuone-aalto" in history
+        assert re.search(r"\(\d+(\.\d)?\u00a0KB, SHA-256", history)
