@@ -10,7 +10,7 @@ TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: examples test setup lock docs system-packages check bench clean golden
+.PHONY: examples test setup lock docs system-packages check bench clean golden gallery
 
 examples: setup
 	$(BIN)/annex-gen check examples
@@ -40,6 +40,11 @@ lock: $(UV)
 docs: setup
 	$(BIN)/python scripts/cli-reference.py docs/reference/cli.md
 	$(BIN)/mkdocs build --strict
+
+# every page in both languages at 390 and 1280 px, from the screens test, into docs/img/gallery/
+gallery: setup
+	$(BIN)/python -m pytest -q tests/integration/test_web_screens.py
+	$(BIN)/python scripts/gallery.py
 
 check: setup
 	$(BIN)/annex-gen check

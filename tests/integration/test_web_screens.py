@@ -24,6 +24,7 @@ PAGES = {
     "archive": "/archive",
     "archive-upload": "/archive/upload",
     "changes": "/changes",
+    "batch": "/changes/batch",
     "audit": "/audit",
 }
 

@@ -102,7 +102,7 @@ def test_dates_sizes_and_warnings_for_the_language():
     say = _messages("fi")
     good = "customer: {id: acme, name: Acme Oy}\ncontract: {date: 2001-01-02, region: eu, language: fi, products: [mailer]}\n"
     warning = [d for d in _diagnostics(good) if d.code == "contract.date.before_list"]
-    assert warning and say.diagnostic(warning[0], located=False).startswith("Varoitus: Liitteen päiväys 2.1.2001 ")
+    assert warning and say.diagnostic(warning[0], located=False).startswith("Varoitus: 2.1.2001 on aikaisempi ")
     too_big = InvalidInput([Diagnostic("x.pdf", None, None, "", "big", code="archive.file.too_large",
                                        params={"limit_bytes": 100 * 2**20})])
     assert say.error(too_big) == ["x.pdf: Tiedosto on suurempi kuin arkiston raja 100\u00a0Mt."]
