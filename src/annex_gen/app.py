@@ -253,13 +253,14 @@ def impact(registry_dir: Path, old: str, new: str | None, paths: Iterable[Path])
 
 def notices(report: ImpactReport, out_dir: Path, *, notice_date: dt.date,
             effective_date: dt.date | None = None, jobs: int | None = None,
-            engine: str = "weasyprint") -> NoticesResult:
-    """Write the change notice and new annex of every customer the change reaches, and the mail-merge CSV."""
+            engine: str = "weasyprint", redate: bool = True) -> NoticesResult:
+    """Write the change notice and new annex of every customer the change reaches, and the mail-merge CSV;
+    redate False encloses the annex a batch generates for the contract (the same document)."""
     from annex_gen.changes.notices import write_notices
     from annex_gen.render import parse_engine
 
     return write_notices(report, out_dir, notice_date=notice_date, effective_date=effective_date, jobs=jobs,
-                         engine=parse_engine(engine))
+                         engine=parse_engine(engine), redate=redate)
 
 
 def notice_rows(out_dir: Path) -> list[NoticeRow]:

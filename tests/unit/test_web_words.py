@@ -148,3 +148,32 @@ def test_the_archive_names_customers_and_separates_its_states(tmp_path):
         history = client.get("/archive/customers/kauppahuone-aalto").text
         assert "<h1>Archive: Kauppahuone Aalto &amp; Co. Oy</h1>" in history and "Customer id kauppahuone-aalto" in history
         assert re.search(r"\(\d+(\.\d)?\u00a0KB, SHA-256", history)
+
+
+def test_the_notice_encloses_the_annex_the_batch_generated(tmp_path):
+    import csv
+    import io
+
+    from legal_web_support import add_mailer_subprocessor, example_contracts, registry_repo
+
+    from annex_gen.web import Settings, create_app
+
+    registry = registry_repo(tmp_path / "repo")
+    customers = example_contracts(tmp_path / "customers", "kauppahuone-aalto", "nordic-webshop")
+    out = tmp_path / "output"
+    settings = Settings(registry_dir=registry, customers_dir=customers, out_dir=out, archive=tmp_path / "archive")
+    add_mailer_subprocessor(registry)
+    with TestClient(create_app(settings), base_url="http://127.0.0.1", follow_redirects=False) as client:
+        assert client.post("/changes/batch", data={"csrf_token": csrf(client)}).status_code == 303
+        assert client.app.state.batch_runner.wait(300).state == "finished"
+        choices = app.release_choices(registry, out / "_notices")
+        written = client.post("/changes/notices", data={"csrf_token": csrf(client), "from": choices.baseline.ref,
+                                                        "notice_date": "2026-12-01"})
+        assert written.status_code == 303
+    rows = list(csv.DictReader(io.StringIO((out / "_notices" / "2026-12-01" / "notices.csv")
+                                           .read_text(encoding="utf-8-sig"))))
+    (row,) = rows
+    batch_annex = out / row["customer_id"] / f"{row['annex_document_id']}.pdf"
+    assert batch_annex.is_file(), "the notice's annex is not the document the batch generated"
+    enclosed = out / "_notices" / "2026-12-01" / row["annex_pdf"]
+    assert enclosed.read_bytes() == batch_annex.read_bytes()

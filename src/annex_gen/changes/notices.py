@@ -214,11 +214,13 @@ def dated_from(impact: CustomerImpact, registry: Registry, effective: dt.date) -
 
 def write_notices(report: ImpactReport, out_dir: Path, *, notice_date: dt.date,
                   effective_date: dt.date | None = None, jobs: int | None = None,
-                  engine: str = DEFAULT_ENGINE) -> NoticesResult:
+                  engine: str = DEFAULT_ENGINE, redate: bool = True) -> NoticesResult:
     """Write OUT/<customer>/<notice-id>.{pdf,docx}, the new annex beside it, and OUT/notices.csv.
 
     Notices are rendered in worker processes like a batch; the summary CSV is written last,
-    so an interrupted run leaves none (run it again: the files are named by content).
+    so an interrupted run leaves none (run it again: the files are named by content). With
+    redate False the enclosed annex is the one the contract itself resolves to (what a batch
+    generates), not one dated the effective date that names the annex it replaces.
     """
     from annex_gen.batch.run import run_in_workers
 
@@ -227,7 +229,8 @@ def write_notices(report: ImpactReport, out_dir: Path, *, notice_date: dt.date,
     notices: list[Notice] = []
     for impact in report.with_status("affected"):
         if impact.annex:
-            notices.append(build_notice(report, dated_from(impact, report.new, dates.effective_date), dates))
+            dated = dated_from(impact, report.new, dates.effective_date) if redate else impact
+            notices.append(build_notice(report, dated, dates))
         else:  # only ids changed, nothing the customer reads
             result.nothing_to_notify.append(impact.customer_id)
     outcomes: dict[int, tuple] = {}

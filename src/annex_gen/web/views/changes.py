@@ -127,7 +127,8 @@ async def write_notices(request: Request) -> Response:
 
     def write() -> Any:
         report = app.impact(s.registry_dir, release.ref, None, [s.customers_dir])
-        result = app.notices(report, out, notice_date=notice_date, effective_date=effective)
+        # the annex enclosed is the one the batch generates for the contract: one document, one ID
+        result = app.notices(report, out, notice_date=notice_date, effective_date=effective, redate=False)
         if result.written and not result.failed:  # the new list is what customers know from now on
             app.record_notified(s.out_dir / NOTICES_DIR, report.new.version, notice_date)
         return result
