@@ -248,19 +248,20 @@ def impact(registry_dir: Path, old: str, new: str | None, paths: Iterable[Path])
     sources, failures = gather(paths)
     loaded = load_all(new_registry, sources, failures)
     return impact_of(old_registry, new_registry, loaded.contracts,
-                     [(f.label, f.message) for f in loaded.failures], old_label=old_label, new_label=new_label)
+                     [(f.label, f.message, f.diagnostics) for f in loaded.failures], old_label=old_label,
+                     new_label=new_label)
 
 
 def notices(report: ImpactReport, out_dir: Path, *, notice_date: dt.date,
             effective_date: dt.date | None = None, jobs: int | None = None,
-            engine: str = "weasyprint", redate: bool = True) -> NoticesResult:
+            engine: str = "weasyprint", batch_dir: Path | None = None) -> NoticesResult:
     """Write the change notice and new annex of every customer the change reaches, and the mail-merge CSV;
-    redate False encloses the annex a batch generates for the contract (the same document)."""
+    with batch_dir the annex enclosed is the document a batch into batch_dir generates (the same one)."""
     from annex_gen.changes.notices import write_notices
     from annex_gen.render import parse_engine
 
     return write_notices(report, out_dir, notice_date=notice_date, effective_date=effective_date, jobs=jobs,
-                         engine=parse_engine(engine), redate=redate)
+                         engine=parse_engine(engine), batch_dir=batch_dir)
 
 
 def notice_rows(out_dir: Path) -> list[NoticeRow]:

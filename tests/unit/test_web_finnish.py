@@ -64,8 +64,9 @@ def _fragments() -> list[str]:
     parts: set[str] = set()
     for text in catalogs()["fi"].values():
         for literal, *_ in string.Formatter().parse(text):
-            parts.update(p.strip() for p in re.split(r"\s{2,}", literal) if p.strip())
-    return sorted(parts, key=len, reverse=True)
+            for part in re.split(r"\s{2,}", literal):
+                parts |= {part.strip(), part.strip(" .,:;()·–—")}  # also without the punctuation around it
+    return sorted(p for p in parts if p)
 
 
 def _walk(value: object, found: set[str], *, skip_english: bool = True) -> None:

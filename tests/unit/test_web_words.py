@@ -150,7 +150,8 @@ def test_the_archive_names_customers_and_separates_its_states(tmp_path):
         assert re.search(r"\(\d+(\.\d)?\u00a0KB, SHA-256", history)
 
 
-def test_the_notice_encloses_the_annex_the_batch_generated(tmp_path):
+@pytest.mark.parametrize("batch_before_notices", [True, False])
+def test_the_notice_encloses_the_annex_the_batch_generated(tmp_path, batch_before_notices):
     import csv
     import io
 
@@ -162,14 +163,22 @@ def test_the_notice_encloses_the_annex_the_batch_generated(tmp_path):
     customers = example_contracts(tmp_path / "customers", "kauppahuone-aalto", "nordic-webshop")
     out = tmp_path / "output"
     settings = Settings(registry_dir=registry, customers_dir=customers, out_dir=out, archive=tmp_path / "archive")
-    add_mailer_subprocessor(registry)
     with TestClient(create_app(settings), base_url="http://127.0.0.1", follow_redirects=False) as client:
-        assert client.post("/changes/batch", data={"csrf_token": csrf(client)}).status_code == 303
-        assert client.app.state.batch_runner.wait(300).state == "finished"
+
+        def batch() -> None:
+            assert client.post("/changes/batch", data={"csrf_token": csrf(client)}).status_code == 303
+            assert client.app.state.batch_runner.wait(300).state == "finished"
+
+        batch()  # the annexes of the list before the change: the new ones name them as replaced
+        add_mailer_subprocessor(registry)
+        if batch_before_notices:
+            batch()
         choices = app.release_choices(registry, out / "_notices")
         written = client.post("/changes/notices", data={"csrf_token": csrf(client), "from": choices.baseline.ref,
                                                         "notice_date": "2026-12-01"})
         assert written.status_code == 303
+        if not batch_before_notices:
+            batch()
     rows = list(csv.DictReader(io.StringIO((out / "_notices" / "2026-12-01" / "notices.csv")
                                            .read_text(encoding="utf-8-sig"))))
     (row,) = rows
@@ -177,3 +186,6 @@ def test_the_notice_encloses_the_annex_the_batch_generated(tmp_path):
     assert batch_annex.is_file(), "the notice's annex is not the document the batch generated"
     enclosed = out / "_notices" / "2026-12-01" / row["annex_pdf"]
     assert enclosed.read_bytes() == batch_annex.read_bytes()
+    from annex_gen.changes.notices import _replaced_in
+
+    assert _replaced_in(enclosed), "the new annex names the annex it replaces, as the batch writes it"

@@ -128,7 +128,7 @@ async def write_notices(request: Request) -> Response:
     def write() -> Any:
         report = app.impact(s.registry_dir, release.ref, None, [s.customers_dir])
         # the annex enclosed is the one the batch generates for the contract: one document, one ID
-        result = app.notices(report, out, notice_date=notice_date, effective_date=effective, redate=False)
+        result = app.notices(report, out, notice_date=notice_date, effective_date=effective, batch_dir=s.out_dir)
         if result.written and not result.failed:  # the new list is what customers know from now on
             app.record_notified(s.out_dir / NOTICES_DIR, report.new.version, notice_date)
         return result
