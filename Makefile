@@ -10,7 +10,7 @@ TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: examples test setup lock docs screenshots system-packages check bench clean golden
+.PHONY: examples test setup lock docs screenshots gallery system-packages check bench clean golden
 
 examples: setup
 	$(BIN)/annex-gen check examples
@@ -45,6 +45,11 @@ docs: setup
 screenshots: setup
 	ANNEX_GEN_DOCS_SCREENSHOTS=1 $(BIN)/python -m pytest -q tests/integration/test_web_browser.py \
 		tests/integration/test_web_legal_browser.py tests/integration/test_publish_screenshots.py
+
+# every page in both languages at 390 and 1280 px, from the screens test, into docs/img/gallery/
+gallery: setup
+	$(BIN)/python -m pytest -q tests/integration/test_web_screens.py
+	$(BIN)/python scripts/gallery.py
 
 check: setup
 	$(BIN)/annex-gen check

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -33,12 +34,17 @@ def registry_repo(root: Path) -> Path:
     return registry
 
 
-def add_mailer_subprocessor(registry: Path, *, commit: bool = True) -> None:
-    """A new sub-processor for LianaMailer in the EU (Hetzner, email archive), committed if asked."""
+def add_mailer_subprocessor(registry: Path, *, commit: bool = True, release: str | None = "2026.12.1") -> None:
+    """A new sub-processor for LianaMailer in the EU (Hetzner, email archive), as a new release (committed if
+    asked; release None keeps the label, an unreleased edit)."""
     path = registry / "sections.yaml"
     text = path.read_text(encoding="utf-8")
     assert UPCLOUD_MTA in text, "the registry no longer has the entry the change is placed before"
     path.write_text(text.replace(UPCLOUD_MTA, NEW_MAILER_ENTRY + UPCLOUD_MTA, 1), encoding="utf-8")
+    if release is not None:
+        meta = registry / "registry.yaml"
+        meta.write_text(re.sub(r'^release: "[^"]*"', f'release: "{release}"', meta.read_text(encoding="utf-8"),
+                               count=1, flags=re.M), encoding="utf-8")
     if commit:
         git(registry.parent, "commit", "-qam", "Hetzner archives LianaMailer email")
 

@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # imported where used, so a command loads only the stages it 
     from annex_gen.changes.bundle import NoticeRow
     from annex_gen.changes.impact import ImpactReport
     from annex_gen.changes.notices import NoticesResult
+    from annex_gen.changes.releases import Release
     from annex_gen.inputs.check import CheckReport
     from annex_gen.inputs.revisions import Revision
     from annex_gen.output.generate import Generated
@@ -40,9 +41,9 @@ __all__ = [
     "archive_add", "archive_copy", "archive_exists", "archive_export", "archive_file", "archive_head",
     "archive_inspect", "archive_migrate", "archive_record", "archive_records", "archive_status", "archive_verify",
     "audit_csv", "audit_entries", "audit_record", "batch", "check", "contract_entry", "contract_listing",
-    "generate", "generated_annexes", "impact", "load_registry", "notice_files", "notice_rows", "notices",
-    "notices_zip", "open_archive", "preview_html", "publish", "registry_choices", "resolve_contract",
-    "save_contract", "start_batch",
+    "document_owner", "generate", "generated_annexes", "impact", "load_registry", "notice_files", "notice_rows",
+    "notices", "notices_zip", "open_archive", "preview_html", "publish", "record_notified", "registry_choices",
+    "release_choices", "resolve_contract", "save_contract", "start_batch",
 ]
 
 DEFAULT_CONTRACT_DIRS = (Path("customers"), Path("examples"))
@@ -205,6 +206,38 @@ def registry_choices(registry_dir: Path, out_dir: Path, limit: int = 20) -> Regi
     return RegistryChoices(registry_revisions(registry_dir, limit), newest.registry_version if newest else None)
 
 
+@dataclass(frozen=True)
+class ReleaseChoices:
+    """The releases a change can be compared with, newest first, and the default: the one last notified."""
+
+    releases: list[Release]
+    baseline: Release | None
+    current_version: str
+    notified: bool  # whether the baseline is the release customers were last notified of
+
+    def find(self, ref: str) -> Release | None:
+        """The offered release of a ref (as the page's form sends it), or None."""
+        return next((r for r in self.releases if r.ref == ref), None)
+
+
+def release_choices(registry_dir: Path, notices_dir: Path) -> ReleaseChoices:
+    """The registry's releases (see changes.releases) and the baseline, given where notices are written."""
+    from annex_gen.changes import releases as rel
+
+    found = rel.releases(registry_dir)
+    current = load_registry(registry_dir).version
+    notified = rel.notified(notices_dir)
+    chosen = rel.baseline(found, notified, current)
+    return ReleaseChoices(found, chosen, current, chosen is not None and chosen.version == notified)
+
+
+def record_notified(notices_dir: Path, version: str, notice_date: dt.date) -> None:
+    """Remember that customers were notified of a registry version: the Changes page's baseline from now on."""
+    from annex_gen.changes.releases import record_notified as record
+
+    record(notices_dir, version, notice_date)
+
+
 def impact(registry_dir: Path, old: str, new: str | None, paths: Iterable[Path]) -> ImpactReport:
     """The diff from registry `old` to `new` (directories or git revisions) and whom it reaches."""
     from annex_gen.changes.impact import impact as impact_of
@@ -217,18 +250,20 @@ def impact(registry_dir: Path, old: str, new: str | None, paths: Iterable[Path])
     # the annexes in force were dated under the old list; a notice dates the new annex itself
     loaded = load_all(new_registry, sources, failures, check_date=False)
     return impact_of(old_registry, new_registry, loaded.contracts,
-                     [(f.label, f.message) for f in loaded.failures], old_label=old_label, new_label=new_label)
+                     [(f.label, f.message, f.diagnostics) for f in loaded.failures], old_label=old_label,
+                     new_label=new_label)
 
 
 def notices(report: ImpactReport, out_dir: Path, *, notice_date: dt.date,
             effective_date: dt.date | None = None, jobs: int | None = None,
-            engine: str = "weasyprint") -> NoticesResult:
-    """Write the change notice and new annex of every customer the change reaches, and the mail-merge CSV."""
+            engine: str = "weasyprint", batch_dir: Path | None = None) -> NoticesResult:
+    """Write the change notice and new annex of every customer the change reaches, and the mail-merge CSV;
+    with batch_dir the annex enclosed is the document a batch into batch_dir generates (the same one)."""
     from annex_gen.changes.notices import write_notices
     from annex_gen.render import parse_engine
 
     return write_notices(report, out_dir, notice_date=notice_date, effective_date=effective_date, jobs=jobs,
-                         engine=parse_engine(engine))
+                         engine=parse_engine(engine), batch_dir=batch_dir)
 
 
 def notice_rows(out_dir: Path) -> list[NoticeRow]:
@@ -453,6 +488,14 @@ class StatusReport:
     registry: Registry
     customers: list[CustomerStatus]
     diagnostics: list[Diagnostic]
+    names: dict[str, str] = field(default_factory=dict)  # customer id -> name, from the contracts
+
+    def name_of(self, status: CustomerStatus) -> str:
+        """A customer's name: the contract's, else the one its archived annex printed, else ''."""
+        annex = status.record.annex if status.record is not None else None
+        customer = annex.get("customer") if annex is not None else None
+        printed = customer.get("name", "") if isinstance(customer, dict) else ""
+        return self.names.get(status.customer_id) or printed or ""
 
     @property
     def not_current(self) -> list[CustomerStatus]:
@@ -482,7 +525,8 @@ def archive_status(location: str | Path, registry_dir: Path, customers: Iterable
     on = on or dt.date.today()
     with open_archive(location) as archive:
         statuses = status(archive, report.registry, report.contracts, on, customer)
-    return StatusReport(on, report.registry, statuses, report.diagnostics)
+    return StatusReport(on, report.registry, statuses, report.diagnostics,
+                        {c.customer_id: c.customer_name for c in report.contracts})
 
 
 # Users of the web application

@@ -23,6 +23,7 @@ PAGES = {
     "archive": "/archive",
     "archive-upload": "/archive/upload",
     "changes": "/changes",
+    "batch": "/changes/batch",
     "audit": "/audit",
     "editor": "/editor",
     "editor-entity": "/editor/entity/new",

@@ -228,18 +228,39 @@ def test_a_missing_record_is_a_page_not_a_crash(site):
 # Registry changes, batch, notices
 
 
+def _release_ref(site, label: str) -> str:
+    choices = app.release_choices(site.settings.registry_dir, site.settings.out_dir / "_notices")
+    return next(r.ref for r in choices.releases if r.label == label)
+
+
 def test_the_changes_page_shows_the_diff_and_whom_it_reaches(site):
     add_mailer_subprocessor(site.settings.registry_dir)
-    page = site.get("/changes?from=HEAD~1")
+    page = site.get("/changes")  # the release before the current one, by default
     assert page.status_code == 200
-    assert "added: Hetzner Online GmbH (hetzner) to LianaMailer" in page.text
+    assert "Added: Hetzner Online GmbH to LianaMailer (Germany: Email archive)" in page.text
     assert "1 affected, 1 unaffected, 0 with errors" in page.text
-    assert "Sub-processor list as published" in page.text  # the revisions offered
+    # releases by label and date, never git revisions
+    assert re.search(r'<option value="[0-9a-f]{40}" selected>2026\.11\.1, published \d', page.text)
+    assert "2026.12.1, published" in page.text and "HEAD" not in page.text and "git" not in page.text.lower()
 
 
-def test_an_unknown_revision_is_shown_on_the_page(site):
-    page = site.get("/changes?from=no-such-rev")
-    assert page.status_code == 400 and "is neither a registry directory nor a git revision" in page.text
+def test_only_a_release_is_compared(site):
+    page = site.get("/changes?from=HEAD~1")
+    assert page.status_code == 400 and "The chosen release is not a release of the sub-processor list" in page.text
+
+
+def test_the_baseline_moves_when_the_notices_are_written_not_with_the_batch(site):
+    add_mailer_subprocessor(site.settings.registry_dir)
+    started = site.post("/changes/batch", data={"csrf_token": _token(site)})
+    assert started.status_code == 303 and site.app.state.batch_runner.wait(300).state == "finished"
+    page = site.get("/changes")
+    assert "1 affected" in page.text and "Added: Hetzner Online GmbH" in page.text  # the batch did not move it
+    written = site.post("/changes/notices", data={"csrf_token": _token(site), "from": _release_ref(site, "2026.11.1"),
+                                                  "notice_date": "2026-12-01"})
+    assert written.status_code == 303
+    page = site.get("/changes")
+    assert re.search(r"2026\.12\.1, published [^<]* · the list customers were last notified of", page.text)
+    assert "Changes in the list (0)" in page.text
 
 
 def test_the_batch_runs_in_the_background_and_is_recorded(site):
@@ -254,8 +275,8 @@ def test_the_batch_runs_in_the_background_and_is_recorded(site):
     (entry,) = app.audit_entries(site.settings.archive)
     assert entry.action == "batch run" and entry.actor == "local"
     assert set(entry.refs) == {example_annex(CUSTOMER).document_id, example_annex("nordic-webshop").document_id}
-    # the last batch's registry is offered as the one to compare from
-    assert "used by the last batch" in site.get("/changes").text
+    # the batch does not move what the change is compared with
+    assert " · the list customers were last notified of" not in site.get("/changes").text
 
 
 def test_a_second_batch_while_one_runs_is_refused(site):
@@ -275,7 +296,7 @@ def test_a_second_batch_while_one_runs_is_refused(site):
 
 def test_notices_are_written_listed_and_downloadable(site):
     add_mailer_subprocessor(site.settings.registry_dir)
-    written = site.post("/changes/notices", data={"csrf_token": _token(site), "from": "HEAD~1",
+    written = site.post("/changes/notices", data={"csrf_token": _token(site), "from": _release_ref(site, "2026.11.1"),
                                                   "notice_date": "2026-12-01"})
     assert written.status_code == 303
     page = site.get(written.headers["location"])

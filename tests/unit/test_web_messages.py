@@ -103,7 +103,7 @@ def test_dates_sizes_and_warnings_for_the_language():
     early = ("customer: {id: acme, name: Acme Oy}\n"
              "contract: {date: 2001-01-02, region: eu, language: fi, products: [mailer]}\n")
     error = [d for d in _diagnostics(early) if d.code == "contract.date.before_list"]
-    assert error and say.diagnostic(error[0], located=False).startswith("Liitteen päiväys 2.1.2001 ")
+    assert error and say.diagnostic(error[0], located=False).startswith("2.1.2001 on aikaisempi ")
     glyphs = ("customer: {id: acme, name: Acme \U0001F600 Oy}\n"
               "contract: {date: 2026-12-01, region: eu, language: fi, products: [mailer]}\n")
     warning = [d for d in _diagnostics(glyphs) if d.code == "value.missing_glyphs"]
@@ -135,3 +135,16 @@ def test_every_signature_problem_has_a_text(lang):
     say = _messages(lang)
     assert say.signature_problem("the signed bytes were altered after signing (digest mismatch)") != \
         "the signed bytes were altered after signing (digest mismatch)" or lang == "en"
+
+
+def test_unreadable_contract_files_are_described_in_finnish(tmp_path):
+    from web_support import csrf, web_client
+
+    client = web_client(tmp_path, {"rikki.yaml": "customer: {id: x\n", "crm.csv": "nimi;outo\nA;B\n",
+                                   "tyhja.yaml": ""})
+    client.post("/language", data={"lang": "fi", "csrf_token": csrf(client), "next": "/"})
+    page = client.get("/customers").text
+    assert "rikki.yaml: Tiedoston rakenne ei ole kelvollista YAML-muotoa rivillä" in page
+    assert "tyhja.yaml: Tiedosto on tyhjä." in page
+    assert "crm.csv: Tuntematon sarake outo; sallitut sarakkeet ovat" in page
+    assert "invalid YAML" not in page and "unknown column" not in page

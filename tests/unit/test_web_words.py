@@ -115,3 +115,75 @@ def test_records_and_documents_in_the_log_lead_to_their_pages(client):
 def test_an_entry_written_without_params_shows_its_text(client):
     app.audit_record(client.archive, "maija", "contract saved", "<b>old</b>.yaml", [])
     assert "&lt;b&gt;old&lt;/b&gt;.yaml" in client.get("/audit").text
+
+
+def test_the_archive_names_customers_and_separates_its_states(tmp_path):
+    from annex_gen.web import Settings, create_app
+    from archive_support import annex_pdf, sign
+    from legal_web_support import add_mailer_subprocessor, example_contracts, registry_repo
+
+    registry = registry_repo(tmp_path / "repo")
+    customers = example_contracts(tmp_path / "customers", "kauppahuone-aalto", "nordic-webshop")
+    settings = Settings(registry_dir=registry, customers_dir=customers, out_dir=tmp_path / "output",
+                        archive=tmp_path / "archive")
+    with TestClient(create_app(settings), base_url="http://127.0.0.1", follow_redirects=False) as client:
+        signed = sign(annex_pdf("kauppahuone-aalto"), signer="Aalto Legal")
+        review = client.post("/archive/upload", data={"csrf_token": csrf(client, "/archive"),
+                                                      "customer": "kauppahuone-aalto"},
+                             files={"file": ("signed.pdf", signed, "application/pdf")})
+        assert re.search(r"signed\.pdf <span class=\"muted\">\(\d+(\.\d)?\u00a0KB\)</span>", review.text)  # a human size
+        token = re.search(r'name="token" value="([^"]*)"', review.text).group(1)
+        assert client.post("/archive/store", data={"csrf_token": csrf(client, "/archive"), "token": token,
+                                                   "customer": "kauppahuone-aalto",
+                                                   "action": "store"}).status_code == 303
+        add_mailer_subprocessor(registry)
+        page = client.get("/archive").text
+        assert ">Kauppahuone Aalto &amp; Co. Oy</a><br><span class=\"muted\">kauppahuone-aalto</span>" in page
+        assert ">Nordic Webshop AB</a>" in page
+        outdated = client.get("/archive?state=outdated").text
+        assert "Kauppahuone Aalto" in outdated and "Nordic Webshop" not in outdated
+        missing = client.get("/archive?state=no-annex").text
+        assert "Nordic Webshop" in missing and "Kauppahuone Aalto &amp;" not in missing
+        history = client.get("/archive/customers/kauppahuone-aalto").text
+        assert "<h1>Archive: Kauppahuone Aalto &amp; Co. Oy</h1>" in history and "Customer id kauppahuone-aalto" in history
+        assert re.search(r"\(\d+(\.\d)?\u00a0KB, SHA-256", history)
+
+
+@pytest.mark.parametrize("batch_before_notices", [True, False])
+def test_the_notice_encloses_the_annex_the_batch_generated(tmp_path, batch_before_notices):
+    import csv
+    import io
+
+    from annex_gen.web import Settings, create_app
+    from legal_web_support import add_mailer_subprocessor, example_contracts, registry_repo
+
+    registry = registry_repo(tmp_path / "repo")
+    customers = example_contracts(tmp_path / "customers", "kauppahuone-aalto", "nordic-webshop")
+    out = tmp_path / "output"
+    settings = Settings(registry_dir=registry, customers_dir=customers, out_dir=out, archive=tmp_path / "archive")
+    with TestClient(create_app(settings), base_url="http://127.0.0.1", follow_redirects=False) as client:
+
+        def batch() -> None:
+            assert client.post("/changes/batch", data={"csrf_token": csrf(client)}).status_code == 303
+            assert client.app.state.batch_runner.wait(300).state == "finished"
+
+        batch()  # the annexes of the list before the change: the new ones name them as replaced
+        add_mailer_subprocessor(registry)
+        if batch_before_notices:
+            batch()
+        choices = app.release_choices(registry, out / "_notices")
+        written = client.post("/changes/notices", data={"csrf_token": csrf(client), "from": choices.baseline.ref,
+                                                        "notice_date": "2026-12-01"})
+        assert written.status_code == 303
+        if not batch_before_notices:
+            batch()
+    rows = list(csv.DictReader(io.StringIO((out / "_notices" / "2026-12-01" / "notices.csv")
+                                           .read_text(encoding="utf-8-sig"))))
+    (row,) = rows
+    batch_annex = out / row["customer_id"] / f"{row['annex_document_id']}.pdf"
+    assert batch_annex.is_file(), "the notice's annex is not the document the batch generated"
+    enclosed = out / "_notices" / "2026-12-01" / row["annex_pdf"]
+    assert enclosed.read_bytes() == batch_annex.read_bytes()
+    from annex_gen.changes.notices import _replaced_in
+
+    assert _replaced_in(enclosed), "the new annex names the annex it replaces, as the batch writes it"

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from annex_gen.changes.annex_diff import AnnexDiff, diff_annexes
 from annex_gen.changes.registry_diff import RegistryChange, diff_registries, footprint
-from annex_gen.errors import AnnexGenError
+from annex_gen.errors import AnnexGenError, Diagnostic
 from annex_gen.model import Annex, Contract, Registry
 from annex_gen.resolve import resolve
 
@@ -25,6 +25,7 @@ class CustomerImpact:
     changes: tuple[int, ...] = ()
     annex: AnnexDiff = AnnexDiff()
     error: str | None = None
+    diagnostics: tuple[Diagnostic, ...] = field(default=(), compare=False)  # the error's, for other languages
     contract: Contract | None = None
     old_annex: Annex | None = None
     new_annex: Annex | None = None
@@ -100,12 +101,14 @@ class ImpactReport:
 
 
 def impact(old: Registry, new: Registry, contracts: Iterable[Contract],
-           errors: Iterable[tuple[str, str]] = (), *, old_label: str = "",
-           new_label: str = "") -> ImpactReport:
-    """The registry diff and its impact on every contract; errors are (source, message) of bad inputs."""
+           errors: Iterable[tuple[str, str] | tuple[str, str, tuple[Diagnostic, ...]]] = (), *,
+           old_label: str = "", new_label: str = "") -> ImpactReport:
+    """The registry diff and its impact on every contract; errors are (source, message[, diagnostics]) of
+    bad inputs."""
     changes = diff_registries(old, new)
     customers = [customer_impact(old, new, changes, c) for c in contracts]
-    customers += [CustomerImpact(customer_id="", source=label, status="error", error=message)
-                  for label, message in errors]
+    customers += [CustomerImpact(customer_id="", source=error[0], status="error", error=error[1],
+                                 diagnostics=tuple(error[2]) if len(error) > 2 else ())
+                  for error in errors]
     customers.sort(key=lambda c: (c.customer_id or "~", c.source))
     return ImpactReport(old, new, old_label, new_label, changes, tuple(customers))

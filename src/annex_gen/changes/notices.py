@@ -253,23 +253,64 @@ def dated_from(impact: CustomerImpact, registry: Registry, effective: dt.date) -
     return dataclasses.replace(impact, contract=contract, new_annex=annex)
 
 
+def as_generated(impact: CustomerImpact, registry: Registry, record: Any, batch_dir: Path) -> CustomerImpact:
+    """The impact with the new annex a batch into batch_dir generates for the contract, as batch.run decides
+    it: the annex names the one it replaces when the batch had generated another before (record)."""
+    assert impact.contract is not None
+    contract = impact.contract
+    annex = resolve(registry, contract)
+    if record is not None and contract.replaces is None and record.document_id != annex.document_id:
+        if record.content_hash != annex.content_hash():  # not generated yet: the batch will name the old one
+            replaced: str | None = record.document_id
+        else:  # generated already, naming the annex it replaced: read which from the file written
+            replaced = _replaced_in(batch_dir / impact.customer_id / f"{record.document_id}.pdf")
+        if replaced:
+            annex = resolve(registry, dataclasses.replace(contract, replaces=replaced))
+    return dataclasses.replace(impact, new_annex=annex)
+
+
+def _replaced_in(pdf_path: Path) -> str | None:
+    """The `replaces` of the annex embedded in a generated PDF, or None."""
+    from annex_gen.archive.pdfinfo import open_pdf, read_annex_json
+
+    try:
+        pdf = open_pdf(pdf_path.read_bytes(), str(pdf_path))
+        try:
+            annex = read_annex_json(pdf, str(pdf_path))
+        finally:
+            pdf.close()
+    except (OSError, AnnexGenError):
+        return None
+    contract = annex.get("contract") if annex else None
+    return contract.get("replaces") if isinstance(contract, dict) else None
+
+
 def write_notices(report: ImpactReport, out_dir: Path, *, notice_date: dt.date,
                   effective_date: dt.date | None = None, jobs: int | None = None,
-                  engine: str = DEFAULT_ENGINE) -> NoticesResult:
+                  engine: str = DEFAULT_ENGINE, batch_dir: Path | None = None) -> NoticesResult:
     """Write OUT/<customer>/<notice-id>.{pdf,docx}, the new annex beside it, and OUT/notices.csv.
 
     Notices are rendered in worker processes like a batch; the summary CSV is written last,
-    so an interrupted run leaves none (run it again: the files are named by content).
+    so an interrupted run leaves none (run it again: the files are named by content). The
+    annex enclosed is dated the effective date and names the annex it replaces; with batch_dir
+    it is instead the very document a batch into batch_dir generated (or will generate).
     """
+    from annex_gen.batch.manifest import Manifest
     from annex_gen.batch.run import run_in_workers
 
     dates = notice_dates(report.old, report.new, notice_date, effective_date)
+    manifest: Manifest | None = None
     result = NoticesResult()
     notices: list[Notice] = []
     for impact in report.with_status("affected"):
         if impact.annex:
             own = contract_dates(impact.contract, dates, effective_date)
-            notices.append(build_notice(report, dated_from(impact, report.new, own.effective_date), own))
+            if batch_dir is None:
+                enclosed = dated_from(impact, report.new, own.effective_date)
+            else:
+                manifest = manifest or Manifest.load(batch_dir)
+                enclosed = as_generated(impact, report.new, manifest.records.get(impact.customer_id), batch_dir)
+            notices.append(build_notice(report, enclosed, own))
         else:  # only ids changed, nothing the customer reads
             result.nothing_to_notify.append(impact.customer_id)
     outcomes: dict[int, tuple] = {}

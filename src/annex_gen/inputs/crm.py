@@ -79,14 +79,17 @@ def _header(path: str, header: list[str]) -> dict[int, str]:
             continue
         if name not in COLUMNS:
             problems.append(Diagnostic(path, 1, i + 1, "", f"unknown column {raw!r}; "
-                                       f"{one_of(COLUMNS)}{did_you_mean(name, COLUMNS)}"))
+                                       f"{one_of(COLUMNS)}{did_you_mean(name, COLUMNS)}", code="crm.column_unknown",
+                                       params={"column": raw, "known": sorted(COLUMNS)}))
         elif name in columns.values():
-            problems.append(Diagnostic(path, 1, i + 1, "", f"column {name!r} appears twice"))
+            problems.append(Diagnostic(path, 1, i + 1, "", f"column {name!r} appears twice", code="crm.column_twice",
+                                       params={"column": name}))
         else:
             columns[i] = name
     for name in REQUIRED:
         if name not in columns.values():
-            problems.append(Diagnostic(path, 1, None, "", f"missing required column {name!r}"))
+            problems.append(Diagnostic(path, 1, None, "", f"missing required column {name!r}",
+                                       code="crm.column_missing", params={"column": name}))
     if problems:
         raise InvalidInput(problems)
     return columns
@@ -135,7 +138,7 @@ def parse_crm(text: str, path: str) -> list[CrmRow]:
         header = next(reader, None)
         if header is None:
             raise InvalidInput([Diagnostic(path, 1, None, "",
-                                           "the CSV file is empty; expected a header row")])
+                                           "the CSV file is empty; expected a header row", code="crm.empty")])
         columns = _header(path, header)
         rows: list[CrmRow] = []
         end = reader.line_num
@@ -146,7 +149,9 @@ def parse_crm(text: str, path: str) -> list[CrmRow]:
             problems: tuple[Diagnostic, ...] = ()
             if len(cells) > len(header):
                 problems = (Diagnostic(path, line, len(header) + 1, "",
-                                       f"the row has {len(cells)} cells but the header has {len(header)}"),)
+                                       f"the row has {len(cells)} cells but the header has {len(header)}",
+                                       code="crm.too_many_cells",
+                                       params={"line": line, "cells": len(cells), "columns": len(header)}),)
             rows.append(CrmRow(f"{path}:{line}", line, _row_document(path, line, columns, cells), problems))
     except csv.Error as exc:
         if "unexpected end of data" in str(exc):  # the quote opened on the row after the last complete one
@@ -154,9 +159,10 @@ def parse_crm(text: str, path: str) -> list[CrmRow]:
             row_text = text.split("\n")[line - 1]
             col = row_text.find('"') + 1 or None
             raise InvalidInput([Diagnostic(path, line, col, "", 'a quoted cell opened here is never closed; '
-                                           'add the closing double quote (") or remove the opening one')]) from None
+                                           'add the closing double quote (") or remove the opening one',
+                                           code="crm.unclosed_quote", params={"line": line})]) from None
         where = reader.line_num or None
-        raise InvalidInput([Diagnostic(path, where, None, "", f"invalid CSV: {exc}")]) from None
+        raise InvalidInput([Diagnostic(path, where, None, "", f"invalid CSV: {exc}", code="crm.invalid")]) from None
     return rows
 
 

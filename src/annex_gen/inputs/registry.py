@@ -13,7 +13,7 @@ from stdnum.eu import vat as eu_vat
 
 from annex_gen.errors import Diagnostic, InvalidInput
 from annex_gen.hashing import sha256_json
-from annex_gen.inputs.schema import ID_RE, Checker, describe, did_you_mean, one_of
+from annex_gen.inputs.schema import ID_RE, Checker, describe, did_you_mean, kind_of, one_of
 from annex_gen.inputs.yamlio import Document, load
 from annex_gen.model import (
     EEA_COUNTRIES,
@@ -173,13 +173,14 @@ class _RegistryReader:
             if lang is None:
                 continue
             if not re.match(r"^[a-z]{2}$", lang):
-                c.error(("languages", i), f"{lang!r} is not a two-letter language code")
+                c.error(("languages", i), f"{lang!r} is not a two-letter language code", code="registry.language_code",
+                        params={"value": lang})
             elif lang in langs:
-                c.error(("languages", i), f"language {lang!r} is listed twice")
+                c.error(("languages", i), f"language {lang!r} is listed twice", code="registry.twice", params={"value": lang})
             else:
                 langs.append(lang)
         if not langs:
-            c.error(("languages",), "at least one language is required")
+            c.error(("languages",), "at least one language is required", code="registry.no_language")
             return ("fi",)
         return tuple(langs)
 
@@ -195,12 +196,14 @@ class _RegistryReader:
                 try:
                     used = {name for _, name, _, _ in string.Formatter().parse(paragraph) if name is not None}
                 except ValueError as exc:
-                    c.error((*path, i, lang), f"malformed {{placeholder}}: {exc}; write {{{{ and }}}} for braces")
+                    c.error((*path, i, lang), f"malformed {{placeholder}}: {exc}; write {{{{ and }}}} for braces",
+                            code="registry.placeholder")
                     continue
                 unknown = sorted(used - set(fields))
                 if unknown:
                     allowed = ", ".join("{" + f + "}" for f in fields) or "none"
-                    c.error((*path, i, lang), f"unknown placeholder {{{unknown[0]}}}; allowed: {allowed}")
+                    c.error((*path, i, lang), f"unknown placeholder {{{unknown[0]}}}; allowed: {allowed}",
+                            code="registry.placeholder")
             out.append(text)
         return tuple(out)
 
@@ -212,7 +215,8 @@ class _RegistryReader:
             if pattern.match(key):
                 out[key] = item
             else:
-                c.error((*path, key), f"{key!r} is not a valid id; expected the form {pattern.pattern}")
+                c.error((*path, key), f"{key!r} is not a valid id; expected the form {pattern.pattern}",
+                        code="value.bad_id", params={"value": key})
         return out
 
     def _products(self, c: Checker) -> dict[str, str]:
@@ -253,7 +257,8 @@ class _RegistryReader:
             for i, _ in enumerate(c.typed((*path, "products"), list) or []):
                 pid = c.choice((*path, "products", i), products, "product")
                 if pid in offered:
-                    c.error((*path, "products", i), f"product {pid!r} is listed twice")
+                    c.error((*path, "products", i), f"product {pid!r} is listed twice", code="registry.twice",
+                            params={"value": pid})
                 elif pid:
                     offered.append(pid)
             clause = self._sourced_text(c, (*path, "transfer_clause"), langs, ("company",), optional=True)
@@ -272,9 +277,11 @@ class _RegistryReader:
             module = c.typed((*path, "module"), int, optional=True)
             decision = c.text_line((*path, "decision"), optional=True)
             if kind == "scc" and module not in (1, 2, 3, 4):
-                c.error((*path, "module"), "the Standard Contractual Clauses 2021/914 need a module from 1 to 4")
+                c.error((*path, "module"), "the Standard Contractual Clauses 2021/914 need a module from 1 to 4",
+                        code="registry.scc_module")
             if kind == "adequacy" and not decision:
-                c.error(path, "an adequacy decision needs `decision`, e.g. \"(EU) 2023/1795\"")
+                c.error(path, "an adequacy decision needs `decision`, e.g. \"(EU) 2023/1795\"",
+                        code="registry.adequacy_decision")
             sources = self._text_sources(c, (*path, "sources"), optional=True)
             if kind and name and source:
                 out[bid] = TransferBasis(bid, kind, name, source, module, decision, sources)
@@ -291,7 +298,8 @@ class _RegistryReader:
             if key == "resolution_days" and value is None:
                 value = 0
             elif value is not None and not (0 if key == "resolution_days" else 1) <= value <= 365:
-                c.error((*path, key), f"expected a number of days from 1 to 365, got {value}")
+                c.error((*path, key), f"expected a number of days from 1 to 365, got {value}", code="registry.days",
+                        params={"value": value})
             days[key] = value
         if None not in days.values() and days["objection_days"] + days["resolution_days"] > days["period_days"]:
             c.error((*path, "resolution_days"),
@@ -381,7 +389,7 @@ class _RegistryReader:
             name = c.text_line((*path, "name"))
             country = c.typed((*path, "country"), str, optional=True)
             if country is not None and (problem := country_problem(country)):
-                c.error((*path, "country"), problem)
+                c.error((*path, "country"), problem, code="registry.country", params={"value": country})
                 country = None
             address = c.text_line((*path, "address"), optional=True)
             contact = c.text_line((*path, "privacy_contact"), optional=True)
@@ -389,7 +397,7 @@ class _RegistryReader:
             for fact, value in (("address", address), ("privacy_contact", contact)):
                 if value and fact not in {s["fact"] for s in sources}:
                     c.error((*path, fact), f"{fact} needs a public source: add {{fact: {fact}, source: ...}} "
-                            "to the entity's sources")
+                            "to the entity's sources", code="registry.source_missing", params={"fact": fact})
             legal_id = None
             if c.get((*path, "legal_id")) is not None and c.mapping((*path, "legal_id"), required=["kind", "value"]):
                 kind = c.choice((*path, "legal_id", "kind"), kinds, "identifier kind")
@@ -397,18 +405,20 @@ class _RegistryReader:
                 if kind and value:
                     problem = check_legal_id(kind, value, country)
                     if problem:
-                        c.error((*path, "legal_id", "value"), problem)
+                        c.error((*path, "legal_id", "value"), problem, code="registry.legal_id", params={"value": value})
                     legal_id = LegalId(kind, value)
             if name:
                 folded = name.casefold()
                 if folded in seen_names:
-                    c.error((*path, "name"), f"entity {name!r} is already defined as {seen_names[folded]!r}")
+                    c.error((*path, "name"), f"entity {name!r} is already defined as {seen_names[folded]!r}",
+                            code="registry.entity_twice", params={"value": name, "other": seen_names[folded]})
                 seen_names[folded] = eid
             out[eid] = Entity(eid, name or "", legal_id, country, address, contact, tuple(sources))
             if legal_id:
                 key = f"{legal_id.kind}:{legal_id.value}"
                 if key in seen_ids:
-                    c.error((*path, "legal_id"), f"identifier {legal_id.value} is already used by {seen_ids[key]!r}")
+                    c.error((*path, "legal_id"), f"identifier {legal_id.value} is already used by {seen_ids[key]!r}",
+                            code="registry.legal_id_twice", params={"value": legal_id.value, "other": seen_ids[key]})
                 seen_ids[key] = eid
         return out
 
@@ -434,7 +444,8 @@ class _RegistryReader:
                 continue
             sid = c.ident((*path, "id"))
             if sid in ids:
-                c.error((*path, "id"), f"duplicate section id {sid!r} (also sections[{ids[sid]}])")
+                c.error((*path, "id"), f"duplicate section id {sid!r} (also sections[{ids[sid]}])", code="registry.twice",
+                        params={"value": sid})
             elif sid:
                 ids[sid] = i
             kind = c.choice((*path, "kind"), SECTION_KINDS, "section kind")
@@ -442,19 +453,21 @@ class _RegistryReader:
             note = c.text((*path, "note"), langs) if c.get((*path, "note")) is not None else None
             region = c.choice((*path, "region"), regions, "region", optional=True)
             if kind in ("general", "product") and c.get((*path, "region")) is None:
-                c.error(path, f"a {kind} section needs a region")
+                c.error(path, f"a {kind} section needs a region", code="registry.section_region")
             if kind in ("shared_mta", "customer_register") and c.get((*path, "region")) is not None:
-                c.error((*path, "region"), f"a {kind} section applies to every region; remove region")
+                c.error((*path, "region"), f"a {kind} section applies to every region; remove region",
+                        code="registry.section_every_region")
             sec_products: list[str] = []
             if kind == "product":
                 for j, _ in enumerate(c.typed((*path, "products"), list) or []):
                     pid = c.choice((*path, "products", j), products, "product")
                     if pid and region in regions and pid not in regions[region].products:
-                        c.error((*path, "products", j), f"product {pid!r} is not offered in region {region!r}")
+                        c.error((*path, "products", j), f"product {pid!r} is not offered in region {region!r}",
+                                code="registry.not_offered", params={"product": pid, "region": region})
                     if pid:
                         sec_products.append(pid)
             elif c.get((*path, "products")) is not None:
-                c.error((*path, "products"), "only product sections list products")
+                c.error((*path, "products"), "only product sections list products", code="registry.section_products")
             uses_mta = c.typed((*path, "uses_shared_mta"), bool, optional=True) or False
             entries = self._entries(c, (*path, "entries"), langs, options, locations, entities, bases,
                                     required_transfer=kind != "customer_register")
@@ -484,16 +497,19 @@ class _RegistryReader:
                 report = c.error if required_transfer else c.warn
                 where = "" if required_transfer else " (customer register, listed for information)"
                 report(epath, f"{why}: name its transfer basis{where} "
-                       f"(transfer: one of {', '.join(bases) or 'the ids in registry.yaml transfer_bases'})")
+                       f"(transfer: one of {', '.join(bases) or 'the ids in registry.yaml transfer_bases'})",
+                       code="registry.transfer_missing" if by_location else "registry.transfer_missing_entity",
+                       params={"location": location, "entity": entity, "country": country})
             elif location in locations and entity in entities and not (by_location or by_entity) and transfer:
                 c.error((*epath, "transfer"), f"location {location!r} lies in the EU/EEA and the entity is registered "
-                        "there: no transfer basis applies")
+                        "there: no transfer basis applies", code="registry.transfer_inside",
+                        params={"location": location})
             option = c.choice((*epath, "option"), options, "option", optional=True)
             purpose = self._purpose(c, (*epath, "purpose"), langs)
             key = (entity, location, option)
             if entity and key in seen:
                 c.error((*epath, "entity"), f"entity {entity!r} is listed twice in this section "
-                        f"(also entries[{seen[key]}])")
+                        f"(also entries[{seen[key]}])", code="registry.twice", params={"value": entity})
             seen[key] = i
             if entity and location and purpose:
                 out.append(Entry(entity, location, purpose, option, transfer))
@@ -534,7 +550,7 @@ class _RegistryReader:
             if missing:
                 listed = ", ".join(missing[:-1]) + (" and " if len(missing) > 1 else "") + missing[-1]
                 c.warn(("entities", eid), f"{listed} unknown (no public source recorded); "
-                       "the annex prints nothing for them")
+                       "the annex prints nothing for them", code="registry.facts_unknown", params={"entity": eid})
 
     def _correction_text(self, c: Checker, path: tuple) -> None:
         """`text`: the literal replacements that turn the published text into the page's text."""
@@ -543,13 +559,14 @@ class _RegistryReader:
                 published = c.typed((*path, j, "published"), str)
                 c.typed((*path, j, "registry"), str)
                 if published == "":
-                    c.error((*path, j, "published"), "must not be empty")
+                    c.error((*path, j, "published"), "must not be empty", code="value.empty")
 
     def _cross_checks(self, c: Checker, regions, products, sections) -> None:
         offered = {pid for r in regions.values() for pid in r.products}
         for pid in products:
             if pid not in offered:
-                c.error(("products", pid), f"product {pid!r} is offered in no region")
+                c.error(("products", pid), f"product {pid!r} is offered in no region", code="registry.product_unoffered",
+                        params={"product": pid})
         covered = Counter()
         for s in sections:
             if s.kind == "general" and s.region:
@@ -559,17 +576,20 @@ class _RegistryReader:
         for rid, region in regions.items():
             if covered[(rid, "*general*")] != 1:
                 c.error(("regions", rid), f"region {rid!r} needs exactly one general section, "
-                        f"found {covered[(rid, '*general*')]}")
+                        f"found {covered[(rid, '*general*')]}", code="registry.general_sections",
+                        params={"region": rid, "found": covered[(rid, "*general*")]})
             for pid in region.products:
                 if covered[(rid, pid)] != 1:
                     c.error(("regions", rid, "products"),
                             f"product {pid!r} in region {rid!r} needs exactly one product section, "
-                            f"found {covered[(rid, pid)]}")
+                            f"found {covered[(rid, pid)]}", code="registry.product_sections",
+                            params={"product": pid, "region": rid, "found": covered[(rid, pid)]})
         kinds = Counter(s.kind for s in sections)
         sc = self.checker("sections.yaml")
         for kind in ("shared_mta", "customer_register"):
             if kinds[kind] != 1:
-                sc.error(("sections",), f"expected exactly one {kind} section, found {kinds[kind]}")
+                sc.error(("sections",), f"expected exactly one {kind} section, found {kinds[kind]}",
+                         code="registry.section_count", params={"kind": kind, "found": kinds[kind]})
 
 
 _TOP_KEYS = {
@@ -584,7 +604,7 @@ def load_registry(directory: Path) -> Registry:
     docs: dict[str, Document] = {}
     diagnostics: list[Diagnostic] = []
     if not directory.is_dir():
-        raise InvalidInput([Diagnostic(str(directory), None, None, "", MISSING_REGISTRY)])
+        raise InvalidInput([Diagnostic(str(directory), None, None, "", MISSING_REGISTRY, code="registry.missing")])
     for name in FILES:
         try:
             docs[name] = load(directory / name)
@@ -595,7 +615,8 @@ def load_registry(directory: Path) -> Registry:
     for name, doc in docs.items():
         if not isinstance(doc.data, dict):
             diagnostics.append(doc.diag((), f"the file holds {describe(doc.data)}, expected a mapping of keys "
-                                            f"({_TOP_KEYS[name]})"))
+                                            f"({_TOP_KEYS[name]})", code="value.type",
+                                        params={"expected": "mapping", "got": kind_of(doc.data)}))
     if diagnostics:
         raise InvalidInput(diagnostics)
     return _RegistryReader(docs).read()

@@ -181,7 +181,11 @@ def load_all(registry: Registry, sources: Iterable[Source], failures: Iterable[I
         contracts.append(contract)
         diagnostics.extend(warnings)
     duplicates = duplicate_ids((c.customer_id, c.source) for c in contracts)
+    ids = {c.source: c.customer_id for c in contracts}
     for label, message in duplicates.items():
-        failed.append(InputFailure(label, message, (Diagnostic(label, None, None, "customer.id", message),)))
+        others = [c.source.rsplit("/", 1)[-1] for c in contracts if c.customer_id == ids[label] and c.source != label]
+        failed.append(InputFailure(label, message, (Diagnostic(
+            label, None, None, "customer.id", message, code="customer.id_twice",
+            params={"customer_id": ids[label], "others": others}),)))
         diagnostics.extend(failed[-1].diagnostics)
     return Loaded([c for c in contracts if c.source not in duplicates], failed, diagnostics)

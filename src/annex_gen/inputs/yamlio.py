@@ -142,7 +142,8 @@ class _Builder:
     def error(self, node: Node, path: Path_, message: str) -> None:
         mark = node.start_mark
         self.errors.append(
-            Diagnostic(self.doc.path, mark.line + 1, mark.column + 1, key_path(path), message)
+            Diagnostic(self.doc.path, mark.line + 1, mark.column + 1, key_path(path), message,
+                       code="yaml.invalid", params={"line": mark.line + 1})
         )
 
     def build(self, node: Node, path: Path_) -> Any:
@@ -155,7 +156,8 @@ class _Builder:
             line, col = self.doc.where(path, key=True)
             self.errors.append(
                 Diagnostic(self.doc.path, line, col, key_path(path),
-                           "anchors and aliases (&, *) are not supported; write the value out")
+                           "anchors and aliases (&, *) are not supported; write the value out",
+                           code="yaml.alias", params={"line": line})
             )
             return None
         self.seen.add(id(node))
@@ -286,7 +288,7 @@ def _compose_pure(text: str, path: str) -> Node:
     except _TooDeep as exc:
         line, col = exc.mark.line + 1, exc.mark.column + 1
         message = f"nested deeper than {MAX_DEPTH} levels"
-        raise InvalidInput([Diagnostic(path, line, col, "", message)]) from None
+        raise InvalidInput([Diagnostic(path, line, col, "", message, code="yaml.too_deep")]) from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
@@ -294,13 +296,15 @@ def _compose_pure(text: str, path: str) -> Node:
         if exc.context and problem.startswith("but "):
             # e.g. "expected a single document in the stream, but found another document"
             problem = f"{exc.context}, {problem}"
-        raise InvalidInput([Diagnostic(path, line, col, "", f"invalid YAML: {problem}")]) from None
+        raise InvalidInput([Diagnostic(path, line, col, "", f"invalid YAML: {problem}", code="yaml.invalid",
+                                       params={"line": line})]) from None
     except YAMLError as exc:
-        raise InvalidInput([Diagnostic(path, None, None, "", f"invalid YAML: {exc}")]) from None
+        raise InvalidInput([Diagnostic(path, None, None, "", f"invalid YAML: {exc}", code="yaml.unreadable")]) from None
     except RecursionError:
-        raise InvalidInput([Diagnostic(path, None, None, "", "invalid YAML: nested too deeply")]) from None
+        raise InvalidInput([Diagnostic(path, None, None, "", "invalid YAML: nested too deeply",
+                                       code="yaml.too_deep")]) from None
     if node is None:
-        raise InvalidInput([Diagnostic(path, 1, 1, "", "the file is empty; expected a mapping")])
+        raise InvalidInput([Diagnostic(path, 1, 1, "", "the file is empty; expected a mapping", code="file.empty")])
     return node
 
 

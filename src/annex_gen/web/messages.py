@@ -127,10 +127,11 @@ class Messages:
 
     # Whole messages
 
-    def diagnostic(self, d: Diagnostic, *, located: bool = True) -> str:
-        """One diagnostic: [file, field label: ]message, a warning marked as such."""
+    def diagnostic(self, d: Diagnostic, *, located: bool = True, marked: bool = True) -> str:
+        """One diagnostic: [file, field label: ]message, a warning marked as such (unless the page's heading
+        says so, marked False)."""
         text = self.text(d.code, d.params, d.message)
-        if d.severity == "warning":
+        if d.severity == "warning" and marked:
             text = self.catalog.format("msg_part.warning", message=text)
         if not located:
             return text

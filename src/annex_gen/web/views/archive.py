@@ -65,11 +65,15 @@ async def archive_page(request: Request) -> Response:
     """The drift report of every customer on a date, optionally only those not current."""
     on = parse_date(request.query_params.get("on"), "date") or dt.date.today()
     only_outdated = request.query_params.get("show") == "not-current"
+    chosen = request.query_params.get("state", "")
+    chosen = chosen if chosen in STATES else ""  # one state alone: outdated apart from no signed annex
     report = await _status(request, on)
-    customers = [] if report is None else (report.not_current if only_outdated else report.customers)
+    customers = [] if report is None else [
+        c for c in (report.not_current if only_outdated else report.customers) if not chosen or c.state == chosen]
     counts = {state: sum(1 for c in report.customers if c.state == state) for state in STATES} if report else {}
     return render(request, "archive.html.j2", {
         "report": report, "customers": customers, "on": on, "only_outdated": only_outdated, "counts": counts,
+        "state": chosen, "states": STATES,
     })
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -17,7 +18,9 @@ from annex_gen import app
 from annex_gen.archive.staging import safe_name
 from annex_gen.batch.background import BatchProgress, BatchRunner
 from annex_gen.errors import AnnexGenError, NotFound, UsageError
-from annex_gen.web.http import current_user, page, render, see_other
+from annex_gen.web.change_words import describe as describe_change
+from annex_gen.web.http import current_user, language, messages, page, render, see_other
+from annex_gen.web.i18n import catalogs
 from annex_gen.web.team import TeamRunner
 from annex_gen.web.views.archive import parse_date
 from annex_gen.web.views.audit import record
@@ -48,23 +51,33 @@ def notices_dir(request: Request, notice_date: str) -> Path:
     return _settings(request).out_dir / NOTICES_DIR / notice_date
 
 
+def _release(choices: app.ReleaseChoices, ref: str) -> app.Release:
+    """The offered release a form names; nothing else (no typed revision) is compared."""
+    found = choices.find(ref)
+    if found is None:
+        raise UsageError(f"{ref!r} is not one of the registry's releases", code="changes.unknown_release")
+    return found
+
+
 async def changes_page(request: Request) -> Response:
-    """Pick the old registry; see the registry diff and, per customer, what reaches their annex."""
+    """Pick a release (default: the one customers were last notified of); see the registry diff from it and,
+    per customer, what reaches their annex."""
     s = _settings(request)
-    choices = await run_in_threadpool(app.registry_choices, s.registry_dir, s.out_dir)
-    # A revision typed in wins over the one picked from the list.
-    chosen = (request.query_params.get("from_other", "").strip() or request.query_params.get("from", "").strip())
-    if not chosen and choices.last_batch_revision:
-        chosen = choices.last_batch_revision.commit
-    report, problem = None, None
+    choices = await run_in_threadpool(app.release_choices, s.registry_dir, s.out_dir / NOTICES_DIR)
+    asked = request.query_params.get("from", "").strip()
+    chosen = asked or (choices.baseline.ref if choices.baseline else "")
+    report, problem, release = None, None, None
     if chosen:
         try:
-            report = await run_in_threadpool(app.impact, s.registry_dir, chosen, None, [s.customers_dir])
+            release = _release(choices, chosen)
+            report = await run_in_threadpool(app.impact, s.registry_dir, release.ref, None, [s.customers_dir])
         except AnnexGenError as exc:
-            problem = str(exc)
+            problem = messages(request).error(exc)[0]
     return render(request, "changes.html.j2", {
-        "choices": choices, "chosen": chosen, "report": report, "problem": problem,
+        "choices": choices, "chosen": chosen, "release": release, "report": report, "problem": problem,
         "progress": await run_in_threadpool(runner(request).progress), "today": dt.date.today(),
+        "describe_change": partial(describe_change, messages(request)),
+        "catalog_keys": catalogs()[language(request)],
         "affected": report.with_status("affected") if report else [],
         "unaffected": report.with_status("unaffected") if report else [],
         "errors": report.with_status("error") if report else [],
@@ -114,20 +127,27 @@ async def write_notices(request: Request) -> Response:
     old = str(form.get("from", "")).strip()
     if not old:
         raise UsageError("choose the old registry to compare with", code="changes.no_baseline")
+    choices = await run_in_threadpool(app.release_choices, s.registry_dir, s.out_dir / NOTICES_DIR)
+    release = _release(choices, old)
     notice_date = parse_date(str(form.get("notice_date", "")), "notice date") or dt.date.today()
     effective = parse_date(str(form.get("effective_date", "")), "effective date")
     out = notices_dir(request, notice_date.isoformat())
 
     def write() -> Any:
-        report = app.impact(s.registry_dir, old, None, [s.customers_dir])
-        return app.notices(report, out, notice_date=notice_date, effective_date=effective)
+        report = app.impact(s.registry_dir, release.ref, None, [s.customers_dir])
+        # the annex enclosed is the one the batch generates for the contract: one document, one ID
+        result = app.notices(report, out, notice_date=notice_date, effective_date=effective, batch_dir=s.out_dir)
+        if result.written and not result.failed:  # the new list is what customers know from now on
+            app.record_notified(s.out_dir / NOTICES_DIR, report.new.version, notice_date)
+        return result
 
     result = await run_in_threadpool(write)
     refs = [w.notice.notice_id for w in result.written] + [w.notice.annex_document_id for w in result.written]
     await record(request, "notices written",
                  f"{len(result.written)} notice(s) dated {notice_date} from registry {old}"
                  + (f", {len(result.failed)} failed" if result.failed else ""), refs,
-                 {"count": len(result.written), "date": notice_date, "failed": len(result.failed)})
+                 {"count": len(result.written), "date": notice_date, "failed": len(result.failed),
+                  "release": release.label})
     return see_other(f"/changes/notices/{notice_date.isoformat()}?from={quote(old, safe='')}")
 
 
