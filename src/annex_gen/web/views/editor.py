@@ -288,9 +288,11 @@ async def withdraw(request: Request) -> Response:
 
 async def history(request: Request) -> Response:
     """Every proposal that was approved or withdrawn, newest first, with its people, reason and sources."""
-    items = await run_in_threadpool(proposals.proposals, _log(request))
+    log = _log(request)
+    items = await run_in_threadpool(proposals.proposals, log)
     return render(request, "editor_history.html.j2", {"items": [p for p in items if p.status != proposals.OPEN],
-                                                      "open": [p for p in items if p.status == proposals.OPEN]})
+                                                      "open": [p for p in items if p.status == proposals.OPEN],
+                                                      "chain": await run_in_threadpool(log.check)})
 
 
 def routes() -> list[Route]:
