@@ -93,6 +93,12 @@ def test_legal_adds_a_sub_processor_with_four_eyes_in_chromium(tmp_path: Path, p
         page.get_by_role("button", name="Approve the change").click()
         expect(page.get_by_role("status")).to_contain_text("The change is approved")
         shot(page, "05-approved", full_page=True)
+        # onward: the changes page compares with the list before the approval
+        page.get_by_role("link", name="Changes: regenerate the annexes").click()
+        expect(page).to_have_title("Sub-processor list changes · annex-gen")
+        changes = page.inner_text("main")
+        assert "MailMetrics Oy" in changes and all(c in changes for c in eu_mailer_customers(customers))
+        page.go_back()
         page.goto(server.url + "/editor/history")
         history = page.inner_text("main")
         for fact in ("anna", "ben", "LianaMailer's new open and click analytics vendor", SOURCE_URL):

@@ -128,6 +128,7 @@ def test_propose_impact_four_eyes_approve_commit_history_audit(site) -> None:
 
     history = ben.get("/editor/history").text
     assert all(text in history for text in ("#1", "anna", "ben", "New analytics vendor for LianaMailer", SOURCE_URL))
+    assert "The change log is intact: 2 entries" in history
     audit = [(e.actor, e.action) for e in app.audit_entries(str(archive))]
     assert audit == [("anna", "registry change proposed"), ("ben", "registry change approved")]
     # the approved proposal can no longer be approved, edited or withdrawn
@@ -208,6 +209,8 @@ def test_change_forms_are_filled_from_the_list_and_save_as_proposals(site) -> No
     entry = anna.get("/editor/entry/change?section=eu-mailer&entity=upcloud&location=helsinki").text
     assert "Dedikoidut MTA:t" in entry and "Dedicated MTAs" in entry
     assert anna.get("/editor/entry/change?section=eu-mailer&entity=nobody&location=eu").status_code == 404
+    no_key = anna.post("/editor/entry", data={"action": "change", "reason": "x", "csrf_token": csrf(anna)})
+    assert no_key.status_code == 400 and "which item it changes" in no_key.text
     token = csrf(anna, "/editor")
     address = {"action": "change", "key": ["cyclr"], "name": "Cyclr", "legal_kind": "uk_crn",
                "legal_value": "08790783", "country": "GB", "address": "Example Street 1, Brighton, United Kingdom",

@@ -46,7 +46,9 @@ class Proposal:
     def sources(self) -> list[dict[str, str]]:
         """Every source the change names."""
         found = [s for c in self.changes for s in change_sources(c)]
-        return [s for i, s in enumerate(found) if s not in found[:i]]
+        # once each; a source another one says more of (the same address, with its words) is left out
+        return [s for i, s in enumerate(found) if s not in found[:i]
+                and not any(o != s and s.items() <= o.items() for o in found)]
 
     @property
     def summary(self) -> str:

@@ -174,6 +174,8 @@ async def submit(request: Request) -> Response:
     if action not in ("add", "change", "remove"):
         raise UsageError("the form does not say whether it adds, changes or removes an item; open it again")
     key = tuple(fields.get("key") or ())
+    if action != "add" and len(key) != (3 if target == "entry" else 1):
+        raise UsageError("the form does not say which item it changes; open it again from the editor")
     editing = int(forms.one(fields, "editing")) if forms.one(fields, "editing").isdigit() else None
     reason = forms.one(fields, "reason")
     changes = forms.changes_of(target, action, fields, key)
@@ -184,8 +186,7 @@ async def submit(request: Request) -> Response:
         else:
             saved = await run_in_threadpool(proposals.edit, log, registry_dir, actor, editing, changes, reason)
     except (InvalidInput, EditConflict) as exc:
-        values = forms.values_of_change(changes) if action != "remove" else {"sources": {}}
-        values.update({"sources": values.get("sources", {})})
+        values = forms.values_of_change(changes)
         problems = exc.diagnostics if isinstance(exc, InvalidInput) else []
         return _show_form(request, target, action, values, key=key, editing=editing, reason=reason,
                           problems=problems, conflict=str(exc) if isinstance(exc, EditConflict) else "",
@@ -287,9 +288,11 @@ async def withdraw(request: Request) -> Response:
 
 async def history(request: Request) -> Response:
     """Every proposal that was approved or withdrawn, newest first, with its people, reason and sources."""
-    items = await run_in_threadpool(proposals.proposals, _log(request))
+    log = _log(request)
+    items = await run_in_threadpool(proposals.proposals, log)
     return render(request, "editor_history.html.j2", {"items": [p for p in items if p.status != proposals.OPEN],
-                                                      "open": [p for p in items if p.status == proposals.OPEN]})
+                                                      "open": [p for p in items if p.status == proposals.OPEN],
+                                                      "chain": await run_in_threadpool(log.check)})
 
 
 def routes() -> list[Route]:
