@@ -15,9 +15,9 @@ import pikepdf
 import pytest
 from render_support import ENGINES, run_cli
 from test_render_legal import Rendered, flat
+from tests.integration.batch_support import EXAMPLES_DIR, add_mailer_entry
 
 from conftest import REGISTRY_DIR, build_file_tree
-from tests.integration.batch_support import EXAMPLES_DIR, add_mailer_entry
 
 CONTRACTS = {
     "eu-fi": "customer: {id: eu-fi, name: Esimerkki Oy}\n"
