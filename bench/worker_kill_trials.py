@@ -56,7 +56,7 @@ def trial(n: int, base: Path) -> tuple[bool, str]:
     for i in range(n):
         (contracts / f"c{i:03d}.yaml").write_text(
             f"customer: {{id: c{i:03d}, name: Customer {i} Oy}}\n"
-            "contract: {date: 2026-11-01, region: eu, language: fi, products: [mailer]}\n", encoding="utf-8")
+            "contract: {date: 2026-12-01, region: eu, language: fi, products: [mailer]}\n", encoding="utf-8")
     out = base / "out"
     proc = subprocess.Popen([sys.executable, "-m", "annex_gen", "batch", str(contracts), "--out", str(out),
                              "--jobs", "2", "--plain"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,

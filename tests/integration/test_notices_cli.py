@@ -123,7 +123,8 @@ def test_notices_for_every_affected_customer(new_registry, tmp_path, engine):
     for expected in ("Notice of changes to sub-processors", "Kauppahuone Aalto & Co. Oy",
                      "Hetzner Online GmbH", "Email archive", "2027-01-15", "2026-12-31", aalto["notice_id"],
                      aalto["annex_document_id"],
-                     "in writing, on reasonable grounds relating to data security"):
+                     "in writing, stating its grounds, by replying to the notice",
+                     "If an objection is not resolved before the change takes effect"):
         assert expected in en.replace("\n", " "), expected
     assert "Hetzner Online GmbH" in docx_text(out / aalto["notice_docx"])
     assert aalto["annex_document_id"] in pdf_text(out / aalto["annex_pdf"])
@@ -147,7 +148,8 @@ def test_notices_for_every_affected_customer(new_registry, tmp_path, engine):
     fi = docx_text(out / fi_row["notice_docx"])
     fi = " ".join(fi.split())
     for expected in ("Ilmoitus alikäsittelijöiden muutoksista", "Sähköpostiarkisto", "2027-01-15",
-                     "kirjallisesti, perustellusta tietoturvaan liittyvästä syystä viimeistään 31.12.2026",
+                     "kirjallisesti ja perustellen vastaamalla ilmoitukseen tai tietojenkäsittelysopimuksessa "
+                     "nimetylle Lianan yhteyshenkilölle viimeistään 31.12.2026",
                      "ilmoittaa Asiakkaalle (Esimerkki Oy) seuraavista alikäsittelijöitä koskevista muutoksista",
                      "Vastustamisen määräaika", "liitteenä on päivitetty alikäsittelijäliite",
                      "Muutokset tulevat voimaan 15.1.2027", "Yritystunniste"):
@@ -174,3 +176,32 @@ def test_an_effective_date_inside_the_notice_period_is_an_error(new_registry, tm
     bad = cli("notices", "--from", "registry", "--notice-date", "1.12.2026", EXAMPLES_DIR)
     assert bad.returncode == 2
     assert "argument --notice-date: '1.12.2026' is not a date of the form YYYY-MM-DD" in bad.stderr
+
+
+def test_a_batch_and_a_notice_give_the_same_new_annex(new_registry, tmp_path):
+    """For the same customer and registry, the batch's replacement annex is the one the notice issues."""
+    path = new_registry / "registry.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace('release: "2026.11.1"\n', 'release: "2026.12.1"\neffective: 2027-01-20\n', 1),
+                    encoding="utf-8")
+    contracts = tmp_path / "contracts"
+    contracts.mkdir()
+    shutil.copy(EXAMPLES_DIR / "kauppahuone-aalto.yaml", contracts)
+    batch_out = tmp_path / "batch"
+    first = cli("batch", contracts, "--out", batch_out)
+    assert first.returncode == 0, first.stderr
+    second = cli("batch", contracts, "--out", batch_out, "--registry", new_registry)
+    assert second.returncode == 0, second.stderr
+    (batch_pdf,) = (batch_out / "kauppahuone-aalto").glob("*.pdf")
+    notices = cli("notices", "--from", "registry", "--to", new_registry, "--notice-date", "2026-12-07",
+                  "--out", tmp_path / "notices", contracts)
+    assert notices.returncode == 0, notices.stderr
+    with (tmp_path / "notices" / "notices.csv").open(encoding="utf-8-sig", newline="") as fh:
+        (row,) = csv.DictReader(fh)
+    assert (row["effective_date"], row["objection_deadline"]) == ("2027-01-20", "2027-01-05")
+    assert batch_pdf.stem == row["annex_document_id"]
+    with pikepdf.open(batch_pdf) as pdf:
+        data = json.loads(pdf.attachments["annex.json"].get_file().read_bytes())
+    assert data["contract"] == {"reference": data["contract"]["reference"], "date": "2027-01-20",
+                                "replaces": example_annex("kauppahuone-aalto").document_id,
+                                "issued_by_notice": True}

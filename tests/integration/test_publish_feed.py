@@ -26,10 +26,13 @@ def edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
-def release(label: str):
+def release(label: str, effective: str | None = None):
+    """Set the release label and the effective date legal set for it (none: the line is removed)."""
     def set_label(registry: Path) -> None:
         text = (registry / "registry.yaml").read_text(encoding="utf-8")
-        (registry / "registry.yaml").write_text(re.sub(r'release: "[^"]*"', f'release: "{label}"', text, count=1),
+        text = re.sub(r"^effective: .*\n", "", text, flags=re.M)
+        line = f'release: "{label}"\n' + (f"effective: {effective}\n" if effective else "")
+        (registry / "registry.yaml").write_text(re.sub(r'release: "[^"]*"\n', line, text, count=1),
                                                 encoding="utf-8")
     return set_label
 
@@ -38,7 +41,7 @@ def add_entry(registry: Path) -> None:
     edit(registry / "sections.yaml", "  - id: eu-automation\n",
          "      - entity: hetzner\n        location: germany\n        purpose: {fi: Varmuuskopiot, en: Backups}\n\n"
          "  - id: eu-automation\n")
-    release("2026.12.1")(registry)
+    release("2026.12.1", "2026-12-31")(registry)
 
 
 def change_purpose(registry: Path) -> None:
@@ -56,7 +59,7 @@ def remove_entity(registry: Path) -> None:
     assert entry, "the Startdeliver entry is not in sections.yaml"
     sections.write_text(text.replace(entry.group(0), ""), encoding="utf-8")
     edit(registry / "entities.yaml", "  startdeliver:\n    name: Startdeliver\n", "")
-    release("2027.1.1")(registry)
+    release("2027.1.1", "2027-02-09")(registry)
 
 
 BASE_RELEASE = re.search(r'release: "([^"]*)"', (ps.REGISTRY_DIR / "registry.yaml").read_text()).group(1)
@@ -118,11 +121,13 @@ def test_entries_say_what_changed(site):
 
 def test_entries_carry_the_effective_date_and_the_objection_deadline(site):
     removed, changed, added, _ = parse(site["changes.atom"]).entries
-    # Committed 2027-01-10 23:30 UTC; 30 days' notice and 30 days to object (registry.yaml).
-    assert removed.summary == "In effect from: 2027-02-09. Objections by: 2027-02-09."
+    # Committed 2027-01-10 23:30 UTC; in effect from the date legal set (registry.yaml `effective`),
+    # objections until 15 days before it
+    assert removed.summary == "In effect from: 2027-02-09. Objections by: 2027-01-25."
     assert removed.published.startswith("2027-01-10")
-    assert changed.summary == "In effect from: 2027-01-14. Objections by: 2027-01-14."
-    assert added.summary == "In effect from: 2026-12-31. Objections by: 2026-12-31."
+    # a release without an effective date is never said to be in effect from a computed date
+    assert changed.summary == "Published: 2026-12-15. In effect from: not set."
+    assert added.summary == "In effect from: 2026-12-31. Objections by: 2026-12-16."
     assert removed.link.endswith("changes-en.html#v-2027-1-1")
 
 
@@ -132,7 +137,8 @@ def test_the_changes_pages_list_the_same_history_in_words(site):
     assert anchors == ["v-2027-1-1", "v-2026-12-2", "v-2026-12-1", "v-" + BASE_RELEASE.replace(".", "-")]
     assert "Alikäsittelijä poistettu: Startdeliver" in fi
     assert "Hetzner Online GmbH lisätty osioon EU: LianaPress: Saksa, Varmuuskopiot" in fi
-    assert "<dd>9.2.2027</dd>" in fi
+    assert "<dd>9.2.2027</dd>" in fi and "<dd>25.1.2027</dd>" in fi
+    assert "<dd>ei vahvistettu</dd>" in fi  # release 2026.12.2 has no effective date
     assert "Sub-processor removed: Startdeliver" in site["changes-en.html"]
 
 
@@ -140,6 +146,13 @@ def test_the_list_page_shows_the_current_version_and_when_it_took_effect(site):
     fi = site["index.html"]
     assert re.search(r"Luettelon versio 2027\.1\.1\+[0-9a-f]{8}, voimassa 9\.2\.2027 alkaen", fi)
     assert "Startdeliver" not in fi and "Varmuuskopiot" in fi
+
+
+def test_a_list_without_an_effective_date_says_when_it_was_published(tmp_path):
+    # the project's registry holds no effective date: the page does not claim one 30 days on
+    fi = ps.publish_site(tmp_path)["index.html"].decode("utf-8")
+    assert re.search(r"Luettelon versio [0-9.]+\+[0-9a-f]{8}, julkaistu 30\.11\.2026 ·", fi)
+    assert "voimassa" not in fi
 
 
 def test_a_range_compares_its_first_release_with_the_one_before(registry_dir, tmp_path):

@@ -67,7 +67,7 @@ def test_subprocessors_json(site):
     data = json.loads(site["subprocessors.json"])
     assert data["schema"] == "annex-gen/subprocessors/1"
     assert data["registry_version"].startswith(data["release"] + "+")
-    assert data["published"] == "2026-11-30" and data["effective"] == "2026-12-30"
+    assert data["published"] == "2026-11-30" and data["effective"] is None  # no effective date set by legal
     assert [s["id"] for s in data["sections"]][:3] == ["customer-register", "eu-general", "shared-mta"]
     entities = {e["id"]: e for e in data["entities"]}
     # printed as published: the six digits are no valid VAT number, and no source confirms a CRO number

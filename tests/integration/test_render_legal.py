@@ -128,9 +128,9 @@ def engine_rendered(request, rendered) -> dict[str, Rendered]:
     return {name: Rendered(out / name, base / "out" / name) for name in CONTRACTS}
 
 
-def test_the_json_is_schema_2_with_transfer_bases_and_the_replaced_annex(rendered):
+def test_the_json_is_schema_3_with_transfer_bases_and_the_replaced_annex(rendered):
     uae = rendered["uae-en"].json
-    assert uae["schema"] == "annex-gen/annex/2"
+    assert uae["schema"] == "annex-gen/annex/3"
     (entry,) = [e for s in uae["sections"] for e in s["entries"] if e["outside_eea"]]
     assert entry["transfer_basis"] == "scc-module-3"
     assert entry["transfer"] == "EU Standard Contractual Clauses (2021/914), Module 3 (processor to processor)"
@@ -168,10 +168,10 @@ def test_the_column_describes_the_processing(engine_rendered, name, header, abse
 
 
 @pytest.mark.parametrize(("name", "authorises", "replaced"), [
-    ("eu-fi", "hyväksyy tässä liitteessä luetellut alikäsittelijät EU:n yleisen tietosuoja-asetuksen 28 artiklan "
-              "2 kohdan mukaisesti",
+    ("eu-fi", "antaa käsittelijälle (Liana Technologies Oy) yleisen kirjallisen ennakkoluvan (EU:n yleisen "
+              "tietosuoja-asetuksen 28 artiklan 2 kohta",
      "Tämä liite korvaa 31.12.2026 alkaen aiemman liitteen, jonka asiakirjatunnus on ANX-1A2B-3C4D-5E6F-7A8B."),
-    ("eu-en", "authorises the sub-processors listed in this annex under Article 28(2)",
+    ("eu-en", "gives Liana Technologies Oy general written authorisation (Article 28(2)",
      "From 31 December 2026, this annex replaces the previous annex, document ID ANX-1A2B-3C4D-5E6F-7A8B."),
 ])
 def test_authorisation_roles_and_the_replaced_annex(engine_rendered, name, authorises, replaced):
@@ -187,10 +187,12 @@ def test_authorisation_roles_and_the_replaced_annex(engine_rendered, name, autho
 
 
 @pytest.mark.parametrize(("name", "register", "signatures", "labels"), [
-    ("eu-fi", "Asiakastietorekisterin alikäsittelijät", "Allekirjoitukset",
+    ("eu-fi", "Palveluntarjoajan omat käsittelijät (Liana Technologies Oy rekisterinpitäjänä), tiedoksi",
+     "Allekirjoitukset",
      ("Asiakas: Esimerkki Oy", "Palveluntarjoaja: Liana Technologies Oy", "Nimenselvennys ja asema",
       "Paikka ja aika")),
-    ("eu-en", "Sub-processors of Liana's customer register", "Signatures",
+    ("eu-en", "Liana Technologies Oy's own processors (Liana Technologies Oy as controller), for information",
+     "Signatures",
      ("Customer: Example Ltd", "Supplier: Liana Technologies Oy", "Name in block letters and title",
       "Place and date")),
 ])
@@ -237,17 +239,20 @@ def test_a_shared_section_is_headed_by_the_customers_products(engine_rendered):
 
 
 @pytest.mark.parametrize(("name", "phrases", "absent"), [
-    ("eu-fi", ("muihin regioneihin", "primäärisenä regionina", "SendGrid-palvelu", "Lisäpalvelut",
+    ("eu-fi", ("rajattu muille EU:n alueille", "Ensisijaisena alueena (region)", "SendGrid-palvelu", "Lisäpalvelut",
                "Lisäpalvelu: Dedikoidut MTA:t (LianaMailer)", "Nämä palvelut käyttävät", "IE557454",
                "ilmoittaa Asiakkaan pääkäyttäjille sähköpostitse tai sovelluksen sisäisellä ilmoituksella "
-               "alikäsittelijän lisäämisestä tai vaihtamisesta vähintään 30 päivää ennen kuin uusi "
-               "alikäsittelijä alkaa käsitellä Asiakkaan henkilötietoja.", "FI12345671 (ALV-tunniste)"),
-     ("regioniin", "regionana", "Sendgrid", "Sopimuksen lisäehd", "käytössä vain sopimuksen mukaisesti",
-      "CRO 557454", "Suomi / EU, Suomi")),
+               "jokaisesta tämän liitteen alikäsittelijöitä koskevasta suunnitellusta muutoksesta",
+               "FI12345671 (ALV-tunniste)", "Jaetun MTA-infrastruktuurin palvelinten ylläpito",
+               "GCP:n kautta tarjotaan muun muassa:"),
+     ("regioniin", "regionana", "regionina", "Regionaan", "primäärisenä", "tarjoillaan", "mm.", "hostaus",
+      "Sendgrid", "Sopimuksen lisäehd", "käytössä vain sopimuksen mukaisesti", "CRO 557454", "Suomi / EU, Suomi",
+      "tietoturvaan")),
     ("eu-en", ("Services provided through GCP include:", "customer implementations",
                "Sending text messages for multi-factor authentication (MFA)",
-               "relating to data security, within 30 days", "Additional services", "SendGrid"),
-     ("among others", "deliveries", "Contract options", "Finland / EU, Finland")),
+               "in writing, stating its grounds, by replying to the notice", "within 15 days of the notice",
+               "Additional services", "SendGrid"),
+     ("among others", "deliveries", "Contract options", "Finland / EU, Finland", "data security")),
 ])
 def test_the_texts_a_finnish_lawyer_would_write(engine_rendered, name, phrases, absent):
     doc = engine_rendered[name]

@@ -264,3 +264,21 @@ def test_an_objection_period_longer_than_the_new_terms_moves_the_effective_date(
                  ("registry.yaml", "resolution_days: 15", "resolution_days: 0"))
     dates = notice_dates(old, registry, dt.date(2026, 12, 1))
     assert (dates.objection_deadline, dates.effective_date) == (dt.date(2026, 12, 31), dt.date(2027, 1, 15))
+
+
+def test_renaming_an_option_leaves_the_annexes_it_has_no_effect_for_unchanged(tmp_path, registry):
+    from annex_gen.changes.impact import customer_impact
+    from annex_gen.changes.registry_diff import diff_registries
+
+    renamed = edited(tmp_path, ("registry.yaml", "en: Dedicated MTAs (LianaMailer)", "en: Dedicated mail servers"))
+    changes = diff_registries(registry, renamed)
+    cms = make_contract("eu", ["cms"], language="en")  # no LianaMailer: the option changes nothing
+    hk = make_contract("hk", ["mailer"], language="en")  # no dedicated MTAs in Hong Kong
+    for contract in (cms, hk):
+        before, after = resolve(registry, contract), resolve(renamed, contract)
+        assert "dedicated_mta" not in before.to_dict()["option_names"]
+        # the same content: a batch keeps the annex and its document ID, and no notice is due
+        assert before.content_hash() == after.content_hash()
+        assert customer_impact(registry, renamed, changes, contract).status == "unaffected"
+    mailer = make_contract("eu", ["mailer"], language="en")
+    assert resolve(registry, mailer).content_hash() != resolve(renamed, mailer).content_hash()

@@ -63,8 +63,8 @@ class Record(NamedTuple):
     templates: str
     files: Mapping[str, FileRecord]
     generated_at: str
-    source_stamp: str | None = None  # the input file as last read (sources.stamp_of), and its digest
-    source_sha256: str | None = None
+    source_stamp: str | None = None  # the input file as last read (sources.stamp_of), when trusted
+    source_sha256: str | None = None  # the digest of the input as last read
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
@@ -81,6 +81,7 @@ class Record(NamedTuple):
         }
         if self.source_stamp is not None:
             out["source_stamp"] = self.source_stamp
+        if self.source_sha256 is not None:  # the input as read, even when its stamp cannot be trusted
             out["source_sha256"] = self.source_sha256
         return out
 
@@ -90,8 +91,8 @@ class Record(NamedTuple):
         files = {fmt: FileRecord(str(f["path"]), int(f["size"]), str(f["sha256"]))
                  for fmt, f in data["files"].items()}
         stamp, digest = data.get("source_stamp"), data.get("source_sha256")
-        if not (isinstance(stamp, str) and isinstance(digest, str)):
-            stamp = digest = None
+        digest = digest if isinstance(digest, str) else None
+        stamp = stamp if isinstance(stamp, str) and digest is not None else None
         return cls(customer_id, str(data["source"]), str(data["input_key"]), str(data["document_id"]),
                    str(data["content_hash"]), str(data["registry_version"]), str(data["templates"]),
                    files, str(data["generated_at"]), stamp, digest)

@@ -31,7 +31,6 @@ from typing import TYPE_CHECKING, Any
 from annex_gen import __version__, collector
 from annex_gen.batch.manifest import FileRecord, Manifest, Record, locked
 from annex_gen.errors import AnnexGenError, BatchInterrupted, Diagnostic
-from annex_gen.inputs.contract import date_problem
 from annex_gen.inputs.sources import InputFailure, Source, duplicate_ids, gather
 from annex_gen.model import Annex, Contract, Registry
 from annex_gen.resolve import resolve, resolve_replacement
@@ -180,7 +179,8 @@ def stop_on_signals() -> Iterator[StopRequest]:
 
 
 def _stamp(source: Source) -> tuple[str | None, str | None]:
-    return (source.stamp, source.digest) if source.stamp is not None else (None, None)
+    """The input's stat stamp (None while it cannot be trusted) and its digest, as the record keeps them."""
+    return source.stamp, source.digest
 
 
 class _Recorder:
@@ -266,7 +266,10 @@ def _plan(registry: Registry, sources: list[Source], input_failures: list[InputF
             # the contract is unchanged and the registry changed: the annex its change notice issues,
             # dated the registry's effective date (resolve_replacement), so both give one ID
             annex = resolve_replacement(registry, contract, record.document_id, registry.effective)
-        elif problem := date_problem(registry, contract.date):
+        elif contract.date < registry.list_retrieved:
+            from annex_gen.inputs.contract import date_problem
+
+            problem = date_problem(registry, contract.date)
             result.failed.append(Failure(source.label, f"{source.label}: contract.date: {problem}"))
             continue
         elif replacing:

@@ -260,7 +260,8 @@ def site_data(registry: Registry, version: Version | None) -> dict:
         "release": registry.release,
         "published": version.published.isoformat() if version else None,
         "effective": version.effective.isoformat() if version and version.effective else None,
-        "notice": {"period_days": registry.notice.period_days, "objection_days": registry.notice.objection_days},
+        "notice": {"period_days": registry.notice.period_days, "objection_days": registry.notice.objection_days,
+                   "resolution_days": registry.notice.resolution_days},
         "products": [{"id": pid, "name": name} for pid, name in registry.products.items()],
         "regions": [{"id": r.id, "name": dict(r.name), "heading": dict(r.heading), "products": list(r.products)}
                     for r in registry.regions.values()],
