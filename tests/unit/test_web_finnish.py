@@ -200,11 +200,8 @@ def _pages(site: TestClient) -> dict[str, str]:
     return shown
 
 
-def test_every_page_and_message_is_finnish(site):
-    pages = _pages(site)
-    data = _data_strings(site.registry, site.customers)  # type: ignore[attr-defined]
-    data |= {"Aalto Legal", "signed.pdf", "broken.pdf", "again.pdf", "x.pdf", "Iso Kirjain", "Uusi Oy", "nobody",
-             "huomenna", "=x@example.com", "local", "Hetzner Online GmbH"}
+def _not_finnish(pages: dict[str, str], data: set[str]) -> dict[str, list[str]]:
+    """Per page, the visible texts with words left once catalog texts and data are taken out."""
     allowed = re.compile("|".join(re.escape(s) for s in sorted(data | set(NEUTRAL) | set(_fragments()),
                                                                   key=len, reverse=True)))
     english: dict[str, list[str]] = {}
@@ -214,5 +211,40 @@ def test_every_page_and_message_is_finnish(site):
         left = [(text.strip(), rest) for text in parser.texts if (rest := _left_over(text, allowed))]
         if left:
             english[name] = [f"{text!r} -> {rest!r}" for text, rest in left]
-    assert not english, "text not from the Finnish catalog:\n" + "\n".join(
+    return english
+
+
+def _report(english: dict[str, list[str]]) -> str:
+    return "text not from the Finnish catalog:\n" + "\n".join(
         f"{name}: {line}" for name, lines in english.items() for line in lines)
+
+
+def test_every_page_and_message_is_finnish(site):
+    pages = _pages(site)
+    data = _data_strings(site.registry, site.customers)  # type: ignore[attr-defined]
+    data |= {"Aalto Legal", "signed.pdf", "broken.pdf", "again.pdf", "x.pdf", "Iso Kirjain", "Uusi Oy", "nobody",
+             "huomenna", "=x@example.com", "local", "Hetzner Online GmbH"}
+    english = _not_finnish(pages, data)
+    assert not english, _report(english)
+
+
+def test_signing_in_and_refusals_are_finnish(tmp_path):
+    from web_support import PASSWORD, web_client
+
+    client = web_client(tmp_path, {}, users={"myyja": "sales"})
+    client.post("/language", data={"lang": "fi", "csrf_token": csrf(client, "/login"), "next": "/login"})
+    pages = {"login": client.get("/login").text}
+    failed = client.post("/login", data={"name": "myyja", "password": "väärä salasana",
+                                         "csrf_token": csrf(client, "/login"), "next": "/"})
+    pages["login-failed"] = failed.text
+    signed_in = client.post("/login", data={"name": "myyja", "password": PASSWORD,
+                                            "csrf_token": csrf(client, "/login"), "next": "/"})
+    assert signed_in.status_code == 303
+    forbidden = client.get("/archive")
+    assert forbidden.status_code == 403
+    pages["forbidden"] = forbidden.text
+    stale = client.post("/customers/new", data={"csrf_token": "vanha", "action": "save"})
+    assert stale.status_code == 403
+    pages["csrf"] = stale.text
+    english = _not_finnish(pages, {"myyja"})
+    assert not english, _report(english)

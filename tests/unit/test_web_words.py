@@ -187,3 +187,13 @@ def test_the_notice_encloses_the_annex_the_batch_generated(tmp_path, batch_befor
     from annex_gen.changes.notices import _replaced_in
 
     assert _replaced_in(enclosed), "the new annex names the annex it replaces, as the batch writes it"
+
+
+def test_the_batch_page_tells_why_a_contract_failed_in_finnish(tmp_path):
+    client = web_client(tmp_path, {**CUSTOMERS, "rikki.yaml": "customer: {id: x\n"}, archive=tmp_path / "archive")
+    _finnish(client)
+    assert client.post("/changes/batch", data={"csrf_token": csrf(client)}).status_code == 303
+    assert client.app.state.batch_runner.wait(300).state == "finished"
+    page = client.get("/changes/batch").text
+    assert "rikki.yaml: Tiedoston rakenne ei ole kelvollista YAML-muotoa rivillä" in page
+    assert "invalid YAML" not in page

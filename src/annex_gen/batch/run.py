@@ -49,6 +49,7 @@ class Failure:
     source: str
     reason: str
     customer_id: str | None = None
+    diagnostics: tuple[Diagnostic, ...] = field(default=(), compare=False)  # the reason's, for other languages
 
 
 @dataclass(frozen=True)
@@ -236,7 +237,7 @@ def _plan(registry: Registry, sources: list[Source], input_failures: list[InputF
           templates: str, force: bool, result: BatchResult, recorder: _Recorder) -> list[_Job]:
     """Decide per input: unchanged (recorded now), failed (recorded now) or a job to render."""
     by_source = manifest.by_source()
-    result.failed += [Failure(f.label, f.message) for f in input_failures]
+    result.failed += [Failure(f.label, f.message, diagnostics=f.diagnostics) for f in input_failures]
     unchanged: list[tuple[Record, Source, str]] = []
     jobs: list[_Job] = []
     for source in sources:
@@ -251,7 +252,8 @@ def _plan(registry: Registry, sources: list[Source], input_failures: list[InputF
             contract, warnings = source.load(registry, check_date=False)
             annex = resolve(registry, contract)
         except AnnexGenError as exc:
-            result.failed.append(Failure(source.label, str(exc)))
+            result.failed.append(Failure(source.label, str(exc),
+                                         diagnostics=tuple(getattr(exc, "diagnostics", ()))))
             continue
         content = annex.content_hash()
         record = manifest.records.get(contract.customer_id)

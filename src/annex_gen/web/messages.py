@@ -12,7 +12,6 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from annex_gen.archive.pdfinfo import signature_problem_code
 from annex_gen.errors import AnnexGenError, Diagnostic, InvalidInput
 from annex_gen.model import Registry
 from annex_gen.views.catalog import Catalog
@@ -122,6 +121,8 @@ class Messages:
 
     def signature_problem(self, problem: str | None) -> str:
         """Why a signature is broken (as pdfinfo writes it, stored in records) in the page's language."""
+        from annex_gen.archive.pdfinfo import signature_problem_code  # pikepdf: only for pages with signatures
+
         code = signature_problem_code(problem or "")
         return self.text(code, {}, problem or "") if code else problem or ""
 
