@@ -31,6 +31,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         **({"secret_key": os.environ["ANNEX_GEN_SECRET_KEY"]} if os.environ.get("ANNEX_GEN_SECRET_KEY") else {}),
     )
     app.load_registry(settings.registry_dir)  # a broken registry stops the server here, with every problem
+    from annex_gen.audit import Actor
+
+    recovered = app.reconcile_batch(settings.out_dir, Actor(settings.archive, "annex-gen serve"))
+    if recovered:  # a batch killed with the previous server: its annexes are named in the audit log now
+        print(f"annex-gen: recorded in the audit log: a batch run {recovered}", file=sys.stderr)
     application = create_app(settings)
     handler = logging.StreamHandler(sys.stderr)  # one line per request, in uvicorn's style
     handler.setFormatter(logging.Formatter("%(levelname)s:     %(message)s"))

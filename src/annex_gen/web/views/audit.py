@@ -10,15 +10,20 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from annex_gen import app
+from annex_gen.audit import Actor
 from annex_gen.web.http import current_user, page, render
+
+
+def actor(request: Request) -> Actor:
+    """The signed-in user (`local` without logins) and the audit log their acts are recorded in."""
+    user = current_user(request)
+    return Actor(request.app.state.settings.archive, user.name if user is not None else "-")
 
 
 async def record(request: Request, action: str, what: str, refs: Iterable[str | int] = ()) -> None:
     """Append an action of the signed-in user (`local` without logins) to the audit log."""
-    user = current_user(request)
-    actor = user.name if user is not None else "-"
-    await run_in_threadpool(app.audit_record, request.app.state.settings.archive, actor, action, what,
-                            list(refs))
+    who = actor(request)
+    await run_in_threadpool(app.audit_record, who.location, who.name, action, what, list(refs))
 
 
 async def audit_page(request: Request) -> Response:

@@ -15,11 +15,11 @@ from starlette.routing import Route
 
 from annex_gen import app
 from annex_gen.archive.staging import safe_name
-from annex_gen.batch.background import BatchProgress, BatchRunner
+from annex_gen.batch.background import BatchRunner
 from annex_gen.errors import AnnexGenError, NotFound, UsageError
-from annex_gen.web.http import current_user, page, render, see_other
+from annex_gen.web.http import page, render, see_other
 from annex_gen.web.views.archive import parse_date
-from annex_gen.web.views.audit import record
+from annex_gen.web.views.audit import actor, record
 
 NOTICES_DIR = "_notices"  # inside the output folder; "_" keeps it apart from customer ids
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -72,18 +72,8 @@ async def changes_page(request: Request) -> Response:
 async def start_batch(request: Request) -> Response:
     """Regenerate every annex the change reaches (an incremental batch) in the background."""
     s = _settings(request)
-    user = current_user(request)
-    by = user.name if user is not None else "-"
-
-    def finished(progress: BatchProgress) -> None:
-        result = progress.result
-        what = (f"{progress.generated} generated, {progress.unchanged} unchanged, {progress.failed} failed"
-                + (f"; {progress.error}" if progress.error else ""))
-        refs = [document for _, document in result.generated] if result else []
-        app.audit_record(s.archive, by, "batch run", what, refs)
-
-    app.start_batch(runner(request), s.registry_dir, [s.customers_dir], s.out_dir, started_by=by,
-                    on_finish=finished)
+    who = actor(request)  # the run is recorded by the batch itself, and a killed run when the next one starts
+    app.start_batch(runner(request), s.registry_dir, [s.customers_dir], s.out_dir, started_by=who.name, actor=who)
     return see_other("/changes/batch")
 
 
@@ -108,7 +98,10 @@ async def write_notices(request: Request) -> Response:
     effective = parse_date(str(form.get("effective_date", "")), "effective date")
     out = notices_dir(request, notice_date.isoformat())
 
+    who = actor(request)
+
     def write() -> Any:
+        who.ready()  # an unwritable audit log stops it before any notice is written
         report = app.impact(s.registry_dir, old, None, [s.customers_dir])
         return app.notices(report, out, notice_date=notice_date, effective_date=effective)
 

@@ -11,10 +11,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from annex_gen import app
-from annex_gen.errors import Diagnostic, EditConflict, InvalidInput
+from annex_gen.errors import Diagnostic, EditConflict, InvalidInput, NotRecorded
 from annex_gen.model import Registry
 from annex_gen.web.http import language, page, render, see_other
-from annex_gen.web.views.audit import record
+from annex_gen.web.views.audit import actor
 from annex_gen.workspace import ContractForm, offered_options, offered_products, suggest_id
 
 # Where a problem is shown: the first field whose key prefix matches the diagnostic's key.
@@ -98,15 +98,16 @@ async def submit(request: Request) -> Response:
         if not editing and not form.customer_id.strip() and form.name.strip():
             form = ContractForm(**{**form.__dict__, "customer_id": suggest_id(form.name)})
         return _show(request, registry, form, editing=editing, digest=digest, focus=str(data.get("focus", "")))
-    try:
-        saved = app.save_contract(settings.registry_dir, settings.customers_dir, form, editing=editing, digest=digest)
+    try:  # recorded in the audit log before the file is written: unrecorded, it is not saved
+        saved = app.save_contract(settings.registry_dir, settings.customers_dir, form, editing=editing, digest=digest,
+                                  actor=actor(request))
     except InvalidInput as exc:
         return _show(request, registry, form, editing=editing, digest=digest, problems=exc.diagnostics,
                      status_code=400)
     except EditConflict as exc:
         return _show(request, registry, form, editing=editing, digest=digest, conflict=str(exc), status_code=409)
-    await record(request, "contract saved", f"{saved.path.name} ({'new' if saved.created else 'edited'})",
-                 [saved.contract.customer_id])
+    except NotRecorded as exc:  # the form is kept, so nothing typed is lost
+        return _show(request, registry, form, editing=editing, digest=digest, conflict=str(exc), status_code=503)
     return see_other(f"/customers/{saved.contract.customer_id}?saved=1")
 
 

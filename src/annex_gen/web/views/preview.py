@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
@@ -13,7 +11,7 @@ from annex_gen.errors import NotFound
 from annex_gen.explain import included_sections
 from annex_gen.resources import TEMPLATES_DIR
 from annex_gen.web.http import page, render
-from annex_gen.web.views.audit import record
+from annex_gen.web.views.audit import actor
 
 STYLESHEET = "annex.css"
 FONTS_DIR = TEMPLATES_DIR / "fonts"
@@ -61,11 +59,8 @@ async def download(request: Request) -> Response:
     fmt = request.path_params["fmt"]
     if fmt not in MEDIA_TYPES:
         raise NotFound(f"no download format {fmt!r}; expected pdf or docx")
-    generated: list[Path] = []
     path = app.annex_file(settings.registry_dir, settings.customers_dir, settings.out_dir,
-                          request.path_params["customer_id"], fmt, on_generate=generated.append)
-    if generated:
-        await record(request, "annex generated", f"{path.parent.name}: {fmt.upper()}", [path.stem])
+                          request.path_params["customer_id"], fmt, actor=actor(request))  # recorded if generated
     customer = path.parent.name
     return FileResponse(path, media_type=MEDIA_TYPES[fmt], filename=f"{customer}-{path.stem}.{fmt}")
 
