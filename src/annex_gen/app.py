@@ -23,8 +23,9 @@ if TYPE_CHECKING:  # imported where used, so a command loads only the stages it 
     from annex_gen.archive.intake import AddRequest, Inspection
     from annex_gen.archive.status import CustomerStatus
     from annex_gen.archive.store import Archive, Record, VerifyReport
-    from annex_gen.audit import AuditEntry
+    from annex_gen.audit import Actor, AuditEntry
     from annex_gen.batch.background import BatchProgress, BatchRunner
+    from annex_gen.batch.journal import RunLog
     from annex_gen.batch.run import BatchResult
     from annex_gen.changes.bundle import NoticeRow
     from annex_gen.changes.impact import ImpactReport
@@ -151,22 +152,62 @@ def generate(registry_dir: Path, paths: Iterable[Path], out_dir: Path,
 
 
 def batch(registry_dir: Path, paths: Iterable[Path], out_dir: Path, *, jobs: int | None = None,
-          force: bool = False, progress: Callable | None = None, engine: str = "weasyprint") -> BatchResult:
-    """Regenerate every annex whose contract, registry content, templates or engine changed (see batch.run)."""
+          force: bool = False, progress: Callable | None = None, engine: str = "weasyprint",
+          actor: Actor | None = None) -> BatchResult:
+    """Regenerate every annex whose contract, registry content, templates or engine changed (see batch.run).
+
+    With actor, the run is recorded in the audit log: refused before anything is written when it
+    cannot be, and an earlier run into out_dir killed before its entry was written gets its entry.
+    """
     from annex_gen.batch.run import run_batch
     from annex_gen.render import parse_engine
 
     return run_batch(load_registry(registry_dir), list(paths), out_dir, jobs=jobs, force=force, progress=progress,
-                     engine=parse_engine(engine))
+                     engine=parse_engine(engine), log=_run_log(actor) if actor is not None else None)
+
+
+def _run_log(actor: Actor) -> RunLog:
+    from annex_gen.audit import open_audit_log
+    from annex_gen.batch.journal import RunLog
+    from annex_gen.errors import NotRecorded
+
+    def record(what: str, refs: list[str]) -> None:
+        try:
+            open_audit_log(actor.location).record(actor.name, "batch run", what, refs)
+        except ArchiveError as exc:
+            raise NotRecorded(f"{exc}; the annexes the run generated are kept, and recorded when the next "
+                              "recorded run into the same folder starts") from None
+
+    return RunLog(ready=actor.ready, record=record, started_by=actor.name)
+
+
+def reconcile_batch(out_dir: Path, actor: Actor) -> str | None:
+    """Record a batch run into out_dir that was killed before its entry was written; return the entry's text.
+
+    Does nothing while a batch holds out_dir (it reconciles when it starts) or when there is nothing to record.
+    """
+    from annex_gen.batch import journal
+    from annex_gen.batch.manifest import Manifest, locked
+    from annex_gen.errors import OutputLocked
+
+    if not (out_dir / journal.JOURNAL_NAME).exists():
+        return None
+    try:
+        with locked(out_dir):
+            manifest = Manifest.load(out_dir)
+            manifest.sweep()
+            return journal.reconcile(manifest, _run_log(actor))
+    except OutputLocked:
+        return None
 
 
 def start_batch(runner: BatchRunner, registry_dir: Path, paths: Iterable[Path], out_dir: Path, *, started_by: str,
-                jobs: int | None = None, force: bool = False,
+                jobs: int | None = None, force: bool = False, actor: Actor | None = None,
                 on_finish: Callable[[BatchProgress], None] | None = None) -> BatchProgress:
     """Start `batch` in the runner's background thread; raise OutputLocked if one is running."""
     paths = list(paths)
     return runner.start(lambda progress: batch(registry_dir, paths, out_dir, jobs=jobs, force=force,
-                                               progress=progress),
+                                               progress=progress, actor=actor),
                         out_dir=out_dir, started_by=started_by, on_finish=on_finish)
 
 
@@ -334,12 +375,24 @@ def open_archive(location: str | Path, *, create: bool = False) -> Archive:
     return Archive.open(location, create=create)
 
 
-def archive_add(location: str | Path, request: AddRequest) -> Record:
-    """Read, check and store one signed file (or an attachment of a record)."""
+def archive_add(location: str | Path, request: AddRequest, *, actor: Actor | None = None) -> Record:
+    """Read, check and store one signed file (or an attachment of a record).
+
+    With actor, the act is recorded in the audit log before the record commits: a file whose
+    entry cannot be written is not archived.
+    """
     from annex_gen.archive.intake import add_file
 
+    def recorded(record: Record) -> None:
+        if actor is not None:
+            refs = [f"#{record.seq}"] + ([record.document_id] if record.document_id else [])
+            actor.record("file archived", f"{record.file_name} for customer {record.customer_id}", refs,
+                         {"file": record.file_name, "customer": record.customer_id})
+
+    if actor is not None:
+        actor.ready()
     with open_archive(location, create=True) as archive:
-        return add_file(archive, request)
+        return add_file(archive, request, before_commit=recorded)
 
 
 def archive_exists(location: str | Path) -> bool:
@@ -458,26 +511,31 @@ class CopyReport:
     copied: int
     already: int
     verify: VerifyReport
+    audit_copied: int = 0
 
 
 def archive_copy(source: str | Path, target: str | Path, *,
                  progress: Callable[[Record], None] | None = None) -> CopyReport:
-    """Copy every record (numbers, hashes, chain) and file from source to target, then verify the copy.
+    """Copy every record (numbers, hashes, chain) and file, and the audit log, from source to target; verify the copy.
 
     The source must verify; the target must be empty or hold a prefix of the source (an interrupted
-    copy), so a copy can be repeated until it completes.
+    copy), so a copy can be repeated until it completes. The copy is verified against the source's heads.
     """
+    from annex_gen.archive.chain import Heads
     from annex_gen.archive.store import Archive, Head, copy_records
+    from annex_gen.audit import open_audit_log
 
     with open_archive(source) as src:
         report = src.verify()
+        open_audit_log(source).verify(report)
         if report.errors:
             raise ArchiveError(f"{src.location}: the archive to copy does not verify ({len(report.errors)} "
                                "problem(s); `annex-gen archive verify` lists them); nothing was copied")
         with Archive.open(target, create=True) as dst:
             copied, already = copy_records(src, dst, progress=progress)
-            return CopyReport(copied, already, dst.verify(report.head and Head(report.head.seq,
-                                                                                report.head.record_hash)))
+    audit_copied, _ = open_audit_log(target).copy_from(open_audit_log(source))
+    heads = Heads(report.head and Head(report.head.seq, report.head.record_hash), report.audit_head)
+    return CopyReport(copied, already, archive_verify(target, head=heads), audit_copied)
 
 
 @dataclass(frozen=True)
@@ -593,15 +651,25 @@ def contract_entry(registry_dir: Path, customers_dir: Path, out_dir: Path,
 
 
 def save_contract(registry_dir: Path, customers_dir: Path, form: ContractForm, *, editing: str | None = None,
-                  digest: str = "") -> Saved:
+                  digest: str = "", actor: Actor | None = None) -> Saved:
     """Validate a contract form and write its YAML atomically (new, or a round-trip edit of `editing`).
 
     Raises InvalidInput (every problem, as `check` words it) or EditConflict (id taken, or the file
-    changed since it was read with `digest`).
+    changed since it was read with `digest`). With actor, the save is recorded in the audit log
+    before the file is written; ArchiveError (nothing saved) when the entry cannot be written.
     """
     from annex_gen.workspace import save_contract as save
 
-    return save(load_registry(registry_dir), customers_dir, form, editing=editing, digest=digest)
+    def recorded(saved: Saved) -> None:
+        if actor is not None:
+            actor.record("contract saved", f"{saved.path.name} ({'new' if saved.created else 'edited'})",
+                         [saved.contract.customer_id], {"variant": "new" if saved.created else "edited",
+                                                        "file": saved.path.name, "name": saved.contract.customer_name})
+
+    if actor is not None:
+        actor.ready()
+    return save(load_registry(registry_dir), customers_dir, form, editing=editing, digest=digest,
+                before_write=recorded)
 
 
 def preview_html(annex: Annex) -> bytes:
@@ -623,11 +691,12 @@ def annex_output(registry_dir: Path, customers_dir: Path, out_dir: Path, custome
 
 
 def annex_file(registry_dir: Path, customers_dir: Path, out_dir: Path, customer_id: str, fmt: str, *,
-               on_generate: Callable[[Path], None] | None = None) -> Path:
+               actor: Actor | None = None) -> Path:
     """OUT/<customer>/<document-id>.<fmt>, generated on first request and then served as it is.
 
-    The bytes are those `annex-gen generate` writes: the same resolution, renderer and path.
-    on_generate(path) is called when the file is written now (for the audit log).
+    The bytes are those `annex-gen generate` writes: the same resolution, renderer and path. With
+    actor, a file generated now is recorded in the audit log before it is written; ArchiveError
+    (nothing written) when the entry cannot be written.
     """
     from annex_gen.output.generate import generate as write_annex
     from annex_gen.output.generate import output_path
@@ -638,9 +707,13 @@ def annex_file(registry_dir: Path, customers_dir: Path, out_dir: Path, customer_
     registry, entry = contract_entry(registry_dir, customers_dir, out_dir, customer_id)
     path = output_path(out_dir, entry.annex, fmt)
     if not path.is_file():  # the document ID names the content: an existing file is this annex
-        write_annex(registry, entry.contract, out_dir, (fmt,), annex=entry.annex)
-        if on_generate is not None:
-            on_generate(path)
+        def recorded(paths: list[Path]) -> None:
+            if actor is not None:
+                actor.record("annex generated", f"{path.parent.name}: {fmt.upper()}", [path.stem])
+
+        if actor is not None:
+            actor.ready()
+        write_annex(registry, entry.contract, out_dir, (fmt,), annex=entry.annex, before_write=recorded)
     return path
 
 

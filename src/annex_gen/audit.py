@@ -4,8 +4,8 @@ The log lives with the archive: a SQLite file beside a directory archive's index
 (`ARCHIVE/audit.sqlite`), or the table `annex_archive.audit` in a PostgreSQL archive's
 database. Like the archive, nothing in it is updated or deleted (triggers refuse it) and every
 entry carries the hash of the one before, so a removed or edited entry breaks the chain that
-`verify` walks (`annex-gen archive verify` and the web application's Verify).
-`open_audit_log(location)` picks the implementation from the archive's location.
+`verify` walks (`annex-gen archive verify`, the web application's Verify). `open_audit_log(location)`
+picks the implementation from the archive's location; an `Actor` records acts before they are committed.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Any
 
 from annex_gen.archive.chain import Head, VerifyReport, check_head
 from annex_gen.archive.index import is_server_url
-from annex_gen.errors import ArchiveError
+from annex_gen.errors import ArchiveError, NotRecorded
 from annex_gen.hashing import canonical_json, sha256_text
 
 AUDIT_NAME = "audit.sqlite"
@@ -109,6 +109,27 @@ class AuditLog(ABC):
     def _append(self, actor: str, action: str, what: str, refs: Iterable[str | int],
                 params: dict | None = None) -> AuditEntry:
         """Append under a write lock taken before the tip is read, so no two entries share a prev."""
+
+    @abstractmethod
+    def _insert_exact(self, rows: list[tuple[int, str, str]]) -> None:
+        """Append rows exactly as given (body text and hash), in one transaction."""
+
+    def copy_from(self, source: AuditLog) -> tuple[int, int]:
+        """Append source's entries not here yet, exactly (numbers, bodies, hashes); return (copied, already there).
+
+        This log must be empty or hold the same first entries (a copy interrupted earlier).
+        """
+        there, rows = self.rows(), source.rows()
+        if rows[:len(there)] != there:
+            raise ArchiveError(f"{self.location}: holds audit entries the source does not; copy into an empty "
+                               "archive")
+        if rows[len(there):]:
+            self._insert_exact(rows[len(there):])
+        return len(rows) - len(there), len(there)
+
+    @abstractmethod
+    def ready(self) -> None:
+        """Raise ArchiveError unless an entry can be written now (checked before an act, so none goes unlogged)."""
 
     @abstractmethod
     def rows(self) -> list[tuple[int, str, str]]:
@@ -218,6 +239,32 @@ class SqliteAuditLog(AuditLog):
             con.close()
         return entry
 
+    def _insert_exact(self, rows: list[tuple[int, str, str]]) -> None:
+        con = self._connect(create=True)
+        try:
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                con.executemany("INSERT INTO entries (seq, body, entry_hash) VALUES (?, ?, ?)", rows)
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise ArchiveError(f"{self.path}: cannot copy the audit log: {exc}") from None
+        finally:
+            con.close()
+
+    def ready(self) -> None:
+        """The file can be created and its write lock taken."""
+        con = self._connect(create=True)
+        try:
+            con.execute("BEGIN IMMEDIATE")
+            con.execute("ROLLBACK")
+        except sqlite3.Error as exc:
+            raise ArchiveError(f"{self.path}: cannot write the audit log: {exc}") from None
+        finally:
+            con.close()
+
     def rows(self) -> list[tuple[int, str, str]]:
         """The rows of the file, if it exists."""
         if not self.path.is_file():
@@ -279,6 +326,35 @@ class PostgresAuditLog(AuditLog):
             index.close()
         return entry
 
+    def _insert_exact(self, rows: list[tuple[int, str, str]]) -> None:
+        from annex_gen.archive.postgres_index import AUDIT_LOCK, AUDIT_TABLE
+
+        index = self._index(create=True)
+        try:
+            with index.con.transaction():
+                index.con.execute("SELECT pg_advisory_xact_lock(%s)", (AUDIT_LOCK,))
+                with index.con.cursor() as cur:
+                    cur.executemany(f"INSERT INTO {AUDIT_TABLE} (seq, body, entry_hash) VALUES (%s, %s, %s)", rows)
+        except index.db_errors as exc:
+            raise ArchiveError(f"{self.location}: cannot copy the audit log: {' '.join(str(exc).split())}") from None
+        finally:
+            index.close()
+
+    def ready(self) -> None:
+        """The database answers and the table takes inserts."""
+        from annex_gen.archive.postgres_index import AUDIT_TABLE, SCHEMA
+
+        index = self._index(create=True)
+        try:
+            (allowed,) = index.con.execute("SELECT has_table_privilege(%s, 'INSERT')",
+                                           (f"{SCHEMA}.{AUDIT_TABLE}",)).fetchone()
+        except index.db_errors as exc:
+            raise ArchiveError(f"{self.location}: cannot write the audit log: {' '.join(str(exc).split())}") from None
+        finally:
+            index.close()
+        if not allowed:
+            raise ArchiveError(f"{self.location}: cannot write the audit log: this database user may not insert")
+
     def rows(self) -> list[tuple[int, str, str]]:
         """The table's rows; none when the archive's schema does not exist yet."""
         from annex_gen.archive.postgres_index import AUDIT_TABLE, PostgresIndex
@@ -293,6 +369,35 @@ class PostgresAuditLog(AuditLog):
             raise ArchiveError(f"{self.location}: cannot read the audit log: {' '.join(str(exc).split())}") from None
         finally:
             index.close()
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts, and the audit log of the archive their acts are recorded in.
+
+    An act is recorded before it is committed (`ready` before the work, `record` just before the
+    file is renamed into place or the transaction commits): an act whose entry cannot be written
+    is not made. Should the commit itself then fail, the entry names an act that did not complete;
+    no act is ever left without an entry.
+    """
+
+    location: str | Path
+    name: str
+
+    def ready(self) -> None:
+        """Raise NotRecorded, saying nothing was done, unless the log can be written now."""
+        try:
+            open_audit_log(self.location).ready()
+        except ArchiveError as exc:
+            raise NotRecorded(f"{exc}; the action cannot be recorded, so nothing was done") from None
+
+    def record(self, action: str, what: str, refs: Iterable[str | int] = (),
+               params: dict | None = None) -> AuditEntry:
+        """Append the entry of an act about to be committed; NotRecorded (nothing done) when it cannot."""
+        try:
+            return open_audit_log(self.location).record(self.name, action, what, refs, params)
+        except ArchiveError as exc:
+            raise NotRecorded(f"{exc}; the action cannot be recorded, so nothing was done") from None
 
 
 def open_audit_log(location: str | Path, *, clock: Callable[[], str] = _now) -> AuditLog:

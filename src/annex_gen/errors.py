@@ -88,6 +88,10 @@ class ArchiveError(AnnexGenError):
     """The archive cannot do what was asked (no archive there, no such record, newer schema)."""
 
 
+class NotRecorded(ArchiveError):
+    """An act whose audit entry cannot be written (the log's database is down, its file unwritable): not made."""
+
+
 class OutputLocked(AnnexGenError):
     """Another batch is writing the same output directory."""
 

@@ -39,7 +39,7 @@ def escaped(text: Any, *, keep: str = "") -> str:
 
 
 class EscapingStream:
-    """A text stream that escapes what it is given, keeping newlines and tabs: nothing written can drive the terminal."""
+    """A text stream escaping what it is given but newlines and tabs: nothing written can drive the terminal."""
 
     def __init__(self, stream: TextIO) -> None:
         self._stream = stream

@@ -15,7 +15,7 @@ import io
 import os
 import re
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -297,16 +297,20 @@ class Saved:
 
 
 def save_contract(registry: Registry, customers_dir: Path, form: ContractForm, *,
-                  editing: str | None = None, digest: str = "") -> Saved:
+                  editing: str | None = None, digest: str = "",
+                  before_write: Callable[[Saved], None] | None = None) -> Saved:
     """Validate and write a contract: a new file (editing None) or the file of customer `editing`.
 
     Refused with EditConflict when the customer id is taken (new) or the file's text no longer has
     `digest` (someone saved since the form was opened); with InvalidInput listing every problem.
+    before_write(saved) runs once everything is checked, just before the file is written; what it
+    raises leaves the file as it was (the audit entry is written there).
     """
+    before = before_write or (lambda saved: None)
     with _locked(customers_dir):
         sources, _ = _sources(customers_dir)
         if editing is None:
-            return _create(registry, customers_dir, form, sources)
+            return _create(registry, customers_dir, form, sources, before)
         source = _source_of(sources, editing)
         if source.row is not None:
             raise InvalidInput([Diagnostic(source.label, None, None, "",
@@ -320,11 +324,14 @@ def save_contract(registry: Registry, customers_dir: Path, form: ContractForm, *
         form = ContractForm(**{**form.__dict__, "customer_id": editing})  # the id of a saved contract is fixed
         text = form_yaml(registry, form, current.removeprefix("\ufeff"))
         contract, warnings = check_form(registry, text, str(path))
+        saved = Saved(path, contract, False, tuple(warnings))
+        before(saved)
         write_atomic(path, text.encode("utf-8"))
-        return Saved(path, contract, False, tuple(warnings))
+        return saved
 
 
-def _create(registry: Registry, customers_dir: Path, form: ContractForm, sources: list[Source]) -> Saved:
+def _create(registry: Registry, customers_dir: Path, form: ContractForm, sources: list[Source],
+            before: Callable[[Saved], None]) -> Saved:
     form = ContractForm(**{**form.__dict__, "customer_id": form.customer_id.strip() or suggest_id(form.name)})
     path = customers_dir / f"{form.customer_id}.yaml"
     text = form_yaml(registry, form)
@@ -335,8 +342,10 @@ def _create(registry: Registry, customers_dir: Path, form: ContractForm, sources
         raise EditConflict(f"a contract with the customer id {contract.customer_id!r} exists already ({where}); "
                            "choose another id or edit that contract", code="contract.id_taken",
                            params={"customer_id": contract.customer_id})
+    saved = Saved(path, contract, True, tuple(warnings))
+    before(saved)
     write_atomic(path, text.encode("utf-8"))
-    return Saved(path, contract, True, tuple(warnings))
+    return saved
 
 
 def _customer_id(source: Source) -> str | None:

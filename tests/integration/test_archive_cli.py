@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import shutil
 import sqlite3
 import stat
@@ -117,8 +118,8 @@ def test_add_list_show_export_verify(tmp_path, backend_env):
     assert len(backend_env.stored_objects()) == 3
     out = ok(tmp_path, "verify")
     shown = "archive" if backend_env.name == "sqlite" else backend_env.location
-    assert out.startswith(f"{shown}: 3 record(s), 3 file(s), 0 audit entries checked; no problems; chain head: "
-                          "record 3 ")
+    assert out.startswith(f"{shown}: 3 record(s), 3 file(s), 3 audit entries checked; no problems; chain head: "
+                          "record 3 ")  # each add is in the audit log
 
 
 @pytest.mark.parametrize("tamper", [flip_signed_byte, update_after_signing])
@@ -203,7 +204,7 @@ def test_verify_reports_each_kind_of_tampering(tmp_path):
     altered_name = f"archive/objects/{altered.parent.name}/{altered.name}"
     assert f"{altered_name}: record 1: file altered (SHA-256 is now " in result.stderr
     assert f"archive/objects/{missing.parent.name}/{missing.name}: record 2: file missing" in problems
-    assert result.stdout == "archive: 3 record(s), 3 file(s), 0 audit entries checked; 4 problem(s) found\n"
+    assert result.stdout == "archive: 3 record(s), 3 file(s), 3 audit entries checked; 4 problem(s) found\n"
     assert "1" in refused(tmp_path, "export", "1", "--out", "x.pdf")
     assert not (tmp_path / "x.pdf").exists()
 
@@ -275,7 +276,7 @@ def test_concurrent_adds_lose_nothing(tmp_path, backend_env):
 
     listing = ok(tmp_path, "list").splitlines()[1:]
     assert sorted(int(line.split()[0]) for line in listing) == list(range(1, 8))
-    assert ": 7 record(s), 7 file(s), 0 audit entries checked; no problems" in ok(tmp_path, "verify")
+    assert ": 7 record(s), 7 file(s), 7 audit entries checked; no problems" in ok(tmp_path, "verify")
 
 
 _KILLER = textwrap.dedent("""
@@ -352,9 +353,11 @@ def _rechained(records: list[dict], change: dict) -> list[tuple[str, str, int]]:
 def test_archive_head_and_verify_head_accept_an_untouched_archive(tmp_path, backend_env):
     records = _three_scans(tmp_path)
     head = ok(tmp_path, "head")
-    assert head == f"record 3 {records[2]['record_hash']}\n"  # the audit log is empty: no audit line
+    record_line, audit_line = head.splitlines()
+    assert record_line == f"record 3 {records[2]['record_hash']}"
+    assert re.fullmatch(r"audit 3 [0-9a-f]{64}", audit_line)  # each add is in the audit log
     (tmp_path / "HEAD").write_text(head)
-    bare = head.strip().removeprefix("record ")  # as older versions printed it
+    bare = record_line.removeprefix("record ")  # as older versions printed it: the record chain only
     for args in (["--head", head.strip()], ["--head-file", "HEAD"], ["--head", bare]):
         result = run(tmp_path, "verify", *args)
         assert (result.returncode, result.stderr) == (0, ""), result.stderr
@@ -362,8 +365,12 @@ def test_archive_head_and_verify_head_accept_an_untouched_archive(tmp_path, back
     ok(tmp_path, "add", "scan4.pdf", "--customer", "acme", "--signed-on", "2025-04-01")
     result = run(tmp_path, "verify", "--head-file", "HEAD")
     assert result.returncode == 0
-    assert result.stderr.endswith(": note: record 4 was added after the head kept outside the archive; check "
-                                  "the additions are expected, then keep the new head\n")
+    notes = result.stderr.splitlines()
+    assert [n.split(": note: ")[1] for n in notes] == [
+        "record 4 was added after the head kept outside the archive; check the additions are expected, then keep "
+        "the new head",
+        "entry 4 was added after the head kept outside the archive; check the additions are expected, then keep "
+        "the new head"]
     assert refused(tmp_path, "verify", "--head", "12 not-a-hash", code=2) == (
         "annex-gen: error: --head: expected a chain head as `annex-gen archive head` prints it: the record "
         "number and its 64-digit hash, e.g. '12 3f9a…', optionally followed by the audit log's 'audit 40 b2c1…'\n")
@@ -489,13 +496,14 @@ def test_copy_moves_a_directory_archive_to_postgresql_record_by_record(tmp_path,
     write(tmp_path / "annex.docx", b"PK\x03\x04 a Word copy")
     ok(tmp_path, "add", "annex.docx", "--customer", "nordic-webshop", "--attach-to", "1")
     head = ok(tmp_path, "head").strip()
+    record_head, audit_head = (line.split(" ", 1)[1] for line in head.splitlines())
     url = postgres_server.database()
 
     out = ok(tmp_path, "copy", "--from", "archive", "--to", url)
     assert out.splitlines() == [
-        f"copied 3 record(s) from archive to {url}",
-        f"{url}: 3 record(s), 3 file(s) checked; no problems; chain head: {head}, "
-        "as in the source",
+        f"copied 3 record(s) from archive to {url}, and 3 audit entries",
+        f"{url}: 3 record(s), 3 file(s), 3 audit entries checked; no problems; chain head: record {record_head}; "
+        f"audit head: entry {audit_head}, as in the source",
     ]
     assert ok(tmp_path, "head", "--archive", url).strip() == head
     for seq in ("1", "2", "3"):
@@ -508,7 +516,7 @@ def test_copy_moves_a_directory_archive_to_postgresql_record_by_record(tmp_path,
     write(tmp_path / "later.pdf", scan_pdf(marker="later"))
     ok(tmp_path, "add", "later.pdf", "--customer", "acme", "--signed-on", "2025-02-01")
     assert ok(tmp_path, "copy", "--from", "archive", "--to", url).splitlines()[0] == (
-        f"copied 1 record(s) from archive to {url} (3 were already there)")
+        f"copied 1 record(s) from archive to {url} (3 were already there), and 1 audit entry")
     # A different archive is not mixed into it.
     write(tmp_path / "other" / "x.pdf", scan_pdf(marker="other"))
     ok(tmp_path / "other", "add", "x.pdf", "--customer", "acme", "--signed-on", "2025-01-01")

@@ -7,6 +7,7 @@ that is consistent in itself: only a head kept outside the archive shows it.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sqlite3
 import subprocess
@@ -17,6 +18,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from annex_gen import app
+from annex_gen.archive.intake import AddRequest
 from annex_gen.hashing import canonical_json, sha256_text
 from archive_support import scan_pdf, write
 from legal_web_support import example_contracts, registry_repo
@@ -53,8 +55,8 @@ def logged(tmp_path, backend, monkeypatch):
     else:
         monkeypatch.setenv("ANNEX_GEN_ARCHIVE", backend.location)
     write(tmp_path / "scan.pdf", scan_pdf(marker="audit chain"))
-    result = run(tmp_path, "add", "scan.pdf", "--customer", "acme", "--signed-on", "2025-01-01")
-    assert result.returncode == 0, result.stderr
+    app.archive_add(backend.location, AddRequest(path=tmp_path / "scan.pdf", customer="acme",
+                                                 signed_on=dt.date(2025, 1, 1)))  # no actor: no entry of its own
     for actor, action, what in (("maija", "contract saved", "acme.yaml (new)"),
                                 ("maija", "annex generated", "acme: PDF"),
                                 ("lauri", "file archived", "scan.pdf for customer acme"),

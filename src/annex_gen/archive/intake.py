@@ -103,18 +103,22 @@ def _check_options(request: AddRequest, today: dt.date) -> None:
 
 
 def add_file(archive: Archive, request: AddRequest, *, today: dt.date | None = None,
-             max_bytes: int = MAX_FILE_BYTES) -> Record:
-    """Check a file against the request and append it to the archive; return its record."""
+             max_bytes: int = MAX_FILE_BYTES, before_commit: Callable[[Record], None] | None = None) -> Record:
+    """Check a file against the request and append it to the archive; return its record.
+
+    before_commit(record) runs last before the record commits (see Archive.append).
+    """
     request = _normalised(request)
     today = today or dt.date.today()
     _check_options(request, today)
     data = read_input(request.path, max_bytes)
     if request.attach_to is not None:
-        return _add_attachment(archive, request, data)
+        return _add_attachment(archive, request, data, before_commit)
     shown = str(request.path)
     fields = _annex_record(request, _read_annex_pdf(data, shown), shown, today)
     return archive.append(fields, data, name=request.path.name, media_type=PDF_MEDIA_TYPE, shown=shown,
-                          check=_document_owner_check(fields["document_id"], request.customer, shown))
+                          check=_document_owner_check(fields["document_id"], request.customer, shown),
+                          before_commit=before_commit)
 
 
 def _read_annex_pdf(data: bytes, shown: str) -> PdfFacts:
@@ -248,7 +252,8 @@ def _signature_fields(request: AddRequest, signatures: tuple[SignatureCheck, ...
     }
 
 
-def _add_attachment(archive: Archive, request: AddRequest, data: bytes) -> Record:
+def _add_attachment(archive: Archive, request: AddRequest, data: bytes,
+                    before_commit: Callable[[Record], None] | None) -> Record:
     shown = str(request.path)
     assert request.attach_to is not None
     parent = archive.get(request.attach_to)
@@ -271,7 +276,8 @@ def _add_attachment(archive: Archive, request: AddRequest, data: bytes) -> Recor
         "document_id": None,
         "signed_on": None,
     }
-    return archive.append(fields, data, name=request.path.name, media_type=media_type, shown=shown)
+    return archive.append(fields, data, name=request.path.name, media_type=media_type, shown=shown,
+                          before_commit=before_commit)
 
 
 def recheck(archive: Archive, report: VerifyReport) -> None:

@@ -112,11 +112,14 @@ class Archive:
             )])
 
     def append(self, fields: Mapping[str, Any], data: bytes, *, name: str, media_type: str, shown: str,
-               check: Callable[[Archive], None] | None = None) -> Record:
+               check: Callable[[Archive], None] | None = None,
+               before_commit: Callable[[Record], None] | None = None) -> Record:
         """Store data and append a record of it: fields plus seq, prev, archived_at and file.
 
         check runs inside the write transaction, after the chain's tip is locked, so what it
         checks (e.g. that a document ID belongs to no other customer) holds when the record commits.
+        before_commit(record) runs last before the commit; what it raises rolls the append back
+        (the audit entry is written there).
         """
         sha256 = hashlib.sha256(data).hexdigest()
         self._refuse_duplicate(sha256, shown)
@@ -133,6 +136,8 @@ class Archive:
                 record, text = new_record(fields, seq=seq, prev=prev, archived_at=dt.datetime.now(dt.UTC),
                                           file=file)
                 self.index.insert(record, text, data)
+                if before_commit is not None:
+                    before_commit(record)
         except self.index.db_errors as exc:  # locked for too long, disk full, read-only, a missing parent...
             raise ArchiveError(f"{self.index.location}: cannot record {shown}: {exc}") from None
         self.index.committed()

@@ -29,6 +29,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from annex_gen import __version__, collector
+from annex_gen.batch import journal
+from annex_gen.batch.journal import RunLog
 from annex_gen.batch.manifest import FileRecord, Manifest, Record, locked
 from annex_gen.errors import AnnexGenError, BatchInterrupted, Diagnostic
 from annex_gen.inputs.sources import InputFailure, Source, duplicate_ids, gather
@@ -294,11 +296,14 @@ def _plan(registry: Registry, sources: list[Source], input_failures: list[InputF
 
 
 def run_batch(registry: Registry, paths: Iterable[Path], out_dir: Path, *, jobs: int | None = None,
-              force: bool = False, progress: Progress | None = None, engine: str = "weasyprint") -> BatchResult:
+              force: bool = False, progress: Progress | None = None, engine: str = "weasyprint",
+              log: RunLog | None = None) -> BatchResult:
     """Regenerate the annexes of every contract in paths whose content, templates or PDF engine changed.
 
     Raises OutputLocked if another batch holds out_dir, and BatchInterrupted (carrying the
-    result so far) on Ctrl-C or SIGTERM, after recording everything that finished.
+    result so far) on Ctrl-C or SIGTERM, after recording everything that finished. With log, the
+    run is recorded in the audit log (refused before anything is written if it cannot be), and an
+    earlier run killed before its entry was written gets its entry first (see batch.journal).
     """
     from annex_gen.output.generate import output_path
     from annex_gen.render import DOCUMENT_FORMATS, templates_digest
@@ -316,6 +321,9 @@ def run_batch(registry: Registry, paths: Iterable[Path], out_dir: Path, *, jobs:
                 manifest = Manifest(out_dir)
             result.warnings += manifest.corrupt
             manifest.sweep()
+            if log is not None:
+                log.ready()
+                journal.reconcile(manifest, log)
             templates = templates_digest(engine)
             recorder = _Recorder(manifest, registry, templates)
             sources, input_failures = gather(paths, {} if force else manifest.stamps())
@@ -349,6 +357,8 @@ def run_batch(registry: Registry, paths: Iterable[Path], out_dir: Path, *, jobs:
                 todo[index].source.label, None, None, "", "a worker process died while this contract was being "
                 "rendered (killed, or out of memory); it is rendered again in a new worker process", "warning"))
 
+        if log is not None:
+            journal.begin(out_dir, log.started_by)
         if todo:
             manifest.begin([output_path(out_dir, job.annex, fmt) for job in todo for fmt in DOCUMENT_FORMATS])
         try:
@@ -360,10 +370,20 @@ def run_batch(registry: Registry, paths: Iterable[Path], out_dir: Path, *, jobs:
         finally:
             recorder.flush()
             manifest.sweep()
+            if log is not None:
+                _record_run(log, result, out_dir)
         result.seconds = time.perf_counter() - start
     if result.interrupted:
         raise BatchInterrupted(result=result)
     return result
+
+
+def _record_run(log: RunLog, result: BatchResult, out_dir: Path) -> None:
+    """The run's audit entry, then its journal removed; a run whose entry cannot be written keeps its journal."""
+    what = (f"{len(result.generated)} generated, {len(result.unchanged)} unchanged, {len(result.failed)} failed"
+            + ("; interrupted" if result.interrupted else ""))
+    log.record(what, [document for _, document in result.generated])
+    journal.end(out_dir)
 
 
 Work = Callable[[Any, Path, Registry], tuple]

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from annex_gen import app
 from annex_gen.archive.index import ARCHIVE_ENV, DEFAULT_ARCHIVE, default_location, is_server_url, shown_url
-from annex_gen.cli.common import date_arg
+from annex_gen.cli.common import command_line_actor, date_arg
 from annex_gen.errors import UsageError
 from annex_gen.shown import escaped as e
 
@@ -83,7 +83,7 @@ def cmd_add(args: argparse.Namespace) -> int:
         accept_invalid_signature=args.accept_invalid_signature,
         attach_to=args.attach_to,
     )
-    record = app.archive_add(args.archive, request)
+    record = app.archive_add(args.archive, request, actor=command_line_actor(args.archive))  # in the audit log
     body = record.body
     if record.kind == "attachment":
         print(f"archived {e(args.file)} as record {record.seq}, an attachment of record {record.parent} "
@@ -273,13 +273,18 @@ def cmd_copy(args: argparse.Namespace) -> int:
         print(e(problem), file=sys.stderr)
     source, target = _shown(args.source), _shown(args.target)
     skipped = f" ({report.already} were already there)" if report.already else ""
-    print(f"copied {report.copied} record(s) from {source} to {target}{skipped}")
+    print(f"copied {report.copied} record(s) from {source} to {target}{skipped}"
+          + (f", and {report.audit_copied} audit entr{'y' if report.audit_copied == 1 else 'ies'}"
+             if report.audit_copied else ""))
     if report.verify.errors:
         print(f"{target}: the copy does not verify; {len(report.verify.errors)} problem(s) found")
         return 1
-    head = report.verify.head
-    print(f"{target}: {report.verify.records} record(s), {report.verify.files} file(s) checked; no problems"
-          + (f"; chain head: record {head.seq} {head.record_hash}, as in the source" if head else ""))
+    v = report.verify
+    print(f"{target}: {v.records} record(s), {v.files} file(s), {v.audit_entries} audit "
+          f"entr{'y' if v.audit_entries == 1 else 'ies'} checked; no problems"
+          + (f"; chain head: record {v.head.seq} {v.head.record_hash}" if v.head else "")
+          + (f"; audit head: entry {v.audit_head}" if v.audit_head else "")
+          + (", as in the source" if v.head or v.audit_head else ""))
     return 0
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
 from annex_gen import app
-from annex_gen.cli.common import add_engine_argument, date_arg, exit_code, indent, jobs_arg
+from annex_gen.archive.index import ARCHIVE_ENV
+from annex_gen.cli.common import add_engine_argument, command_line_actor, date_arg, exit_code, indent, jobs_arg
 from annex_gen.cli.common import err as _err
 from annex_gen.errors import BatchInterrupted, UsageError
 
@@ -83,8 +85,10 @@ def cmd_batch(args) -> int:
 
         return cmd_batch_queued(args, progress, _print_batch_summary)
     try:
+        archive = args.archive or os.environ.get(ARCHIVE_ENV)
         result = app.batch(Path(args.registry), app.contract_paths(args.customers), out_dir, jobs=args.jobs,
-                           force=args.force, progress=progress, engine=args.engine)
+                           force=args.force, progress=progress, engine=args.engine,
+                           actor=command_line_actor(archive) if archive else None)
     except BatchInterrupted as exc:
         progress.close()
         _print_batch_summary(exc.result, out_dir)
@@ -200,6 +204,10 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
                    help="worker processes (default: one per core)")
     p.add_argument("--force", action="store_true", help="regenerate every annex, changed or not")
     p.add_argument("--plain", action="store_true", help="plain progress lines even on a terminal")
+    p.add_argument("--archive", metavar="DIR|URL", default=None,
+                   help=f"record the run in this archive's audit log (default: ${ARCHIVE_ENV} when set; without "
+                        "either the run is not recorded); a run killed before its entry gets one when the next "
+                        "recorded run into the same --out starts")
     add_engine_argument(p)
     p.add_argument("--archive", default=None, metavar="URL",
                    help="a team's postgresql:// database: queue the batch as jobs for `annex-gen worker` and store "

@@ -6,9 +6,14 @@ import argparse
 import datetime as dt
 import sys
 from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from annex_gen.errors import AnnexGenError, BatchInterrupted, Diagnostic, UsageError
 from annex_gen.shown import escaped
+
+if TYPE_CHECKING:
+    from annex_gen.audit import Actor
 
 
 def err(message: str) -> None:
@@ -64,3 +69,16 @@ def add_engine_argument(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("--engine", choices=ENGINES, default=DEFAULT_ENGINE,
                         help=f"what renders the PDF: {', '.join(ENGINES)} (default: {DEFAULT_ENGINE})")
+
+
+def command_line_actor(location: str | Path) -> Actor:
+    """The person at this terminal (their login name), recording in the audit log of the archive at location."""
+    import getpass
+
+    from annex_gen.audit import Actor
+
+    try:
+        name = getpass.getuser()
+    except (KeyError, OSError):  # no login name for this uid
+        name = "-"
+    return Actor(location, f"{name} (command line)")

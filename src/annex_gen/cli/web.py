@@ -42,6 +42,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.host.strip("[]") in ("0.0.0.0", "::") and not args.allowed_host:
         print(f"annex-gen: warning: serving on {args.host}, but only loopback names (127.0.0.1, localhost) are "
               "answered; give the name your users open with --allowed-host NAME", file=sys.stderr)
+    from annex_gen.audit import Actor
+
+    recovered = app.reconcile_batch(settings.out_dir, Actor(settings.archive, "annex-gen serve"))
+    if recovered:  # a batch killed with the previous server: its annexes are named in the audit log now
+        print(f"annex-gen: recorded in the audit log: a batch run {recovered}", file=sys.stderr)
     application = create_app(settings)
     for warning in application.state.users.warnings:
         print(f"annex-gen: warning: {warning}", file=sys.stderr)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,10 +36,17 @@ def generate(
     formats: Iterable[str] = DOCUMENT_FORMATS,
     annex: Annex | None = None,
     engine: str = DEFAULT_ENGINE,
+    before_write: Callable[[list[Path]], None] | None = None,
 ) -> Generated:
-    """Render every format in memory first (the PDF with engine), then write each file atomically."""
+    """Render every format in memory first (the PDF with engine), then write each file atomically.
+
+    before_write(paths) runs once everything is rendered, before any file is written; what it
+    raises leaves the output as it was (the audit entry is written there).
+    """
     annex = annex or resolve(registry, contract)
     rendered = {fmt: render(annex, fmt, engine) for fmt in formats}
+    if before_write is not None:
+        before_write([output_path(out_dir, annex, fmt) for fmt in rendered])
     files = {}
     for fmt, data in rendered.items():
         path = output_path(out_dir, annex, fmt)

@@ -15,6 +15,7 @@ from annex_gen.errors import (
     EditConflict,
     InvalidInput,
     NotFound,
+    NotRecorded,
     OutputError,
     RenderError,
     UsageError,
@@ -52,6 +53,7 @@ STATUS: tuple[tuple[type[BaseException], int, str], ...] = (
     (UsageError, 400, "error.bad_request"),
     (OutputError, 500, "error.output"),
     (RenderError, 500, "error.render"),
+    (NotRecorded, 503, "error.archive"),  # the audit log cannot be written: nothing was done
     (AnnexGenError, 400, "error.bad_request"),
 )
 HTTP_TITLES = {404: "error.not_found", 405: "error.method", 413: "error.too_large"}

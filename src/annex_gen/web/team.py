@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from annex_gen import app
+from annex_gen.audit import Actor
 from annex_gen.batch.background import BatchProgress
 
 
@@ -98,15 +99,22 @@ class TeamSync:
         await self.app(scope, receive, send)
 
 
-async def save_contract(request: Request, form: Any, *, editing: str | None, digest: str, user_name: str) -> Any:
-    """Save a contract: into the team's database (a new version, by user_name) or the customers folder."""
+async def save_contract(request: Request, form: Any, *, editing: str | None, digest: str, actor: Actor) -> Any:
+    """Save a contract, recorded in the audit log first: into the team's database (a new version, by the
+    actor) or the customers folder. NotRecorded (nothing saved) when the entry cannot be written."""
     settings = request.app.state.settings
     contracts = shared(request.app.state)
     if contracts is None:
         return await run_in_threadpool(lambda: app.save_contract(settings.registry_dir, settings.customers_dir, form,
-                                                                 editing=editing, digest=digest))
-    return await run_in_threadpool(contracts.save, settings.registry_dir, form, editing=editing, digest=digest,
-                                   saved_by=user_name)
+                                                                 editing=editing, digest=digest, actor=actor))
+    await run_in_threadpool(actor.ready)
+    saved = await run_in_threadpool(contracts.save, settings.registry_dir, form, editing=editing, digest=digest,
+                                    saved_by=actor.name)
+    await run_in_threadpool(actor.record, "contract saved",
+                            f"{saved.path.name} ({'new' if saved.created else 'edited'})", [saved.contract.customer_id],
+                            {"variant": "new" if saved.created else "edited", "file": saved.path.name,
+                             "name": saved.contract.customer_name})
+    return saved
 
 
 class TeamRunner:

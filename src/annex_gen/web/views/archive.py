@@ -6,6 +6,7 @@ Every page asks `annex_gen.app`; nothing here reads PDFs, resolves annexes or to
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -17,10 +18,10 @@ from starlette.routing import Route
 from annex_gen import app
 from annex_gen.archive.intake import AddRequest
 from annex_gen.archive.staging import Staging, safe_name
-from annex_gen.errors import AnnexGenError, InvalidInput, NotFound, UsageError
+from annex_gen.errors import AnnexGenError, InvalidInput, NotFound, NotRecorded, UsageError
 from annex_gen.lifecycle import cases
 from annex_gen.web.http import messages, page, render, see_other
-from annex_gen.web.views.audit import record
+from annex_gen.web.views.audit import actor, record
 
 STATES = ("current", "outdated", "unknown", "no-annex", "no-contract")
 
@@ -133,14 +134,14 @@ async def store(request: Request) -> Response:
     if problem or not customer or (unsigned and form.get("unsigned_copy") != "on"):
         return await _review(request, token, form, refused=True)
     try:
-        stored = await run_in_threadpool(app.archive_add, _settings(request).archive,
-                                         _request_of(staged.path, form, customer, unsigned))
+        stored = await run_in_threadpool(partial(app.archive_add, _settings(request).archive,
+                                                 _request_of(staged.path, form, customer, unsigned),
+                                                 actor=actor(request)))
+    except NotRecorded:
+        raise  # the audit log cannot be written: the error page says nothing was stored
     except AnnexGenError:
         return await _review(request, token, form)  # changed meanwhile: show why, nothing is stored
     staging.discard(token)
-    refs = [f"#{stored.seq}"] + ([stored.document_id] if stored.document_id else [])
-    await record(request, "file archived", f"{stored.file_name} for customer {stored.customer_id}", refs,
-                 {"file": stored.file_name, "customer": stored.customer_id})
     return see_other(f"/customers/{stored.customer_id}/timeline?done=stored&stored={stored.seq}")
 
 

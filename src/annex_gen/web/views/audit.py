@@ -11,10 +11,16 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from annex_gen import app
-from annex_gen.audit import AuditEntry
+from annex_gen.audit import Actor, AuditEntry
 from annex_gen.inputs.schema import ID_RE
 from annex_gen.web.http import current_user, messages, page, render
 from annex_gen.web.messages import Messages
+
+
+def actor(request: Request) -> Actor:
+    """The signed-in user (`local` without logins) and the audit log their acts are recorded in."""
+    user = current_user(request)
+    return Actor(request.app.state.settings.archive, user.name if user is not None else "-")
 
 
 async def record(request: Request, action: str, what: str, refs: Iterable[str | int] = (),

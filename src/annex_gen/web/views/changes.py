@@ -16,14 +16,14 @@ from starlette.routing import Route
 
 from annex_gen import app
 from annex_gen.archive.staging import safe_name
-from annex_gen.batch.background import BatchProgress, BatchRunner
+from annex_gen.batch.background import BatchRunner
 from annex_gen.errors import AnnexGenError, NotFound, UsageError
 from annex_gen.web.change_words import describe as describe_change
-from annex_gen.web.http import current_user, language, messages, page, render, see_other
+from annex_gen.web.http import language, messages, page, render, see_other
 from annex_gen.web.i18n import catalogs
 from annex_gen.web.team import TeamRunner
 from annex_gen.web.views.archive import parse_date
-from annex_gen.web.views.audit import record
+from annex_gen.web.views.audit import actor, record
 
 NOTICES_DIR = "_notices"  # inside the output folder; "_" keeps it apart from customer ids
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -87,26 +87,15 @@ async def changes_page(request: Request) -> Response:
 async def start_batch(request: Request) -> Response:
     """Regenerate every annex the change reaches (an incremental batch) in the background."""
     s = _settings(request)
-    user = current_user(request)
-    by = user.name if user is not None else "-"
-
-    def finished(progress: BatchProgress) -> None:
-        result = progress.result
-        what = (f"{progress.generated} generated, {progress.unchanged} unchanged, {progress.failed} failed"
-                + (f"; {progress.error}" if progress.error else ""))
-        refs = [document for _, document in result.generated] if result else []
-        app.audit_record(s.archive, by, "batch run", what, refs,
-                         {"variant": "failed" if progress.error else "done", "generated": progress.generated,
-                          "unchanged": progress.unchanged, "failed": progress.failed})
-
+    who = actor(request)
     batches = runner(request)
     if isinstance(batches, TeamRunner):  # the workers render; the audit log records the run as queued
-        queued = await run_in_threadpool(batches.start_run, by)
+        queued = await run_in_threadpool(batches.start_run, who.name)
         await record(request, "batch run", f"run {queued.run_id} queued: {queued.total} contract(s), "
                      f"{queued.to_render} to generate by the workers")
         return see_other("/changes/batch")
-    app.start_batch(batches, s.registry_dir, [s.customers_dir], s.out_dir, started_by=by,
-                    on_finish=finished)
+    # the run is recorded by the batch itself, and a killed run when the next one starts
+    app.start_batch(batches, s.registry_dir, [s.customers_dir], s.out_dir, started_by=who.name, actor=who)
     return see_other("/changes/batch")
 
 
@@ -133,7 +122,10 @@ async def write_notices(request: Request) -> Response:
     effective = parse_date(str(form.get("effective_date", "")), "effective date")
     out = notices_dir(request, notice_date.isoformat())
 
+    who = actor(request)
+
     def write() -> Any:
+        who.ready()  # an unwritable audit log stops it before any notice is written
         report = app.impact(s.registry_dir, release.ref, None, [s.customers_dir])
         # the annex enclosed is the one the batch generates for the contract: one document, one ID
         result = app.notices(report, out, notice_date=notice_date, effective_date=effective, batch_dir=s.out_dir)

@@ -12,13 +12,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from annex_gen import app
-from annex_gen.errors import Diagnostic, EditConflict, InvalidInput
+from annex_gen.errors import Diagnostic, EditConflict, InvalidInput, NotRecorded
 from annex_gen.model import Registry
-from annex_gen.web.http import current_user, messages, page, render, see_other
+from annex_gen.web.http import messages, page, render, see_other
 from annex_gen.web.i18n import languages
 from annex_gen.web.messages import field_of
 from annex_gen.web.team import save_contract
-from annex_gen.web.views.audit import record
+from annex_gen.web.views.audit import actor
 from annex_gen.workspace import (
     ContractForm,
     customer_language,
@@ -116,18 +116,15 @@ async def submit(request: Request) -> Response:
         form = ContractForm(**{**form.__dict__, **changes})
         return _show(request, registry, form, editing=editing, digest=digest, focus=str(data.get("focus", "")),
                      unticked=unticked)
-    try:
-        user = current_user(request)
-        saved = await save_contract(request, form, editing=editing, digest=digest,
-                                    user_name=user.name if user is not None else "local")
+    try:  # recorded in the audit log before the file is written: unrecorded, it is not saved
+        saved = await save_contract(request, form, editing=editing, digest=digest, actor=actor(request))
     except InvalidInput as exc:
         return _show(request, registry, form, editing=editing, digest=digest, problems=exc.diagnostics,
                      status_code=400)
     except EditConflict as exc:
         return _show(request, registry, form, editing=editing, digest=digest, conflict=exc, status_code=409)
-    await record(request, "contract saved", f"{saved.path.name} ({'new' if saved.created else 'edited'})",
-                 [saved.contract.customer_id], {"variant": "new" if saved.created else "edited",
-                                                "file": saved.path.name, "name": saved.contract.customer_name})
+    except NotRecorded as exc:  # the form is kept, so nothing typed is lost
+        return _show(request, registry, form, editing=editing, digest=digest, conflict=exc, status_code=503)
     return see_other(f"/customers/{saved.contract.customer_id}?saved=1")
 
 
