@@ -223,6 +223,8 @@ def entry_cells(cat, entry: dict, option_names: dict[str, str]) -> list[list[str
     location = [entry["location"]]
     if entry["outside_eea"]:
         location.append(cat["table.outside_eea_mark"])
+    if entry.get("registered_outside_eea"):
+        location.append(cat["table.registered_outside_eea_mark"])
     purpose = [entry["purpose"], *(f"• {item}" for item in entry.get("purpose_items", []))]
     if entry.get("transfer"):
         purpose.append(cat.format("transfer_basis", basis=entry["transfer"]))
@@ -234,8 +236,9 @@ def entry_cells(cat, entry: dict, option_names: dict[str, str]) -> list[list[str
 
 def expected_document(annex: dict) -> list[Block]:
     """Headings and tables of the document in order, as the resolved JSON determines them: the
-    sections, the legal-entity summary, the change-notice clause, the customer-register list (for
-    information), then the signatures, which nothing follows."""
+    sections, the legal-entity summary, the region's transfer clause, the change-notice clause, the
+    customer-register list (for information), then the signatures, which nothing follows (none on a
+    replacement issued by a notice)."""
     from annex_gen.views.annex import merged_locations
     from annex_gen.views.catalog import country_name
 
@@ -256,11 +259,16 @@ def expected_document(annex: dict) -> list[Block]:
         for p in annex["subprocessors"]
     ]
     blocks.append(Block(cat["summary.title"], summary_header, parties, "summary"))
+    if annex.get("transfer_clause"):
+        blocks.append(Block(cat.format("transfer_clause.title", region=annex["region_name"]), None, [],
+                            "transfer_clause"))
     blocks.append(Block(cat["notice.title"], None, [], "notice"))
-    # The informational register comes before the signatures, which close the annex.
-    blocks.append(Block(annex["customer_register_title"], entries_header,
+    # The informational register comes before the signatures, which close the annex; it is headed
+    # as Liana's own processors, outside the authorisation.
+    blocks.append(Block(cat.format("register.title", company=annex["company"]), entries_header,
                         [entry_cells(cat, e, names) for e in annex["customer_register"]], "register"))
-    blocks.append(Block(cat["signatures.title"], None, [], "signatures"))
+    if not annex["contract"].get("issued_by_notice"):
+        blocks.append(Block(cat["signatures.title"], None, [], "signatures"))
     return blocks
 
 

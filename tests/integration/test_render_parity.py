@@ -51,7 +51,8 @@ def test_pdf_tables_equal_resolved_json(pdf_session, name):
     ex = pdf_session.examples[name]
     expected = rs.expected_document(ex.annex)
     got = rs.pdf_document(ex.files["pdf"]).blocks()
-    # Headings in order: every section title, the summary, the notice, the signatures, the register.
+    # Headings in order: every section title, the summary, the region's transfer clause, the notice, the register,
+    # the signatures.
     assert [rs.squash(b.heading) for b in got] == [b.heading for b in expected]
     for g, e in zip(got, expected, strict=True):
         if e.header is None:

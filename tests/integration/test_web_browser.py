@@ -27,7 +27,7 @@ def server(tmp_path: Path) -> Iterator[Server]:
         "esimerkki-oy.yaml": (EXAMPLES_DIR / "esimerkki-oy.yaml").read_text(encoding="utf-8"),
         "crm.csv": """
             customer_id,customer_name,contract_date,region,language,products
-            harbour-hk,Harbour <b>Trading</b> Ltd,2026-12-01,hk,en,mailer
+            harbour-hk,Harbour <b>Trading</b> Ltd,2026-11-29,hk,en,mailer
         """,
     })
     running = Server(customers, tmp_path / "output")
