@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from annex_gen import app
-from annex_gen.archive.index import ARCHIVE_ENV
+from annex_gen.archive.index import ARCHIVE_ENV, is_server_url
 from annex_gen.cli.common import add_engine_argument, command_line_actor, date_arg, exit_code, indent, jobs_arg
 from annex_gen.cli.common import err as _err
 from annex_gen.errors import BatchInterrupted, UsageError
@@ -78,9 +78,10 @@ def _print_batch_summary(result, out_dir: Path) -> None:
 def cmd_batch(args) -> int:
     out_dir = Path(args.out)
     progress = _RichProgress() if sys.stderr.isatty() and not args.plain else _PlainProgress()
-    if args.detach and not args.archive:
+    team = bool(args.archive) and is_server_url(args.archive)
+    if args.detach and not team:
         raise UsageError("--detach needs --archive URL: only a team's queued run goes on without this command")
-    if args.archive:  # a team's batch: jobs on the database's queue, rendered by `annex-gen worker`
+    if team:  # a team's batch: jobs on the database's queue, rendered by `annex-gen worker`
         from annex_gen.cli.team import cmd_batch_queued
 
         return cmd_batch_queued(args, progress, _print_batch_summary)
@@ -206,12 +207,11 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--plain", action="store_true", help="plain progress lines even on a terminal")
     p.add_argument("--archive", metavar="DIR|URL", default=None,
                    help=f"record the run in this archive's audit log (default: ${ARCHIVE_ENV} when set; without "
-                        "either the run is not recorded); a run killed before its entry gets one when the next "
-                        "recorded run into the same --out starts")
+                        "either the run is not recorded; a run killed before its entry gets one when the next "
+                        "recorded run into the same --out starts). A postgresql:// URL given here makes it a team's "
+                        "run: jobs on the database's queue for `annex-gen worker`, the documents stored there "
+                        "(without CUSTOMERS: the database's contracts); --out and --jobs unused")
     add_engine_argument(p)
-    p.add_argument("--archive", default=None, metavar="URL",
-                   help="a team's postgresql:// database: queue the batch as jobs for `annex-gen worker` and store "
-                        "the documents there (without CUSTOMERS: the database's contracts); --out and --jobs unused")
     p.add_argument("--detach", action="store_true", help="with --archive: queue the run and return at once")
     p.set_defaults(func=cmd_batch)
 
