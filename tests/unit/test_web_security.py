@@ -78,7 +78,7 @@ def test_allowed_hosts_behind_a_proxy(tmp_path: Path) -> None:
 
 def _contract_form(token: str) -> dict[str, str]:
     return {"csrf_token": token, "action": "save", "customer_id": "acme", "name": "Acme Oy",
-            "business_id": "", "contact_email": "", "reference": "", "date": "2026-01-01", "region": "eu",
+            "business_id": "", "contact_email": "", "reference": "", "date": "2026-12-01", "region": "eu",
             "language": "en", "products": "mailer"}
 
 
