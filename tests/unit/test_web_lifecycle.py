@@ -87,7 +87,9 @@ def test_send_sign_notice_object_resolve_and_evidence(site):
     # a registry change, its notice sent from the notices page
     add_mailer_subprocessor(site.settings.registry_dir)
     assert "outdated: no notice sent" in site.get(f"/customers/{CUSTOMER}/timeline").text
-    written = site.post("/changes/notices", data={"csrf_token": _token(site), "from": "HEAD~1",
+    choices = app.release_choices(site.settings.registry_dir, site.settings.out_dir / "_notices")
+    before = next(r.ref for r in choices.releases if r.label == "2026.11.1")  # the release customers signed
+    written = site.post("/changes/notices", data={"csrf_token": _token(site), "from": before,
                                                   "notice_date": TODAY.isoformat()})
     assert written.status_code == 303, written.text
     notices_page = site.get(written.headers["location"])
