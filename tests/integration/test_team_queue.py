@@ -68,8 +68,9 @@ def test_a_killed_worker_loses_nothing_and_the_run_matches_a_local_batch(tmp_pat
     assert counts == {"generated": 36}
     # The job the killed worker held went back to the queue and ran again elsewhere.
     assert len(held) == 2
+    # Its row was rendered again, or (killed in the moment between its commit and the job's end) found done.
     retried = query(url, "SELECT position, attempts FROM annex_team.run_items WHERE attempts > 1")
-    assert retried, "no row was rendered a second time"
+    assert retried or "done already" in (tmp_path / "w2.log").read_text(), "the held job was not run again"
     assert "was held by a worker that stopped; queued again" in (tmp_path / "w2.log").read_text()
     # Exactly one document per contract, two files each.
     assert query(url, "SELECT count(*), count(DISTINCT customer_id) FROM annex_team.documents") == [(36, 36)]
