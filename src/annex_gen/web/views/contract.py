@@ -47,7 +47,7 @@ def _form_of(data: FormData) -> ContractForm:
 
 
 def _show(request: Request, registry: Registry, form: ContractForm, *, editing: str | None, digest: str = "",
-          problems: list[Diagnostic] | None = None, conflict: str = "", focus: str = "",
+          problems: list[Diagnostic] | None = None, conflict: str = "", focus: str = "", unrecorded: str = "",
           status_code: int = 200) -> Response:
     errors: dict[str, list[str]] = {}
     for d in problems or []:
@@ -58,6 +58,7 @@ def _show(request: Request, registry: Registry, form: ContractForm, *, editing: 
         "problem_count": len([d for d in problems or [] if d.severity == "error"]), "conflict": conflict,
         "products": products, "options": offered_options(registry, form.region, form.products),
         "action": f"/customers/{editing}/edit" if editing else "/customers/new", "focus": focus,
+        "unrecorded": unrecorded,
     }
     return render(request, "contract_form.html.j2", context, status_code=status_code)
 
@@ -107,7 +108,7 @@ async def submit(request: Request) -> Response:
     except EditConflict as exc:
         return _show(request, registry, form, editing=editing, digest=digest, conflict=str(exc), status_code=409)
     except NotRecorded as exc:  # the form is kept, so nothing typed is lost
-        return _show(request, registry, form, editing=editing, digest=digest, conflict=str(exc), status_code=503)
+        return _show(request, registry, form, editing=editing, digest=digest, unrecorded=str(exc), status_code=503)
     return see_other(f"/customers/{saved.contract.customer_id}?saved=1")
 
 
