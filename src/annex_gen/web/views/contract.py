@@ -47,7 +47,8 @@ def _form_of(data: FormData) -> ContractForm:
 
 def _show(request: Request, registry: Registry, form: ContractForm, *, editing: str | None, digest: str = "",
           problems: list[Diagnostic] | None = None, conflict: EditConflict | None = None, focus: str = "",
-          unticked: tuple[str, ...] = (), kept: bool = False, status_code: int = 200) -> Response:
+          unticked: tuple[str, ...] = (), kept: bool = False, unrecorded: NotRecorded | None = None,
+          status_code: int = 200) -> Response:
     say = messages(request)
     errors: dict[str, list[str]] = {}
     for d in problems or []:
@@ -61,6 +62,7 @@ def _show(request: Request, registry: Registry, form: ContractForm, *, editing: 
         "products": products, "options": offered_options(registry, form.region, form.products),
         "action": action, "focus": focus, "unticked": [registry.products.get(p, p) for p in unticked],
         "kept": kept, "form_id": FORM_ID, "lang_form": {"id": FORM_ID, "action": action},
+        "unrecorded": unrecorded, "unrecorded_text": say.error(unrecorded)[0] if unrecorded else "",
     }
     return render(request, "contract_form.html.j2", context, status_code=status_code)
 
@@ -124,7 +126,7 @@ async def submit(request: Request) -> Response:
     except EditConflict as exc:
         return _show(request, registry, form, editing=editing, digest=digest, conflict=exc, status_code=409)
     except NotRecorded as exc:  # the form is kept, so nothing typed is lost
-        return _show(request, registry, form, editing=editing, digest=digest, conflict=exc, status_code=503)
+        return _show(request, registry, form, editing=editing, digest=digest, unrecorded=exc, status_code=503)
     return see_other(f"/customers/{saved.contract.customer_id}?saved=1")
 
 
