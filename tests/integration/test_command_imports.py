@@ -31,7 +31,8 @@ ELSEWHERE = {"pyhanko", "psycopg", "psycopg_pool", "starlette", "uvicorn", "proc
 RENDERING = {"weasyprint", "typst", "docx", "jinja2", "fontTools", "PIL", "lxml", "pydyf", "annex_gen.render.pdf",
              "annex_gen.render.typst_pdf", "annex_gen.output", "annex_gen.views"}
 # What parsing the registry afresh needs; with the cache warm, resolve and check read it pickled.
-REGISTRY_PARSE = {"babel", "stdnum", "annex_gen.inputs.registry"}
+# ruamel reads only the files libyaml's fast path leaves (anchors, tags, errors; see yamlio).
+REGISTRY_PARSE = {"babel", "stdnum", "annex_gen.inputs.registry", "ruamel", "annex_gen.inputs.yaml_pure"}
 NETWORK = {"ssl", "socket", "http", "urllib.request", "email"}
 
 FORBIDDEN = {

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+import subprocess
+import sys
 import os
 from pathlib import Path
 
@@ -240,3 +243,21 @@ def test_fast_and_pure_parsers_agree_on_every_registry_and_example_file():
 def test_what_is_not_plain_or_invalid_goes_to_the_pure_parser(text):
     """The pure parser refuses these with the located messages tested above (or reads the directive)."""
     assert yamlio._compose_fast(text) is None
+
+
+def test_the_fast_paths_rules_are_ruamels_yaml_1_2_rules():
+    """yamlio carries ruamel's YAML 1.2 resolvers as a table, so a plain file never imports ruamel."""
+    from ruamel.yaml.resolver import implicit_resolvers
+
+    ruamel = [(tag, regexp.pattern, regexp.flags, tuple(first))
+              for versions, tag, regexp, first in implicit_resolvers if (1, 2) in versions]
+    ours = [(tag, pattern, re.compile(pattern, flags).flags, first)
+            for tag, pattern, flags, first in yamlio.YAML12_RESOLVERS]
+    assert ours == ruamel
+
+
+def test_a_plain_file_does_not_import_ruamel(tmp_path):
+    probe = ("import sys; from annex_gen.inputs.yamlio import parse_text; "
+             "parse_text('a: 1\\nb: [yes, 0o17]\\n', 'x.yaml'); print('ruamel' in sys.modules, end='')")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out == "False"
