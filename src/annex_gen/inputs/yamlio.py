@@ -123,14 +123,18 @@ if _FAST:
             _Resolver12.__init__(self)
 
 # Anything beyond plain YAML (anchors, aliases, tags, directives, merge keys) takes the pure parser,
-# which refuses it with a located message; a mere '&' in a name only costs the fast path.
-_NOT_PLAIN = re.compile(r"[&*!%]|<<")
+# which refuses it with a located message. A file with one of these characters anywhere, or with many
+# brackets, is first scanned by libyaml (its scanner does not recurse) to tell a '&' in a name or a
+# '{placeholder}' in a text from the real thing.
+_MAYBE_NOT_PLAIN = re.compile(r"[&*!%]")
 
 
 def _compose_fast(text: str) -> Node | None:
     """The node tree of a plain file from libyaml, or None where the pure parser must read it."""
+    if not _FAST or "<<" in text:
+        return None
     # libyaml's composer recurses in C without a depth check: deep flow nesting goes to the pure parser.
-    if not _FAST or _NOT_PLAIN.search(text) or text.count("[") + text.count("{") > MAX_DEPTH:
+    if (_MAYBE_NOT_PLAIN.search(text) or text.count("[") + text.count("{") > MAX_DEPTH) and not _plain_tokens(text):
         return None
     composer = _FastComposer(text)
     try:
@@ -140,6 +144,34 @@ def _compose_fast(text: str) -> Node | None:
     finally:
         composer.dispose()
     return node if node is None or _depth_within(node, MAX_DEPTH) else None
+
+
+def _plain_tokens(text: str) -> bool:
+    """Whether libyaml's scanner finds no anchor, alias, tag or directive, nor flow nesting beyond MAX_DEPTH."""
+    scanner = pyyaml.cyaml.CParser(text)
+    depth = 0
+    try:
+        while (token := scanner.get_token()) is not None:
+            kind = type(token)
+            if kind in _FLOW_START:
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return False
+            elif kind in _FLOW_END:
+                depth -= 1
+            elif kind in _NOT_PLAIN_TOKENS:
+                return False
+    except pyyaml.YAMLError:  # reported, located, by the pure parser
+        return False
+    finally:
+        scanner.dispose()
+    return True
+
+
+if _FAST:
+    _FLOW_START = (pyyaml.FlowSequenceStartToken, pyyaml.FlowMappingStartToken)
+    _FLOW_END = (pyyaml.FlowSequenceEndToken, pyyaml.FlowMappingEndToken)
+    _NOT_PLAIN_TOKENS = (pyyaml.AnchorToken, pyyaml.AliasToken, pyyaml.TagToken, pyyaml.DirectiveToken)
 
 
 def _depth_within(node: Node, limit: int) -> bool:
