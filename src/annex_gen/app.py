@@ -97,7 +97,7 @@ def check(registry_dir: Path, paths: Iterable[Path]) -> CheckReport:
     from annex_gen.inputs.check import check as check_inputs
     from annex_gen.inputs.revisions import release_label_warning
 
-    report = check_inputs(registry_dir, list(paths), registry_warnings=True)
+    report = check_inputs(registry_dir, list(paths), registry_warnings=True, load=load_registry)
     if report.registry is not None:
         warning = release_label_warning(registry_dir, report.registry)
         if warning is not None:
@@ -141,7 +141,7 @@ def generate(registry_dir: Path, paths: Iterable[Path], out_dir: Path,
 
     formats = parse_formats(formats)
     engine = parse_engine(engine)
-    report = check_inputs(registry_dir, list(paths))
+    report = check_inputs(registry_dir, list(paths), load=load_registry)
     if report.errors:
         raise InvalidInput(report.diagnostics)
     assert report.registry is not None

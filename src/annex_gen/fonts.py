@@ -73,7 +73,8 @@ def compute_coverage() -> dict[str, list[list[int]]]:
     from fontTools.ttLib import TTFont
 
     def cmap(name: str) -> set[int]:
-        return set(TTFont(FONTS_DIR / name, lazy=True).getBestCmap())
+        with TTFont(FONTS_DIR / name, lazy=True) as font:  # closed: a lazy font keeps its file open
+            return set(font.getBestCmap())
 
     base = cmap(BASE_FILES[0])
     out = {"base": _to_ranges(base)}

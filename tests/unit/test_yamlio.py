@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+import subprocess
+import sys
 import os
 from pathlib import Path
 
@@ -203,6 +206,9 @@ AGREEMENT_TEXTS = [
     "customer:\n  id: x\n  name: 'Quoted: Oy'\n  note: \"tab\\there\"\ncontract:\n  date: 2026-11-29\n"
     "  products: [mailer, cms]\n  options:\n    dedicated_mta:\n  list:\n    - a\n    -\n    - {b: 1}\n",
     "k: |\n  literal\n  block\nm: >-\n  folded\n  text\nn: 'äö å'\n",
+    # Characters that only might start an anchor, alias, tag or directive; many placeholders' braces.
+    "name: Q & A Oy\nnote: \"*starred* & 5 % off!\"\nplain: x*y!z\nlist: [a&b, '%c']\n",
+    "texts:\n" + "".join(f"  k{i}: \"{{customer}} and {{date}} {i}\"\n" for i in range(40)),
 ]
 
 
@@ -222,7 +228,8 @@ def test_fast_and_pure_parsers_give_the_same_data_and_positions(text):
 
 def test_fast_and_pure_parsers_agree_on_every_registry_and_example_file():
     root = Path(__file__).resolve().parents[2]
-    paths = sorted([*(root / "registry").glob("*.yaml"), *(root / "examples").glob("*.yaml")])
+    paths = sorted([*(root / "registry").glob("*.yaml"), *(root / "examples").glob("*.yaml"),
+                    *(root / "src" / "annex_gen" / "templates").rglob("*.yaml")])
     assert len(paths) > 10
     for path in paths:
         text = yamlio.read_text(path)
@@ -240,3 +247,30 @@ def test_fast_and_pure_parsers_agree_on_every_registry_and_example_file():
 def test_what_is_not_plain_or_invalid_goes_to_the_pure_parser(text):
     """The pure parser refuses these with the located messages tested above (or reads the directive)."""
     assert yamlio._compose_fast(text) is None
+
+
+def test_the_fast_paths_rules_are_ruamels_yaml_1_2_rules():
+    """yamlio carries ruamel's YAML 1.2 resolvers as a table, so a plain file never imports ruamel."""
+    from ruamel.yaml.resolver import implicit_resolvers
+
+    ruamel = [(tag, regexp.pattern, regexp.flags, tuple(first))
+              for versions, tag, regexp, first in implicit_resolvers if (1, 2) in versions]
+    ours = [(tag, pattern, re.compile(pattern, flags).flags, first)
+            for tag, pattern, flags, first in yamlio.YAML12_RESOLVERS]
+    assert ours == ruamel
+
+
+def test_a_plain_file_does_not_import_ruamel(tmp_path):
+    probe = ("import sys; from annex_gen.inputs.yamlio import parse_text; "
+             "parse_text('a: 1\\nb: [yes, 0o17]\\n', 'x.yaml'); print('ruamel' in sys.modules, end='')")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out == "False"
+
+
+def test_the_shipped_catalogs_take_the_fast_path():
+    """Their '{placeholders}' are not flow collections: every render reads them, so the pure parser would be felt."""
+    root = Path(__file__).resolve().parents[2] / "src" / "annex_gen" / "templates"
+    paths = sorted(root.rglob("*.yaml"))
+    assert len(paths) >= 8
+    for path in paths:
+        assert yamlio._compose_fast(yamlio.read_text(path)) is not None, path

@@ -1,6 +1,6 @@
 """The `annex-gen` command: parse arguments, call `annex_gen.app`, present the result.
 
-Each module registers its commands (annex: check, resolve, generate; batch: batch, diff,
+Each module registers its commands (COMMANDS says which; annex: check, resolve, generate; batch: batch, diff,
 notices; archive: archive ...; publish: publish; web: serve, users; lifecycle: send, timeline,
 objection, evidence; team: worker, runs, documents, contracts). Errors are mapped to messages and exit
 codes here, once.
@@ -9,19 +9,46 @@ codes here, once.
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from collections.abc import Sequence
 
 from annex_gen import __version__
-from annex_gen.cli import annex, archive, batch, lifecycle, publish, team, web
 from annex_gen.cli.common import err, exit_code, print_diagnostics
 from annex_gen.errors import AnnexGenError, InvalidInput
 from annex_gen.shown import EscapingStream
 
+# Each command and the module that registers it, in the order of `annex-gen --help`. A command
+# imports only its own module (and what that imports): `resolve` never loads the archive's or
+# the web application's code. tests/unit/test_cli_commands.py keeps this table in step.
+COMMANDS = {
+    "check": "annex", "resolve": "annex", "generate": "annex",
+    "archive": "archive",
+    "batch": "batch", "diff": "batch", "notices": "batch",
+    "publish": "publish",
+    "serve": "web", "users": "web",
+    "send": "lifecycle", "timeline": "lifecycle", "objection": "lifecycle", "evidence": "lifecycle",
+    "worker": "team", "runs": "team", "documents": "team", "contracts": "team",
+}
+MODULES = tuple(dict.fromkeys(COMMANDS.values()))
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of every subcommand."""
+
+def command_of(argv: Sequence[str]) -> str | None:
+    """The command named in argv (after the top-level options), or None (help, a typo, nothing)."""
+    args = iter(argv)
+    for arg in args:
+        if len(arg) > 2 and "--registry".startswith(arg.split("=")[0]) and "=" not in arg:
+            next(args, None)  # --registry DIR (or an abbreviation argparse accepts)
+        elif not arg.startswith("-"):
+            return arg if arg in COMMANDS else None
+        elif arg == "--":
+            return None
+    return None
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser of every subcommand, or only of command's module when one is given."""
     # Top level: the defaults. Subcommands: the same options without defaults (SUPPRESS), so
     # `annex-gen --registry X check` and `annex-gen check --registry X` both work.
     top = argparse.ArgumentParser(add_help=False)
@@ -39,8 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"annex-gen {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (annex, archive, batch, publish, web, lifecycle, team):
-        module.register(sub, common)
+    for name in (COMMANDS[command],) if command in COMMANDS else MODULES:
+        importlib.import_module(f"annex_gen.cli.{name}").register(sub, common)
     return parser
 
 
@@ -88,7 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(argv: Sequence[str] | None) -> int:
-    parser = build_parser()
+    parser = build_parser(command_of(sys.argv[1:] if argv is None else argv))
     args = parser.parse_args(argv)
     try:
         return args.func(args)

@@ -19,7 +19,6 @@ import contextlib
 import hashlib
 import os
 import pickle
-import secrets
 import stat
 import sys
 from collections.abc import Iterator
@@ -119,6 +118,8 @@ def put(registry_dir: Path, stamp: Stamp, registry: Registry) -> None:
     with contextlib.suppress(Exception):
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         with _opened(directory) as dir_fd:
+            import secrets  # only when writing: a hit does not pay for it
+
             tmp = f".registry-{secrets.token_hex(8)}.tmp"
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600, dir_fd=dir_fd)
             try:

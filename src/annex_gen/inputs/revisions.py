@@ -9,7 +9,6 @@ from functools import lru_cache
 from pathlib import Path
 
 from annex_gen.errors import Diagnostic, InvalidInput, UsageError
-from annex_gen.inputs.registry import FILES, load_registry
 from annex_gen.model import Registry
 
 
@@ -26,6 +25,8 @@ def load_registry_at(spec: str, registry_dir: Path) -> tuple[Registry, str]:
     Returns the registry and a label saying where it came from (the directory, or
     'REV:path/to/registry/'). Diagnostics of a revision name the file as 'REV:path/file'.
     """
+    from annex_gen.inputs.registry import FILES, load_registry  # `check` rarely gets this far
+
     if Path(spec).is_dir():
         return load_registry(Path(spec)), spec
     if not registry_dir.is_dir():

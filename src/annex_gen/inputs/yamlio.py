@@ -7,7 +7,9 @@ refused with a located error instead of being interpreted.
 Plain files (no anchors, aliases, tags, directives or merge keys) are composed by libyaml's
 C parser through PyYAML, with ruamel's YAML 1.2 rules for plain scalars, about ten times
 faster; anything else, and any file libyaml refuses, goes to ruamel's pure parser, whose
-located messages every error reports. Both yield the same nodes and positions.
+located messages every error reports. Both yield the same nodes and positions. ruamel is
+imported (inputs/yaml_pure.py) only when a file takes the pure parser; the fast path carries
+ruamel's YAML 1.2 rules as a table (YAML12_RESOLVERS, compared with ruamel's by the tests).
 """
 
 from __future__ import annotations
@@ -17,12 +19,6 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-from ruamel.yaml import YAML
-from ruamel.yaml import nodes as ruamel_nodes
-from ruamel.yaml.composer import Composer
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.resolver import implicit_resolvers
 
 try:
     import yaml as pyyaml
@@ -76,10 +72,37 @@ class Document:
         return Diagnostic(self.path, line, col, key_path(path), message, severity, code, params or {})
 
 
-# The node classes of both parsers (the same attributes: tag, value, start_mark).
-_MAPPING: tuple[type, ...] = (ruamel_nodes.MappingNode,)
-_SEQUENCE: tuple[type, ...] = (ruamel_nodes.SequenceNode,)
-_SCALAR: tuple[type, ...] = (ruamel_nodes.ScalarNode,)
+# ruamel.yaml.resolver.implicit_resolvers for YAML 1.2: tag, pattern, flags, first characters.
+YAML12_RESOLVERS: tuple[tuple[str, str, int, tuple[str, ...]], ...] = (
+    (f"{_TAG}bool", "^(?:true|True|TRUE|false|False|FALSE)$", re.X, ("t", "T", "f", "F")),
+    (f"{_TAG}float", """^(?:
+         [-+]?(?:[0-9][0-9_]*)\\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+        |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+        |[-+]?\\.[0-9_]+(?:[eE][-+][0-9]+)?
+        |[-+]?\\.(?:inf|Inf|INF)
+        |\\.(?:nan|NaN|NAN))$""", re.X, tuple("-+0123456789.")),
+    (f"{_TAG}int", """^(?:[-+]?0b[0-1_]+
+        |[-+]?0o?[0-7_]+
+        |[-+]?[0-9_]+
+        |[-+]?0x[0-9a-fA-F_]+)$""", re.X, tuple("-+0123456789")),
+    (f"{_TAG}merge", "^(?:<<)$", 0, ("<",)),
+    (f"{_TAG}null", """^(?: ~
+        |null|Null|NULL
+        | )$""", re.X, ("~", "n", "N", "")),
+    (f"{_TAG}timestamp", """^(?:[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]
+        |[0-9][0-9][0-9][0-9] -[0-9][0-9]? -[0-9][0-9]?
+        (?:[Tt]|[ \\t]+)[0-9][0-9]?
+        :[0-9][0-9] :[0-9][0-9] (?:\\.[0-9]*)?
+        (?:[ \\t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$""", re.X, tuple("0123456789")),
+    (f"{_TAG}value", "^(?:=)$", 0, ("=",)),
+    (f"{_TAG}yaml", "^(?:!|&|\\*)$", 0, ("!", "&", "*")),
+)
+
+# The node classes of both parsers (the same attributes: tag, value, start_mark); ruamel's are
+# added when the pure parser is first used.
+_MAPPING: tuple[type, ...] = ()
+_SEQUENCE: tuple[type, ...] = ()
+_SCALAR: tuple[type, ...] = ()
 _FAST = pyyaml is not None and getattr(pyyaml, "__with_libyaml__", False)
 if _FAST:
     _MAPPING += (pyyaml.MappingNode,)
@@ -89,9 +112,8 @@ if _FAST:
     class _Resolver12(pyyaml.resolver.BaseResolver):
         """ruamel's YAML 1.2 rules for plain scalars (true/false only, 0o17 octal), not PyYAML's 1.1."""
 
-    for _versions, _tag, _regexp, _first in implicit_resolvers:
-        if (1, 2) in _versions:
-            _Resolver12.add_implicit_resolver(_tag, _regexp, _first)
+    for _tag, _pattern, _flags, _first in YAML12_RESOLVERS:
+        _Resolver12.add_implicit_resolver(_tag, re.compile(_pattern, _flags), list(_first))
 
     class _FastComposer(pyyaml.cyaml.CParser, _Resolver12):
         """libyaml's parser and composer with the YAML 1.2 resolver; no constructor (nodes only)."""
@@ -101,14 +123,18 @@ if _FAST:
             _Resolver12.__init__(self)
 
 # Anything beyond plain YAML (anchors, aliases, tags, directives, merge keys) takes the pure parser,
-# which refuses it with a located message; a mere '&' in a name only costs the fast path.
-_NOT_PLAIN = re.compile(r"[&*!%]|<<")
+# which refuses it with a located message. A file with one of these characters anywhere, or with many
+# brackets, is first scanned by libyaml (its scanner does not recurse) to tell a '&' in a name or a
+# '{placeholder}' in a text from the real thing.
+_MAYBE_NOT_PLAIN = re.compile(r"[&*!%]")
 
 
 def _compose_fast(text: str) -> Node | None:
     """The node tree of a plain file from libyaml, or None where the pure parser must read it."""
+    if not _FAST or "<<" in text:
+        return None
     # libyaml's composer recurses in C without a depth check: deep flow nesting goes to the pure parser.
-    if not _FAST or _NOT_PLAIN.search(text) or text.count("[") + text.count("{") > MAX_DEPTH:
+    if (_MAYBE_NOT_PLAIN.search(text) or text.count("[") + text.count("{") > MAX_DEPTH) and not _plain_tokens(text):
         return None
     composer = _FastComposer(text)
     try:
@@ -118,6 +144,34 @@ def _compose_fast(text: str) -> Node | None:
     finally:
         composer.dispose()
     return node if node is None or _depth_within(node, MAX_DEPTH) else None
+
+
+def _plain_tokens(text: str) -> bool:
+    """Whether libyaml's scanner finds no anchor, alias, tag or directive, nor flow nesting beyond MAX_DEPTH."""
+    scanner = pyyaml.cyaml.CParser(text)
+    depth = 0
+    try:
+        while (token := scanner.get_token()) is not None:
+            kind = type(token)
+            if kind in _FLOW_START:
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return False
+            elif kind in _FLOW_END:
+                depth -= 1
+            elif kind in _NOT_PLAIN_TOKENS:
+                return False
+    except pyyaml.YAMLError:  # reported, located, by the pure parser
+        return False
+    finally:
+        scanner.dispose()
+    return True
+
+
+if _FAST:
+    _FLOW_START = (pyyaml.FlowSequenceStartToken, pyyaml.FlowMappingStartToken)
+    _FLOW_END = (pyyaml.FlowSequenceEndToken, pyyaml.FlowMappingEndToken)
+    _NOT_PLAIN_TOKENS = (pyyaml.AnchorToken, pyyaml.AliasToken, pyyaml.TagToken, pyyaml.DirectiveToken)
 
 
 def _depth_within(node: Node, limit: int) -> bool:
@@ -231,30 +285,6 @@ class _Builder:
             return text
 
 
-class _TooDeep(Exception):
-    def __init__(self, mark: Any) -> None:
-        self.mark = mark
-
-
-class _DepthLimitedComposer(Composer):
-    """Refuses nesting beyond MAX_DEPTH as soon as the parser reaches it.
-
-    The scanner's cost grows with the square of the flow nesting depth, so a few kilobytes
-    of '[' would otherwise take seconds to reach the recursion limit.
-    """
-
-    level = 0
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.level > MAX_DEPTH:
-            raise _TooDeep(self.parser.peek_event().start_mark)
-        self.level += 1
-        try:
-            return super().compose_node(parent, index)
-        finally:
-            self.level -= 1
-
-
 _HINTS = {
     "found character '\\t'": "; indent with spaces, not tabs",
     "mapping values are not allowed here": "; put quotes around a value that contains ': '",
@@ -281,31 +311,14 @@ def parse_text(text: str, path: str) -> Document:
 
 def _compose_pure(text: str, path: str) -> Node:
     """The node tree from ruamel's pure parser; raise InvalidInput with its located message."""
-    yaml = YAML(typ="safe", pure=True)
-    yaml.Composer = _DepthLimitedComposer
-    try:
-        node = yaml.compose(text)
-    except _TooDeep as exc:
-        line, col = exc.mark.line + 1, exc.mark.column + 1
-        message = f"nested deeper than {MAX_DEPTH} levels"
-        raise InvalidInput([Diagnostic(path, line, col, "", message, code="yaml.too_deep")]) from None
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
-        problem = (exc.problem or exc.context or "invalid YAML") + _hint(exc.problem or "")
-        if exc.context and problem.startswith("but "):
-            # e.g. "expected a single document in the stream, but found another document"
-            problem = f"{exc.context}, {problem}"
-        raise InvalidInput([Diagnostic(path, line, col, "", f"invalid YAML: {problem}", code="yaml.invalid",
-                                       params={"line": line})]) from None
-    except YAMLError as exc:
-        raise InvalidInput([Diagnostic(path, None, None, "", f"invalid YAML: {exc}", code="yaml.unreadable")]) from None
-    except RecursionError:
-        raise InvalidInput([Diagnostic(path, None, None, "", "invalid YAML: nested too deeply",
-                                       code="yaml.too_deep")]) from None
-    if node is None:
-        raise InvalidInput([Diagnostic(path, 1, 1, "", "the file is empty; expected a mapping", code="file.empty")])
-    return node
+    global _MAPPING, _SEQUENCE, _SCALAR
+    from annex_gen.inputs import yaml_pure
+
+    if yaml_pure.MappingNode not in _MAPPING:
+        _MAPPING += (yaml_pure.MappingNode,)
+        _SEQUENCE += (yaml_pure.SequenceNode,)
+        _SCALAR += (yaml_pure.ScalarNode,)
+    return yaml_pure.compose(text, path)
 
 
 def load(path: Path) -> Document:

@@ -1,0 +1,71 @@
+"""ruamel's pure YAML parser, for the files libyaml's fast path leaves (see yamlio): imported only then.
+
+Its located messages are what every YAML error reports.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.composer import Composer
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
+from annex_gen.errors import Diagnostic, InvalidInput
+from annex_gen.inputs.yamlio import MAX_DEPTH, _hint
+
+__all__ = ["MappingNode", "ScalarNode", "SequenceNode", "compose"]
+
+
+class _TooDeep(Exception):
+    def __init__(self, mark: Any) -> None:
+        self.mark = mark
+
+
+class _DepthLimitedComposer(Composer):
+    """Refuses nesting beyond MAX_DEPTH as soon as the parser reaches it.
+
+    The scanner's cost grows with the square of the flow nesting depth, so a few kilobytes
+    of '[' would otherwise take seconds to reach the recursion limit.
+    """
+
+    level = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.level > MAX_DEPTH:
+            raise _TooDeep(self.parser.peek_event().start_mark)
+        self.level += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.level -= 1
+
+
+def compose(text: str, path: str) -> Any:
+    """The node tree from ruamel's pure parser; raise InvalidInput with its located message."""
+    yaml = YAML(typ="safe", pure=True)
+    yaml.Composer = _DepthLimitedComposer
+    try:
+        node = yaml.compose(text)
+    except _TooDeep as exc:
+        line, col = exc.mark.line + 1, exc.mark.column + 1
+        message = f"nested deeper than {MAX_DEPTH} levels"
+        raise InvalidInput([Diagnostic(path, line, col, "", message, code="yaml.too_deep")]) from None
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
+        problem = (exc.problem or exc.context or "invalid YAML") + _hint(exc.problem or "")
+        if exc.context and problem.startswith("but "):
+            # e.g. "expected a single document in the stream, but found another document"
+            problem = f"{exc.context}, {problem}"
+        raise InvalidInput([Diagnostic(path, line, col, "", f"invalid YAML: {problem}", code="yaml.invalid",
+                                       params={"line": line})]) from None
+    except YAMLError as exc:
+        raise InvalidInput([Diagnostic(path, None, None, "", f"invalid YAML: {exc}", code="yaml.unreadable")]) from None
+    except RecursionError:
+        raise InvalidInput([Diagnostic(path, None, None, "", "invalid YAML: nested too deeply",
+                                       code="yaml.too_deep")]) from None
+    if node is None:
+        raise InvalidInput([Diagnostic(path, 1, 1, "", "the file is empty; expected a mapping", code="file.empty")])
+    return node
