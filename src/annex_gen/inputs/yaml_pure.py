@@ -13,7 +13,6 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 from annex_gen.errors import Diagnostic, InvalidInput
-from annex_gen.inputs.yamlio import MAX_DEPTH, _hint
 
 __all__ = ["MappingNode", "ScalarNode", "SequenceNode", "compose"]
 
@@ -23,17 +22,29 @@ class _TooDeep(Exception):
         self.mark = mark
 
 
+_HINTS = {
+    "found character '\\t'": "; indent with spaces, not tabs",
+    "mapping values are not allowed here": "; put quotes around a value that contains ': '",
+}
+
+
+def _hint(problem: str) -> str:
+    """A suggestion for the parser's most common complaints."""
+    return next((hint for text, hint in _HINTS.items() if text in problem), "")
+
+
 class _DepthLimitedComposer(Composer):
-    """Refuses nesting beyond MAX_DEPTH as soon as the parser reaches it.
+    """Refuses nesting beyond `limit` as soon as the parser reaches it.
 
     The scanner's cost grows with the square of the flow nesting depth, so a few kilobytes
     of '[' would otherwise take seconds to reach the recursion limit.
     """
 
     level = 0
+    limit = 64
 
     def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.level > MAX_DEPTH:
+        if self.level > self.limit:
             raise _TooDeep(self.parser.peek_event().start_mark)
         self.level += 1
         try:
@@ -42,15 +53,16 @@ class _DepthLimitedComposer(Composer):
             self.level -= 1
 
 
-def compose(text: str, path: str) -> Any:
-    """The node tree from ruamel's pure parser; raise InvalidInput with its located message."""
+def compose(text: str, path: str, max_depth: int) -> Any:
+    """The node tree from ruamel's pure parser, nested at most max_depth deep; raise InvalidInput with its
+    located message."""
     yaml = YAML(typ="safe", pure=True)
-    yaml.Composer = _DepthLimitedComposer
+    yaml.Composer = type("Composer", (_DepthLimitedComposer,), {"limit": max_depth})
     try:
         node = yaml.compose(text)
     except _TooDeep as exc:
         line, col = exc.mark.line + 1, exc.mark.column + 1
-        message = f"nested deeper than {MAX_DEPTH} levels"
+        message = f"nested deeper than {max_depth} levels"
         raise InvalidInput([Diagnostic(path, line, col, "", message, code="yaml.too_deep")]) from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark

@@ -285,17 +285,6 @@ class _Builder:
             return text
 
 
-_HINTS = {
-    "found character '\\t'": "; indent with spaces, not tabs",
-    "mapping values are not allowed here": "; put quotes around a value that contains ': '",
-}
-
-
-def _hint(problem: str) -> str:
-    """A suggestion for the parser's most common complaints."""
-    return next((hint for text, hint in _HINTS.items() if text in problem), "")
-
-
 def parse_text(text: str, path: str) -> Document:
     """Parse YAML text; raise InvalidInput listing every problem found."""
     doc = Document(path=path, data=None)
@@ -318,7 +307,7 @@ def _compose_pure(text: str, path: str) -> Node:
         _MAPPING += (yaml_pure.MappingNode,)
         _SEQUENCE += (yaml_pure.SequenceNode,)
         _SCALAR += (yaml_pure.ScalarNode,)
-    return yaml_pure.compose(text, path)
+    return yaml_pure.compose(text, path, MAX_DEPTH)
 
 
 def load(path: Path) -> Document:
