@@ -31,7 +31,6 @@ from typing import TYPE_CHECKING, Any
 from annex_gen import __version__, collector
 from annex_gen.batch.manifest import FileRecord, Manifest, Record, locked
 from annex_gen.errors import AnnexGenError, BatchInterrupted, Diagnostic
-from annex_gen.inputs.contract import date_problem
 from annex_gen.inputs.sources import InputFailure, Source, duplicate_ids, gather
 from annex_gen.model import Annex, Contract, Registry
 from annex_gen.resolve import resolve, resolve_replacement
@@ -88,6 +87,13 @@ class _Job:
     annex: Annex
     content: str
     input_key: str
+
+
+def _date_problem(registry: Registry, date: dt.date) -> str | None:
+    """inputs.contract.date_problem, imported only when a contract is read (a no-op batch reads none)."""
+    from annex_gen.inputs.contract import date_problem
+
+    return date_problem(registry, date)
 
 
 def input_key(source: Source, registry: Registry) -> str:
@@ -266,7 +272,7 @@ def _plan(registry: Registry, sources: list[Source], input_failures: list[InputF
             # the contract is unchanged and the registry changed: the annex its change notice issues,
             # dated the registry's effective date (resolve_replacement), so both give one ID
             annex = resolve_replacement(registry, contract, record.document_id, registry.effective)
-        elif problem := date_problem(registry, contract.date):
+        elif problem := _date_problem(registry, contract.date):
             result.failed.append(Failure(source.label, f"{source.label}: contract.date: {problem}"))
             continue
         elif replacing:
