@@ -709,7 +709,8 @@ def annex_file(registry_dir: Path, customers_dir: Path, out_dir: Path, customer_
     if not path.is_file():  # the document ID names the content: an existing file is this annex
         def recorded(paths: list[Path]) -> None:
             if actor is not None:
-                actor.record("annex generated", f"{path.parent.name}: {fmt.upper()}", [path.stem])
+                actor.record("annex generated", f"{path.parent.name}: {fmt.upper()}", [path.stem],
+                             {"customer": path.parent.name, "format": fmt.upper()})
 
         if actor is not None:
             actor.ready()

@@ -7,12 +7,14 @@ the registry cache warm (a second run), as it is from a user's second command on
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, copy_registry
 
 PROBE = """
 import sys
@@ -68,3 +70,23 @@ def test_a_command_imports_only_what_it_needs(command, tmp_path):
     if command.startswith("generate"):
         assert {"weasyprint" if command == "generate pdf" else "typst"} <= modules  # the probe saw the render
         assert any(tmp_path.rglob("*.pdf"))
+
+
+def test_check_of_a_committed_registry_starts_one_git_process(tmp_path):
+    """The release label warning needs git; with the registry as committed, one `git diff` answers."""
+    log = tmp_path / "git.log"
+    shim = tmp_path / "bin" / "git"
+    shim.parent.mkdir()
+    shim.write_text(f'#!/bin/sh\necho "$@" >> {log}\nexec {shutil.which("git")} "$@"\n')
+    shim.chmod(0o755)
+    registry = copy_registry(tmp_path / "repo" / "registry")
+    author = ["-c", "user.name=t", "-c", "user.email=t@example.com"]
+    for args in (["init", "-q"], ["add", "."], [*author, "commit", "-qm", "r"]):
+        subprocess.run(["git", "-C", str(registry.parent), *args], check=True, capture_output=True)
+    env = {**os.environ, "PATH": f"{shim.parent}{os.pathsep}{os.environ['PATH']}"}
+    proc = subprocess.run([sys.executable, "-m", "annex_gen", "--registry", str(registry), "check",
+                           "examples/esimerkki-oy.yaml"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
+    assert proc.returncode == 0, proc.stderr
+    calls = log.read_text().splitlines()
+    assert len(calls) == 1 and " diff --quiet HEAD " in f" {calls[0]} ", calls

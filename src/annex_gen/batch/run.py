@@ -92,6 +92,13 @@ class _Job:
     input_key: str
 
 
+def _date_problem(registry: Registry, date: dt.date) -> str | None:
+    """inputs.contract.date_problem, imported only when a contract is read (a no-op batch reads none)."""
+    from annex_gen.inputs.contract import date_problem
+
+    return date_problem(registry, date)
+
+
 def input_key(source: Source, registry: Registry) -> str:
     """What the annex depends on besides the templates: the input, the registry content, the code."""
     return hashlib.sha256(f"{source.digest}\0{registry.digest}\0{__version__}".encode()).hexdigest()
@@ -270,10 +277,7 @@ def _plan(registry: Registry, sources: list[Source], input_failures: list[InputF
             # the contract is unchanged and the registry changed: the annex its change notice issues,
             # dated the registry's effective date (resolve_replacement), so both give one ID
             annex = resolve_replacement(registry, contract, record.document_id, registry.effective)
-        elif contract.date < registry.list_retrieved:
-            from annex_gen.inputs.contract import date_problem
-
-            problem = date_problem(registry, contract.date)
+        elif problem := _date_problem(registry, contract.date):
             result.failed.append(Failure(source.label, f"{source.label}: contract.date: {problem}"))
             continue
         elif replacing:

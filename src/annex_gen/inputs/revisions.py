@@ -96,6 +96,9 @@ def release_label_warning(registry_dir: Path, registry: Registry) -> Diagnostic 
     from annex_gen.inputs.yamlio import load, parse_text
 
     try:
+        # One process in the common case: the files as in HEAD are as in the last commit touching them.
+        if _git(registry_dir, "diff", "--quiet", "HEAD", "--", ".").returncode == 0:
+            return None
         log = _git(registry_dir, "log", "--max-count=1", "--format=%H", "--", ".")
     except UsageError:
         return None  # no git: nothing to compare with

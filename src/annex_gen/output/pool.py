@@ -20,10 +20,13 @@ import threading
 from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from annex_gen.batch.run import _init_worker, _mp_context, default_jobs
 from annex_gen.errors import RenderError
+
+if TYPE_CHECKING:
+    from annex_gen.audit import Actor
 
 MAX_ATTEMPTS = 2
 NICENESS = 5
@@ -56,14 +59,15 @@ def warm(registry_dir: Path, customers_dir: Path) -> None:
             render(listing.entries[0].annex, fmt)
 
 
-def write_annex(registry_dir: Path, customers_dir: Path, out_dir: Path, customer_id: str,
-                fmt: str) -> tuple[Path, bool, int]:
-    """app.annex_file in a worker: (the file, whether it was written now, the worker's process id)."""
+def write_annex(registry_dir: Path, customers_dir: Path, out_dir: Path, customer_id: str, fmt: str,
+                actor: Actor | None = None) -> tuple[Path, bool, int]:
+    """app.annex_file in a worker (recorded by actor before it is written): (the file, whether it was written
+    now, the worker's process id)."""
     from annex_gen import app
 
-    written: list[Path] = []
-    path = app.annex_file(registry_dir, customers_dir, out_dir, customer_id, fmt, on_generate=written.append)
-    return path, bool(written), os.getpid()
+    existed = app.annex_output(registry_dir, customers_dir, out_dir, customer_id, fmt).is_file()
+    path = app.annex_file(registry_dir, customers_dir, out_dir, customer_id, fmt, actor=actor)
+    return path, not existed, os.getpid()
 
 
 class RenderPool:

@@ -20,7 +20,7 @@ from annex_gen.fonts import FALLBACKS, font_face_css
 from annex_gen.output.pool import write_annex
 from annex_gen.resources import TEMPLATES_DIR
 from annex_gen.web.http import in_worker, page, render
-from annex_gen.web.views.audit import actor, record
+from annex_gen.web.views.audit import actor
 
 STYLESHEET = "annex.css"
 FONTS_DIR = TEMPLATES_DIR / "fonts"
@@ -78,11 +78,8 @@ async def download(request: Request) -> Response:
     where = (settings.registry_dir, settings.customers_dir, settings.out_dir, request.path_params["customer_id"], fmt)
     path: Path = await run_in_threadpool(app.annex_output, *where)
     if not path.is_file():  # the document ID names the content: an existing file is this annex
-        await run_in_threadpool(actor(request).ready)  # an audit log that cannot be written: nothing generated
-        path, generated, _ = await in_worker(request, write_annex, *where)
-        if generated:
-            await record(request, "annex generated", f"{path.parent.name}: {fmt.upper()}", [path.stem],
-                         {"customer": path.parent.name, "format": fmt.upper()})
+        # recorded in the audit log by the worker before the file is written: unrecorded, nothing is written
+        path, _, _ = await in_worker(request, write_annex, *where, actor(request))
     customer = path.parent.name
     return FileResponse(path, media_type=MEDIA_TYPES[fmt], filename=f"{customer}-{path.stem}.{fmt}")
 
