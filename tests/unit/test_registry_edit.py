@@ -61,11 +61,12 @@ def test_an_added_entry_goes_last_and_keeps_the_blank_line_after_the_section(tex
 def test_removing_the_last_item_keeps_what_follows(texts) -> None:
     upcloud = {"target": "entry", "action": "remove", "section": "eu-mailer",
                "was": {"entity": "upcloud", "location": "helsinki"}}
-    basis = {"target": "transfer_basis", "action": "remove", "id": "scc-module-3"}
+    bases = [{"target": "transfer_basis", "action": "remove", "id": b} for b in ("scc-module-3", "uk-adequacy",
+                                                                               "scc-module-2")]
     after = apply(texts, [upcloud])
     assert "restricted to other regions within the EU.\n\n  - id: eu-monitor" in after["sections.yaml"]
     assert list(_changed(texts, after)) == ["sections.yaml"]
-    basis_after = apply(texts, [basis])["registry.yaml"]
+    basis_after = apply(texts, bases)["registry.yaml"]
     assert "transfer_bases: {}\n\n# How the data processing agreement names this annex.\ndpa_annex:" in basis_after
 
 
