@@ -165,7 +165,7 @@ def bounded_stream_bytes(stream: pikepdf.Stream, limit: int, shown: str, key: st
             isinstance(params, pikepdf.Dictionary) and int(params.get("/Predictor", 1)) > 1):
         shown_filters = " ".join(str(n) for n in names) or "none"
         raise refuse(shown, f"embedded file is encoded with {shown_filters} (predictors included); expected "
-                            "Flate or no encoding", key)
+                            "Flate or no encoding", key, code="archive.annex_json.encoding")
     raw = stream.read_raw_bytes()
     if not names:
         data = raw
@@ -174,10 +174,11 @@ def bounded_stream_bytes(stream: pikepdf.Stream, limit: int, shown: str, key: st
         try:
             data = inflater.decompress(raw, limit + 1)
         except zlib.error as exc:
-            raise refuse(shown, f"embedded file is damaged: {exc}", key) from None
+            raise refuse(shown, f"embedded file is damaged: {exc}", key, code="archive.annex_json.invalid") from None
     if len(data) > limit:
         raise refuse(shown, f"embedded file is larger than {limit // 2**20} MiB when decompressed (the PDF "
-                            f"declares {stream.get('/Length')} bytes compressed); refused unread", key)
+                            f"declares {stream.get('/Length')} bytes compressed); refused unread", key,
+                    code="archive.annex_json.too_large", params={"limit_bytes": limit})
     return data
 
 
@@ -224,7 +225,8 @@ def signature_value_count(pdf: pikepdf.Pdf, shown: str) -> int:
         walked += 1
         if walked > MAX_FORM_FIELDS or len(stack) > MAX_FORM_FIELDS:
             raise refuse(shown, f"the PDF's form has more than {MAX_FORM_FIELDS} fields; refused unread "
-                                "(a signed annex has a few)")
+                                "(a signed annex has a few)",
+                    code="archive.pdf.too_many_fields", params={"limit": MAX_FORM_FIELDS})
         if not isinstance(field, pikepdf.Dictionary):
             continue
         if field.is_indirect:
@@ -236,7 +238,8 @@ def signature_value_count(pdf: pikepdf.Pdf, shown: str) -> int:
             count += 1
             if count > MAX_SIGNATURES:
                 raise refuse(shown, f"the PDF has more than {MAX_SIGNATURES} filled signature fields; refused "
-                                    "unchecked (a signed annex has two or three)")
+                                    "unchecked (a signed annex has two or three)",
+                    code="archive.pdf.too_many_signatures", params={"limit": MAX_SIGNATURES})
         kids = field.get("/Kids")
         if isinstance(kids, pikepdf.Array):
             stack.extend(kids)
@@ -247,7 +250,8 @@ def check_object_count(pdf: pikepdf.Pdf, shown: str) -> None:
     """Refuse a PDF whose cross-reference table declares more objects than any annex or scan has."""
     size = pdf.trailer.get("/Size")
     if not isinstance(size, int) or size > MAX_OBJECTS:
-        raise refuse(shown, f"the PDF has more than {MAX_OBJECTS} objects; refused unread")
+        raise refuse(shown, f"the PDF has more than {MAX_OBJECTS} objects; refused unread",
+                    code="archive.pdf.too_many_objects", params={"limit": MAX_OBJECTS})
 
 
 def _iso(value: Any) -> str | None:
@@ -420,5 +424,5 @@ def read_pdf(data: bytes, shown: str) -> PdfFacts:
         signatures = check_signatures(data, signed) if signed else ()
     except MemoryError:
         raise refuse(shown, "reading this PDF needs more memory than is available; refused (a file built to "
-                            "exhaust memory?)") from None
+                            "exhaust memory?)", code="archive.pdf.memory") from None
     return PdfFacts(annex=annex, signatures=signatures)
