@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 import sys
 import time
@@ -26,16 +27,17 @@ def command(*args: str | Path) -> list[str]:
     return [sys.executable, "-m", "annex_gen", *map(str, args)]
 
 
-def cli(*args: str | Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    """Run `python -m annex_gen ARGS` in the project root."""
+def cli(*args: str | Path, timeout: float = 300, env: dict[str, str] | None = None
+        ) -> subprocess.CompletedProcess[str]:
+    """Run `python -m annex_gen ARGS` in the project root (env: variables added to this process's)."""
     return subprocess.run(command(*args), cwd=ROOT, capture_output=True, text=True, timeout=timeout,
-                          check=False)
+                          check=False, env={**os.environ, **(env or {})})
 
 
-def start(*args: str | Path) -> subprocess.Popen[str]:
+def start(*args: str | Path, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     """Start `python -m annex_gen ARGS` in the background."""
     return subprocess.Popen(command(*args), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+                            text=True, env={**os.environ, **(env or {})})
 
 
 def add_mailer_entry(registry_dir: Path) -> None:

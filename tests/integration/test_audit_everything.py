@@ -87,7 +87,7 @@ def test_a_file_whose_entry_cannot_be_written_is_not_archived(tmp_path: Path, ba
     real_record = Actor.record
     calls = []
 
-    def failing(self, action, what, refs=()):  # the log passes the check before, then fails at the entry
+    def failing(self, action, what, refs=(), params=None):  # the log passes the check before, then fails at the entry
         calls.append(action)
         raise ArchiveError(f"the audit log went away; {NOTHING_DONE}")
 
@@ -122,7 +122,10 @@ def test_a_killed_batchs_files_are_named_when_the_next_run_starts(tmp_path: Path
     contracts = tmp_path / "contracts"
     make_contracts(contracts, 6)
     out = tmp_path / "out"
-    proc = start("batch", contracts, "--out", out, "--jobs", "1", "--archive", backend.location)
+    # the archive that records a local batch, by $ANNEX_GEN_ARCHIVE (a database URL given as --archive
+    # queues a team's run for its workers instead)
+    recorded = {"ANNEX_GEN_ARCHIVE": backend.location}
+    proc = start("batch", contracts, "--out", out, "--jobs", "1", env=recorded)
     wait_for_records(out, 1, proc)
     proc.send_signal(sig)
     proc.communicate(timeout=120)
@@ -134,7 +137,7 @@ def test_a_killed_batchs_files_are_named_when_the_next_run_starts(tmp_path: Path
         assert set(entries[0].refs) == written and not (out / JOURNAL_NAME).exists()
         return
     assert entries == [] and (out / JOURNAL_NAME).is_file()  # no chance to write its entry: the journal is left
-    resumed = cli("batch", contracts, "--out", out, "--jobs", "2", "--archive", backend.location)
+    resumed = cli("batch", contracts, "--out", out, "--jobs", "2", env=recorded)
     assert resumed.returncode == 0, resumed.stderr
     killed, run = app.audit_entries(backend.location)
     assert killed.action == "batch run" and killed.what.startswith("interrupted: the run started by ")
@@ -149,7 +152,7 @@ def test_a_batch_whose_log_cannot_be_written_does_not_start(tmp_path: Path, back
     contracts = tmp_path / "contracts"
     make_contracts(contracts, 2)
     out = tmp_path / "out"
-    result = cli("batch", contracts, "--out", out, "--archive", _unwritable(backend))
+    result = cli("batch", contracts, "--out", out, env={"ANNEX_GEN_ARCHIVE": _unwritable(backend)})
     assert result.returncode != 0
     assert NOTHING_DONE in result.stderr
     assert not list(out.rglob("*.pdf")) and not (out / JOURNAL_NAME).exists()
