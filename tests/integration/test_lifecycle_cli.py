@@ -104,7 +104,7 @@ def test_send_sign_notice_object_resolve(tmp_path, smtp_server):  # noqa: F811
     assert f"objection {objection_id} resolved {TODAY}: accepted" in text
 
     audit = [json.loads(b) for b in _audit_bodies(tmp_path / "archive")]
-    assert [a["action"] for a in audit] == ["message sent", "message sent", "objection recorded",
+    assert [a["action"] for a in audit] == ["message sent", "file archived", "message sent", "objection recorded",
                                             "objection resolved"]
 
     written = ok(tmp_path, "evidence", "esimerkki-oy", "--out", "evidence.zip", "--customers", "customers",

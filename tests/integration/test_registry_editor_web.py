@@ -43,6 +43,7 @@ def site(tmp_path: Path):
         return c
 
     return registry, customers, tmp_path / "archive", client
+SIGN_INS = ("signed in", "signed out", "sign-in failed")  # the sign-ins of the users the tests log in
 
 
 def _new_sub_processor(vat: str = NEW_ENTITY["vat"]) -> dict[str, object]:
@@ -129,7 +130,7 @@ def test_propose_impact_four_eyes_approve_commit_history_audit(site) -> None:
     history = ben.get("/editor/history").text
     assert all(text in history for text in ("#1", "anna", "ben", "New analytics vendor for LianaMailer", SOURCE_URL))
     assert "The change log is intact: 2 entries" in history
-    audit = [(e.actor, e.action) for e in app.audit_entries(str(archive))]
+    audit = [(e.actor, e.action) for e in app.audit_entries(str(archive)) if e.action not in SIGN_INS]
     assert audit == [("anna", "registry change proposed"), ("ben", "registry change approved")]
     # the approved proposal can no longer be approved, edited or withdrawn
     again = client("sam")
@@ -155,11 +156,12 @@ def test_edit_withdraw_and_combine(site) -> None:
     assert edited.status_code == 303
     assert "Ireland (Dublin)" in ben.get("/editor/proposals/1").text
     assert ben.post("/editor/proposals/1/approve", data={"csrf_token": csrf(ben)}).status_code == 403
-    basis = {"action": "add", "id": "uk-adequacy", "kind": "adequacy", "decision": "(EU) 2021/1772",
-             "name_fi": "Riittävyyspäätös (Yhdistynyt kuningaskunta)", "name_en": "Adequacy decision (UK)",
-             "basis_src_url": "https://eur-lex.europa.eu/eli/dec_impl/2021/1772/oj", "reason": "UK transfers",
+    basis = {"action": "add", "id": "ch-adequacy", "kind": "adequacy", "decision": "2000/518/EC",
+             "name_fi": "Riittävyyspäätös (Sveitsi)", "name_en": "Adequacy decision (Switzerland)",
+             "basis_src_url": "https://eur-lex.europa.eu/eli/dec/2000/518/oj", "reason": "Swiss transfers",
              "csrf_token": token}
-    assert anna.post("/editor/basis", data=basis).status_code == 303
+    added = anna.post("/editor/basis", data=basis)
+    assert added.status_code == 303, re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", added.text))[-1500:]
     remove = {"action": "remove", "key": ["okta-ireland"], "reason": "contract ended", "csrf_token": token}
     refused = anna.post("/editor/entity", data=remove)
     assert refused.status_code == 400 and "unknown entity &#39;okta-ireland&#39;" in refused.text
@@ -172,11 +174,11 @@ def test_edit_withdraw_and_combine(site) -> None:
     combined = ben.post("/editor/proposals/approve", data={"proposal": ["2"], "release": "2026.12.1",
                                                            "csrf_token": csrf(ben)})
     assert combined.status_code == 303
-    assert "uk-adequacy:" in (registry / "registry.yaml").read_text()
+    assert "ch-adequacy:" in (registry / "registry.yaml").read_text()
     assert "ireland:" not in (registry / "locations.yaml").read_text()
     history = ben.get("/editor/history").text
     assert "#2" in history and "#3" in history and "withdrawn by anna" in history
-    actions = [e.action for e in app.audit_entries(str(archive))]
+    actions = [e.action for e in app.audit_entries(str(archive)) if e.action not in SIGN_INS]
     assert actions == ["registry change proposed", "registry change edited", "registry change proposed",
                        "registry change proposed", "registry change withdrawn", "registry change approved"]
 
@@ -257,4 +259,5 @@ def test_proposals_live_with_a_postgresql_archive(tmp_path: Path, postgres_serve
 
     log = open_change_log(url)
     assert [e.kind for e in log.events()] == ["proposed", "approved"] and log.check().problems == []
-    assert [e.action for e in app.audit_entries(url)] == ["registry change proposed", "registry change approved"]
+    actions = [e.action for e in app.audit_entries(url) if e.action not in SIGN_INS]
+    assert actions == ["registry change proposed", "registry change approved"]

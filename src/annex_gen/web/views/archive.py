@@ -83,7 +83,7 @@ async def verify(request: Request) -> Response:
     location = _settings(request).archive
     if not await run_in_threadpool(app.archive_exists, location):
         raise UsageError(f"{_settings(request).archive_shown}: there is no archive yet; upload a signed annex first",
-                         code="archive.none_yet")
+                         code="archive.none_yet", params={"location": _settings(request).archive_shown})
     report = await run_in_threadpool(app.archive_verify, location)
     head = report.head.record_hash if report.head else None
     await record(request, "archive verified",
