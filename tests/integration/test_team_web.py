@@ -53,7 +53,7 @@ def test_two_instances_share_contracts_and_a_run_survives_a_killed_worker(tmp_pa
             assert re.search(r'value="automation"[^>]*checked', via_a.get("/customers/uusi-oy/edit").text)
             refused = via_a.post("/customers/uusi-oy/edit", data={**edit, "csrf_token": csrf(via_a), "digest": stale,
                                                                   "products": ["cms"]})
-            assert refused.status_code == 409 and "nothing was saved" in refused.text
+            assert refused.status_code == 409 and "Nothing was saved" in refused.text
             assert (tmp_path / "b" / "state" / "contracts" / "uusi-oy.yaml").is_file()  # B's working copy
 
             # A change run started from A, followed from B, one worker killed mid-job.
