@@ -37,7 +37,7 @@ def test_an_encoded_newline_cannot_forge_a_log_line(tmp_path: Path, caplog: pyte
     lines = _request_lines(caplog)
     assert len(lines) == 1
     assert "\n" not in lines[0] and "\r" not in lines[0] and "\x1b" not in lines[0]
-    assert '/static/x\\x0aINFO:     127.0.0.1 admin \\x22GET /audit\\x22 200\\x0d\\x1b[2J" 404' in lines[0]
+    assert '/static/x\\nINFO:     127.0.0.1 admin \\"GET /audit\\" 200\\r\\x1b[2J" 404' in lines[0]
 
 
 def test_log_lines_name_the_signed_in_user(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

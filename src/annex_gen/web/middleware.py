@@ -8,6 +8,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from annex_gen.shown import escaped
 from annex_gen.web.hosts import host_allowed, origin_allowed
 
 log = logging.getLogger("annex_gen.web")
@@ -120,16 +121,11 @@ class BodyLimit:
 
 
 def printable(text: str) -> str:
-    """text for a log line: control and other unprintable characters, backslash and quote escaped.
+    """text for a log line: control characters escaped (annex_gen.shown.escaped), backslash and quote too.
 
     A path is decoded before it is logged, so an encoded newline (%0A) would otherwise start a forged line.
     """
-    return "".join(ch if ch.isprintable() and ch not in '\\"' else _escape(ch) for ch in text)
-
-
-def _escape(ch: str) -> str:
-    code = ord(ch)
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+    return escaped(text.replace("\\", "\\\\").replace('"', '\\"'))
 
 
 class RequestLog:
