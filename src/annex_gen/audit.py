@@ -29,7 +29,8 @@ GENESIS = "0" * 64
 CSV_COLUMNS = ("seq", "at", "actor", "action", "what", "refs", "entry_hash")
 
 # What writes something: the actions an entry may name.
-ACTIONS = ("contract saved", "annex generated", "batch run", "notices written", "file archived", "archive verified")
+ACTIONS = ("contract saved", "annex generated", "batch run", "notices written", "file archived", "archive verified",
+           "fact confirmed", "release approved")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (

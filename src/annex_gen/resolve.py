@@ -114,6 +114,8 @@ def _parties(registry: Registry, sections: list[AnnexSection]) -> tuple[AnnexPar
                 parties[e.subprocessor] = AnnexParty(
                     e.subprocessor, e.name, e.legal_id, e.country, (e.location,), e.outside_eea, (section.id,),
                     transfers=transfer, address=entity.address, privacy_contact=entity.privacy_contact,
+                    legal_name=entity.legal_name, brand=entity.brand,
+                    registration=entity.registration if entity.legal_id is None else None,
                 )
                 continue
             parties[e.subprocessor] = replace(
@@ -202,5 +204,6 @@ def resolve(registry: Registry, contract: Contract) -> Annex:
         customer_register=shared.customer_register,
         annex_title=registry.annex_title.get(lang, ""),
         replaces=contract.replaces,
+        status=registry.status,
     )
     return annex.with_document_id(_short_id(sha256_text(annex.canonical_json(without=("document_id",)))))

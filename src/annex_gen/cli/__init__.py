@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from annex_gen import __version__
-from annex_gen.cli import annex, archive, batch, publish, web
+from annex_gen.cli import annex, archive, batch, publish, signoff, web
 from annex_gen.cli.common import err, exit_code, print_diagnostics
 from annex_gen.errors import AnnexGenError, InvalidInput
 
@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"annex-gen {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (annex, archive, batch, publish, web):
+    for module in (annex, archive, batch, publish, signoff, web):
         module.register(sub, common)
     return parser
 

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from annex_gen import app
-from annex_gen.cli.common import add_engine_argument, date_arg, exit_code, indent, jobs_arg
+from annex_gen.cli.common import add_archive_argument, add_engine_argument, date_arg, exit_code, indent, jobs_arg
 from annex_gen.cli.common import err as _err
 from annex_gen.errors import BatchInterrupted
 
@@ -78,7 +78,7 @@ def cmd_batch(args) -> int:
     progress = _RichProgress() if sys.stderr.isatty() and not args.plain else _PlainProgress()
     try:
         result = app.batch(Path(args.registry), app.contract_paths(args.customers), out_dir, jobs=args.jobs,
-                           force=args.force, progress=progress, engine=args.engine)
+                           force=args.force, progress=progress, engine=args.engine, archive=args.archive)
     except BatchInterrupted as exc:
         progress.close()
         _print_batch_summary(exc.result, out_dir)
@@ -93,7 +93,8 @@ def cmd_batch(args) -> int:
 
 
 def _impact(args):
-    return app.impact(Path(args.registry), args.old, args.new, app.contract_paths(args.customers))
+    return app.impact(Path(args.registry), args.old, args.new, app.contract_paths(args.customers),
+                      archive=args.archive)
 
 
 def _row_text(row) -> str:
@@ -195,6 +196,7 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--force", action="store_true", help="regenerate every annex, changed or not")
     p.add_argument("--plain", action="store_true", help="plain progress lines even on a terminal")
     add_engine_argument(p)
+    add_archive_argument(p, "; final annexes where it holds legal's approval of the registry, else drafts")
     p.set_defaults(func=cmd_batch)
 
     for name, help_ in (("diff", "what changed between two registries, and which customers it reaches"),
@@ -205,6 +207,7 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
                        help="the old registry: a directory or a git revision (e.g. HEAD~1, v2026.11.1)")
         p.add_argument("--to", dest="new", default=None, metavar="NEW",
                        help="the new registry: a directory or a git revision (default: --registry)")
+        add_archive_argument(p, "; the new annexes are final where it holds legal's approval of NEW, else drafts")
         if name == "diff":
             p.add_argument("--json", action="store_true", help="print JSON instead of text")
             p.set_defaults(func=cmd_diff)

@@ -63,3 +63,12 @@ def add_engine_argument(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("--engine", choices=ENGINES, default=DEFAULT_ENGINE,
                         help=f"what renders the PDF: {', '.join(ENGINES)} (default: {DEFAULT_ENGINE})")
+
+
+def add_archive_argument(parser: argparse.ArgumentParser, purpose: str = "") -> None:
+    """--archive: the archive directory or PostgreSQL URL (default: $ANNEX_GEN_ARCHIVE, else archive/)."""
+    from annex_gen.archive.index import ARCHIVE_ENV, DEFAULT_ARCHIVE, default_location
+
+    parser.add_argument("--archive", default=default_location(), metavar="DIR|URL",
+                        help=f"archive directory, or a postgresql://user@host/db URL (default: ${ARCHIVE_ENV}, "
+                             f"else {DEFAULT_ARCHIVE}/){purpose}")

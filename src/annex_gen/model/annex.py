@@ -11,9 +11,10 @@ from typing import Any, ClassVar
 
 from annex_gen.hashing import canonical_json, sha256_text
 
-SCHEMA = "annex-gen/annex/2"
-# Every schema an archived annex.json may carry: signed annexes of schema 1 exist.
-READABLE_SCHEMAS = ("annex-gen/annex/1", SCHEMA)
+SCHEMA = "annex-gen/annex/3"
+# Every schema an archived annex.json may carry: signed annexes of schemas 1 and 2 exist.
+READABLE_SCHEMAS = ("annex-gen/annex/1", "annex-gen/annex/2", SCHEMA)
+DRAFT, FINAL = "draft", "final"
 
 # Provenance is not content: an annex whose content is unchanged stays valid under a newer registry.
 PROVENANCE = ("document_id", "registry_version", "published_list")
@@ -102,13 +103,21 @@ class AnnexParty:
     transfers: tuple[str, ...] = ()  # the transfer bases' wording, for processing outside the EU/EEA
     address: str | None = None  # registered address, only where a recorded public source confirms it
     privacy_contact: str | None = None  # data-protection contact point, likewise
+    # schema 3: the registered name (for a brand: the contracting entity) and a register number the
+    # published list lacks; brand marks a published name that is not a legal entity
+    legal_name: str | None = None
+    registration: str | None = None
+    brand: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
         return {
             "id": self.id,
             "name": self.name,
+            "legal_name": self.legal_name,
+            "brand": self.brand,
             "legal_id": self.legal_id,
+            "registration": self.registration,
             "country": self.country,
             "address": self.address,
             "privacy_contact": self.privacy_contact,
@@ -156,6 +165,8 @@ class Annex:
     # schema 2; defaults keep annexes of schema 1 loadable
     annex_title: str = ""
     replaces: str | None = None
+    # schema 3: "final" when made from a registry release legal approved, else "draft" (not for signature)
+    status: str = DRAFT
 
     @property
     def issued(self) -> dt.date:
@@ -203,6 +214,7 @@ class Annex:
         """The stable JSON interface (`annex-gen resolve`, the embedded annex.json)."""
         return {
             "schema": SCHEMA,
+            "status": self.status,
             "document_id": self.document_id,
             "customer": {
                 "id": self.customer_id,
@@ -276,6 +288,9 @@ class Annex:
                     transfers=tuple(str(x) for x in p.get("transfers") or ()),
                     address=p.get("address"),
                     privacy_contact=p.get("privacy_contact"),
+                    legal_name=p.get("legal_name"),
+                    registration=p.get("registration"),
+                    brand=bool(p.get("brand")),
                 )
                 for p in _mappings(data.get("subprocessors"))
             ),
@@ -290,6 +305,8 @@ class Annex:
             ),
             annex_title=str(data.get("annex_title") or ""),
             replaces=contract.get("replaces"),
+            # an annex of schema 1 or 2 was made before drafts were marked: it reads as it was signed
+            status=DRAFT if data.get("status") == DRAFT else FINAL,
         )
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from annex_gen.inputs.contract import business_id_kind
-from annex_gen.model import Annex, AnnexEntry, AnnexSection
+from annex_gen.model import Annex, AnnexEntry, AnnexParty, AnnexSection
+from annex_gen.model.annex import DRAFT
 from annex_gen.views.catalog import Catalog, country_name, load_catalogs, text_date
 from annex_gen.views.page import PageView, Row, page_parts
 
@@ -62,6 +63,9 @@ class AnnexView(PageView):
     register: dict
     signatures: dict
     authorisation: tuple[str, ...] = ()
+    # a draft (registry content legal has not approved): the mark on every page, and the statement
+    # printed instead of the signature block; None for a final annex
+    draft: dict | None = None
 
 
 def entry_view(cat: Catalog, e: AnnexEntry, option_names: dict[str, str]) -> EntryView:
@@ -90,6 +94,21 @@ def merged_locations(locations: tuple[str, ...]) -> str:
     kept = [loc for loc in locations
             if not any(other != loc and _parts(loc) < _parts(other) for other in locations)]
     return ", ".join(kept)
+
+
+def party_details(cat: Catalog, p: AnnexParty) -> tuple[str, ...]:
+    """The summary's lines under an entity: legal name (a brand's contracting entity), registration, address,
+    contact; only what the registry records, never a placeholder."""
+    lines = []
+    if p.brand:
+        lines.append(cat.format("summary.contracting_entity", value=p.legal_name) if p.legal_name
+                     else cat["summary.brand_open"])
+    elif p.legal_name and p.legal_name != p.name:
+        lines.append(cat.format("summary.legal_name", value=p.legal_name))
+    lines += [cat.format(f"summary.{key}", value=value)
+              for key, value in (("registration", p.registration), ("address", p.address),
+                                 ("privacy_contact", p.privacy_contact)) if value]
+    return tuple(lines)
 
 
 def build_view(annex: Annex) -> AnnexView:
@@ -127,8 +146,7 @@ def build_view(annex: Annex) -> AnnexView:
             merged_locations(p.locations),
             p.outside_eea,
             "; ".join(p.transfers),
-            tuple(cat.format(f"summary.{key}", value=value)
-                  for key, value in (("address", p.address), ("privacy_contact", p.privacy_contact)) if value),
+            party_details(cat, p),
         )
         for p in annex.subprocessors
     )
@@ -179,6 +197,8 @@ def build_view(annex: Annex) -> AnnexView:
             "note": annex.customer_register.note,
             "entries": tuple(entry_view(cat, e, option_names) for e in annex.customer_register.entries),
         },
+        draft=({"banner": cat["draft.banner"], "statement": cat["draft.statement"]}
+               if annex.status == DRAFT else None),
         signatures={
             "title": cat["signatures.title"],
             "parties": (cat.format("signatures.customer", **ctx), cat.format("signatures.supplier", **ctx)),

@@ -27,7 +27,8 @@ from annex_gen.web.permissions import allowed
 from annex_gen.web.settings import Settings
 
 # One module per kind of page, each with routes(); a new kind of page is a module and a line here.
-VIEW_MODULES = ("assets", "auth", "customers", "contract", "preview", "registry", "archive", "changes", "audit")
+VIEW_MODULES = ("assets", "auth", "customers", "contract", "preview", "registry", "archive", "changes", "releases",
+                "audit")
 SESSION_COOKIE = "annex_gen_session"
 SESSION_MAX_AGE = 8 * 3600  # a working day
 

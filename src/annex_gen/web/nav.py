@@ -19,5 +19,6 @@ NAV: list[NavItem] = [
     NavItem("/registry", "nav.registry", "registry.view"),
     NavItem("/archive", "nav.archive", "legal"),
     NavItem("/changes", "nav.changes", "legal"),
+    NavItem("/releases", "nav.releases", "legal"),
     NavItem("/audit", "nav.audit", "legal"),
 ]

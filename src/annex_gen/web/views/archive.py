@@ -143,6 +143,7 @@ def _request_of(path: Any, form: FormData) -> AddRequest:
         note=_text(form, "note") or None,
         document_id=_text(form, "document_id") or None,
         accept_invalid_signature=form.get("accept_invalid_signature") == "on",
+        signed_draft=form.get("signed_draft") == "on",
     )
 
 
@@ -164,6 +165,7 @@ async def _review(request: Request, token: str, form: FormData) -> Response:
         "token": staged.token, "file_name": staged.name, "inspection": inspection, "problem": problem,
         "customer": customer, "form": {k: _text(form, k) for k in ("signed_on", "note", "document_id")},
         "accept_invalid": form.get("accept_invalid_signature") == "on", "documents": documents,
+        "signed_draft": form.get("signed_draft") == "on",
         "broken": bool(inspection and inspection.facts and any(not c.ok for c in inspection.facts.signatures)),
     }, status_code=200 if problem is None else 422)
 

@@ -83,7 +83,7 @@ async def start_batch(request: Request) -> Response:
         app.audit_record(s.archive, by, "batch run", what, refs)
 
     app.start_batch(runner(request), s.registry_dir, [s.customers_dir], s.out_dir, started_by=by,
-                    on_finish=finished)
+                    on_finish=finished, archive=s.archive)
     return see_other("/changes/batch")
 
 
@@ -109,7 +109,7 @@ async def write_notices(request: Request) -> Response:
     out = notices_dir(request, notice_date.isoformat())
 
     def write() -> Any:
-        report = app.impact(s.registry_dir, old, None, [s.customers_dir])
+        report = app.impact(s.registry_dir, old, None, [s.customers_dir], archive=s.archive)
         return app.notices(report, out, notice_date=notice_date, effective_date=effective)
 
     result = await run_in_threadpool(write)

@@ -79,7 +79,8 @@ async def edit_form(request: Request) -> Response:
     """The form of a saved contract, with the digest of the file as it is now."""
     settings = request.app.state.settings
     customer_id = request.path_params["customer_id"]
-    registry, entry = app.contract_entry(settings.registry_dir, settings.customers_dir, settings.out_dir, customer_id)
+    registry, entry = app.contract_entry(settings.registry_dir, settings.customers_dir, settings.out_dir, customer_id,
+                                         settings.archive)
     if not entry.editable:
         raise InvalidInput([Diagnostic(entry.contract.source, None, None, "",
                                        "a contract from a CRM export is read-only here; change it in the CRM")])

@@ -26,7 +26,7 @@ MEDIA_TYPES = {
 def _entry(request: Request):  # noqa: ANN202
     settings = request.app.state.settings
     return app.contract_entry(settings.registry_dir, settings.customers_dir, settings.out_dir,
-                              request.path_params["customer_id"])
+                              request.path_params["customer_id"], settings.archive)
 
 
 async def preview(request: Request) -> Response:
@@ -63,7 +63,8 @@ async def download(request: Request) -> Response:
         raise NotFound(f"no download format {fmt!r}; expected pdf or docx")
     generated: list[Path] = []
     path = app.annex_file(settings.registry_dir, settings.customers_dir, settings.out_dir,
-                          request.path_params["customer_id"], fmt, on_generate=generated.append)
+                          request.path_params["customer_id"], fmt, on_generate=generated.append,
+                          archive=settings.archive)
     if generated:
         await record(request, "annex generated", f"{path.parent.name}: {fmt.upper()}", [path.stem])
     customer = path.parent.name
