@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from annex_gen import __version__
-from annex_gen.cli import annex, archive, batch, lifecycle, publish, team, web
+from annex_gen.cli import annex, archive, batch, lifecycle, publish, signoff, team, web
 from annex_gen.cli.common import err, exit_code, print_diagnostics
 from annex_gen.errors import AnnexGenError, InvalidInput
 from annex_gen.shown import EscapingStream
@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"annex-gen {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (annex, archive, batch, publish, web, lifecycle, team):
+    for module in (annex, archive, batch, publish, signoff, web, lifecycle, team):
         module.register(sub, common)
     return parser
 

@@ -57,13 +57,15 @@ def warm(registry_dir: Path, customers_dir: Path) -> None:
 
 
 def write_annex(registry_dir: Path, customers_dir: Path, out_dir: Path, customer_id: str,
-                fmt: str) -> tuple[Path, bool, int]:
-    """app.annex_file in a worker: (the file, whether it was written now, the worker's process id)."""
+                fmt: str, archive: str | Path | None = None) -> tuple[Path, bool, int]:
+    """app.annex_file in a worker: (the file, whether it was written now, the worker's process id).
+
+    The caller records the generation in the audit log (after checking it can, before submitting)."""
     from annex_gen import app
 
-    written: list[Path] = []
-    path = app.annex_file(registry_dir, customers_dir, out_dir, customer_id, fmt, on_generate=written.append)
-    return path, bool(written), os.getpid()
+    existed = app.annex_output(registry_dir, customers_dir, out_dir, customer_id, fmt, archive).is_file()
+    path = app.annex_file(registry_dir, customers_dir, out_dir, customer_id, fmt, archive=archive)
+    return path, not existed, os.getpid()
 
 
 class RenderPool:
