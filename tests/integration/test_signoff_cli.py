@@ -256,3 +256,22 @@ def test_publish_shows_approved_releases_only_with_the_effective_date_legal_set(
                   archive=str(tmp_path / "no-archive"))
     assert nothing.returncode == 2 and "no approved release in the archive" in nothing.stderr
     assert not (tmp_path / "none").exists()
+
+
+def test_a_batch_regenerates_drafts_as_finals_once_the_release_is_approved(work):
+    from render_support import approved_archive  # approves the project's registry: the copy has its content
+
+    contract = str(EXAMPLES_DIR / "nordic-webshop.yaml")
+    out = work / "out"
+    first = run(work, "batch", contract, "--out", str(out), "--plain", "--jobs", "1", archive=str(work / "none"))
+    assert first.returncode == 0, first.stderr
+    [draft] = (out / "nordic-webshop").glob("*.pdf")
+    with pdfplumber.open(draft) as doc:
+        assert doc.pages[0].extract_text().startswith("DRAFT – not for signature")
+    again = run(work, "batch", contract, "--out", str(out), "--plain", "--jobs", "1",
+                archive=str(approved_archive()))
+    assert again.returncode == 0, again.stderr
+    assert ": 1 generated, 0 unchanged, 0 failed" in again.stdout  # the approval alone makes it final
+    [final] = [p for p in (out / "nordic-webshop").glob("*.pdf") if p != draft]
+    with pdfplumber.open(final) as doc:
+        assert "DRAFT" not in doc.pages[0].extract_text()
