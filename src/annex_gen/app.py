@@ -182,10 +182,16 @@ def release_approve(registry_dir: Path, paths: Iterable[Path], archive: str | Pa
     by = " ".join(by.split())
     if not by:
         raise UsageError("name who approves the release (--by NAME)", code="signoff.approve_who")
+    meta = registry_dir / "registry.yaml"
+    before = meta.read_bytes() if meta.is_file() else None
     if label is not None:
         _set_release_label(registry_dir, label)
     registry, problems = release_blockers(registry_dir, paths)
     if registry is None or problems:
+        if before is not None and meta.read_bytes() != before:  # refused: the label is not changed either
+            from annex_gen.output.write import write_atomic
+
+            write_atomic(meta, before)
         raise InvalidInput([dataclass_replace(d, severity="error") for d in problems] or [Diagnostic(
             str(registry_dir), None, None, "", "the registry does not load", code="signoff.registry_invalid")])
     on = on or dt.date.today()

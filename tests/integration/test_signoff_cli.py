@@ -146,7 +146,9 @@ def test_a_confirmation_that_cannot_be_recorded_is_refused_and_writes_nothing(wo
 
 
 def test_approval_is_refused_listing_every_item(work, backend):
-    result = run(work, "release", "approve", "--by", LAWYER, archive=backend.location)
+    before = {p.name: p.read_bytes() for p in (work / "registry").iterdir()}
+    result = run(work, "release", "approve", "--by", LAWYER, "--label", "2026.12.1", archive=backend.location)
+    assert {p.name: p.read_bytes() for p in (work / "registry").iterdir()} == before  # not even the label
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     registry = load_registry(work / "registry")
@@ -204,3 +206,72 @@ def test_confirm_everything_then_approve_then_final_annexes(work, backend):
     [draft] = drafts.glob("*/*.json")
     assert json.loads(draft.read_text(encoding="utf-8"))["status"] == "draft"
     assert not (work / "elsewhere").exists()  # looking up the status creates no archive
+
+
+def test_publish_shows_approved_releases_only_with_the_effective_date_legal_set(tmp_path):
+    import datetime as dt
+
+    import publish_support as ps
+
+    from annex_gen.archive.store import Archive
+    from annex_gen.publish.history import read_history
+    from annex_gen.signoff.releases import record_approval
+
+    def relabel(registry: Path) -> None:
+        text = (registry / "registry.yaml").read_text(encoding="utf-8")
+        (registry / "registry.yaml").write_text(text.replace('release: "2026.11.1"', 'release: "2026.12.1"', 1),
+                                                encoding="utf-8")
+        sections = registry / "sections.yaml"
+        sections.write_text(sections.read_text(encoding="utf-8").replace(
+            "Käytetään asiakastilausten hallintaan", "Käytetään asiakastilausten ja laskujen hallintaan", 1),
+            encoding="utf-8")
+
+    registry_dir = ps.scripted_history(tmp_path / "repo", [
+        ps.Commit("2026-11-30T09:00:00Z", "The registry as published"),
+        ps.Commit("2026-12-05T09:00:00Z", "Chargebee also invoices", relabel),
+    ])
+    first, second = read_history(registry_dir).versions
+    # legal approved only the first version, in effect from a date they set
+    archive = tmp_path / "legal-archive"
+    with Archive.open(archive, create=True) as opened:
+        files = tmp_path / "approved"
+        files.mkdir()
+        for name in ("registry.yaml", "locations.yaml", "entities.yaml", "sections.yaml", "corrections.yaml"):
+            shown = subprocess.run(["git", "show", f"{first.commit}:./{name}"], cwd=registry_dir,
+                                   capture_output=True, check=True)
+            (files / name).write_bytes(shown.stdout)
+        record_approval(opened, files, first.registry, by=LAWYER, on=dt.date(2026, 12, 1),
+                        effective=dt.date(2026, 12, 20))
+    out = tmp_path / "site"
+    result = run(tmp_path, "publish", "--registry", str(registry_dir), "--out", str(out), archive=str(archive))
+    assert result.returncode == 0, result.stderr
+    assert f"is not an approved release; the site shows release {first.registry.version}" in result.stderr
+    data = json.loads((out / "subprocessors.json").read_text(encoding="utf-8"))
+    assert (data["registry_version"], data["effective"]) == (first.registry.version, "2026-12-20")
+    changes = (out / "changes-en.html").read_text(encoding="utf-8")
+    assert first.registry.version in changes and second.registry.version not in changes
+    assert "ja laskujen" not in (out / "index.html").read_text(encoding="utf-8")
+    # without an approved release nothing is published
+    nothing = run(tmp_path, "publish", "--registry", str(registry_dir), "--out", str(tmp_path / "none"),
+                  archive=str(tmp_path / "no-archive"))
+    assert nothing.returncode == 2 and "no approved release in the archive" in nothing.stderr
+    assert not (tmp_path / "none").exists()
+
+
+def test_a_batch_regenerates_drafts_as_finals_once_the_release_is_approved(work):
+    from render_support import approved_archive  # approves the project's registry: the copy has its content
+
+    contract = str(EXAMPLES_DIR / "nordic-webshop.yaml")
+    out = work / "out"
+    first = run(work, "batch", contract, "--out", str(out), "--plain", "--jobs", "1", archive=str(work / "none"))
+    assert first.returncode == 0, first.stderr
+    [draft] = (out / "nordic-webshop").glob("*.pdf")
+    with pdfplumber.open(draft) as doc:
+        assert doc.pages[0].extract_text().startswith("DRAFT – not for signature")
+    again = run(work, "batch", contract, "--out", str(out), "--plain", "--jobs", "1",
+                archive=str(approved_archive()))
+    assert again.returncode == 0, again.stderr
+    assert ": 1 generated, 0 unchanged, 0 failed" in again.stdout  # the approval alone makes it final
+    [final] = [p for p in (out / "nordic-webshop").glob("*.pdf") if p != draft]
+    with pdfplumber.open(final) as doc:
+        assert "DRAFT" not in doc.pages[0].extract_text()

@@ -84,8 +84,9 @@ def test_a_new_entity_with_sources_in_the_registry_shape(texts) -> None:
     newco = staged.registry.entities["newco"]
     assert newco.address == "Esimerkkikatu 1, 00100 Helsinki" and newco.legal_id.value == "FI12345698"
     # entities.yaml writes each fact as {value, sources}: proposed until legal confirms it
+    written = staged.texts["entities.yaml"]
     assert ("    address:\n      value: Esimerkkikatu 1, 00100 Helsinki\n      sources:\n"
-            "        - url: https://example.com/newco\n          quote: Esimerkkikatu 1\n") in staged.texts["entities.yaml"]
+            "        - url: https://example.com/newco\n          quote: Esimerkkikatu 1\n") in written
     assert {f.key for f in staged.registry.facts if f.key.startswith("entities.newco.")} == {
         "entities.newco.country", "entities.newco.address"}
 

@@ -212,8 +212,9 @@ def _annex_fields(request: AddRequest, facts: PdfFacts, shown: str) -> dict[str,
         draft = annex.get("status") == "draft"
         if draft and not request.signed_draft:
             raise refuse(shown, f"annex {document_id} is a DRAFT, not for signature: it was made from registry "
-                                 "content legal has not approved. If the customer signed this draft, give "
-                                 "--signed-draft to archive it, recorded as a signed draft", "annex.json",
+                                 "content legal has not approved. If the customer signed this draft, archive it "
+                                 "recorded as a signed draft (--signed-draft; in the web application, the box "
+                                 "that names the draft)", "annex.json",
                          code="archive.annex.draft", params={"document": document_id})
         if request.signed_draft and not draft:
             raise refuse(shown, f"--signed-draft was given, but annex {document_id} is final, not a draft",
