@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import shutil
 import subprocess
@@ -85,11 +84,10 @@ def approve_history(registry_dir: Path) -> None:
                     shown = subprocess.run(["git", "show", f"{version.commit}:./{name}"], cwd=registry_dir,
                                            capture_output=True, check=True)
                     (Path(tmp) / name).write_bytes(shown.stdout)
-                # the date the registry sets, else (as legal would set it) when the notice period ends
-                effective = version.effective or version.published + dt.timedelta(
-                    days=version.registry.notice.period_days)
+                # the date the registry sets, else none: a version without one is never said to be in
+                # effect from a computed date
                 record_approval(archive, Path(tmp), version.registry, by="Test Legal", on=version.published,
-                                effective=effective)
+                                effective=version.registry.effective)
 
 
 def one_commit_history(repo: Path) -> Path:

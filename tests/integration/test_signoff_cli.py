@@ -162,6 +162,11 @@ def test_approval_is_refused_listing_every_item(work, backend):
 def test_confirm_everything_then_approve_then_final_annexes(work, backend):
     registry_dir = work / "registry"
     assert confirm_everything(registry_dir) > 50
+    # check --strict also wants where the list is published (the annexes' source line names it)
+    meta = registry_dir / "registry.yaml"
+    meta.write_text(meta.read_text(encoding="utf-8").replace(
+        "  retrieved: 2026-11-29\n", "  retrieved: 2026-11-29\n  address: https://liana.example/sub-processors\n", 1),
+        encoding="utf-8")
     assert run(work, "check", "--strict").returncode == 0
     approve = run(work, "release", "approve", "--by", LAWYER, "--label", "2026.12.1", "--effective", "2027-01-01",
                   archive=backend.location)

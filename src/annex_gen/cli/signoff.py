@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from annex_gen import app
-from annex_gen.cli.common import add_archive_argument, command_line_actor, date_arg, err, print_diagnostics
+from annex_gen.cli.common import add_archive_argument, date_arg, err, print_diagnostics
 
 
 def cmd_facts_list(args: argparse.Namespace) -> int:
@@ -39,7 +39,7 @@ def cmd_facts_list(args: argparse.Namespace) -> int:
 
 def cmd_facts_confirm(args: argparse.Namespace) -> int:
     path = app.confirm_fact(Path(args.registry), args.key, by=args.by, source=args.source, value=args.value,
-                            on=args.on, actor=command_line_actor(args.archive) if args.archive else None)
+                            on=args.on, archive=args.archive)  # recorded in its audit log as --by
     print(f"confirmed {args.key} in {path}")
     return 0
 
@@ -47,8 +47,7 @@ def cmd_facts_confirm(args: argparse.Namespace) -> int:
 def cmd_release_approve(args: argparse.Namespace) -> int:
     try:
         release = app.release_approve(Path(args.registry), app.contract_paths(args.paths), args.archive,
-                                      by=args.by, label=args.label, effective=args.effective,
-                                      actor=command_line_actor(args.archive))
+                                      by=args.by, label=args.label, effective=args.effective)
     except app.InvalidInput as exc:
         print_diagnostics(exc.diagnostics)
         err(f"annex-gen: release not approved: {len(exc.diagnostics)} item(s) to resolve first "

@@ -129,7 +129,7 @@ def read_history(registry_dir: Path, rev_range: str | None = None) -> History:
     return History(tuple(versions), tuple(skipped))
 
 
-def approved_only(history: History, approved: dict[str, dt.date]) -> History:
+def approved_only(history: History, approved: dict[str, dt.date | None]) -> History:
     """The versions legal approved (approved: registry digest -> effective date), each with the effective date
     legal set and its changes from the approved version before it; the others are left out."""
     versions: list[Version] = []

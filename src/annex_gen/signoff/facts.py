@@ -21,7 +21,7 @@ from annex_gen.model.provenance import OPEN, Fact
 
 # which file states the facts under each top-level key
 _FILE_OF = {"entities": "entities.yaml", "transfer_bases": "registry.yaml", "regions": "registry.yaml",
-            "corrections": "corrections.yaml"}
+            "notice": "registry.yaml", "corrections": "corrections.yaml"}
 _KEY_RE = re.compile(r"^[a-z_]+(?:\.[a-z0-9_-]+|\[[0-9]+\])+$")
 ENTITY_FACT_KEYS = ("legal_name", "registration", "country", "address", "privacy_contact")
 

@@ -31,7 +31,7 @@ class Release:
     version: str
     approved_by: str
     approved_on: dt.date
-    effective: dt.date
+    effective: dt.date | None  # None: the approval set no date (the registry's `effective`, if any, applies)
     facts: int
 
     @classmethod
@@ -39,14 +39,14 @@ class Release:
         """The release a chain record states."""
         b = record.body
         return cls(record.seq, b["release"], b["registry_digest"], b["registry_version"], b["approved_by"],
-                   dt.date.fromisoformat(b["approved_on"]), dt.date.fromisoformat(b["effective"]),
+                   dt.date.fromisoformat(b["approved_on"]), dt.date.fromisoformat(b["effective"]) if b.get("effective") else None,
                    int(b.get("facts_confirmed") or 0))
 
     def to_dict(self) -> dict:
         """JSON form."""
         return {"record": self.seq, "release": self.label, "registry_digest": self.digest,
                 "registry_version": self.version, "approved_by": self.approved_by,
-                "approved_on": self.approved_on.isoformat(), "effective": self.effective.isoformat(),
+                "approved_on": self.approved_on.isoformat(), "effective": self.effective.isoformat() if self.effective else None,
                 "facts_confirmed": self.facts}
 
 
@@ -76,7 +76,7 @@ def snapshot(registry_dir: Path, registry: Registry) -> bytes:
 
 
 def record_approval(archive, registry_dir: Path, registry: Registry, *, by: str, on: dt.date,
-                    effective: dt.date, before_commit=None) -> Release:
+                    effective: dt.date | None, before_commit=None) -> Release:
     """Append the approval to the archive's chain; refuse content already approved. before_commit(record)
     runs last before the record commits (the audit entry)."""
     existing = approved(archive, registry.digest)
@@ -90,7 +90,7 @@ def record_approval(archive, registry_dir: Path, registry: Registry, *, by: str,
     facts = sum(1 for f in registry.facts if f.printed)
     fields = {"kind": KIND, "release": registry.release, "registry_digest": registry.digest,
               "registry_version": registry.version, "approved_by": by, "approved_on": on.isoformat(),
-              "effective": effective.isoformat(), "facts_confirmed": facts}
+              "effective": effective.isoformat() if effective else None, "facts_confirmed": facts}
     data = snapshot(registry_dir, registry)
     record = archive.append(fields, data, name=f"registry-{registry.version}.json", media_type=MEDIA_TYPE,
                             shown=f"registry {registry.version}", before_commit=before_commit)
