@@ -38,16 +38,16 @@ class Release:
     def of(cls, record) -> Release:
         """The release a chain record states."""
         b = record.body
+        effective = dt.date.fromisoformat(b["effective"]) if b.get("effective") else None
         return cls(record.seq, b["release"], b["registry_digest"], b["registry_version"], b["approved_by"],
-                   dt.date.fromisoformat(b["approved_on"]), dt.date.fromisoformat(b["effective"]) if b.get("effective") else None,
-                   int(b.get("facts_confirmed") or 0))
+                   dt.date.fromisoformat(b["approved_on"]), effective, int(b.get("facts_confirmed") or 0))
 
     def to_dict(self) -> dict:
         """JSON form."""
         return {"record": self.seq, "release": self.label, "registry_digest": self.digest,
                 "registry_version": self.version, "approved_by": self.approved_by,
-                "approved_on": self.approved_on.isoformat(), "effective": self.effective.isoformat() if self.effective else None,
-                "facts_confirmed": self.facts}
+                "approved_on": self.approved_on.isoformat(),
+                "effective": self.effective.isoformat() if self.effective else None, "facts_confirmed": self.facts}
 
 
 def releases(archive) -> list[Release]:
