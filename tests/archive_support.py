@@ -25,13 +25,19 @@ from conftest import EXAMPLES_DIR, REGISTRY_DIR
 
 @lru_cache(maxsize=1)
 def project_registry() -> Registry:
-    """The project's registry, loaded once per process."""
-    return load_registry(REGISTRY_DIR)
+    """The project's registry as an approved release, loaded once per process: the archive keeps signed
+    final annexes (a draft is archived only as a signed draft; tests make one with draft_registry())."""
+    return replace(load_registry(REGISTRY_DIR), status="final")
 
 
-def example_annex(name: str, **contract_changes: Any) -> Annex:
-    """The resolved annex of examples/<name>.yaml, with fields of the contract replaced."""
-    registry = project_registry()
+def draft_registry() -> Registry:
+    """The project's registry as it is until legal approves it: its annexes are drafts."""
+    return replace(project_registry(), status="draft")
+
+
+def example_annex(name: str, *, draft: bool = False, **contract_changes: Any) -> Annex:
+    """The resolved annex of examples/<name>.yaml (final, or a draft), with fields of the contract replaced."""
+    registry = draft_registry() if draft else project_registry()
     contract, _ = load_contract(registry, EXAMPLES_DIR / f"{name}.yaml")
     if "options" in contract_changes:
         contract_changes["options"] = {**contract.options, **contract_changes["options"]}

@@ -12,6 +12,7 @@ import datetime as dt
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from dataclasses import replace as dataclass_replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,21 +31,23 @@ if TYPE_CHECKING:  # imported where used, so a command loads only the stages it 
     from annex_gen.changes.bundle import NoticeRow
     from annex_gen.changes.impact import ImpactReport
     from annex_gen.changes.notices import NoticesResult
-    from annex_gen.changes.releases import Release
+    from annex_gen.changes.releases import Release as ComparedRelease
     from annex_gen.inputs.check import CheckReport
     from annex_gen.inputs.revisions import Revision
     from annex_gen.output.generate import Generated
     from annex_gen.publish.history import History
+    from annex_gen.signoff.releases import Release
     from annex_gen.workspace import ContractEntry, ContractForm, Listing, Saved
 
 __all__ = [
     "CopyReport", "GenerateReport", "RegistryChoices", "StatusReport", "add_user", "annex_file",
     "archive_add", "archive_copy", "archive_exists", "archive_export", "archive_file", "archive_head",
     "archive_inspect", "archive_migrate", "archive_record", "archive_records", "archive_status", "archive_verify",
-    "audit_csv", "audit_entries", "audit_record", "batch", "check", "contract_entry", "contract_listing",
-    "document_owner", "generate", "generated_annexes", "impact", "load_registry", "notice_files", "notice_rows",
-    "notices", "notices_zip", "open_archive", "preview_html", "publish", "record_notified", "registry_choices",
-    "release_choices", "resolve_contract", "save_contract", "start_batch",
+    "approved_release", "audit_csv", "audit_entries", "audit_record", "batch", "check", "confirm_fact",
+    "contract_entry", "contract_listing", "document_owner", "facts", "generate", "generated_annexes", "impact",
+    "load_registry", "notice_files", "notice_rows", "notices", "notices_zip", "open_archive", "preview_html",
+    "publish", "record_notified", "registry_choices", "release_approve", "release_blockers", "release_choices",
+    "release_list", "resolve_contract", "save_contract", "start_batch", "with_status",
 ]
 
 DEFAULT_CONTRACT_DIRS = (Path("customers"), Path("examples"))
@@ -91,25 +94,160 @@ def _parse_registry(registry_dir: Path) -> Registry:
 _REGISTRIES: dict[str, tuple[tuple, Registry]] = {}
 
 
-def check(registry_dir: Path, paths: Iterable[Path]) -> CheckReport:
-    """`check`: the registry and every contract; warnings for what the registry lacks (unsourced facts) and
+def check(registry_dir: Path, paths: Iterable[Path], *, strict: bool = False) -> CheckReport:
+    """`check`: the registry and every contract; warnings for what the registry lacks (unsourced facts, missing
+    Annex III details), for printed facts legal has not confirmed (each one when strict, else a count) and
     for registry content that changed while its release label did not."""
     from annex_gen.inputs.check import check as check_inputs
     from annex_gen.inputs.revisions import release_label_warning
+    from annex_gen.signoff.facts import fact_warnings
 
     report = check_inputs(registry_dir, list(paths), registry_warnings=True, load=load_registry)
     if report.registry is not None:
+        report.diagnostics[:0] = fact_warnings(report.registry, each=strict)
         warning = release_label_warning(registry_dir, report.registry)
         if warning is not None:
             report.diagnostics.insert(0, warning)
     return report
 
 
+# Legal's sign-off: facts and releases
+
+
+def approved_release(registry: Registry, archive: str | Path | None) -> Release | None:
+    """The archive's approval of exactly this registry content; None without an archive or an approval."""
+    from annex_gen.signoff.releases import approved
+
+    if archive is None or not archive_exists(archive):
+        return None
+    with open_archive(archive) as opened:
+        return approved(opened, registry.digest)
+
+
+def with_status(registry: Registry, archive: str | Path | None) -> Registry:
+    """The registry marked final when legal approved its content (annexes made from it are final), else draft."""
+    import dataclasses
+
+    status = "final" if approved_release(registry, archive) is not None else "draft"
+    return registry if registry.status == status else dataclasses.replace(registry, status=status)
+
+
+def facts(registry_dir: Path) -> Registry:
+    """The registry, whose `facts` list every fact with its sources and confirmation."""
+    return load_registry(registry_dir)
+
+
+def confirm_fact(registry_dir: Path, key: str, *, by: str, source: str, value: str | None = None,
+                 on: dt.date | None = None, archive: str | Path | None = None,
+                 actor: Actor | None = None) -> Path:
+    """Record legal's confirmation of a fact in the registry file that states it.
+
+    With actor (or archive: `by` recording in its audit log) the confirmation is recorded in the audit
+    log before the file is replaced; NotRecorded, nothing written, when the entry cannot be written."""
+    from annex_gen.audit import Actor
+    from annex_gen.signoff.facts import confirm
+
+    if actor is None and archive is not None:
+        actor = Actor(archive, by)
+    on = on or dt.date.today()
+    what = f"{key}" + (f" = {value}" if value else "") + f" (source: {source})"
+
+    def recorded() -> None:
+        if actor is not None:
+            params = {"key": key, "source": source} | ({"variant": "value", "value": value} if value else {})
+            actor.record("fact confirmed", what, [key], params)
+
+    if actor is not None:
+        actor.ready()
+    return confirm(registry_dir, _parse_registry(registry_dir), key, by=by, on=on, source=source, value=value,
+                   before_write=recorded)
+
+
+def release_blockers(registry_dir: Path, paths: Iterable[Path]) -> tuple[Registry | None, list[Diagnostic]]:
+    """What keeps the current registry content from approval: every problem `check --strict` reports."""
+    report = check(registry_dir, list(paths), strict=True)
+    return report.registry, list(report.diagnostics)
+
+
+def release_approve(registry_dir: Path, paths: Iterable[Path], archive: str | Path, *, by: str,
+                    label: str | None = None, effective: dt.date | None = None,
+                    on: dt.date | None = None, actor: Actor | None = None) -> Release:
+    """Record in the archive that legal approved the current registry content; refuse, listing every item,
+    while a printed fact is unconfirmed, an Annex III detail is missing or `check --strict` fails.
+
+    The approval is in the audit log (of actor, else of `by` in the archive) before its record commits."""
+    from annex_gen.audit import Actor
+    from annex_gen.signoff.releases import record_approval
+
+    by = " ".join(by.split())
+    if not by:
+        raise UsageError("name who approves the release (--by NAME)", code="signoff.approve_who")
+    meta = registry_dir / "registry.yaml"
+    before = meta.read_bytes() if meta.is_file() else None
+    if label is not None:
+        _set_release_label(registry_dir, label)
+    registry, problems = release_blockers(registry_dir, paths)
+    if registry is None or problems:
+        if before is not None and meta.read_bytes() != before:  # refused: the label is not changed either
+            from annex_gen.output.write import write_atomic
+
+            write_atomic(meta, before)
+        raise InvalidInput([dataclass_replace(d, severity="error") for d in problems] or [Diagnostic(
+            str(registry_dir), None, None, "", "the registry does not load", code="signoff.registry_invalid")])
+    on = on or dt.date.today()
+    actor = actor or Actor(archive, by)
+    effective = effective or on
+
+    def recorded(record: Record) -> None:
+        actor.record("release approved", f"release {registry.release} ({registry.version}), effective {effective}",
+                     [registry.version, record.seq],
+                     {"label": registry.release, "version": registry.version, "effective": effective.isoformat()})
+
+    actor.ready()
+    with open_archive(archive, create=True) as opened:
+        return record_approval(opened, registry_dir, registry, by=by, on=on, effective=effective,
+                               before_commit=recorded)
+
+
+def _set_release_label(registry_dir: Path, label: str) -> None:
+    """Write the release label into registry.yaml (round-trip), when it differs."""
+    import io
+
+    from annex_gen.output.write import write_atomic
+    from annex_gen.signoff.facts import _yaml
+
+    label = label.strip()
+    if not label or any(c.isspace() for c in label):
+        raise UsageError(f"--label {label!r}: expected a release label without spaces, e.g. 2026.12.1",
+                         code="signoff.label", params={"value": label})
+    path = registry_dir / "registry.yaml"
+    yaml = _yaml()
+    data = yaml.load(path.read_text(encoding="utf-8"))
+    if data.get("release") == label:
+        return
+    data["release"] = label
+    out = io.StringIO()
+    yaml.dump(data, out)
+    write_atomic(path, out.getvalue().encode("utf-8"))
+
+
+def release_list(archive: str | Path) -> list[Release]:
+    """The releases legal approved, oldest first (none without an archive)."""
+    from annex_gen.signoff.releases import releases
+
+    if not archive_exists(archive):
+        return []
+    with open_archive(archive) as opened:
+        return releases(opened)
+
+
 # Annexes
 
 
-def resolve_contract(registry_dir: Path, path: Path) -> tuple[Annex, list[Diagnostic]]:
-    """One YAML contract resolved against the registry, with the contract's warnings."""
+def resolve_contract(registry_dir: Path, path: Path,
+                     archive: str | Path | None = None) -> tuple[Annex, list[Diagnostic]]:
+    """One YAML contract resolved against the registry (final where the archive holds legal's approval of it,
+    else a draft), with the contract's warnings."""
     from annex_gen.inputs.contract import load_contract
     from annex_gen.resolve import resolve
 
@@ -118,7 +256,7 @@ def resolve_contract(registry_dir: Path, path: Path) -> tuple[Annex, list[Diagno
                          "check, generate and batch read CRM CSV exports")
     registry = load_registry(registry_dir)
     contract, warnings = load_contract(registry, path)
-    return resolve(registry, contract), warnings
+    return resolve(with_status(registry, archive), contract), warnings
 
 
 @dataclass
@@ -130,8 +268,10 @@ class GenerateReport:
 
 
 def generate(registry_dir: Path, paths: Iterable[Path], out_dir: Path,
-             formats: Sequence[str], engine: str = "weasyprint") -> GenerateReport:
+             formats: Sequence[str], engine: str = "weasyprint", archive: str | Path | None = None) -> GenerateReport:
     """Validate the registry and every contract, then write each annex in every format (PDF by engine).
+
+    The annexes are final when the archive holds legal's approval of this registry content, else drafts.
 
     Nothing is written if any input has an error (raises InvalidInput with all of them).
     """
@@ -145,16 +285,18 @@ def generate(registry_dir: Path, paths: Iterable[Path], out_dir: Path,
     if report.errors:
         raise InvalidInput(report.diagnostics)
     assert report.registry is not None
+    registry = with_status(report.registry, archive)
     out = GenerateReport(warnings=list(report.diagnostics))
     for contract in report.contracts:
-        out.generated.append(write_annex(report.registry, contract, out_dir, formats, engine=engine))
+        out.generated.append(write_annex(registry, contract, out_dir, formats, engine=engine))
     return out
 
 
 def batch(registry_dir: Path, paths: Iterable[Path], out_dir: Path, *, jobs: int | None = None,
           force: bool = False, progress: Callable | None = None, engine: str = "weasyprint",
-          actor: Actor | None = None) -> BatchResult:
-    """Regenerate every annex whose contract, registry content, templates or engine changed (see batch.run).
+          actor: Actor | None = None, archive: str | Path | None = None) -> BatchResult:
+    """Regenerate every annex whose contract, registry content or approval, templates or engine changed (see
+    batch.run); the archive's approved releases decide final or draft.
 
     With actor, the run is recorded in the audit log: refused before anything is written when it
     cannot be, and an earlier run into out_dir killed before its entry was written gets its entry.
@@ -162,7 +304,8 @@ def batch(registry_dir: Path, paths: Iterable[Path], out_dir: Path, *, jobs: int
     from annex_gen.batch.run import run_batch
     from annex_gen.render import parse_engine
 
-    return run_batch(load_registry(registry_dir), list(paths), out_dir, jobs=jobs, force=force, progress=progress,
+    registry = with_status(load_registry(registry_dir), archive)
+    return run_batch(registry, list(paths), out_dir, jobs=jobs, force=force, progress=progress,
                      engine=parse_engine(engine), log=_run_log(actor) if actor is not None else None)
 
 
@@ -203,11 +346,12 @@ def reconcile_batch(out_dir: Path, actor: Actor) -> str | None:
 
 def start_batch(runner: BatchRunner, registry_dir: Path, paths: Iterable[Path], out_dir: Path, *, started_by: str,
                 jobs: int | None = None, force: bool = False, actor: Actor | None = None,
-                on_finish: Callable[[BatchProgress], None] | None = None) -> BatchProgress:
+                on_finish: Callable[[BatchProgress], None] | None = None,
+                archive: str | Path | None = None) -> BatchProgress:
     """Start `batch` in the runner's background thread; raise OutputLocked if one is running."""
     paths = list(paths)
     return runner.start(lambda progress: batch(registry_dir, paths, out_dir, jobs=jobs, force=force,
-                                               progress=progress, actor=actor),
+                                               progress=progress, actor=actor, archive=archive),
                         out_dir=out_dir, started_by=started_by, on_finish=on_finish)
 
 
@@ -251,25 +395,41 @@ def registry_choices(registry_dir: Path, out_dir: Path, limit: int = 20) -> Regi
 class ReleaseChoices:
     """The releases a change can be compared with, newest first, and the default: the one last notified."""
 
-    releases: list[Release]
-    baseline: Release | None
+    releases: list[ComparedRelease]
+    baseline: ComparedRelease | None
     current_version: str
     notified: bool  # whether the baseline is the release customers were last notified of
 
-    def find(self, ref: str) -> Release | None:
+    def find(self, ref: str) -> ComparedRelease | None:
         """The offered release of a ref (as the page's form sends it), or None."""
         return next((r for r in self.releases if r.ref == ref), None)
 
 
-def release_choices(registry_dir: Path, notices_dir: Path) -> ReleaseChoices:
-    """The registry's releases (see changes.releases) and the baseline, given where notices are written."""
+def release_choices(registry_dir: Path, notices_dir: Path, archive: str | Path | None = None) -> ReleaseChoices:
+    """The registry's releases (see changes.releases) and the baseline, given where notices are written.
+
+    The releases legal approved in the archive are the choices when there are any: each loads from the
+    registry's git history (the commit that published its content), dated the day it was approved."""
     from annex_gen.changes import releases as rel
 
-    found = rel.releases(registry_dir)
+    found = rel.releases(registry_dir, _approved_choices(registry_dir, archive))
     current = load_registry(registry_dir).version
     notified = rel.notified(notices_dir)
     chosen = rel.baseline(found, notified, current)
     return ReleaseChoices(found, chosen, current, chosen is not None and chosen.version == notified)
+
+
+def _approved_choices(registry_dir: Path, archive: str | Path | None) -> list[ComparedRelease]:
+    """The archive's approved releases as changes.releases names them (only those git history can load)."""
+    from annex_gen.changes.releases import Release as Choice
+    from annex_gen.publish.history import read_history
+
+    approved = release_list(archive) if archive is not None else []
+    if not approved:
+        return []
+    commits = {v.registry.version: v.commit for v in read_history(registry_dir).versions}
+    return [Choice(commits[r.version], r.label, r.version, r.approved_on, approved=True)
+            for r in approved if r.version in commits]
 
 
 def record_notified(notices_dir: Path, version: str, notice_date: dt.date) -> None:
@@ -279,14 +439,23 @@ def record_notified(notices_dir: Path, version: str, notice_date: dt.date) -> No
     record(notices_dir, version, notice_date)
 
 
-def impact(registry_dir: Path, old: str, new: str | None, paths: Iterable[Path]) -> ImpactReport:
-    """The diff from registry `old` to `new` (directories or git revisions) and whom it reaches."""
+def impact(registry_dir: Path, old: str, new: str | None, paths: Iterable[Path],
+           archive: str | Path | None = None) -> ImpactReport:
+    """The diff from registry `old` to `new` (directories or git revisions) and whom it reaches.
+
+    Both are resolved with the new registry's status (final where the archive holds legal's approval of
+    it), so the new annexes a notice carries are final once approved and the diff shows content only."""
+    import dataclasses
+
     from annex_gen.changes.impact import impact as impact_of
     from annex_gen.inputs.revisions import load_registry_at
     from annex_gen.inputs.sources import gather, load_all
 
     old_registry, old_label = load_registry_at(old, registry_dir)
     new_registry, new_label = load_registry_at(new or str(registry_dir), registry_dir)
+    new_registry = with_status(new_registry, archive)
+    if old_registry.status != new_registry.status:
+        old_registry = dataclasses.replace(old_registry, status=new_registry.status)
     sources, failures = gather(paths)
     # the annexes in force were dated under the old list; a notice dates the new annex itself
     loaded = load_all(new_registry, sources, failures, check_date=False)
@@ -341,22 +510,42 @@ class PublishReport:
     warnings: list[Diagnostic]
 
 
-def publish(registry_dir: Path, out_dir: Path, history: str | None = None) -> PublishReport:
-    """Write the public list's static site (pages, JSON, Atom feed) from the registry and its git history.
+def publish(registry_dir: Path, out_dir: Path, history: str | None = None,
+            archive: str | Path | None = None) -> PublishReport:
+    """Write the public list's static site (pages, JSON, Atom feed) from the releases legal approved.
 
-    history is a git revision range of the registry directory (default: all of it). Everything is
-    built before anything is written; each file is replaced atomically.
+    The archive's approvals pick the versions of the registry's git history (history: a revision
+    range, default all of it) that are published, each with the effective date legal set; the
+    list shown is the newest approved one (the registry's current content when it is approved).
+    Nothing is published without an approved release. Everything is built before anything is
+    written; each file is replaced atomically.
     """
     from annex_gen.output.write import write_atomic
-    from annex_gen.publish.history import read_history
+    from annex_gen.publish.history import approved_only, read_history
     from annex_gen.publish.site import build_site
 
-    registry = load_registry(registry_dir)
-    past = read_history(registry_dir, history)
+    current = load_registry(registry_dir)
+    approved = {r.digest: r.effective for r in release_list(archive)} if archive is not None else {}
+    if not approved:
+        raise UsageError(f"no approved release in the archive {archive}: the public list shows releases legal "
+                         "approved (`annex-gen release approve`); give the archive with --archive",
+                         code="publish.no_release")
+    past = approved_only(read_history(registry_dir, history), approved)
     warnings = list(past.skipped)
-    if past.version_of(registry) is None:
+    registry = current
+    if current.digest not in approved:
+        if not past.versions:
+            raise UsageError("no approved release is committed in the registry's history read: commit the "
+                             "registry content legal approved, then publish", code="publish.release_uncommitted")
+        registry = past.versions[-1].registry
+        warnings.append(Diagnostic(str(registry_dir), None, None, "", f"the registry's content ({current.version}) "
+                                   f"is not an approved release; the site shows release {registry.version}",
+                                   "warning", code="publish.not_approved",
+                                   params={"current": current.version, "shown": registry.version}))
+    elif past.version_of(registry) is None:
         warnings.append(Diagnostic(str(registry_dir), None, None, "", "the registry's content is not committed "
-                                   "in the history read; the pages show no date it took effect", "warning"))
+                                   "in the history read; the pages show no date it took effect", "warning",
+                                   code="publish.uncommitted"))
     files = build_site(registry, past)
     written = []
     for name, data in files.items():
@@ -581,9 +770,10 @@ def archive_status(location: str | Path, registry_dir: Path, customers: Iterable
     if report.registry is None:
         raise InvalidInput(report.diagnostics)
     on = on or dt.date.today()
+    registry = with_status(report.registry, location)  # what the registry resolves now: final once approved
     with open_archive(location) as archive:
-        statuses = status(archive, report.registry, report.contracts, on, customer)
-    return StatusReport(on, report.registry, statuses, report.diagnostics,
+        statuses = status(archive, registry, report.contracts, on, customer)
+    return StatusReport(on, registry, statuses, report.diagnostics,
                         {c.customer_id: c.customer_name for c in report.contracts})
 
 
@@ -635,18 +825,20 @@ def end_user_sessions(path: Path, name: str) -> None:
 # The customers folder, as the web application edits it (see workspace)
 
 
-def contract_listing(registry_dir: Path, customers_dir: Path, out_dir: Path) -> tuple[Registry, Listing]:
-    """The registry and every contract of the folder with its annex state; unreadable files as problems."""
+def contract_listing(registry_dir: Path, customers_dir: Path, out_dir: Path,
+                     archive: str | Path | None = None) -> tuple[Registry, Listing]:
+    """The registry and every contract of the folder with its annex state (final where the archive holds
+    legal's approval of the registry, else drafts); unreadable files as problems."""
     from annex_gen.workspace import list_contracts
 
-    registry = load_registry(registry_dir)
+    registry = with_status(load_registry(registry_dir), archive)
     return registry, list_contracts(registry, customers_dir, out_dir)
 
 
 def contract_entry(registry_dir: Path, customers_dir: Path, out_dir: Path,
-                   customer_id: str) -> tuple[Registry, ContractEntry]:
+                   customer_id: str, archive: str | Path | None = None) -> tuple[Registry, ContractEntry]:
     """One customer's contract, annex and annex state; raise NotFound."""
-    registry, listing = contract_listing(registry_dir, customers_dir, out_dir)
+    registry, listing = contract_listing(registry_dir, customers_dir, out_dir, archive)
     return registry, listing.get(customer_id)
 
 
@@ -679,19 +871,20 @@ def preview_html(annex: Annex) -> bytes:
     return render(annex, "html")
 
 
-def annex_output(registry_dir: Path, customers_dir: Path, out_dir: Path, customer_id: str, fmt: str) -> Path:
+def annex_output(registry_dir: Path, customers_dir: Path, out_dir: Path, customer_id: str, fmt: str,
+                 archive: str | Path | None = None) -> Path:
     """Where annex_file keeps a customer's current annex in a format (the file may not be written yet)."""
     from annex_gen.output.generate import output_path
     from annex_gen.render import DOCUMENT_FORMATS
 
     if fmt not in DOCUMENT_FORMATS:
         raise UsageError(f"unknown format {fmt!r}; expected one of {', '.join(DOCUMENT_FORMATS)}")
-    _, entry = contract_entry(registry_dir, customers_dir, out_dir, customer_id)
+    _, entry = contract_entry(registry_dir, customers_dir, out_dir, customer_id, archive)
     return output_path(out_dir, entry.annex, fmt)
 
 
 def annex_file(registry_dir: Path, customers_dir: Path, out_dir: Path, customer_id: str, fmt: str, *,
-               actor: Actor | None = None) -> Path:
+               actor: Actor | None = None, archive: str | Path | None = None) -> Path:
     """OUT/<customer>/<document-id>.<fmt>, generated on first request and then served as it is.
 
     The bytes are those `annex-gen generate` writes: the same resolution, renderer and path. With
@@ -704,7 +897,7 @@ def annex_file(registry_dir: Path, customers_dir: Path, out_dir: Path, customer_
 
     if fmt not in DOCUMENT_FORMATS:
         raise UsageError(f"unknown format {fmt!r}; expected one of {', '.join(DOCUMENT_FORMATS)}")
-    registry, entry = contract_entry(registry_dir, customers_dir, out_dir, customer_id)
+    registry, entry = contract_entry(registry_dir, customers_dir, out_dir, customer_id, archive)
     path = output_path(out_dir, entry.annex, fmt)
     if not path.is_file():  # the document ID names the content: an existing file is this annex
         def recorded(paths: list[Path]) -> None:

@@ -35,7 +35,7 @@ ACTIONS = ("contract saved", "annex generated", "batch run", "notices written", 
            "message sent", "objection recorded", "objection resolved", "evidence exported",
            "signed in", "sign-in failed", "signed out",
            "registry change proposed", "registry change edited", "registry change withdrawn",
-           "registry change approved")
+           "registry change approved", "fact confirmed", "release approved")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (

@@ -117,6 +117,8 @@ def _parties(registry: Registry, sections: list[AnnexSection]) -> tuple[AnnexPar
                     e.subprocessor, e.name, e.legal_id, e.country, (e.location,),
                     e.outside_eea or e.registered_outside_eea, (section.id,),
                     transfers=transfer, address=entity.address, privacy_contact=entity.privacy_contact,
+                    legal_name=entity.legal_name, brand=entity.brand,
+                    registration=entity.registration if entity.legal_id is None else None,
                 )
                 continue
             parties[e.subprocessor] = replace(
@@ -227,6 +229,7 @@ def resolve(registry: Registry, contract: Contract) -> Annex:
         transfer_clause=clause.text[lang].format(company=registry.company_name) if clause else None,
         list_address=registry.list_address,
         list_release=registry.release,
+        status=registry.status,
     )
     return annex.with_document_id(_short_id(sha256_text(annex.canonical_json(without=("document_id",)))))
 

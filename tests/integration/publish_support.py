@@ -56,7 +56,38 @@ def scripted_history(repo: Path, commits: Sequence[Commit], registry: Path = REG
             commit.edit(repo / "registry")
         git(repo, "add", "-A")
         git(repo, "commit", "-q", "-m", commit.message, date=commit.date)
+    approve_history(repo / "registry")
     return repo / "registry"
+
+
+def archive_of(registry_dir: Path) -> Path:
+    """The archive beside a scripted history's repository, where legal approved its versions."""
+    return registry_dir.parent.parent / "archive"
+
+
+def approve_history(registry_dir: Path) -> None:
+    """Legal's approval of every version in the registry's git history, each effective when its notice period
+    ends (the library's own record; `release approve` and its checks are tested in test_signoff_cli.py)."""
+    import tempfile
+
+    from annex_gen.archive.store import Archive
+    from annex_gen.inputs.registry import FILES
+    from annex_gen.publish.history import read_history
+    from annex_gen.signoff.releases import approved, record_approval
+
+    with Archive.open(archive_of(registry_dir), create=True) as archive:
+        for version in read_history(registry_dir).versions:
+            if approved(archive, version.registry.digest) is not None:
+                continue
+            with tempfile.TemporaryDirectory() as tmp:  # the approved files, as committed
+                for name in FILES:
+                    shown = subprocess.run(["git", "show", f"{version.commit}:./{name}"], cwd=registry_dir,
+                                           capture_output=True, check=True)
+                    (Path(tmp) / name).write_bytes(shown.stdout)
+                # the date the registry sets, else none: a version without one is never said to be in
+                # effect from a computed date
+                record_approval(archive, Path(tmp), version.registry, by="Test Legal", on=version.published,
+                                effective=version.registry.effective)
 
 
 def one_commit_history(repo: Path) -> Path:
@@ -170,7 +201,8 @@ def publish_site(tmp: Path, registry_dir: Path | None = None, history: str | Non
     from annex_gen import app
 
     out = tmp / "site"
-    report = app.publish(registry_dir or one_commit_history(tmp / "repo"), out, history)
+    registry_dir = registry_dir or one_commit_history(tmp / "repo")
+    report = app.publish(registry_dir, out, history, archive=archive_of(registry_dir))
     return {path.relative_to(out).as_posix(): path.read_bytes() for path in report.files}
 
 

@@ -63,6 +63,25 @@ def run_cli(*args: str | Path, env: dict[str, str] | None = None, cwd: Path = RO
     )
 
 
+@lru_cache(maxsize=1)
+def approved_archive() -> Path:
+    """An archive in which legal approved the project's registry content as it stands, so `generate` and
+    `resolve --archive` make final annexes (the documents legal reviews as golden files). Made with the
+    library's own record; `release approve` itself, with every check, is tested in test_signoff_cli.py."""
+    import datetime as dt
+    import tempfile
+
+    from annex_gen.archive.store import Archive
+    from annex_gen.inputs.registry import load_registry
+    from annex_gen.signoff.releases import record_approval
+
+    location = Path(tempfile.mkdtemp(prefix="annex-gen-approved-")) / "archive"
+    with Archive.open(location, create=True) as archive:
+        record_approval(archive, ROOT / "registry", load_registry(ROOT / "registry"), by="Test Legal",
+                        on=dt.date(2026, 12, 1), effective=dt.date(2026, 12, 1))
+    return location
+
+
 def _start(*args: str | Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen([*cli_command(), *map(str, args)], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -138,15 +157,16 @@ def _render(base: Path, engine: str) -> Session:
     procs: list[subprocess.Popen[bytes]] = []
     try:
         # Two independent processes; different hash seeds and time zones must not change a byte.
-        gen_a = _start("generate", *EXAMPLES, "--format", fmt, "--engine", engine, "--out", out_a,
+        final = ("--archive", approved_archive())
+        gen_a = _start("generate", *EXAMPLES, "--format", fmt, "--engine", engine, "--out", out_a, *final,
                        env=cli_env(PYTHONHASHSEED="1", TZ="UTC0"))
         procs.append(gen_a)
-        gen_b = _start("generate", *EXAMPLES, "--format", fmt, "--engine", engine, "--out", out_b,
+        gen_b = _start("generate", *EXAMPLES, "--format", fmt, "--engine", engine, "--out", out_b, *final,
                        env=cli_env(PYTHONHASHSEED="2", TZ="NZST-12"))
         procs.append(gen_b)
         resolved = {}
         for path in EXAMPLES:
-            resolved[path] = _start("resolve", path, env=cli_env())
+            resolved[path] = _start("resolve", path, *final, env=cli_env())
             procs.append(resolved[path])
         json_bytes = {path: _finish(proc, f"annex-gen resolve {path.name}")
                       for path, proc in resolved.items()}
@@ -238,8 +258,9 @@ def expected_document(annex: dict) -> list[Block]:
     """Headings and tables of the document in order, as the resolved JSON determines them: the
     sections, the legal-entity summary, the region's transfer clause, the change-notice clause, the
     customer-register list (for information), then the signatures, which nothing follows (none on a
-    replacement issued by a notice)."""
-    from annex_gen.views.annex import merged_locations
+    replacement issued by a notice; a draft's statement in their place)."""
+    from annex_gen.model import Annex
+    from annex_gen.views.annex import merged_locations, party_details
     from annex_gen.views.catalog import country_name
 
     cat = catalog(annex["language"])
@@ -251,12 +272,14 @@ def expected_document(annex: dict) -> list[Block]:
         Block(s["title"], entries_header, [entry_cells(cat, e, names) for e in s["entries"]], "section")
         for s in annex["sections"]
     ]
+    # the name, then its details (legal name or a brand's contracting entity, registration, address, contact)
+    details = [party_details(cat, p) for p in Annex.from_dict(annex).subprocessors]
     parties = [
-        [[p["name"]], [p["legal_id"] or cat["meta.none"]],
+        [[p["name"], *lines], [p["legal_id"] or cat["meta.none"]],
          [country_name(p["country"], annex["language"])] if p["country"] else [],
          [merged_locations(tuple(p["locations"]))],
          [cat["table.yes"], *p.get("transfers", [])] if p["outside_eea"] else [cat["table.no"]]]
-        for p in annex["subprocessors"]
+        for p, lines in zip(annex["subprocessors"], details, strict=True)
     ]
     blocks.append(Block(cat["summary.title"], summary_header, parties, "summary"))
     if annex.get("transfer_clause"):

@@ -223,6 +223,7 @@ def test_status_before_between_and_after_two_signed_versions(tmp_path, backend_e
     ok(tmp_path, "add", "v1.pdf", "--customer", "kauppahuone-aalto", "--signed-on", "2025-03-01")
     ok(tmp_path, "add", "v2.pdf", "--customer", "kauppahuone-aalto", "--signed-on", "2025-09-01")
     current = example_annex("kauppahuone-aalto")
+    _approve_the_registry(backend_env.location)  # the signed annexes are finals of an approved release
 
     before = run(tmp_path, "status", "--on", "2025-01-01")
     assert before.returncode == 1
@@ -248,6 +249,19 @@ def test_status_before_between_and_after_two_signed_versions(tmp_path, backend_e
     assert (customer["state"], customer["record"]) == ("outdated", 1)
     assert customer["changes"] == [{"change": "added", "id": "upcloud", "name": "Upcloud Oy",
                                     "legal_id": "FI24315605", "details": []}]
+
+
+def _approve_the_registry(location: str) -> None:
+    """Legal's approval of the project's registry content in the archive (the library's own record)."""
+    import datetime as dt
+
+    from annex_gen.archive.store import Archive
+    from annex_gen.inputs.registry import load_registry
+    from annex_gen.signoff.releases import record_approval
+
+    with Archive.open(location, create=True) as archive:
+        record_approval(archive, REGISTRY_DIR, load_registry(REGISTRY_DIR), by="Test Legal",
+                        on=dt.date(2025, 1, 1), effective=dt.date(2025, 1, 1))
 
 
 def test_status_needs_the_contracts(tmp_path):

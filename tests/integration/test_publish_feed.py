@@ -58,7 +58,11 @@ def remove_entity(registry: Path) -> None:
     entry = re.search(r"      - entity: startdeliver\n(?:        .*\n)+", text)
     assert entry, "the Startdeliver entry is not in sections.yaml"
     sections.write_text(text.replace(entry.group(0), ""), encoding="utf-8")
-    edit(registry / "entities.yaml", "  startdeliver:\n    name: Startdeliver\n", "")
+    entities = registry / "entities.yaml"
+    text = entities.read_text(encoding="utf-8")
+    block = re.search(r"  startdeliver:\n(?:    .*\n|\n)+", text)  # the entity and its facts
+    assert block, "the Startdeliver entity is not in entities.yaml"
+    entities.write_text(text.replace(block.group(0), ""), encoding="utf-8")
     release("2027.1.1", "2027-02-09")(registry)
 
 
@@ -77,7 +81,8 @@ def registry_dir(tmp_path_factory) -> Path:
 
 
 def publish(registry_dir: Path, out: Path, *extra: str) -> dict[str, str]:
-    assert main(["publish", "--registry", str(registry_dir), "--out", str(out), *extra]) == 0
+    archive = ["--archive", str(ps.archive_of(registry_dir))]
+    assert main(["publish", "--registry", str(registry_dir), "--out", str(out), *archive, *extra]) == 0
     return {p.relative_to(out).as_posix(): p.read_text(encoding="utf-8")
             for p in out.rglob("*") if p.suffix in (".html", ".atom", ".json")}
 
@@ -164,7 +169,8 @@ def test_a_range_compares_its_first_release_with_the_one_before(registry_dir, tm
 
 def test_a_bad_range_is_an_error_and_writes_nothing(registry_dir, tmp_path, capsys):
     out = tmp_path / "site"
-    assert main(["publish", "--registry", str(registry_dir), "--out", str(out), "--history", "nosuch..HEAD"]) == 2
+    assert main(["publish", "--registry", str(registry_dir), "--out", str(out), "--history", "nosuch..HEAD",
+                 "--archive", str(ps.archive_of(registry_dir))]) == 2
     err = capsys.readouterr().err
     assert "--history nosuch..HEAD: not a revision range of the repository holding" in err
     assert "Traceback" not in err

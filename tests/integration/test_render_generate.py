@@ -55,7 +55,7 @@ def test_output_paths_are_customer_and_document_id_and_printed(session):
 def test_html_format_writes_the_html_and_its_stylesheet(session, tmp_path):
     ex = session.examples["kauppahuone-aalto"]
     out = tmp_path / "out"
-    result = rs.run_cli("generate", ex.contract, "--format", "html", "--out", out)
+    result = rs.run_cli("generate", ex.contract, "--format", "html", "--out", out, "--archive", rs.approved_archive())
     assert result.returncode == 0, result.stderr.decode()
     path = out / ex.annex["customer"]["id"] / f"{ex.document_id}.html"
     assert result.stdout.decode().splitlines() == [str(path)]
@@ -69,7 +69,7 @@ def test_html_format_writes_the_html_and_its_stylesheet(session, tmp_path):
 
 def test_json_format_is_resolve_output(session, tmp_path):
     out = tmp_path / "out"
-    result = rs.run_cli("generate", *rs.EXAMPLES, "--format", "json", "--out", out)
+    result = rs.run_cli("generate", *rs.EXAMPLES, "--format", "json", "--out", out, "--archive", rs.approved_archive())
     assert result.returncode == 0, result.stderr.decode()
     expected = [out / ex.annex["customer"]["id"] / f"{ex.document_id}.json"
                 for ex in (session.examples[n] for n in NAMES)]
@@ -125,7 +125,8 @@ def test_unwritable_target_fails_without_part_files(session, tmp_path):
     out = tmp_path / "out"
     blocker = out / ex.annex["customer"]["id"] / f"{ex.document_id}.html"
     blocker.mkdir(parents=True)  # a directory where the file should go: the rename must fail
-    result = rs.run_cli("generate", ex.contract, "--format", "html,json", "--out", out)
+    result = rs.run_cli("generate", ex.contract, "--format", "html,json", "--out", out,
+                        "--archive", rs.approved_archive())
     assert result.returncode == 1
     err = result.stderr.decode()
     assert "cannot write" in err and str(blocker) in err

@@ -16,7 +16,7 @@ import docx
 import pdfplumber
 import pikepdf
 import pytest
-from render_support import ENGINES, pdf_document, run_cli
+from render_support import ENGINES, approved_archive, pdf_document, run_cli
 
 from conftest import REGISTRY_DIR, build_file_tree
 
@@ -111,7 +111,8 @@ def rendered(tmp_path_factory) -> dict[str, Rendered]:
     """Every contract as PDF (the default engine) and DOCX."""
     base = tmp_path_factory.mktemp("legal")
     build_file_tree(base / "contracts", {f"{name}.yaml": text for name, text in CONTRACTS.items()})
-    result = run_cli("generate", base / "contracts", "--format", "pdf,docx", "--out", base / "out")
+    result = run_cli("generate", base / "contracts", "--format", "pdf,docx", "--out", base / "out",
+                     "--archive", approved_archive())
     assert result.returncode == 0, result.stderr.decode()
     return {name: Rendered(base / "out" / name) for name in CONTRACTS}
 
@@ -123,7 +124,8 @@ def engine_rendered(request, rendered) -> dict[str, Rendered]:
         return rendered
     base = rendered["eu-fi"].pdf_path.parents[2]
     out = base / f"out-{request.param}"
-    result = run_cli("generate", base / "contracts", "--format", "pdf", "--engine", request.param, "--out", out)
+    result = run_cli("generate", base / "contracts", "--format", "pdf", "--engine", request.param, "--out", out,
+                     "--archive", approved_archive())
     assert result.returncode == 0, result.stderr.decode()
     return {name: Rendered(out / name, base / "out" / name) for name in CONTRACTS}
 
@@ -131,12 +133,15 @@ def engine_rendered(request, rendered) -> dict[str, Rendered]:
 def test_the_json_is_schema_3_with_transfer_bases_and_the_replaced_annex(rendered):
     uae = rendered["uae-en"].json
     assert uae["schema"] == "annex-gen/annex/3"
+    assert uae["status"] == "final"  # made from an approved release
     (entry,) = [e for s in uae["sections"] for e in s["entries"] if e["outside_eea"]]
     assert entry["transfer_basis"] == "scc-module-3"
     assert entry["transfer"] == "EU Standard Contractual Clauses (2021/914), Module 3 (processor to processor)"
     alicloud = next(p for p in uae["subprocessors"] if p["id"] == "alicloud-global")
     assert alicloud["transfers"] == [entry["transfer"]]
-    assert (alicloud["country"], alicloud["address"], alicloud["privacy_contact"]) == (None, None, None)
+    # a brand: its contracting entity not yet named by legal, no address or contact recorded
+    assert (alicloud["brand"], alicloud["legal_name"], alicloud["country"], alicloud["address"],
+            alicloud["privacy_contact"]) == (True, None, None, None, None)
     assert rendered["eu-fi"].json["contract"]["replaces"] == "ANX-1A2B-3C4D-5E6F-7A8B"
     assert rendered["uae-fi"].json["contract"]["replaces"] is None
 

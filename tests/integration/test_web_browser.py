@@ -39,7 +39,21 @@ def pdf_annex(path: Path) -> tuple[list[str], set[str]]:
     """A PDF read back with pdfplumber: its headings, and the companies of its legal-entity summary."""
     blocks = pdf_document(path).blocks()
     summary = next(b for b in blocks if b.heading == "Legal entities processing the Customer's data")
-    return [b.heading for b in blocks], {" ".join(row[0]) for row in summary.rows}
+    return [b.heading for b in blocks], {_name(row[0]) for row in summary.rows}
+
+
+DETAILS = ("Registered name:", "Contracting entity:", "A brand name", "Registration:", "Registered address:",
+           "Data protection contact:")
+
+
+def _name(lines: list[str]) -> str:
+    """The company cell's name, without the details printed under it (legal name, address, contact)."""
+    name = []
+    for line in lines:
+        if line.startswith(DETAILS):
+            break
+        name.append(line)
+    return " ".join(name)
 
 
 def download(tab, link: str, folder: Path) -> Path:

@@ -35,13 +35,14 @@ def check_lines(reg: Path) -> list[str]:
 def test_the_copied_registry_and_examples_are_clean(reg):
     report = check(reg, sorted(EXAMPLES_DIR.glob("*.yaml")), registry_warnings=True)
     assert report.errors == []
-    # what the registry cannot source is a warning, never a guess: no entity's address or contact
-    # is recorded yet, nor the published list's address
+    # what the registry cannot source is a warning, never a guess: each Annex III detail no source gives,
+    # a brand's contracting entity, and the published list's address
     registry_warnings = [d for d in report.diagnostics if d.file.startswith(str(reg))]
     assert sorted({d.key for d in registry_warnings}) == sorted(
-        {"published_list"}
-        | {f"entities.{eid}" for eid in ("google-ireland", "peakford", "okta-ireland", "cyclr", "twilio-ireland",
-                                         "dna", "hetzner", "upcloud", "alicloud-global")})
+        {"published_list", "entities.alicloud-global.legal_name",
+         "entities.alicloud-global.country", "entities.alicloud-global.address",
+         "entities.alicloud-global.privacy_contact", "entities.dna.privacy_contact", "entities.okta-ireland.address",
+         "entities.okta-ireland.privacy_contact", "entities.peakford.address"})
     contract_warnings = [d for d in report.diagnostics if d not in registry_warnings]
     assert contract_warnings == []
     assert report.registry is not None
@@ -138,8 +139,9 @@ def test_twilio_as_published_fails_as_a_vat_number(reg):
 
 
 def test_vat_number_of_another_country(reg):
-    line, col = replace_once(reg / "entities.yaml", "    country: DE\n", "    country: FI\n")
-    vat_line = line - 1
+    replace_once(reg / "entities.yaml", "      value: DE\n", "      value: FI\n")
+    text = (reg / "entities.yaml").read_text(encoding="utf-8")
+    vat_line = text.count("\n", 0, text.index("value: DE812871812")) + 1
     assert check_lines(reg) == [
         f"{reg}/entities.yaml:{vat_line}:34: entities.hetzner.legal_id.value: "
         "VAT number 'DE812871812' belongs to DE, but country is 'FI'"
@@ -202,9 +204,9 @@ def test_a_region_product_without_a_section(reg):
 
 
 @pytest.mark.parametrize(("file", "old", "added", "message"), [
-    ("entities.yaml", "    country: DE\n", "    website: hetzner.com\n",
-     "entities.hetzner.website: unknown key 'website'; expected one of address, country, legal_id, name, "
-     "privacy_contact, sources"),
+    ("entities.yaml", "    name: Hetzner Online GmbH\n", "    website: hetzner.com\n",
+     "entities.hetzner.website: unknown key 'website'; expected one of address, brand, country, legal_id, "
+     "legal_name, name, privacy_contact, registration"),
     ("sections.yaml", "    uses_shared_mta: true\n    entries:\n      - entity: alicloud-global",
      "    notes: x\n",
      "sections[9].notes: unknown key 'notes'; expected one of entries, id, kind, note, products, region, "
@@ -276,7 +278,7 @@ def test_an_entry_outside_the_eea_without_a_transfer_basis_is_an_error(reg):
                              "        location: dubai\n")
     assert check_lines(reg) == [
         f"{reg}/sections.yaml:{line - 1}:9: sections[9].entries[0]: location 'dubai' is outside the EU/EEA: "
-        "name its transfer basis (transfer: one of scc-module-3, uk-adequacy, scc-module-2)"
+        "name its transfer basis (transfer: one of scc-module-3, uk-adequacy, scc-module-2, israel-adequacy)"
     ]
 
 
@@ -286,18 +288,18 @@ def test_an_entity_registered_outside_the_eea_needs_a_transfer_basis_inside_it_t
     assert check_lines(reg) == [
         f"{reg}/sections.yaml:{line - 1}:9: sections[1].entries[3]: entity 'cyclr' is registered outside the "
         "EU/EEA (GB), although 'sweden' is inside: name its transfer basis (transfer: one of scc-module-3, "
-        "uk-adequacy, scc-module-2)"
+        "uk-adequacy, scc-module-2, israel-adequacy)"
     ]
 
 
 def test_a_registry_text_beyond_the_published_list_names_its_sources(reg):
-    line, col = replace_once(reg / "registry.yaml", "    sources:\n      - source: published-subprocessor-list-fi.txt"
+    line, col = replace_once(reg / "registry.yaml", "    sources:\n      - url: published-subprocessor-list-fi.txt"
                              " (Päivitykset ja ilmoitukset)\n        quote: voit ilmoittaa",
-                             "    other:\n      - source: published-subprocessor-list-fi.txt"
+                             "    other:\n      - url: published-subprocessor-list-fi.txt"
                              " (Päivitykset ja ilmoitukset)\n        quote: voit ilmoittaa")
     lines = check_lines(reg)
     assert lines[0] == f"{reg}/registry.yaml:{line}:5: notice.address.other: unknown key 'other'; expected one of " \
-        "en, fi, sources"
+        "confirmed, en, fi, sources"
     assert len(lines) == 2 and "notice.address.sources" in lines[1], lines
 
 
@@ -318,8 +320,8 @@ def test_a_transfer_basis_must_exist_and_not_be_given_inside_the_eea(reg):
     assert inside == (f"{reg}/sections.yaml:{germany + 1}:19: sections[1].entries[1].transfer: location 'germany' "
                       "lies in the EU/EEA and the entity is registered there: no transfer basis applies")
     assert unknown == (f"{reg}/sections.yaml:{line + 1}:{col + 10}: sections[9].entries[0].transfer: unknown "
-                       "transfer basis 'scc-module-4'; expected one of scc-module-2, scc-module-3, uk-adequacy; "
-                       "did you mean 'scc-module-3'?")
+                       "transfer basis 'scc-module-4'; expected one of israel-adequacy, scc-module-2, scc-module-3, "
+                       "uk-adequacy; did you mean 'scc-module-3'?")
 
 
 def test_an_scc_basis_names_its_module(reg):
@@ -332,28 +334,60 @@ def test_an_scc_basis_names_its_module(reg):
 
 def test_an_unknown_country_code_is_an_error(reg):
     # a registry copy with country: US once printed the raw code; now every code must be one CLDR names
-    line, col = replace_once(reg / "entities.yaml", "    country: MT\n", "    country: QQ\n")
+    line, col = replace_once(reg / "entities.yaml", "      value: MT\n", "      value: QQ\n")
     lines = check_lines(reg)
-    assert lines[0] == (f"{reg}/entities.yaml:{line}:14: entities.peakford.country: unknown country code 'QQ'; "
-                        "expected an ISO 3166-1 alpha-2 code such as FI")
+    assert lines[0] == (f"{reg}/entities.yaml:{line}:14: entities.peakford.country.value: unknown country code "
+                        "'QQ'; expected an ISO 3166-1 alpha-2 code such as FI")
 
 
 def test_an_address_without_a_recorded_source_is_an_error(reg):
-    line, col = replace_once(reg / "entities.yaml", "    country: DE\n",
-                             "    country: DE\n    address: Industriestr. 25, 91710 Gunzenhausen\n")
+    line, col = replace_once(reg / "entities.yaml", "    name: Okta Identity Ireland Limited\n",
+                             "    name: Okta Identity Ireland Limited\n    address: {value: 1 Example Street}\n")
     assert check_lines(reg) == [
-        f"{reg}/entities.yaml:{line + 1}:14: entities.hetzner.address: address needs a public source: add "
-        "{fact: address, source: ...} to the entity's sources"
+        f"{reg}/entities.yaml:{line + 1}:14: entities.okta-ireland.address.sources: a proposed fact needs "
+        "`sources`: [{url: WHERE, quote: THE WORDS, note: ...}]"
     ]
 
 
+def test_a_plain_value_where_a_fact_belongs_says_how_to_write_it(reg):
+    line, col = replace_once(reg / "entities.yaml", "    name: Okta Identity Ireland Limited\n",
+                             "    name: Okta Identity Ireland Limited\n    address: 1 Example Street\n")
+    [message] = check_lines(reg)
+    assert message.startswith(f"{reg}/entities.yaml:{line + 1}:14: entities.okta-ireland.address: Okta Identity "
+                              "Ireland Limited: registered address is a fact beyond the published list: write it as "
+                              "{value: '1 Example Street', sources: [{url: WHERE, quote: THE WORDS}]}")
+
+
+@pytest.mark.parametrize(("fact", "message"), [
+    ("{value: X, sources: [{quote: words}]}", "address.sources[0]: missing required key 'url'"),
+    ("{value: X, sources: [{url: u}], confirmed: {by: Legal}}", "address.confirmed: missing required key 'on'"),
+    ("{value: X, sources: [{url: u}], confirmed: {by: Legal, on: 2026-02-30}}",
+     "address.confirmed.on: '2026-02-30' is not a date that exists (YYYY-MM-DD)"),
+    ("{sources: [{url: u}]}", "address: a fact needs `value` (with `sources`) or, where legal must choose, "
+                              "`candidates`"),
+    ("{candidates: [{value: A}], confirmed: {by: Legal, on: 2026-12-01}}",
+     "address.confirmed: only a fact with a `value` can be confirmed; choose one of the candidates"),
+    ("{value: X, sources: [{url: u}], confirmd: {by: L, on: 2026-12-01}}",
+     "address.confirmd: unknown key 'confirmd'; expected one of candidates, confirmed, conflicts, sources, value; "
+     "did you mean 'confirmed'?"),
+])
+def test_a_facts_provenance_is_validated_with_file_line_and_key(reg, fact, message):
+    line, _ = replace_once(reg / "entities.yaml", "    name: Okta Identity Ireland Limited\n",
+                           f"    name: Okta Identity Ireland Limited\n    address: {fact}\n")
+    lines = check_lines(reg)
+    assert len(lines) == 1 and lines[0].startswith(f"{reg}/entities.yaml:{line + 1}:"), lines
+    assert lines[0].endswith(f"entities.okta-ireland.{message}"), lines
+
+
 def test_a_sourced_address_is_printed_in_the_summary(reg):
-    replace_once(reg / "entities.yaml", "    country: DE\n",
-                 "    country: DE\n    address: Example Street 1, Example City\n"
-                 "    sources: [{fact: address, source: 'example register extract, retrieved 2026-11-29'}]\n")
+    replace_once(reg / "entities.yaml", "    name: Okta Identity Ireland Limited\n",
+                 "    name: Okta Identity Ireland Limited\n    address:\n      value: Example Street 1, Example City\n"
+                 "      sources: [{url: 'example register extract, retrieved 2026-11-29'}]\n")
     report = check(reg, [], registry_warnings=True)
     assert report.errors == []
-    assert "entities.hetzner" in {d.key for d in report.diagnostics}  # the contact is still unknown
-    assert report.registry.entities["hetzner"].address == "Example Street 1, Example City"
-    assert report.registry.entities["hetzner"].sources == (
-        {"fact": "address", "source": "example register extract, retrieved 2026-11-29"},)
+    assert "entities.okta-ireland.privacy_contact" in {d.key for d in report.diagnostics}  # still unknown
+    assert "entities.okta-ireland.address" not in {d.key for d in report.diagnostics}
+    assert report.registry.entities["okta-ireland"].address == "Example Street 1, Example City"
+    fact = next(f for f in report.registry.facts if f.key == "entities.okta-ireland.address")
+    assert (fact.status, fact.printed, fact.sources[0].url) == (
+        "proposed", True, "example register extract, retrieved 2026-11-29")

@@ -397,8 +397,9 @@ def test_outside_eea_exactly_for_non_eea_locations(annex_for):
         for section in (*annex.sections, annex.customer_register):
             for e in section.entries:
                 assert e.outside_eea is (e.location in NON_EEA_LOCATIONS), (section.id, e.name, e.location)
-                # a transfer by registration: only Cyclr (GB), whose servers are in Sweden
-                assert e.registered_outside_eea is (e.subprocessor == "cyclr"), (section.id, e.name)
+                # a transfer by registration: Cyclr (GB), whose servers are in Sweden, and in the customer
+                # register monday.com (IL), whose servers are in Frankfurt
+                assert e.registered_outside_eea is (e.subprocessor in ("cyclr", "monday")), (section.id, e.name)
                 assert (e.transfer_basis is not None) is (e.outside_eea or e.registered_outside_eea)
                 seen.add(e.location)
     assert NON_EEA_LOCATIONS <= seen

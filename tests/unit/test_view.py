@@ -168,7 +168,8 @@ def test_summary_lists_each_legal_entity_once(annex_of):
     assert alicloud.country == ""  # unknown: an empty cell in a document meant to be signed
     assert alicloud.legal_id == "—"
     assert alicloud.transfers == ("EU Standard Contractual Clauses (2021/914), Module 3 (processor to processor)")
-    assert alicloud.details == ()  # no sourced address or contact: nothing, not a placeholder
+    # a brand whose contracting entity legal has not named: said so; no address or contact, not a placeholder
+    assert alicloud.details == ("A brand name: the contracting legal entity is not yet confirmed.",)
     # Cyclr's servers are in Sweden, but it is registered in the United Kingdom: a transfer
     cyclr = by_name["Cyclr"]
     assert cyclr.outside_eea and cyclr.country == "United Kingdom" and "(EU) 2021/1772" in cyclr.transfers
@@ -200,10 +201,28 @@ def test_country_names_come_from_cldr(annex_of, language, names):
 
 def test_an_address_and_contact_print_only_when_recorded(annex_of):
     annex = annex_of(language="en")
-    first = dataclasses.replace(annex.subprocessors[0], address="1 Example Street, Dublin", privacy_contact=None)
-    view = build_view(dataclasses.replace(annex, subprocessors=(first, *annex.subprocessors[1:])))
+    bare = {"address": None, "privacy_contact": None, "legal_name": None, "registration": None}
+    first = dataclasses.replace(annex.subprocessors[0], **{**bare, "address": "1 Example Street, Dublin"})
+    rest = [dataclasses.replace(p, **bare) for p in annex.subprocessors[1:]]
+    view = build_view(dataclasses.replace(annex, subprocessors=(first, *rest)))
     assert view.summary["parties"][0].details == ("Registered address: 1 Example Street, Dublin",)
     assert all(p.details == () for p in view.summary["parties"][1:])
+
+
+def test_legal_name_registration_and_a_brands_contracting_entity(annex_of):
+    annex = annex_of(language="en")
+    first = dataclasses.replace(annex.subprocessors[0], name="Acme", legal_name="Acme Holdings Limited",
+                                registration="HRB 1", address=None, privacy_contact="dpo@acme.example")
+    same = dataclasses.replace(first, name="Acme Holdings Limited", registration=None, privacy_contact=None)
+    brand = dataclasses.replace(first, brand=True, registration=None, privacy_contact=None)
+    open_brand = dataclasses.replace(brand, legal_name=None)
+    view = build_view(dataclasses.replace(annex, subprocessors=(first, same, brand, open_brand)))
+    assert [p.details for p in view.summary["parties"]] == [
+        ("Registered name: Acme Holdings Limited", "Registration: HRB 1", "Data protection contact: dpo@acme.example"),
+        (),  # the registered name is the name printed: not repeated
+        ("Contracting entity: Acme Holdings Limited",),
+        ("A brand name: the contracting legal entity is not yet confirmed.",),
+    ]
 
 
 def test_an_unknown_country_code_prints_nothing(annex_of):
@@ -270,8 +289,9 @@ def test_register_and_notice(annex_of):
     assert [(e.name, e.location, e.outside_eea) for e in view.register["entries"]] == \
            [(e.name, e.location, e.outside_eea) for e in annex.customer_register.entries]
     transfers = {e.name: e.transfer for e in view.register["entries"] if e.transfer}
-    assert set(transfers) == {"Chargebee", "Gainsight"}
-    assert all("moduuli 2 (rekisterinpitäjältä käsittelijälle)" in t for t in transfers.values())
+    assert set(transfers) == {"Chargebee", "Gainsight", "Monday.com"}  # Monday.com: registered in Israel
+    assert all("moduuli 2 (rekisterinpitäjältä käsittelijälle)" in transfers[n] for n in ("Chargebee", "Gainsight"))
+    assert "Israelin" in transfers["Monday.com"]
     changes, objection, unresolved = view.notice["paragraphs"]
     assert annex.notice_channels in changes and f"{annex.notice_period_days} päivää" in changes
     assert "käsittelypaikan tai EU/ETA-alueen ulkopuolelle tapahtuvan siirron perusteen muuttuminen" in changes

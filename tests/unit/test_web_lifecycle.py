@@ -40,6 +40,18 @@ def site(tmp_path: Path, backend, smtp_server, monkeypatch):  # noqa: F811
         yield client
 
 
+def _approve(registry_dir: Path, archive: str | Path) -> None:
+    """Legal's approval of the registry's content, so the annexes sent are final (the library's own record;
+    `release approve` and its checks are tested in test_signoff_cli.py)."""
+    import datetime as dt
+
+    from annex_gen.signoff.releases import record_approval
+
+    with app.open_archive(archive, create=True) as opened:
+        record_approval(opened, registry_dir, app.load_registry(registry_dir), by="Test Legal",
+                        on=dt.date(2026, 12, 1), effective=dt.date(2026, 12, 1))
+
+
 def _token(client: TestClient) -> str:
     return csrf(client, "/objections")
 
@@ -61,6 +73,7 @@ def _store(client: TestClient, review_html: str, **fields: str):
 
 
 def test_send_sign_notice_object_resolve_and_evidence(site):
+    _approve(site.settings.registry_dir, site.settings.archive)  # the annex sent is final
     # sales sends the annex
     form = site.get(f"/customers/{CUSTOMER}/send")
     assert form.status_code == 200 and "legal@aalto.example" in form.text

@@ -39,8 +39,8 @@ class Record:
 
     @property
     def customer_id(self) -> str:
-        """The customer the file belongs to."""
-        return self.body["customer_id"]
+        """The customer the file belongs to ('' for a release approval)."""
+        return self.body.get("customer_id") or ""
 
     @property
     def document_id(self) -> str | None:

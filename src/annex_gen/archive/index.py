@@ -60,8 +60,14 @@ class Index(ABC):
         return [Record(int(seq), json.loads(body), h) for seq, body, h in rows]
 
     def records(self, customer: str | None = None) -> list[Record]:
-        """Every record in chain order, or those of one customer."""
-        return self.select() if customer is None else self.select("WHERE customer_id = ?", (customer,))
+        """Every record of a file a customer signed (annexes and attachments) in chain order, or one customer's."""
+        if customer is None:
+            return self.select("WHERE kind <> 'release'")
+        return self.select("WHERE customer_id = ?", (customer,))
+
+    def releases(self) -> list[Record]:
+        """The registry releases legal approved, in chain order."""
+        return self.select("WHERE kind = 'release'")
 
     def find_file(self, sha256: str) -> Record | None:
         """The record that archived the file with this SHA-256, if any."""

@@ -47,6 +47,7 @@ class AddRequest:
     document_id: str | None = None
     accept_invalid_signature: bool = False
     attach_to: str | None = None
+    signed_draft: bool = False  # legal states the customer signed a draft (not for signature): recorded as such
 
 
 def _size(n: int) -> str:
@@ -208,6 +209,16 @@ def _annex_fields(request: AddRequest, facts: PdfFacts, shown: str) -> dict[str,
                                  f"not {request.document_id}", "annex.json", code="archive.annex.other_document",
                          params={"document": annex["document_id"], "given": request.document_id})
         document_id, link = annex["document_id"], "embedded"
+        draft = annex.get("status") == "draft"
+        if draft and not request.signed_draft:
+            raise refuse(shown, f"annex {document_id} is a DRAFT, not for signature: it was made from registry "
+                                 "content legal has not approved. If the customer signed this draft, archive it "
+                                 "recorded as a signed draft (--signed-draft; in the web application, the box "
+                                 "that names the draft)", "annex.json",
+                         code="archive.annex.draft", params={"document": document_id})
+        if request.signed_draft and not draft:
+            raise refuse(shown, f"--signed-draft was given, but annex {document_id} is final, not a draft",
+                         "annex.json", code="archive.annex.not_draft", params={"document": document_id})
     elif request.document_id:
         document_id, link = request.document_id, "given"
     else:
@@ -221,6 +232,7 @@ def _annex_fields(request: AddRequest, facts: PdfFacts, shown: str) -> dict[str,
         "link": link,
         "registry_version": annex["registry_version"] if annex else None,
         "annex": annex,
+        "signed_draft": bool(annex and annex.get("status") == "draft"),
     }
 
 
@@ -311,5 +323,7 @@ def recheck(archive: Archive, report: VerifyReport) -> None:
         if said != found:
             shown = ", ".join(f"{f} {'intact' if ok else 'BROKEN'}" for f, ok in found) or "none"
             report.add(where, f"its signature checks are not the file's (the file's: {shown}){forged}")
+        elif facts.annex is not None and facts.annex.get("status") == "draft" and not body.get("signed_draft"):
+            report.add(where, f"a draft recorded as a signed final annex (without --signed-draft){forged}")
         elif any(not ok for _, ok in found) and not body.get("accepted_invalid_signature"):
             report.add(where, f"a broken signature recorded without --accept-invalid-signature{forged}")

@@ -101,7 +101,7 @@ def _date_problem(registry: Registry, date: dt.date) -> str | None:
 
 def input_key(source: Source, registry: Registry) -> str:
     """What the annex depends on besides the templates: the input, the registry content, the code."""
-    return hashlib.sha256(f"{source.digest}\0{registry.digest}\0{__version__}".encode()).hexdigest()
+    return hashlib.sha256(f"{source.digest}\0{registry.digest}\0{registry.status}\0{__version__}".encode()).hexdigest()
 
 
 def default_jobs() -> int:

@@ -27,6 +27,7 @@ COMMANDS = {
     "archive": "archive",
     "batch": "batch", "diff": "batch", "notices": "batch",
     "publish": "publish",
+    "facts": "signoff", "release": "signoff",
     "serve": "web", "users": "web",
     "send": "lifecycle", "timeline": "lifecycle", "objection": "lifecycle", "evidence": "lifecycle",
     "worker": "team", "runs": "team", "documents": "team", "contracts": "team",

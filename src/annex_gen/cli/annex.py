@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from annex_gen import app
-from annex_gen.cli.common import add_engine_argument, print_diagnostics
+from annex_gen.cli.common import add_archive_argument, add_engine_argument, print_diagnostics
 from annex_gen.render import FORMATS
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    report = app.check(Path(args.registry), app.contract_paths(args.paths))
+    report = app.check(Path(args.registry), app.contract_paths(args.paths), strict=args.strict)
     print_diagnostics(report.diagnostics)
     errors = len(report.errors)
     warnings = len(report.diagnostics) - errors
@@ -30,7 +30,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_resolve(args: argparse.Namespace) -> int:
-    annex, warnings = app.resolve_contract(Path(args.registry), Path(args.contract))
+    annex, warnings = app.resolve_contract(Path(args.registry), Path(args.contract), archive=args.archive)
     print_diagnostics(warnings)
     sys.stdout.write(annex.to_json_bytes().decode("utf-8"))
     return 0
@@ -38,7 +38,7 @@ def cmd_resolve(args: argparse.Namespace) -> int:
 
 def cmd_generate(args: argparse.Namespace) -> int:
     report = app.generate(Path(args.registry), [Path(p) for p in args.contracts], Path(args.out),
-                          args.format.split(","), engine=args.engine)
+                          args.format.split(","), engine=args.engine, archive=args.archive)
     print_diagnostics(report.warnings)
     for generated in report.generated:
         for path in generated.files.values():
@@ -56,6 +56,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
     p = subparsers.add_parser("resolve", parents=[common], help="print a contract's resolved annex as JSON")
     p.add_argument("contract", metavar="CONTRACT.yaml")
+    add_archive_argument(p, "; `status` is final where it holds legal's approval of the registry, else draft")
     p.set_defaults(func=cmd_resolve)
 
     p = subparsers.add_parser("generate", parents=[common], help="write annex PDF/DOCX files for contracts")
@@ -65,4 +66,5 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
                    help=f"comma-separated: {', '.join(FORMATS)} (default: pdf,docx)")
     p.add_argument("--out", default="output", metavar="DIR", help="output directory (default: output/)")
     add_engine_argument(p)
+    add_archive_argument(p, "; final annexes where it holds legal's approval of the registry, else drafts")
     p.set_defaults(func=cmd_generate)

@@ -82,6 +82,7 @@ def cmd_add(args: argparse.Namespace) -> int:
         document_id=args.document_id,
         accept_invalid_signature=args.accept_invalid_signature,
         attach_to=args.attach_to,
+        signed_draft=args.signed_draft,
     )
     record = app.archive_add(args.archive, request, actor=command_line_actor(args.archive))  # in the audit log
     body = record.body
@@ -105,6 +106,8 @@ def cmd_add(args: argparse.Namespace) -> int:
     if body["link"] == "unlinked":
         _warn(f"record {record.seq} is not linked to a document: the file has no embedded annex.json and no "
               "--document-id was given, so `archive status` cannot compare it")
+    if body.get("signed_draft"):
+        _warn(f"record {record.seq} is a signed DRAFT (not for signature), archived because of --signed-draft")
     if body["signed_on_from"] == "archived":
         _warn(f"record {record.seq} has no signing date; recorded as signed today. Give --signed-on DATE "
               "(the date on the signed paper) when adding a scan")
@@ -125,6 +128,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     rows = [["RECORD", "CUSTOMER", "SIGNED ON", "DOCUMENT", "SIGNATURES", "FILE"]]
     for r in records:
         document = r.document_id or ("(unlinked)" if r.kind == "annex" else f"(attachment of {r.parent})")
+        if r.body.get("signed_draft"):
+            document += " DRAFT"
         rows.append([str(r.seq), r.customer_id, r.body.get("signed_on") or "-", document,
                      _signatures_summary(r), e(r.file_name)])
     _table(rows)
@@ -148,12 +153,18 @@ def cmd_show(args: argparse.Namespace) -> int:
     ]
     if record.kind == "attachment":
         lines.append(("attached to", f"record {record.parent}"))
+    elif record.kind == "release":
+        lines = lines[1:] + [("release", f"{body['release']} ({body['registry_version']})"),
+                             ("approved", f"by {body['approved_by']} on {body['approved_on']}"),
+                             ("effective", body["effective"])]
     else:
         lines.append(("signed on", f"{body['signed_on']} ({_SIGNED_ON_FROM[body['signed_on_from']]})"))
         lines.append(("document", f"{record.document_id} ({_LINK[body['link']]})" if record.document_id
                       else "(unlinked)"))
         if body.get("registry_version"):
             lines.append(("registry", e(body["registry_version"])))
+        if body.get("signed_draft"):
+            lines.append(("status", "a signed DRAFT (not for signature), archived with --signed-draft"))
     if body.get("note"):
         lines.append(("note", e(body["note"])))
     for label, value in lines:
@@ -369,6 +380,8 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
                    help="the annex's document ID, for a scan without the embedded annex.json")
     p.add_argument("--accept-invalid-signature", action="store_true",
                    help="archive a PDF whose digital signature is broken, recorded as invalid")
+    p.add_argument("--signed-draft", action="store_true",
+                   help="the customer signed a draft (not for signature): archive it, recorded as a signed draft")
     p.add_argument("--attach-to", metavar="RECORD",
                    help="keep FILE (e.g. a DOCX) as an attachment of this annex record")
     p.set_defaults(func=cmd_add)

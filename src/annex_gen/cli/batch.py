@@ -9,8 +9,16 @@ import sys
 from pathlib import Path
 
 from annex_gen import app
-from annex_gen.archive.index import ARCHIVE_ENV, is_server_url
-from annex_gen.cli.common import add_engine_argument, command_line_actor, date_arg, exit_code, indent, jobs_arg
+from annex_gen.archive.index import ARCHIVE_ENV, default_location, is_server_url
+from annex_gen.cli.common import (
+    add_archive_argument,
+    add_engine_argument,
+    command_line_actor,
+    date_arg,
+    exit_code,
+    indent,
+    jobs_arg,
+)
 from annex_gen.cli.common import err as _err
 from annex_gen.errors import BatchInterrupted, UsageError
 
@@ -89,7 +97,8 @@ def cmd_batch(args) -> int:
         archive = args.archive or os.environ.get(ARCHIVE_ENV)
         result = app.batch(Path(args.registry), app.contract_paths(args.customers), out_dir, jobs=args.jobs,
                            force=args.force, progress=progress, engine=args.engine,
-                           actor=command_line_actor(archive) if archive else None)
+                           actor=command_line_actor(archive) if archive else None,
+                           archive=archive or default_location())
     except BatchInterrupted as exc:
         progress.close()
         _print_batch_summary(exc.result, out_dir)
@@ -104,7 +113,8 @@ def cmd_batch(args) -> int:
 
 
 def _impact(args):
-    return app.impact(Path(args.registry), args.old, args.new, app.contract_paths(args.customers))
+    return app.impact(Path(args.registry), args.old, args.new, app.contract_paths(args.customers),
+                      archive=args.archive)
 
 
 def _row_text(row) -> str:
@@ -210,7 +220,8 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
                         "either the run is not recorded; a run killed before its entry gets one when the next "
                         "recorded run into the same --out starts). A postgresql:// URL given here makes it a team's "
                         "run: jobs on the database's queue for `annex-gen worker`, the documents stored there "
-                        "(without CUSTOMERS: the database's contracts); --out and --jobs unused")
+                        "(without CUSTOMERS: the database's contracts); --out and --jobs unused. Annexes are final "
+                        "where this archive (else archive/) holds legal's approval of the registry, else drafts")
     add_engine_argument(p)
     p.add_argument("--detach", action="store_true", help="with --archive: queue the run and return at once")
     p.set_defaults(func=cmd_batch)
@@ -223,6 +234,7 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
                        help="the old registry: a directory or a git revision (e.g. HEAD~1, v2026.11.1)")
         p.add_argument("--to", dest="new", default=None, metavar="NEW",
                        help="the new registry: a directory or a git revision (default: --registry)")
+        add_archive_argument(p, "; the new annexes are final where it holds legal's approval of NEW, else drafts")
         if name == "diff":
             p.add_argument("--json", action="store_true", help="print JSON instead of text")
             p.set_defaults(func=cmd_diff)

@@ -82,3 +82,12 @@ def command_line_actor(location: str | Path) -> Actor:
     except (KeyError, OSError):  # no login name for this uid
         name = "-"
     return Actor(location, f"{name} (command line)")
+
+
+def add_archive_argument(parser: argparse.ArgumentParser, purpose: str = "") -> None:
+    """--archive: the archive directory or PostgreSQL URL (default: $ANNEX_GEN_ARCHIVE, else archive/)."""
+    from annex_gen.archive.index import ARCHIVE_ENV, DEFAULT_ARCHIVE, default_location
+
+    parser.add_argument("--archive", default=default_location(), metavar="DIR|URL",
+                        help=f"archive directory, or a postgresql://user@host/db URL (default: ${ARCHIVE_ENV}, "
+                             f"else {DEFAULT_ARCHIVE}/){purpose}")

@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from annex_gen import app
-from annex_gen.cli.common import print_diagnostics
+from annex_gen.cli.common import add_archive_argument, print_diagnostics
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
-    report = app.publish(Path(args.registry), Path(args.out), args.history)
+    report = app.publish(Path(args.registry), Path(args.out), args.history, archive=args.archive)
     print_diagnostics(report.warnings)
     for path in report.files:
         print(path)
@@ -28,4 +28,5 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--history", metavar="REV-RANGE", default=None,
                    help="git revision range of the registry's history for the feed and changes page "
                         "(default: all of it), e.g. v1..HEAD")
+    add_archive_argument(p, "; its approved releases are what is published")
     p.set_defaults(func=cmd_publish)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import string
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from stdnum.eu import vat as eu_vat
 
 from annex_gen.errors import Diagnostic, InvalidInput
 from annex_gen.hashing import sha256_json
+from annex_gen.inputs.provenance import RECORD_KEYS, read_fact, read_record_fact, text_sources
 from annex_gen.inputs.schema import ID_RE, Checker, describe, did_you_mean, kind_of, one_of
 from annex_gen.inputs.yamlio import Document, load
 from annex_gen.model import (
@@ -33,6 +35,7 @@ from annex_gen.model import (
     SourcedText,
     TransferBasis,
 )
+from annex_gen.model.provenance import Fact, Source
 
 MISSING_REGISTRY = (
     "registry directory not found; run annex-gen from the project directory or pass --registry DIR"
@@ -46,6 +49,9 @@ _OPTION_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _VAT_COUNTRY = {"EL": "GR", "XI": "GB"}
 # What the published list's "updates and notices" paragraphs may quote from the notice terms.
 _UPDATES_FIELDS = ("period_days", "objection_days")
+# An entity's facts beyond the published list (each a fact with sources, see inputs.provenance).
+ENTITY_FACTS = {"legal_name": "legal name", "registration": "registration", "country": "country of registration",
+                "address": "registered address", "privacy_contact": "data-protection contact"}
 
 
 def _digest(docs: dict[str, Document]) -> str:
@@ -91,6 +97,8 @@ class _RegistryReader:
     def __init__(self, docs: dict[str, Document]) -> None:
         self.docs = docs
         self.diagnostics: list[Diagnostic] = []
+        self.entity_facts: dict[str, dict[str, Fact]] = {}
+        self.record_facts: dict[str, Fact] = {}  # transfer bases and corrections, by label
 
     def checker(self, name: str) -> Checker:
         return Checker(self.docs[name], self.diagnostics)
@@ -131,9 +139,10 @@ class _RegistryReader:
         locations = self._locations(languages)
         entities = self._entities(kinds)
         sections = self._sections(languages, regions, products, options, locations, entities, bases)
-        corrections = self._corrections()
+        corrections = self._corrections(list_source)
         self._cross_checks(meta, regions, products, sections)
         self._unknown_details(entities, sections)
+        facts = self._printed_facts(entities, sections)
 
         if any(d.severity == "error" for d in self.diagnostics):
             raise InvalidInput([d for d in self.diagnostics if d.severity == "error"])
@@ -160,6 +169,7 @@ class _RegistryReader:
             list_address=list_address,
             effective=effective,
             warnings=tuple(d for d in self.diagnostics if d.severity != "error"),
+            facts=facts,
 
             list_introduction=introduction,
             list_updates=updates,
@@ -261,7 +271,8 @@ class _RegistryReader:
                             params={"value": pid})
                 elif pid:
                     offered.append(pid)
-            clause = self._sourced_text(c, (*path, "transfer_clause"), langs, ("company",), optional=True)
+            clause = self._sourced_text(c, (*path, "transfer_clause"), f"transfer clause {rid}", langs,
+                                        ("company",), optional=True)
             out[rid] = Region(rid, name or {}, heading or {}, tuple(offered), clause)
         return out
 
@@ -269,7 +280,7 @@ class _RegistryReader:
         out = {}
         for bid in self._ids(c, ("transfer_bases",)):
             path = ("transfer_bases", bid)
-            if not c.mapping(path, required=["kind", "name", "source"], optional=["module", "decision", "sources"]):
+            if not c.mapping(path, required=["kind", "name", "source"], optional=["module", "decision", *RECORD_KEYS]):
                 continue
             kind = c.choice((*path, "kind"), TRANSFER_KINDS, "transfer basis kind")
             name = c.text((*path, "name"), langs)
@@ -282,9 +293,12 @@ class _RegistryReader:
             if kind == "adequacy" and not decision:
                 c.error(path, "an adequacy decision needs `decision`, e.g. \"(EU) 2023/1795\"",
                         code="registry.adequacy_decision")
-            sources = self._text_sources(c, (*path, "sources"), optional=True)
+            sources = text_sources(c, (*path, "sources"), optional=True)
             if kind and name and source:
                 out[bid] = TransferBasis(bid, kind, name, source, module, decision, sources)
+                label = f"transfer basis {bid}"
+                self.record_facts[label] = read_record_fact(c, path, label, name.get("en") or next(iter(name.values())),
+                                                            (Source("registry.yaml", None, source),), sources)
         return out
 
     def _notice(self, c: Checker, langs: tuple[str, ...]) -> NoticeTerms | None:
@@ -308,8 +322,9 @@ class _RegistryReader:
                     f"objection_days + resolution_days <= period_days")
         channels = c.text((*path, "channels"), langs)
         objection = c.text((*path, "objection"), langs)
-        address = self._sourced_text(c, (*path, "address"), langs, (), optional=True)
-        unresolved = self._sourced_text(c, (*path, "unresolved"), langs, ("company",), optional=True)
+        address = self._sourced_text(c, (*path, "address"), "objection address", langs, (), optional=True)
+        unresolved = self._sourced_text(c, (*path, "unresolved"), "unresolved objection", langs, ("company",),
+                                        optional=True)
         if None in days.values() or not channels or not objection:
             return None
         return NoticeTerms(days["period_days"], days["objection_days"], channels, objection,
@@ -327,13 +342,16 @@ class _RegistryReader:
                    "published; add published_list.address (https://...)")
         return address
 
-    def _sourced_text(self, c: Checker, path: tuple, langs: tuple[str, ...], fields: tuple[str, ...],
+    def _sourced_text(self, c: Checker, path: tuple, label: str, langs: tuple[str, ...], fields: tuple[str, ...],
                       *, optional: bool = False) -> SourcedText | None:
         """A registry text beyond the published list: {fi: ..., en: ..., sources: [...]}; {placeholders} from fields."""
         if optional and c.get(path) is None:
             return None
-        text = c.text(path, langs, extra=["sources"])
-        sources = self._text_sources(c, (*path, "sources"))
+        text = c.text(path, langs, extra=list(RECORD_KEYS))
+        sources = text_sources(c, (*path, "sources"))
+        if text:
+            self.record_facts[label] = read_record_fact(c, path, label, text.get("en") or next(iter(text.values())),
+                                                        sources=sources)
         if not text:
             return None
         for lang, value in text.items():
@@ -346,21 +364,6 @@ class _RegistryReader:
                 allowed = ", ".join("{" + f + "}" for f in fields) or "none"
                 c.error((*path, lang), f"unknown placeholder {{{unknown[0]}}}; allowed: {allowed}")
         return SourcedText(text, tuple(sources))
-
-    def _text_sources(self, c: Checker, path: tuple, *, optional: bool = False) -> list[dict[str, str]]:
-        """`sources`: where a registry text comes from, each {source: URL or document, quote?, note?}."""
-        value = c.typed(path, list, optional=optional)
-        if value is None:
-            return []
-        if not value:
-            c.error(path, "name at least one source: {source: URL or document, quote: ..., note: ...}")
-        out = []
-        for i, _ in enumerate(value):
-            if c.mapping((*path, i), required=["source"], optional=["quote", "note"]):
-                item = {k: c.text_line((*path, i, k), optional=k != "source", max_len=2000)
-                        for k in ("source", "quote", "note")}
-                out.append({k: v for k, v in item.items() if v})
-        return out
 
     def _locations(self, langs: tuple[str, ...]) -> dict[str, Location]:
         c = self.checker("locations.yaml")
@@ -383,53 +386,44 @@ class _RegistryReader:
         seen_ids: dict[str, str] = {}
         for eid in self._ids(c, ("entities",)):
             path = ("entities", eid)
-            if not c.mapping(path, required=["name"],
-                             optional=["legal_id", "country", "address", "privacy_contact", "sources"]):
+            if not c.mapping(path, required=["name"], optional=["legal_id", "brand", *ENTITY_FACTS]):
                 continue
             name = c.text_line((*path, "name"))
-            country = c.typed((*path, "country"), str, optional=True)
-            if country is not None and (problem := country_problem(country)):
-                c.error((*path, "country"), problem, code="registry.country", params={"value": country})
-                country = None
-            address = c.text_line((*path, "address"), optional=True)
-            contact = c.text_line((*path, "privacy_contact"), optional=True)
-            sources = self._sources(c, (*path, "sources"))
-            for fact, value in (("address", address), ("privacy_contact", contact)):
-                if value and fact not in {s["fact"] for s in sources}:
-                    c.error((*path, fact), f"{fact} needs a public source: add {{fact: {fact}, source: ...}} "
-                            "to the entity's sources", code="registry.source_missing", params={"fact": fact})
+            brand = c.typed((*path, "brand"), bool, optional=True) or False
+            facts = {key: read_fact(c, (*path, key), f"{name or eid}: {label}",
+                                    check_value=country_problem if key == "country" else None)
+                     for key, label in ENTITY_FACTS.items()}
+            self.entity_facts[eid] = {k: f for k, f in facts.items() if f is not None}
+            value = {k: (f.value if f else None) for k, f in facts.items()}
+            country = value["country"]
+            if brand and facts["legal_name"] is None:
+                c.error((*path, "brand"), "a brand needs `legal_name`: the contracting entity, or its "
+                        "`candidates` for legal to choose from", code="registry.brand_legal_name",
+                        params={"entity": eid})
             legal_id = None
             if c.get((*path, "legal_id")) is not None and c.mapping((*path, "legal_id"), required=["kind", "value"]):
                 kind = c.choice((*path, "legal_id", "kind"), kinds, "identifier kind")
-                value = c.text_line((*path, "legal_id", "value"))
-                if kind and value:
-                    problem = check_legal_id(kind, value, country)
+                id_value = c.text_line((*path, "legal_id", "value"))
+                if kind and id_value:
+                    problem = check_legal_id(kind, id_value, country)
                     if problem:
-                        c.error((*path, "legal_id", "value"), problem, code="registry.legal_id", params={"value": value})
-                    legal_id = LegalId(kind, value)
+                        c.error((*path, "legal_id", "value"), problem, code="registry.legal_id",
+                                params={"value": id_value})
+                    legal_id = LegalId(kind, id_value)
             if name:
                 folded = name.casefold()
                 if folded in seen_names:
                     c.error((*path, "name"), f"entity {name!r} is already defined as {seen_names[folded]!r}",
                             code="registry.entity_twice", params={"value": name, "other": seen_names[folded]})
                 seen_names[folded] = eid
-            out[eid] = Entity(eid, name or "", legal_id, country, address, contact, tuple(sources))
+            out[eid] = Entity(eid, name or "", legal_id, country, value["address"], value["privacy_contact"],
+                              value["legal_name"], value["registration"], brand)
             if legal_id:
                 key = f"{legal_id.kind}:{legal_id.value}"
                 if key in seen_ids:
                     c.error((*path, "legal_id"), f"identifier {legal_id.value} is already used by {seen_ids[key]!r}",
                             code="registry.legal_id_twice", params={"value": legal_id.value, "other": seen_ids[key]})
                 seen_ids[key] = eid
-        return out
-
-    def _sources(self, c: Checker, path: tuple) -> list[dict[str, str]]:
-        out = []
-        for i, _ in enumerate(c.typed(path, list, optional=True) or []):
-            if c.mapping((*path, i), required=["fact", "source"]):
-                fact = c.choice((*path, i, "fact"), ("address", "privacy_contact", "legal_id", "country"), "fact")
-                source = c.text_line((*path, i, "source"), max_len=2000)
-                if fact and source:
-                    out.append({"fact": fact, "source": source})
         return out
 
     def _sections(self, langs, regions, products, options, locations, entities, bases) -> tuple[Section, ...]:
@@ -524,33 +518,62 @@ class _RegistryReader:
                 items.append(item)
         return Purpose(text, tuple(items)) if text else None
 
-    def _corrections(self) -> tuple[dict[str, str], ...]:
+    def _corrections(self, list_source: str | None) -> tuple[dict[str, str], ...]:
         c = self.checker("corrections.yaml")
         c.mapping((), required=["corrections"])
         out = []
         for i, _ in enumerate(c.typed(("corrections",), list) or []):
             keys = ("at", "published", "registry", "why")
-            if c.mapping(("corrections", i), required=keys, optional=["text"]):
+            if c.mapping(("corrections", i), required=keys, optional=["text", *RECORD_KEYS]):
                 fields = {k: c.text_line(("corrections", i, k), max_len=2000) for k in keys}
                 out.append({k: v or "" for k, v in fields.items()})
                 self._correction_text(c, ("corrections", i, "text"))
+                # the published list is every correction's first source: its words are `published`
+                listed = Source(list_source or "the published list", fields["published"], fields["why"])
+                label = f"correction {i + 1}: {fields['at'] or ''}"
+                self.record_facts[label] = read_record_fact(c, ("corrections", i), label, fields["registry"],
+                                                            (listed,))
         return tuple(out)
 
     def _unknown_details(self, entities: dict[str, Entity], sections: tuple[Section, ...]) -> None:
-        """Warn about what an annex's summary of legal entities cannot print for lack of a source."""
+        """Warn about each detail an annex's summary of legal entities (SCC Annex III) lacks, one per field."""
         c = self.checker("entities.yaml")
         used = {e.entity for s in sections if s.kind != "customer_register" for e in s.entries}
         for eid in sorted(used & set(entities)):
             entity = entities[eid]
-            missing = [label for label, value in (("registered address", entity.address),
-                                                  ("data-protection contact", entity.privacy_contact))
-                       if not value]
+            if entity.brand and entity.legal_name is None:
+                c.warn(("entities", eid, "legal_name"), f"{entity.name!r} is a brand: legal must name the "
+                       "contracting entity (choose one of the candidates: annex-gen facts confirm "
+                       f"entities.{eid}.legal_name --value NAME)", code="registry.brand_unnamed",
+                       params={"entity": entity.name, "id": eid})
+            annex3 = ("(SCC 2021/914 Annex III, 2021/915 Annex IV): record it with its source; the annex prints "
+                      "nothing for it")
             if entity.country is None:
-                missing.insert(0, "country of registration")
-            if missing:
-                listed = ", ".join(missing[:-1]) + (" and " if len(missing) > 1 else "") + missing[-1]
-                c.warn(("entities", eid), f"{listed} unknown (no public source recorded); "
-                       "the annex prints nothing for them", code="registry.facts_unknown", params={"entity": eid})
+                c.warn(("entities", eid, "country"), f"country of registration of {entity.name} unknown {annex3}",
+                       code="registry.country_unknown", params={"entity": entity.name})
+            if entity.address is None:
+                c.warn(("entities", eid, "address"), f"registered address of {entity.name} unknown {annex3}",
+                       code="registry.address_unknown", params={"entity": entity.name})
+            if entity.privacy_contact is None:
+                c.warn(("entities", eid, "privacy_contact"),
+                       f"data-protection contact of {entity.name} unknown {annex3}",
+                       code="registry.contact_unknown", params={"entity": entity.name})
+
+    def _printed_facts(self, entities: dict[str, Entity], sections: tuple[Section, ...]) -> tuple[Fact, ...]:
+        """Every fact with whether an annex prints it: an annex's entities' details, the transfer bases
+        its entries name, the regional transfer clauses and notice terms beyond the published list, every
+        correction."""
+        summarised = {e.entity for s in sections if s.kind != "customer_register" for e in s.entries}
+        bases = {f"transfer basis {e.transfer}" for s in sections for e in s.entries if e.transfer}
+        out = []
+        for eid, facts in self.entity_facts.items():
+            for key, fact in facts.items():
+                printed = eid in summarised and (key != "registration" or entities[eid].legal_id is None)
+                out.append(replace(fact, printed=printed))
+        for label, fact in self.record_facts.items():
+            printed = label in bases or not label.startswith("transfer basis ")
+            out.append(replace(fact, printed=printed))
+        return tuple(out)
 
     def _correction_text(self, c: Checker, path: tuple) -> None:
         """`text`: the literal replacements that turn the published text into the page's text."""

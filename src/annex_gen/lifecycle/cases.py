@@ -68,8 +68,11 @@ def is_notices_folder(path: Path) -> bool:
 
 
 def plan_annexes(registry_dir: Path, paths: Sequence[Path], out_dir: Path, formats: Sequence[str], *,
-                 engine: str = "weasyprint", log: EventLog | None = None, actor: str = "-") -> list[Outgoing]:
-    """The annex message of every contract; writes each annex not yet in out_dir (recorded in the log)."""
+                 engine: str = "weasyprint", log: EventLog | None = None, actor: str = "-",
+                 archive: str | Path | None = None) -> list[Outgoing]:
+    """The annex message of every contract; writes each annex not yet in out_dir (recorded in the log). The
+    annexes are final where the archive holds legal's approval of the registry, else drafts."""
+    from annex_gen import app
     from annex_gen.inputs.check import check as check_inputs
     from annex_gen.lifecycle.send import annex_status
     from annex_gen.output.generate import generate, output_path
@@ -79,12 +82,13 @@ def plan_annexes(registry_dir: Path, paths: Sequence[Path], out_dir: Path, forma
     problems = list(report.diagnostics) + [missing_email(c) for c in report.contracts if not c.contact_email]
     require(problems)
     assert report.registry is not None
+    registry = app.with_status(report.registry, archive)
     outgoing = []
     for contract in report.contracts:
-        annex = resolve(report.registry, contract)
+        annex = resolve(registry, contract)
         missing = [fmt for fmt in formats if not output_path(out_dir, annex, fmt).is_file()]
         if missing:
-            generate(report.registry, contract, out_dir, missing, annex=annex, engine=engine)
+            generate(registry, contract, out_dir, missing, annex=annex, engine=engine)
             if log is not None:
                 log.append("annex generated", contract.customer_id, actor, {
                     "document_id": annex.document_id, "registry_version": annex.registry_version,
@@ -130,7 +134,8 @@ def send(location: str | Path, registry_dir: Path, paths: Sequence[Path], out_di
     for folder in folders:
         outgoing += plan_notices(registry_dir, folder, formats, customers)
     if contracts:
-        outgoing += plan_annexes(registry_dir, contracts, out_dir, formats, engine=engine, log=log, actor=actor)
+        outgoing += plan_annexes(registry_dir, contracts, out_dir, formats, engine=engine, log=log, actor=actor,
+                                 archive=location)
     return send_all(log, server, sender, outgoing, actor=actor, progress=_audited(location, actor, progress))
 
 

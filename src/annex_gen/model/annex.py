@@ -14,6 +14,7 @@ from annex_gen.hashing import canonical_json, sha256_text
 SCHEMA = "annex-gen/annex/3"
 # Every schema an archived annex.json may carry: signed annexes of schemas 1 and 2 exist.
 READABLE_SCHEMAS = ("annex-gen/annex/1", "annex-gen/annex/2", SCHEMA)
+DRAFT, FINAL = "draft", "final"
 
 # Provenance is not content: an annex whose content is unchanged stays valid under a newer registry.
 PROVENANCE = ("document_id", "registry_version", "published_list")
@@ -104,13 +105,21 @@ class AnnexParty:
     transfers: tuple[str, ...] = ()  # the transfer bases' wording, for processing outside the EU/EEA
     address: str | None = None  # registered address, only where a recorded public source confirms it
     privacy_contact: str | None = None  # data-protection contact point, likewise
+    # schema 3: the registered name (for a brand: the contracting entity) and a register number the
+    # published list lacks; brand marks a published name that is not a legal entity
+    legal_name: str | None = None
+    registration: str | None = None
+    brand: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
         return {
             "id": self.id,
             "name": self.name,
+            "legal_name": self.legal_name,
+            "brand": self.brand,
             "legal_id": self.legal_id,
+            "registration": self.registration,
             "country": self.country,
             "address": self.address,
             "privacy_contact": self.privacy_contact,
@@ -166,6 +175,8 @@ class Annex:
     transfer_clause: str | None = None  # the region's own law on transfers out of it
     list_address: str | None = None
     list_release: str = ""
+    # schema 3: "final" when made from a registry release legal approved, else "draft" (not for signature)
+    status: str = DRAFT
 
     @property
     def issued(self) -> dt.date:
@@ -213,6 +224,7 @@ class Annex:
         """The stable JSON interface (`annex-gen resolve`, the embedded annex.json)."""
         return {
             "schema": SCHEMA,
+            "status": self.status,
             "document_id": self.document_id,
             "customer": {
                 "id": self.customer_id,
@@ -292,6 +304,9 @@ class Annex:
                     transfers=tuple(str(x) for x in p.get("transfers") or ()),
                     address=p.get("address"),
                     privacy_contact=p.get("privacy_contact"),
+                    legal_name=p.get("legal_name"),
+                    registration=p.get("registration"),
+                    brand=bool(p.get("brand")),
                 )
                 for p in _mappings(data.get("subprocessors"))
             ),
@@ -313,6 +328,8 @@ class Annex:
             transfer_clause=data.get("transfer_clause"),
             list_address=published.get("address"),
             list_release=str(published.get("release") or ""),
+            # an annex of schema 1 or 2 was made before drafts were marked: it reads as it was signed
+            status=DRAFT if data.get("status") == DRAFT else FINAL,
         )
 
 

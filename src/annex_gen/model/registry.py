@@ -6,6 +6,8 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from annex_gen.model.provenance import Fact, Source
+
 Text = Mapping[str, str]
 
 SECTION_KINDS = ("general", "product", "shared_mta", "customer_register")
@@ -20,7 +22,7 @@ class SourcedText:
     """A text the registry holds beyond the published list, with where it comes from (`sources`)."""
 
     text: Mapping[str, str]
-    sources: tuple[Mapping[str, str], ...] = ()
+    sources: tuple[Source, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,9 @@ class Entity:
     country: str | None = None
     address: str | None = None
     privacy_contact: str | None = None
-    sources: tuple[Mapping[str, str], ...] = ()
+    legal_name: str | None = None  # the registered name, where it differs from or adds to the published one
+    registration: str | None = None  # a company-register number, where the published list gives none
+    brand: bool = False  # the published name is a brand: legal must name the contracting entity (legal_name)
 
 
 @dataclass(frozen=True)
@@ -129,7 +133,7 @@ class TransferBasis:
     source: str
     module: int | None = None
     decision: str | None = None
-    sources: tuple[Mapping[str, str], ...] = ()
+    sources: tuple[Source, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -176,6 +180,10 @@ class Registry:
     effective: dt.date | None = None  # the date this release takes effect, set by legal
     # what the registry lacks but may still print without (e.g. unknown addresses); check reports them
     warnings: tuple = ()
+    # every fact printed beyond the published list, with its sources and confirmation (model.provenance)
+    facts: tuple[Fact, ...] = ()
+    # "final" when this content is a release legal approved (set by the caller from the archive), else "draft"
+    status: str = "draft"
 
     # The published list's own words around the tables: paragraphs, in order. The updates
     # paragraphs may quote the notice terms as {period_days} and {objection_days}.

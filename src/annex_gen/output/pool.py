@@ -60,13 +60,13 @@ def warm(registry_dir: Path, customers_dir: Path) -> None:
 
 
 def write_annex(registry_dir: Path, customers_dir: Path, out_dir: Path, customer_id: str, fmt: str,
-                actor: Actor | None = None) -> tuple[Path, bool, int]:
-    """app.annex_file in a worker (recorded by actor before it is written): (the file, whether it was written
-    now, the worker's process id)."""
+                archive: str | Path | None = None, actor: Actor | None = None) -> tuple[Path, bool, int]:
+    """app.annex_file in a worker, final or draft by the archive's approvals and recorded by actor before it is
+    written: (the file, whether it was written now, the worker's process id)."""
     from annex_gen import app
 
-    existed = app.annex_output(registry_dir, customers_dir, out_dir, customer_id, fmt).is_file()
-    path = app.annex_file(registry_dir, customers_dir, out_dir, customer_id, fmt, actor=actor)
+    existed = app.annex_output(registry_dir, customers_dir, out_dir, customer_id, fmt, archive).is_file()
+    path = app.annex_file(registry_dir, customers_dir, out_dir, customer_id, fmt, actor=actor, archive=archive)
     return path, not existed, os.getpid()
 
 

@@ -21,10 +21,14 @@ class Version:
     published: dt.date  # the commit's date (UTC): the day the change was published
     changes: tuple[RegistryChange, ...]  # from the previous version; empty for the first
     first: bool  # the oldest version of the history read
+    approved_effective: dt.date | None = None  # the effective date legal set when approving it
 
     @property
     def effective(self) -> dt.date | None:
-        """The day the version takes effect, as legal set it in the registry (`effective`); None if not set."""
+        """The day the version takes effect: as legal set it on approval, else in the registry (`effective`);
+        None if neither sets it."""
+        if self.approved_effective is not None:
+            return self.approved_effective
         return self.registry.effective
 
     @property
@@ -123,3 +127,20 @@ def read_history(registry_dir: Path, rev_range: str | None = None) -> History:
         versions.append(Version(registry, sha, day, changes, first=previous is None))
         previous = registry
     return History(tuple(versions), tuple(skipped))
+
+
+def approved_only(history: History, approved: dict[str, dt.date | None]) -> History:
+    """The versions legal approved (approved: registry digest -> effective date), each with the effective date
+    legal set and its changes from the approved version before it; the others are left out."""
+    versions: list[Version] = []
+    previous: Registry | None = None
+    for v in history.versions:
+        if v.registry.digest not in approved:
+            continue
+        if previous is None:
+            changes, first = v.changes, v.first
+        else:
+            changes, first = tuple(diff_registries(previous, v.registry)), False
+        versions.append(Version(v.registry, v.commit, v.published, changes, first, approved[v.registry.digest]))
+        previous = v.registry
+    return History(tuple(versions), history.skipped)

@@ -40,6 +40,7 @@ WIDTHS = {
 NBSP = "\u00a0"
 UNBREAKABLE = re.compile(r"\bLiana [A-Z]\w+")
 MUTED = RGBColor(0x55, 0x55, 0x55)
+DRAFT_RED = RGBColor(0xB0, 0x00, 0x20)
 FONT = "Noto Sans"
 MAX_PROPERTY_CHARS = 255  # the OOXML core properties' limit (python-docx enforces it)
 CUSTOM_XML_NS = "urn:annex-gen:annex:1"
@@ -266,6 +267,13 @@ def _header_footer(doc, view: AnnexView) -> None:
     run = header.add_run(view.title)
     run.font.size = Pt(8)
     run.font.color.rgb = MUTED
+    draft = getattr(view, "draft", None)
+    if draft:  # a draft's mark, on every page
+        from docx.enum.text import WD_ALIGN_PARAGRAPH
+
+        mark = section.header.add_paragraph()
+        mark.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        _draft_run(mark, draft["banner"])
     footer = section.footer.paragraphs[0]
     footer.text = ""
     run = footer.add_run(view.footer_id)
@@ -504,12 +512,24 @@ def build_docx(view: AnnexView, payload: bytes, date: dt.date) -> bytes:
         note(doc, view.register["note"])
     entries_table(doc, view.register["entries"], labels, keep_together=True)
 
-    if view.signatures:  # a replacement issued by a notice takes effect without signature
+    if view.draft:  # not for signature: the statement instead of the signature block
+        if view.signatures:
+            heading(doc, view.signatures["title"])
+        _draft_run(doc.add_paragraph(), view.draft["banner"])
+        doc.add_paragraph(view.draft["statement"])
+    elif view.signatures:  # a replacement issued by a notice takes effect without signature
         heading(doc, view.signatures["title"])
         signature = view.signatures
         signature_table(doc, list(signature["parties"]),
                         [signature["signature"], signature["name"], signature["place_date"]])
     return finish(doc, view, date, payload)
+
+
+def _draft_run(paragraph, text: str) -> None:
+    run = paragraph.add_run(text)
+    run.bold = True
+    run.font.size = Pt(10)
+    run.font.color.rgb = DRAFT_RED
 
 
 def _party_cells(p, labels: dict[str, str]) -> list:

@@ -62,11 +62,11 @@ class Enqueued:
 def enqueue_batch(registry_dir: Path, paths: list[Path] | None, url: str, *, started_by: str,
                   engine: str = "weasyprint", force: bool = False) -> Enqueued:
     """Plan a batch over paths (None: the database's contracts) and queue one job per annex to render."""
-    from annex_gen.app import load_registry
+    from annex_gen.app import load_registry, with_status
     from annex_gen.inputs.sources import gather
     from annex_gen.render import DOCUMENT_FORMATS, templates_digest
 
-    registry = load_registry(registry_dir)
+    registry = with_status(load_registry(registry_dir), url)  # final where the database holds legal's approval
     templates = templates_digest(engine)
     with connected(url) as con:
         if paths is None:

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from annex_gen.inputs.contract import business_id_kind
-from annex_gen.model import Annex, AnnexEntry, AnnexSection
+from annex_gen.model import Annex, AnnexEntry, AnnexParty, AnnexSection
+from annex_gen.model.annex import DRAFT
 from annex_gen.views.catalog import Catalog, country_name, load_catalogs, text_date
 from annex_gen.views.page import PageView, Row, page_parts
 
@@ -64,6 +65,9 @@ class AnnexView(PageView):
     signatures: dict | None  # None: a replacement issued by a notice takes effect without signature
     authorisation: tuple[str, ...] = ()
     transfer_clause: dict | None = None  # the region's own law on transfers out of it
+    # a draft (registry content legal has not approved): the mark on every page, and the statement
+    # printed instead of the signature block; None for a final annex
+    draft: dict | None = None
 
 
 def entry_view(cat: Catalog, e: AnnexEntry, option_names: dict[str, str]) -> EntryView:
@@ -104,6 +108,21 @@ def quoted_list(titles: list[str], language: str) -> str:
     return format_list([quote.format(t) for t in titles], locale=LOCALES.get(language, language))
 
 
+def party_details(cat: Catalog, p: AnnexParty) -> tuple[str, ...]:
+    """The summary's lines under an entity: legal name (a brand's contracting entity), registration, address,
+    contact; only what the registry records, never a placeholder."""
+    lines = []
+    if p.brand:
+        lines.append(cat.format("summary.contracting_entity", value=p.legal_name) if p.legal_name
+                     else cat["summary.brand_open"])
+    elif p.legal_name and p.legal_name != p.name:
+        lines.append(cat.format("summary.legal_name", value=p.legal_name))
+    lines += [cat.format(f"summary.{key}", value=value)
+              for key, value in (("registration", p.registration), ("address", p.address),
+                                 ("privacy_contact", p.privacy_contact)) if value]
+    return tuple(lines)
+
+
 def build_view(annex: Annex) -> AnnexView:
     """The view of one annex in its own language."""
     cat = load_catalogs()[annex.language]
@@ -141,8 +160,7 @@ def build_view(annex: Annex) -> AnnexView:
             merged_locations(p.locations),
             p.outside_eea,
             "; ".join(p.transfers),
-            tuple(cat.format(f"summary.{key}", value=value)
-                  for key, value in (("address", p.address), ("privacy_contact", p.privacy_contact)) if value),
+            party_details(cat, p),
         )
         for p in annex.subprocessors
     )
@@ -200,6 +218,8 @@ def build_view(annex: Annex) -> AnnexView:
             "note": annex.customer_register.note,
             "entries": tuple(entry_view(cat, e, option_names) for e in annex.customer_register.entries),
         },
+        draft=({"banner": cat["draft.banner"], "statement": cat["draft.statement"]}
+               if annex.status == DRAFT else None),
         signatures=None if annex.issued_by_notice else {
             "title": cat["signatures.title"],
             "parties": (cat.format("signatures.customer", **ctx), cat.format("signatures.supplier", **ctx)),

@@ -54,7 +54,7 @@ class Catalog(Mapping[str, str]):
         start = prefix + "."
         return {key[len(start):]: text for key, text in self._texts.items() if key.startswith(start)}
 
-    def format(self, key: str, **values: object) -> str:
+    def format(self, key: str, /, **values: object) -> str:
         """The text of key with its {placeholders} filled."""
         return self[key].format(**values)
 

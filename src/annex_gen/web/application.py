@@ -43,8 +43,8 @@ from annex_gen.web.settings import Settings
 from annex_gen.web.team import TeamSync
 
 # One module per kind of page, each with routes(); a new kind of page is a module and a line here.
-VIEW_MODULES = ("assets", "auth", "customers", "contract", "preview", "registry", "archive", "changes", "audit",
-                "lifecycle", "editor")
+VIEW_MODULES = ("assets", "auth", "customers", "contract", "preview", "registry", "archive", "changes", "releases",
+                "audit", "lifecycle", "editor")
 SESSION_COOKIE = "annex_gen_session"
 SESSION_MAX_AGE = 8 * 3600  # a working day
 log = logging.getLogger("annex_gen.web")

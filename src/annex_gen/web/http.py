@@ -70,7 +70,7 @@ def language(request: Request) -> str:
     return negotiate(request.headers.get("accept-language"), request.session.get("lang"))
 
 
-def t(request: Request, key: str, **values: object) -> str:
+def t(request: Request, key: str, /, **values: object) -> str:
     """A text of the interface in the request's language."""
     catalog = catalogs()[language(request)]
     return catalog.format(key, **values) if values else catalog[key]

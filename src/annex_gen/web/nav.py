@@ -21,5 +21,6 @@ NAV: list[NavItem] = [
     NavItem("/archive", "nav.archive", "legal"),
     NavItem("/changes", "nav.changes", "legal"),
     NavItem("/objections", "nav.objections", "legal"),
+    NavItem("/releases", "nav.releases", "legal"),
     NavItem("/audit", "nav.audit", "legal"),
 ]

@@ -159,6 +159,7 @@ def _request_of(path: Any, form: FormData, customer: str, unsigned: bool = False
         note=note,
         document_id=_text(form, "document_id") or None,
         accept_invalid_signature=form.get("accept_invalid_signature") == "on",
+        signed_draft=form.get("signed_draft") == "on",
     )
 
 
@@ -214,6 +215,7 @@ async def _review(request: Request, token: str, form: FormData, *, refused: bool
         "form": {k: _text(form, k) for k in ("signed_on", "note", "document_id")},
         "accept_invalid": form.get("accept_invalid_signature") == "on", "documents": documents,
         "unsigned": unsigned, "unsigned_copy": unsigned_copy, "ready": ready,
+        "signed_draft": form.get("signed_draft") == "on",
         "broken": bool(inspection and inspection.facts and any(not c.ok for c in inspection.facts.signatures)),
     }, status_code=422 if problem or refused else 200)
 

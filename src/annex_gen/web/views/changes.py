@@ -63,14 +63,15 @@ async def changes_page(request: Request) -> Response:
     """Pick a release (default: the one customers were last notified of); see the registry diff from it and,
     per customer, what reaches their annex."""
     s = _settings(request)
-    choices = await run_in_threadpool(app.release_choices, s.registry_dir, s.out_dir / NOTICES_DIR)
+    choices = await run_in_threadpool(app.release_choices, s.registry_dir, s.out_dir / NOTICES_DIR, s.archive)
     asked = request.query_params.get("from", "").strip()
     chosen = asked or (choices.baseline.ref if choices.baseline else "")
     report, problem, release = None, None, None
     if chosen:
         try:
             release = _release(choices, chosen)
-            report = await run_in_threadpool(app.impact, s.registry_dir, release.ref, None, [s.customers_dir])
+            report = await run_in_threadpool(lambda: app.impact(s.registry_dir, release.ref, None, [s.customers_dir],
+                                                                 archive=s.archive))
         except AnnexGenError as exc:
             problem = messages(request).error(exc)[0]
     return render(request, "changes.html.j2", {
@@ -95,7 +96,8 @@ async def start_batch(request: Request) -> Response:
                      f"{queued.to_render} to generate by the workers")
         return see_other("/changes/batch")
     # the run is recorded by the batch itself, and a killed run when the next one starts
-    app.start_batch(batches, s.registry_dir, [s.customers_dir], s.out_dir, started_by=who.name, actor=who)
+    app.start_batch(batches, s.registry_dir, [s.customers_dir], s.out_dir, started_by=who.name, actor=who,
+                    archive=s.archive)
     return see_other("/changes/batch")
 
 
@@ -116,7 +118,7 @@ async def write_notices(request: Request) -> Response:
     old = str(form.get("from", "")).strip()
     if not old:
         raise UsageError("choose the old registry to compare with", code="changes.no_baseline")
-    choices = await run_in_threadpool(app.release_choices, s.registry_dir, s.out_dir / NOTICES_DIR)
+    choices = await run_in_threadpool(app.release_choices, s.registry_dir, s.out_dir / NOTICES_DIR, s.archive)
     release = _release(choices, old)
     notice_date = parse_date(str(form.get("notice_date", "")), "notice date") or dt.date.today()
     effective = parse_date(str(form.get("effective_date", "")), "effective date")
@@ -126,7 +128,7 @@ async def write_notices(request: Request) -> Response:
 
     def write() -> Any:
         who.ready()  # an unwritable audit log stops it before any notice is written
-        report = app.impact(s.registry_dir, release.ref, None, [s.customers_dir])
+        report = app.impact(s.registry_dir, release.ref, None, [s.customers_dir], archive=s.archive)
         # the annex enclosed is the one the batch generates for the contract: one document, one ID
         result = app.notices(report, out, notice_date=notice_date, effective_date=effective, batch_dir=s.out_dir)
         if result.written and not result.failed:  # the new list is what customers know from now on

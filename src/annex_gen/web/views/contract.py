@@ -85,7 +85,7 @@ async def edit_form(request: Request) -> Response:
     settings = request.app.state.settings
     customer_id = request.path_params["customer_id"]
     registry, entry = await run_in_threadpool(app.contract_entry, settings.registry_dir, settings.customers_dir,
-                                              settings.out_dir, customer_id)
+                                              settings.out_dir, customer_id, settings.archive)
     if not entry.editable:
         raise InvalidInput([Diagnostic(entry.contract.source, None, None, "",
                                        "a contract from a CRM export is read-only here; change it in the CRM",

@@ -31,7 +31,7 @@ async def customers(request: Request) -> Response:
     """The list of contracts, filtered by ?q= and sorted by ?sort= (prefix - for descending)."""
     settings = request.app.state.settings
     registry, listing = await run_in_threadpool(app.contract_listing, settings.registry_dir, settings.customers_dir,
-                                                settings.out_dir)
+                                                settings.out_dir, settings.archive)
     query = request.query_params.get("q", "").strip()[:200]
     sort = request.query_params.get("sort", "name")
     key = sort.removeprefix("-")

@@ -56,7 +56,8 @@ async def timeline_page(request: Request) -> Response:
     line = await run_in_threadpool(cases.customer_timeline, s.archive, s.registry_dir, [s.customers_dir], customer)
     pending = await run_in_threadpool(cases.undelivered_messages, s.archive, customer)
     try:
-        _, entry = await run_in_threadpool(app.contract_entry, s.registry_dir, s.customers_dir, s.out_dir, customer)
+        _, entry = await run_in_threadpool(app.contract_entry, s.registry_dir, s.customers_dir, s.out_dir, customer,
+                                                s.archive)
     except AnnexGenError:
         entry = None
     return render(request, "timeline.html.j2", {
@@ -75,7 +76,8 @@ async def send_form(request: Request) -> Response:
 
 async def _send_page(request: Request, customer: str, problems: list[str], status_code: int = 200) -> Response:
     s = _settings(request)
-    registry, entry = await run_in_threadpool(app.contract_entry, s.registry_dir, s.customers_dir, s.out_dir, customer)
+    registry, entry = await run_in_threadpool(app.contract_entry, s.registry_dir, s.customers_dir, s.out_dir, customer,
+                                                s.archive)
     from annex_gen.lifecycle.messages import annex_letter
     from annex_gen.lifecycle.send import annex_status
 
@@ -94,7 +96,8 @@ async def send(request: Request) -> Response:
     form = await request.form()
     formats = FORMATS.get(_text(form, "formats"), ("pdf",))
     try:
-        _, entry = await run_in_threadpool(app.contract_entry, s.registry_dir, s.customers_dir, s.out_dir, customer)
+        _, entry = await run_in_threadpool(app.contract_entry, s.registry_dir, s.customers_dir, s.out_dir, customer,
+                                                s.archive)
         report = await run_in_threadpool(lambda: cases.send(
             s.archive, s.registry_dir, [_contract_path(entry)], s.out_dir, smtp=None, sender=None,
             formats=formats, actor=_actor(request)))

@@ -33,7 +33,7 @@ MEDIA_TYPES = {
 def _entry(request: Request):  # noqa: ANN202
     settings = request.app.state.settings
     return app.contract_entry(settings.registry_dir, settings.customers_dir, settings.out_dir,
-                              request.path_params["customer_id"])
+                              request.path_params["customer_id"], settings.archive)
 
 
 async def preview(request: Request) -> Response:
@@ -75,7 +75,8 @@ async def download(request: Request) -> Response:
     fmt = request.path_params["fmt"]
     if fmt not in MEDIA_TYPES:
         raise NotFound(f"no download format {fmt!r}; expected pdf or docx", code="web.no_file", params={"name": fmt})
-    where = (settings.registry_dir, settings.customers_dir, settings.out_dir, request.path_params["customer_id"], fmt)
+    where = (settings.registry_dir, settings.customers_dir, settings.out_dir, request.path_params["customer_id"], fmt,
+             settings.archive)
     path: Path = await run_in_threadpool(app.annex_output, *where)
     if not path.is_file():  # the document ID names the content: an existing file is this annex
         # recorded in the audit log by the worker before the file is written: unrecorded, nothing is written
