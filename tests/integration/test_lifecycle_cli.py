@@ -57,7 +57,8 @@ def test_send_sign_notice_object_resolve(tmp_path, smtp_server):  # noqa: F811
 
     signed = tmp_path / "signed.pdf"
     signed.write_bytes(sign(pdf.read_bytes(), signer="Eija Esimerkki"))
-    ok(tmp_path, "archive", "add", signed, "--customer", "esimerkki-oy")
+    # no approved release here: the customer signed the draft they were sent, and the record says so
+    ok(tmp_path, "archive", "add", signed, "--customer", "esimerkki-oy", "--signed-draft")
     assert state(tmp_path)["state"]["text"] == "signed, current"
 
     new = tmp_path / "registry-new"

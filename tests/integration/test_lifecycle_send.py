@@ -58,7 +58,9 @@ def test_send_delivers_the_pdf_and_records_the_message(tmp_path, smtp_server, ar
     (received,) = smtp_server.received
     message = received.message
     assert received.recipients == ["dpo@oljy-sahko.example"] and received.sender == "legal@liana.example"
-    assert message["Subject"].startswith("Annex to the data processing agreement: sub-processors (ANX-")
+    # the registry is no approved release here: a draft, sent for review, says so
+    subject = "DRAFT for review – annex to the data processing agreement: sub-processors (ANX-"
+    assert message["Subject"].startswith(subject)
     names = [part.get_filename() for part in message.iter_attachments()]
     document_id = names[0].removesuffix(".pdf")
     assert names == [f"{document_id}.pdf", f"{document_id}.docx"]
@@ -67,7 +69,7 @@ def test_send_delivers_the_pdf_and_records_the_message(tmp_path, smtp_server, ar
     with pdfplumber.open(io.BytesIO(pdf)) as doc:
         assert "Öljy ja Sähkö Oy" in doc.pages[0].extract_text()
     text = message.get_body(("plain",)).get_content()
-    assert f"document ID {document_id}" in text and "Please sign the annex" in text
+    assert f"document ID {document_id}" in text and "is not for signature" in text and "Please sign" not in text
     assert proc.stdout.splitlines() == [
         f"oljy-sahko: sent to dpo@oljy-sahko.example: {message['Subject']}",
         f"  Message-ID {message['Message-ID']}; server: 250 2.0.0 Ok: queued as TEST1",
@@ -77,7 +79,7 @@ def test_send_delivers_the_pdf_and_records_the_message(tmp_path, smtp_server, ar
     assert [e.kind for e in events] == ["annex generated", "message queued", "message delivered"]
     queued, delivered = events[1], events[2]
     assert queued.data["message_id"] == message["Message-ID"] and queued.data["document_id"] == document_id
-    assert queued.data["recipient"] == "dpo@oljy-sahko.example" and queued.data["status"] == "final"
+    assert queued.data["recipient"] == "dpo@oljy-sahko.example" and queued.data["status"] == "draft"
     assert delivered.data["reply"] == "250 2.0.0 Ok: queued as TEST1" and delivered.data["queued"] == queued.seq
     stored = open_event_log(archive_of).blob(queued.data["eml_sha256"])
     assert body_of(stored) == body_of(received.data)
@@ -95,7 +97,8 @@ def test_a_refused_message_is_kept_and_retried(tmp_path, smtp_server):  # noqa: 
     smtp_server.mailbox.refuse.add("dpo@oljy-sahko.example")
     proc = send(tmp_path, str(folder), "--smtp", smtp_server.url)
     assert proc.returncode == 1
-    assert "oljy-sahko: NOT SENT to dpo@oljy-sahko.example: Tietojenkäsittelysopimuksen liite" in proc.stdout
+    refused = "oljy-sahko: NOT SENT to dpo@oljy-sahko.example: LUONNOS tarkastettavaksi – tietojenkäsittelysopimuksen"
+    assert refused in proc.stdout
     assert "server: 550 5.1.1 mailbox unavailable" in proc.stdout
     assert proc.stderr == ("annex-gen: 1 message(s) not delivered; they are kept: `annex-gen send --retry` "
                            "sends them again\n")
