@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import re
 import shutil
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
@@ -73,6 +74,9 @@ def test_send_sign_notice_object_and_evidence_in_chromium(tmp_path: Path, page, 
         assert "kauppahuone-aalto (Kauppahuone Aalto & Co. Oy)" in body
         assert "unchanged since signing; signer's identity not verified" in body
         doc_shot(page, "03-review", full_page=True)
+        # the list here is no approved release: the customer signed the draft they were sent, and legal says so
+        page.get_by_label(re.compile(r"^The customer signed the draft ANX-")).check()
+        page.get_by_role("button", name="Check again with these choices").click()
         page.get_by_role("button", name="Store in the archive").click()
         expect(page.locator("[data-state]").first).to_have_text("signed, current")
         assert page.get_by_text("The signed copy was archived.").is_visible()

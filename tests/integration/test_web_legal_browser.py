@@ -51,7 +51,7 @@ def test_archive_drift_batch_and_notices_in_chromium(tmp_path: Path, page) -> No
         assert not app.archive_exists(archive)
         shot(page, "03-review", full_page=True)
         # the registry here is not an approved release, so the customer signed a draft: legal says so
-        assert f"annex {document_id} is a DRAFT, not for signature" in body
+        assert f"Annex {document_id} is a DRAFT, not for signature" in body
         page.get_by_label(f"The customer signed the draft {document_id}: archive it, recorded as a signed "
                           "draft").check()
         page.get_by_role("button", name="Check again with these choices").click()
