@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from playwright.sync_api import expect
+from publish_support import approve_history, archive_of
 
 from annex_gen import app
 from browser_support import Server, browser, page, shot  # noqa: F401 - fixtures
@@ -130,7 +131,9 @@ def test_legal_adds_a_sub_processor_with_four_eyes_in_chromium(tmp_path: Path, p
     for customer in eu_mailer_customers(customers):
         assert customer in diff.stdout
     site = tmp_path / "site"
-    published = _cli("publish", "--registry", str(registry), "--out", str(site))
+    # then the release flow: legal approves the release (its checks are tested in test_signoff_cli.py), publish
+    approve_history(registry)
+    published = _cli("publish", "--registry", str(registry), "--out", str(site), "--archive", str(archive_of(registry)))
     assert published.returncode == 0, published.stderr
     pages = "".join(p.read_text(encoding="utf-8") for p in site.rglob("*.html"))
     assert "MailMetrics Oy" in pages and "Sähköpostien avaus- ja klikkausanalytiikka" in pages
