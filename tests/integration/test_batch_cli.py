@@ -134,7 +134,8 @@ def test_one_bad_contract_does_not_stop_the_others(tmp_path):
 
 
 # kill (SIGTERM) with worker processes: running annexes finish; Ctrl-C in one process: the annex stops.
-@pytest.mark.parametrize("jobs, sig, n", [("2", signal.SIGTERM, 6), ("1", signal.SIGINT, 4)])
+# enough contracts that the batch is still running when the signal arrives
+@pytest.mark.parametrize("jobs, sig, n", [("2", signal.SIGTERM, 24), ("1", signal.SIGINT, 16)])
 def test_an_interrupted_batch_leaves_a_consistent_directory_and_the_next_run_continues(
         tmp_path, jobs, sig, n):
     contracts = tmp_path / "contracts"
