@@ -55,7 +55,7 @@ def make_contracts(registry_dir: Path, out: Path, n: int, seed: int = 2026) -> N
         (out / f"customer-{i:05d}.yaml").write_text(
             f"customer:\n  id: customer-{i:05d}\n  name: Synthetic Customer {i} Oy\n"
             f"  contact_email: dpo{i}@customer.example\n"
-            f"contract:\n  reference: DPA-BENCH-{i:05d}\n  date: 2026-11-{1 + i % 28:02d}\n"
+            f"contract:\n  reference: DPA-BENCH-{i:05d}\n  date: 2026-12-{1 + i % 28:02d}\n"
             f"  region: {region}\n  language: {language}\n  products: [{', '.join(products)}]\n{options}",
             encoding="utf-8",
         )
