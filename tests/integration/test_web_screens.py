@@ -29,6 +29,11 @@ PAGES = {
     "editor-entity": "/editor/entity/new",
     "editor-entry": "/editor/entry/change?section=eu-mailer&entity=upcloud&location=helsinki",
     "editor-history": "/editor/history",
+    "releases": "/releases",
+    "timeline": "/customers/kaikki-tuotteet/timeline",
+    "send": "/customers/kaikki-tuotteet/send",
+    "objections": "/objections",
+    "archive-customer": "/archive/customers/kaikki-tuotteet",
 }
 
 
