@@ -100,8 +100,10 @@ def _data_strings(registry: Path, customers: Path) -> set[str]:
 
 
 def _left_over(text: str, allowed: re.Pattern[str]) -> str:
-    text = allowed.sub(" ", " ".join(text.split()))
-    text = re.sub(r"(?:ANX|NTC)(?:-[0-9A-F]{4}){4}|\b[0-9a-f]{8,64}\b|[0-9]{4}\.[0-9]+\.[0-9]+\+[0-9a-f]+", " ", text)
+    # ids and hashes first: a catalog fragment matched inside a hash would leave letters of it behind
+    text = re.sub(r"(?:ANX|NTC)(?:-[0-9A-F]{4}){4}|\b[0-9a-f]{8,64}|[0-9]{4}\.[0-9]+\.[0-9]+\+[0-9a-f]+", " ",
+                  " ".join(text.split()))
+    text = allowed.sub(" ", text)
     return " ".join(w for w in re.findall(r"[^\W\d_]{2,}", text))
 
 
