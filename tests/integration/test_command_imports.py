@@ -28,7 +28,8 @@ print("PROBE", code, " ".join(sorted(sys.modules)), file=sys.stderr)
 ELSEWHERE = {"pyhanko", "psycopg", "psycopg_pool", "starlette", "uvicorn", "procrastinate", "sqlite3", "asn1crypto",
              "cryptography", "annex_gen.archive.store", "annex_gen.archive.sqlite_index",
              "annex_gen.archive.postgres_index", "annex_gen.archive.pdfinfo", "annex_gen.archive.intake",
-             "annex_gen.archive.chain", "annex_gen.signoff.releases", "annex_gen.web", "annex_gen.team", "annex_gen.lifecycle",
+             "annex_gen.archive.chain", "annex_gen.signoff.releases", "annex_gen.web", "annex_gen.team",
+             "annex_gen.lifecycle",
              "annex_gen.batch", "annex_gen.publish", "annex_gen.changes", "annex_gen.cli.archive",
              "annex_gen.cli.batch", "annex_gen.cli.web", "annex_gen.cli.lifecycle", "annex_gen.cli.team",
              "annex_gen.cli.publish"}

@@ -186,7 +186,8 @@ class _RegistryReader:
                 c.error(("languages", i), f"{lang!r} is not a two-letter language code", code="registry.language_code",
                         params={"value": lang})
             elif lang in langs:
-                c.error(("languages", i), f"language {lang!r} is listed twice", code="registry.twice", params={"value": lang})
+                c.error(("languages", i), f"language {lang!r} is listed twice", code="registry.twice",
+                        params={"value": lang})
             else:
                 langs.append(lang)
         if not langs:
@@ -438,7 +439,8 @@ class _RegistryReader:
                 continue
             sid = c.ident((*path, "id"))
             if sid in ids:
-                c.error((*path, "id"), f"duplicate section id {sid!r} (also sections[{ids[sid]}])", code="registry.twice",
+                c.error((*path, "id"), f"duplicate section id {sid!r} (also sections[{ids[sid]}])",
+                        code="registry.twice",
                         params={"value": sid})
             elif sid:
                 ids[sid] = i
@@ -588,7 +590,8 @@ class _RegistryReader:
         offered = {pid for r in regions.values() for pid in r.products}
         for pid in products:
             if pid not in offered:
-                c.error(("products", pid), f"product {pid!r} is offered in no region", code="registry.product_unoffered",
+                c.error(("products", pid), f"product {pid!r} is offered in no region",
+                        code="registry.product_unoffered",
                         params={"product": pid})
         covered = Counter()
         for s in sections:
