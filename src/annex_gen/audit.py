@@ -198,6 +198,23 @@ class AuditLog(ABC):
         return report
 
 
+def connect_log(path: Path, schema: str, what: str, *, create: bool) -> sqlite3.Connection:
+    """A hash-chained log's SQLite file beside a directory archive, writes made durable; with create, the
+    file and its schema are made if missing. ArchiveError names the log (what) when it cannot be opened.
+    The audit log, the lifecycle log and the registry change log share it."""
+    try:
+        if create:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        con = sqlite3.connect(f"file:{path}?mode={'rwc' if create else 'ro'}", uri=True, isolation_level=None,
+                              timeout=60)
+        con.execute("PRAGMA synchronous = FULL")
+        if create:
+            con.executescript(schema)
+    except (OSError, sqlite3.Error) as exc:
+        raise ArchiveError(f"{path}: cannot open {what}: {exc}") from None
+    return con
+
+
 class SqliteAuditLog(AuditLog):
     """The audit log file of an archive directory."""
 
@@ -207,17 +224,7 @@ class SqliteAuditLog(AuditLog):
         self.location = str(self.path)
 
     def _connect(self, *, create: bool) -> sqlite3.Connection:
-        try:
-            if create:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-            con = sqlite3.connect(f"file:{self.path}?mode={'rwc' if create else 'ro'}", uri=True,
-                                  isolation_level=None, timeout=60)
-            con.execute("PRAGMA synchronous = FULL")
-            if create:
-                con.executescript(_SCHEMA)
-        except (OSError, sqlite3.Error) as exc:
-            raise ArchiveError(f"{self.path}: cannot open the audit log: {exc}") from None
-        return con
+        return connect_log(self.path, _SCHEMA, "the audit log", create=create)
 
     def _append(self, actor: str, action: str, what: str, refs: Iterable[str | int],
                 params: dict | None = None) -> AuditEntry:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from annex_gen.archive.index import is_server_url, shown_url
+from annex_gen.audit import connect_log
 from annex_gen.errors import ArchiveError
 from annex_gen.hashing import canonical_json, sha256_text
 
@@ -157,17 +158,7 @@ class SqliteChangeLog(ChangeLog):
         self.location = str(self.path)
 
     def _connect(self, *, create: bool) -> sqlite3.Connection:
-        try:
-            if create:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-            con = sqlite3.connect(f"file:{self.path}?mode={'rwc' if create else 'ro'}", uri=True,
-                                  isolation_level=None, timeout=60)
-            con.execute("PRAGMA synchronous = FULL")
-            if create:
-                con.executescript(_SQLITE_SCHEMA)
-        except (OSError, sqlite3.Error) as exc:
-            raise ArchiveError(f"{self.path}: cannot open the registry change log: {exc}") from None
-        return con
+        return connect_log(self.path, _SQLITE_SCHEMA, "the registry change log", create=create)
 
     def _append(self, kind, actor, data, guard) -> Event:
         con = self._connect(create=True)
