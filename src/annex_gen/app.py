@@ -767,17 +767,15 @@ def archive_status(location: str | Path, registry_dir: Path, customers: Iterable
                    on: dt.date | None = None, customer: str | None = None) -> StatusReport:
     """Each customer's annex in force on a date (default today) and its drift from the current registry."""
     from annex_gen.archive.status import archive_status as status
-    from annex_gen.inputs.check import check as check_inputs
+    from annex_gen.loaded import resolved
 
-    report = check_inputs(registry_dir, list(customers))
-    if report.registry is None:
-        raise InvalidInput(report.diagnostics)
     on = on or dt.date.today()
-    registry = with_status(report.registry, location)  # what the registry resolves now: final once approved
+    registry = with_status(load_registry(registry_dir), location)  # what the registry resolves now: final once approved
+    contracts = resolved(registry, list(customers))  # kept while the files are unchanged: a server asks per page
     with open_archive(location) as archive:
-        statuses = status(archive, registry, report.contracts, on, customer)
-    return StatusReport(on, registry, statuses, report.diagnostics,
-                        {c.customer_id: c.customer_name for c in report.contracts})
+        statuses = status(archive, registry, contracts.contracts, on, customer, annex_of=contracts.annex_of)
+    return StatusReport(on, registry, statuses, list(contracts.diagnostics),
+                        {c.customer_id: c.customer_name for c in contracts.contracts})
 
 
 # Users of the web application

@@ -12,7 +12,6 @@ import contextlib
 import datetime as dt
 import fcntl
 import io
-import os
 import re
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
@@ -22,14 +21,15 @@ from pathlib import Path
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
+from annex_gen import loaded
 from annex_gen.errors import Diagnostic, EditConflict, InvalidInput, NotFound
 from annex_gen.hashing import sha256_text
 from annex_gen.inputs.contract import validate_contract
-from annex_gen.inputs.sources import Source, gather, load_all
+from annex_gen.inputs.sources import Source, gather
 from annex_gen.inputs.yamlio import parse_text
 from annex_gen.model import Annex, Contract, Registry
 from annex_gen.output.write import write_atomic
-from annex_gen.resolve import option_has_effect, resolve
+from annex_gen.resolve import option_has_effect
 
 STATES = ("current", "stale", "never")
 LOCK_FILE = ".annex-gen.lock"
@@ -73,58 +73,17 @@ def annex_state(out_dir: Path, annex: Annex) -> str:
     return "never"
 
 
-def _sources(customers_dir: Path) -> tuple[list[Source], list]:
-    if not customers_dir.is_dir() or not any(p.suffix in (".yaml", ".yml", ".csv") for p in customers_dir.iterdir()):
-        return [], []  # an empty or new folder: no contracts yet, not an error
-    return gather([customers_dir])
-
-
-@dataclass(frozen=True)
-class _Resolved:
-    """What a folder's contracts resolve to under one registry: kept until a file or the registry changes."""
-
-    key: tuple
-    items: tuple[tuple[Contract, Annex, Source, tuple[Diagnostic, ...]], ...]
-    problems: tuple[Diagnostic, ...]
-
-
-_RESOLVED: dict[str, _Resolved] = {}
-
-
-def _stamp(customers_dir: Path) -> tuple:
-    """Name, size and modification time of every contract file: a change to any file changes it."""
-    try:
-        with os.scandir(customers_dir) as entries:
-            return tuple(sorted((e.name, e.stat().st_mtime_ns, e.stat().st_size) for e in entries
-                                if e.name.endswith((".yaml", ".yml", ".csv"))))
-    except OSError:
-        return ()
-
-
-def _resolved(registry: Registry, customers_dir: Path) -> _Resolved:
-    # Parsed and resolved again only when a file (by name, size, time) or the registry changed.
-    folder = str(customers_dir.resolve())
-    key = (registry.digest, _stamp(customers_dir))
-    cached = _RESOLVED.get(folder)
-    if cached is not None and cached.key == key:
-        return cached
-    sources, failures = _sources(customers_dir)
-    loaded = load_all(registry, sources, failures)
-    by_label = {s.label: s for s in sources}
-    warnings: dict[str, list[Diagnostic]] = {}
-    for d in loaded.diagnostics:
-        if d.severity != "error":
-            warnings.setdefault(d.file, []).append(d)
-    items = tuple((c, resolve(registry, c), by_label[c.source], tuple(warnings.get(c.source, ())))
-                  for c in loaded.contracts)
-    result = _Resolved(key, items, tuple(d for d in loaded.diagnostics if d.severity == "error"))
-    _RESOLVED[folder] = result
-    return result
+def _sources(paths: Sequence[Path]) -> tuple[list[Source], list]:
+    # An empty or new customers folder has no contracts yet: not an error.
+    folder = paths[0]
+    if not folder.is_dir() or not any(p.suffix in (".yaml", ".yml", ".csv") for p in folder.iterdir()):
+        return [], []
+    return gather([folder])
 
 
 def list_contracts(registry: Registry, customers_dir: Path, out_dir: Path) -> Listing:
     """Every contract of the folder with its annex state, sorted by customer name."""
-    resolved = _resolved(registry, customers_dir)
+    resolved = loaded.resolved(registry, [customers_dir], _sources)
     listing = Listing(problems=list(resolved.problems))
     for contract, annex, source, warnings in resolved.items:
         listing.entries.append(ContractEntry(
@@ -308,7 +267,7 @@ def save_contract(registry: Registry, customers_dir: Path, form: ContractForm, *
     """
     before = before_write or (lambda saved: None)
     with _locked(customers_dir):
-        sources, _ = _sources(customers_dir)
+        sources, _ = _sources([customers_dir])
         if editing is None:
             return _create(registry, customers_dir, form, sources, before)
         source = _source_of(sources, editing)

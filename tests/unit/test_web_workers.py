@@ -7,6 +7,7 @@ another request is answered meanwhile; the order of events is checked, never a d
 from __future__ import annotations
 
 import os
+import time
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -114,6 +115,21 @@ def test_a_worker_that_dies_is_replaced(tmp_path: Path) -> None:
     finally:
         pool.shutdown()
 
+
+def test_a_pool_whose_worker_died_while_idle_starts_afresh() -> None:
+    # A server started in a process whose shared pool lost a worker earlier (killed, out of memory).
+    pool = RenderPool(1)
+    try:
+        pid = pool.submit(os.getpid).result(timeout=120)
+        os.kill(pid, 9)
+        deadline = time.monotonic() + 30
+        while not getattr(pool._current(), "_broken", False) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert pool._current()._broken  # type: ignore[attr-defined] - the state the start meets
+        pool.start()
+        assert pool.submit(os.getpid).result(timeout=120) not in (pid, os.getpid())
+    finally:
+        pool.shutdown()
 
 
 def test_a_render_whose_request_went_away_finishes_quietly(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ with what the current registry resolves for that customer's contract.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,31 +97,35 @@ def annex_content(archive: Archive, record: Record) -> Mapping[str, Any] | None:
     return None
 
 
-def customer_status(archive: Archive, registry: Registry, contract: Contract, on: dt.date) -> CustomerStatus:
-    """The annex in force for one contract's customer, compared with the current resolution."""
+def customer_status(archive: Archive, registry: Registry, contract: Contract, on: dt.date,
+                    resolved: Annex | None = None) -> CustomerStatus:
+    """The annex in force for one contract's customer, compared with the current resolution (resolved, if given)."""
     cid = contract.customer_id
-    resolved = resolve(registry, contract)
-    current = resolved.to_dict()
+    resolved = resolved or resolve(registry, contract)
+    document_id = resolved.document_id
     record = in_force(archive.records(cid), on)
     if record is None:
-        return CustomerStatus(cid, NO_ANNEX, current_document_id=current["document_id"])
-    status = CustomerStatus(cid, CURRENT, record, current["document_id"])
-    if record.document_id == current["document_id"]:
+        return CustomerStatus(cid, NO_ANNEX, current_document_id=document_id)
+    status = CustomerStatus(cid, CURRENT, record, document_id)
+    if record.document_id == document_id:
         return status
     content = annex_content(archive, record)
     if content is None:
-        return CustomerStatus(cid, UNKNOWN, record, current["document_id"])
+        return CustomerStatus(cid, UNKNOWN, record, document_id)
     changes, other = diff_annex(content, resolved)
     if not changes and not other:
         return status  # only the registry version differs: the same annex, resolved by a later release
-    return CustomerStatus(cid, OUTDATED, record, current["document_id"], changes, other)
+    return CustomerStatus(cid, OUTDATED, record, document_id, changes, other)
 
 
 def archive_status(archive: Archive, registry: Registry, contracts: Iterable[Contract], on: dt.date,
-                   customer: str | None = None) -> list[CustomerStatus]:
-    """Every contract's status (or one customer's), plus archived customers with no contract left."""
+                   customer: str | None = None, annex_of: Callable[[Contract], Annex] | None = None,
+                   ) -> list[CustomerStatus]:
+    """Every contract's status (or one customer's), plus archived customers with no contract left
+    (annex_of gives a contract's resolved annex where the caller has it)."""
     contracts = [c for c in contracts if customer in (None, c.customer_id)]
-    out = [customer_status(archive, registry, c, on) for c in sorted(contracts, key=lambda c: c.customer_id)]
+    out = [customer_status(archive, registry, c, on, annex_of(c) if annex_of else None)
+           for c in sorted(contracts, key=lambda c: c.customer_id)]
     known = {c.customer_id for c in contracts}
     archived = {r.customer_id for r in archive.records(customer) if r.kind == "annex"}
     if customer is not None and not known and not archived:

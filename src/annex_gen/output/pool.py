@@ -107,8 +107,12 @@ class RenderPool:
     def start(self) -> None:
         """Start (and warm) every worker now rather than at the first render."""
         executor = self._current()
-        for _ in range(self.workers):
-            executor.submit(os.getpid)
+        try:
+            for _ in range(self.workers):
+                executor.submit(os.getpid)
+        except BrokenProcessPool:  # a worker of an earlier use died: start afresh
+            self._replace(executor)
+            self.start()
 
     def submit(self, work: Callable[..., Any], *args: Any) -> cf.Future:
         """work(*args) in a worker process; a worker's death retries it once in a new pool."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.dates import format_date, format_datetime
@@ -17,6 +18,11 @@ DEFAULT_TIME_ZONE = "Europe/Helsinki"
 _DATE = {"fi": "d.M.yyyy", "en": "d MMM yyyy"}
 _MOMENT = {"fi": "d.M.yyyy 'klo' H.mm", "en": "d MMM yyyy, HH:mm"}
 _SIZE_UNITS = {"fi": ("tavua", "kt", "Mt", "Gt"), "en": ("B", "KB", "MB", "GB")}
+
+
+@lru_cache(maxsize=4096)  # a list shows the same few hundred dates on every page
+def _date(value: dt.date, lang: str) -> str:
+    return format_date(value, format=_DATE.get(lang, "medium"), locale=lang)
 
 
 def time_zone(name: str) -> ZoneInfo:
@@ -50,7 +56,7 @@ class Formats:
                 return value
         if isinstance(value, dt.datetime):
             value = value.date()
-        return format_date(value, format=_DATE.get(self.lang, "medium"), locale=self.lang)
+        return _date(value, self.lang)
 
     def when(self, value: dt.datetime | str | None) -> str:
         """A moment in the user's time zone, to the minute: 7.12.2026 klo 2.53 / 7 Dec 2026, 02:53."""

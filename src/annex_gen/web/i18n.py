@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from annex_gen.resources import TEMPLATES_DIR
 from annex_gen.views.catalog import Catalog, load_catalogs
 
@@ -19,6 +21,7 @@ def languages() -> tuple[str, ...]:
     return tuple(catalogs())
 
 
+@lru_cache(maxsize=512)  # a page asks for every text it shows; browsers send few distinct headers
 def negotiate(accept_language: str | None, chosen: str | None = None) -> str:
     """The language chosen by the user, else the browser's first supported one, else English."""
     if chosen in catalogs():
