@@ -52,7 +52,6 @@ def _check(registry: Registry, contract: Contract) -> None:
 
 
 # Babel locale of each annex language: British English writes "31 December 2026" and "a, b and c".
-LOCALES = {"fi": "fi_FI", "en": "en_GB"}
 
 
 def section_title(registry: Registry, section: Section, contract: Contract) -> str:
@@ -61,9 +60,9 @@ def section_title(registry: Registry, section: Section, contract: Contract) -> s
     mine = [pid for pid in section.products if pid in contract.products]
     if section.kind != "product" or len(mine) == len(section.products):
         return section.title[lang]
-    from babel.lists import format_list
+    from annex_gen.cldr import format_list
 
-    return format_list([registry.products[pid] for pid in mine], locale=LOCALES.get(lang, lang))
+    return format_list([registry.products[pid] for pid in mine], lang)
 
 
 def _section(registry: Registry, section: Section, contract: Contract) -> AnnexSection:

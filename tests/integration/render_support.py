@@ -259,9 +259,14 @@ def expected_document(annex: dict) -> list[Block]:
     sections, the legal-entity summary, the region's transfer clause, the change-notice clause, the
     customer-register list (for information), then the signatures, which nothing follows (none on a
     replacement issued by a notice; a draft's statement in their place)."""
+    from babel import Locale  # CLDR's names, read apart from the table annex_gen.cldr ships
+
+    from annex_gen.cldr import LOCALES
     from annex_gen.model import Annex
     from annex_gen.views.annex import merged_locations, party_details
-    from annex_gen.views.catalog import country_name
+
+    def country_name(code: str, language: str) -> str:
+        return Locale.parse(LOCALES[language][0]).territories.get(code, "")
 
     cat = catalog(annex["language"])
     names = annex["option_names"]

@@ -45,7 +45,8 @@ FORBIDDEN = {
     "check": ELSEWHERE | RENDERING | REGISTRY_PARSE | NETWORK,
     "generate pdf": ELSEWHERE | {"typst", "docx", "annex_gen.render.typst_pdf", "annex_gen.output.docx"},
     "generate typst": ELSEWHERE | {"weasyprint", "docx", "fontTools", "PIL", "lxml", "pydyf", "cssselect2",
-                                   "tinycss2", "jinja2", "annex_gen.render.pdf", "annex_gen.output.docx"},
+                                   "tinycss2", "jinja2", "annex_gen.render.pdf", "annex_gen.output.docx",
+                                   "babel"},  # dates, lists and country names from annex_gen.cldr's table
 }
 ARGS = {
     "resolve": ["resolve", "examples/esimerkki-oy.yaml"],

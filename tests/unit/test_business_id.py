@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
 
 from stdnum.eu import vat as eu_vat
 from stdnum.fi import ytunnus
@@ -36,3 +38,19 @@ def test_business_id_problem_agrees_with_stdnum():
     assert business_id_problem("SE556703748501") is None
     assert business_id_problem("SE556703748502") is not None
     assert business_id_problem("FI1234567") is not None
+
+
+def test_a_foreign_vat_number_does_not_load_stdnums_network_modules() -> None:
+    # stdnum imports ssl and pydoc for what annex-gen never calls; they load when something uses them.
+    probe = (
+        "import sys\n"
+        "from annex_gen.inputs.contract import business_id_problem\n"
+        "assert business_id_problem('SE556703748501') is None\n"
+        "assert business_id_problem('SE556703748502') is not None\n"
+        "assert 'ssl' not in sys.modules and 'pydoc' not in sys.modules, 'loaded'\n"
+        "import stdnum.util, ssl\n"
+        "assert stdnum.util.ssl.Purpose is ssl.Purpose and 'ssl' in sys.modules\n"
+        "assert stdnum.util.get_module_description(sys.modules['stdnum.se.vat'])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr

@@ -7,8 +7,8 @@ another request is answered meanwhile; the order of events is checked, never a d
 from __future__ import annotations
 
 import os
-import time
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import re
+import sys
+import types
 from pathlib import Path
+from typing import Any
 
 from annex_gen.errors import Diagnostic, InvalidInput
 from annex_gen.fonts import describe_char, missing_glyphs
@@ -51,6 +55,29 @@ def finnish_check_digit_ok(digits: str) -> bool:
     return sum(w * int(d) for w, d in zip((7, 9, 10, 5, 8, 4, 2, 1), digits, strict=True)) % 11 == 0
 
 
+class _OnFirstUse(types.ModuleType):
+    """Stands for a module until an attribute is asked for, then imports the real one."""
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(importlib.import_module(self.__name__), attr)
+
+
+def _eu_vat() -> Any:
+    """stdnum's EU VAT module. stdnum imports ssl and pydoc for its online checks and its
+    documentation, a third of its import time: while it is imported they stand in as modules
+    that import themselves on first use, and sys.modules is left as it was."""
+    if "stdnum.eu.vat" not in sys.modules:
+        stand_ins = {name: _OnFirstUse(name) for name in ("ssl", "pydoc") if name not in sys.modules}
+        sys.modules.update(stand_ins)
+        try:
+            import stdnum.eu.vat  # noqa: F401
+        finally:
+            for name, module in stand_ins.items():
+                if sys.modules.get(name) is module:
+                    del sys.modules[name]
+    return sys.modules["stdnum.eu.vat"]
+
+
 def _business_id_problem(value: str) -> tuple[str, str] | None:
     """The code and message of what is wrong with a business ID, or None."""
     if re.match(r"^[0-9]{7}-[0-9]$", value):
@@ -60,7 +87,7 @@ def _business_id_problem(value: str) -> tuple[str, str] | None:
         return None if finnish_check_digit_ok(value[2:]) else (
             "customer.business_id.vat", f"{value!r} is not a valid EU VAT number (format or check digit)")
     if re.match(r"^[A-Z]{2}", value):
-        from stdnum.eu import vat as eu_vat
+        eu_vat = _eu_vat()
 
         if value[:2].lower() in eu_vat.MEMBER_STATES or value[:2] in ("EL", "XI"):
             return None if eu_vat.is_valid(value) else (

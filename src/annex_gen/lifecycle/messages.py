@@ -15,8 +15,9 @@ from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime
 
+from annex_gen.cldr import text_date
 from annex_gen.resources import TEMPLATES_DIR
-from annex_gen.views.catalog import Catalog, load_catalogs, text_date
+from annex_gen.views.catalog import Catalog, load_catalogs
 
 CATALOG_DIR = TEMPLATES_DIR / "mail" / "i18n"
 MEDIA_TYPES = {"pdf": ("application", "pdf"),

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from annex_gen.cldr import country_name, text_date
 from annex_gen.inputs.contract import business_id_kind
 from annex_gen.model import Annex, AnnexEntry, AnnexParty, AnnexSection
 from annex_gen.model.annex import DRAFT
-from annex_gen.views.catalog import Catalog, country_name, load_catalogs, text_date
+from annex_gen.views.catalog import Catalog, load_catalogs
 from annex_gen.views.page import PageView, Row, page_parts
 
 
@@ -100,12 +101,10 @@ def merged_locations(locations: tuple[str, ...]) -> str:
 
 def quoted_list(titles: list[str], language: str) -> str:
     """“A”, “B” and “C”: the section titles in the language's quotation marks and list form."""
-    from babel.lists import format_list
-
-    from annex_gen.resolve import LOCALES
+    from annex_gen.cldr import format_list
 
     quote = "”{}”" if language == "fi" else "“{}”"
-    return format_list([quote.format(t) for t in titles], locale=LOCALES.get(language, language))
+    return format_list([quote.format(t) for t in titles], language)
 
 
 def party_details(cat: Catalog, p: AnnexParty) -> tuple[str, ...]:

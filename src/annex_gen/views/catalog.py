@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import string
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
-
-from babel import Locale
-from babel.dates import format_date
 
 from annex_gen.errors import Diagnostic, InvalidInput
 from annex_gen.inputs.yamlio import Document, load
@@ -83,18 +79,3 @@ def load_catalogs(directory: Path = TEMPLATES_DIR / "i18n") -> dict[str, Catalog
     return catalogs
 
 
-# CLDR locale and date pattern of running text per language: 31.12.2026 and 31 December 2026.
-_LOCALES = {"fi": ("fi_FI", "d.M.yyyy"), "en": ("en_GB", "d MMMM y")}
-
-
-def text_date(date: dt.date, language: str) -> str:
-    """A date as running text writes it in language (tables, JSON and file names keep ISO dates)."""
-    locale, pattern = _LOCALES.get(language, (language, "long"))
-    return format_date(date, pattern, locale=locale)
-
-
-def country_name(code: str | None, language: str) -> str:
-    """The country's name in language from CLDR (Babel); empty when unknown."""
-    if not code:
-        return ""
-    return Locale.parse(_LOCALES.get(language, (language,))[0]).territories.get(code, "")

@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from annex_gen.changes.annex_diff import RowChange
 from annex_gen.changes.impact import CustomerImpact
 from annex_gen.changes.notices import Notice
+from annex_gen.cldr import country_name, text_date
 from annex_gen.inputs.contract import business_id_kind
 from annex_gen.views.annex import SectionView, entry_view
-from annex_gen.views.catalog import Catalog, country_name, load_catalogs, text_date
+from annex_gen.views.catalog import Catalog, load_catalogs
 from annex_gen.views.page import PageView, Row, page_parts
 
 
