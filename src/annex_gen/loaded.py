@@ -7,13 +7,14 @@ size and modification time) or the registry (its content or its draft/final stat
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from annex_gen.errors import Diagnostic
+from annex_gen.errors import Diagnostic, InvalidInput
 from annex_gen.inputs.sources import InputFailure, Source, gather, load_all
 from annex_gen.model import Annex, Contract, Registry
 from annex_gen.resolve import resolve
@@ -28,6 +29,7 @@ class Resolved:
     key: tuple
     items: tuple[tuple[Contract, Annex, Source, tuple[Diagnostic, ...]], ...]  # contract, annex, source, warnings
     diagnostics: tuple[Diagnostic, ...]  # every one, in input order, as `check` reports them
+    parsed: dict = field(default_factory=dict, repr=False, compare=False)  # by (label, digest of its text)
 
     @property
     def problems(self) -> tuple[Diagnostic, ...]:
@@ -63,28 +65,48 @@ def stamp(paths: Sequence[Path]) -> tuple:
 
 _KEPT: dict[tuple, Resolved] = {}
 _LOCK = threading.Lock()
+Parsed = tuple[Contract, tuple[Diagnostic, ...], Annex] | tuple[Diagnostic, ...]
 
 
 def resolved(registry: Registry, paths: Sequence[Path],
              sources: Callable[[Sequence[Path]], tuple[list[Source], list[InputFailure]]] = gather) -> Resolved:
-    """Every contract of the paths loaded and resolved, with every diagnostic; kept until something changes."""
+    """Every contract of the paths loaded and resolved, with every diagnostic; kept until something changes.
+
+    After a change only the files whose text changed are parsed and resolved again.
+    """
     where = tuple(str(p.resolve()) for p in paths) + (getattr(sources, "__name__", ""),)
-    key = (registry.digest, registry.status, stamp(paths))
+    key = (registry.digest, registry.status, dt.date.today(), stamp(paths))
     kept = _KEPT.get(where)
     if kept is not None and kept.key == key:
         return kept
+    before = kept.parsed if kept is not None and kept.key[:3] == key[:3] else {}
+    parsed: dict[tuple[str, str], Parsed] = {}
+
+    def load(source: Source) -> tuple[Contract, list[Diagnostic]]:
+        mine = (source.label, source.digest)
+        if mine not in parsed:
+            parsed[mine] = before.get(mine) or _parse(registry, source)
+        found = parsed[mine]
+        if len(found) == 3 and isinstance(found[0], Contract):
+            return found[0], list(found[1])
+        raise InvalidInput(list(found))  # type: ignore[arg-type]
+
     found, failures = sources(paths)
-    loaded = load_all(registry, found, failures)
+    loaded = load_all(registry, found, failures, load=load)
     by_label = {s.label: s for s in found}
-    warnings: dict[str, list[Diagnostic]] = {}
-    for d in loaded.diagnostics:
-        if d.severity != "error":
-            warnings.setdefault(d.file, []).append(d)
-    items = tuple((c, resolve(registry, c), by_label[c.source], tuple(warnings.get(c.source, ())))
-                  for c in loaded.contracts)
-    result = Resolved(key, items, tuple(loaded.diagnostics))
+    items = tuple((c, parsed[(c.source, by_label[c.source].digest)][2], by_label[c.source],  # type: ignore[misc]
+                   parsed[(c.source, by_label[c.source].digest)][1]) for c in loaded.contracts)
+    result = Resolved(key, items, tuple(loaded.diagnostics), parsed)
     with _LOCK:
         if len(_KEPT) > 32:  # a server reads one or two sets of paths; a long-lived process may read more
             _KEPT.clear()
         _KEPT[where] = result
     return result
+
+
+def _parse(registry: Registry, source: Source) -> Parsed:
+    try:
+        contract, warnings = source.load(registry)
+    except InvalidInput as exc:
+        return tuple(exc.diagnostics)
+    return contract, tuple(warnings), resolve(registry, contract)

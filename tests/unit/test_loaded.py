@@ -36,6 +36,11 @@ def test_an_edited_file_is_read_again(registry: Registry, tmp_path: Path) -> Non
     assert again is not first
     names = {c.customer_id: c.customer_name for c in again.contracts}
     assert names["esimerkki-oy"] == "Esimerkki Oyj"
+    # Only the edited file was parsed and resolved again: the others' contracts and annexes are the kept ones.
+    before = {c.customer_id: (c, a) for c, a, _, _ in first.items}
+    for contract, annex, _, _ in again.items:
+        kept = before[contract.customer_id]
+        assert (contract is kept[0] and annex is kept[1]) == (contract.customer_id != "esimerkki-oy")
 
 
 def test_a_release_approval_changes_the_annexes(registry: Registry, tmp_path: Path) -> None:
