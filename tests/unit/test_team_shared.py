@@ -9,11 +9,15 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from annex_gen import app
 from annex_gen.archive.staging import CHUNK
+from annex_gen.cli import main
 from annex_gen.errors import UsageError
 from annex_gen.team import schema, sessions, uploads
 from annex_gen.team.uploads import SharedStaging
 from annex_gen.throttle import MemoryThrottle
+from annex_gen.users import load_users
+from web_support import PASSWORD
 
 
 class Clock:
@@ -175,3 +179,25 @@ def test_the_database_throttle_uses_the_database_clock(url: str) -> None:
     _rows(url, "UPDATE annex_team.signin_failures SET last_at = now() - interval '25 hours'")
     assert throttle.attempt(keys) == 0
     assert _rows(url, "SELECT failures FROM annex_team.signin_failures WHERE key = 'user:dave'") == [(1,)]
+
+
+def test_users_commands_end_sessions_in_the_team_database(url: str, tmp_path: Path, capsys) -> None:
+    users = tmp_path / "users.yaml"
+    app.add_user(users, "maija", "sales", PASSWORD)
+    before = users.read_bytes()
+    assert main(["users", "sign-out", "maija", "--users", str(users), "--archive", url]) == 0
+    assert "ended their sessions on every web instance" in capsys.readouterr().out
+    assert users.read_bytes() == before  # every machine's copy of the file stays the same
+    assert main(["users", "sign-out", "nobody", "--users", str(users), "--archive", url]) == 2
+    assert "no user 'nobody'" in capsys.readouterr().err
+    assert main(["users", "remove", "maija", "--users", str(users), "--archive", url]) == 0
+    assert _rows(url, "SELECT user_name, generation FROM annex_team.session_ends") == [("maija", 2)]
+    # A database that cannot be asked: nothing is changed, and the error says why.
+    app.add_user(users, "ville", "sales", PASSWORD)
+    before = users.read_bytes()
+    nowhere = f"postgresql://lauri:pw@/nowhere?host={tmp_path / 'no-socket'}"
+    assert main(["users", "remove", "ville", "--users", str(users), "--archive", nowhere]) == 1
+    assert "cannot connect to the database" in capsys.readouterr().err and users.read_bytes() == before
+    # A directory archive: the users file alone, as before.
+    assert main(["users", "sign-out", "ville", "--users", str(users), "--archive", str(tmp_path / "archive")]) == 0
+    assert load_users(users)["ville"].sessions == 1

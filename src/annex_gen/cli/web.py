@@ -101,24 +101,54 @@ def _read_password(args: argparse.Namespace) -> str:
     return first
 
 
+def _team_sessions(args: argparse.Namespace, changed: str = "") -> bool:
+    """End the user's sessions in the team's database too, when --archive is one; whether it is."""
+    from annex_gen.archive.index import shown_url
+    from annex_gen.cli.common import command_line_actor
+
+    url = app.team_sessions_url(args.archive)
+    if url is None:
+        return False
+    app.end_team_sessions(url, Path(args.users), args.name, command_line_actor(url).name, changed=changed)
+    print(f"ended their sessions on every web instance of {shown_url(url)}")
+    return True
+
+
 def cmd_users_add(args: argparse.Namespace) -> int:
     path = Path(args.users)
+    from annex_gen.users import load_users
+
+    # Replacing a user ends their sessions in a team's database too: one that cannot be asked stops it here.
+    url = app.team_sessions_url(args.archive) if path.exists() and args.name in load_users(path) else None
     replaced = app.add_user(path, args.name, args.role, _read_password(args))
     print(f"{'replaced' if replaced else 'added'} user {args.name} ({args.role}) in {path}"
           + ("; their sessions have ended" if replaced else ""))
+    if replaced and url is not None:
+        _team_sessions(args, changed=f"the users file {path} was written")
     return 0
 
 
 def cmd_users_remove(args: argparse.Namespace) -> int:
+    app.team_sessions_url(args.archive)  # a database that cannot be asked stops here, before any change
     app.remove_user(Path(args.users), args.name)
     print(f"removed user {args.name} from {args.users}; their sessions have ended")
+    _team_sessions(args, changed=f"{args.name} was removed from {args.users}")
     return 0
 
 
 def cmd_users_sign_out(args: argparse.Namespace) -> int:
-    app.end_user_sessions(Path(args.users), args.name)
+    # With a team's database the users file stays as it is: every machine's copy keeps the same generation.
+    if not _team_sessions(args):
+        app.end_user_sessions(Path(args.users), args.name)
     print(f"ended every session of {args.name} (they sign in again)")
     return 0
+
+
+def _add_sessions_archive(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--archive", default=default_location(), metavar="DIR|URL",
+                        help="with a team's postgresql:// database, the user's sessions also end on every web "
+                             f"instance of the team (default: ${ARCHIVE_ENV}; a directory archive: the users file "
+                             "alone)")
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
@@ -161,6 +191,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--users", default=DEFAULT_USERS_FILE, metavar="FILE",
                    help=f"the users file (default: {DEFAULT_USERS_FILE})")
     p.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    _add_sessions_archive(p)
     p.set_defaults(func=cmd_users_add)
     for command, func, text in (("remove", cmd_users_remove, "remove a user (their sessions end)"),
                                 ("sign-out", cmd_users_sign_out, "end every session of a user, e.g. a lost laptop")):
@@ -168,4 +199,5 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         p.add_argument("name", help="user name")
         p.add_argument("--users", default=DEFAULT_USERS_FILE, metavar="FILE",
                        help=f"the users file (default: {DEFAULT_USERS_FILE})")
+        _add_sessions_archive(p)
         p.set_defaults(func=func)

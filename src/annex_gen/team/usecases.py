@@ -177,8 +177,12 @@ class SharedContracts:
     def sync(self) -> int:
         """Bring the working copy up to date with the database; return the last stored document's seq."""
         with connected(self.url) as con:
-            self.mirror.sync(con)
-            return con.execute("SELECT coalesce(max(seq), 0) FROM documents").fetchone()[0]
+            return self.sync_on(con)
+
+    def sync_on(self, con: Any) -> int:
+        """sync() on an open connection."""
+        self.mirror.sync(con)
+        return con.execute("SELECT coalesce(max(seq), 0) FROM documents").fetchone()[0]
 
     def save(self, registry_dir: Path, form: ContractForm, *, editing: str | None, digest: str,
              saved_by: str) -> Saved:
@@ -200,6 +204,32 @@ class SharedContracts:
                 raise
             self.mirror.seen = None  # the next page compares every file: a sync racing this save may have lost it
         return saved
+
+
+def before_page(url: str, shared: SharedContracts, user: str | None) -> tuple[int, int | None]:
+    """What a page needs first, on one connection: the working copy brought up to date (the last stored
+    document's seq), and the signed-in user's session generation (None without one)."""
+    from annex_gen.team import sessions
+
+    with connected(url) as con:
+        latest = shared.sync_on(con)
+        return latest, sessions.generation(con, user) if user is not None else None
+
+
+def session_generation(url: str, user: str) -> int:
+    """A user's session generation in the database, which a new session carries."""
+    from annex_gen.team import sessions
+
+    with connected(url) as con:
+        return sessions.generation(con, user)
+
+
+def end_sessions(url: str, user: str, by: str) -> int:
+    """End every session of a user on every web instance of the team; their new generation."""
+    from annex_gen.team import sessions
+
+    with connected(url) as con:
+        return sessions.end(con, user, by)
 
 
 def team_state(url: str) -> bool:
