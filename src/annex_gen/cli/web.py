@@ -166,8 +166,8 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--state", metavar="DIR",
                    help="where uploads wait between the read-back and the store, in DIR/.incoming/ (default: "
                         "the archive directory; for a postgresql:// archive, the --out directory); with a team "
-                        "database, also the working copy of its contracts, DIR/contracts/ (default: a temporary "
-                        "folder)")
+                        "database, uploads wait in the database and DIR/.incoming/ holds copies being read, and "
+                        "DIR/contracts/ is the working copy of its contracts (default: a temporary folder)")
     p.add_argument("--users", metavar="FILE", help="users file: sign-in required (written by `annex-gen users add`)")
     p.add_argument("--secure-cookies", action="store_true",
                    help="send the session cookie over HTTPS only (behind a TLS reverse proxy)")
