@@ -201,3 +201,33 @@ def test_users_commands_end_sessions_in_the_team_database(url: str, tmp_path: Pa
     # A directory archive: the users file alone, as before.
     assert main(["users", "sign-out", "ville", "--users", str(users), "--archive", str(tmp_path / "archive")]) == 0
     assert load_users(users)["ville"].sessions == 1
+
+
+def test_the_application_role_of_the_documented_grants_can_use_the_shared_tables(url: str, postgres_server,
+                                                                                tmp_path: Path) -> None:
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "operators" / "team.md").read_text(encoding="utf-8")
+    block = docs.split("-- as annex_owner:")[1].split("(The tests")[0]
+    statements = " ".join(line.strip() for line in block.splitlines() if "annex-gen" not in line).split(";")
+    grants = [g.strip() for g in statements if g.strip().startswith("GRANT") and "annex_team" in g]
+    assert len(grants) >= 4 and any("signin_failures" in g for g in grants)
+    _rows(url, "CREATE SCHEMA IF NOT EXISTS annex_archive")  # the archive's, named in the same grants
+    role = f"annex_app_{tmp_path.name[-12:].replace('-', '_').lower()}"
+    _rows(url, f"CREATE ROLE {role} LOGIN")
+    for grant in grants:
+        _rows(url, grant.replace("annex_app", role))
+    as_app = url.replace(f"//{postgres_server.user}@", f"//{role}@")
+    a, b = SharedStaging(as_app, tmp_path / "a", "maija"), SharedStaging(as_app, tmp_path / "b", "ville")
+    staged = a.put_stream(io.BytesIO(b"%PDF staged"), "x.pdf")
+    assert b.get(staged.token).path.read_bytes() == b"%PDF staged"
+    b.discard(staged.token)
+    SharedStaging(as_app, tmp_path / "c", "liisa", keep_s=0).put_stream(io.BytesIO(b"%PDF old"), "old.pdf")
+    a.put_stream(io.BytesIO(b"%PDF new"), "new.pdf")  # deletes the expired one
+    from annex_gen.team.usecases import end_sessions, session_generation
+
+    assert end_sessions(as_app, "maija", "maija") == 1 and end_sessions(as_app, "maija", "maija") == 2
+    assert session_generation(as_app, "maija") == 2
+    throttle = sessions.DatabaseThrottle(as_app)
+    assert throttle.attempt(("user:x", "address:y")) == 0
+    throttle.succeeded(("user:x", "address:y"))
+    _rows(url, "UPDATE annex_team.signin_failures SET last_at = now() - interval '2 days'")
+    assert throttle.attempt(("user:z", "address:y")) == 0  # deletes the forgotten
