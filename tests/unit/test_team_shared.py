@@ -17,7 +17,7 @@ from annex_gen.team import schema, sessions, uploads
 from annex_gen.team.uploads import SharedStaging
 from annex_gen.throttle import MemoryThrottle
 from annex_gen.users import load_users
-from web_support import PASSWORD
+from web_support import PASSWORD, csrf, login, web_client
 
 
 class Clock:
@@ -231,3 +231,17 @@ def test_the_application_role_of_the_documented_grants_can_use_the_shared_tables
     throttle.succeeded(("user:x", "address:y"))
     _rows(url, "UPDATE annex_team.signin_failures SET last_at = now() - interval '2 days'")
     assert throttle.attempt(("user:z", "address:y")) == 0  # deletes the forgotten
+
+
+def test_an_upload_beyond_a_persons_quota_is_a_page_in_their_language(url: str, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setitem(SharedStaging.__init__.__kwdefaults__, "user_quota", 10)
+    client = web_client(tmp_path, users={"maija": "legal"}, archive=url, team_url=url)
+    login(client, "maija")
+    for lang, text in (("en", "You have too many uploads waiting to be archived (at most"),
+                       ("fi", "Sinulla on liian monta tuotua tiedostoa odottamassa arkistointia (enintään")):
+        refused = client.post("/archive/upload", data={"csrf_token": csrf(client, "/archive")},
+                              files={"file": ("big.pdf", b"%PDF " + b"x" * 20, "application/pdf")},
+                              headers={"Accept-Language": lang})
+        assert refused.status_code == 400 and text in refused.text, refused.text
+    assert _rows(url, "SELECT count(*) FROM annex_team.uploads")[0][0] == 0
+    assert not list((tmp_path / "output" / ".incoming").glob("*/*"))
