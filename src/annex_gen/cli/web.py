@@ -115,9 +115,9 @@ def _team_sessions(args: argparse.Namespace, changed: str = "") -> bool:
 
 
 def cmd_users_add(args: argparse.Namespace) -> int:
-    path = Path(args.users)
     from annex_gen.users import load_users
 
+    path = Path(args.users)
     # Replacing a user ends their sessions in a team's database too: one that cannot be asked stops it here.
     url = app.team_sessions_url(args.archive) if path.exists() and args.name in load_users(path) else None
     replaced = app.add_user(path, args.name, args.role, _read_password(args))
