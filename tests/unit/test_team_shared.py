@@ -245,3 +245,24 @@ def test_an_upload_beyond_a_persons_quota_is_a_page_in_their_language(url: str, 
         assert refused.status_code == 400 and text in refused.text, refused.text
     assert _rows(url, "SELECT count(*) FROM annex_team.uploads")[0][0] == 0
     assert not list((tmp_path / "output" / ".incoming").glob("*/*"))
+
+
+def test_serve_on_a_team_schema_of_another_version_says_which_and_what_to_do(postgres_server, tmp_path: Path,
+                                                                             capsys) -> None:
+    import argparse
+
+    from annex_gen.cli.web import _team_contracts
+
+    url = postgres_server.database()
+    args = argparse.Namespace(archive=url, customers=str(tmp_path / "customers"), state=None)
+    assert _team_contracts(args) == (tmp_path / "customers", None)
+    assert "holds no team schema: contracts stay in --customers" in capsys.readouterr().err
+    with psycopg.connect(url, autocommit=True) as con:
+        con.execute(schema.MIGRATIONS[0])
+        con.execute(f"INSERT INTO {schema.SCHEMA}.schema_version (version) VALUES (1)")
+    assert _team_contracts(args) == (tmp_path / "customers", None)
+    assert "holds the team schema version 1, this annex-gen's is 2: contracts stay in --customers and a batch " \
+           "runs in this process; `annex-gen archive migrate` brings it up to date" in capsys.readouterr().err
+    schema.migrate(url)
+    folder, team = _team_contracts(args)
+    assert team == url and folder.is_dir()

@@ -72,11 +72,17 @@ def _team_contracts(args: argparse.Namespace) -> tuple[Path, str | None]:
 
     if not is_server_url(args.archive):
         return Path(args.customers), None
-    from annex_gen.team.usecases import team_state
+    from annex_gen.team.schema import SCHEMA_VERSION
+    from annex_gen.team.usecases import team_version
 
-    if not team_state(args.archive):
-        print("annex-gen: the archive's database holds no team schema: contracts stay in --customers and a batch "
-              "runs in this process; `annex-gen archive migrate` shares them", file=sys.stderr)
+    found = team_version(args.archive)
+    if found != SCHEMA_VERSION:
+        held, fix = ("no team schema", "`annex-gen archive migrate` shares them") if found == 0 else \
+            (f"the team schema version {found}, this annex-gen's is {SCHEMA_VERSION}",
+             "`annex-gen archive migrate` brings it up to date" if found < SCHEMA_VERSION
+             else "upgrade annex-gen to the version the other machines run")
+        print(f"annex-gen: the archive's database holds {held}: contracts stay in --customers and a batch runs in "
+              f"this process; {fix}", file=sys.stderr)
         return Path(args.customers), None
     import atexit
     import shutil

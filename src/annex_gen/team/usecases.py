@@ -234,10 +234,21 @@ def end_sessions(url: str, user: str, by: str) -> int:
 
 def team_state(url: str) -> bool:
     """Whether the database at url holds the team schema (so contracts, documents and runs are shared)."""
+    return team_version(url) == schema.SCHEMA_VERSION
+
+
+def team_version(url: str) -> int:
+    """The version of the team schema in the database at url; 0 without one (or without a database)."""
     try:
-        return schema.installed(url)
+        con = schema.connect(url)
     except Exception:  # noqa: BLE001 - no database, no sharing: the caller says so
-        return False
+        return 0
+    try:
+        return schema.version(con)
+    except Exception:  # noqa: BLE001
+        return 0
+    finally:
+        con.close()
 
 
 def batch_progress(url: str) -> BatchProgress:
