@@ -823,6 +823,36 @@ def end_user_sessions(path: Path, name: str) -> None:
     update_users(path, change)
 
 
+def team_sessions_url(archive: str | Path) -> str | None:
+    """The team database whose web instances keep users' session generations, when the archive is one (a
+    postgresql:// archive with the team schema); raise ArchiveError when it cannot be asked."""
+    from annex_gen.archive.index import is_server_url
+
+    if not is_server_url(archive):
+        return None
+    from annex_gen.team import schema
+
+    return str(archive) if schema.installed(str(archive)) else None
+
+
+def end_team_sessions(url: str, path: Path, name: str, by: str, *, changed: str = "") -> None:
+    """End every session of a user of the users file at path on every web instance of the team database at url;
+    changed says what was already written to the users file, for the message when the database fails."""
+    from annex_gen.team.usecases import end_sessions
+    from annex_gen.users import load_users
+
+    if not changed and name not in load_users(path):
+        raise UsageError(f"no user {name!r} in {path}")
+    try:
+        end_sessions(url, name, by)
+    except ArchiveError as exc:
+        if not changed:
+            raise
+        raise ArchiveError(f"{changed}, but their sessions on the team's web instances were not ended: {exc}; "
+                           f"end them with `annex-gen users sign-out {name} --archive URL` once the database "
+                           "answers") from None
+
+
 # The customers folder, as the web application edits it (see workspace)
 
 

@@ -7,8 +7,8 @@ has had none for the window. Refused attempts are not counted (nobody can push t
 further while waiting).
 
 `Throttle` is the interface the web server uses; `MemoryThrottle` keeps its state in one
-process (several server processes would each count on their own: a shared store implements
-the same three methods).
+process; a team's web instances share theirs in the database (annex_gen.team.sessions), with
+the same rules (`current`, `wait`, `after_success`).
 """
 
 from __future__ import annotations
@@ -45,6 +45,27 @@ class Policy:
 USER_POLICY = Policy(free=5, first_delay=2.0, max_delay=15 * 60, window=24 * 3600)
 ADDRESS_POLICY = Policy(free=20, first_delay=1.0, max_delay=15 * 60, window=24 * 3600)
 MAX_KEYS = 100_000  # beyond this, keys whose window has passed are dropped first
+POLICIES = {"user": USER_POLICY, "address": ADDRESS_POLICY}
+
+
+def policy_of(policies: dict[str, Policy], key: str) -> Policy:
+    """The policy of a key's kind ("user:NAME" -> policies["user"])."""
+    return policies[key.split(":", 1)[0]]
+
+
+def current(policy: Policy, count: int, last: float, now: float) -> tuple[int, float]:
+    """A key's failures and the time of the last, or (0, -inf) once its window has passed."""
+    return (0, -math.inf) if now - last >= policy.window else (count, last)
+
+
+def wait(policy: Policy, count: int, last: float, now: float) -> float:
+    """Seconds a key with these current failures must still wait (0 or less: none)."""
+    return last + policy.delay(count) - now
+
+
+def after_success(key: str, count: int) -> int:
+    """A key's failures once its counted attempt succeeded: a user name's are forgotten, an address's one less."""
+    return 0 if key.startswith("user:") else max(count - 1, 0)
 
 
 class Throttle(Protocol):
@@ -62,27 +83,25 @@ class MemoryThrottle:
 
     def __init__(self, policies: dict[str, Policy] | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        self.policies = policies or {"user": USER_POLICY, "address": ADDRESS_POLICY}
+        self.policies = policies or POLICIES
         self.clock = clock
         self._lock = threading.Lock()
         self._failures: dict[str, tuple[int, float]] = {}  # key -> (failures, time of the last)
 
     def _policy(self, key: str) -> Policy:
-        return self.policies[key.split(":", 1)[0]]
+        return policy_of(self.policies, key)
 
     def _current(self, key: str, now: float) -> tuple[int, float]:
-        count, last = self._failures.get(key, (0, -math.inf))
-        return (0, -math.inf) if now - last >= self._policy(key).window else (count, last)
+        return current(self._policy(key), *self._failures.get(key, (0, -math.inf)), now)
 
     def attempt(self, keys: Sequence[str]) -> float:
         with self._lock:
             now = self.clock()
-            wait = 0.0
+            longest = 0.0
             for key in keys:
-                count, last = self._current(key, now)
-                wait = max(wait, last + self._policy(key).delay(count) - now)
-            if wait > 0:
-                return wait
+                longest = max(longest, wait(self._policy(key), *self._current(key, now), now))
+            if longest > 0:
+                return longest
             if len(self._failures) >= MAX_KEYS:
                 self._prune(now)
             for key in keys:
@@ -93,10 +112,11 @@ class MemoryThrottle:
         with self._lock:
             for key in keys:
                 count, last = self._failures.get(key, (0, 0.0))
-                if key.startswith("user:") or count <= 1:
-                    self._failures.pop(key, None)
+                left = after_success(key, count)
+                if left:
+                    self._failures[key] = (left, last)
                 else:
-                    self._failures[key] = (count - 1, last)
+                    self._failures.pop(key, None)
 
     def _prune(self, now: float) -> None:
         for key in [k for k, (_, last) in self._failures.items() if now - last >= self._policy(k).window]:

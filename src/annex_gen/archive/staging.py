@@ -29,6 +29,7 @@ from annex_gen.errors import UsageError
 INCOMING = ".incoming"
 KEEP_SECONDS = 24 * 3600  # an upload read back but never stored is dropped after a day
 QUOTA_BYTES = 1024 * 2**20  # all uploads waiting at once; a new one beyond it is refused
+USER_QUOTA_BYTES = 3 * MAX_FILE_BYTES  # one person's, where uploads are kept by who staged them (a team's database)
 CHUNK = 2**20  # an upload is copied to disk this much at a time, never held whole in memory
 _TOKEN_RE = re.compile(r"^[0-9a-f]{64}$")
 _UNSAFE_RE = re.compile(r"[^A-Za-z0-9._ -]+")
@@ -59,6 +60,26 @@ def staging_dir(archive: str | Path, out_dir: Path, state_dir: Path | None = Non
     if state_dir is not None:
         return state_dir / INCOMING
     return out_dir / INCOMING if is_server_url(archive) else Path(archive) / INCOMING
+
+
+def over_quota(shown: str, quota: int) -> UsageError:
+    """The refusal of an upload that would take all uploads waiting beyond quota."""
+    return UsageError(f"{shown}: too many uploads are waiting to be archived (the limit is {quota // 2**20} MiB in "
+                      "all); store or leave the ones waiting, or try again tomorrow, when unstored uploads are dropped",
+                      code="archive.file.quota", params={"limit_bytes": quota})
+
+
+def over_user_quota(shown: str, quota: int) -> UsageError:
+    """The refusal of an upload that would take one person's uploads waiting beyond quota."""
+    return UsageError(f"{shown}: you have too many uploads waiting to be archived (the limit is {quota // 2**20} MiB "
+                      "per person); store or leave yours, or try again tomorrow, when unstored uploads are dropped",
+                      code="archive.file.user_quota", params={"limit_bytes": quota})
+
+
+def gone() -> UsageError:
+    """The refusal of a token whose upload is not waiting (never was, stored, or dropped)."""
+    return UsageError("the uploaded file is no longer waiting to be archived; upload it again",
+                      code="archive.staged.gone")
 
 
 class Staging:
@@ -95,10 +116,7 @@ class Staging:
                                          f"{max_bytes // 2**20} MiB", code="archive.file.too_large",
                                          params={"limit_bytes": max_bytes})
                     if size > room:
-                        raise UsageError(f"{shown}: too many uploads are waiting to be archived (the limit is "
-                                         f"{self.quota // 2**20} MiB in all); store or leave the ones waiting, "
-                                         "or try again tomorrow, when unstored uploads are dropped",
-                                         code="archive.file.quota", params={"limit_bytes": self.quota})
+                        raise over_quota(shown, self.quota)
                     digest.update(chunk)
                     out.write(chunk)
                 out.flush()
@@ -147,8 +165,7 @@ class Staging:
         files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.endswith(".part")) \
             if _TOKEN_RE.match(token) and folder.is_dir() else []
         if not files:
-            raise UsageError("the uploaded file is no longer waiting to be archived; upload it again",
-                             code="archive.staged.gone")
+            raise gone()
         return StagedFile(token, files[0])
 
     def discard(self, token: str) -> None:

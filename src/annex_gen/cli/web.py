@@ -72,11 +72,17 @@ def _team_contracts(args: argparse.Namespace) -> tuple[Path, str | None]:
 
     if not is_server_url(args.archive):
         return Path(args.customers), None
-    from annex_gen.team.usecases import team_state
+    from annex_gen.team.schema import SCHEMA_VERSION
+    from annex_gen.team.usecases import team_version
 
-    if not team_state(args.archive):
-        print("annex-gen: the archive's database holds no team schema: contracts stay in --customers and a batch "
-              "runs in this process; `annex-gen archive migrate` shares them", file=sys.stderr)
+    found = team_version(args.archive)
+    if found != SCHEMA_VERSION:
+        held, fix = ("no team schema", "`annex-gen archive migrate` shares them") if found == 0 else \
+            (f"the team schema version {found}, this annex-gen's is {SCHEMA_VERSION}",
+             "`annex-gen archive migrate` brings it up to date" if found < SCHEMA_VERSION
+             else "upgrade annex-gen to the version the other machines run")
+        print(f"annex-gen: the archive's database holds {held}: contracts stay in --customers and a batch runs in "
+              f"this process; {fix}", file=sys.stderr)
         return Path(args.customers), None
     import atexit
     import shutil
@@ -101,24 +107,54 @@ def _read_password(args: argparse.Namespace) -> str:
     return first
 
 
+def _team_sessions(args: argparse.Namespace, changed: str = "") -> bool:
+    """End the user's sessions in the team's database too, when --archive is one; whether it is."""
+    from annex_gen.archive.index import shown_url
+    from annex_gen.cli.common import command_line_actor
+
+    url = app.team_sessions_url(args.archive)
+    if url is None:
+        return False
+    app.end_team_sessions(url, Path(args.users), args.name, command_line_actor(url).name, changed=changed)
+    print(f"ended their sessions on every web instance of {shown_url(url)}")
+    return True
+
+
 def cmd_users_add(args: argparse.Namespace) -> int:
+    from annex_gen.users import load_users
+
     path = Path(args.users)
+    # Replacing a user ends their sessions in a team's database too: one that cannot be asked stops it here.
+    url = app.team_sessions_url(args.archive) if path.exists() and args.name in load_users(path) else None
     replaced = app.add_user(path, args.name, args.role, _read_password(args))
     print(f"{'replaced' if replaced else 'added'} user {args.name} ({args.role}) in {path}"
           + ("; their sessions have ended" if replaced else ""))
+    if replaced and url is not None:
+        _team_sessions(args, changed=f"the users file {path} was written")
     return 0
 
 
 def cmd_users_remove(args: argparse.Namespace) -> int:
+    app.team_sessions_url(args.archive)  # a database that cannot be asked stops here, before any change
     app.remove_user(Path(args.users), args.name)
     print(f"removed user {args.name} from {args.users}; their sessions have ended")
+    _team_sessions(args, changed=f"{args.name} was removed from {args.users}")
     return 0
 
 
 def cmd_users_sign_out(args: argparse.Namespace) -> int:
-    app.end_user_sessions(Path(args.users), args.name)
+    # With a team's database the users file stays as it is: every machine's copy keeps the same generation.
+    if not _team_sessions(args):
+        app.end_user_sessions(Path(args.users), args.name)
     print(f"ended every session of {args.name} (they sign in again)")
     return 0
+
+
+def _add_sessions_archive(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--archive", default=default_location(), metavar="DIR|URL",
+                        help="with a team's postgresql:// database, the user's sessions also end on every web "
+                             f"instance of the team (default: ${ARCHIVE_ENV}; a directory archive: the users file "
+                             "alone)")
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
@@ -136,8 +172,8 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--state", metavar="DIR",
                    help="where uploads wait between the read-back and the store, in DIR/.incoming/ (default: "
                         "the archive directory; for a postgresql:// archive, the --out directory); with a team "
-                        "database, also the working copy of its contracts, DIR/contracts/ (default: a temporary "
-                        "folder)")
+                        "database, uploads wait in the database and DIR/.incoming/ holds copies being read, and "
+                        "DIR/contracts/ is the working copy of its contracts (default: a temporary folder)")
     p.add_argument("--users", metavar="FILE", help="users file: sign-in required (written by `annex-gen users add`)")
     p.add_argument("--secure-cookies", action="store_true",
                    help="send the session cookie over HTTPS only (behind a TLS reverse proxy)")
@@ -161,6 +197,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--users", default=DEFAULT_USERS_FILE, metavar="FILE",
                    help=f"the users file (default: {DEFAULT_USERS_FILE})")
     p.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    _add_sessions_archive(p)
     p.set_defaults(func=cmd_users_add)
     for command, func, text in (("remove", cmd_users_remove, "remove a user (their sessions end)"),
                                 ("sign-out", cmd_users_sign_out, "end every session of a user, e.g. a lost laptop")):
@@ -168,4 +205,5 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         p.add_argument("name", help="user name")
         p.add_argument("--users", default=DEFAULT_USERS_FILE, metavar="FILE",
                        help=f"the users file (default: {DEFAULT_USERS_FILE})")
+        _add_sessions_archive(p)
         p.set_defaults(func=func)

@@ -3,7 +3,10 @@
 `annex_team` holds the shared state: `blobs` (file bytes by SHA-256), `documents` (each
 generated annex: document ID, customer, content hash, templates), `document_files` (its PDF and
 DOCX as blobs), `contracts` (every saved version of every contract: text, who, when), `runs`
-and `run_items` (a change run and one row per contract with its outcome). `annex_queue` holds
+and `run_items` (a change run and one row per contract with its outcome); version 2 adds what
+the web instances share: `uploads` and `upload_chunks` (files read back and waiting to be
+archived), `session_ends` (each user's session generation) and `signin_failures` (the sign-in
+throttle's counts). `annex_queue` holds
 procrastinate's tables, installed from the schema procrastinate ships and upgraded with its
 migration files; `queue_version` records the procrastinate version installed.
 """
@@ -18,7 +21,7 @@ from annex_gen.errors import ArchiveError, UsageError
 
 SCHEMA = "annex_team"
 QUEUE_SCHEMA = "annex_queue"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 MIGRATE_LOCK = 0x7465616D  # "team": the advisory lock a migration takes
 CONNECT_TIMEOUT_S = 10
 
@@ -93,6 +96,37 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (run_id, position)
     );
     CREATE INDEX run_items_status ON {SCHEMA}.run_items(run_id, status);
+    """,
+    f"""
+    CREATE TABLE {SCHEMA}.uploads (
+        token text PRIMARY KEY CHECK (token ~ '^[0-9a-f]{{64}}$'),
+        name text NOT NULL,
+        size bigint NOT NULL CHECK (size > 0),
+        staged_by text NOT NULL,
+        staged_at timestamptz NOT NULL DEFAULT now(),
+        expires_at timestamptz NOT NULL
+    );
+    CREATE INDEX uploads_expiry ON {SCHEMA}.uploads(expires_at);
+    CREATE INDEX uploads_staged_by ON {SCHEMA}.uploads(staged_by);
+    CREATE TABLE {SCHEMA}.upload_chunks (
+        token text NOT NULL REFERENCES {SCHEMA}.uploads(token) ON DELETE CASCADE,
+        n integer NOT NULL CHECK (n >= 0),
+        data bytea NOT NULL,
+        PRIMARY KEY (token, n)
+    );
+    ALTER TABLE {SCHEMA}.upload_chunks ALTER COLUMN data SET STORAGE EXTERNAL;
+    CREATE TABLE {SCHEMA}.session_ends (
+        user_name text PRIMARY KEY,
+        generation bigint NOT NULL CHECK (generation > 0),
+        ended_at timestamptz NOT NULL DEFAULT now(),
+        ended_by text NOT NULL
+    );
+    CREATE TABLE {SCHEMA}.signin_failures (
+        key text PRIMARY KEY,
+        failures integer NOT NULL CHECK (failures >= 0),
+        last_at timestamptz
+    );
+    CREATE INDEX signin_failures_last ON {SCHEMA}.signin_failures(last_at);
     """,
 )
 

@@ -177,8 +177,12 @@ class SharedContracts:
     def sync(self) -> int:
         """Bring the working copy up to date with the database; return the last stored document's seq."""
         with connected(self.url) as con:
-            self.mirror.sync(con)
-            return con.execute("SELECT coalesce(max(seq), 0) FROM documents").fetchone()[0]
+            return self.sync_on(con)
+
+    def sync_on(self, con: Any) -> int:
+        """sync() on an open connection."""
+        self.mirror.sync(con)
+        return con.execute("SELECT coalesce(max(seq), 0) FROM documents").fetchone()[0]
 
     def save(self, registry_dir: Path, form: ContractForm, *, editing: str | None, digest: str,
              saved_by: str) -> Saved:
@@ -202,12 +206,49 @@ class SharedContracts:
         return saved
 
 
+def before_page(url: str, shared: SharedContracts, user: str | None) -> tuple[int, int | None]:
+    """What a page needs first, on one connection: the working copy brought up to date (the last stored
+    document's seq), and the signed-in user's session generation (None without one)."""
+    from annex_gen.team import sessions
+
+    with connected(url) as con:
+        latest = shared.sync_on(con)
+        return latest, sessions.generation(con, user) if user is not None else None
+
+
+def session_generation(url: str, user: str) -> int:
+    """A user's session generation in the database, which a new session carries."""
+    from annex_gen.team import sessions
+
+    with connected(url) as con:
+        return sessions.generation(con, user)
+
+
+def end_sessions(url: str, user: str, by: str) -> int:
+    """End every session of a user on every web instance of the team; their new generation."""
+    from annex_gen.team import sessions
+
+    with connected(url) as con:
+        return sessions.end(con, user, by)
+
+
 def team_state(url: str) -> bool:
     """Whether the database at url holds the team schema (so contracts, documents and runs are shared)."""
+    return team_version(url) == schema.SCHEMA_VERSION
+
+
+def team_version(url: str) -> int:
+    """The version of the team schema in the database at url; 0 without one (or without a database)."""
     try:
-        return schema.installed(url)
+        con = schema.connect(url)
     except Exception:  # noqa: BLE001 - no database, no sharing: the caller says so
-        return False
+        return 0
+    try:
+        return schema.version(con)
+    except Exception:  # noqa: BLE001
+        return 0
+    finally:
+        con.close()
 
 
 def batch_progress(url: str) -> BatchProgress:

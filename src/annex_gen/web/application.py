@@ -21,7 +21,6 @@ from annex_gen.errors import AnnexGenError
 from annex_gen.output.pool import RenderPool
 from annex_gen.resources import TEMPLATES_DIR
 from annex_gen.shown import escaped
-from annex_gen.throttle import MemoryThrottle
 from annex_gen.users import User, file_warnings, load_users
 from annex_gen.web.errors import ErrorPages, http_exception
 from annex_gen.web.hosts import allowed_names
@@ -40,7 +39,7 @@ from annex_gen.web.middleware import BodyLimit, HostCheck, RequestLog, SecurityH
 from annex_gen.web.nav import NAV
 from annex_gen.web.permissions import allowed
 from annex_gen.web.settings import Settings
-from annex_gen.web.team import TeamSync
+from annex_gen.web.team import TeamSync, throttle
 
 # One module per kind of page, each with routes(); a new kind of page is a module and a line here.
 VIEW_MODULES = ("assets", "auth", "customers", "contract", "preview", "registry", "archive", "changes", "releases",
@@ -170,7 +169,7 @@ def create_app(settings: Settings) -> Starlette:
     app = Starlette(routes=routes, middleware=middleware, exception_handlers={HTTPException: http_exception})
     app.state.settings = settings
     app.state.users = Users(settings)
-    app.state.throttle = MemoryThrottle()  # per process: see annex_gen.throttle
+    app.state.throttle = throttle(settings)  # this process's, or the team database's
     app.state.renders = RenderPool.shared(settings.render_workers, (settings.registry_dir, settings.customers_dir))
     app.state.templates = templates()
     logging.getLogger("annex_gen.web").setLevel(logging.INFO)

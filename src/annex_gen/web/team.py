@@ -5,6 +5,11 @@ database's contracts: `TeamSync` brings it up to date before every page (and sta
 newly stored documents into the output folder, `DocumentCopy`), a save goes to the database
 (`save_contract`), and the Changes page's batch is a run on the job queue whose
 progress any instance reads from the database (`TeamRunner`, the interface of BatchRunner).
+
+What keeps a user signed in is shared too: a session carries the user's session generation
+in the database (`SESSION_KEY`), and `TeamSync` ends it on every instance once that moves on
+(signed out anywhere, `annex-gen users`); uploads wait in the database between the read-back
+and the store (`staging`), and sign-ins are throttled there (annex_gen.team.sessions).
 """
 
 from __future__ import annotations
@@ -81,22 +86,80 @@ def document_copy(state: Any) -> DocumentCopy | None:
     return state.document_copy
 
 
+SESSION_KEY = "team_sessions"  # the user's session generation in the database when the session began
+
+
 class TeamSync:
-    """Bring the working copy of the contracts up to date before a page reads it (not for static files);
-    start copying newly stored documents into the output folder."""
+    """Before a page (not a static file): bring the working copy of the contracts up to date, start copying
+    newly stored documents into the output folder, and end a session whose user's sessions were ended
+    (on any instance) since it began."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and not scope["path"].startswith("/static/"):
-            contracts = shared(scope["app"].state)
+            state = scope["app"].state
+            contracts = shared(state)
             if contracts is not None:
-                latest = await run_in_threadpool(contracts.sync)
-                copy = document_copy(scope["app"].state)
+                from annex_gen.team.usecases import before_page
+
+                session = scope.get("session")
+                user = session.get("user") if session is not None and state.settings.login_required else None
+                user = user if isinstance(user, str) else None
+                latest, generation = await run_in_threadpool(before_page, state.settings.team_url, contracts, user)
+                if user is not None and session.get(SESSION_KEY) != generation:
+                    for key in ("user", "sessions", SESSION_KEY):  # signed out; the language stays
+                        session.pop(key, None)
+                copy = document_copy(state)
                 if copy is not None:
                     copy.kick(latest)
         await self.app(scope, receive, send)
+
+
+async def session_started(request: Request, user: str) -> dict[str, int]:
+    """What a new session of user carries besides the users file's generation: the database's, with a team."""
+    url = request.app.state.settings.team_url
+    if not url:
+        return {}
+    from annex_gen.team.usecases import session_generation
+
+    return {SESSION_KEY: await run_in_threadpool(session_generation, url, user)}
+
+
+async def end_sessions(request: Request, user: str) -> None:
+    """End every session of user: in the team's database (every instance), else in the users file."""
+    settings = request.app.state.settings
+    if settings.team_url:
+        from annex_gen.team.usecases import end_sessions as end_shared
+
+        await run_in_threadpool(end_shared, settings.team_url, user, user)
+    else:
+        await run_in_threadpool(app.end_user_sessions, settings.users_file, user)
+
+
+def staging(request: Request, user: str) -> Any:
+    """Where this request's uploads wait to be archived: the team's database (any instance may store them),
+    else the instance's staging folder."""
+    from annex_gen.archive.staging import Staging
+
+    settings = request.app.state.settings
+    if settings.team_url:
+        from annex_gen.team.uploads import SharedStaging
+
+        return SharedStaging(settings.team_url, settings.staging_dir, user)
+    return Staging(settings.staging_dir)
+
+
+def throttle(settings: Any) -> Any:
+    """Where sign-in failures are counted: the team's database (every instance), else this process."""
+    if settings.team_url:
+        from annex_gen.team.sessions import DatabaseThrottle
+
+        return DatabaseThrottle(settings.team_url)
+    from annex_gen.throttle import MemoryThrottle
+
+    return MemoryThrottle()
 
 
 async def save_contract(request: Request, form: Any, *, editing: str | None, digest: str, actor: Actor) -> Any:

@@ -17,7 +17,7 @@ from starlette.routing import Route
 
 from annex_gen import app
 from annex_gen.archive.intake import AddRequest
-from annex_gen.archive.staging import Staging, safe_name
+from annex_gen.archive.staging import safe_name
 from annex_gen.errors import AnnexGenError, InvalidInput, NotFound, NotRecorded, UsageError
 from annex_gen.lifecycle import cases
 from annex_gen.web.http import messages, page, render, see_other
@@ -42,8 +42,11 @@ def _settings(request: Request) -> Any:
     return request.app.state.settings
 
 
-def _staging(request: Request) -> Staging:
-    return Staging(_settings(request).staging_dir)
+def _staging(request: Request) -> Any:
+    """Where uploads wait: the instance's folder, or a team's database (see annex_gen.web.team)."""
+    from annex_gen.web.team import staging
+
+    return staging(request, actor(request).name)
 
 
 def _text(form: FormData, name: str) -> str:
@@ -129,7 +132,7 @@ async def store(request: Request) -> Response:
     if _text(form, "action") != "store":
         return await _review(request, token, form)
     staging = _staging(request)
-    staged = staging.get(token)
+    staged = await run_in_threadpool(staging.get, token)
     customer, problem, unsigned = await _identify(request, staged.path, form)
     if problem or not customer or (unsigned and form.get("unsigned_copy") != "on"):
         return await _review(request, token, form, refused=True)
@@ -141,7 +144,7 @@ async def store(request: Request) -> Response:
         raise  # the audit log cannot be written: the error page says nothing was stored
     except AnnexGenError:
         return await _review(request, token, form)  # changed meanwhile: show why, nothing is stored
-    staging.discard(token)
+    await run_in_threadpool(staging.discard, token)
     return see_other(f"/customers/{stored.customer_id}/timeline?done=stored&stored={stored.seq}")
 
 
@@ -189,7 +192,7 @@ async def _identify(request: Request, path: Any, form: FormData) -> tuple[str, s
 
 async def _review(request: Request, token: str, form: FormData, *, refused: bool = False) -> Response:
     s = _settings(request)
-    staged = _staging(request).get(token)
+    staged = await run_in_threadpool(_staging(request).get, token)
     customer, problem, unsigned = await _identify(request, staged.path, form)
     inspection = None
     refusal: AnnexGenError | None = None

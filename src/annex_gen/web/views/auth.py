@@ -2,7 +2,8 @@
 
 A sign-in is throttled per user name and per client address (annex_gen.throttle), its password
 checked in a thread (argon2 takes tens of milliseconds and 19 MiB), and recorded in the audit log,
-failed or not. Signing out ends every session of the user, on every server reading the users file.
+failed or not. Signing out ends every session of the user, on every server reading the users file
+(with a team's database, on every instance of the team: annex_gen.web.team).
 """
 
 from __future__ import annotations
@@ -16,12 +17,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from annex_gen import app
 from annex_gen.errors import AnnexGenError
 from annex_gen.users import User, hash_password, update_users, verify_password, weak_hash
 from annex_gen.web.http import SignOutFailed, current_user, page, render, see_other
 from annex_gen.web.i18n import languages
 from annex_gen.web.middleware import printable
+from annex_gen.web.team import end_sessions, session_started
 from annex_gen.web.views.audit import record
 
 log = logging.getLogger("annex_gen.web")
@@ -66,7 +67,7 @@ async def login(request: Request) -> Response:
     target = _next(request, form.get("next"))
     address = request.client.host if request.client else "-"
     keys = (f"user:{name.casefold()}", f"address:{address}")
-    wait = state.throttle.attempt(keys)
+    wait = await run_in_threadpool(state.throttle.attempt, keys)  # a team's throttle asks the database
     if wait:
         seconds = math.ceil(wait)
         return render(request, "login.html.j2", {"next": target, "failed": False, "throttled": seconds,
@@ -76,14 +77,15 @@ async def login(request: Request) -> Response:
         await record(request, "sign-in failed", f"user name {name!r} from {address}", actor="-")
         return render(request, "login.html.j2", {"next": target, "failed": True, "throttled": 0, "name": name},
                       status_code=401)
-    state.throttle.succeeded(keys)
+    await run_in_threadpool(state.throttle.succeeded, keys)
     assert user is not None
     if weak_hash(user.password_hash):
         await run_in_threadpool(_rehash, request, user, password)
     await record(request, "signed in", f"from {address}", actor=user.name)
     lang = request.session.get("lang")
     request.session.clear()  # a new session on sign-in: no fixation
-    request.session.update({"user": user.name, "sessions": user.sessions, **({"lang": lang} if lang else {})})
+    request.session.update({"user": user.name, "sessions": user.sessions, **await session_started(request, user.name),
+                            **({"lang": lang} if lang else {})})
     return see_other(target)
 
 
@@ -93,7 +95,7 @@ async def logout(request: Request) -> Response:
     user = current_user(request)
     if settings.login_required and user is not None:
         try:
-            await run_in_threadpool(app.end_user_sessions, settings.users_file, user.name)
+            await end_sessions(request, user.name)
         except (AnnexGenError, OSError) as exc:
             log.error("could not end the sessions of %s: %s", user.name, printable(str(exc)))
             raise SignOutFailed() from None
