@@ -29,8 +29,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from annex_gen.batch.run import default_jobs  # noqa: E402
 from annex_gen.inputs.registry import load_registry  # noqa: E402
+from annex_gen.output.processes import default_jobs  # noqa: E402
 
 NEW_ENTRY = """      - entity: hetzner
         location: germany

@@ -271,15 +271,17 @@ class GenerateReport:
 
 
 def generate(registry_dir: Path, paths: Iterable[Path], out_dir: Path,
-             formats: Sequence[str], engine: str = "weasyprint", archive: str | Path | None = None) -> GenerateReport:
-    """Validate the registry and every contract, then write each annex in every format (PDF by engine).
+             formats: Sequence[str], engine: str = "weasyprint", archive: str | Path | None = None,
+             jobs: int | None = None) -> GenerateReport:
+    """Validate the registry and every contract, then write each annex in every format (PDF by engine);
+    many contracts are shared by `jobs` processes (one per core by default).
 
     The annexes are final when the archive holds legal's approval of this registry content, else drafts.
 
     Nothing is written if any input has an error (raises InvalidInput with all of them).
     """
     from annex_gen.inputs.check import check as check_inputs
-    from annex_gen.output.generate import generate as write_annex
+    from annex_gen.output.generate import generate_all
     from annex_gen.render import parse_engine, parse_formats
 
     formats = parse_formats(formats)
@@ -289,10 +291,8 @@ def generate(registry_dir: Path, paths: Iterable[Path], out_dir: Path,
         raise InvalidInput(report.diagnostics)
     assert report.registry is not None
     registry = with_status(report.registry, archive)
-    out = GenerateReport(warnings=list(report.diagnostics))
-    for contract in report.contracts:
-        out.generated.append(write_annex(registry, contract, out_dir, formats, engine=engine))
-    return out
+    return GenerateReport(generate_all(registry, report.contracts, out_dir, formats, engine, jobs),
+                          list(report.diagnostics))
 
 
 def batch(registry_dir: Path, paths: Iterable[Path], out_dir: Path, *, jobs: int | None = None,

@@ -19,14 +19,13 @@ import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
-import os
 import signal
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from annex_gen import __version__, collector
 from annex_gen.batch import journal
@@ -35,10 +34,8 @@ from annex_gen.batch.manifest import FileRecord, Manifest, Record, locked
 from annex_gen.errors import AnnexGenError, BatchInterrupted, Diagnostic
 from annex_gen.inputs.sources import InputFailure, Source, duplicate_ids, gather
 from annex_gen.model import Annex, Contract, Registry
+from annex_gen.output.processes import context, default_jobs, worker_start
 from annex_gen.resolve import resolve, resolve_replacement
-
-if TYPE_CHECKING:
-    import multiprocessing.context
 
 FLUSH_SECONDS = 1.0
 MAX_ATTEMPTS = 2  # a contract whose worker process dies is retried once in a new pool
@@ -104,30 +101,16 @@ def input_key(source: Source, registry: Registry) -> str:
     return hashlib.sha256(f"{source.digest}\0{registry.digest}\0{registry.status}\0{__version__}".encode()).hexdigest()
 
 
-def default_jobs() -> int:
-    """One worker per core this process may run on."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
-
-
 # Worker processes
 
 _worker_registry: Registry | None = None
 
 
 def _init_worker(registry: Registry) -> None:
-    """Keep the registry; leave Ctrl-C to the parent, which lets running annexes finish."""
+    """Keep the registry; Ctrl-C left to the parent, ended with it (processes.worker_start)."""
     global _worker_registry
     _worker_registry = registry
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    with contextlib.suppress(Exception):  # Linux: end with a killed parent rather than write on unrecorded
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-        if os.getppid() == 1:  # the parent died before prctl took effect
-            os._exit(1)
+    worker_start()
 
 
 def _render(job: tuple[Contract, Annex, str], out_dir: Path, registry: Registry) -> tuple:
@@ -142,16 +125,6 @@ def _render(job: tuple[Contract, Annex, str], out_dir: Path, registry: Registry)
         return ("failed", str(exc))
     except Exception as exc:  # noqa: BLE001 - one broken annex must not stop the batch
         return ("failed", f"internal error: {type(exc).__name__}: {exc}")
-
-
-def _mp_context() -> multiprocessing.context.BaseContext:
-    """spawn: fresh workers that are direct children, so the kernel can end them with the parent.
-
-    (fork would copy a process that may run threads; forkserver workers outlive a killed parent.)
-    """
-    import multiprocessing
-
-    return multiprocessing.get_context("spawn")
 
 
 class StopRequest:
@@ -425,7 +398,7 @@ def run_in_workers(work: Work, registry: Registry, payloads: list, out_dir: Path
     running: dict[cf.Future, int] = {}
 
     def new_pool() -> cf.ProcessPoolExecutor:
-        return cf.ProcessPoolExecutor(workers, mp_context=_mp_context(), initializer=_init_worker,
+        return cf.ProcessPoolExecutor(workers, mp_context=context(), initializer=_init_worker,
                                       initargs=(registry,))
 
     def submit() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from annex_gen import app
-from annex_gen.cli.common import add_archive_argument, add_engine_argument, print_diagnostics
+from annex_gen.cli.common import add_archive_argument, add_engine_argument, jobs_arg, print_diagnostics
 from annex_gen.render import FORMATS
 
 
@@ -38,7 +38,7 @@ def cmd_resolve(args: argparse.Namespace) -> int:
 
 def cmd_generate(args: argparse.Namespace) -> int:
     report = app.generate(Path(args.registry), [Path(p) for p in args.contracts], Path(args.out),
-                          args.format.split(","), engine=args.engine, archive=args.archive)
+                          args.format.split(","), engine=args.engine, archive=args.archive, jobs=args.jobs)
     print_diagnostics(report.warnings)
     for generated in report.generated:
         for path in generated.files.values():
@@ -65,6 +65,8 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--format", default="pdf,docx",
                    help=f"comma-separated: {', '.join(FORMATS)} (default: pdf,docx)")
     p.add_argument("--out", default="output", metavar="DIR", help="output directory (default: output/)")
+    p.add_argument("--jobs", type=jobs_arg, default=None, metavar="N",
+                   help="processes that share the annexes of six or more contracts (default: one per core)")
     add_engine_argument(p)
     add_archive_argument(p, "; final annexes where it holds legal's approval of the registry, else drafts")
     p.set_defaults(func=cmd_generate)

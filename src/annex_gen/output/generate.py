@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from annex_gen.model import Annex, Contract, Registry
+from annex_gen.output.processes import context, default_jobs, worker_start
 from annex_gen.output.write import write_atomic
 from annex_gen.render import DEFAULT_ENGINE, DOCUMENT_FORMATS, render
 from annex_gen.resolve import resolve
@@ -55,3 +56,45 @@ def generate(
     if "html" in rendered:  # the stylesheet the HTML links to, so it previews styled in a browser
         write_atomic(out_dir / annex.customer_id / STYLESHEET, (TEMPLATES_DIR / STYLESHEET).read_bytes())
     return Generated(annex.customer_id, annex.document_id, files)
+
+
+# Several contracts: this process and worker processes share them
+
+SHARED_FROM = 6  # a worker's start costs about what four or five annexes' renders do
+_worker_registry: Registry | None = None
+
+
+def _worker_start(registry: Registry) -> None:
+    global _worker_registry
+    _worker_registry = registry
+    worker_start()
+
+
+def _in_worker(contract: Contract, out_dir: Path, formats: tuple[str, ...], engine: str) -> Generated:
+    assert _worker_registry is not None
+    return generate(_worker_registry, contract, out_dir, formats, engine=engine)
+
+
+def generate_all(registry: Registry, contracts: Sequence[Contract], out_dir: Path, formats: Sequence[str],
+                 engine: str = DEFAULT_ENGINE, jobs: int | None = None) -> list[Generated]:
+    """generate() for every contract, in their order; from SHARED_FROM contracts on, `jobs` processes
+    (one per core by default) share them: this one takes contracts from the end while the workers
+    start and take them from the front. The files are the same whichever process writes them."""
+    formats = tuple(formats)
+    jobs = jobs or default_jobs()
+    if jobs <= 1 or len(contracts) < SHARED_FROM:
+        return [generate(registry, c, out_dir, formats, engine=engine) for c in contracts]
+    import concurrent.futures as cf
+
+    done: list[Generated | None] = [None] * len(contracts)
+    with cf.ProcessPoolExecutor(jobs - 1, mp_context=context(), initializer=_worker_start,
+                                initargs=(registry,)) as pool:
+        futures = [pool.submit(_in_worker, c, out_dir, formats, engine) for c in contracts]
+        try:
+            for index in reversed(range(len(contracts))):
+                if futures[index].cancel():  # no worker has taken it yet
+                    done[index] = generate(registry, contracts[index], out_dir, formats, engine=engine)
+            return [generated or futures[i].result() for i, generated in enumerate(done)]
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)  # the annexes being written finish; no new one starts
+            raise

@@ -22,8 +22,10 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from annex_gen.batch.run import _init_worker, _mp_context, default_jobs
+from annex_gen.batch.run import _init_worker
 from annex_gen.errors import RenderError
+from annex_gen.output.processes import context as _mp_context
+from annex_gen.output.processes import default_jobs
 
 if TYPE_CHECKING:
     from annex_gen.audit import Actor

@@ -1,0 +1,41 @@
+"""Processes that render: how many, how they start, and that they end with their parent.
+
+Used by `generate`, `batch` and the web application's render pool.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing.context
+import os
+import signal
+
+
+def default_jobs() -> int:
+    """One worker per core this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def context() -> multiprocessing.context.BaseContext:
+    """spawn: fresh workers that are direct children, so the kernel can end them with the parent.
+
+    (fork would copy a process that may run threads; forkserver workers outlive a killed parent.)
+    """
+    import multiprocessing
+
+    return multiprocessing.get_context("spawn")
+
+
+def worker_start() -> None:
+    """A worker's set-up: Ctrl-C left to the parent (which lets running annexes finish), and
+    on Linux ended by the kernel when the parent dies, rather than write on unrecorded."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        if os.getppid() == 1:  # the parent died before prctl took effect
+            os._exit(1)
