@@ -181,7 +181,7 @@ def test_a_scan_is_attached_to_a_customer_chosen_by_name_and_only_as_an_unsigned
 def test_sending_without_a_server_says_so_and_sends_nothing(site, monkeypatch):
     monkeypatch.delenv("ANNEX_GEN_SMTP")
     response = site.post(f"/customers/{CUSTOMER}/send", data={"csrf_token": _token(site), "formats": "pdf"})
-    assert response.status_code == 422 and "no SMTP server" in response.text
+    assert response.status_code == 422 and "Sending e-mail is not set up on this server" in response.text
     assert site.smtp.received == []
 
 
