@@ -206,6 +206,8 @@ def _pages(site: TestClient) -> dict[str, str]:
     get("not-found", "/customers/nobody", 404)
     # the archive: refusals, a read-back, the stored record, its history with drift, verify
     get("archive-empty", "/archive")
+    shown["archive-customer-empty"] = site.get(f"/archive/customers/{CUSTOMER}").text
+    assert "Kauppahuone Aalto &amp; Co. Oy" in shown["archive-customer-empty"]  # named, though nothing is archived
     get("archive-upload", "/archive/upload")
     post("refused-not-pdf", "/archive/upload", {"customer": CUSTOMER}, 422,
          {"file": ("x.pdf", b"PK\x03\x04docx", "application/pdf")})

@@ -227,17 +227,26 @@ async def customer_page(request: Request) -> Response:
     """A customer's archive history and the annex in force on a date with its drift."""
     customer = request.path_params["customer"]
     on = parse_date(request.query_params.get("on"), "date") or dt.date.today()
-    location = _settings(request).archive
-    records = await run_in_threadpool(app.archive_records, location, customer) \
-        if await run_in_threadpool(app.archive_exists, location) else []
+    s = _settings(request)
+    exists = await run_in_threadpool(app.archive_exists, s.archive)
+    records = await run_in_threadpool(app.archive_records, s.archive, customer) if exists else []
     try:
         report = await _status(request, on, customer)
     except UsageError:
         report = None  # neither a contract nor an archived annex: the page says so
     status = report.customers[0] if report and report.customers else None
+    name = ""
+    if status is None:  # no archive yet, or no archived annex: the contract's name, if there is a contract
+        try:
+            _, entry = await run_in_threadpool(app.contract_entry, s.registry_dir, s.customers_dir, s.out_dir,
+                                               customer, s.archive)
+            name = entry.contract.customer_name
+        except AnnexGenError:
+            name = ""
     stored = request.query_params.get("stored", "")
     return render(request, "archive_customer.html.j2", {
         "customer": customer, "records": records, "status": status, "on": on, "report": report,
+        "contract_name": name, "archive_exists": exists,
         "stored": int(stored) if stored.isdigit() else None,
         "annexes": [r for r in records if r.kind == "annex"],
         "attachments": {r.seq: [a for a in records if a.parent == r.seq] for r in records},
