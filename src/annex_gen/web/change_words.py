@@ -87,10 +87,12 @@ def describe(say: Messages, change: RegistryChange, old: Registry, new: Registry
 
 def proposal_summary(say: Messages, changes: Sequence[Mapping[str, Any]]) -> str:
     """An editor proposal's changes (registry_edit.changes) in the page's words: names, not ids."""
-    return "; ".join(_proposal_change(say, change) for change in changes)
+    added = {c["id"]: (c.get("name") or {}).get("value") for c in changes if c["target"] == "entity"}
+    return "; ".join(_proposal_change(say, change, added) for change in changes)
 
 
-def _proposal_change(say: Messages, change: Mapping[str, Any]) -> str:
+def _proposal_change(say: Messages, change: Mapping[str, Any], added: Mapping[str, str | None]) -> str:
+    """One change; added names the entities the proposal itself adds or renames."""
     reg, target, action = say.registry, change["target"], change["action"]
     params: dict[str, Any] = {}
     if target == "entity":
@@ -106,7 +108,7 @@ def _proposal_change(say: Messages, change: Mapping[str, Any]) -> str:
         location = change.get("location") or was.get("location", "")
         known_entity = reg.entities.get(entity) if reg else None
         known_location = reg.locations.get(location) if reg else None
-        params = {"entity": known_entity.name if known_entity else entity,
+        params = {"entity": added.get(entity) or (known_entity.name if known_entity else entity),
                   "section": say.name("section", change.get("section", "")),
                   "location": _local(say, known_location.name) if known_location else location}
     return say.catalog.format(f"editor.summary.{target}_{action}", **params)

@@ -48,8 +48,8 @@ class Messages:
         return text.get(self.formats.lang) or next(iter(text.values()))
 
     def name(self, kind: str, ident: str) -> str:
-        """A product, region, option, section, entity, location or language by its name in this language; else
-        the id."""
+        """A product, region, option, section, entity, location, transfer basis or language by its name in this
+        language; else the id."""
         reg = self.registry
         if kind == "language" and f"language.{ident}" in self.catalog:
             return self.catalog[f"language.{ident}"]
@@ -67,6 +67,8 @@ class Messages:
             return reg.entities[ident].name
         if kind == "location" and ident in reg.locations:
             return self._local(reg.locations[ident].name)
+        if kind == "transfer_basis" and ident in reg.transfer_bases:
+            return self._local(reg.transfer_bases[ident].name)
         return ident
 
     def fact(self, key: str, label: str = "") -> str:

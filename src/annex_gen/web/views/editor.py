@@ -124,7 +124,15 @@ def _show_form(request: Request, target: str, action: str, values: dict[str, Any
         "editing": editing, "reason": reason, "errors": errors, "conflict": conflict,
         "kind": next(k for k, v in TARGETS.items() if v == target), **_choices(request, registry),
         "fact_style": "legal_name" in {f.name for f in dataclasses.fields(Entity)},
+        "item_name": _item_name(say, target, key),
     }, status_code=status_code)
+
+
+def _item_name(say: Any, target: str, key: tuple[str, ...]) -> str:
+    """The item a form is about by its names in the page's language (its ids where the list lacks it)."""
+    if target == "entry" and len(key) == 3:
+        return " · ".join((say.name("entity", key[1]), say.name("section", key[0]), say.name("location", key[2])))
+    return say.name(target, key[0]) if key else ""
 
 
 def _choices(request: Request, registry: Any) -> dict[str, list[tuple[str, str]]]:
@@ -250,7 +258,8 @@ async def edit_proposal(request: Request) -> Response:
     pid = _pid(request)
     found = proposals.proposal(_log(request), pid)
     if found.status != proposals.OPEN:
-        raise EditConflict(f"proposal #{pid} is {found.status}; it can no longer be edited")
+        raise EditConflict(f"proposal #{pid} is {found.status}; it can no longer be edited", code="editor.closed",
+                           params={"id": pid})
     first = found.changes[0]
     key: tuple[str, ...] = ()
     if first["action"] != "add":
