@@ -109,9 +109,13 @@ def _data_strings(registry: Path, customers: Path) -> set[str]:
     return {" ".join(s.split()) for s in found if s.strip()}
 
 
-def _mail_strings(mailbox) -> set[str]:  # noqa: ANN001
-    """The messages the test mail server received: written in the customer's language, shown as sent."""
+def _mail_strings(mailbox, archive) -> set[str]:  # noqa: ANN001
+    """The messages sent, as the test mail server received them and as the audit log recorded each attempt (a
+    refused one too): written in the customer's language, and the server's answers, shown as they are."""
     found: set[str] = set()
+    for entry in app.audit_entries(archive):
+        if entry.action == "message sent":
+            found |= {entry.params["subject"], entry.params["reply"]}
     for received in mailbox.received:
         message = received.message
         found |= {str(message["Subject"]), str(message["Message-ID"])}
@@ -296,7 +300,14 @@ def _lifecycle_pages(site: TestClient, get, post) -> None:  # noqa: ANN001
         "csrf_token": csrf(site), "outcome": "accepted", "resolved_on": "2026-12-03", "note": "Ei käytössä"})
     assert resolved.status_code == 303, resolved.text[-500:]
     get("timeline", f"/customers/{CUSTOMER}/timeline")
-    get("timeline-other", "/customers/nordic-webshop/timeline")
+    site.smtp.mailbox.refuse.add("dpo@nordicwebshop.example")  # type: ignore[attr-defined]
+    refused = site.post("/customers/nordic-webshop/send", data={"csrf_token": csrf(site), "formats": "pdf"})
+    assert refused.status_code == 303 and refused.headers["location"].endswith("done=failed"), refused.text[-500:]
+    get("timeline-refused", refused.headers["location"])
+    retried = site.post("/customers/nordic-webshop/retry", data={"csrf_token": csrf(site)})
+    assert retried.status_code == 303, retried.text[-500:]
+    get("timeline-retried", retried.headers["location"])
+    site.smtp.mailbox.refuse.clear()  # type: ignore[attr-defined]
 
 
 def _release_pages(site: TestClient, get, post) -> None:  # noqa: ANN001
@@ -340,6 +351,8 @@ def _editor_pages(site: TestClient, get, post) -> None:  # noqa: ANN001
     get("editor-proposal", proposed.headers["location"])
     get("editor-proposal-edit", proposed.headers["location"] + "/edit")
     get("editor-with-proposal", "/editor")
+    post("editor-same-item", "/editor/entity", {**NEW_ENTITY_FORM, "name": "MailMetrics Finland Oy"}, 409)
+    post("editor-none-chosen", "/editor/proposals/approve", {"release": "2026.12.3"}, 400)
     post("editor-four-eyes", proposed.headers["location"] + "/approve", {"release": "2026.12.3"}, 403)
     approving.approve(open_change_log(site.archive), site.registry, "Toinen Juristi", [1],  # type: ignore[attr-defined]
                       release="2026.12.3")
@@ -382,7 +395,7 @@ def _report(english: dict[str, list[str]]) -> str:
 def test_every_page_and_message_is_finnish(site):
     pages = _pages(site)
     data = _data_strings(site.registry, site.customers)  # type: ignore[attr-defined]
-    data |= _mail_strings(site.smtp)  # type: ignore[attr-defined]
+    data |= _mail_strings(site.smtp, site.archive)  # type: ignore[attr-defined]
     data |= {"Aalto Legal", "signed.pdf", "broken.pdf", "again.pdf", "x.pdf", "Iso Kirjain", "Uusi Oy", "nobody",
              "huomenna", "=x@example.com", "local", "Hetzner Online GmbH", "liana.example", "Ok: queued as TEST",
              *TYPED}
