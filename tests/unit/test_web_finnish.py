@@ -30,7 +30,7 @@ from annex_gen.resolve import resolve
 from annex_gen.signoff.releases import record_approval
 from annex_gen.web import Settings, create_app
 from annex_gen.web.i18n import catalogs
-from archive_support import annex_pdf, flip_signed_byte, sign
+from archive_support import annex_pdf, flip_signed_byte, scan_pdf, sign
 from legal_web_support import add_mailer_subprocessor, example_contracts, registry_repo
 from smtp_support import smtp_server  # noqa: F401 - fixture
 from web_support import csrf
@@ -163,6 +163,7 @@ TYPED = ("Emme hyväksy.", "Aino Aalto", "vastustus.pdf", "Ei käytössä", "Las
          "Uusi analytiikkapalvelu", "MailMetrics Oy käsittelee tietoja.", "Sähköpostien analytiikka",
          "E-mail analytics",
          "Uusi konesali", "Ei tarvita", "Ei enää käytössä", "Oulu, Suomi", "Oulu, Finland", "mailmetrics", "oulu",
+         "skannaus.pdf", "muu.pdf", "kaikki-tuotteet",
          "https://example.com/mailmetrics/dpa", "FI12345698", "FI12345678", "FI24315605", "uusi julkaisu")
 NEW_ENTITY_FORM = {
     "action": "add", "id": "mailmetrics", "name": "MailMetrics Oy",
@@ -230,6 +231,13 @@ def _pages(site: TestClient) -> dict[str, str]:
     assert stored.status_code == 303
     post("refused-duplicate", "/archive/upload", {"customer": CUSTOMER}, 422,
          {"file": ("again.pdf", signed, "application/pdf")})
+    scan = post("review-scan", "/archive/upload", {"customer": CUSTOMER}, 200,
+                {"file": ("skannaus.pdf", scan_pdf(marker="paperi"), "application/pdf")})
+    stored_scan = site.post("/archive/store", data={"csrf_token": csrf(site), "token": _token(scan),
+                                                    "customer": CUSTOMER, "action": "store", "unsigned_copy": "on"})
+    assert stored_scan.status_code == 303, stored_scan.text[-500:]
+    post("review-no-contract", "/archive/upload", {"customer": ""}, 422,
+         {"file": ("muu.pdf", annex_pdf("kaikki-tuotteet"), "application/pdf")})
     add_mailer_subprocessor(site.registry)  # type: ignore[attr-defined]
     get("archive", "/archive")
     get("archive-customer", f"/archive/customers/{CUSTOMER}")

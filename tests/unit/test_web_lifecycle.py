@@ -159,7 +159,7 @@ def test_a_file_for_a_customer_without_a_contract_is_refused(site):
     content["customer"] = {**content["customer"], "id": "oljy-sahk-oy"}
     review = _upload(site, pdf_with_annex_json(with_document_id(content)), "typo.pdf")
     assert review.status_code == 422
-    assert "customer &#39;oljy-sahk-oy&#39; has no contract" in review.text and 'value="store"' not in review.text
+    assert "customer oljy-sahk-oy, who has no contract here" in review.text and 'value="store"' not in review.text
     assert not app.archive_exists(site.settings.archive)
 
 
