@@ -317,9 +317,9 @@ def _run_log(actor: Actor) -> RunLog:
     from annex_gen.batch.journal import RunLog
     from annex_gen.errors import NotRecorded
 
-    def record(what: str, refs: list[str]) -> None:
+    def record(what: str, refs: list[str], params: dict | None = None) -> None:
         try:
-            open_audit_log(actor.location).record(actor.name, "batch run", what, refs)
+            open_audit_log(actor.location).record(actor.name, "batch run", what, refs, params)
         except ArchiveError as exc:
             raise NotRecorded(f"{exc}; the annexes the run generated are kept, and recorded when the next "
                               "recorded run into the same folder starts") from None

@@ -38,17 +38,20 @@ def option_has_effect(registry: Registry, region: str, products: tuple[str, ...]
 def _check(registry: Registry, contract: Contract) -> None:
     region = registry.regions.get(contract.region)
     if region is None:
-        raise ResolutionError(f"unknown region {contract.region!r}")
+        raise ResolutionError(f"unknown region {contract.region!r}", code="resolve.region",
+                              params={"value": contract.region})
     if contract.language not in registry.languages:
-        raise ResolutionError(f"unknown language {contract.language!r}")
+        raise ResolutionError(f"unknown language {contract.language!r}", code="resolve.language",
+                              params={"value": contract.language})
     if not contract.products:
-        raise ResolutionError("the contract lists no products")
+        raise ResolutionError("the contract lists no products", code="resolve.no_products")
     for pid in contract.products:
         if pid not in region.products:
-            raise ResolutionError(f"product {pid!r} is not offered in region {contract.region!r}")
+            raise ResolutionError(f"product {pid!r} is not offered in region {contract.region!r}",
+                                  code="resolve.not_offered", params={"product": pid, "region": contract.region})
     for oid in contract.options:
         if oid not in registry.options:
-            raise ResolutionError(f"unknown option {oid!r}")
+            raise ResolutionError(f"unknown option {oid!r}", code="resolve.option", params={"value": oid})
 
 
 # Babel locale of each annex language: British English writes "31 December 2026" and "a, b and c".

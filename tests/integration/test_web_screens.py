@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from browser_support import RESULTS, Server, browser  # noqa: F401 - fixtures
-from conftest import EXAMPLES_DIR
+from conftest import EXAMPLES_DIR, REGISTRY_DIR
 
 WIDTHS = (390, 1280)
 PAGES = {
@@ -28,6 +29,10 @@ PAGES = {
     "editor": "/editor",
     "editor-entity": "/editor/entity/new",
     "editor-entry": "/editor/entry/change?section=eu-mailer&entity=upcloud&location=helsinki",
+    "editor-location": "/editor/location/new",
+    "editor-basis": "/editor/basis/change?id=scc-module-3",
+    "editor-remove": "/editor/entity/remove?id=upcloud",
+    "editor-proposal": "/editor/proposals/1",
     "editor-history": "/editor/history",
     "releases": "/releases",
     "timeline": "/customers/kaikki-tuotteet/timeline",
@@ -37,6 +42,21 @@ PAGES = {
 }
 
 
+def _propose(archive: Path) -> None:
+    """An open proposal (a new sub-processor for LianaMailer in the EU) in the server's change log."""
+    from annex_gen.registry_edit import forms, proposals
+    from annex_gen.registry_edit.log import open_change_log
+
+    source = "https://example.com/mailmetrics/data-processing-agreement"
+    fields = {"id": ["mailmetrics"], "name": ["MailMetrics Oy"], "name_src_url": [source],
+              "legal_kind": ["vat"], "legal_value": ["FI12345698"], "legal_id_src_url": [source], "country": ["FI"],
+              "country_src_url": [source], "entry_section": ["eu-mailer"], "entry_location": ["eu"],
+              "entry_purpose_fi": ["Sähköpostien avaus- ja klikkausanalytiikka"],
+              "entry_purpose_en": ["Open and click analytics of e-mails"], "entry_entry_src_url": [source]}
+    proposals.propose(open_change_log(archive), REGISTRY_DIR, "anna", forms.changes_of("entity", "add", fields, ()),
+                      "New analytics vendor for LianaMailer")
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[Server]:
     root = tmp_path_factory.mktemp("screens")
@@ -44,7 +64,8 @@ def server(tmp_path_factory) -> Iterator[Server]:
     customers.mkdir()
     for example in EXAMPLES_DIR.glob("*.yaml"):
         shutil.copy(example, customers / example.name)
-    running = Server(customers, root / "output")
+    _propose(root / "archive")
+    running = Server(customers, root / "output", "--archive", str(root / "archive"))
     yield running
     running.stop()
 

@@ -42,7 +42,7 @@ def test_the_page_lists_each_unconfirmed_fact_with_its_sources_in_both_languages
     open_facts = [f for f in registry.facts if f.printed and f.confirmed is None]
     assert f"Facts to confirm ({len(open_facts)})" in text
     assert "Not approved: annexes made from it are drafts, not for signature." in text
-    assert "entities.alicloud-global.legal_name" in text and "Alibaba (Netherlands) B.V." in text
+    assert "Alicloud Global: legal name" in text and "Alibaba (Netherlands) B.V." in text
     assert "https://cyclr.com/legal/terms" in text  # a source's address, and its words
     assert "“Cyclr” is a trading name of Cyclr Systems Limited" in text
     finnish = html.unescape(site.get("/releases", headers={"accept-language": "fi"}).text)
@@ -67,7 +67,7 @@ def test_confirming_a_fact_writes_the_registry_and_the_audit_log(site):
     assert [(e.actor, e.action, e.refs) for e in entries] == [
         ("local", "fact confirmed", ("entities.alicloud-global.legal_name",))]
     page = html.unescape(site.get("/releases?confirmed=entities.alicloud-global.legal_name").text)
-    assert "Confirmed entities.alicloud-global.legal_name." in page
+    assert "Confirmed Alicloud Global: legal name." in page  # the fact by its name, not its key
 
 
 def test_a_confirmation_without_a_source_and_an_approval_with_open_facts_are_refused(site):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,8 @@ class BatchProgress:
     failed: int = 0
     last: str = ""  # the customer the last event was about
     error: str | None = None
+    error_code: str = ""  # the error's text in the web catalogs (msg.<code>), with error_params
+    error_params: dict[str, Any] = field(default_factory=dict)
     result: BatchResult | None = None
 
     @property
@@ -104,16 +106,18 @@ class BatchRunner:
              on_finish: Callable[[BatchProgress], None] | None) -> None:
         result: BatchResult | None = None
         error: str | None = None
+        code, params = "", {}
         try:
             result = run(self._event)
         except AnnexGenError as exc:
-            error = str(exc)
+            error, code, params = str(exc), exc.code, dict(exc.params)
             result = getattr(exc, "result", None)
         except Exception as exc:  # noqa: BLE001 - reported on the page; the server keeps running
             error = f"internal error: {type(exc).__name__}: {exc}"
+            code, params = "batch.internal", {"error": f"{type(exc).__name__}: {exc}"}
         with self._lock:
             self._progress = replace(self._progress, state=FAILED if error else FINISHED, finished_at=_now(),
-                                     error=error, result=result)
+                                     error=error, error_code=code, error_params=params, result=result)
             final = self._progress
         if on_finish is not None:
             on_finish(final)

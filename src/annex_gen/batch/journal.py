@@ -29,7 +29,7 @@ class RunLog:
     appends a "batch run" entry."""
 
     ready: Callable[[], None]
-    record: Callable[[str, list[str]], None]
+    record: Callable[..., None]  # record(what, refs, params=None)
     started_by: str
 
 

@@ -359,7 +359,9 @@ def _record_run(log: RunLog, result: BatchResult, out_dir: Path) -> None:
     """The run's audit entry, then its journal removed; a run whose entry cannot be written keeps its journal."""
     what = (f"{len(result.generated)} generated, {len(result.unchanged)} unchanged, {len(result.failed)} failed"
             + ("; interrupted" if result.interrupted else ""))
-    log.record(what, [document for _, document in result.generated])
+    log.record(what, [document for _, document in result.generated],
+               {"variant": "failed" if result.interrupted else "done", "generated": len(result.generated),
+                "unchanged": len(result.unchanged), "failed": len(result.failed)})
     journal.end(out_dir)
 
 

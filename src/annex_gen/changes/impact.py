@@ -26,6 +26,8 @@ class CustomerImpact:
     annex: AnnexDiff = AnnexDiff()
     error: str | None = None
     diagnostics: tuple[Diagnostic, ...] = field(default=(), compare=False)  # the error's, for other languages
+    cause: AnnexGenError | None = field(default=None, compare=False)  # why it does not resolve, for other languages
+    against: str = ""  # the registry it does not resolve against: "new" or "old"
     contract: Contract | None = None
     old_annex: Annex | None = None
     new_annex: Annex | None = None
@@ -58,13 +60,13 @@ def customer_impact(old: Registry, new: Registry, changes: Sequence[RegistryChan
         new_annex = resolve(new, contract)
     except AnnexGenError as exc:
         return CustomerImpact(status="error", error=f"does not resolve against the new registry: {exc}",
-                              **base)
+                              cause=exc, against="new", **base)
     then = old_contract(old, contract)
     try:
         old_annex = resolve(old, then)
     except AnnexGenError as exc:
         return CustomerImpact(status="error", error=f"does not resolve against the old registry: {exc}",
-                              new_annex=new_annex, **base)
+                              cause=exc, against="old", new_annex=new_annex, **base)
     if old_annex.content_hash() == new_annex.content_hash():
         return CustomerImpact(status="unaffected", old_annex=old_annex, new_annex=new_annex, **base)
     before, after = footprint(old, then), footprint(new, contract)

@@ -340,7 +340,7 @@ class _RegistryReader:
             return None
         if address is None:
             c.warn(("published_list",), "no `address`: the annexes' source line cannot say where the list is "
-                   "published; add published_list.address (https://...)")
+                   "published; add published_list.address (https://...)", code="registry.no_list_address")
         return address
 
     def _sourced_text(self, c: Checker, path: tuple, label: str, langs: tuple[str, ...], fields: tuple[str, ...],

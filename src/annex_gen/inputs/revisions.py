@@ -124,7 +124,9 @@ def release_label_warning(registry_dir: Path, registry: Registry) -> Diagnostic 
     doc = load(registry_dir / "registry.yaml")
     return doc.diag(("release",), f"the registry content changed since commit {sha[:12]} but the release label "
                     f"is still {registry.release!r}; customers and the change feed tell versions apart by it: "
-                    f"set a new label, e.g. {_next_release(registry.release)!r}", severity="warning")
+                    f"set a new label, e.g. {_next_release(registry.release)!r}", severity="warning",
+                    code="registry.release_unchanged",
+                    params={"release": registry.release, "next": _next_release(registry.release)})
 
 
 @lru_cache(maxsize=256)

@@ -56,9 +56,11 @@ def sender_address(sender: str | None, env: Mapping[str, str] | None = None) -> 
     env = os.environ if env is None else env
     sender = (sender or env.get(FROM_ENV) or "").strip()
     if not sender:
-        raise UsageError(f"no sender address: pass --from legal@example.com or set {FROM_ENV}")
+        raise UsageError(f"no sender address: pass --from legal@example.com or set {FROM_ENV}",
+                         code="lifecycle.no_sender")
     if not _ADDRESS.match(sender):
-        raise UsageError(f"{sender!r} is not an e-mail address for the From line")
+        raise UsageError(f"{sender!r} is not an e-mail address for the From line", code="lifecycle.bad_sender",
+                         params={"value": sender})
     return sender
 
 
@@ -153,7 +155,10 @@ def _audited(location: str | Path, actor: str, then: Callable[[Sent], None] | No
     def done(sent: Sent) -> None:
         verdict = "accepted" if sent.answer.accepted else "NOT accepted"
         open_audit_log(location).record(actor, "message sent", f"{sent.customer_id}: {sent.subject} to "
-                                        f"{sent.recipient}: {verdict} ({sent.answer.reply})", [sent.message_id])
+                                        f"{sent.recipient}: {verdict} ({sent.answer.reply})", [sent.message_id],
+                                        {"variant": "accepted" if sent.answer.accepted else "refused",
+                                         "customer": sent.customer_id, "subject": sent.subject,
+                                         "recipient": sent.recipient, "reply": sent.answer.reply})
         if then is not None:
             then(sent)
 
@@ -216,7 +221,8 @@ def customer_timeline(location: str | Path, registry_dir: Path, customers: Seque
     from annex_gen.inputs.schema import ID_RE
 
     if not ID_RE.match(customer):
-        raise UsageError(f"{customer!r} is not a customer id (lower-case letters, digits and hyphens)")
+        raise UsageError(f"{customer!r} is not a customer id (lower-case letters, digits and hyphens)",
+                         code="lifecycle.bad_customer", params={"value": customer})
     today = today or dt.date.today()
     events = event_log(location).events(customer)
     records, statuses, version = _archive_view(location, registry_dir, customers, today, customer)
@@ -247,10 +253,11 @@ def customer_states(location: str | Path, registry_dir: Path, customers: Sequenc
 # Objections
 
 
-def _audit(location: str | Path, actor: str, action: str, what: str, refs: Sequence[str]) -> None:
+def _audit(location: str | Path, actor: str, action: str, what: str, refs: Sequence[str],
+           params: dict[str, Any] | None = None) -> None:
     from annex_gen.audit import open_audit_log
 
-    open_audit_log(location).record(actor, action, what, refs)
+    open_audit_log(location).record(actor, action, what, refs, params)
 
 
 def objection_add(location: str | Path, *, customer: str, notice_id: str, received_on: dt.date, sender: str,
@@ -259,7 +266,9 @@ def objection_add(location: str | Path, *, customer: str, notice_id: str, receiv
     objection = add_objection(event_log(location), customer=customer, notice_id=notice_id, received_on=received_on,
                               sender=sender, text=text, letter=letter, actor=actor)
     _audit(location, actor, "objection recorded", f"{customer}: {objection.id} to {notice_id} received "
-           f"{received_on} from {objection.sender}; deadline {objection.deadline}", [objection.id, notice_id])
+           f"{received_on} from {objection.sender}; deadline {objection.deadline}", [objection.id, notice_id],
+           {"customer": customer, "id": objection.id, "notice": notice_id, "received": received_on.isoformat(),
+            "sender": objection.sender, "deadline": objection.deadline.isoformat()})
     return objection
 
 
@@ -269,7 +278,9 @@ def objection_resolve(location: str | Path, objection_id: str, *, outcome: str, 
     objection = resolve_objection(event_log(location), objection_id, outcome=outcome, resolved_on=resolved_on,
                                   note=note, actor=actor)
     _audit(location, actor, "objection resolved", f"{objection.customer_id}: {objection.id} {outcome} on "
-           f"{resolved_on}" + (f": {note}" if note else ""), [objection.id, objection.notice_id])
+           f"{resolved_on}" + (f": {note}" if note else ""), [objection.id, objection.notice_id],
+           {"variant": outcome, "customer": objection.customer_id, "id": objection.id,
+            "on": resolved_on.isoformat(), "note": note})
     return objection
 
 
@@ -286,7 +297,8 @@ def objection_letter(location: str | Path, objection_id: str) -> tuple[str, byte
     log = event_log(location)
     objection = find(log.events(), objection_id)
     if not objection.letter:
-        raise NotFound(f"{objection.id} has no attached letter")
+        raise NotFound(f"{objection.id} has no attached letter", code="lifecycle.no_letter",
+                       params={"id": objection.id})
     return objection.letter["name"], log.blob(objection.letter["sha256"])
 
 
@@ -337,7 +349,8 @@ def evidence(location: str | Path, registry_dir: Path, customers: Sequence[Path]
     checked = log.check()
     heads["lifecycle log head (events, hash)"] = f"{checked.events} {checked.head}"
     if not (events or records):
-        raise UsageError(f"nothing is recorded for customer {customer}: no message sent, no signed annex archived")
+        raise UsageError(f"nothing is recorded for customer {customer}: no message sent, no signed annex archived",
+                         code="lifecycle.nothing_recorded", params={"customer": customer})
     files = evidence_files(customer, records=records, read_record=lambda r: data[r.seq], events=events,
                            blob=log.blob, audit=audit, timeline=line.to_dict(),
                            objections=objections(events), heads=heads)

@@ -130,9 +130,10 @@ def objections(events: Iterable[Event]) -> list[Objection]:
 def _clean(text: str | None, what: str, limit: int) -> str:
     text = (text or "").strip()
     if len(text) > limit:
-        raise UsageError(f"{what} is longer than {limit} characters")
+        raise UsageError(f"{what} is longer than {limit} characters", code="lifecycle.too_long",
+                         params={"field": what, "limit": limit})
     if any(ord(c) < 32 and c not in "\n\t" for c in text):
-        raise UsageError(f"{what} contains control characters")
+        raise UsageError(f"{what} contains control characters", code="lifecycle.control", params={"field": what})
     return text
 
 
@@ -183,7 +184,8 @@ def find(events: Iterable[Event], objection_id: str) -> Objection:
     match = _ID.match(objection_id.strip().upper())
     found = [o for o in objections(events) if match and o.seq == int(match.group(1))]
     if not found:
-        raise NotFound(f"no objection {objection_id}; `annex-gen objection list` shows them (OBJ-<number>)")
+        raise NotFound(f"no objection {objection_id}; `annex-gen objection list` shows them (OBJ-<number>)",
+                       code="lifecycle.no_objection", params={"id": objection_id})
     return found[0]
 
 
@@ -193,13 +195,18 @@ def resolve_objection(log: EventLog, objection_id: str, *, outcome: str, resolve
     today = today or dt.date.today()
     objection = find(log.events(), objection_id)
     if outcome not in OUTCOMES:
-        raise UsageError(f"unknown outcome {outcome!r}; expected one of {', '.join(OUTCOMES)}")
+        raise UsageError(f"unknown outcome {outcome!r}; expected one of {', '.join(OUTCOMES)}",
+                         code="lifecycle.outcome")
     if not objection.open:
-        raise UsageError(f"{objection.id} was already resolved on {objection.resolved_on} ({objection.outcome})")
+        raise UsageError(f"{objection.id} was already resolved on {objection.resolved_on} ({objection.outcome})",
+                         code="lifecycle.resolved", params={"id": objection.id, "on": objection.resolved_on})
     if resolved_on > today:
-        raise UsageError(f"resolved on {resolved_on} is in the future")
+        raise UsageError(f"resolved on {resolved_on} is in the future", code="lifecycle.future",
+                         params={"date": resolved_on})
     if resolved_on < objection.received_on:
-        raise UsageError(f"resolved on {resolved_on} is before the objection was received ({objection.received_on})")
+        raise UsageError(f"resolved on {resolved_on} is before the objection was received ({objection.received_on})",
+                         code="lifecycle.before_received",
+                         params={"date": resolved_on, "received": objection.received_on})
     note = _clean(note, "the note", MAX_TEXT_CHARS)
     log.append("objection resolved", objection.customer_id, actor, {
         "objection": objection.seq, "notice_id": objection.notice_id, "outcome": outcome,

@@ -57,32 +57,38 @@ class Answer:
     reply: str
 
 
+def _bad_settings(message: str) -> UsageError:
+    """A problem of the server's mail settings (the web page asks for the administrator; the CLI says which)."""
+    return UsageError(message, code="lifecycle.mail_settings")
+
+
 def smtp_server(url: str | None, env: Mapping[str, str] | None = None) -> SmtpServer:
     """The server named by url (or $ANNEX_GEN_SMTP), with credentials from the environment."""
     env = os.environ if env is None else env
     url = url or env.get(SMTP_ENV)
     if not url:
-        raise UsageError(f"no SMTP server: pass --smtp smtp://HOST:PORT or set {SMTP_ENV}")
+        raise UsageError(f"no SMTP server: pass --smtp smtp://HOST:PORT or set {SMTP_ENV}",
+                         code="lifecycle.no_server")
     parts = urlsplit(url)
     if parts.scheme not in ("smtp", "smtps"):
-        raise UsageError(f"{parts.scheme or url!r}: an SMTP server is smtp://HOST[:PORT] (STARTTLS when offered) "
+        raise _bad_settings(f"{parts.scheme or url!r}: an SMTP server is smtp://HOST[:PORT] (STARTTLS when offered) "
                          "or smtps://HOST[:PORT] (TLS)")
     if parts.username or parts.password:
-        raise UsageError(f"the SMTP URL must not carry a user or password (a command line is visible to other "
+        raise _bad_settings(f"the SMTP URL must not carry a user or password (a command line is visible to other "
                          f"users); set {USER_ENV} and {PASSWORD_ENV} or {PASSWORD_FILE_ENV}")
     if not parts.hostname:
-        raise UsageError(f"{url!r}: no host; e.g. smtp://mail.example.com:587")
+        raise _bad_settings(f"{url!r}: no host; e.g. smtp://mail.example.com:587")
     try:
         port = parts.port or (465 if parts.scheme == "smtps" else 25)
     except ValueError:
-        raise UsageError(f"{url!r}: the port is not a number from 1 to 65535") from None
+        raise _bad_settings(f"{url!r}: the port is not a number from 1 to 65535") from None
     query = parse_qs(parts.query)
     unknown = sorted(set(query) - {"starttls"})
     if unknown:
-        raise UsageError(f"{url!r}: unknown option {unknown[0]!r}; the one option is ?starttls=required")
+        raise _bad_settings(f"{url!r}: unknown option {unknown[0]!r}; the one option is ?starttls=required")
     starttls = (query.get("starttls") or ["auto"])[-1]
     if starttls not in ("auto", "required"):
-        raise UsageError(f"{url!r}: starttls={starttls!r}; expected starttls=required (or nothing: when offered)")
+        raise _bad_settings(f"{url!r}: starttls={starttls!r}; expected starttls=required (or nothing: when offered)")
     user = env.get(USER_ENV) or None
     password = env.get(PASSWORD_ENV) or None
     if env.get(PASSWORD_FILE_ENV):
@@ -90,9 +96,10 @@ def smtp_server(url: str | None, env: Mapping[str, str] | None = None) -> SmtpSe
         try:
             password = path.read_text(encoding="utf-8").rstrip("\r\n")
         except OSError as exc:
-            raise UsageError(f"{path}: cannot read the SMTP password ({PASSWORD_FILE_ENV}): {exc.strerror}") from None
+            problem = f"{path}: cannot read the SMTP password ({PASSWORD_FILE_ENV}): {exc.strerror}"
+            raise _bad_settings(problem) from None
     if password and not user:
-        raise UsageError(f"an SMTP password is set but no user: set {USER_ENV}")
+        raise _bad_settings(f"an SMTP password is set but no user: set {USER_ENV}")
     return SmtpServer(parts.hostname, port, parts.scheme == "smtps", starttls, user, password,
                       env.get(CA_FILE_ENV) or None)
 

@@ -139,13 +139,17 @@ def _archive_steps(records: Iterable[Any]) -> list[Step]:
     steps = []
     for r in annexes:
         steps.append(Step(r.body["archived_at"], "signed", {
-            "document_id": r.document_id or "(scan)", "record": r.seq, "signed_on": r.body.get("signed_on"),
+            "document_id": r.document_id or "(scan)", "scan": r.document_id is None, "record": r.seq,
+            "signed_on": r.body.get("signed_on"),
             "file": r.file_name, "sha256": r.sha256}, f"archive {r.seq}"))
     ordered = sorted((r for r in annexes if r.signed_on), key=lambda r: (r.signed_on, r.seq))
     for before, after in zip(ordered, ordered[1:], strict=False):
         steps.append(Step(after.body["archived_at"], "replaced", {
             "document_id": before.document_id or f"record {before.seq}",
-            "replaced_by": after.document_id or f"record {after.seq}"}, "derived"))
+            "replaced_by": after.document_id or f"record {after.seq}",
+            # a scan has no document ID: its record number names it (the web page words it)
+            "old_record": None if before.document_id else before.seq,
+            "new_record": None if after.document_id else after.seq}, "derived"))
     return steps
 
 

@@ -78,6 +78,17 @@ def refusal(items: Sequence[Proposal], approver: str) -> str | None:
     return None
 
 
+def _refused(items: Sequence[Proposal], approver: str) -> AnnexGenError | None:
+    """refusal() as the error to raise: four eyes, or a proposal closed already."""
+    why = refusal(items, approver)
+    if why is None:
+        return None
+    pid = next(p.id for p in items if p.status != OPEN or approver in p.authors)
+    if "four eyes" in why:
+        return FourEyesRefused(why, code="editor.four_eyes", params={"id": pid})
+    return EditConflict(why, code="editor.closed", params={"id": pid})
+
+
 def next_release(release: str) -> str:
     """A suggestion for the next release label: '2026.11.1' -> '2026.11.2'."""
     head, dot, last = release.rpartition(".")
@@ -131,16 +142,18 @@ def approve(log: ChangeLog, registry_dir: Path, approver: str, ids: Sequence[int
     make together does not pass the checks (nothing is written then).
     """
     if not ids:
-        raise InvalidInput([Diagnostic("approval", None, None, "proposals", "choose at least one proposal")])
+        raise InvalidInput([Diagnostic("approval", None, None, "proposals", "choose at least one proposal",
+                                       code="editor.choose")])
     with _locked(registry_dir):
         current = fold(log.events())
         missing = [i for i in ids if i not in current]
         if missing:
-            raise EditConflict(f"there is no proposal #{missing[0]}")
+            raise EditConflict(f"there is no proposal #{missing[0]}", code="editor.no_proposal",
+                               params={"id": missing[0]})
         items = [current[i] for i in sorted(set(ids))]
-        why = refusal(items, approver)
-        if why is not None:
-            raise FourEyesRefused(why) if "four eyes" in why else EditConflict(why)
+        refused = _refused(items, approver)
+        if refused is not None:
+            raise refused
         before = read_texts(registry_dir)
         staged = stage(registry_dir, [c for p in items for c in p.changes], before)
         if staged.errors:
@@ -171,9 +184,9 @@ def approve(log: ChangeLog, registry_dir: Path, approver: str, ids: Sequence[int
             data["texts"] = {name: texts[name] for name in changed}
 
         def still_open(events: list[Event]) -> None:
-            again = refusal([fold(events)[p.id] for p in items], approver)
+            again = _refused([fold(events)[p.id] for p in items], approver)
             if again is not None:
-                raise EditConflict(again)
+                raise EditConflict(str(again), code=again.code, params=again.params)
 
         event = log.append("approved", approver, data, guard=still_open)
     return Approval(tuple(p.id for p in items), tuple(changed), commit, event, registry.release)

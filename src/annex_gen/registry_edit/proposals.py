@@ -97,7 +97,7 @@ def proposal(log: ChangeLog, pid: int) -> Proposal:
     """One proposal; NotFound when there is none with that number."""
     found = fold(log.events()).get(pid)
     if found is None:
-        raise NotFound(f"there is no registry change proposal #{pid}")
+        raise NotFound(f"there is no registry change proposal #{pid}", code="editor.no_proposal", params={"id": pid})
     return found
 
 
@@ -105,14 +105,17 @@ def _checked(registry_dir: Path, changes: Sequence[Change], reason: str) -> str:
     """The reason, trimmed; InvalidInput with every problem of the reason and the changes at once."""
     reason = " ".join(reason.split())
     problems = [] if reason else [Diagnostic("proposal", None, None, "reason",
-                                             "say why the list changes (the reason is shown to the approver and kept)")]
+                                             "say why the list changes (the reason is shown to the approver and kept)",
+                                             code="editor.reason_missing")]
     if not changes:
-        raise InvalidInput([*problems, Diagnostic("proposal", None, None, "", "the proposal holds no change")])
+        raise InvalidInput([*problems, Diagnostic("proposal", None, None, "", "the proposal holds no change",
+                                                                code="editor.empty")])
     staged = stage(registry_dir, changes)
     if staged.errors:
         problems += staged.diagnostics
     elif not staged.changed:
-        problems.append(Diagnostic("proposal", None, None, "", "this changes nothing in the list"))
+        problems.append(Diagnostic("proposal", None, None, "", "this changes nothing in the list",
+                                   code="editor.no_change"))
     if problems:
         raise InvalidInput(problems)
     return reason
@@ -123,12 +126,13 @@ def _open_guard(pid: int | None, changes: Sequence[Change]):
     def guard(events: list[Event]) -> None:
         current = fold(events)
         if pid is not None and current.get(pid) is not None and current[pid].status != OPEN:
-            raise EditConflict(f"proposal #{pid} is {current[pid].status} already; nothing was saved")
+            raise EditConflict(f"proposal #{pid} is {current[pid].status} already; nothing was saved",
+                               code="editor.closed", params={"id": pid})
         keys = {item_key(c) for c in changes}
         for other in current.values():
             if other.id != pid and other.status == OPEN and other.keys & keys:
                 raise EditConflict(f"proposal #{other.id} ({other.summary}) changes the same item and is still "
-                                   "open: edit or withdraw that one")
+                                   "open: edit or withdraw that one", code="editor.same_item", params={"id": other.id})
     return guard
 
 

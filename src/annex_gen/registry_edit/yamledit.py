@@ -159,8 +159,8 @@ def _remove(collection: Any, key: Any, holder: tuple[CommentedMap, str]) -> None
         parent.ca.items.setdefault(following, [None, None, None, None])[1] = [token]
 
 
-def _problem(file: str, key: str, message: str) -> InvalidInput:
-    return InvalidInput([Diagnostic(file, None, None, key, message)])
+def _problem(file: str, key: str, message: str, code: str = "", **params: object) -> InvalidInput:
+    return InvalidInput([Diagnostic(file, None, None, key, message, code=code, params=params)])
 
 
 def source_text(source: Mapping[str, str]) -> str:
@@ -178,9 +178,10 @@ def _entity(data: CommentedMap, change: Change) -> None:
     eid = change["id"]
     key = f"entities.{eid}"
     if change["action"] == "add" and eid in entities:
-        raise _problem("entities.yaml", f"{key}.id", f"an entity with the id {eid!r} exists already")
+        raise _problem("entities.yaml", f"{key}.id", f"an entity with the id {eid!r} exists already",
+                       "editor.exists", id=eid)
     if change["action"] != "add" and eid not in entities:
-        raise _problem("entities.yaml", key, f"no entity with the id {eid!r}")
+        raise _problem("entities.yaml", key, f"no entity with the id {eid!r}", "editor.missing", id=eid)
     if change["action"] == "remove":
         _remove(entities, eid, (data, "entities"))
         return
@@ -263,9 +264,11 @@ def _location(data: CommentedMap, change: Change) -> None:
     locations = data.get("locations")
     lid = change["id"]
     if change["action"] == "add" and lid in locations:
-        raise _problem("locations.yaml", f"locations.{lid}.id", f"a location with the id {lid!r} exists already")
+        raise _problem("locations.yaml", f"locations.{lid}.id", f"a location with the id {lid!r} exists already",
+                       "editor.exists", id=lid)
     if change["action"] != "add" and lid not in locations:
-        raise _problem("locations.yaml", f"locations.{lid}", f"no location with the id {lid!r}")
+        raise _problem("locations.yaml", f"locations.{lid}", f"no location with the id {lid!r}",
+                       "editor.missing", id=lid)
     if change["action"] == "remove":
         _remove(locations, lid, (data, "locations"))
         return
@@ -288,7 +291,8 @@ def _entry(data: CommentedMap, change: Change) -> None:
     index = next((i for i, s in enumerate(sections) if isinstance(s, Mapping) and s.get("id") == change["section"]),
                  None)
     if index is None:
-        raise _problem("sections.yaml", "section", f"no section with the id {change['section']!r}")
+        raise _problem("sections.yaml", "section", f"no section with the id {change['section']!r}",
+                       "editor.missing", id=change["section"])
     section = sections[index]
     if not isinstance(section.get("entries"), CommentedSeq):
         section["entries"] = CommentedSeq()
@@ -297,11 +301,12 @@ def _entry(data: CommentedMap, change: Change) -> None:
     at = _entry_index(entries, was.get("entity"), was.get("location")) if change["action"] != "add" else None
     if change["action"] != "add" and at is None:
         raise _problem("sections.yaml", "section", f"section {change['section']!r} has no entry of "
-                       f"{was.get('entity')!r} in {was.get('location')!r}")
+                       f"{was.get('entity')!r} in {was.get('location')!r}", "editor.no_entry",
+                       section=change["section"])
     same = _entry_index(entries, change.get("entity"), change.get("location"))
     if change["action"] != "remove" and same is not None and same != at:
         raise _problem("sections.yaml", "entity", f"section {change['section']!r} lists {change['entity']!r} in "
-                       f"{change['location']!r} already")
+                       f"{change['location']!r} already", "editor.exists", id=change["entity"])
     if change["action"] == "remove":
         _remove(entries, at, (section, "entries"))
         return
@@ -321,9 +326,11 @@ def _transfer_basis(data: CommentedMap, change: Change) -> None:
     bases = data["transfer_bases"]
     bid = change["id"]
     if change["action"] == "add" and bid in bases:
-        raise _problem("registry.yaml", f"transfer_bases.{bid}.id", f"a transfer basis {bid!r} exists already")
+        raise _problem("registry.yaml", f"transfer_bases.{bid}.id", f"a transfer basis {bid!r} exists already",
+                       "editor.exists", id=bid)
     if change["action"] != "add" and bid not in bases:
-        raise _problem("registry.yaml", f"transfer_bases.{bid}", f"no transfer basis with the id {bid!r}")
+        raise _problem("registry.yaml", f"transfer_bases.{bid}", f"no transfer basis with the id {bid!r}",
+                       "editor.missing", id=bid)
     if change["action"] == "remove":
         _remove(bases, bid, (data, "transfer_bases"))
         return

@@ -37,11 +37,12 @@ def fact_diagnostic(fact: Fact) -> Diagnostic:
         choices = "; ".join(c.value for c in fact.candidates)
         message = f"{fact.label}: open, legal must name it (candidates: {choices})"
         return Diagnostic(fact.file, fact.line, None, fact.key, message, "warning", code="signoff.fact_open",
-                          params={"fact": fact.label, "candidates": choices})
+                          params={"fact": fact.label, "key": fact.key, "candidates": choices})
     message = (f"{fact.label}: proposed, not confirmed by legal ({_short(fact.value)}; "
                f"{len(fact.sources)} source(s){'; sources conflict' if fact.conflicts or fact.candidates else ''})")
     return Diagnostic(fact.file, fact.line, None, fact.key, message, "warning", code="signoff.fact_proposed",
-                      params={"fact": fact.label, "value": fact.value or "", "sources": len(fact.sources)})
+                      params={"fact": fact.label, "key": fact.key, "value": fact.value or "",
+                              "sources": len(fact.sources)})
 
 
 def _short(value: str | None, limit: int = 60) -> str:

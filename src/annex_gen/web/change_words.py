@@ -7,7 +7,7 @@ language, from the registry that has it (the new one, else the old one).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from annex_gen.changes.registry_diff import RegistryChange
@@ -83,3 +83,32 @@ def describe(say: Messages, change: RegistryChange, old: Registry, new: Registry
         text += say.catalog.format("change.only_in", languages=say.formats.items(
             say.name("language", lang) for lang in sorted(change.languages)))
     return text
+
+
+def proposal_summary(say: Messages, changes: Sequence[Mapping[str, Any]]) -> str:
+    """An editor proposal's changes (registry_edit.changes) in the page's words: names, not ids."""
+    added = {c["id"]: (c.get("name") or {}).get("value") for c in changes if c["target"] == "entity"}
+    return "; ".join(_proposal_change(say, change, added) for change in changes)
+
+
+def _proposal_change(say: Messages, change: Mapping[str, Any], added: Mapping[str, str | None]) -> str:
+    """One change; added names the entities the proposal itself adds or renames."""
+    reg, target, action = say.registry, change["target"], change["action"]
+    params: dict[str, Any] = {}
+    if target == "entity":
+        known = reg.entities.get(change["id"]) if reg else None
+        params["name"] = (change.get("name") or {}).get("value") or (known.name if known else change["id"])
+    elif target in ("location", "transfer_basis"):
+        known = (reg.locations if target == "location" else reg.transfer_bases).get(change["id"]) if reg else None
+        params["name"] = _local(say, change.get("name") if isinstance(change.get("name"), Mapping) else None) or (
+            _local(say, known.name) if known else change["id"])
+    else:
+        was = change.get("was") or {}
+        entity = change.get("entity") or was.get("entity", "")
+        location = change.get("location") or was.get("location", "")
+        known_entity = reg.entities.get(entity) if reg else None
+        known_location = reg.locations.get(location) if reg else None
+        params = {"entity": added.get(entity) or (known_entity.name if known_entity else entity),
+                  "section": say.name("section", change.get("section", "")),
+                  "location": _local(say, known_location.name) if known_location else location}
+    return say.catalog.format(f"editor.summary.{target}_{action}", **params)

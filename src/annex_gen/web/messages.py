@@ -9,6 +9,7 @@ byte sizes written the language's way.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -47,7 +48,8 @@ class Messages:
         return text.get(self.formats.lang) or next(iter(text.values()))
 
     def name(self, kind: str, ident: str) -> str:
-        """A product, region, option, section or language by its name in this language; else the id."""
+        """A product, region, option, section, entity, location, transfer basis or language by its name in this
+        language; else the id."""
         reg = self.registry
         if kind == "language" and f"language.{ident}" in self.catalog:
             return self.catalog[f"language.{ident}"]
@@ -61,7 +63,46 @@ class Messages:
             return self._local(reg.options[ident].name)
         if kind == "section":
             return next((self._local(s.title) for s in reg.sections if s.id == ident), ident)
+        if kind == "entity" and ident in reg.entities:
+            return reg.entities[ident].name
+        if kind == "location" and ident in reg.locations:
+            return self._local(reg.locations[ident].name)
+        if kind == "transfer_basis" and ident in reg.transfer_bases:
+            return self._local(reg.transfer_bases[ident].name)
         return ident
+
+    def fact(self, key: str, label: str = "") -> str:
+        """What a fact of the registry is (its key, as Fact.key), in this language: 'Cyclr: rekisteröity
+        osoite', 'Siirtoperuste: …', 'Korjaus 3: …'; else its label (as the library writes it)."""
+        cat, reg = self.catalog, self.registry
+        parts = key.split(".")
+        if len(parts) == 3 and parts[0] == "entities" and f"signoff.fact_kind.{parts[2]}" in cat:
+            entity = reg.entities.get(parts[1]) if reg else None
+            name = entity.name if entity else label.rsplit(": ", 1)[0] if ": " in label else parts[1]
+            return f"{name}: {cat['signoff.fact_kind.' + parts[2]]}"
+        if len(parts) == 2 and parts[0] == "transfer_bases":
+            basis = reg.transfer_bases.get(parts[1]) if reg else None
+            return cat.format("signoff.fact_record.transfer_basis",
+                              name=self._local(basis.name) if basis else parts[1])
+        if len(parts) == 3 and parts[0] == "regions" and parts[2] == "transfer_clause":
+            return cat.format("signoff.fact_record.transfer_clause", region=self.name("region", parts[1]))
+        if key == "notice.address":
+            return cat["signoff.fact_record.objection_address"]
+        if match := re.fullmatch(r"corrections\[(\d+)\]", key):  # where in the published list: the file's words
+            return cat.format("signoff.fact_record.correction", number=int(match[1]) + 1,
+                              at=label.split(": ", 1)[1] if ": " in label else "")
+        return label or key
+
+    def fact_value(self, key: str, value: str | None) -> str | None:
+        """A fact's value in this language where the registry holds it in several (a transfer basis's name, a
+        region's transfer clause); else as the fact states it."""
+        parts, reg = key.split("."), self.registry
+        if reg is not None and len(parts) == 2 and parts[0] == "transfer_bases" and parts[1] in reg.transfer_bases:
+            return self._local(reg.transfer_bases[parts[1]].name)
+        if reg is not None and len(parts) == 3 and parts[0] == "regions" and parts[2] == "transfer_clause":
+            clause = reg.regions[parts[1]].transfer_clause if parts[1] in reg.regions else None
+            return self._local(clause.text) if clause is not None else value
+        return value
 
     # Params
 
@@ -69,6 +110,10 @@ class Messages:
         kind = {"product": "product", "products": "product", "region": "region", "option": "option",
                 "options": "option", "section": "section", "sections": "section", "language": "language",
                 "choices": params.get("kind", ""), "suggestion": params.get("kind", "")}.get(name, "")
+        if name == "fact" and params.get("key"):
+            return self.fact(str(params["key"]), str(value))
+        if name == "value" and params.get("fact") and params.get("key"):
+            return self.fact_value(str(params["key"]), str(value)) or ""
         if name in ("expected", "got"):
             return self.catalog.get(f"msg_part.kind.{value}", str(value))
         if isinstance(value, (list, tuple)):

@@ -20,7 +20,7 @@ from annex_gen.archive.intake import AddRequest
 from annex_gen.archive.staging import safe_name
 from annex_gen.errors import AnnexGenError, InvalidInput, NotFound, NotRecorded, UsageError
 from annex_gen.lifecycle import cases
-from annex_gen.web.http import messages, page, render, see_other
+from annex_gen.web.http import messages, page, render, see_other, t
 from annex_gen.web.views.audit import actor, record
 
 STATES = ("current", "outdated", "unknown", "no-annex", "no-contract")
@@ -138,7 +138,7 @@ async def store(request: Request) -> Response:
         return await _review(request, token, form, refused=True)
     try:
         stored = await run_in_threadpool(partial(app.archive_add, _settings(request).archive,
-                                                 _request_of(staged.path, form, customer, unsigned),
+                                                 _request_of(request, staged.path, form, customer, unsigned),
                                                  actor=actor(request)))
     except NotRecorded:
         raise  # the audit log cannot be written: the error page says nothing was stored
@@ -148,13 +148,10 @@ async def store(request: Request) -> Response:
     return see_other(f"/customers/{stored.customer_id}/timeline?done=stored&stored={stored.seq}")
 
 
-UNSIGNED_NOTE = "Recorded as a scanned or unsigned copy."
-
-
-def _request_of(path: Any, form: FormData, customer: str, unsigned: bool = False) -> AddRequest:
+def _request_of(request: Request, path: Any, form: FormData, customer: str, unsigned: bool = False) -> AddRequest:
     note = _text(form, "note") or None
-    if unsigned:
-        note = UNSIGNED_NOTE + (f" {note}" if note else "")
+    if unsigned:  # the record says so in the words of the person who stored it
+        note = t(request, "review.unsigned_note") + (f" {note}" if note else "")
     return AddRequest(
         path=path,
         customer=customer,
@@ -174,9 +171,7 @@ async def _identify(request: Request, path: Any, form: FormData) -> tuple[str, s
     known = {cid for _, cid in await run_in_threadpool(_customers, request)}
     problem = None
     if customer and customer not in known:
-        problem = f"customer {customer!r} has no contract in {_settings(request).customers_dir.name}/; " \
-                  "only a customer with a contract can have a signed annex archived (check the id, or add the " \
-                  "contract first)"
+        problem = t(request, "review.no_contract", customer=customer)
     from annex_gen.archive.intake import read_input
     from annex_gen.archive.pdfinfo import read_pdf
 
@@ -198,7 +193,7 @@ async def _review(request: Request, token: str, form: FormData, *, refused: bool
     refusal: AnnexGenError | None = None
     if problem is None and customer:
         try:
-            add = _request_of(staged.path, form, customer, unsigned)
+            add = _request_of(request, staged.path, form, customer, unsigned)
         except UsageError as exc:
             refusal = exc
         else:
@@ -230,17 +225,26 @@ async def customer_page(request: Request) -> Response:
     """A customer's archive history and the annex in force on a date with its drift."""
     customer = request.path_params["customer"]
     on = parse_date(request.query_params.get("on"), "date") or dt.date.today()
-    location = _settings(request).archive
-    records = await run_in_threadpool(app.archive_records, location, customer) \
-        if await run_in_threadpool(app.archive_exists, location) else []
+    s = _settings(request)
+    exists = await run_in_threadpool(app.archive_exists, s.archive)
+    records = await run_in_threadpool(app.archive_records, s.archive, customer) if exists else []
     try:
         report = await _status(request, on, customer)
     except UsageError:
         report = None  # neither a contract nor an archived annex: the page says so
     status = report.customers[0] if report and report.customers else None
+    name = ""
+    if status is None:  # no archive yet, or no archived annex: the contract's name, if there is a contract
+        try:
+            _, entry = await run_in_threadpool(app.contract_entry, s.registry_dir, s.customers_dir, s.out_dir,
+                                               customer, s.archive)
+            name = entry.contract.customer_name
+        except AnnexGenError:
+            name = ""
     stored = request.query_params.get("stored", "")
     return render(request, "archive_customer.html.j2", {
         "customer": customer, "records": records, "status": status, "on": on, "report": report,
+        "contract_name": name, "archive_exists": exists,
         "stored": int(stored) if stored.isdigit() else None,
         "annexes": [r for r in records if r.kind == "annex"],
         "attachments": {r.seq: [a for a in records if a.parent == r.seq] for r in records},

@@ -28,7 +28,9 @@ from annex_gen.registry_edit import approve as approving
 from annex_gen.registry_edit import forms, proposals
 from annex_gen.registry_edit.log import ChangeLog, open_change_log
 from annex_gen.registry_edit.staged import impact_of, read_texts, stage, words
-from annex_gen.web.http import current_user, language, page, render, see_other
+from annex_gen.web.change_words import proposal_summary
+from annex_gen.web.http import current_user, language, messages, page, render, see_other
+from annex_gen.web.i18n import catalogs
 from annex_gen.web.views.audit import record
 
 TARGETS = {"entity": "entity", "location": "location", "entry": "entry", "basis": "transfer_basis"}
@@ -59,14 +61,15 @@ def _actor(request: Request) -> str:
 def _pid(request: Request) -> int:
     text = request.path_params["pid"]
     if not text.isdigit():
-        raise NotFound(f"there is no registry change proposal {text!r}")
+        raise NotFound(f"there is no registry change proposal {text!r}", code="editor.no_proposal",
+                       params={"id": text})
     return int(text)
 
 
 def _target(request: Request) -> str:
     target = TARGETS.get(request.path_params["target"])
     if target is None:
-        raise NotFound(f"the list has no items of the kind {request.path_params['target']!r}")
+        raise NotFound(f"the list has no items of the kind {request.path_params['target']!r}", code="editor.no_kind")
     return target
 
 
@@ -84,6 +87,12 @@ def _exists(registry: Any, target: str, key: tuple[str, ...]) -> bool:
                       "transfer_basis": registry.transfer_bases}[target]
 
 
+def _summary(request: Request) -> Any:
+    """A proposal's changes in the page's words (for the templates)."""
+    say = messages(request)
+    return lambda p: proposal_summary(say, p.changes)
+
+
 def _fields(data: FormData) -> dict[str, list[str]]:
     return {name: [v for v in data.getlist(name) if isinstance(v, str)] for name in data}
 
@@ -95,7 +104,7 @@ async def home(request: Request) -> Response:
     return render(request, "editor_home.html.j2", {
         "registry": registry, "open": [p for p in items if p.status == proposals.OPEN],
         "me": _actor(request), "saved": request.query_params.get("done", ""),
-        "next_release": approving.next_release(registry.release),
+        "next_release": approving.next_release(registry.release), "summary": _summary(request),
     })
 
 
@@ -103,18 +112,27 @@ def _show_form(request: Request, target: str, action: str, values: dict[str, Any
                editing: int | None = None, reason: str = "", problems: list | None = None, conflict: str = "",
                status_code: int = 200) -> Response:
     registry = app.load_registry(_registry_dir(request))
+    say = messages(request)
     errors: dict[str, list[str]] = {}
     for d in problems or []:
         where = forms.field_of(d, target, FIELDS[target]) if d.file != "proposal" else d.key
         errors.setdefault(where if where in FIELDS[target] else "", []).append(
-            d.message if where in FIELDS[target] else str(d).removeprefix("proposal: "))
+            say.diagnostic(d, located=where not in FIELDS[target] and d.file != "proposal"))
     template = "editor_remove.html.j2" if action == "remove" else f"editor_{target}.html.j2"
     return render(request, template, {
         "registry": registry, "target": target, "action": action, "values": values, "key": key,
         "editing": editing, "reason": reason, "errors": errors, "conflict": conflict,
         "kind": next(k for k, v in TARGETS.items() if v == target), **_choices(request, registry),
         "fact_style": "legal_name" in {f.name for f in dataclasses.fields(Entity)},
+        "item_name": _item_name(say, target, key),
     }, status_code=status_code)
+
+
+def _item_name(say: Any, target: str, key: tuple[str, ...]) -> str:
+    """The item a form is about by its names in the page's language (its ids where the list lacks it)."""
+    if target == "entry" and len(key) == 3:
+        return " · ".join((say.name("entity", key[1]), say.name("section", key[0]), say.name("location", key[2])))
+    return say.name(target, key[0]) if key else ""
 
 
 def _choices(request: Request, registry: Any) -> dict[str, list[tuple[str, str]]]:
@@ -135,7 +153,7 @@ def _choices(request: Request, registry: Any) -> dict[str, list[tuple[str, str]]
         "options": [(i, local(o.name)) for i, o in registry.options.items()],
         "bases": [(i, local(b.name)) for i, b in registry.transfer_bases.items()],
         "kinds": [(i, local(k.name)) for i, k in registry.identifier_kinds.items()],
-        "transfer_kinds": [(k, k) for k in TRANSFER_KINDS],
+        "transfer_kinds": [(k, catalogs()[lang][f"editor.transfer_kind.{k}"]) for k in TRANSFER_KINDS],
     }
 
 
@@ -152,7 +170,7 @@ async def change_form(request: Request) -> Response:
     key = _key(target, request.query_params)
     registry = app.load_registry(_registry_dir(request))
     if not _exists(registry, target, key):
-        raise NotFound(f"the list has no such {target.replace('_', ' ')}: {' / '.join(key)}")
+        raise NotFound(f"the list has no such {target.replace('_', ' ')}: {' / '.join(key)}", code="editor.no_item")
     return _show_form(request, target, "change", forms.values_of(registry, target, key), key=key)
 
 
@@ -161,7 +179,7 @@ async def remove_form(request: Request) -> Response:
     target = _target(request)
     key = _key(target, request.query_params)
     if not _exists(app.load_registry(_registry_dir(request)), target, key):
-        raise NotFound(f"the list has no such {target.replace('_', ' ')}: {' / '.join(key)}")
+        raise NotFound(f"the list has no such {target.replace('_', ' ')}: {' / '.join(key)}", code="editor.no_item")
     return _show_form(request, target, "remove", {"sources": {}}, key=key)
 
 
@@ -172,10 +190,12 @@ async def submit(request: Request) -> Response:
     fields = _fields(data)
     action = forms.one(fields, "action")
     if action not in ("add", "change", "remove"):
-        raise UsageError("the form does not say whether it adds, changes or removes an item; open it again")
+        raise UsageError("the form does not say whether it adds, changes or removes an item; open it again",
+                         code="editor.form")
     key = tuple(fields.get("key") or ())
     if action != "add" and len(key) != (3 if target == "entry" else 1):
-        raise UsageError("the form does not say which item it changes; open it again from the editor")
+        raise UsageError("the form does not say which item it changes; open it again from the editor",
+                         code="editor.form")
     editing = int(forms.one(fields, "editing")) if forms.one(fields, "editing").isdigit() else None
     reason = forms.one(fields, "reason")
     changes = forms.changes_of(target, action, fields, key)
@@ -189,10 +209,12 @@ async def submit(request: Request) -> Response:
         values = forms.values_of_change(changes)
         problems = exc.diagnostics if isinstance(exc, InvalidInput) else []
         return _show_form(request, target, action, values, key=key, editing=editing, reason=reason,
-                          problems=problems, conflict=str(exc) if isinstance(exc, EditConflict) else "",
+                          problems=problems,
+                          conflict=messages(request).error(exc)[0] if isinstance(exc, EditConflict) else "",
                           status_code=409 if isinstance(exc, EditConflict) else 400)
     what = f"#{saved.id}: {saved.summary}; reason: {saved.reason}"
-    await record(request, "registry change edited" if editing else "registry change proposed", what, [saved.id])
+    await record(request, "registry change edited" if editing else "registry change proposed", what, [saved.id],
+                 {"id": saved.id, "reason": saved.reason})
     return see_other(f"/editor/proposals/{saved.id}")
 
 
@@ -209,10 +231,11 @@ def _proposal_context(request: Request, pid: int) -> dict[str, Any]:
     context: dict[str, Any] = {"p": found, "me": _actor(request), "report": None, "words": [], "diffs": [],
                                "problems": [], "registry": app.load_registry(registry_dir)}
     context["next_release"] = approving.next_release(context["registry"].release)
+    context["summary"] = _summary(request)
     context["refusal"] = approving.refusal([found], context["me"])
     if found.status == proposals.OPEN:
         staged = stage(registry_dir, found.changes)
-        context["problems"] = [str(d) for d in staged.errors]
+        context["problems"] = [messages(request).diagnostic(d) for d in staged.errors]
         if staged.registry is not None and not staged.errors:
             report = impact_of(registry_dir, staged.registry, [settings.customers_dir])
             context.update(report=report, words=words(report, language(request)),
@@ -235,7 +258,8 @@ async def edit_proposal(request: Request) -> Response:
     pid = _pid(request)
     found = proposals.proposal(_log(request), pid)
     if found.status != proposals.OPEN:
-        raise EditConflict(f"proposal #{pid} is {found.status}; it can no longer be edited")
+        raise EditConflict(f"proposal #{pid} is {found.status}; it can no longer be edited", code="editor.closed",
+                           params={"id": pid})
     first = found.changes[0]
     key: tuple[str, ...] = ()
     if first["action"] != "add":
@@ -253,12 +277,13 @@ async def _approve(request: Request, ids: list[int]) -> Response:
                                        ids, release=release)
     except approving.FourEyesRefused as exc:
         context = await run_in_threadpool(_proposal_context, request, ids[0])
-        context.update(message="", refused=str(exc))
+        context.update(message="", refused=messages(request).error(exc)[0])
         return render(request, "editor_proposal.html.j2", context, status_code=403)
     where = f"commit {done.commit[:12]}" if done.commit else "the registry change log"
     await record(request, "registry change approved",
                  f"{', '.join(f'#{i}' for i in done.proposals)}: {', '.join(done.files)} written, release "
-                 f"{done.release}, recorded in {where}", [*done.proposals, *([done.commit] if done.commit else [])])
+                 f"{done.release}, recorded in {where}", [*done.proposals, *([done.commit] if done.commit else [])],
+                 {"ids": ", ".join(f"#{i}" for i in done.proposals), "release": done.release})
     return see_other(f"/editor/proposals/{done.proposals[0]}?done=approved")
 
 
@@ -272,7 +297,7 @@ async def approve_many(request: Request) -> Response:
     data = await request.form()
     ids = [int(v) for v in data.getlist("proposal") if isinstance(v, str) and v.isdigit()]
     if not ids:
-        raise UsageError("choose the proposals to approve together")
+        raise UsageError("choose the proposals to approve together", code="editor.choose")
     return await _approve(request, ids)
 
 
@@ -282,7 +307,8 @@ async def withdraw(request: Request) -> Response:
     data = await request.form()
     reason = str(data.get("reason", ""))
     done = await run_in_threadpool(proposals.withdraw, _log(request), _actor(request), pid, reason)
-    await record(request, "registry change withdrawn", f"#{pid}: {done.summary}; {reason}".strip("; "), [pid])
+    await record(request, "registry change withdrawn", f"#{pid}: {done.summary}; {reason}".strip("; "), [pid],
+                 {"id": pid, "reason": reason or "—"})
     return see_other(f"/editor/proposals/{pid}?done=withdrawn")
 
 
@@ -290,7 +316,8 @@ async def history(request: Request) -> Response:
     """Every proposal that was approved or withdrawn, newest first, with its people, reason and sources."""
     log = _log(request)
     items = await run_in_threadpool(proposals.proposals, log)
-    return render(request, "editor_history.html.j2", {"items": [p for p in items if p.status != proposals.OPEN],
+    return render(request, "editor_history.html.j2", {"summary": _summary(request),
+                                                      "items": [p for p in items if p.status != proposals.OPEN],
                                                       "open": [p for p in items if p.status == proposals.OPEN],
                                                       "chain": await run_in_threadpool(log.check)})
 

@@ -20,7 +20,7 @@ from annex_gen.archive.staging import safe_name
 from annex_gen.errors import AnnexGenError, InvalidInput, UsageError
 from annex_gen.lifecycle import cases
 from annex_gen.lifecycle.objections import OUTCOMES
-from annex_gen.web.http import current_user, page, render, see_other
+from annex_gen.web.http import current_user, messages, page, render, see_other
 from annex_gen.web.views.archive import parse_date
 
 FORMATS = {"pdf": ("pdf",), "pdf+docx": ("pdf", "docx")}
@@ -40,10 +40,11 @@ def _text(form: FormData, name: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def _problems(exc: AnnexGenError) -> list[str]:
+def _problems(request: Request, exc: AnnexGenError) -> list[str]:
+    say = messages(request)
     if isinstance(exc, InvalidInput):
-        return [d.message for d in exc.diagnostics if d.severity == "error"]
-    return [str(exc)]
+        return [say.diagnostic(d) for d in exc.diagnostics if d.severity == "error"]
+    return say.error(exc)
 
 
 # The timeline
@@ -102,7 +103,7 @@ async def send(request: Request) -> Response:
             s.archive, s.registry_dir, [_contract_path(entry)], s.out_dir, smtp=None, sender=None,
             formats=formats, actor=_actor(request)))
     except AnnexGenError as exc:
-        return await _send_page(request, customer, _problems(exc), status_code=422)
+        return await _send_page(request, customer, _problems(request, exc), status_code=422)
     return see_other(f"/customers/{customer}/timeline?done={'sent' if not report.failed else 'failed'}")
 
 
@@ -112,7 +113,8 @@ def _contract_path(entry: Any) -> Any:
     path = Path(entry.contract.source)
     if path.suffix.lower() != ".yaml":
         raise UsageError(f"{entry.contract.customer_id} comes from a CRM export ({path.name}); "
-                         "send its annex with `annex-gen send`")
+                         "send its annex with `annex-gen send`", code="lifecycle.crm",
+                         params={"customer": entry.contract.customer_name})
     return path
 
 
@@ -173,12 +175,13 @@ async def add_objection(request: Request) -> Response:
     try:
         received_on = parse_date(values["received_on"], "received on")
         if received_on is None or not notice_id:
-            raise UsageError("choose the notice objected to and the day the objection was received")
+            raise UsageError("choose the notice objected to and the day the objection was received",
+                             code="lifecycle.choose_notice")
         objection = await run_in_threadpool(lambda: cases.objection_add(
             _settings(request).archive, customer=customer, notice_id=notice_id, received_on=received_on,
             sender=values["sender"], text=values["text"], letter=letter, actor=_actor(request)))
     except AnnexGenError as exc:
-        return await objections_page(request, _problems(exc), values, status_code=422)
+        return await objections_page(request, _problems(request, exc), values, status_code=422)
     return see_other(f"/customers/{objection.customer_id}/timeline?done=objection")
 
 
@@ -192,7 +195,7 @@ async def resolve_objection(request: Request) -> Response:
             _settings(request).archive, objection_id, outcome=_text(form, "outcome"), resolved_on=resolved_on,
             note=_text(form, "note"), actor=_actor(request)))
     except AnnexGenError as exc:
-        return await objections_page(request, _problems(exc), status_code=422)
+        return await objections_page(request, _problems(request, exc), status_code=422)
     return see_other(f"/customers/{objection.customer_id}/timeline?done=resolved")
 
 

@@ -10,8 +10,7 @@ from starlette.routing import Route
 
 from annex_gen import app
 from annex_gen.errors import AnnexGenError, InvalidInput, UsageError
-from annex_gen.inputs.registry import ENTITY_FACTS
-from annex_gen.web.http import messages, page, render, see_other, t
+from annex_gen.web.http import messages, page, render, see_other
 from annex_gen.web.views.archive import _text, parse_date
 from annex_gen.web.views.audit import actor
 
@@ -19,14 +18,6 @@ from annex_gen.web.views.audit import actor
 def _contracts(request: Request) -> list:
     customers = request.app.state.settings.customers_dir
     return [customers] if customers.is_dir() else []
-
-
-def fact_label(request: Request, fact) -> str:  # noqa: ANN001
-    """What a fact is, in the page's language: an entity's fact as 'Cyclr: rekisteröity osoite'."""
-    parts = fact.key.split(".")
-    if len(parts) == 3 and parts[0] == "entities" and parts[2] in ENTITY_FACTS and ": " in fact.label:
-        return f"{fact.label.rsplit(': ', 1)[0]}: {t(request, 'signoff.fact_kind.' + parts[2])}"
-    return fact.label
 
 
 async def _page(request: Request, *, problem: str | None = None, problems: list | None = None,
@@ -37,12 +28,13 @@ async def _page(request: Request, *, problem: str | None = None, problems: list 
     keys = {f.key for f in facts}
     others = [d for d in blockers if d.key not in keys]
     releases = await run_in_threadpool(app.release_list, s.archive)
+    say = messages(request)
     current = next((r for r in reversed(releases) if registry and r.digest == registry.digest), None)
     return render(request, "releases.html.j2", {
         "registry": registry, "facts": facts, "others": others, "releases": list(reversed(releases)),
         "current": current, "problem": problem, "problems": problems or [], "form": form or {},
         "confirmed": request.query_params.get("confirmed", ""), "approved": request.query_params.get("approved", ""),
-        "fact_label": lambda fact: fact_label(request, fact),
+        "fact_label": lambda fact: say.fact(fact.key, fact.label),
     }, status_code=status_code)
 
 
