@@ -1,0 +1,119 @@
+"""Change notices as jobs on a team's queue: planned where started, rendered by workers, one killed with SIGKILL;
+the folder they give back equals, byte for byte, what `annex-gen notices` writes on one machine."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from batch_support import ROOT, add_mailer_entry, cli, make_contracts
+from team_support import Worker, migrated, query, wait_for
+
+NOTICES = ("--from", "registry", "--notice-date", "2026-12-01", "--effective-date", "2027-01-15")
+
+
+@pytest.fixture
+def new_registry(tmp_path: Path) -> Path:
+    """The project's registry plus a new sub-processor for LianaMailer in the EU (every EU mailer contract)."""
+    directory = tmp_path / "registry-new"
+    shutil.copytree(ROOT / "registry", directory)
+    add_mailer_entry(directory)
+    return directory
+
+
+def every_file(folder: Path) -> dict[str, bytes]:
+    """Every file under folder, by relative path."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_notices_queued_survive_a_killed_worker_and_equal_a_local_run(tmp_path: Path, postgres_server,
+                                                                      new_registry: Path) -> None:
+    url = migrated(postgres_server)
+    contracts = tmp_path / "contracts"
+    make_contracts(contracts, 60)  # ten EU mailer contracts: ten notices
+    queued = cli("notices", "--archive", url, *NOTICES, "--to", new_registry, "--detach", contracts)
+    assert queued.returncode == 0, queued.stderr
+    assert queued.stdout.startswith("run 1: 10 notice(s) to write by the workers")
+    assert query(url, "SELECT kind, notice_date::text, total, to_render FROM annex_team.runs") == [
+        ("notices", "2026-12-01", 10, 10)]
+    assert query(url, "SELECT count(*) FROM annex_queue.procrastinate_jobs WHERE status = 'todo'") == [(10,)]
+    # Nothing is written out before the run has finished.
+    early = cli("documents", "export", tmp_path / "early", "--notices", "1", "--archive", url)
+    assert early.returncode == 2 and "run 1 is not finished yet" in early.stderr
+    first = Worker(url, tmp_path / "w1.log", "w1")
+    second = Worker(url, tmp_path / "w2.log", "w2")
+    try:
+        written = "SELECT count(*) FROM annex_team.run_items WHERE status = 'generated'"
+        doing = "SELECT count(*) FROM annex_queue.procrastinate_jobs WHERE status = 'doing'"
+        wait_for(lambda: query(url, written)[0][0] >= 1 and query(url, doing)[0][0] == 2, 240,
+                 "both workers rendering notices")
+        held = query(url, "SELECT args FROM annex_queue.procrastinate_jobs WHERE status = 'doing'")
+        first.kill()
+        wait_for(lambda: query(url, "SELECT finished_at FROM annex_team.runs WHERE id = 1")[0][0], 300,
+                 "the notices run to finish with one worker")
+    finally:
+        first.stop()
+        assert second.stop() == 0
+    assert dict(query(url, "SELECT status, count(*) FROM annex_team.run_items GROUP BY status")) == {"generated": 10}
+    assert len(held) == 2
+    retried = query(url, "SELECT position FROM annex_team.run_items WHERE attempts > 1")
+    log = (tmp_path / "w2.log").read_text()
+    assert retried or "done already" in log, "the held job was not run again"
+    assert "was held by a worker that stopped; queued again" in log
+    # One notice each, four files each; no annex stored among the batch's documents.
+    assert query(url, "SELECT count(*), count(DISTINCT customer_id) FROM annex_team.notices") == [(10, 10)]
+    assert query(url, "SELECT count(*) FROM annex_team.notice_files") == [(40,)]
+    assert query(url, "SELECT count(*) FROM annex_team.documents") == [(0,)]
+
+    exported = cli("documents", "export", tmp_path / "team", "--notices", "1", "--archive", url)
+    assert exported.returncode == 0, exported.stderr
+    local = cli("notices", *NOTICES, "--to", new_registry, "--out", tmp_path / "local", contracts)
+    assert local.returncode == 0, local.stderr
+    team_files, local_files = every_file(tmp_path / "team"), every_file(tmp_path / "local")
+    assert len(local_files) == 41 and "notices.csv" in local_files
+    assert team_files.keys() == local_files.keys()
+    assert [name for name in team_files if team_files[name] != local_files[name]] == []
+
+    # Followed to its end: the same notices again (stored once), written into --out as a local run prints them.
+    worker = Worker(url, tmp_path / "w3.log", "w3")
+    try:
+        followed = cli("notices", "--archive", url, *NOTICES, "--to", new_registry, "--out", tmp_path / "followed",
+                       contracts)
+    finally:
+        assert worker.stop() == 0
+    assert followed.returncode == 0, followed.stderr
+    assert followed.stdout.splitlines()[-1] == (
+        f"10 notice(s) written, 50 customer(s) unaffected, 0 failed; mail-merge summary: "
+        f"{tmp_path / 'followed' / 'notices.csv'}")
+    assert followed.stdout.splitlines()[:-1] == local.stdout.replace(str(tmp_path / "local"),
+                                                                     str(tmp_path / "followed")).splitlines()[:-1]
+    assert every_file(tmp_path / "followed") == local_files
+    assert "stored already" in (tmp_path / "w3.log").read_text()
+    assert query(url, "SELECT count(*) FROM annex_team.notices") == [(10,)]
+    runs = cli("runs", "--archive", url)
+    assert "run 2 (notices dated 2026-12-01): 10/10 done (10 written, 0 with nothing to notify, 0 failed" in runs.stdout
+    assert "run 1 (notices dated 2026-12-01): 10/10 done" in runs.stdout
+
+
+def test_notices_of_the_database_contracts_and_the_single_machine_defaults(tmp_path: Path, postgres_server,
+                                                                          new_registry: Path) -> None:
+    url = migrated(postgres_server)
+    empty = cli("notices", "--archive", url, *NOTICES, "--to", new_registry, "--detach")
+    assert empty.returncode == 2 and "holds no contracts yet" in empty.stderr
+    make_contracts(tmp_path / "contracts", 6)
+    assert cli("contracts", "import", tmp_path / "contracts", "--archive", url, "--by", "maija").returncode == 0
+    queued = cli("notices", "--archive", url, *NOTICES, "--to", new_registry, "--detach")
+    assert queued.returncode == 0 and queued.stdout.startswith("run 1: 1 notice(s)"), queued.stderr
+    assert query(url, "SELECT customer_id, source FROM annex_team.run_items") == [("c000", "database:c000@v1")]
+    # One run at a time, whatever its kind.
+    batch = cli("batch", "--archive", url, "--detach")
+    assert batch.returncode == 1 and "run 1 is not finished yet" in batch.stderr
+    # A directory archive (and no archive) writes the notices here, as before; --detach is refused there.
+    detached = cli("notices", *NOTICES, "--to", new_registry, "--detach", "--archive", tmp_path / "archive",
+                   tmp_path / "contracts")
+    assert detached.returncode == 2 and "--detach needs --archive URL" in detached.stderr
+    here = cli("notices", *NOTICES, "--to", new_registry, "--archive", tmp_path / "archive", "--out",
+               tmp_path / "here", tmp_path / "contracts")
+    assert here.returncode == 0, here.stderr
+    assert "1 notice(s) written" in here.stdout and (tmp_path / "here" / "notices.csv").is_file()
