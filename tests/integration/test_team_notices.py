@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 from batch_support import ROOT, add_mailer_entry, cli, make_contracts
+from starlette.testclient import TestClient
 from team_support import Worker, migrated, query, wait_for
+
+from annex_gen import app
+from annex_gen.web import Settings, create_app
+from legal_web_support import add_mailer_subprocessor, example_contracts, registry_repo
+from web_support import csrf
 
 NOTICES = ("--from", "registry", "--notice-date", "2026-12-01", "--effective-date", "2027-01-15")
 
@@ -117,3 +123,69 @@ def test_notices_of_the_database_contracts_and_the_single_machine_defaults(tmp_p
                tmp_path / "here", tmp_path / "contracts")
     assert here.returncode == 0, here.stderr
     assert "1 notice(s) written" in here.stdout and (tmp_path / "here" / "notices.csv").is_file()
+
+
+def _app(tmp_path: Path, name: str, registry: Path, **settings) -> TestClient:
+    return TestClient(create_app(Settings(registry_dir=registry, customers_dir=tmp_path / name / "contracts",
+                                          out_dir=tmp_path / name / "output", **settings)),
+                      base_url="http://127.0.0.1", follow_redirects=False)
+
+
+def _release_ref(client: TestClient, registry: Path, label: str) -> str:
+    choices = app.release_choices(registry, client.app.state.settings.out_dir / "_notices")
+    return next(r.ref for r in choices.releases if r.label == label)
+
+
+def test_the_changes_page_queues_the_notices_and_every_instance_shows_them(tmp_path: Path, postgres_server) -> None:
+    url = migrated(postgres_server)
+    registry = registry_repo(tmp_path / "repo")
+    customers = example_contracts(tmp_path / "customers", "kauppahuone-aalto", "esimerkki-oy", "nordic-webshop")
+    assert cli("contracts", "import", customers, "--archive", url, "--by", "maija").returncode == 0
+    add_mailer_subprocessor(registry)  # release 2026.12.1: a new sub-processor for the EU mailer customers
+    worker = Worker(url, tmp_path / "w.log", "w")
+    try:
+        with _app(tmp_path, "a", registry, archive=url, team_url=url) as a, \
+                _app(tmp_path, "b", registry, archive=url, team_url=url) as b:
+            old = _release_ref(a, registry, "2026.11.1")
+            assert a.post("/changes/batch", data={"csrf_token": csrf(a, "/changes")}).status_code == 303
+            wait_for(lambda: b.get("/changes/batch/progress").json()["state"] == "finished", 180, "the batch")
+            queued = a.post("/changes/notices", data={"csrf_token": csrf(a, "/changes"), "from": old,
+                                                      "notice_date": "2026-12-01"})
+            assert queued.status_code == 303 and queued.headers["location"] == "/changes/batch"
+            progress = wait_for(lambda: (p := b.get("/changes/batch/progress").json())["state"] == "finished" and p,
+                                180, "the notices run")
+            assert (progress["total"], progress["generated"], progress["failed"]) == (2, 2, 0)
+            page = b.get("/changes/batch", headers={"Accept-Language": "en"})
+            assert "Writing the change notices of 2026-12-01" in page.text
+            assert "2 of 2 done: 2 written, 0 with nothing to notify, 0 failed" in page.text
+            assert 'href="/changes/notices/2026-12-01"' in page.text
+            for client in (a, b):  # each instance writes the finished run into its notices folder
+                listed = client.get(f"/changes/notices/2026-12-01?from={old}", headers={"Accept-Language": "en"})
+                assert listed.status_code == 200
+                assert "Kauppahuone Aalto" in listed.text and "Esimerkki Oy" in listed.text
+                assert client.get("/changes/notices/2026-12-01/notices.zip").status_code == 200
+                # the notices moved the baseline, on every instance, once the run had finished
+                assert "Changes in the list (0)" in client.get("/changes", headers={"Accept-Language": "en"}).text
+            entries = [e for e in app.audit_entries(url) if e.action == "notices written"]
+            assert len(entries) == 1 and "run 2 queued: 2 notice(s) dated 2026-12-01" in entries[0].what
+    finally:
+        assert worker.stop() == 0
+    folder_a = every_file(tmp_path / "a" / "output" / "_notices")
+    folder_b = every_file(tmp_path / "b" / "output" / "_notices")
+    assert folder_a == folder_b and "notified.json" in folder_a and "2026-12-01/notices.csv" in folder_a
+    # Each notice encloses the annex the team's batch stored for the contract: one document, one ID.
+    stored = dict(query(url, "SELECT customer_id, document_id FROM annex_team.documents"))
+    enclosed = dict(query(url, "SELECT customer_id, annex_document_id FROM annex_team.notices"))
+    assert enclosed == {cid: stored[cid] for cid in ("kauppahuone-aalto", "esimerkki-oy")}
+    # The same change on one machine: the Changes page's batch, then its notices; the same files, byte for byte.
+    with _app(tmp_path, "single", registry, archive=tmp_path / "archive") as single:
+        shutil.copytree(customers, tmp_path / "single" / "contracts")
+        assert single.post("/changes/batch", data={"csrf_token": csrf(single, "/changes")}).status_code == 303
+        assert single.app.state.batch_runner.wait(300).state == "finished"
+        written = single.post("/changes/notices", data={"csrf_token": csrf(single, "/changes"),
+                                                        "from": _release_ref(single, registry, "2026.11.1"),
+                                                        "notice_date": "2026-12-01"})
+        assert written.status_code == 303
+    local = every_file(tmp_path / "single" / "output" / "_notices")
+    assert local.keys() == folder_a.keys()
+    assert [name for name in local if local[name] != folder_a[name]] == []

@@ -41,6 +41,7 @@ class BatchProgress:
     last: str = ""  # the customer the last event was about
     error: str | None = None
     result: BatchResult | None = None
+    notice_date: str = ""  # a team's notices run: the date of the notices it writes
 
     @property
     def percent(self) -> int:

@@ -257,7 +257,12 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
                        help="the old registry: a directory or a git revision (e.g. HEAD~1, v2026.11.1)")
         p.add_argument("--to", dest="new", default=None, metavar="NEW",
                        help="the new registry: a directory or a git revision (default: --registry)")
-        add_archive_argument(p, "; the new annexes are final where it holds legal's approval of NEW, else drafts")
+        add_archive_argument(p, "; the new annexes are final where it holds legal's approval of NEW, else drafts"
+                             + ("" if name == "diff" else
+                                ". A team's database (a postgresql:// URL with the team schema) makes it a team's "
+                                "run: one job per notice on its queue for `annex-gen worker`, the files stored "
+                                "there and written into --out once the run has finished (without CUSTOMERS: the "
+                                "database's contracts); --jobs unused"))
         if name == "diff":
             p.add_argument("--json", action="store_true", help="print JSON instead of text")
             p.set_defaults(func=cmd_diff)

@@ -234,15 +234,19 @@ class SharedContracts:
     def folder(self) -> Path:
         return self.mirror.folder
 
-    def sync(self) -> int:
-        """Bring the working copy up to date with the database; return the last stored document's seq."""
+    def sync(self) -> tuple[int, int]:
+        """Bring the working copy up to date with the database; return the last stored document's seq and the
+        last finished notices run's id."""
         with connected(self.url) as con:
             return self.sync_on(con)
 
-    def sync_on(self, con: Any) -> int:
+    def sync_on(self, con: Any) -> tuple[int, int]:
         """sync() on an open connection."""
+        from annex_gen.team import notice_runs
+
         self.mirror.sync(con)
-        return con.execute("SELECT coalesce(max(seq), 0) FROM documents").fetchone()[0]
+        latest = con.execute("SELECT coalesce(max(seq), 0) FROM documents").fetchone()[0]
+        return latest, notice_runs.finished_marker(con)
 
     def save(self, registry_dir: Path, form: ContractForm, *, editing: str | None, digest: str,
              saved_by: str) -> Saved:
@@ -266,9 +270,9 @@ class SharedContracts:
         return saved
 
 
-def before_page(url: str, shared: SharedContracts, user: str | None) -> tuple[int, int | None]:
+def before_page(url: str, shared: SharedContracts, user: str | None) -> tuple[tuple[int, int], int | None]:
     """What a page needs first, on one connection: the working copy brought up to date (the last stored
-    document's seq), and the signed-in user's session generation (None without one)."""
+    document's seq and finished notices run), and the signed-in user's session generation (None without one)."""
     from annex_gen.team import sessions
 
     with connected(url) as con:
@@ -322,4 +326,4 @@ def batch_progress(url: str) -> BatchProgress:
     return BatchProgress(
         FAILED if state.error else FINISHED if state.finished else RUNNING, state.started_by, state.started_at,
         state.finished_at, state.done, state.total, state.to_render, c.get("generated", 0), c.get("unchanged", 0),
-        c.get("failed", 0), state.last, state.error)
+        c.get("failed", 0), state.last, state.error, notice_date=state.notice_date)
