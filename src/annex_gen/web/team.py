@@ -54,15 +54,22 @@ class DocumentCopy:
         self.url, self.out_dir, self.notices_dir = url, out_dir, notices_dir
         self.seen = 0
         self.seen_notices = 0
-        self._thread: threading.Thread | None = None
+        self._thread: threading.Thread | None = None  # set while a copy runs (under _lock)
+        self._again = False  # something new was stored while the copy ran: it copies once more
         self._lock = threading.Lock()
+        self._notices_copied = threading.Event()
+        self._notices_copied.set()
 
     def kick(self, latest: tuple[int, int]) -> None:
-        """Start a copy of what is new when a document after the last copied one was stored (or a notices run
-        finished), unless one runs."""
+        """Copy what is new when a document after the last copied one was stored (or a notices run finished):
+        start a copy, or have the running one copy once more."""
         with self._lock:
-            if (latest[0] <= self.seen and latest[1] <= self.seen_notices) or (
-                    self._thread is not None and self._thread.is_alive()):
+            if latest[0] <= self.seen and latest[1] <= self.seen_notices:
+                return
+            if latest[1] > self.seen_notices:
+                self._notices_copied.clear()
+            if self._thread is not None:
+                self._again = True
                 return
             self._thread = threading.Thread(target=self._copy, name="annex-gen-documents", daemon=True)
             self._thread.start()
@@ -73,14 +80,28 @@ class DocumentCopy:
         if thread is not None:
             thread.join(timeout)
 
+    def wait_notices(self, timeout: float | None = None) -> None:
+        """Wait until the running copy has written the finished notices runs (the documents may go on)."""
+        self._notices_copied.wait(timeout)
+
     def _copy(self) -> None:
         from annex_gen.team import documents, notice_runs
         from annex_gen.team.usecases import connected
 
-        with contextlib.suppress(Exception):  # the database or the disk failing: tried again on the next page
-            with connected(self.url) as con:
-                self.seen = documents.copy_new(con, self.out_dir, self.seen)
-                self.seen_notices = notice_runs.copy_finished(con, self.notices_dir, self.seen_notices)
+        while True:
+            with contextlib.suppress(Exception):  # the database or the disk failing: tried again on the next page
+                with connected(self.url) as con:  # the notices first: a few files, and pages wait for them
+                    self.seen_notices = notice_runs.copy_finished(con, self.notices_dir, self.seen_notices)
+                    with self._lock:
+                        if not self._again:  # else a notices run may have finished since: the next round says
+                            self._notices_copied.set()
+                    self.seen = documents.copy_new(con, self.out_dir, self.seen)
+            with self._lock:
+                if not self._again:
+                    self._thread = None
+                    self._notices_copied.set()
+                    return
+                self._again = False
 
 
 def document_copy(state: Any) -> DocumentCopy | None:
@@ -95,11 +116,11 @@ def document_copy(state: Any) -> DocumentCopy | None:
     return state.document_copy
 
 
-async def copied(request: Request, timeout: float = 30) -> None:
-    """Wait for the copy the page started (documents and finished notices), so the page reads what is stored."""
+async def notices_copied(request: Request, timeout: float = 30) -> None:
+    """Wait until the copy the page started has written the finished notices runs, so the page reads them."""
     copy = document_copy(request.app.state)
     if copy is not None:
-        await run_in_threadpool(copy.wait, timeout)
+        await run_in_threadpool(copy.wait_notices, timeout)
 
 
 SESSION_KEY = "team_sessions"  # the user's session generation in the database when the session began
