@@ -115,6 +115,15 @@ def test_notices_of_the_database_contracts_and_the_single_machine_defaults(tmp_p
     # One run at a time, whatever its kind.
     batch = cli("batch", "--archive", url, "--detach")
     assert batch.returncode == 1 and "run 1 is not finished yet" in batch.stderr
+    assert cli("worker", "--archive", url, "--once").returncode == 0
+    assert query(url, "SELECT status FROM annex_team.run_items") == [("generated",)]
+    # A contract that cannot be read is named, and the others' notices are queued all the same.
+    broken = tmp_path / "broken"
+    shutil.copytree(tmp_path / "contracts", broken)
+    (broken / "zz-broken.yaml").write_text("customer: [\n", encoding="utf-8")
+    partly = cli("notices", "--archive", url, *NOTICES, "--to", new_registry, "--detach", broken)
+    assert partly.returncode == 1 and partly.stdout.startswith("run 2: 1 notice(s)")
+    assert "zz-broken.yaml" in partly.stderr and "failed:" in partly.stderr and "Traceback" not in partly.stderr
     # A directory archive (and no archive) writes the notices here, as before; --detach is refused there.
     detached = cli("notices", *NOTICES, "--to", new_registry, "--detach", "--archive", tmp_path / "archive",
                    tmp_path / "contracts")

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from annex_gen.archive.index import ARCHIVE_ENV, shown_url
-from annex_gen.cli.common import err
+from annex_gen.cli.common import err, indent
 from annex_gen.errors import UsageError
 
 
@@ -104,6 +104,9 @@ def cmd_notices_queued(args: argparse.Namespace, progress: Any, print_notices: A
         print(f"run {queued.run_id}: {len(queued.notices)} notice(s) to write by the workers; `annex-gen runs "
               f"--archive URL` shows its progress, `annex-gen documents export DIR --notices {queued.run_id}` "
               "writes them out once it has finished")
+        for c in report.with_status("error"):
+            err(f"{c.customer_id or c.source}: failed:")
+            err(indent(c.error or ""))
         return 1 if report.with_status("error") else 0
     if queued.notices:
         err(f"run {queued.run_id} queued; waiting for workers (`annex-gen worker --archive URL`); Ctrl-C stops "
