@@ -11,7 +11,6 @@ byte for byte, as `annex-gen notices` writes on one machine.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import re
 from pathlib import Path, PurePosixPath
@@ -135,8 +134,3 @@ def copy_finished(con: Any, notices_root: Path, after: int) -> int:
         last = run_id
     return last
 
-
-def notice_date_of(con: Any, run_id: int) -> dt.date | None:
-    """The notice date of a notices run, or None."""
-    row = con.execute("SELECT notice_date FROM runs WHERE id = %s", (run_id,)).fetchone()
-    return row[0] if row else None
