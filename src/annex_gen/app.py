@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from dataclasses import replace as dataclass_replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from annex_gen.errors import ArchiveError, Diagnostic, InvalidInput, UsageError
 from annex_gen.model import Annex, Registry
@@ -443,7 +443,7 @@ def record_notified(notices_dir: Path, version: str, notice_date: dt.date) -> No
 
 
 def impact(registry_dir: Path, old: str, new: str | None, paths: Iterable[Path],
-           archive: str | Path | None = None) -> ImpactReport:
+           archive: str | Path | None = None, sources: list[Any] | None = None) -> ImpactReport:
     """The diff from registry `old` to `new` (directories or git revisions) and whom it reaches.
 
     Both are resolved with the new registry's status (final where the archive holds legal's approval of
@@ -459,7 +459,7 @@ def impact(registry_dir: Path, old: str, new: str | None, paths: Iterable[Path],
     new_registry = with_status(new_registry, archive)
     if old_registry.status != new_registry.status:
         old_registry = dataclasses.replace(old_registry, status=new_registry.status)
-    sources, failures = gather(paths)
+    sources, failures = (sources, []) if sources is not None else gather(paths)  # sources: a team's database
     # the annexes in force were dated under the old list; a notice dates the new annex itself
     loaded = load_all(new_registry, sources, failures, check_date=False)
     return impact_of(old_registry, new_registry, loaded.contracts,

@@ -14,15 +14,16 @@ def test_migrate_installs_the_team_schema_and_the_queue_once(postgres_server) ->
     url = postgres_server.database()
     first = cli("archive", "migrate", "--archive", url)
     assert first.returncode == 0, first.stderr
-    assert "team schema created at version 2" in first.stdout
+    assert "team schema created at version 3" in first.stdout
     assert "job queue schema installed (procrastinate 3." in first.stdout
     again = cli("archive", "migrate", "--archive", url)
-    assert again.returncode == 0 and "team schema version 2; nothing to migrate" in again.stdout
+    assert again.returncode == 0 and "team schema version 3; nothing to migrate" in again.stdout
     assert "job queue schema of procrastinate 3." in again.stdout and "nothing to migrate" in again.stdout
     tables = {r[0] for r in query(url, "SELECT table_schema || '.' || table_name FROM information_schema.tables")}
     assert {"annex_queue.procrastinate_jobs", "annex_queue.procrastinate_workers", "annex_team.documents",
             "annex_team.contracts", "annex_team.runs", "annex_team.run_items", "annex_team.uploads",
-            "annex_team.upload_chunks", "annex_team.session_ends", "annex_team.signin_failures"} <= tables
+            "annex_team.upload_chunks", "annex_team.session_ends", "annex_team.signin_failures",
+            "annex_team.notices", "annex_team.notice_files"} <= tables
     assert not any(t.startswith("public.procrastinate") for t in tables)
 
 

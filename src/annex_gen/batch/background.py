@@ -43,6 +43,7 @@ class BatchProgress:
     error_code: str = ""  # the error's text in the web catalogs (msg.<code>), with error_params
     error_params: dict[str, Any] = field(default_factory=dict)
     result: BatchResult | None = None
+    notice_date: str = ""  # a team's notices run: the date of the notices it writes
 
     @property
     def percent(self) -> int:

@@ -23,6 +23,7 @@ import dataclasses
 import datetime as dt
 import io
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -163,6 +164,72 @@ def build_notice(report: ImpactReport, impact: CustomerImpact, dates: NoticeDate
                   address_text, unresolved_text)
 
 
+# A notice as data: what a worker of a team's queue renders it from
+
+
+def notice_payload(notice: Notice) -> str:
+    """The notice as JSON: everything its PDF, DOCX, enclosed annex and summary row are made of."""
+    impact, contract, annex = notice.impact, notice.impact.contract, notice.impact.new_annex
+    assert contract is not None and annex is not None
+    d = notice.dates
+    return json.dumps({
+        "notice_id": notice.notice_id, "company_name": notice.company_name,
+        "objection_manner": notice.objection_manner, "registry_version": notice.registry_version,
+        "objection_address": notice.objection_address, "objection_unresolved": notice.objection_unresolved,
+        "dates": {"notice_date": d.notice_date.isoformat(), "effective_date": d.effective_date.isoformat(),
+                  "objection_deadline": d.objection_deadline.isoformat(), "period_days": d.period_days,
+                  "objection_days": d.objection_days, "resolution_days": d.resolution_days},
+        "impact": {"customer_id": impact.customer_id, "source": impact.source, "status": impact.status,
+                   "customer_name": impact.customer_name, "language": impact.language,
+                   "changes": list(impact.changes),
+                   "rows": [r.to_dict() for r in impact.annex.rows],
+                   "other": [o.to_dict() for o in impact.annex.other]},
+        "contract": {"customer_id": contract.customer_id, "customer_name": contract.customer_name,
+                     "date": contract.date.isoformat(), "region": contract.region, "language": contract.language,
+                     "products": list(contract.products), "business_id": contract.business_id,
+                     "contact_email": contract.contact_email, "reference": contract.reference,
+                     "source": contract.source, "replaces": contract.replaces, "by_notice": contract.by_notice},
+        "annex": annex.to_dict(), "customer_register_id": annex.customer_register.id,
+    }, ensure_ascii=False, sort_keys=True)
+
+
+def notice_of(payload: str) -> Notice:
+    """The notice a payload carries (notice_payload's inverse, as far as rendering and the summary read it)."""
+    from annex_gen.changes.annex_diff import AnnexDiff, OtherChange, RowChange
+    from annex_gen.model import Annex, AnnexEntry
+
+    data = json.loads(payload)
+    d, i, c = data["dates"], data["impact"], data["contract"]
+    rows = tuple(RowChange(r["kind"], r["subprocessor"], r["section"], r["section_title"],
+                           AnnexEntry.from_dict(r["old"]) if r["old"] else None,
+                           AnnexEntry.from_dict(r["new"]) if r["new"] else None,
+                           r["old_section_title"], tuple(r["fields"])) for r in i["rows"])
+    other = tuple(OtherChange(o["key"], o["old"], o["new"]) for o in i["other"])
+    contract = Contract(c["customer_id"], c["customer_name"], dt.date.fromisoformat(c["date"]), c["region"],
+                        c["language"], tuple(c["products"]), business_id=c["business_id"],
+                        contact_email=c["contact_email"], reference=c["reference"], source=c["source"],
+                        replaces=c["replaces"], by_notice=c["by_notice"])
+    impact = CustomerImpact(i["customer_id"], i["source"], i["status"], i["customer_name"], i["language"],
+                            tuple(i["changes"]), AnnexDiff(rows, other), contract=contract,
+                            new_annex=Annex.from_dict(data["annex"], customer_register_id=data["customer_register_id"]))
+    dates = NoticeDates(dt.date.fromisoformat(d["notice_date"]), dt.date.fromisoformat(d["effective_date"]),
+                        dt.date.fromisoformat(d["objection_deadline"]), d["period_days"], d["objection_days"],
+                        d["resolution_days"])
+    return Notice(data["notice_id"], impact, dates, data["company_name"], data["objection_manner"],
+                  data["registry_version"], data["objection_address"], data["objection_unresolved"])
+
+
+def render_notice(notice: Notice, engine: str) -> list[tuple[str, str, bytes]]:
+    """The notice's four files: (kind, path relative to the notices folder, bytes), the enclosed annex last."""
+    annex = notice.impact.new_annex
+    assert annex is not None
+    cid = notice.impact.customer_id
+    files = [(f"notice_{fmt}", f"{cid}/{notice.notice_id}.{fmt}", render(notice, fmt, engine))
+             for fmt in DOCUMENT_FORMATS]
+    return files + [(f"annex_{fmt}", f"{annex.customer_id}/{annex.document_id}.{fmt}", render(annex, fmt, engine))
+                    for fmt in DOCUMENT_FORMATS]
+
+
 # Writing
 
 
@@ -216,22 +283,18 @@ def summary_csv(written: list[WrittenNotice], out_dir: Path) -> bytes:
 
 def _write_notice(job: tuple[Notice, str], out_dir: Path, registry: Registry) -> tuple:
     """Write one notice and its new annex with a PDF engine; ('ok', {kind: path}) or ('failed', reason)."""
-    from annex_gen.output.generate import output_path
-
     notice, engine = job
     impact = notice.impact
     assert impact.contract is not None
     try:
-        annex = impact.new_annex or resolve(registry, impact.contract)
+        if impact.new_annex is None:
+            notice = dataclasses.replace(notice, impact=dataclasses.replace(
+                impact, new_annex=resolve(registry, impact.contract)))
         # Render all four files before writing any, so a failure leaves no notice without its annex.
-        planned = [(f"notice_{fmt}", out_dir / impact.customer_id / f"{notice.notice_id}.{fmt}",
-                    render(notice, fmt, engine)) for fmt in DOCUMENT_FORMATS]
-        planned += [(f"annex_{fmt}", output_path(out_dir, annex, fmt), render(annex, fmt, engine))
-                    for fmt in DOCUMENT_FORMATS]
         files = {}
-        for kind, path, data in planned:
-            write_atomic(path, data)
-            files[kind] = path
+        for kind, rel, data in render_notice(notice, engine):
+            write_atomic(out_dir / rel, data)
+            files[kind] = out_dir / rel
     except AnnexGenError as exc:
         return ("failed", str(exc))
     except Exception as exc:  # noqa: BLE001 - one broken notice must not stop the others
@@ -253,9 +316,13 @@ def dated_from(impact: CustomerImpact, registry: Registry, effective: dt.date) -
     return dataclasses.replace(impact, contract=contract, new_annex=annex)
 
 
-def as_generated(impact: CustomerImpact, registry: Registry, record: Any, batch_dir: Path) -> CustomerImpact:
+def as_generated(impact: CustomerImpact, registry: Registry, record: Any,
+                 batch_dir: Path | Callable[[str, str], str | None]) -> CustomerImpact:
     """The impact with the new annex a batch into batch_dir generates for the contract, as batch.run decides
-    it: the annex names the one it replaces when the batch had generated another before (record)."""
+    it: the annex names the one it replaces when the batch had generated another before (record).
+
+    batch_dir may instead be a function (customer id, document ID) -> the `replaces` of that generated
+    annex (a team's stored documents)."""
     assert impact.contract is not None
     contract = impact.contract
     annex = resolve(registry, contract)
@@ -263,7 +330,8 @@ def as_generated(impact: CustomerImpact, registry: Registry, record: Any, batch_
         if record.content_hash != annex.content_hash():  # not generated yet: the batch will name the old one
             replaced: str | None = record.document_id
         else:  # generated already, naming the annex it replaced: read which from the file written
-            replaced = _replaced_in(batch_dir / impact.customer_id / f"{record.document_id}.pdf")
+            replaced = (batch_dir(impact.customer_id, record.document_id) if callable(batch_dir) else
+                        _replaced_in(batch_dir / impact.customer_id / f"{record.document_id}.pdf"))
         if replaced:
             annex = resolve(registry, dataclasses.replace(contract, replaces=replaced))
     return dataclasses.replace(impact, new_annex=annex)
@@ -271,18 +339,51 @@ def as_generated(impact: CustomerImpact, registry: Registry, record: Any, batch_
 
 def _replaced_in(pdf_path: Path) -> str | None:
     """The `replaces` of the annex embedded in a generated PDF, or None."""
+    try:
+        data = pdf_path.read_bytes()
+    except OSError:
+        return None
+    return replaced_in_pdf(data, str(pdf_path))
+
+
+def replaced_in_pdf(data: bytes, label: str) -> str | None:
+    """The `replaces` of the annex embedded in a generated PDF's bytes, or None."""
     from annex_gen.archive.pdfinfo import open_pdf, read_annex_json
 
     try:
-        pdf = open_pdf(pdf_path.read_bytes(), str(pdf_path))
+        pdf = open_pdf(data, label)
         try:
-            annex = read_annex_json(pdf, str(pdf_path))
+            annex = read_annex_json(pdf, label)
         finally:
             pdf.close()
-    except (OSError, AnnexGenError):
+    except AnnexGenError:
         return None
     contract = annex.get("contract") if annex else None
     return contract.get("replaces") if isinstance(contract, dict) else None
+
+
+def plan_notices(report: ImpactReport, *, notice_date: dt.date, effective_date: dt.date | None = None,
+                 records: Mapping[str, Any] | None = None,
+                 batch_dir: Path | Callable[[str, str], str | None] | None = None) -> tuple[list[Notice], list[str]]:
+    """The notice of every affected customer, and the customers with nothing to notify (only ids changed).
+
+    Without batch_dir the annex enclosed is dated the effective date and names the annex it replaces;
+    with it, it is the document a batch generated (records: each customer's latest, by customer id).
+    Raise NoticeDateError when the effective date is too early."""
+    dates = notice_dates(report.old, report.new, notice_date, effective_date)
+    notices: list[Notice] = []
+    nothing: list[str] = []
+    for impact in report.with_status("affected"):
+        if impact.annex:
+            own = contract_dates(impact.contract, dates, effective_date)
+            if batch_dir is None:
+                enclosed = dated_from(impact, report.new, own.effective_date)
+            else:
+                enclosed = as_generated(impact, report.new, (records or {}).get(impact.customer_id), batch_dir)
+            notices.append(build_notice(report, enclosed, own))
+        else:  # only ids changed, nothing the customer reads
+            nothing.append(impact.customer_id)
+    return notices, nothing
 
 
 def write_notices(report: ImpactReport, out_dir: Path, *, notice_date: dt.date,
@@ -295,24 +396,16 @@ def write_notices(report: ImpactReport, out_dir: Path, *, notice_date: dt.date,
     annex enclosed is dated the effective date and names the annex it replaces; with batch_dir
     it is instead the very document a batch into batch_dir generated (or will generate).
     """
-    from annex_gen.batch.manifest import Manifest
     from annex_gen.batch.run import run_in_workers
 
-    dates = notice_dates(report.old, report.new, notice_date, effective_date)
-    manifest: Manifest | None = None
     result = NoticesResult()
-    notices: list[Notice] = []
-    for impact in report.with_status("affected"):
-        if impact.annex:
-            own = contract_dates(impact.contract, dates, effective_date)
-            if batch_dir is None:
-                enclosed = dated_from(impact, report.new, own.effective_date)
-            else:
-                manifest = manifest or Manifest.load(batch_dir)
-                enclosed = as_generated(impact, report.new, manifest.records.get(impact.customer_id), batch_dir)
-            notices.append(build_notice(report, enclosed, own))
-        else:  # only ids changed, nothing the customer reads
-            result.nothing_to_notify.append(impact.customer_id)
+    records = None
+    if batch_dir is not None:
+        from annex_gen.batch.manifest import Manifest
+
+        records = Manifest.load(batch_dir).records
+    notices, result.nothing_to_notify = plan_notices(report, notice_date=notice_date, effective_date=effective_date,
+                                                     records=records, batch_dir=batch_dir)
     outcomes: dict[int, tuple] = {}
     run_in_workers(_write_notice, report.new, [(n, engine) for n in notices], out_dir, jobs,
                    lambda index, outcome: outcomes.__setitem__(index, outcome))

@@ -173,11 +173,34 @@ def cmd_diff(args) -> int:
 # notices
 
 
+def _team_database(archive) -> bool:
+    """Whether the archive is a team's database (PostgreSQL with the team schema, of any version)."""
+    if not (archive and is_server_url(str(archive))):
+        return False
+    from annex_gen.team.usecases import team_version
+
+    return team_version(str(archive)) > 0
+
+
 def cmd_notices(args) -> int:
+    team = _team_database(args.archive)
+    if args.detach and not team:
+        raise UsageError("--detach needs --archive URL of a team's database: only a team's queued run goes on "
+                         "without this command")
+    if team:  # jobs on the database's queue, rendered by `annex-gen worker`
+        from annex_gen.cli.team import cmd_notices_queued
+
+        progress = _RichProgress() if sys.stderr.isatty() else _PlainProgress()
+        return cmd_notices_queued(args, progress, print_notices)
     report = _impact(args)
     out_dir = Path(args.out)
     result = app.notices(report, out_dir, notice_date=args.notice_date, effective_date=args.effective_date,
                          jobs=args.jobs, engine=args.engine)
+    return print_notices(report, result)
+
+
+def print_notices(report, result) -> int:
+    """What a notices run wrote, and what failed; the exit code."""
     for w in result.written:
         dates = w.notice.dates
         _out(f"{w.customer_id}: takes effect {dates.effective_date}, "
@@ -234,7 +257,12 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
                        help="the old registry: a directory or a git revision (e.g. HEAD~1, v2026.11.1)")
         p.add_argument("--to", dest="new", default=None, metavar="NEW",
                        help="the new registry: a directory or a git revision (default: --registry)")
-        add_archive_argument(p, "; the new annexes are final where it holds legal's approval of NEW, else drafts")
+        add_archive_argument(p, "; the new annexes are final where it holds legal's approval of NEW, else drafts"
+                             + ("" if name == "diff" else
+                                ". A team's database (a postgresql:// URL with the team schema) makes it a team's "
+                                "run: one job per notice on its queue for `annex-gen worker`, the files stored "
+                                "there and written into --out once the run has finished (without CUSTOMERS: the "
+                                "database's contracts); --jobs unused"))
         if name == "diff":
             p.add_argument("--json", action="store_true", help="print JSON instead of text")
             p.set_defaults(func=cmd_diff)
@@ -249,6 +277,9 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
             p.add_argument("--jobs", type=jobs_arg, default=None, metavar="N",
                            help="worker processes (default: one per core)")
             add_engine_argument(p)
+            p.add_argument("--detach", action="store_true",
+                           help="with --archive URL: queue the notices and return at once (`annex-gen documents "
+                                "export DIR --notices RUN` writes them out once the run has finished)")
             p.set_defaults(func=cmd_notices)
 
 

@@ -1,4 +1,5 @@
-"""The team's commands over a postgresql:// archive: worker, runs, documents, contracts; `batch --archive`."""
+"""The team's commands over a postgresql:// archive: worker, runs, documents, contracts; `batch` and `notices`
+with --archive URL."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from annex_gen.archive.index import ARCHIVE_ENV, shown_url
-from annex_gen.cli.common import err
+from annex_gen.cli.common import err, indent
 from annex_gen.errors import UsageError
 
 
@@ -80,6 +81,58 @@ def cmd_batch_queued(args: argparse.Namespace, progress: Any, print_summary: Any
     return 1 if result.failed else 0
 
 
+# notices --archive
+
+
+def cmd_notices_queued(args: argparse.Namespace, progress: Any, print_notices: Any) -> int:
+    """Plan the notices here, queue one job per notice; follow the run and write its folder unless --detach."""
+    from annex_gen import app
+    from annex_gen.changes.notices import NoticesResult, WrittenNotice
+    from annex_gen.team import usecases
+
+    url = _url(args)
+    out_dir = Path(args.out)
+    sources = None if args.customers else usecases.contract_sources(url)  # the database's contracts by default
+    if sources is not None and not sources:
+        raise UsageError(f"{shown_url(url)} holds no contracts yet: import them with `annex-gen contracts import DIR "
+                         "--archive URL`, or name the contract files")
+    report = app.impact(Path(args.registry), args.old, args.new, app.contract_paths(args.customers),
+                        archive=url, sources=sources)
+    queued = usecases.enqueue_notices(report, url, notice_date=args.notice_date, effective_date=args.effective_date,
+                                      started_by=_who(args), engine=args.engine)
+    if args.detach:
+        print(f"run {queued.run_id}: {len(queued.notices)} notice(s) to write by the workers; `annex-gen runs "
+              f"--archive URL` shows its progress, `annex-gen documents export DIR --notices {queued.run_id}` "
+              "writes them out once it has finished")
+        for c in report.with_status("error"):
+            err(f"{c.customer_id or c.source}: failed:")
+            err(indent(c.error or ""))
+        return 1 if report.with_status("error") else 0
+    if queued.notices:
+        err(f"run {queued.run_id} queued; waiting for workers (`annex-gen worker --archive URL`); Ctrl-C stops "
+            "waiting, not the run")
+    try:
+        outcome = usecases.follow_run(url, queued.run_id, progress)
+    except KeyboardInterrupt:
+        progress.close()
+        err(f"stopped following run {queued.run_id}; the workers go on with it")
+        return 130
+    finally:
+        progress.close()
+    usecases.notices_export(url, queued.run_id, out_dir)
+    generated = {document_id for _cid, document_id in outcome.generated}
+    result = NoticesResult(nothing_to_notify=queued.nothing_to_notify, summary_csv=out_dir / "notices.csv")
+    for notice in queued.notices:
+        if notice.notice_id in generated:
+            annex = notice.impact.new_annex
+            cid = notice.impact.customer_id
+            result.written.append(WrittenNotice(notice, {
+                **{f"notice_{fmt}": out_dir / cid / f"{notice.notice_id}.{fmt}" for fmt in ("pdf", "docx")},
+                **{f"annex_{fmt}": out_dir / cid / f"{annex.document_id}.{fmt}" for fmt in ("pdf", "docx")}}))
+    result.failed = [(f.customer_id or f.source, f.reason) for f in outcome.failed]
+    return print_notices(report, result)
+
+
 # worker, runs
 
 
@@ -109,9 +162,16 @@ def cmd_runs(args: argparse.Namespace) -> int:
     for s in states:
         c = s.counts
         when = f"finished {s.finished_at}" if s.finished else "running"
-        print(f"run {s.id}: {s.done}/{s.total} done ({c.get('generated', 0)} generated, {c.get('unchanged', 0)} "
-              f"unchanged, {c.get('failed', 0)} failed, {c.get('queued', 0)} queued); started by {s.started_by} "
-              f"at {s.started_at}, {when}" + (f"; error: {s.error}" if s.error else ""))
+        if s.kind == "notices":
+            counts = (f"{c.get('generated', 0)} written, {c.get('unchanged', 0)} with nothing to notify, "
+                      f"{c.get('failed', 0)} failed, {c.get('queued', 0)} queued")
+            what = f"run {s.id} (notices dated {s.notice_date})"
+        else:
+            counts = (f"{c.get('generated', 0)} generated, {c.get('unchanged', 0)} unchanged, {c.get('failed', 0)} "
+                      f"failed, {c.get('queued', 0)} queued")
+            what = f"run {s.id}"
+        print(f"{what}: {s.done}/{s.total} done ({counts}); started by {s.started_by} at {s.started_at}, {when}"
+              + (f"; error: {s.error}" if s.error else ""))
     return 0
 
 
@@ -132,7 +192,12 @@ def cmd_documents_list(args: argparse.Namespace) -> int:
 def cmd_documents_export(args: argparse.Namespace) -> int:
     from annex_gen.team import usecases
 
-    written = usecases.documents_export(_url(args), Path(args.dir), latest_only=args.latest)
+    if args.notices is not None:
+        if args.latest:
+            raise UsageError("--latest and --notices: choose one")
+        written = usecases.notices_export(_url(args), args.notices, Path(args.dir))
+    else:
+        written = usecases.documents_export(_url(args), Path(args.dir), latest_only=args.latest)
     for path in written:
         print(path)
     err(f"{len(written)} file(s) written to {args.dir}")
@@ -199,8 +264,9 @@ def add_archive_argument(parser: argparse.ArgumentParser, help_: str | None = No
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     """Add the worker, runs, documents and contracts commands."""
-    p = subparsers.add_parser("worker", parents=[common], help="take batch jobs from the team's queue (any machine)",
-                              description="Render the annexes of queued runs, one job at a time; run one per core.")
+    p = subparsers.add_parser("worker", parents=[common], help="take batch and notices jobs from the team's queue "
+                              "(any machine)", description="Render the annexes and change notices of queued runs, one "
+                              "job at a time; run one per core.")
     add_archive_argument(p)
     p.add_argument("--heartbeat", type=_seconds, default=10.0, metavar="SECONDS",
                    help="how often the worker says it is alive; a worker silent for 3 beats has its job queued again "
@@ -209,7 +275,8 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--name", default=None, help="the worker's name in the logs")
     p.set_defaults(func=cmd_worker)
 
-    p = subparsers.add_parser("runs", parents=[common], help="the team's batch runs and their progress")
+    p = subparsers.add_parser("runs", parents=[common], help="the team's runs (batches and notices) and their "
+                              "progress")
     add_archive_argument(p)
     p.add_argument("--limit", type=int, default=20, help="how many runs, newest first (default: 20)")
     p.set_defaults(func=cmd_runs)
@@ -224,6 +291,9 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("dir", metavar="DIR")
     add_archive_argument(p)
     p.add_argument("--latest", action="store_true", help="only each customer's latest document")
+    p.add_argument("--notices", type=int, default=None, metavar="RUN",
+                   help="instead, a finished notices run as `annex-gen notices` writes its folder: "
+                        "DIR/<customer>/<notice-id>|<document-id>.<format> and DIR/notices.csv")
     p.set_defaults(func=cmd_documents_export)
 
     cons = subparsers.add_parser("contracts", help="the contracts stored in the team's database, every version kept")

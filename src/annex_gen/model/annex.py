@@ -54,6 +54,11 @@ class AnnexEntry:
             "option": self.option,
         }
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> AnnexEntry:
+        """A row read back from its JSON form."""
+        return _entry_from_dict(data)
+
 
 @dataclass(frozen=True)
 class AnnexSection:

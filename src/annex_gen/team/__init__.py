@@ -5,6 +5,7 @@ With a postgresql:// archive, everything a team shares lives in one database: th
 change runs and their progress (`annex_team`, this package's `schema`), and the job queue
 (`annex_queue`, procrastinate's tables). `schema` creates and upgrades both with
 `annex-gen archive migrate`; `contracts` and `documents` are the stores; `runs` plans a batch
-into jobs and reads its progress; `queue` is the procrastinate application and its worker.
+into jobs and reads its progress; `notice_runs` does the same for change notices (and stores
+them); `queue` is the procrastinate application and its worker.
 A directory archive uses none of it.
 """

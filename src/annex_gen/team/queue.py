@@ -1,8 +1,8 @@
 """The job queue: procrastinate over the archive's database, its tables in the schema annex_queue.
 
-One job per annex to render (`annex_gen.render_item`, arguments: run and row). A worker is a
-procrastinate worker running one job at a time in this process (renders are CPU-bound: run one
-worker per core). It beats a heartbeat; every worker also looks, once per heartbeat, for jobs
+One job per annex or change notice to render (`annex_gen.render_item`, arguments: run and row).
+A worker is a procrastinate worker running one job at a time in this process (renders are
+CPU-bound: run one worker per core). It beats a heartbeat; every worker also looks, once per heartbeat, for jobs
 held by a worker whose heartbeat stopped (killed, machine gone) and puts them back in the
 queue, so a SIGKILL costs only the time until the next look. The row, not the job, says whether
 the annex is done (team.runs.render_item), so a job run twice renders once.

@@ -1,4 +1,5 @@
-"""A change run (a batch) over the database: planned here, rendered by workers, followed by anyone.
+"""A change run (a batch, or change notices) over the database: planned here, rendered by workers, followed
+by anyone.
 
 `plan_run` decides per contract as the local batch does (unchanged, failed, or to render,
 filling `replaces` the same way), against each customer's latest stored document instead of
@@ -7,6 +8,7 @@ resolved annex as JSON, so a worker needs neither the registry nor the contracts
 is what a worker does with one row: it renders unless the row is done already, stores the
 document (once per document ID) and marks the row in one transaction, so a worker killed at
 any moment leaves the row queued for a retry and never a document without its row or twice.
+A notices run (team.notice_runs) is the same machinery with a notice in each row.
 """
 
 from __future__ import annotations
@@ -110,8 +112,10 @@ def plan(registry: Registry, sources: Iterable[Source], input_failures: Iterable
 
 
 def record_run(con: Any, plan_: Plan, *, started_by: str, registry_version: str, engine: str,
-               templates: str) -> int:
-    """Store the run and its rows; raise OutputLocked while another run is unfinished."""
+               templates: str, kind: str = "batch", notice_date: dt.date | None = None,
+               release: str | None = None) -> int:
+    """Store the run (a batch, or notices of a notice date) and its rows; raise OutputLocked while another run
+    is unfinished."""
     with con.transaction():
         con.execute("SELECT pg_advisory_xact_lock(%s)", (RUN_LOCK,))
         running = con.execute(
@@ -126,10 +130,10 @@ def record_run(con: Any, plan_: Plan, *, started_by: str, registry_version: str,
             raise RunInProgress(run_id=run_id,
                                 holder=f"started by {by} at {at:%Y-%m-%dT%H:%M:%SZ}, {done} of {total} done")
         run_id = con.execute(
-            "INSERT INTO runs (started_by, registry_version, engine, templates, total, to_render, finished_at) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
+            "INSERT INTO runs (started_by, registry_version, engine, templates, total, to_render, finished_at, kind, "
+            "notice_date, release) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
             (started_by, registry_version, engine, templates, len(plan_.items), plan_.to_render,
-             None if plan_.to_render else dt.datetime.now(dt.UTC))).fetchone()[0]
+             None if plan_.to_render else dt.datetime.now(dt.UTC), kind, notice_date, release)).fetchone()[0]
         with con.cursor() as cur:
             cur.executemany(
                 "INSERT INTO run_items (run_id, position, source, customer_id, status, document_id, content_hash, "
@@ -179,19 +183,22 @@ def _finish(con: Any, run_id: int, position: int, status: str, detail: str = "")
 
 
 def render_item(con: Any, run_id: int, position: int) -> str:
-    """Render and store one queued row; return what happened (done already, generated, stored already, failed)."""
+    """Render and store one queued row (an annex, or a change notice with its enclosed annex); return what
+    happened (done already, generated, stored already, failed)."""
     from annex_gen.render import DOCUMENT_FORMATS, render, templates_digest
+    from annex_gen.team import notice_runs
 
     with con.transaction():
         row = con.execute(
             "UPDATE run_items i SET attempts = attempts + 1 FROM runs r WHERE r.id = i.run_id AND i.run_id = %s "
             "AND i.position = %s AND i.status = 'queued' RETURNING i.attempts, i.annex, i.customer_id, "
-            "i.content_hash, i.document_id, r.engine, r.templates, r.registry_version",
+            "i.content_hash, i.document_id, r.engine, r.templates, r.registry_version, r.kind",
             (run_id, position)).fetchone()
     if row is None:
         return "done already"
-    attempts, payload, customer_id, content_hash, document_id, engine, templates, registry_version = row
-    if documents.exists(con, document_id, DOCUMENT_FORMATS):
+    attempts, payload, customer_id, content_hash, document_id, engine, templates, registry_version, kind = row
+    notice = kind == notice_runs.KIND
+    if (notice_runs.exists(con, document_id) if notice else documents.exists(con, document_id, DOCUMENT_FORMATS)):
         with con.transaction():
             _finish(con, run_id, position, "generated")
         return "stored already"
@@ -206,8 +213,14 @@ def render_item(con: Any, run_id: int, position: int) -> str:
                     "planned the run (another version or templates); upgrade every machine to the same annex-gen")
         return "failed"
     try:
-        annex = annex_of(payload)
-        files = {fmt: render(annex, fmt, engine) for fmt in DOCUMENT_FORMATS}
+        if notice:
+            from annex_gen.changes.notices import notice_of, render_notice
+
+            the_notice = notice_of(payload)
+            notice_files = render_notice(the_notice, engine)
+        else:
+            annex = annex_of(payload)
+            files = {fmt: render(annex, fmt, engine) for fmt in DOCUMENT_FORMATS}
     except AnnexGenError as exc:
         with con.transaction():
             _finish(con, run_id, position, "failed", str(exc))
@@ -217,8 +230,11 @@ def render_item(con: Any, run_id: int, position: int) -> str:
             _finish(con, run_id, position, "failed", f"internal error: {type(exc).__name__}: {exc}")
         return "failed"
     with con.transaction():
-        documents.store(con, document_id=document_id, customer_id=customer_id, content_hash=content_hash,
-                        templates=templates, registry_version=registry_version, run_id=run_id, files=files)
+        if notice:
+            notice_runs.store(con, the_notice, notice_files, templates=templates, run_id=run_id)
+        else:
+            documents.store(con, document_id=document_id, customer_id=customer_id, content_hash=content_hash,
+                            templates=templates, registry_version=registry_version, run_id=run_id, files=files)
         _finish(con, run_id, position, "generated")
     return "generated"
 
@@ -239,6 +255,8 @@ class RunState:
     counts: dict[str, int]
     last: str
     error: str | None
+    kind: str = "batch"
+    notice_date: str = ""  # a notices run's
 
     @property
     def done(self) -> int:
@@ -256,8 +274,8 @@ def _iso(value: Any) -> str:
 def run_state(con: Any, run_id: int | None = None) -> RunState | None:
     """A run (default: the latest) with its counts; None when there is none."""
     where, params = ("WHERE id = %s", (run_id,)) if run_id is not None else ("", ())
-    row = con.execute(f"SELECT id, started_by, started_at, finished_at, total, to_render, error FROM runs {where} "
-                      "ORDER BY id DESC LIMIT 1", params).fetchone()
+    row = con.execute(f"SELECT id, started_by, started_at, finished_at, total, to_render, error, kind, notice_date "
+                      f"FROM runs {where} ORDER BY id DESC LIMIT 1", params).fetchone()
     if row is None:
         return None
     counts = dict(con.execute("SELECT status, count(*) FROM run_items WHERE run_id = %s GROUP BY status",
@@ -265,7 +283,7 @@ def run_state(con: Any, run_id: int | None = None) -> RunState | None:
     last = con.execute("SELECT coalesce(customer_id, source) FROM run_items WHERE run_id = %s AND status <> 'queued' "
                        "ORDER BY updated_at DESC, position DESC LIMIT 1", (row[0],)).fetchone()
     return RunState(row[0], row[1], _iso(row[2]), _iso(row[3]), row[4], row[5], counts, last[0] if last else "",
-                    row[6])
+                    row[6], row[7], row[8].isoformat() if row[8] else "")
 
 
 def list_runs(con: Any, limit: int = 20) -> list[RunState]:

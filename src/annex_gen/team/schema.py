@@ -6,9 +6,12 @@ DOCX as blobs), `contracts` (every saved version of every contract: text, who, w
 and `run_items` (a change run and one row per contract with its outcome); version 2 adds what
 the web instances share: `uploads` and `upload_chunks` (files read back and waiting to be
 archived), `session_ends` (each user's session generation) and `signin_failures` (the sign-in
-throttle's counts). `annex_queue` holds
-procrastinate's tables, installed from the schema procrastinate ships and upgraded with its
-migration files; `queue_version` records the procrastinate version installed.
+throttle's counts); version 3 adds change notices as runs: `runs.kind` ('batch' or 'notices',
+with the notice date and the release compared with), `notices` (each change notice written, by
+its notice ID) and `notice_files` (its PDF and DOCX and the enclosed annex's, as blobs, with
+their path in a notices folder). `annex_queue` holds procrastinate's tables, installed from the
+schema procrastinate ships and upgraded with its migration files; `queue_version` records the
+procrastinate version installed.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from annex_gen.errors import ArchiveError, UsageError
 
 SCHEMA = "annex_team"
 QUEUE_SCHEMA = "annex_queue"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 MIGRATE_LOCK = 0x7465616D  # "team": the advisory lock a migration takes
 CONNECT_TIMEOUT_S = 10
 
@@ -127,6 +130,30 @@ MIGRATIONS: tuple[str, ...] = (
         last_at timestamptz
     );
     CREATE INDEX signin_failures_last ON {SCHEMA}.signin_failures(last_at);
+    """,
+    f"""
+    ALTER TABLE {SCHEMA}.runs ADD COLUMN kind text NOT NULL DEFAULT 'batch' CHECK (kind IN ('batch', 'notices'));
+    ALTER TABLE {SCHEMA}.runs ADD COLUMN notice_date date;
+    ALTER TABLE {SCHEMA}.runs ADD COLUMN release text;
+    CREATE TABLE {SCHEMA}.notices (
+        seq bigserial UNIQUE,
+        notice_id text PRIMARY KEY,
+        customer_id text NOT NULL,
+        notice_date date NOT NULL,
+        annex_document_id text NOT NULL,
+        templates text NOT NULL,
+        registry_version text NOT NULL,
+        run_id bigint,
+        created_at timestamptz NOT NULL DEFAULT now()
+    );
+    CREATE TABLE {SCHEMA}.notice_files (
+        notice_id text NOT NULL REFERENCES {SCHEMA}.notices(notice_id),
+        kind text NOT NULL CHECK (kind IN ('notice_pdf', 'notice_docx', 'annex_pdf', 'annex_docx')),
+        path text NOT NULL,
+        sha256 text NOT NULL REFERENCES {SCHEMA}.blobs(sha256),
+        size bigint NOT NULL,
+        PRIMARY KEY (notice_id, kind)
+    );
     """,
 )
 

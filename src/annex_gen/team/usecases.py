@@ -79,15 +79,75 @@ def enqueue_batch(registry_dir: Path, paths: list[Path] | None, url: str, *, sta
         plan = runs.plan(registry, sources, failures, documents.latest(con), templates, DOCUMENT_FORMATS, force)
         run_id = runs.record_run(con, plan, started_by=started_by, registry_version=registry.version,
                                  engine=engine, templates=templates)
-        try:
-            from annex_gen.team.queue import defer_items
-
-            defer_items(url, run_id, runs.queued_positions(con, run_id))
-        except Exception as exc:
-            runs.fail_run(con, run_id, f"its jobs could not be queued: {exc}")
-            raise ArchiveError(f"{shown_url(url)}: run {run_id}: its jobs could not be queued: {exc}; "
-                               "is the queue's schema installed (`annex-gen archive migrate`)?") from None
+        _defer(con, url, run_id)
     return Enqueued(run_id, len(plan.items), plan.to_render, plan.warnings)
+
+
+@dataclass(frozen=True)
+class NoticesEnqueued:
+    """A notices run recorded and its jobs queued: the notices planned, and the customers with nothing to notify."""
+
+    run_id: int
+    notices: list
+    nothing_to_notify: list[str]
+
+
+def contract_sources(url: str) -> list[Source]:
+    """The database's contracts as sources (see database_sources)."""
+    with connected(url) as con:
+        return database_sources(con)
+
+
+def enqueue_notices(report: Any, url: str, *, notice_date: Any, effective_date: Any = None, started_by: str,
+                    engine: str = "weasyprint", as_batch: bool = False, release: str | None = None) -> NoticesEnqueued:
+    """Plan the notices of a registry change here (as `annex-gen notices` does) and queue one job per notice.
+
+    With as_batch the annex each notice encloses is the document the team's batch stored for the contract
+    (the Changes page's choice on one machine: the batch's output folder), else one dated the effective date."""
+    from annex_gen.changes.notices import plan_notices, replaced_in_pdf
+    from annex_gen.render import parse_engine, templates_digest
+    from annex_gen.team import notice_runs
+
+    engine = parse_engine(engine)
+    templates = templates_digest(engine)
+    with connected(url) as con:
+        records, replaced = None, None
+        if as_batch:
+            records = documents.latest(con)
+
+            def replaced(customer_id: str, document_id: str) -> str | None:
+                doc = records.get(customer_id)
+                if doc is None or doc.document_id != document_id or "pdf" not in doc.files:
+                    return None
+                return replaced_in_pdf(documents.read_file(con, doc.files["pdf"][0]), f"documents/{document_id}.pdf")
+
+        notices, nothing = plan_notices(report, notice_date=notice_date, effective_date=effective_date,
+                                        records=records, batch_dir=replaced)
+        plan = notice_runs.plan(report, notices, nothing)
+        run_id = runs.record_run(con, plan, started_by=started_by, registry_version=report.new.version, engine=engine,
+                                 templates=templates, kind=notice_runs.KIND, notice_date=notice_date, release=release)
+        _defer(con, url, run_id)
+    return NoticesEnqueued(run_id, notices, nothing)
+
+
+def _defer(con: Any, url: str, run_id: int) -> None:
+    """Queue a recorded run's jobs; a run whose jobs cannot be queued ends failed with the reason."""
+    try:
+        from annex_gen.team.queue import defer_items
+
+        defer_items(url, run_id, runs.queued_positions(con, run_id))
+    except Exception as exc:
+        runs.fail_run(con, run_id, f"its jobs could not be queued: {exc}")
+        raise ArchiveError(f"{shown_url(url)}: run {run_id}: its jobs could not be queued: {exc}; "
+                           "is the queue's schema installed (`annex-gen archive migrate`)?") from None
+
+
+def notices_export(url: str, run_id: int, out_dir: Path) -> list[Path]:
+    """Write a finished notices run as `annex-gen notices` lays out its folder (notices.csv last)."""
+    from annex_gen.team import notice_runs
+
+    with connected(url) as con:
+        return notice_runs.export_run(con, run_id, out_dir)
 
 
 def follow_run(url: str, run_id: int, progress: Progress) -> BatchResult:
@@ -174,15 +234,19 @@ class SharedContracts:
     def folder(self) -> Path:
         return self.mirror.folder
 
-    def sync(self) -> int:
-        """Bring the working copy up to date with the database; return the last stored document's seq."""
+    def sync(self) -> tuple[int, int]:
+        """Bring the working copy up to date with the database; return the last stored document's seq and the
+        last finished notices run's id."""
         with connected(self.url) as con:
             return self.sync_on(con)
 
-    def sync_on(self, con: Any) -> int:
+    def sync_on(self, con: Any) -> tuple[int, int]:
         """sync() on an open connection."""
+        from annex_gen.team import notice_runs
+
         self.mirror.sync(con)
-        return con.execute("SELECT coalesce(max(seq), 0) FROM documents").fetchone()[0]
+        latest = con.execute("SELECT coalesce(max(seq), 0) FROM documents").fetchone()[0]
+        return latest, notice_runs.finished_marker(con)
 
     def save(self, registry_dir: Path, form: ContractForm, *, editing: str | None, digest: str,
              saved_by: str) -> Saved:
@@ -206,9 +270,9 @@ class SharedContracts:
         return saved
 
 
-def before_page(url: str, shared: SharedContracts, user: str | None) -> tuple[int, int | None]:
+def before_page(url: str, shared: SharedContracts, user: str | None) -> tuple[tuple[int, int], int | None]:
     """What a page needs first, on one connection: the working copy brought up to date (the last stored
-    document's seq), and the signed-in user's session generation (None without one)."""
+    document's seq and finished notices run), and the signed-in user's session generation (None without one)."""
     from annex_gen.team import sessions
 
     with connected(url) as con:
@@ -262,4 +326,4 @@ def batch_progress(url: str) -> BatchProgress:
     return BatchProgress(
         FAILED if state.error else FINISHED if state.finished else RUNNING, state.started_by, state.started_at,
         state.finished_at, state.done, state.total, state.to_render, c.get("generated", 0), c.get("unchanged", 0),
-        c.get("failed", 0), state.last, state.error)
+        c.get("failed", 0), state.last, state.error, notice_date=state.notice_date)

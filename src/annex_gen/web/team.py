@@ -3,8 +3,9 @@
 With `Settings.team_url`, the customers folder is this instance's working copy of the
 database's contracts: `TeamSync` brings it up to date before every page (and starts copying
 newly stored documents into the output folder, `DocumentCopy`), a save goes to the database
-(`save_contract`), and the Changes page's batch is a run on the job queue whose
-progress any instance reads from the database (`TeamRunner`, the interface of BatchRunner).
+(`save_contract`), and the Changes page's batch and notices are runs on the job queue whose
+progress any instance reads from the database (`TeamRunner`, the interface of BatchRunner); a
+finished notices run is copied into the notices folder (`DocumentCopy`).
 
 What keeps a user signed in is shared too: a session carries the user's session generation
 in the database (`SESSION_KEY`), and `TeamSync` ends it on every instance once that moves on
@@ -45,18 +46,30 @@ class DocumentCopy:
 
     Downloads and the customer list's annex state read the output folder, as with a local batch;
     a run's documents land there shortly after they are stored, whichever machine rendered them.
+    A finished notices run is written into the notices folder as the Changes page writes one on one
+    machine (notices_dir/<notice date>/, notices.csv, and the release notified).
     """
 
-    def __init__(self, url: str, out_dir: Path) -> None:
-        self.url, self.out_dir = url, out_dir
+    def __init__(self, url: str, out_dir: Path, notices_dir: Path) -> None:
+        self.url, self.out_dir, self.notices_dir = url, out_dir, notices_dir
         self.seen = 0
-        self._thread: threading.Thread | None = None
+        self.seen_notices = 0
+        self._thread: threading.Thread | None = None  # set while a copy runs (under _lock)
+        self._again = False  # something new was stored while the copy ran: it copies once more
         self._lock = threading.Lock()
+        self._notices_copied = threading.Event()
+        self._notices_copied.set()
 
-    def kick(self, latest: int) -> None:
-        """Start a copy of what is new when a document after the last copied one was stored, unless one runs."""
+    def kick(self, latest: tuple[int, int]) -> None:
+        """Copy what is new when a document after the last copied one was stored (or a notices run finished):
+        start a copy, or have the running one copy once more."""
         with self._lock:
-            if latest <= self.seen or (self._thread is not None and self._thread.is_alive()):
+            if latest[0] <= self.seen and latest[1] <= self.seen_notices:
+                return
+            if latest[1] > self.seen_notices:
+                self._notices_copied.clear()
+            if self._thread is not None:
+                self._again = True
                 return
             self._thread = threading.Thread(target=self._copy, name="annex-gen-documents", daemon=True)
             self._thread.start()
@@ -67,13 +80,28 @@ class DocumentCopy:
         if thread is not None:
             thread.join(timeout)
 
+    def wait_notices(self, timeout: float | None = None) -> None:
+        """Wait until the running copy has written the finished notices runs (the documents may go on)."""
+        self._notices_copied.wait(timeout)
+
     def _copy(self) -> None:
-        from annex_gen.team import documents
+        from annex_gen.team import documents, notice_runs
         from annex_gen.team.usecases import connected
 
-        with contextlib.suppress(Exception):  # the database or the disk failing: tried again on the next page
-            with connected(self.url) as con:
-                self.seen = documents.copy_new(con, self.out_dir, self.seen)
+        while True:
+            with contextlib.suppress(Exception):  # the database or the disk failing: tried again on the next page
+                with connected(self.url) as con:  # the notices first: a few files, and pages wait for them
+                    self.seen_notices = notice_runs.copy_finished(con, self.notices_dir, self.seen_notices)
+                    with self._lock:
+                        if not self._again:  # else a notices run may have finished since: the next round says
+                            self._notices_copied.set()
+                    self.seen = documents.copy_new(con, self.out_dir, self.seen)
+            with self._lock:
+                if not self._again:
+                    self._thread = None
+                    self._notices_copied.set()
+                    return
+                self._again = False
 
 
 def document_copy(state: Any) -> DocumentCopy | None:
@@ -82,8 +110,17 @@ def document_copy(state: Any) -> DocumentCopy | None:
     if not settings.team_url:
         return None
     if getattr(state, "document_copy", None) is None:
-        state.document_copy = DocumentCopy(settings.team_url, settings.out_dir)
+        from annex_gen.web.views.changes import NOTICES_DIR
+
+        state.document_copy = DocumentCopy(settings.team_url, settings.out_dir, settings.out_dir / NOTICES_DIR)
     return state.document_copy
+
+
+async def notices_copied(request: Request, timeout: float = 30) -> None:
+    """Wait until the copy the page started has written the finished notices runs, so the page reads them."""
+    copy = document_copy(request.app.state)
+    if copy is not None:
+        await run_in_threadpool(copy.wait_notices, timeout)
 
 
 SESSION_KEY = "team_sessions"  # the user's session generation in the database when the session began
@@ -198,3 +235,11 @@ class TeamRunner:
         from annex_gen.team.usecases import enqueue_batch
 
         return enqueue_batch(self.registry_dir, None, self.url, started_by=started_by)
+
+    def start_notices(self, report: Any, started_by: str, *, notice_date: Any, effective_date: Any,
+                      release: str) -> Any:
+        """Queue the notices of a change; the annex each encloses is the one the team's batch stored."""
+        from annex_gen.team.usecases import enqueue_notices
+
+        return enqueue_notices(report, self.url, notice_date=notice_date, effective_date=effective_date,
+                               started_by=started_by, as_batch=True, release=release)

@@ -21,7 +21,7 @@ from annex_gen.errors import AnnexGenError, NotFound, UsageError
 from annex_gen.web.change_words import describe as describe_change
 from annex_gen.web.http import language, messages, page, render, see_other
 from annex_gen.web.i18n import catalogs
-from annex_gen.web.team import TeamRunner
+from annex_gen.web.team import TeamRunner, notices_copied
 from annex_gen.web.views.archive import parse_date
 from annex_gen.web.views.audit import actor, record
 
@@ -63,6 +63,7 @@ async def changes_page(request: Request) -> Response:
     """Pick a release (default: the one customers were last notified of); see the registry diff from it and,
     per customer, what reaches their annex."""
     s = _settings(request)
+    await notices_copied(request)  # a team's finished notices (and the release notified) first
     choices = await run_in_threadpool(app.release_choices, s.registry_dir, s.out_dir / NOTICES_DIR, s.archive)
     asked = request.query_params.get("from", "").strip()
     chosen = asked or (choices.baseline.ref if choices.baseline else "")
@@ -125,6 +126,21 @@ async def write_notices(request: Request) -> Response:
     out = notices_dir(request, notice_date.isoformat())
 
     who = actor(request)
+    batches = runner(request)
+    if isinstance(batches, TeamRunner):  # the workers write them; the audit log records the run as queued
+        def queue() -> Any:
+            who.ready()
+            report = app.impact(s.registry_dir, release.ref, None, [s.customers_dir], archive=s.archive)
+            return batches.start_notices(report, who.name, notice_date=notice_date, effective_date=effective,
+                                         release=release.label)
+
+        queued = await run_in_threadpool(queue)
+        refs = [n.notice_id for n in queued.notices] + [n.annex_document_id for n in queued.notices]
+        await record(request, "notices written",
+                     f"run {queued.run_id} queued: {len(queued.notices)} notice(s) dated {notice_date} from registry "
+                     f"{old}, to be written by the workers", refs,
+                     {"count": len(queued.notices), "date": notice_date, "failed": 0, "release": release.label})
+        return see_other("/changes/batch")
 
     def write() -> Any:
         who.ready()  # an unwritable audit log stops it before any notice is written
@@ -149,6 +165,7 @@ async def notices_page(request: Request) -> Response:
     """The notices of a notice date: dates, deadlines, downloads."""
     notice_date = request.path_params["date"]
     folder = notices_dir(request, notice_date)
+    await notices_copied(request)
     rows = await run_in_threadpool(app.notice_rows, folder)
     return render(request, "changes_notices.html.j2", {
         "rows": rows, "notice_date": notice_date, "old": request.query_params.get("from", "")})
@@ -157,6 +174,7 @@ async def notices_page(request: Request) -> Response:
 async def notices_zip(request: Request) -> Response:
     """Every notice, new annex and the mail-merge CSV of a notice date, as one zip."""
     notice_date = request.path_params["date"]
+    await notices_copied(request)
     data = await run_in_threadpool(app.notices_zip, notices_dir(request, notice_date))
     return Response(data, media_type="application/zip",
                     headers={"content-disposition": f'attachment; filename="notices-{notice_date}.zip"'})
@@ -165,6 +183,7 @@ async def notices_zip(request: Request) -> Response:
 async def notice_file(request: Request) -> Response:
     """One file notices.csv lists (or the CSV itself); nothing else under the folder is served."""
     folder = notices_dir(request, request.path_params["date"])
+    await notices_copied(request)
     wanted = request.path_params["path"]
     listed = await run_in_threadpool(app.notice_files, folder)
     if wanted not in listed:
