@@ -134,3 +134,27 @@ def test_unwritable_target_fails_without_part_files(session, tmp_path):
     assert blocker.is_dir()
     assert _part_files(out) == []
     assert _files(out) == []
+
+
+def test_shared_by_processes_the_files_and_lines_are_one_process_s(session, tmp_path):
+    # Nine contracts: from six on, a worker process per further core shares them with the command's own.
+    one, shared = tmp_path / "one", tmp_path / "shared"
+    alone = rs.run_cli("generate", *rs.EXAMPLES, "--format", "pdf,docx", "--out", one, "--jobs", "1")
+    together = rs.run_cli("generate", *rs.EXAMPLES, "--format", "pdf,docx", "--out", shared, "--jobs", "3")
+    assert alone.returncode == 0 and together.returncode == 0, together.stderr.decode()
+    assert together.stdout.decode().replace(str(shared), str(one)) == alone.stdout.decode()
+    assert _files(shared) == _files(one) and len(_files(one)) == 2 * len(rs.EXAMPLES)
+    for name in _files(one):
+        assert (shared / name).read_bytes() == (one / name).read_bytes(), name
+
+
+def test_a_file_a_worker_cannot_write_fails_the_run_with_its_message(session, tmp_path):
+    out = tmp_path / "out"
+    for ex in session.examples.values():  # every target blocked: the command's process and the workers all fail
+        (out / ex.annex["customer"]["id"] / f"{ex.document_id}.html").mkdir(parents=True)
+    result = rs.run_cli("generate", *rs.EXAMPLES, "--format", "html", "--out", out, "--jobs", "3",
+                        "--archive", rs.approved_archive())
+    assert result.returncode == 1
+    err = result.stderr.decode()
+    assert "cannot write" in err and "Traceback" not in err and "internal error" not in err
+    assert _part_files(out) == []
