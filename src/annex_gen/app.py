@@ -838,7 +838,7 @@ def team_sessions_url(archive: str | Path) -> str | None:
 def end_team_sessions(url: str, path: Path, name: str, by: str, *, changed: str = "") -> None:
     """End every session of a user of the users file at path on every web instance of the team database at url;
     changed says what was already written to the users file, for the message when the database fails."""
-    from annex_gen.team.usecases import end_sessions
+    from annex_gen.team.sessions import end_everywhere as end_sessions
     from annex_gen.users import load_users
 
     if not changed and name not in load_users(path):

@@ -20,6 +20,7 @@ import pytest
 from annex_gen.archive.chain import GENESIS, record_hash
 from annex_gen.errors import InvalidInput
 from annex_gen.hashing import canonical_json
+from annex_gen.team.schema import SCHEMA_VERSION as TEAM_SCHEMA_VERSION
 from archive_support import (
     annex_pdf,
     example_annex,
@@ -559,10 +560,10 @@ def test_migrate_creates_the_schema_and_then_has_nothing_to_do(tmp_path, backend
     assert first[0] == f"{where}: archive created at schema version {version}"
     assert again[0] == f"{where}: archive schema version {version}; nothing to migrate"
     if backend_env.name == "postgresql":
-        assert first[1:] == [f"{where}: team schema created at version 1",
+        assert first[1:] == [f"{where}: team schema created at version {TEAM_SCHEMA_VERSION}",
                              f"{where}: job queue schema installed (procrastinate {procrastinate_version()})"]
         queue = f"{where}: job queue schema of procrastinate {procrastinate_version()}; nothing to migrate"
-        assert again[1:] == [f"{where}: team schema version 1; nothing to migrate", queue]
+        assert again[1:] == [f"{where}: team schema version {TEAM_SCHEMA_VERSION}; nothing to migrate", queue]
     else:
         assert first[1:] == again[1:] == []
     assert ok(tmp_path, "list") == "no records\n"

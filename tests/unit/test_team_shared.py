@@ -234,7 +234,8 @@ def test_the_application_role_of_the_documented_grants_can_use_the_shared_tables
     b.discard(staged.token)
     SharedStaging(as_app, tmp_path / "c", "liisa", keep_s=0).put_stream(io.BytesIO(b"%PDF old"), "old.pdf")
     a.put_stream(io.BytesIO(b"%PDF new"), "new.pdf")  # deletes the expired one
-    from annex_gen.team.usecases import end_sessions, session_generation
+    from annex_gen.team.sessions import end_everywhere as end_sessions
+    from annex_gen.team.usecases import session_generation
 
     assert end_sessions(as_app, "maija", "maija") == 1 and end_sessions(as_app, "maija", "maija") == 2
     assert session_generation(as_app, "maija") == 2

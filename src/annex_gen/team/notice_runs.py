@@ -25,18 +25,6 @@ NOTHING_TO_NOTIFY = "the annex changes, but nothing it prints does; no notice"
 _PATH = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9][A-Za-z0-9-]*\.(pdf|docx)")  # <customer>/<id>.<format>
 
 
-def plan(report: Any, notices: list[Any], nothing_to_notify: list[str]) -> Any:
-    """The run's rows: one per notice (its payload), then one per customer with nothing to notify."""
-    from annex_gen.changes.notices import notice_payload
-    from annex_gen.team.runs import Item, Plan
-
-    items = [Item(n.impact.source, n.impact.customer_id, "queued", n.notice_id, None, notice_payload(n))
-             for n in notices]
-    sources = {c.customer_id: c.source for c in report.customers}
-    items += [Item(sources.get(cid, cid), cid, "unchanged", detail=NOTHING_TO_NOTIFY) for cid in nothing_to_notify]
-    return Plan(items, [])
-
-
 def exists(con: Any, notice_id: str) -> bool:
     """Whether the notice is stored with its four files."""
     return con.execute("SELECT count(*) FROM notice_files WHERE notice_id = %s", (notice_id,)).fetchone()[0] == 4

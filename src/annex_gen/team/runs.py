@@ -182,6 +182,18 @@ def _finish(con: Any, run_id: int, position: int, status: str, detail: str = "")
                 "(SELECT 1 FROM run_items WHERE run_id = %s AND status = 'queued')", (run_id, run_id))
 
 
+def notices_plan(report: Any, notices: list[Any], nothing_to_notify: list[str]) -> Plan:
+    """A notices run's rows: one per notice (its payload), then one per customer with nothing to notify."""
+    from annex_gen.changes.notices import notice_payload
+    from annex_gen.team.notice_runs import NOTHING_TO_NOTIFY
+
+    items = [Item(n.impact.source, n.impact.customer_id, "queued", n.notice_id, None, notice_payload(n))
+             for n in notices]
+    sources = {c.customer_id: c.source for c in report.customers}
+    items += [Item(sources.get(cid, cid), cid, "unchanged", detail=NOTHING_TO_NOTIFY) for cid in nothing_to_notify]
+    return Plan(items, [])
+
+
 def render_item(con: Any, run_id: int, position: int) -> str:
     """Render and store one queued row (an annex, or a change notice with its enclosed annex); return what
     happened (done already, generated, stored already, failed)."""

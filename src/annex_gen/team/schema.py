@@ -16,6 +16,8 @@ procrastinate version installed.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -270,3 +272,18 @@ def migrate(url: str) -> tuple[int, int, str | None, str]:
     finally:
         con.close()
     return found, SCHEMA_VERSION, queue_found, queue_now
+
+
+@contextlib.contextmanager
+def connected(url: str) -> Iterator[Any]:
+    """A connection to the team schema, which must be installed; database errors become ArchiveError."""
+    import psycopg
+
+    con = connect(url)
+    try:
+        require(con, url)
+        yield con
+    except psycopg.Error as exc:
+        raise ArchiveError(f"{shown_url(url)}: {' '.join(str(exc).split())}") from None
+    finally:
+        con.close()

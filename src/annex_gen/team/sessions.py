@@ -50,7 +50,7 @@ class DatabaseThrottle:
         return float(con.execute("SELECT extract(epoch FROM clock_timestamp())").fetchone()[0])
 
     def attempt(self, keys: Sequence[str]) -> float:
-        from annex_gen.team.usecases import connected
+        from annex_gen.team.schema import connected
 
         with connected(self.url) as con, con.transaction():
             con.execute("SELECT pg_advisory_xact_lock(%s)", (THROTTLE_LOCK,))
@@ -72,7 +72,7 @@ class DatabaseThrottle:
             return 0.0
 
     def succeeded(self, keys: Sequence[str]) -> None:
-        from annex_gen.team.usecases import connected
+        from annex_gen.team.schema import connected
 
         with connected(self.url) as con, con.transaction():
             con.execute("SELECT pg_advisory_xact_lock(%s)", (THROTTLE_LOCK,))
@@ -83,3 +83,11 @@ class DatabaseThrottle:
                     con.execute("UPDATE signin_failures SET failures = %s WHERE key = %s", (left, key))
                 else:
                     con.execute("DELETE FROM signin_failures WHERE key = %s", (key,))
+
+
+def end_everywhere(url: str, user: str, by: str) -> int:
+    """End every session of a user on every web instance of the team; their new generation."""
+    from annex_gen.team.schema import connected
+
+    with connected(url) as con:
+        return end(con, user, by)

@@ -134,7 +134,7 @@ class SharedStaging:
     def put_stream(self, source: BinaryIO, name: str, max_bytes: int = MAX_FILE_BYTES) -> StagedFile:
         """Copy an upload into the local folder, then into the database; refused as the folder refuses, and
         beyond the shared quotas (nothing of a refused upload is kept)."""
-        from annex_gen.team.usecases import connected
+        from annex_gen.team.schema import connected
 
         with _PUTS, connected(self.url) as con:
             self._forget_gone(con)
@@ -148,7 +148,7 @@ class SharedStaging:
 
     def get(self, token: str) -> StagedFile:
         """A waiting upload as a local file (copied from the database when staged on another instance)."""
-        from annex_gen.team.usecases import connected
+        from annex_gen.team.schema import connected
 
         if not _TOKEN_RE.match(token):
             raise gone()
@@ -167,7 +167,7 @@ class SharedStaging:
 
     def discard(self, token: str) -> None:
         """Forget an upload everywhere (after it is archived)."""
-        from annex_gen.team.usecases import connected
+        from annex_gen.team.schema import connected
 
         if not _TOKEN_RE.match(token):
             return

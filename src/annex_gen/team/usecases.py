@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -11,27 +11,13 @@ from typing import TYPE_CHECKING, Any
 from annex_gen.archive.index import shown_url
 from annex_gen.errors import ArchiveError, EditConflict, InvalidInput, UsageError
 from annex_gen.team import contracts, documents, runs, schema
+from annex_gen.team.schema import connected
 
 if TYPE_CHECKING:
     from annex_gen.batch.background import BatchProgress
     from annex_gen.batch.run import BatchResult, Progress
     from annex_gen.inputs.sources import Source
     from annex_gen.workspace import ContractForm, Saved
-
-
-@contextlib.contextmanager
-def connected(url: str) -> Iterator[Any]:
-    """A connection to the team schema, which must be installed; database errors become ArchiveError."""
-    import psycopg
-
-    con = schema.connect(url)
-    try:
-        schema.require(con, url)
-        yield con
-    except psycopg.Error as exc:
-        raise ArchiveError(f"{shown_url(url)}: {' '.join(str(exc).split())}") from None
-    finally:
-        con.close()
 
 
 def migrate(url: str) -> tuple[int, int, str | None, str]:
@@ -123,7 +109,7 @@ def enqueue_notices(report: Any, url: str, *, notice_date: Any, effective_date: 
 
         notices, nothing = plan_notices(report, notice_date=notice_date, effective_date=effective_date,
                                         records=records, batch_dir=replaced)
-        plan = notice_runs.plan(report, notices, nothing)
+        plan = runs.notices_plan(report, notices, nothing)
         run_id = runs.record_run(con, plan, started_by=started_by, registry_version=report.new.version, engine=engine,
                                  templates=templates, kind=notice_runs.KIND, notice_date=notice_date, release=release)
         _defer(con, url, run_id)
@@ -286,14 +272,6 @@ def session_generation(url: str, user: str) -> int:
 
     with connected(url) as con:
         return sessions.generation(con, user)
-
-
-def end_sessions(url: str, user: str, by: str) -> int:
-    """End every session of a user on every web instance of the team; their new generation."""
-    from annex_gen.team import sessions
-
-    with connected(url) as con:
-        return sessions.end(con, user, by)
 
 
 def team_state(url: str) -> bool:

@@ -28,6 +28,8 @@ from annex_gen import app
 from annex_gen.audit import Actor
 from annex_gen.batch.background import BatchProgress
 
+NOTICES_DIR = "_notices"  # inside the output folder; "_" keeps it apart from customer ids
+
 
 def shared(state: Any) -> Any:
     """The instance's SharedContracts, or None without a team database."""
@@ -86,7 +88,7 @@ class DocumentCopy:
 
     def _copy(self) -> None:
         from annex_gen.team import documents, notice_runs
-        from annex_gen.team.usecases import connected
+        from annex_gen.team.schema import connected
 
         while True:
             with contextlib.suppress(Exception):  # the database or the disk failing: tried again on the next page
@@ -110,8 +112,6 @@ def document_copy(state: Any) -> DocumentCopy | None:
     if not settings.team_url:
         return None
     if getattr(state, "document_copy", None) is None:
-        from annex_gen.web.views.changes import NOTICES_DIR
-
         state.document_copy = DocumentCopy(settings.team_url, settings.out_dir, settings.out_dir / NOTICES_DIR)
     return state.document_copy
 
@@ -168,7 +168,7 @@ async def end_sessions(request: Request, user: str) -> None:
     """End every session of user: in the team's database (every instance), else in the users file."""
     settings = request.app.state.settings
     if settings.team_url:
-        from annex_gen.team.usecases import end_sessions as end_shared
+        from annex_gen.team.sessions import end_everywhere as end_shared
 
         await run_in_threadpool(end_shared, settings.team_url, user, user)
     else:

@@ -21,11 +21,10 @@ from annex_gen.errors import AnnexGenError, NotFound, UsageError
 from annex_gen.web.change_words import describe as describe_change
 from annex_gen.web.http import language, messages, page, render, see_other
 from annex_gen.web.i18n import catalogs
-from annex_gen.web.team import TeamRunner, notices_copied
+from annex_gen.web.team import NOTICES_DIR, TeamRunner, notices_copied
 from annex_gen.web.views.archive import parse_date
 from annex_gen.web.views.audit import actor, record
 
-NOTICES_DIR = "_notices"  # inside the output folder; "_" keeps it apart from customer ids
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 MEDIA_TYPES = {".pdf": "application/pdf", ".csv": "text/csv; charset=utf-8",
                ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
