@@ -13,7 +13,10 @@ time, each step one of:
     cached    a PDF generated before, 25 %
     edit      the contract form, a save with a new reference, then that PDF (a fresh render), 15 %
 
-and prints p50 and p99 per kind (edit: the fresh PDF's request alone, and the three requests),
+Meanwhile a probe, a process of its own, asks for the list and the stylesheet one at a time, four
+requests a second: what a person opening a page waits while the clients load the server, measured
+where the clients' 20 threads (one interpreter, one lock) cannot add their own waiting to it.
+It prints p50 and p99 per kind (edit: the fresh PDF's request alone, and the three requests),
 how many of each finished, and the server's resident memory (itself and its children, sampled
 every half second: the highest). Runs alternate before/after; the table shows each side's
 median over its rounds and the ratio after/before. Bounded: --seconds per run, at most
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import html.parser
+import json
 import os
 import random
 import shutil
@@ -45,7 +49,25 @@ import httpx2  # noqa: E402 - the test client's HTTP library, installed with the
 from batch_bench import make_contracts  # noqa: E402
 
 KINDS = (("list", 40), ("static", 20), ("cached", 25), ("edit", 15))
-SHOWN = ("list", "static", "cached", "edit: fresh PDF", "edit: form, save, PDF")
+SHOWN = ("list", "static", "cached", "edit: fresh PDF", "edit: form, save, PDF", "list (probe)", "static (probe)")
+# A process of its own that asks for the list and the stylesheet in turn, one request at a time, four a
+# second: what a person opening a page meanwhile waits, without the clients' threads sharing its interpreter.
+PROBE = """
+import http.client, json, sys, time
+host, port, until = sys.argv[1], int(sys.argv[2]), time.monotonic() + float(sys.argv[3])
+times = {"list (probe)": [], "static (probe)": []}
+con = http.client.HTTPConnection(host, port, timeout=600)
+while time.monotonic() < until:
+    for kind, path in (("list (probe)", "/customers"), ("static (probe)", "/static/web.css")):
+        start = time.perf_counter()
+        con.request("GET", path)
+        response = con.getresponse()
+        body = response.read()
+        assert response.status == 200, (path, response.status)
+        times[kind].append((time.perf_counter() - start) * 1000)
+        time.sleep(0.125)
+print(json.dumps(times))
+"""
 
 
 class FormFields(html.parser.HTMLParser):
@@ -197,12 +219,18 @@ def one_run(checkout: Path, contracts: Path, args: argparse.Namespace) -> tuple[
 
             sampler = threading.Thread(target=sample, daemon=True)
             sampler.start()
+            probe = subprocess.Popen([sys.executable, "-c", PROBE, "127.0.0.1", str(server.port), str(args.seconds)],
+                                     stdout=subprocess.PIPE, text=True)
             threads = [threading.Thread(target=client, args=(i,)) for i in range(args.clients)]
             for t in threads:
                 t.start()
             for t in threads:
                 t.join()
             done.set()
+            probed, _ = probe.communicate(timeout=600)
+            if probe.returncode != 0:
+                raise SystemExit(f"the probe failed on {checkout}")
+            times.update(json.loads(probed))
             if failures:
                 raise SystemExit(failures[0])
             return times, peak[0]
