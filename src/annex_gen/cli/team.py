@@ -66,19 +66,28 @@ def cmd_batch_queued(args: argparse.Namespace, progress: Any, print_summary: Any
         print(f"run {queued.run_id}: {queued.total} contract(s), {queued.to_render} to generate by the workers; "
               f"`annex-gen runs --archive URL` shows its progress")
         return 0
-    if queued.to_render:
-        err(f"run {queued.run_id} queued; waiting for workers (`annex-gen worker --archive URL`); Ctrl-C stops "
-            "waiting, not the run")
-    try:
-        result = usecases.follow_run(url, queued.run_id, progress)
-    except KeyboardInterrupt:
-        progress.close()
-        err(f"stopped following run {queued.run_id}; the workers go on with it")
+    result = _follow(url, queued.run_id, progress, waiting=bool(queued.to_render))
+    if result is None:
         return 130
-    finally:
-        progress.close()
     print_summary(result, f"{shown_url(url)}, run {queued.run_id}; `annex-gen documents export DIR` writes the files")
     return 1 if result.failed else 0
+
+
+def _follow(url: str, run_id: int, progress: Any, *, waiting: bool) -> Any:
+    """The run's result once it has ended, following its progress; None when Ctrl-C stopped the following."""
+    from annex_gen.team import usecases
+
+    if waiting:
+        err(f"run {run_id} queued; waiting for workers (`annex-gen worker --archive URL`); Ctrl-C stops "
+            "waiting, not the run")
+    try:
+        return usecases.follow_run(url, run_id, progress)
+    except KeyboardInterrupt:
+        progress.close()
+        err(f"stopped following run {run_id}; the workers go on with it")
+        return None
+    finally:
+        progress.close()
 
 
 # notices --archive
@@ -108,17 +117,9 @@ def cmd_notices_queued(args: argparse.Namespace, progress: Any, print_notices: A
             err(f"{c.customer_id or c.source}: failed:")
             err(indent(c.error or ""))
         return 1 if report.with_status("error") else 0
-    if queued.notices:
-        err(f"run {queued.run_id} queued; waiting for workers (`annex-gen worker --archive URL`); Ctrl-C stops "
-            "waiting, not the run")
-    try:
-        outcome = usecases.follow_run(url, queued.run_id, progress)
-    except KeyboardInterrupt:
-        progress.close()
-        err(f"stopped following run {queued.run_id}; the workers go on with it")
+    outcome = _follow(url, queued.run_id, progress, waiting=bool(queued.notices))
+    if outcome is None:
         return 130
-    finally:
-        progress.close()
     usecases.notices_export(url, queued.run_id, out_dir)
     generated = {document_id for _cid, document_id in outcome.generated}
     result = NoticesResult(nothing_to_notify=queued.nothing_to_notify, summary_csv=out_dir / "notices.csv")
