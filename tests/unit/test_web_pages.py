@@ -9,7 +9,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from conftest import EXAMPLES_DIR
-from web_support import csrf, login, web_client
+from web_support import PASSWORD, csrf, login, web_client
 
 CUSTOMERS = {
     "esimerkki-oy.yaml": (EXAMPLES_DIR / "esimerkki-oy.yaml").read_text(encoding="utf-8"),
@@ -218,3 +218,27 @@ def test_every_post_route_checks_csrf(client: TestClient) -> None:
     for path in posts:
         target = path.replace("{customer_id}", "esimerkki-oy")
         assert client.post(target, data={"x": "1"}).status_code == 403, path
+
+
+def test_the_list_shows_each_row_as_it_is_now_after_changes(tmp_path: Path) -> None:
+    # Rows are kept once written; each must still follow its annex, its contract, the language and the user.
+    contract = (EXAMPLES_DIR / "nordic-webshop.yaml").read_text(encoding="utf-8")
+    client = web_client(tmp_path, {"nordic-webshop.yaml": contract}, users={"maija": "sales", "lasse": "legal"})
+    login(client, "maija", PASSWORD)
+
+    def row() -> str:
+        page = client.get("/customers").text
+        return page[page.index("<tbody>"):page.index("</tbody>")]
+
+    assert 'class="tag never"' in row() and "/edit" in row()
+    assert client.get("/customers/nordic-webshop/download/pdf").status_code == 200
+    assert 'class="tag current"' in row()
+    path = tmp_path / "customers" / "nordic-webshop.yaml"
+    path.write_text(contract.replace("Nordic Webshop AB", "Nordic Webshop Group AB"), encoding="utf-8")
+    assert "Nordic Webshop Group AB" in row() and 'class="tag stale"' in row()
+    chosen = client.post("/language", data={"lang": "fi", "next": "/customers", "csrf_token": csrf(client)})
+    assert chosen.status_code == 303
+    assert "englanti" in row() and "Muokkaa" in row()
+    client.cookies.clear()
+    login(client, "lasse", PASSWORD)  # legal: may see contracts, not edit them
+    assert "Nordic Webshop Group AB" in row() and "/edit" not in row()

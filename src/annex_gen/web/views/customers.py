@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import collections
+from typing import Any, ClassVar
+
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -9,7 +12,8 @@ from starlette.routing import Route
 
 from annex_gen import app
 from annex_gen.lifecycle.cases import customer_states
-from annex_gen.web.http import page, render
+from annex_gen.web.http import current_user, language, page, render
+from annex_gen.web.permissions import allowed
 from annex_gen.workspace import ContractEntry
 
 SORTS = {
@@ -41,10 +45,37 @@ async def customers(request: Request) -> Response:
     shown.sort(key=SORTS[key], reverse=sort.startswith("-"))
     states = await run_in_threadpool(customer_states, settings.archive, settings.registry_dir,
                                      [settings.customers_dir])
+    can_edit = allowed(current_user(request), "contracts.edit")
     return render(request, "customers.html.j2", {
         "registry": registry, "entries": shown, "total": len(listing.entries), "problems": listing.problems,
         "query": query, "sort": sort, "folder": str(settings.customers_dir), "lifecycle": states,
+        "rows": _Rows((registry.digest, language(request), can_edit)),
     })
+
+
+class _Rows:
+    """The list's rows as written before: a row is templated again only when what it shows changed."""
+
+    kept: ClassVar[collections.OrderedDict[tuple, str]] = collections.OrderedDict()
+    MOST = 20_000  # rows kept, across pages, languages and users' rights
+
+    def __init__(self, page: tuple) -> None:
+        self.page = page
+
+    def _key(self, entry: ContractEntry, life: Any) -> tuple:
+        c = entry.contract
+        shown = (c.customer_id, c.customer_name, c.region, tuple(c.products), c.language, c.date, entry.state,
+                 entry.editable)
+        return self.page + shown + ((life.key, repr(sorted(life.values.items()))) if life else (None,))
+
+    def get(self, entry: ContractEntry, life: Any) -> str | None:
+        return self.kept.get(self._key(entry, life))
+
+    def keep(self, entry: ContractEntry, life: Any, html: str) -> str:
+        self.kept[self._key(entry, life)] = html
+        while len(self.kept) > self.MOST:
+            self.kept.popitem(last=False)
+        return html
 
 
 def routes() -> list[Route]:
