@@ -36,7 +36,8 @@ def test_no_login_is_refused_through_a_reverse_proxy(tmp_path: Path) -> None:
     client = web_client(tmp_path)
     response = client.get("/customers", headers={"x-forwarded-for": "203.0.113.7"})
     assert response.status_code == 403
-    assert "This server has no logins, so it answers only on this machine" in response.text
+    assert "This server has no sign-in, so it answers only on the machine it runs on" in response.text
+    assert "--users" not in response.text  # the visitor is told whom to ask, not a command line
 
 
 def test_serve_with_a_broken_registry_refuses_to_start(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -93,7 +93,8 @@ async def start_batch(request: Request) -> Response:
     if isinstance(batches, TeamRunner):  # the workers render; the audit log records the run as queued
         queued = await run_in_threadpool(batches.start_run, who.name)
         await record(request, "batch run", f"run {queued.run_id} queued: {queued.total} contract(s), "
-                     f"{queued.to_render} to generate by the workers")
+                     f"{queued.to_render} to generate by the workers", [],
+                     {"variant": "queued", "run": queued.run_id, "total": queued.total, "to_render": queued.to_render})
         return see_other("/changes/batch")
     # the run is recorded by the batch itself, and a killed run when the next one starts
     app.start_batch(batches, s.registry_dir, [s.customers_dir], s.out_dir, started_by=who.name, actor=who,
