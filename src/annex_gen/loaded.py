@@ -46,21 +46,28 @@ class Resolved:
 
 
 def stamp(paths: Sequence[Path]) -> tuple:
-    """Name, size and modification time of every contract file the paths name: any change changes it."""
+    """Name, size, times and inode of every contract file the paths name: any change changes it
+    (a save replaces the file, so a new inode even within one tick of the clock)."""
     out: list[tuple] = []
     for path in paths:
         try:
             if path.is_dir():
                 with os.scandir(path) as entries:
                     out.append((str(path), tuple(sorted(
-                        (e.name, e.stat().st_mtime_ns, e.stat().st_size) for e in entries
-                        if e.name.endswith(CONTRACT_SUFFIXES)))))
+                        (e.name, *_of(e.path)) for e in entries if e.name.endswith(CONTRACT_SUFFIXES)))))
             else:
-                st = path.stat()
-                out.append((str(path), st.st_mtime_ns, st.st_size))
+                out.append((str(path), *_of(str(path))))
         except OSError:
             out.append((str(path), None))
     return tuple(out)
+
+
+def _of(path: str) -> tuple:
+    try:
+        st = os.stat(path)
+    except OSError as exc:  # a dangling link, a file removed meanwhile: its own entry, not the folder's
+        return ("unreadable", exc.errno)
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
 
 
 _KEPT: dict[tuple, Resolved] = {}

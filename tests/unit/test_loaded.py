@@ -62,3 +62,27 @@ def test_the_diagnostics_are_those_check_reports(registry: Registry, tmp_path: P
     assert [c.customer_id for c in kept.contracts] == [c.customer_id for c in report.contracts]
     contract = kept.contracts[0]
     assert kept.annex_of(contract).customer_id == contract.customer_id
+
+
+def test_a_dangling_link_does_not_hide_changes_to_the_other_files(registry: Registry, tmp_path: Path) -> None:
+    folder = _folder(tmp_path)
+    (folder / "gone.yaml").symlink_to(tmp_path / "nowhere.yaml")
+    first = loaded.resolved(registry, [folder])
+    assert any("gone.yaml" in d.file for d in first.problems)
+    path = folder / "esimerkki-oy.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("Esimerkki Oy", "Esimerkki Ab"), encoding="utf-8")
+    assert "Esimerkki Ab" in {c.customer_name for c in loaded.resolved(registry, [folder]).contracts}
+
+
+def test_a_replaced_file_of_the_same_size_and_time_is_read_again(registry: Registry, tmp_path: Path) -> None:
+    # Two saves within one tick of the file system's clock: the replaced file is a new inode.
+    folder = _folder(tmp_path)
+    path = folder / "esimerkki-oy.yaml"
+    before = path.stat()
+    loaded.resolved(registry, [folder])
+    fresh = folder / "fresh.tmp"
+    fresh.write_text(path.read_text(encoding="utf-8").replace("Esimerkki Oy", "Esimerkki Ay"), encoding="utf-8")
+    os.utime(fresh, ns=(before.st_atime_ns, before.st_mtime_ns))
+    os.replace(fresh, path)
+    assert path.stat().st_size == before.st_size and path.stat().st_mtime_ns == before.st_mtime_ns
+    assert "Esimerkki Ay" in {c.customer_name for c in loaded.resolved(registry, [folder]).contracts}

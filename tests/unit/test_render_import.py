@@ -31,3 +31,15 @@ def searches(how: str) -> int:
 def test_the_pdf_renderer_loads_weasyprints_libraries_without_searching():
     assert searches("weasyprint") > 5  # what WeasyPrint alone does on this platform
     assert searches("renderer") == 0
+
+
+def test_errors_a_generate_worker_raises_reach_the_command_as_they_were() -> None:
+    # generate_all's workers send their exceptions back pickled: the class and message must survive.
+    import pickle
+
+    from annex_gen.errors import OutputError, RenderError, ResolutionError
+
+    for error in (RenderError("Typst could not render the annex: x"), ResolutionError("no such section"),
+                  OutputError("cannot write out/a.pdf: Is a directory")):
+        back = pickle.loads(pickle.dumps(error))
+        assert type(back) is type(error) and str(back) == str(error)

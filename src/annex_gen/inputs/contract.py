@@ -64,10 +64,14 @@ class _OnFirstUse(types.ModuleType):
 
 def _eu_vat() -> Any:
     """stdnum's EU VAT module. stdnum imports ssl and pydoc for its online checks and its
-    documentation, a third of its import time: while it is imported they stand in as modules
-    that import themselves on first use, and sys.modules is left as it was."""
+    documentation, most of its import time: in a process of one thread, while stdnum is imported
+    they stand in as modules that import themselves on first use, and sys.modules is left as it was."""
     if "stdnum.eu.vat" not in sys.modules:
-        stand_ins = {name: _OnFirstUse(name) for name in ("ssl", "pydoc") if name not in sys.modules}
+        import threading
+
+        # Only where nothing else can import meanwhile (a command's one thread): a server imports as usual.
+        alone = threading.active_count() == 1
+        stand_ins = {name: _OnFirstUse(name) for name in ("ssl", "pydoc") if alone and name not in sys.modules}
         sys.modules.update(stand_ins)
         try:
             import stdnum.eu.vat  # noqa: F401

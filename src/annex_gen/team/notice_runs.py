@@ -116,9 +116,11 @@ def copy_finished(con: Any, notices_root: Path, after: int) -> int:
         "AND r.id > %s GROUP BY r.id ORDER BY r.id", (KIND, after)).fetchall()
     last = after
     for run_id, notice_date, registry_version, error, written, failed in rows:
+        last = run_id
+        if error is not None and not written:  # never got going (its jobs could not be queued): nothing to write,
+            continue  # and an earlier run's folder for the same date stays as it is
         export_run(con, run_id, notices_root / notice_date.isoformat())
         if written and not failed and error is None:  # the new list is what customers know from now on
             record_notified(notices_root, registry_version, notice_date)
-        last = run_id
     return last
 

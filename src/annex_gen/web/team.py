@@ -15,7 +15,7 @@ and the store (`staging`), and sign-ins are throttled there (annex_gen.team.sess
 
 from __future__ import annotations
 
-import contextlib
+import logging
 import threading
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from annex_gen import app
 from annex_gen.audit import Actor
 from annex_gen.batch.background import BatchProgress
 
+LOG = logging.getLogger("annex_gen.web")
 NOTICES_DIR = "_notices"  # inside the output folder; "_" keeps it apart from customer ids
 
 
@@ -91,13 +92,21 @@ class DocumentCopy:
         from annex_gen.team.schema import connected
 
         while True:
-            with contextlib.suppress(Exception):  # the database or the disk failing: tried again on the next page
+            # The database or the disk failing: logged, and tried again on the next page; one kind's
+            # failure never keeps the other from being copied.
+            try:
                 with connected(self.url) as con:  # the notices first: a few files, and pages wait for them
                     self.seen_notices = notice_runs.copy_finished(con, self.notices_dir, self.seen_notices)
-                    with self._lock:
-                        if not self._again:  # else a notices run may have finished since: the next round says
-                            self._notices_copied.set()
+            except Exception as exc:  # noqa: BLE001 - a background copy must not end the thread
+                LOG.error("copying the finished change notices into %s failed: %s", self.notices_dir, exc)
+            with self._lock:
+                if not self._again:  # else a notices run may have finished since: the next round says
+                    self._notices_copied.set()
+            try:
+                with connected(self.url) as con:
                     self.seen = documents.copy_new(con, self.out_dir, self.seen)
+            except Exception as exc:  # noqa: BLE001
+                LOG.error("copying the stored documents into %s failed: %s", self.out_dir, exc)
             with self._lock:
                 if not self._again:
                     self._thread = None

@@ -139,7 +139,8 @@ async def write_notices(request: Request) -> Response:
         await record(request, "notices written",
                      f"run {queued.run_id} queued: {len(queued.notices)} notice(s) dated {notice_date} from registry "
                      f"{old}, to be written by the workers", refs,
-                     {"count": len(queued.notices), "date": notice_date, "failed": 0, "release": release.label})
+                     {"variant": "queued", "run": queued.run_id, "count": len(queued.notices), "date": notice_date,
+                      "release": release.label})
         return see_other("/changes/batch")
 
     def write() -> Any:
