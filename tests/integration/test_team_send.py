@@ -160,3 +160,38 @@ def test_send_followed_refused_retried_and_jobs_run_twice(tmp_path: Path, postgr
     lone = cli("send", "--archive", tmp_path / "dir-archive", "--detach", "--out", tmp_path / "out", folder,
                env={**FROM, "ANNEX_GEN_SMTP": smtp_server.url})
     assert lone.returncode == 2 and "--detach needs --archive URL" in lone.stderr
+
+
+def test_the_send_page_of_a_team_instance_queues_the_run_and_follows_it(tmp_path: Path, postgres_server, monkeypatch,
+                                                                        smtp_server) -> None:  # noqa: F811
+    from starlette.testclient import TestClient
+
+    from annex_gen.web import Settings, create_app
+    from web_support import csrf
+
+    url = migrated(postgres_server)
+    assert cli("contracts", "import", contracts(tmp_path / "contracts", 2), "--archive", url).returncode == 0
+    monkeypatch.setenv("ANNEX_GEN_MAIL_FROM", "legal@liana.example")
+    monkeypatch.setenv("ANNEX_GEN_SMTP", smtp_server.url)
+    settings = Settings(registry_dir=Path("registry").resolve(), customers_dir=tmp_path / "web" / "contracts",
+                        out_dir=tmp_path / "web" / "output", archive=url, team_url=url)
+    with TestClient(create_app(settings), base_url="http://127.0.0.1", follow_redirects=False) as web:
+        sent = web.post("/customers/c001/send", data={"csrf_token": csrf(web, "/customers/c001/send"),
+                                                      "formats": "pdf+docx"})
+        assert sent.status_code == 303 and sent.headers["location"] == "/send/runs/1", sent.text
+        assert smtp_server.received == []  # queued: the workers send
+        waiting = web.get("/send/runs/1", headers={"Accept-Language": "en"})
+        assert waiting.status_code == 200 and "Sending by e-mail" in waiting.text
+        assert "0 of 1 message(s) done: 0 sent, 0 not delivered" in waiting.text
+        assert 'data-batch-progress="/send/runs/1/progress"' in waiting.text
+        assert cli("worker", "--archive", url, "--once").returncode == 0
+        assert web.get("/send/runs/1/progress").json()["state"] == "finished"
+        done = web.get("/send/runs/1", headers={"Accept-Language": "fi"})
+        assert "1/1 viestiä valmiina: 1 lähetetty, 0 ei toimitettu" in done.text
+        (received,) = smtp_server.received
+        assert received.recipients == ["dpo@c001.example"]
+        assert [a.get_filename().rsplit(".", 1)[1] for a in received.message.iter_attachments()] == ["pdf", "docx"]
+        timeline = web.get("/customers/c001/timeline", headers={"Accept-Language": "en"})
+        assert timeline.status_code == 200 and received.message["Message-ID"].strip("<>") in timeline.text
+        assert web.get("/send/runs/7").status_code == 404
+        assert web.get("/send/runs/x/progress").status_code == 404

@@ -331,15 +331,15 @@ def team_version(url: str) -> int:
         con.close()
 
 
-def batch_progress(url: str) -> BatchProgress:
-    """The latest run as the web page's progress."""
+def batch_progress(url: str, run_id: int | None = None) -> BatchProgress:
+    """A run (default: the latest) as the web page's progress."""
     from annex_gen.batch.background import FAILED, FINISHED, IDLE, RUNNING, BatchProgress
 
-    state = run_state(url)
+    state = run_state(url, run_id)
     if state is None:
         return BatchProgress(IDLE)
     c = state.counts
     return BatchProgress(
         FAILED if state.error else FINISHED if state.finished else RUNNING, state.started_by, state.started_at,
         state.finished_at, state.done, state.total, state.to_render, c.get("generated", 0), c.get("unchanged", 0),
-        c.get("failed", 0), state.last, state.error, notice_date=state.notice_date)
+        c.get("failed", 0), state.last, state.error, notice_date=state.notice_date, kind=state.kind)

@@ -99,6 +99,10 @@ async def send(request: Request) -> Response:
     try:
         _, entry = await run_in_threadpool(app.contract_entry, s.registry_dir, s.customers_dir, s.out_dir, customer,
                                                 s.archive)
+        if s.team_url:  # the workers send it: follow the run
+            queued = await run_in_threadpool(lambda: _team(request).start_send(
+                [_contract_path(entry)], s.out_dir, formats=formats, started_by=_actor(request), customers=[]))
+            return see_other(f"/send/runs/{queued.run_id}")
         report = await run_in_threadpool(lambda: cases.send(
             s.archive, s.registry_dir, [_contract_path(entry)], s.out_dir, smtp=None, sender=None,
             formats=formats, actor=_actor(request)))
@@ -137,11 +141,47 @@ async def send_notices(request: Request) -> Response:
     parse_date(date, "notice date")
     folder = notices_dir(request, date)
     s = _settings(request)
+    if s.team_url:  # the workers send them: follow the run
+        queued = await run_in_threadpool(lambda: _team(request).start_send(
+            [folder], s.out_dir, formats=("pdf",), started_by=_actor(request), customers=[s.customers_dir]))
+        return see_other(f"/send/runs/{queued.run_id}")
     report = await run_in_threadpool(lambda: cases.send(s.archive, s.registry_dir, [folder], s.out_dir, smtp=None,
                                                         sender=None, actor=_actor(request),
                                                         customers=[s.customers_dir]))
     return render(request, "send_report.html.j2", {"report": report, "date": date},
                   status_code=200 if not report.failed else 502)
+
+
+def _team(request: Request) -> Any:
+    from annex_gen.web.views.changes import runner
+
+    return runner(request)
+
+
+def _run_id(request: Request) -> int:
+    from annex_gen.errors import NotFound
+
+    text = request.path_params["run"]
+    if not text.isdigit() or int(text) > 2**62:
+        raise NotFound(f"no run {text!r}", code="web.no_run", params={"run": text})
+    return int(text)
+
+
+async def send_run_page(request: Request) -> Response:
+    """A team's send run with a progress bar (the batch's page); the page polls its progress."""
+    run_id = _run_id(request)
+    progress = await run_in_threadpool(_team(request).run_progress, run_id)
+    return render(request, "changes_batch.html.j2", {"progress": progress,
+                                                     "progress_url": f"/send/runs/{run_id}/progress",
+                                                     "page_url": f"/send/runs/{run_id}"})
+
+
+async def send_run_progress(request: Request) -> Response:
+    """A send run's progress as JSON, for the progress bar."""
+    from starlette.responses import JSONResponse
+
+    progress = await run_in_threadpool(_team(request).run_progress, _run_id(request))
+    return JSONResponse(progress.to_dict())
 
 
 # Objections
@@ -229,6 +269,8 @@ def routes() -> list[Route]:
         page("/customers/{customer}/retry", retry, permission="contracts.view", methods=("POST",)),
         page("/customers/{customer}/evidence.zip", evidence, permission="legal"),
         page("/changes/notices/{date}/send", send_notices, permission="legal", methods=("POST",)),
+        page("/send/runs/{run}", send_run_page, permission="contracts.view"),
+        page("/send/runs/{run}/progress", send_run_progress, permission="contracts.view"),
         page("/objections", objections_page, permission="legal"),
         page("/objections", add_objection, permission="legal", methods=("POST",)),
         page("/objections/{objection}/resolve", resolve_objection, permission="legal", methods=("POST",)),
