@@ -178,12 +178,15 @@ def test_the_send_page_of_a_team_instance_queues_the_run_and_follows_it(tmp_path
     with TestClient(create_app(settings), base_url="http://127.0.0.1", follow_redirects=False) as web:
         sent = web.post("/customers/c001/send", data={"csrf_token": csrf(web, "/customers/c001/send"),
                                                       "formats": "pdf+docx"})
-        assert sent.status_code == 303 and sent.headers["location"] == "/send/runs/1", sent.text
+        assert sent.status_code == 303 and sent.headers["location"] == "/send/runs/1?customer=c001", sent.text
         assert smtp_server.received == []  # queued: the workers send
-        waiting = web.get("/send/runs/1", headers={"Accept-Language": "en"})
+        waiting = web.get(sent.headers["location"], headers={"Accept-Language": "en"})
         assert waiting.status_code == 200 and "Sending by e-mail" in waiting.text
         assert "0 of 1 message(s) done: 0 sent, 0 not delivered" in waiting.text
         assert 'data-batch-progress="/send/runs/1/progress"' in waiting.text
+        assert 'href="/send/runs/1?customer=c001"' in waiting.text
+        assert 'href="/customers/c001/timeline"' in waiting.text
+        assert 'href="/customers/' not in web.get("/send/runs/1?customer=%3Cb%3E").text
         assert cli("worker", "--archive", url, "--once").returncode == 0
         assert web.get("/send/runs/1/progress").json()["state"] == "finished"
         done = web.get("/send/runs/1", headers={"Accept-Language": "fi"})

@@ -102,7 +102,7 @@ async def send(request: Request) -> Response:
         if s.team_url:  # the workers send it: follow the run
             queued = await run_in_threadpool(lambda: _team(request).start_send(
                 [_contract_path(entry)], s.out_dir, formats=formats, started_by=_actor(request), customers=[]))
-            return see_other(f"/send/runs/{queued.run_id}")
+            return see_other(f"/send/runs/{queued.run_id}?customer={customer}")
         report = await run_in_threadpool(lambda: cases.send(
             s.archive, s.registry_dir, [_contract_path(entry)], s.out_dir, smtp=None, sender=None,
             formats=formats, actor=_actor(request)))
@@ -169,11 +169,15 @@ def _run_id(request: Request) -> int:
 
 async def send_run_page(request: Request) -> Response:
     """A team's send run with a progress bar (the batch's page); the page polls its progress."""
+    from annex_gen.inputs.schema import ID_RE
+
     run_id = _run_id(request)
     progress = await run_in_threadpool(_team(request).run_progress, run_id)
-    return render(request, "changes_batch.html.j2", {"progress": progress,
-                                                     "progress_url": f"/send/runs/{run_id}/progress",
-                                                     "page_url": f"/send/runs/{run_id}"})
+    customer = request.query_params.get("customer", "")
+    customer = customer if ID_RE.match(customer) else ""  # the customer whose annex the run sends: a link back
+    return render(request, "changes_batch.html.j2", {
+        "progress": progress, "progress_url": f"/send/runs/{run_id}/progress", "customer": customer,
+        "page_url": f"/send/runs/{run_id}" + (f"?customer={customer}" if customer else "")})
 
 
 async def send_run_progress(request: Request) -> Response:
