@@ -154,6 +154,14 @@ def test_send_followed_refused_retried_and_jobs_run_twice(tmp_path: Path, postgr
     refused_id = query(url, "SELECT document_id FROM annex_team.run_items WHERE customer_id = 'c001'")[0][0]
     assert smtp_server.received[-1].message["Message-ID"] == refused_id
 
+    # While a send run is unfinished, --retry waits: it could send again a message a worker is sending.
+    detached = cli("send", "--archive", url, "--out", tmp_path / "out", folder / "c000.yaml", "--detach", env=FROM)
+    assert detached.returncode == 0 and detached.stdout.startswith("run 2: 1 message(s)"), detached.stderr
+    early = cli("send", "--retry", "--archive", url, "--smtp", smtp_server.url, env=FROM)
+    assert early.returncode == 2 and "the workers are still sending run 2" in early.stderr
+    assert cli("worker", "--archive", url, "--once").returncode == 0
+    assert len(smtp_server.received) == 4 and smtp_server.received[-1].recipients == ["dpo@c000.example"]
+
     # --smtp is the workers' business on a team's database; --detach needs one.
     smtp = cli("send", "--archive", url, "--smtp", smtp_server.url, "--out", tmp_path / "out", folder, env=FROM)
     assert smtp.returncode == 2 and "the workers send, each with its own SMTP server" in smtp.stderr
@@ -187,6 +195,9 @@ def test_the_send_page_of_a_team_instance_queues_the_run_and_follows_it(tmp_path
         assert 'href="/send/runs/1?customer=c001"' in waiting.text
         assert 'href="/customers/c001/timeline"' in waiting.text
         assert 'href="/customers/' not in web.get("/send/runs/1?customer=%3Cb%3E").text
+        early = web.post("/customers/c001/retry", data={"csrf_token": csrf(web, "/customers/c001/timeline")},
+                         headers={"Accept-Language": "en"})
+        assert early.status_code == 400 and "The workers are still sending run 1" in early.text
         assert cli("worker", "--archive", url, "--once").returncode == 0
         assert web.get("/send/runs/1/progress").json()["state"] == "finished"
         done = web.get("/send/runs/1", headers={"Accept-Language": "fi"})

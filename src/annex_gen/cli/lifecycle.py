@@ -48,6 +48,12 @@ def cmd_send(args: argparse.Namespace) -> int:
             print("annex-gen: error: --retry sends the messages not yet delivered; name no files with it",
                   file=sys.stderr)
             return 2
+        from annex_gen.cli.batch import _team_database
+
+        if _team_database(args.archive):
+            from annex_gen.team.usecases import refuse_retry_while_sending
+
+            refuse_retry_while_sending(str(args.archive))
         report = cases.send_retry(args.archive, smtp=args.smtp, actor=_actor(), customer=args.customer,
                                   progress=_print_sent)
         return _sent_summary(report, retry=True)

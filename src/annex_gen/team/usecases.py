@@ -146,6 +146,20 @@ def enqueue_send(url: str, registry_dir: Path, paths: list[Path], out_dir: Path,
     return SendEnqueued(run_id, len(plan.items))
 
 
+def refuse_retry_while_sending(url: str) -> None:
+    """Raise UsageError while a send run is unfinished: a retry now could send again a message a worker is
+    sending (queued in the log, its answer not yet recorded)."""
+    from annex_gen.team import send_runs
+
+    with connected(url) as con:
+        row = con.execute("SELECT id FROM runs WHERE kind = %s AND finished_at IS NULL ORDER BY id LIMIT 1",
+                          (send_runs.KIND,)).fetchone()
+    if row is not None:
+        raise UsageError(f"the workers are still sending run {row[0]}; retry once it has finished (`annex-gen runs "
+                         "--archive URL` shows its progress): a message of it may be on its way",
+                         code="lifecycle.send_running", params={"run": row[0]})
+
+
 def follow_send(url: str, run_id: int, progress: Callable[[Any], None] | None = None) -> Any:
     """Report each message of a send run as it is sent, until the run ends; its SendReport."""
     from annex_gen.team import send_runs

@@ -125,6 +125,11 @@ def _contract_path(entry: Any) -> Any:
 async def retry(request: Request) -> Response:
     """Deliver again the customer's messages not yet delivered."""
     customer = request.path_params["customer"]
+    s = _settings(request)
+    if s.team_url:
+        from annex_gen.team.usecases import refuse_retry_while_sending
+
+        await run_in_threadpool(refuse_retry_while_sending, s.team_url)
     report = await run_in_threadpool(lambda: cases.send_retry(_settings(request).archive, smtp=None,
                                                               actor=_actor(request), customer=customer))
     return see_other(f"/customers/{customer}/timeline?done={'sent' if not report.failed else 'failed'}")
