@@ -48,9 +48,9 @@ def cmd_send(args: argparse.Namespace) -> int:
             print("annex-gen: error: --retry sends the messages not yet delivered; name no files with it",
                   file=sys.stderr)
             return 2
-        from annex_gen.cli.batch import _team_database
+        from annex_gen.cli.batch import team_database
 
-        if _team_database(args.archive):
+        if team_database(args.archive):
             from annex_gen.team.usecases import refuse_retry_while_sending
 
             refuse_retry_while_sending(str(args.archive))
@@ -58,9 +58,9 @@ def cmd_send(args: argparse.Namespace) -> int:
                                   progress=_print_sent)
         return _sent_summary(report, retry=True)
     formats = ("pdf", "docx") if args.docx else ("pdf",)
-    from annex_gen.cli.batch import _team_database
+    from annex_gen.cli.batch import team_database
 
-    team = _team_database(args.archive)
+    team = team_database(args.archive)
     if args.detach and not team:
         print("annex-gen: error: --detach needs --archive URL of a team's database: only a team's queued run goes "
               "on without this command", file=sys.stderr)
