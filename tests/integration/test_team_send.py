@@ -38,6 +38,13 @@ class SlowMailbox(Mailbox):
         return await super().handle_RCPT(server, session, envelope, address, rcpt_options)
 
 
+def execute(url: str, sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as con:
+        con.execute(sql)
+
+
 def serve(mailbox: Mailbox | None = None) -> SmtpServer:
     server = SmtpServer()
     if mailbox is not None:
@@ -209,3 +216,36 @@ def test_the_send_page_of_a_team_instance_queues_the_run_and_follows_it(tmp_path
         assert timeline.status_code == 200 and received.message["Message-ID"].strip("<>") in timeline.text
         assert web.get("/send/runs/7").status_code == 404
         assert web.get("/send/runs/x/progress").status_code == 404
+
+
+def test_a_worker_killed_mid_send_leaves_what_the_next_job_finishes(tmp_path: Path, postgres_server, monkeypatch,
+                                                                    smtp_server) -> None:  # noqa: F811
+    import base64
+    import json
+
+    url = migrated(postgres_server)
+    folder = contracts(tmp_path / "contracts", 3)
+    assert cli("send", "--archive", url, "--out", tmp_path / "out", "--detach", folder, env=FROM).returncode == 0
+    rows = query(url, "SELECT position, customer_id, annex FROM annex_team.run_items ORDER BY position")
+    log = open_event_log(url)
+    # Row 0: its worker died after recording "message queued" (the server may or may not have it).
+    _, cid, payload = rows[0]
+    message = json.loads(payload)
+    crashed = log.append("message queued", cid, "maija", message["queued"], blobs=[base64.b64decode(message["eml"])])
+    execute(url, "UPDATE annex_team.run_items SET attempts = 1 WHERE position = 0")
+    # Row 1: its workers died three times already: not sent by the queue, kept for `send --retry`.
+    execute(url, "UPDATE annex_team.run_items SET attempts = 3 WHERE position = 1")
+    monkeypatch.setenv("ANNEX_GEN_SMTP", smtp_server.url)
+    assert cli("worker", "--archive", url, "--once").returncode == 0
+    assert sorted(r.recipients[0] for r in smtp_server.received) == ["dpo@c000.example", "dpo@c002.example"]
+    events = open_event_log(url).events()
+    queued = [e for e in events if e.kind == "message queued"]
+    assert len(queued) == 3 and queued[0].seq == crashed.seq  # the crashed attempt's record is reused
+    delivered = {e.data["queued"] for e in events if e.kind == "message delivered"}
+    assert crashed.seq in delivered and len(delivered) == 2
+    assert query(url, "SELECT position, status, detail FROM annex_team.run_items WHERE status = 'failed'") == [
+        (1, "failed", "its worker stopped 3 times while sending it; `annex-gen send --retry` sends it again")]
+    retried = cli("send", "--retry", "--archive", url, "--smtp", smtp_server.url, env=FROM)
+    assert retried.returncode == 0 and "c001: sent to dpo@c001.example" in retried.stdout, retried.stdout
+    assert len(smtp_server.received) == 3
+    assert len({r.message["Message-ID"] for r in smtp_server.received}) == 3
