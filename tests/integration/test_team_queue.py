@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import psycopg
+import pytest
 from batch_support import cli, make_contracts
 from team_support import Worker, files_of, migrated, query, wait_for
 
@@ -14,10 +16,10 @@ def test_migrate_installs_the_team_schema_and_the_queue_once(postgres_server) ->
     url = postgres_server.database()
     first = cli("archive", "migrate", "--archive", url)
     assert first.returncode == 0, first.stderr
-    assert "team schema created at version 3" in first.stdout
+    assert "team schema created at version 4" in first.stdout
     assert "job queue schema installed (procrastinate 3." in first.stdout
     again = cli("archive", "migrate", "--archive", url)
-    assert again.returncode == 0 and "team schema version 3; nothing to migrate" in again.stdout
+    assert again.returncode == 0 and "team schema version 4; nothing to migrate" in again.stdout
     assert "job queue schema of procrastinate 3." in again.stdout and "nothing to migrate" in again.stdout
     tables = {r[0] for r in query(url, "SELECT table_schema || '.' || table_name FROM information_schema.tables")}
     assert {"annex_queue.procrastinate_jobs", "annex_queue.procrastinate_workers", "annex_team.documents",
@@ -25,6 +27,28 @@ def test_migrate_installs_the_team_schema_and_the_queue_once(postgres_server) ->
             "annex_team.upload_chunks", "annex_team.session_ends", "annex_team.signin_failures",
             "annex_team.notices", "annex_team.notice_files"} <= tables
     assert not any(t.startswith("public.procrastinate") for t in tables)
+
+
+def test_migrate_from_version_3_lets_runs_send(postgres_server) -> None:
+    from annex_gen.team.schema import MIGRATIONS
+
+    url = postgres_server.database()
+    with psycopg.connect(url, autocommit=True) as con:
+        for version, sql in enumerate(MIGRATIONS[:3], start=1):
+            con.execute(sql)
+            con.execute("INSERT INTO annex_team.schema_version (version) VALUES (%s)", (version,))
+        con.execute("INSERT INTO annex_team.runs (started_by, registry_version, engine, templates, total, to_render, "
+                    "kind) VALUES ('maija', '1', 'weasyprint', '', 0, 0, 'notices')")
+    done = cli("archive", "migrate", "--archive", url)
+    assert done.returncode == 0, done.stderr
+    assert "team schema migrated from version 3 to version 4" in done.stdout
+    with psycopg.connect(url, autocommit=True) as con:
+        con.execute("INSERT INTO annex_team.runs (started_by, registry_version, engine, templates, total, to_render, "
+                    "kind) VALUES ('maija', '1', 'weasyprint', '', 0, 0, 'send')")
+        with pytest.raises(psycopg.errors.CheckViolation):
+            con.execute("INSERT INTO annex_team.runs (started_by, registry_version, engine, templates, total, "
+                        "to_render, kind) VALUES ('maija', '1', 'weasyprint', '', 0, 0, 'other')")
+    assert query(url, "SELECT kind FROM annex_team.runs ORDER BY id") == [("notices",), ("send",)]
 
 
 def test_a_directory_archive_migrates_as_before(tmp_path: Path) -> None:

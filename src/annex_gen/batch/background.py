@@ -44,6 +44,7 @@ class BatchProgress:
     error_params: dict[str, Any] = field(default_factory=dict)
     result: BatchResult | None = None
     notice_date: str = ""  # a team's notices run: the date of the notices it writes
+    kind: str = "batch"  # a team's run: batch, notices or send
 
     @property
     def percent(self) -> int:

@@ -173,7 +173,7 @@ def cmd_diff(args) -> int:
 # notices
 
 
-def _team_database(archive) -> bool:
+def team_database(archive) -> bool:
     """Whether the archive is a team's database (PostgreSQL with the team schema, of any version)."""
     if not (archive and is_server_url(str(archive))):
         return False
@@ -183,7 +183,7 @@ def _team_database(archive) -> bool:
 
 
 def cmd_notices(args) -> int:
-    team = _team_database(args.archive)
+    team = team_database(args.archive)
     if args.detach and not team:
         raise UsageError("--detach needs --archive URL of a team's database: only a team's queued run goes on "
                          "without this command")

@@ -48,10 +48,27 @@ def cmd_send(args: argparse.Namespace) -> int:
             print("annex-gen: error: --retry sends the messages not yet delivered; name no files with it",
                   file=sys.stderr)
             return 2
+        from annex_gen.cli.batch import team_database
+
+        if team_database(args.archive):
+            from annex_gen.team.usecases import refuse_retry_while_sending
+
+            refuse_retry_while_sending(str(args.archive))
         report = cases.send_retry(args.archive, smtp=args.smtp, actor=_actor(), customer=args.customer,
                                   progress=_print_sent)
         return _sent_summary(report, retry=True)
     formats = ("pdf", "docx") if args.docx else ("pdf",)
+    from annex_gen.cli.batch import team_database
+
+    team = team_database(args.archive)
+    if args.detach and not team:
+        print("annex-gen: error: --detach needs --archive URL of a team's database: only a team's queued run goes "
+              "on without this command", file=sys.stderr)
+        return 2
+    if team:  # one job per message on the database's queue, sent by `annex-gen worker`
+        from annex_gen.cli.team import cmd_send_queued
+
+        return cmd_send_queued(args, formats, _print_sent, _sent_summary)
     report = cases.send(args.archive, Path(args.registry), [Path(p) for p in args.paths], Path(args.out),
                         smtp=args.smtp, sender=args.sender, formats=formats, actor=_actor(),
                         engine=args.engine, progress=_print_sent,
@@ -186,7 +203,9 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
                     "its new annex. Every message, its Message-ID and the server's answer are recorded with "
                     "the archive; a message not delivered is kept and sent again by --retry. The SMTP user and "
                     "password come from ANNEX_GEN_SMTP_USER and ANNEX_GEN_SMTP_PASSWORD (or "
-                    "ANNEX_GEN_SMTP_PASSWORD_FILE), never from the command line.")
+                    "ANNEX_GEN_SMTP_PASSWORD_FILE), never from the command line. With --archive URL of a team's "
+                    "database the messages are planned here and sent by `annex-gen worker`, with each worker "
+                    "machine's own SMTP settings.")
     p.add_argument("paths", nargs="*", metavar="CONTRACT|NOTICES",
                    help="contract files or folders, or a folder `annex-gen notices` wrote")
     p.add_argument("--smtp", metavar="URL",
@@ -199,6 +218,9 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
                    help="where annexes are generated and found (default: output/)")
     p.add_argument("--retry", action="store_true", help="send again every message not yet delivered")
     p.add_argument("--customer", metavar="ID", help="with --retry: only this customer's messages")
+    p.add_argument("--detach", action="store_true",
+                   help="with --archive URL of a team's database: queue the messages for the workers and return "
+                        "(`annex-gen runs` shows the progress)")
     p.add_argument("--customers", default="customers", metavar="DIR",
                    help="contract files, for the notice terms of contracts that have their own (default: customers/)")
     add_engine_argument(p)

@@ -134,6 +134,36 @@ def cmd_notices_queued(args: argparse.Namespace, progress: Any, print_notices: A
     return print_notices(report, result)
 
 
+# send --archive
+
+
+def cmd_send_queued(args: argparse.Namespace, formats: tuple[str, ...], print_sent: Any, print_summary: Any) -> int:
+    """Plan the messages here, queue one job per message; follow the run as a local send prints it unless
+    --detach."""
+    from annex_gen.team import usecases
+
+    if args.smtp:
+        raise UsageError("--smtp: with a team's database the workers send, each with its own SMTP server "
+                         "(ANNEX_GEN_SMTP and its credentials on the worker's machine); leave --smtp out")
+    url = _url(args)
+    queued = usecases.enqueue_send(url, Path(args.registry), [Path(p) for p in args.paths], Path(args.out),
+                                   sender=args.sender, formats=formats, started_by=_who(args), engine=args.engine,
+                                   customers=[Path(args.customers)] if Path(args.customers).is_dir() else [])
+    if args.detach:
+        print(f"run {queued.run_id}: {queued.messages} message(s) to send by the workers; `annex-gen runs "
+              "--archive URL` shows its progress")
+        return 0
+    if queued.messages:
+        err(f"run {queued.run_id} queued; waiting for workers (`annex-gen worker --archive URL`); Ctrl-C stops "
+            "waiting, not the run")
+    try:
+        report = usecases.follow_send(url, queued.run_id, print_sent)
+    except KeyboardInterrupt:
+        err(f"stopped following run {queued.run_id}; the workers go on with it")
+        return 130
+    return print_summary(report)
+
+
 # worker, runs
 
 
@@ -163,7 +193,11 @@ def cmd_runs(args: argparse.Namespace) -> int:
     for s in states:
         c = s.counts
         when = f"finished {s.finished_at}" if s.finished else "running"
-        if s.kind == "notices":
+        if s.kind == "send":
+            counts = (f"{c.get('generated', 0)} sent, {c.get('failed', 0)} not delivered, {c.get('queued', 0)} "
+                      "queued")
+            what = f"run {s.id} (sending)"
+        elif s.kind == "notices":
             counts = (f"{c.get('generated', 0)} written, {c.get('unchanged', 0)} with nothing to notify, "
                       f"{c.get('failed', 0)} failed, {c.get('queued', 0)} queued")
             what = f"run {s.id} (notices dated {s.notice_date})"
@@ -265,9 +299,11 @@ def add_archive_argument(parser: argparse.ArgumentParser, help_: str | None = No
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     """Add the worker, runs, documents and contracts commands."""
-    p = subparsers.add_parser("worker", parents=[common], help="take batch and notices jobs from the team's queue "
-                              "(any machine)", description="Render the annexes and change notices of queued runs, one "
-                              "job at a time; run one per core.")
+    p = subparsers.add_parser("worker", parents=[common], help="take batch, notices and send jobs from the team's "
+                              "queue (any machine)", description="Render the annexes and change notices of queued "
+                              "runs and send their messages, one job at a time; run one per core. A worker sends "
+                              "with its own machine's SMTP settings (ANNEX_GEN_SMTP, ANNEX_GEN_SMTP_USER, "
+                              "ANNEX_GEN_SMTP_PASSWORD or ANNEX_GEN_SMTP_PASSWORD_FILE, ANNEX_GEN_SMTP_CA_FILE).")
     add_archive_argument(p)
     p.add_argument("--heartbeat", type=_seconds, default=10.0, metavar="SECONDS",
                    help="how often the worker says it is alive; a worker silent for 3 beats has its job queued again "
@@ -276,8 +312,8 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--name", default=None, help="the worker's name in the logs")
     p.set_defaults(func=cmd_worker)
 
-    p = subparsers.add_parser("runs", parents=[common], help="the team's runs (batches and notices) and their "
-                              "progress")
+    p = subparsers.add_parser("runs", parents=[common], help="the team's runs (batches, notices, sending) and "
+                              "their progress")
     add_archive_argument(p)
     p.add_argument("--limit", type=int, default=20, help="how many runs, newest first (default: 20)")
     p.set_defaults(func=cmd_runs)

@@ -124,6 +124,17 @@ def send(location: str | Path, registry_dir: Path, paths: Sequence[Path], out_di
     """Send each contract's annex, and each notice of a notices folder, to the customer's contact_email."""
     server = smtp_server(smtp)
     sender = sender_address(sender)
+    outgoing = plan_send(location, registry_dir, paths, out_dir, formats=formats, actor=actor, engine=engine,
+                         customers=customers)
+    return send_all(event_log(location), server, sender, outgoing, actor=actor,
+                    progress=_audited(location, actor, progress))
+
+
+def plan_send(location: str | Path, registry_dir: Path, paths: Sequence[Path], out_dir: Path, *,
+              formats: Sequence[str] = ("pdf",), actor: str, engine: str = "weasyprint",
+              customers: Sequence[Path] = ()) -> list[Outgoing]:
+    """The messages that send each contract's annex (generated into out_dir where missing, recorded in the log)
+    and each notice of a notices folder; nothing is planned unless everything can be."""
     if not paths:
         raise UsageError("name the contracts (files or folders) or a notices folder to send")
     missing = [p for p in paths if not p.exists()]
@@ -138,7 +149,7 @@ def send(location: str | Path, registry_dir: Path, paths: Sequence[Path], out_di
     if contracts:
         outgoing += plan_annexes(registry_dir, contracts, out_dir, formats, engine=engine, log=log, actor=actor,
                                  archive=location)
-    return send_all(log, server, sender, outgoing, actor=actor, progress=_audited(location, actor, progress))
+    return outgoing
 
 
 def send_retry(location: str | Path, *, smtp: str | None, actor: str, customer: str | None = None,
@@ -148,17 +159,23 @@ def send_retry(location: str | Path, *, smtp: str | None, actor: str, customer: 
                  progress=_audited(location, actor, progress))
 
 
-def _audited(location: str | Path, actor: str, then: Callable[[Sent], None] | None) -> Callable[[Sent], None]:
-    """Each delivery attempt into the audit log as well, then shown."""
+def audit_sent(location: str | Path, actor: str, sent: Sent) -> None:
+    """One delivery attempt into the audit log."""
     from annex_gen.audit import open_audit_log
 
+    verdict = "accepted" if sent.answer.accepted else "NOT accepted"
+    open_audit_log(location).record(actor, "message sent", f"{sent.customer_id}: {sent.subject} to "
+                                    f"{sent.recipient}: {verdict} ({sent.answer.reply})", [sent.message_id],
+                                    {"variant": "accepted" if sent.answer.accepted else "refused",
+                                     "customer": sent.customer_id, "subject": sent.subject,
+                                     "recipient": sent.recipient, "reply": sent.answer.reply})
+
+
+def _audited(location: str | Path, actor: str, then: Callable[[Sent], None] | None) -> Callable[[Sent], None]:
+    """Each delivery attempt into the audit log as well, then shown."""
+
     def done(sent: Sent) -> None:
-        verdict = "accepted" if sent.answer.accepted else "NOT accepted"
-        open_audit_log(location).record(actor, "message sent", f"{sent.customer_id}: {sent.subject} to "
-                                        f"{sent.recipient}: {verdict} ({sent.answer.reply})", [sent.message_id],
-                                        {"variant": "accepted" if sent.answer.accepted else "refused",
-                                         "customer": sent.customer_id, "subject": sent.subject,
-                                         "recipient": sent.recipient, "reply": sent.answer.reply})
+        audit_sent(location, actor, sent)
         if then is not None:
             then(sent)
 

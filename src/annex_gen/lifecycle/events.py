@@ -278,22 +278,34 @@ class PostgresEventLog(EventLog):
         con = self._connect()
         try:
             with con.transaction():
-                con.execute("SELECT pg_advisory_xact_lock(%s)", (_PG_LOCK,))
-                if not self._exists(con):
-                    con.execute(_PG_SCHEMA)
-                tip = con.execute(f"SELECT seq, event_hash FROM {PG_SCHEMA}.events ORDER BY seq DESC LIMIT 1"
-                                  ).fetchone()
-                event, text = self._next(tip, kind, customer_id, actor, data)
-                for sha, blob in blobs.items():
-                    con.execute(f"INSERT INTO {PG_SCHEMA}.blobs (sha256, data) VALUES (%s, %s) "
-                                "ON CONFLICT (sha256) DO NOTHING", (sha, blob))
-                con.execute(f"INSERT INTO {PG_SCHEMA}.events (seq, body, event_hash) VALUES (%s, %s, %s)",
-                            (event.seq, text, event.event_hash))
+                event = self._append_in(con, kind, customer_id, actor, data, blobs)
         except psycopg.Error as exc:
             raise ArchiveError(f"{self.location}: cannot record the event: {' '.join(str(exc).split())}") from None
         finally:
             con.close()
         return event
+
+    def _append_in(self, con: Any, kind: str, customer_id: str, actor: str, data: Mapping[str, Any],
+                   blobs: dict[str, bytes]) -> Event:
+        con.execute("SELECT pg_advisory_xact_lock(%s)", (_PG_LOCK,))
+        if not self._exists(con):
+            con.execute(_PG_SCHEMA)
+        tip = con.execute(f"SELECT seq, event_hash FROM {PG_SCHEMA}.events ORDER BY seq DESC LIMIT 1").fetchone()
+        event, text = self._next(tip, kind, customer_id, actor, data)
+        for sha, blob in blobs.items():
+            con.execute(f"INSERT INTO {PG_SCHEMA}.blobs (sha256, data) VALUES (%s, %s) "
+                        "ON CONFLICT (sha256) DO NOTHING", (sha, blob))
+        con.execute(f"INSERT INTO {PG_SCHEMA}.events (seq, body, event_hash) VALUES (%s, %s, %s)",
+                    (event.seq, text, event.event_hash))
+        return event
+
+    def append_on(self, con: Any, kind: str, customer_id: str, actor: str, data: Mapping[str, Any],
+                  blobs: Iterable[bytes] = ()) -> Event:
+        """append() on the caller's connection to this database, inside the caller's transaction: the event is
+        recorded when, and only when, that transaction commits."""
+        if kind not in KINDS:
+            raise ValueError(f"unknown lifecycle event {kind!r}")
+        return self._append_in(con, kind, customer_id, actor, data, {hashlib.sha256(b).hexdigest(): b for b in blobs})
 
     def rows(self, customer_id: str | None = None) -> list[tuple[str, str]]:
         import psycopg

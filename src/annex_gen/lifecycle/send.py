@@ -125,15 +125,8 @@ def send_all(log: EventLog, server: SmtpServer, sender: str, outgoing: Sequence[
     """Queue, deliver and record each message in turn; a refusal is recorded and the next one sent."""
     report = SendReport()
     for out in outgoing:
-        message_id = new_message_id(sender)
-        eml = build_message(out.letter, out.language, sender=sender, recipient=out.recipient, company=out.company,
-                            attachments=out.attachments, message_id=message_id, date=log.clock())
-        queued = log.append("message queued", out.customer_id, actor, {
-            **out.facts, "message_id": message_id, "recipient": out.recipient, "sender": sender,
-            "subject": out.letter.subject, "language": out.language,
-            "attachments": [a.to_dict() for a in out.attachments],
-            "eml_sha256": hashlib.sha256(eml).hexdigest(), "eml_size": len(eml),
-        }, blobs=[eml])
+        data, eml = compose(out, sender, log.clock())
+        queued = log.append("message queued", out.customer_id, actor, data, blobs=[eml])
         sent = _attempt(log, server, queued, eml, actor)
         report.sent.append(sent)
         if progress is not None:
@@ -141,14 +134,39 @@ def send_all(log: EventLog, server: SmtpServer, sender: str, outgoing: Sequence[
     return report
 
 
-def _attempt(log: EventLog, server: SmtpServer, queued: Event, eml: bytes, actor: str) -> Sent:
+def compose(out: Outgoing, sender: str, date: dt.datetime) -> tuple[dict[str, Any], bytes]:
+    """One message as sent (a new Message-ID) and what its "message queued" event records of it."""
+    message_id = new_message_id(sender)
+    eml = build_message(out.letter, out.language, sender=sender, recipient=out.recipient, company=out.company,
+                        attachments=out.attachments, message_id=message_id, date=date)
+    return {
+        **out.facts, "message_id": message_id, "recipient": out.recipient, "sender": sender,
+        "subject": out.letter.subject, "language": out.language,
+        "attachments": [a.to_dict() for a in out.attachments],
+        "eml_sha256": hashlib.sha256(eml).hexdigest(), "eml_size": len(eml),
+    }, eml
+
+
+def answer_event(queued: Event, answer: Answer, server: str) -> tuple[str, dict[str, Any]]:
+    """The kind and data of the event that records the server's answer to a queued message."""
     data = queued.data
-    answer = deliver(server, data["sender"], data["recipient"], eml)
-    log.append("message delivered" if answer.accepted else "message failed", queued.customer_id, actor, {
-        "message_id": data["message_id"], "queued": queued.seq, "reply": answer.reply, "server": server.shown,
+    return "message delivered" if answer.accepted else "message failed", {
+        "message_id": data["message_id"], "queued": queued.seq, "reply": answer.reply, "server": server,
         "recipient": data["recipient"],
-    })
+    }
+
+
+def sent_of(queued: Event, answer: Answer) -> Sent:
+    """What became of a queued message, given the server's answer."""
+    data = queued.data
     return Sent(queued.customer_id, data["recipient"], data["message_id"], data["subject"], answer, queued.seq)
+
+
+def _attempt(log: EventLog, server: SmtpServer, queued: Event, eml: bytes, actor: str) -> Sent:
+    answer = deliver(server, queued.data["sender"], queued.data["recipient"], eml)
+    kind, data = answer_event(queued, answer, server.shown)
+    log.append(kind, queued.customer_id, actor, data)
+    return sent_of(queued, answer)
 
 
 def undelivered(events: Iterable[Event]) -> list[Event]:

@@ -1,6 +1,7 @@
 """The job queue: procrastinate over the archive's database, its tables in the schema annex_queue.
 
-One job per annex or change notice to render (`annex_gen.render_item`, arguments: run and row).
+One job per annex or change notice to render, or message to send (`annex_gen.render_item`,
+arguments: run and row; team.send_runs sends a send run's message).
 A worker is a procrastinate worker running one job at a time in this process (renders are
 CPU-bound: run one worker per core). It beats a heartbeat; every worker also looks, once per heartbeat, for jobs
 held by a worker whose heartbeat stopped (killed, machine gone) and puts them back in the
@@ -61,15 +62,20 @@ def defer_items(url: str, run_id: int, positions: list[int]) -> list[int]:
 
 
 def render_item_job(run_id: int, position: int) -> str:
-    """The job: render and store one row of a run (a plain function; procrastinate runs it in a thread)."""
+    """The job: render and store one row of a run, or send its message (a plain function; procrastinate runs it
+    in a thread)."""
     global _connection
-    from annex_gen.team.runs import render_item
+    from annex_gen.team import send_runs
+    from annex_gen.team.runs import kind_of, render_item
 
     with _connection_lock:  # one job at a time per worker; the connection is the worker's
         if _connection is None or _connection.closed:
             assert _worker_url is not None, "render_item_job runs in a worker"
             _connection = connect(_worker_url, SCHEMA)
-        outcome = render_item(_connection, run_id, position)
+        if kind_of(_connection, run_id) == send_runs.KIND:
+            outcome = send_runs.send_item(_connection, _worker_url, run_id, position)
+        else:
+            outcome = render_item(_connection, run_id, position)
     log.info("run %s row %s: %s", run_id, position, outcome)
     return outcome
 

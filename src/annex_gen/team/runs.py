@@ -8,7 +8,8 @@ resolved annex as JSON, so a worker needs neither the registry nor the contracts
 is what a worker does with one row: it renders unless the row is done already, stores the
 document (once per document ID) and marks the row in one transaction, so a worker killed at
 any moment leaves the row queued for a retry and never a document without its row or twice.
-A notices run (team.notice_runs) is the same machinery with a notice in each row.
+A notices run (team.notice_runs) is the same machinery with a notice in each row, and a send run
+(team.send_runs) with a message in each row.
 """
 
 from __future__ import annotations
@@ -175,7 +176,8 @@ def fail_run(con: Any, run_id: int, error: str) -> None:
 # What a worker does with one row
 
 
-def _finish(con: Any, run_id: int, position: int, status: str, detail: str = "") -> None:
+def finish(con: Any, run_id: int, position: int, status: str, detail: str = "") -> None:
+    """Mark a queued row done (in the caller's transaction), and the run finished with its last row."""
     con.execute("UPDATE run_items SET status = %s, detail = %s, updated_at = now() "
                 "WHERE run_id = %s AND position = %s AND status = 'queued'", (status, detail, run_id, position))
     con.execute("UPDATE runs SET finished_at = now() WHERE id = %s AND finished_at IS NULL AND NOT EXISTS "
@@ -192,6 +194,12 @@ def notices_plan(report: Any, notices: list[Any], nothing_to_notify: list[str]) 
     sources = {c.customer_id: c.source for c in report.customers}
     items += [Item(sources.get(cid, cid), cid, "unchanged", detail=NOTHING_TO_NOTIFY) for cid in nothing_to_notify]
     return Plan(items, [])
+
+
+def kind_of(con: Any, run_id: int) -> str | None:
+    """A run's kind (batch, notices or send); None when there is no such run."""
+    row = con.execute("SELECT kind FROM runs WHERE id = %s", (run_id,)).fetchone()
+    return row[0] if row else None
 
 
 def render_item(con: Any, run_id: int, position: int) -> str:
@@ -212,16 +220,16 @@ def render_item(con: Any, run_id: int, position: int) -> str:
     notice = kind == notice_runs.KIND
     if (notice_runs.exists(con, document_id) if notice else documents.exists(con, document_id, DOCUMENT_FORMATS)):
         with con.transaction():
-            _finish(con, run_id, position, "generated")
+            finish(con, run_id, position, "generated")
         return "stored already"
     if attempts > MAX_ATTEMPTS:
         with con.transaction():
-            _finish(con, run_id, position, "failed", f"its worker stopped {attempts - 1} times while rendering it "
+            finish(con, run_id, position, "failed", f"its worker stopped {attempts - 1} times while rendering it "
                     "(killed, or out of memory); the other contracts went on")
         return "failed"
     if templates_digest(engine) != templates:
         with con.transaction():
-            _finish(con, run_id, position, "failed", "this worker's annex-gen renders differently from the one that "
+            finish(con, run_id, position, "failed", "this worker's annex-gen renders differently from the one that "
                     "planned the run (another version or templates); upgrade every machine to the same annex-gen")
         return "failed"
     try:
@@ -235,11 +243,11 @@ def render_item(con: Any, run_id: int, position: int) -> str:
             files = {fmt: render(annex, fmt, engine) for fmt in DOCUMENT_FORMATS}
     except AnnexGenError as exc:
         with con.transaction():
-            _finish(con, run_id, position, "failed", str(exc))
+            finish(con, run_id, position, "failed", str(exc))
         return "failed"
     except Exception as exc:  # noqa: BLE001 - one broken annex must not stop the run
         with con.transaction():
-            _finish(con, run_id, position, "failed", f"internal error: {type(exc).__name__}: {exc}")
+            finish(con, run_id, position, "failed", f"internal error: {type(exc).__name__}: {exc}")
         return "failed"
     with con.transaction():
         if notice:
@@ -247,7 +255,7 @@ def render_item(con: Any, run_id: int, position: int) -> str:
         else:
             documents.store(con, document_id=document_id, customer_id=customer_id, content_hash=content_hash,
                             templates=templates, registry_version=registry_version, run_id=run_id, files=files)
-        _finish(con, run_id, position, "generated")
+        finish(con, run_id, position, "generated")
     return "generated"
 
 

@@ -9,7 +9,8 @@ archived), `session_ends` (each user's session generation) and `signin_failures`
 throttle's counts); version 3 adds change notices as runs: `runs.kind` ('batch' or 'notices',
 with the notice date and the release compared with), `notices` (each change notice written, by
 its notice ID) and `notice_files` (its PDF and DOCX and the enclosed annex's, as blobs, with
-their path in a notices folder). `annex_queue` holds procrastinate's tables, installed from the
+their path in a notices folder); version 4 adds sending by e-mail as runs (`runs.kind` 'send': one
+row per message, the message as sent in the row). `annex_queue` holds procrastinate's tables, installed from the
 schema procrastinate ships and upgraded with its migration files; `queue_version` records the
 procrastinate version installed.
 """
@@ -26,7 +27,7 @@ from annex_gen.errors import ArchiveError, UsageError
 
 SCHEMA = "annex_team"
 QUEUE_SCHEMA = "annex_queue"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 MIGRATE_LOCK = 0x7465616D  # "team": the advisory lock a migration takes
 CONNECT_TIMEOUT_S = 10
 
@@ -156,6 +157,10 @@ MIGRATIONS: tuple[str, ...] = (
         size bigint NOT NULL,
         PRIMARY KEY (notice_id, kind)
     );
+    """,
+    f"""
+    ALTER TABLE {SCHEMA}.runs DROP CONSTRAINT runs_kind_check;
+    ALTER TABLE {SCHEMA}.runs ADD CONSTRAINT runs_kind_check CHECK (kind IN ('batch', 'notices', 'send'));
     """,
 )
 

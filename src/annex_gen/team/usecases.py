@@ -116,6 +116,58 @@ def enqueue_notices(report: Any, url: str, *, notice_date: Any, effective_date: 
     return NoticesEnqueued(run_id, notices, nothing)
 
 
+@dataclass(frozen=True)
+class SendEnqueued:
+    """A send run recorded and its jobs queued: one per message."""
+
+    run_id: int
+    messages: int
+
+
+def enqueue_send(url: str, registry_dir: Path, paths: list[Path], out_dir: Path, *, sender: str | None,
+                 formats: tuple[str, ...] = ("pdf",), started_by: str, engine: str = "weasyprint",
+                 customers: list[Path] | None = None) -> SendEnqueued:
+    """Plan the messages here, as `annex-gen send` does on one machine (the annexes generated into out_dir where
+    missing), and queue one job per message: the workers send them with their own SMTP settings."""
+    from annex_gen.app import load_registry
+    from annex_gen.lifecycle.cases import plan_send, sender_address
+    from annex_gen.team import send_runs
+
+    sender = sender_address(sender)
+    with connected(url):
+        pass  # refuse a database without the team schema before generating anything
+    outgoing = plan_send(url, registry_dir, paths, out_dir, formats=formats, actor=started_by, engine=engine,
+                         customers=customers or [])
+    plan = send_runs.plan(outgoing, sender)
+    with connected(url) as con:
+        run_id = runs.record_run(con, plan, started_by=started_by, registry_version=load_registry(registry_dir).version,
+                                 engine=engine, templates="", kind=send_runs.KIND)
+        _defer(con, url, run_id)
+    return SendEnqueued(run_id, len(plan.items))
+
+
+def refuse_retry_while_sending(url: str) -> None:
+    """Raise UsageError while a send run is unfinished: a retry now could send again a message a worker is
+    sending (queued in the log, its answer not yet recorded)."""
+    from annex_gen.team import send_runs
+
+    with connected(url) as con:
+        row = con.execute("SELECT id FROM runs WHERE kind = %s AND finished_at IS NULL ORDER BY id LIMIT 1",
+                          (send_runs.KIND,)).fetchone()
+    if row is not None:
+        raise UsageError(f"the workers are still sending run {row[0]}; retry once it has finished (`annex-gen runs "
+                         "--archive URL` shows its progress): a message of it may be on its way",
+                         code="lifecycle.send_running", params={"run": row[0]})
+
+
+def follow_send(url: str, run_id: int, progress: Callable[[Any], None] | None = None) -> Any:
+    """Report each message of a send run as it is sent, until the run ends; its SendReport."""
+    from annex_gen.team import send_runs
+
+    with connected(url) as con:
+        return send_runs.follow(con, run_id, progress)
+
+
 def _defer(con: Any, url: str, run_id: int) -> None:
     """Queue a recorded run's jobs; a run whose jobs cannot be queued ends failed with the reason."""
     try:
@@ -293,15 +345,15 @@ def team_version(url: str) -> int:
         con.close()
 
 
-def batch_progress(url: str) -> BatchProgress:
-    """The latest run as the web page's progress."""
+def batch_progress(url: str, run_id: int | None = None) -> BatchProgress:
+    """A run (default: the latest) as the web page's progress."""
     from annex_gen.batch.background import FAILED, FINISHED, IDLE, RUNNING, BatchProgress
 
-    state = run_state(url)
+    state = run_state(url, run_id)
     if state is None:
         return BatchProgress(IDLE)
     c = state.counts
     return BatchProgress(
         FAILED if state.error else FINISHED if state.finished else RUNNING, state.started_by, state.started_at,
         state.finished_at, state.done, state.total, state.to_render, c.get("generated", 0), c.get("unchanged", 0),
-        c.get("failed", 0), state.last, state.error, notice_date=state.notice_date)
+        c.get("failed", 0), state.last, state.error, notice_date=state.notice_date, kind=state.kind)

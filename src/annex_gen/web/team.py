@@ -252,3 +252,21 @@ class TeamRunner:
 
         return enqueue_notices(report, self.url, notice_date=notice_date, effective_date=effective_date,
                                started_by=started_by, as_batch=True, release=release)
+
+    def start_send(self, paths: list[Path], out_dir: Path, *, formats: tuple[str, ...], started_by: str,
+                   customers: list[Path]) -> Any:
+        """Plan the messages here and queue them: the workers send them with their own SMTP settings."""
+        from annex_gen.team.usecases import enqueue_send
+
+        return enqueue_send(self.url, self.registry_dir, paths, out_dir, sender=None, formats=formats,
+                            started_by=started_by, customers=customers)
+
+    def run_progress(self, run_id: int) -> BatchProgress:
+        """A send run's progress, for the page that follows it; NotFound for any other run."""
+        from annex_gen.errors import NotFound
+        from annex_gen.team.usecases import batch_progress
+
+        progress = batch_progress(self.url, run_id)
+        if progress.kind != "send":
+            raise NotFound(f"no sending run {run_id}", code="web.no_run", params={"run": run_id})
+        return progress

@@ -99,6 +99,10 @@ async def send(request: Request) -> Response:
     try:
         _, entry = await run_in_threadpool(app.contract_entry, s.registry_dir, s.customers_dir, s.out_dir, customer,
                                                 s.archive)
+        if s.team_url:  # the workers send it: follow the run
+            queued = await run_in_threadpool(lambda: _team(request).start_send(
+                [_contract_path(entry)], s.out_dir, formats=formats, started_by=_actor(request), customers=[]))
+            return see_other(f"/send/runs/{queued.run_id}?customer={customer}")
         report = await run_in_threadpool(lambda: cases.send(
             s.archive, s.registry_dir, [_contract_path(entry)], s.out_dir, smtp=None, sender=None,
             formats=formats, actor=_actor(request)))
@@ -121,6 +125,11 @@ def _contract_path(entry: Any) -> Any:
 async def retry(request: Request) -> Response:
     """Deliver again the customer's messages not yet delivered."""
     customer = request.path_params["customer"]
+    s = _settings(request)
+    if s.team_url:
+        from annex_gen.team.usecases import refuse_retry_while_sending
+
+        await run_in_threadpool(refuse_retry_while_sending, s.team_url)
     report = await run_in_threadpool(lambda: cases.send_retry(_settings(request).archive, smtp=None,
                                                               actor=_actor(request), customer=customer))
     return see_other(f"/customers/{customer}/timeline?done={'sent' if not report.failed else 'failed'}")
@@ -137,11 +146,51 @@ async def send_notices(request: Request) -> Response:
     parse_date(date, "notice date")
     folder = notices_dir(request, date)
     s = _settings(request)
+    if s.team_url:  # the workers send them: follow the run
+        queued = await run_in_threadpool(lambda: _team(request).start_send(
+            [folder], s.out_dir, formats=("pdf",), started_by=_actor(request), customers=[s.customers_dir]))
+        return see_other(f"/send/runs/{queued.run_id}")
     report = await run_in_threadpool(lambda: cases.send(s.archive, s.registry_dir, [folder], s.out_dir, smtp=None,
                                                         sender=None, actor=_actor(request),
                                                         customers=[s.customers_dir]))
     return render(request, "send_report.html.j2", {"report": report, "date": date},
                   status_code=200 if not report.failed else 502)
+
+
+def _team(request: Request) -> Any:
+    from annex_gen.web.views.changes import runner
+
+    return runner(request)
+
+
+def _run_id(request: Request) -> int:
+    from annex_gen.errors import NotFound
+
+    text = request.path_params["run"]
+    if not text.isdigit() or int(text) > 2**62:
+        raise NotFound(f"no run {text!r}", code="web.no_run", params={"run": text})
+    return int(text)
+
+
+async def send_run_page(request: Request) -> Response:
+    """A team's send run with a progress bar (the batch's page); the page polls its progress."""
+    from annex_gen.inputs.schema import ID_RE
+
+    run_id = _run_id(request)
+    progress = await run_in_threadpool(_team(request).run_progress, run_id)
+    customer = request.query_params.get("customer", "")
+    customer = customer if ID_RE.match(customer) else ""  # the customer whose annex the run sends: a link back
+    return render(request, "changes_batch.html.j2", {
+        "progress": progress, "progress_url": f"/send/runs/{run_id}/progress", "customer": customer,
+        "page_url": f"/send/runs/{run_id}" + (f"?customer={customer}" if customer else "")})
+
+
+async def send_run_progress(request: Request) -> Response:
+    """A send run's progress as JSON, for the progress bar."""
+    from starlette.responses import JSONResponse
+
+    progress = await run_in_threadpool(_team(request).run_progress, _run_id(request))
+    return JSONResponse(progress.to_dict())
 
 
 # Objections
@@ -229,6 +278,8 @@ def routes() -> list[Route]:
         page("/customers/{customer}/retry", retry, permission="contracts.view", methods=("POST",)),
         page("/customers/{customer}/evidence.zip", evidence, permission="legal"),
         page("/changes/notices/{date}/send", send_notices, permission="legal", methods=("POST",)),
+        page("/send/runs/{run}", send_run_page, permission="contracts.view"),
+        page("/send/runs/{run}/progress", send_run_progress, permission="contracts.view"),
         page("/objections", objections_page, permission="legal"),
         page("/objections", add_objection, permission="legal", methods=("POST",)),
         page("/objections/{objection}/resolve", resolve_objection, permission="legal", methods=("POST",)),
