@@ -2,7 +2,8 @@
 
 A server lists, checks drift and previews the same contracts on every page. What they load
 and resolve to is kept per set of paths and read again only when a contract file (by name,
-size and modification time) or the registry (its content or its draft/final status) changes.
+size, times and inode) or the registry (its content or its draft/final status) changes; then
+only the files whose text changed are parsed and resolved again.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from annex_gen.errors import Diagnostic, InvalidInput
@@ -40,9 +42,13 @@ class Resolved:
     def contracts(self) -> list[Contract]:
         return [item[0] for item in self.items]
 
+    @cached_property
+    def _annexes(self) -> dict[str, Annex]:
+        return {c.source: annex for c, annex, _, _ in self.items}
+
     def annex_of(self, contract: Contract) -> Annex:
         """The annex one of these contracts resolves to."""
-        return next(annex for c, annex, _, _ in self.items if c.source == contract.source)
+        return self._annexes[contract.source]
 
 
 def stamp(paths: Sequence[Path]) -> tuple:
