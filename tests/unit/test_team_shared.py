@@ -280,3 +280,39 @@ def test_serve_on_a_team_schema_of_another_version_says_which_and_what_to_do(pos
     schema.migrate(url)
     folder, team = _team_contracts(args)
     assert team == url and folder.is_dir()
+
+
+def test_a_notices_run_that_never_got_going_leaves_the_dates_folder_alone(url: str, tmp_path: Path) -> None:
+    # Run 1 wrote the notices of 2026-12-01; run 2 for the same date could not queue its jobs.
+    from annex_gen.team import notice_runs
+
+    folder = tmp_path / "_notices" / "2026-12-01"
+    folder.mkdir(parents=True)
+    (folder / "notices.csv").write_text("the notices run 1 wrote\n", encoding="utf-8")
+    inserted = _rows(url, f"INSERT INTO {schema.SCHEMA}.runs (started_by, registry_version, engine, templates, "
+                          "total, to_render, kind, notice_date, error, finished_at) VALUES ('maija', 'v', "
+                          "'weasyprint', 't', 0, 0, 'notices', '2026-12-01', 'its jobs could not be queued', now()) "
+                          "RETURNING id")
+    run_id = inserted[0][0]
+    with schema.connected(url) as con:
+        assert notice_runs.copy_finished(con, tmp_path / "_notices", 0) == run_id  # seen, so not looked at again
+    assert (folder / "notices.csv").read_text(encoding="utf-8") == "the notices run 1 wrote\n"
+    assert sorted(p.name for p in folder.iterdir()) == ["notices.csv"]
+
+
+def test_an_instance_copies_the_documents_when_the_notices_cannot_be_copied(url: str, tmp_path: Path,
+                                                                            monkeypatch, caplog) -> None:
+    from annex_gen.team import documents, notice_runs
+    from annex_gen.web.team import DocumentCopy
+
+    def broken(*_args: object) -> int:
+        raise OSError(28, "No space left on device")
+
+    copied: list[Path] = []
+    monkeypatch.setattr(notice_runs, "copy_finished", broken)
+    monkeypatch.setattr(documents, "copy_new", lambda con, out, seen: copied.append(out) or 7)
+    copy = DocumentCopy(url, tmp_path / "out", tmp_path / "out" / "_notices")
+    copy.kick((1, 1))
+    copy.wait(60)
+    assert copied == [tmp_path / "out"] and copy.seen == 7 and copy.seen_notices == 0
+    assert "copying the finished change notices" in caplog.text and "No space left" in caplog.text
