@@ -10,13 +10,14 @@ picks the implementation from the archive's location; an `Actor` records acts be
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import io
 import json
 import sqlite3
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -215,6 +216,26 @@ def connect_log(path: Path, schema: str, what: str, *, create: bool) -> sqlite3.
     return con
 
 
+@contextlib.contextmanager
+def writing_log(path: Path, schema: str, what: str, failed: str) -> Iterator[sqlite3.Connection]:
+    """A write transaction on a hash-chained log's SQLite file: its write lock taken before anything is
+    read (no two entries share a predecessor), committed when the block ends, rolled back if it raises;
+    a database error becomes ArchiveError saying what failed."""
+    con = connect_log(path, schema, what, create=True)
+    try:
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            yield con
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    except sqlite3.Error as exc:
+        raise ArchiveError(f"{path}: {failed}: {exc}") from None
+    finally:
+        con.close()
+
+
 class SqliteAuditLog(AuditLog):
     """The audit log file of an archive directory."""
 
@@ -226,51 +247,26 @@ class SqliteAuditLog(AuditLog):
     def _connect(self, *, create: bool) -> sqlite3.Connection:
         return connect_log(self.path, _SCHEMA, "the audit log", create=create)
 
+    def _writing(self, failed: str) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        return writing_log(self.path, _SCHEMA, "the audit log", failed)
+
     def _append(self, actor: str, action: str, what: str, refs: Iterable[str | int],
                 params: dict | None = None) -> AuditEntry:
-        con = self._connect(create=True)
-        try:
-            con.execute("BEGIN IMMEDIATE")  # the write lock before reading the tip: no two entries share a prev
-            try:
-                tip = con.execute("SELECT seq, entry_hash FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
-                entry, text = self._next(tip, actor, action, what, refs, params)
-                con.execute("INSERT INTO entries (seq, body, entry_hash) VALUES (?, ?, ?)",
-                            (entry.seq, text, entry.entry_hash))
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-        except sqlite3.Error as exc:
-            raise ArchiveError(f"{self.path}: cannot record the action: {exc}") from None
-        finally:
-            con.close()
+        with self._writing("cannot record the action") as con:
+            tip = con.execute("SELECT seq, entry_hash FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
+            entry, text = self._next(tip, actor, action, what, refs, params)
+            con.execute("INSERT INTO entries (seq, body, entry_hash) VALUES (?, ?, ?)",
+                        (entry.seq, text, entry.entry_hash))
         return entry
 
     def _insert_exact(self, rows: list[tuple[int, str, str]]) -> None:
-        con = self._connect(create=True)
-        try:
-            con.execute("BEGIN IMMEDIATE")
-            try:
-                con.executemany("INSERT INTO entries (seq, body, entry_hash) VALUES (?, ?, ?)", rows)
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-        except sqlite3.Error as exc:
-            raise ArchiveError(f"{self.path}: cannot copy the audit log: {exc}") from None
-        finally:
-            con.close()
+        with self._writing("cannot copy the audit log") as con:
+            con.executemany("INSERT INTO entries (seq, body, entry_hash) VALUES (?, ?, ?)", rows)
 
     def ready(self) -> None:
         """The file can be created and its write lock taken."""
-        con = self._connect(create=True)
-        try:
-            con.execute("BEGIN IMMEDIATE")
-            con.execute("ROLLBACK")
-        except sqlite3.Error as exc:
-            raise ArchiveError(f"{self.path}: cannot write the audit log: {exc}") from None
-        finally:
-            con.close()
+        with self._writing("cannot write the audit log"):
+            pass
 
     def rows(self) -> list[tuple[int, str, str]]:
         """The rows of the file, if it exists."""

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from annex_gen.archive.index import is_server_url, shown_url
-from annex_gen.audit import connect_log
+from annex_gen.audit import connect_log, writing_log
 from annex_gen.errors import ArchiveError
 from annex_gen.hashing import canonical_json, sha256_text
 
@@ -205,24 +205,13 @@ class SqliteEventLog(EventLog):
 
     def _append(self, kind: str, customer_id: str, actor: str, data: Mapping[str, Any],
                 blobs: dict[str, bytes]) -> Event:
-        con = self._connect(create=True)
-        try:
-            con.execute("BEGIN IMMEDIATE")
-            try:
-                tip = con.execute("SELECT seq, event_hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
-                event, text = self._next(tip, kind, customer_id, actor, data)
-                for sha, blob in blobs.items():
-                    con.execute("INSERT OR IGNORE INTO blobs (sha256, data) VALUES (?, ?)", (sha, blob))
-                con.execute("INSERT INTO events (seq, body, event_hash) VALUES (?, ?, ?)",
-                            (event.seq, text, event.event_hash))
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-        except sqlite3.Error as exc:
-            raise ArchiveError(f"{self.path}: cannot record the event: {exc}") from None
-        finally:
-            con.close()
+        with writing_log(self.path, _SQLITE_SCHEMA, "the lifecycle log", "cannot record the event") as con:
+            tip = con.execute("SELECT seq, event_hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+            event, text = self._next(tip, kind, customer_id, actor, data)
+            for sha, blob in blobs.items():
+                con.execute("INSERT OR IGNORE INTO blobs (sha256, data) VALUES (?, ?)", (sha, blob))
+            con.execute("INSERT INTO events (seq, body, event_hash) VALUES (?, ?, ?)",
+                        (event.seq, text, event.event_hash))
         return event
 
     def rows(self, customer_id: str | None = None) -> list[tuple[str, str]]:

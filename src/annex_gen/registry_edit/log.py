@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from annex_gen.archive.index import is_server_url, shown_url
-from annex_gen.audit import connect_log
+from annex_gen.audit import connect_log, writing_log
 from annex_gen.errors import ArchiveError
 from annex_gen.hashing import canonical_json, sha256_text
 
@@ -161,25 +161,15 @@ class SqliteChangeLog(ChangeLog):
         return connect_log(self.path, _SQLITE_SCHEMA, "the registry change log", create=create)
 
     def _append(self, kind, actor, data, guard) -> Event:
-        con = self._connect(create=True)
-        try:
-            con.execute("BEGIN IMMEDIATE")
-            try:
-                if guard is not None:
-                    rows = con.execute("SELECT body, event_hash FROM events ORDER BY seq").fetchall()
-                    guard([_event_of(t, h) for t, h in rows])
-                tip = con.execute("SELECT seq, event_hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
-                event, text = self._next(tip, kind, actor, data)
-                con.execute("INSERT INTO events (seq, body, event_hash) VALUES (?, ?, ?)",
-                            (event.seq, text, event.event_hash))
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-        except sqlite3.Error as exc:
-            raise ArchiveError(f"{self.path}: cannot record the registry change: {exc}") from None
-        finally:
-            con.close()
+        with writing_log(self.path, _SQLITE_SCHEMA, "the registry change log",
+                         "cannot record the registry change") as con:
+            if guard is not None:
+                rows = con.execute("SELECT body, event_hash FROM events ORDER BY seq").fetchall()
+                guard([_event_of(t, h) for t, h in rows])
+            tip = con.execute("SELECT seq, event_hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+            event, text = self._next(tip, kind, actor, data)
+            con.execute("INSERT INTO events (seq, body, event_hash) VALUES (?, ?, ?)",
+                        (event.seq, text, event.event_hash))
         return event
 
     def rows(self) -> list[tuple[str, str]]:
