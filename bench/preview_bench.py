@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 import httpx2  # noqa: E402 - the test client's HTTP library, installed with the test extra
 from batch_bench import make_contracts  # noqa: E402
-from web_load_bench import FormFields, Server  # noqa: E402
+from web_load_bench import Server, save_edit  # noqa: E402
 
 KINDS = ("pdf",)
 
@@ -64,13 +64,7 @@ def user(server: Server, cid: str, number: int, args: argparse.Namespace, times:
     rng = random.Random(number)
     with httpx2.Client(base_url=server.url, timeout=600) as http:
         for edit in range(args.previews):
-            form = FormFields()
-            form.feed(http.get(f"/customers/{cid}/edit").text)
-            data: dict[str, list[str]] = defaultdict(list)
-            for k, v in form.fields:
-                data[k].append(v)
-            data.update(reference=[f"DPA-PREVIEW-{number}-{edit}"], action=["save"])
-            if http.post(f"/customers/{cid}/edit", data=data).status_code != 303:
+            if save_edit(http, cid, f"DPA-PREVIEW-{number}-{edit}").status_code != 303:
                 failures.append(f"saving {cid} failed")
                 return
             for kind, path in (("pdf", f"/customers/{cid}/download/pdf"),):

@@ -98,6 +98,17 @@ class FormFields(html.parser.HTMLParser):
             self._select = None
 
 
+def save_edit(http: httpx2.Client, cid: str, reference: str) -> httpx2.Response:
+    """Open a contract's form and save it as a browser would, with a new reference."""
+    form = FormFields()
+    form.feed(http.get(f"/customers/{cid}/edit").text)
+    data: dict[str, list[str]] = defaultdict(list)
+    for k, v in form.fields:
+        data[k].append(v)
+    data.update(reference=[reference], action=["save"])
+    return http.post(f"/customers/{cid}/edit", data=data)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -198,13 +209,7 @@ def one_run(checkout: Path, contracts: Path, args: argparse.Namespace) -> tuple[
                         else:
                             cid = mine[edits % len(mine)]
                             edits += 1
-                            form = FormFields()
-                            form.feed(http.get(f"/customers/{cid}/edit").text)
-                            data: dict[str, list[str]] = defaultdict(list)
-                            for k, v in form.fields:
-                                data[k].append(v)
-                            data.update(reference=[f"DPA-LOAD-{number}-{edits}"], action=["save"])
-                            saved = http.post(f"/customers/{cid}/edit", data=data)
+                            saved = save_edit(http, cid, f"DPA-LOAD-{number}-{edits}")
                             fresh = time.perf_counter()
                             ok = saved.status_code == 303 and \
                                 http.get(f"/customers/{cid}/download/pdf").status_code == 200
