@@ -1,5 +1,5 @@
 """`python -m annex_gen`."""
 
-from annex_gen.cli import main
+from annex_gen.cli import run
 
-raise SystemExit(main())
+run()

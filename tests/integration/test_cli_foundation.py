@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -260,3 +261,22 @@ def test_version():
     proc = run("--version")
     assert proc.returncode == 0
     assert proc.stdout.startswith("annex-gen ")
+
+
+def test_the_program_exits_with_its_code_its_output_whole_and_its_exit_handlers_run(tmp_path):
+    """`annex-gen` skips the interpreter's teardown at exit: the code, every byte written and the
+    exit handlers' work (here the compiled-code cache) are as with a full exit."""
+    program = str(Path(sys.executable).parent / "annex-gen")
+    env = {**os.environ, "ANNEX_GEN_CACHE_DIR": str(tmp_path / "cache")}
+    proc = subprocess.run([program, "resolve", "examples/kaikki-tuotteet.yaml"], cwd=ROOT, capture_output=True,
+                          timeout=60, env=env)
+    assert proc.returncode == 0, proc.stderr
+    resolved = json.loads(proc.stdout)  # the whole JSON came through the pipe
+    assert resolved["customer"]["id"] == "kaikki-tuotteet" and len(proc.stdout) > 10_000
+    assert list((tmp_path / "cache").glob("dataclasses-*.marshal")), "the exit handler wrote the cache"
+    missing = subprocess.run([program, "check", str(tmp_path / "missing.yaml")], cwd=ROOT, capture_output=True,
+                             text=True, timeout=60, env=env)
+    assert missing.returncode == 1 and "missing.yaml: no such file" in missing.stderr
+    closed = subprocess.run(f"{program} resolve examples/kaikki-tuotteet.yaml | head -c 10", shell=True, cwd=ROOT,
+                            capture_output=True, text=True, timeout=60, env=env)
+    assert closed.stdout == '{\n  "schem' and "Traceback" not in closed.stderr

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import re
-import sys
-import types
 from pathlib import Path
 from typing import Any
 
 from annex_gen.errors import Diagnostic, InvalidInput
 from annex_gen.fonts import describe_char, missing_glyphs
+from annex_gen.imports import with_modules_on_first_use
 from annex_gen.inputs.files import MAX_CONTRACT_BYTES, read_text
 from annex_gen.inputs.schema import Checker, one_of, shown
 from annex_gen.inputs.yamlio import Document, parse_text
@@ -55,31 +53,10 @@ def finnish_check_digit_ok(digits: str) -> bool:
     return sum(w * int(d) for w, d in zip((7, 9, 10, 5, 8, 4, 2, 1), digits, strict=True)) % 11 == 0
 
 
-class _OnFirstUse(types.ModuleType):
-    """Stands for a module until an attribute is asked for, then imports the real one."""
-
-    def __getattr__(self, attr: str) -> Any:
-        return getattr(importlib.import_module(self.__name__), attr)
-
-
 def _eu_vat() -> Any:
     """stdnum's EU VAT module. stdnum imports ssl and pydoc for its online checks and its
-    documentation, most of its import time: in a process of one thread, while stdnum is imported
-    they stand in as modules that import themselves on first use, and sys.modules is left as it was."""
-    if "stdnum.eu.vat" not in sys.modules:
-        import threading
-
-        # Only where nothing else can import meanwhile (a command's one thread): a server imports as usual.
-        alone = threading.active_count() == 1
-        stand_ins = {name: _OnFirstUse(name) for name in ("ssl", "pydoc") if alone and name not in sys.modules}
-        sys.modules.update(stand_ins)
-        try:
-            import stdnum.eu.vat  # noqa: F401
-        finally:
-            for name, module in stand_ins.items():
-                if sys.modules.get(name) is module:
-                    del sys.modules[name]
-    return sys.modules["stdnum.eu.vat"]
+    documentation, most of its import time: they are imported on first use instead."""
+    return with_modules_on_first_use("stdnum.eu.vat", ("ssl", "pydoc"))
 
 
 def _business_id_problem(value: str) -> tuple[str, str] | None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import tempfile
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
@@ -25,6 +24,8 @@ def load_registry_at(spec: str, registry_dir: Path) -> tuple[Registry, str]:
     Returns the registry and a label saying where it came from (the directory, or
     'REV:path/to/registry/'). Diagnostics of a revision name the file as 'REV:path/file'.
     """
+    import tempfile
+
     from annex_gen.inputs.registry import FILES, load_registry  # `check` rarely gets this far
 
     if Path(spec).is_dir():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -32,6 +31,8 @@ def suggestion(value: object, choices: Iterable[str]) -> str | None:
     folded = {c.casefold(): c for c in choices}
     if value.casefold() in folded:
         return folded[value.casefold()]
+    import difflib  # only when a value is wrong
+
     close = difflib.get_close_matches(value, choices, n=1, cutoff=0.6)
     return close[0] if close else None
 

@@ -53,10 +53,11 @@ class Source:
     def load(self, registry: Registry, *, check_date: bool = True) -> tuple[Contract, list[Diagnostic]]:
         """The validated contract and its warnings; raise InvalidInput with every problem."""
         from annex_gen.inputs.contract import validate_contract
-        from annex_gen.inputs.crm import in_column_terms
 
         contract, diagnostics = validate_contract(registry, self.document(), check_date=check_date)
         if self.row is not None:
+            from annex_gen.inputs.crm import in_column_terms
+
             diagnostics = [in_column_terms(d) for d in diagnostics]
         if contract is None:
             raise InvalidInput(diagnostics)

@@ -20,12 +20,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from annex_gen.errors import Diagnostic, InvalidInput
+from annex_gen.imports import with_patterns_on_first_use
+
+# PyYAML's pure reader and its YAML 1.1 resolver compile their patterns at import, half of PyYAML's
+# import time; the fast path reads through libyaml and resolves with YAML12_RESOLVERS below.
 try:
-    import yaml as pyyaml
+    pyyaml = with_patterns_on_first_use("yaml")
 except ImportError:  # the pure parser alone still reads every file
     pyyaml = None
 
-from annex_gen.errors import Diagnostic, InvalidInput
 from annex_gen.inputs.files import read_text
 
 MAX_DEPTH = 64

@@ -6,9 +6,11 @@ Used by `generate`, `batch` and the web application's render pool.
 from __future__ import annotations
 
 import contextlib
-import multiprocessing.context
 import os
-import signal
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # multiprocessing is imported when a worker starts, not by a one-annex command
+    import multiprocessing.context
 
 
 def default_jobs() -> int:
@@ -32,6 +34,8 @@ def context() -> multiprocessing.context.BaseContext:
 def worker_start() -> None:
     """A worker's set-up: Ctrl-C left to the parent (which lets running annexes finish), and
     on Linux ended by the kernel when the parent dies, rather than write on unrecorded."""
+    import signal
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     with contextlib.suppress(Exception):
         import ctypes

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from pathlib import Path
 
 from annex_gen.errors import OutputError
@@ -14,7 +13,8 @@ def write_atomic(path: Path, data: bytes, *, mode: int = 0o644) -> None:
     """Write data to a temporary file beside path, fsync it, then rename it into place."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+        tmp = str(path.parent / f".{path.name}.{os.urandom(8).hex()}.part")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     except OSError as exc:
         where = exc.filename or path.parent
         raise OutputError(f"cannot write {path}: {where}: {exc.strerror}") from None

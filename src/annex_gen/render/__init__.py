@@ -39,9 +39,12 @@ class Format:
 
 
 def renderer(module: str) -> Any:
-    """A renderer module, imported on first use with its C libraries loaded by name (see _no_library_search)."""
+    """A renderer module, imported on first use; WeasyPrint's with its C libraries loaded by name
+    (see _no_library_search)."""
     if module in sys.modules:
         return sys.modules[module]
+    if module != WEASYPRINT_RENDERER:
+        return import_module(module)
     try:
         with _no_library_search():
             return import_module(module)
@@ -70,8 +73,9 @@ def _no_library_search() -> Iterator[None]:
         ctypes.util.find_library = search
 
 
+WEASYPRINT_RENDERER = "annex_gen.render.pdf"
 FORMATS: dict[str, Format] = {f.name: f for f in (
-    Format("pdf", "annex_gen.render.pdf", signable=True, engines=(("typst", "annex_gen.render.typst_pdf"),)),
+    Format("pdf", WEASYPRINT_RENDERER, signable=True, engines=(("typst", "annex_gen.render.typst_pdf"),)),
     Format("docx", "annex_gen.render.docx", signable=True),
     Format("html", "annex_gen.render.html", signable=False),
     Format("json", "annex_gen.render.data", signable=False),

@@ -10,8 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -129,6 +127,9 @@ def confirm(registry_dir: Path, registry: Registry, key: str, *, by: str, on: dt
     out = io.StringIO()
     yaml.dump(data, out)
     text = out.getvalue().encode("utf-8")
+    import shutil
+    import tempfile
+
     with tempfile.TemporaryDirectory() as tmp:  # the whole registry must still load
         copy = Path(tmp) / "registry"
         shutil.copytree(registry_dir, copy)

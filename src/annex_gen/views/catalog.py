@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
+import marshal
+import os
 import string
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 
+from annex_gen import __version__, cachefiles
 from annex_gen.errors import Diagnostic, InvalidInput
-from annex_gen.inputs.yamlio import Document, load
+from annex_gen.inputs import yamlio
+from annex_gen.inputs.files import read_text
+from annex_gen.inputs.yamlio import Document
 from annex_gen.resources import TEMPLATES_DIR
 
 
@@ -57,17 +63,56 @@ class Catalog(Mapping[str, str]):
 
 @cache
 def load_catalogs(directory: Path = TEMPLATES_DIR / "i18n") -> dict[str, Catalog]:
-    """Every language's catalog; all must have the same keys and placeholders."""
+    """Every language's catalog; all must have the same keys and placeholders.
+
+    Catalogs that passed are kept in the user's cache keyed by their files and the code that reads
+    them (a command would otherwise parse every language's YAML to print one)."""
+    files = [(path.stem, read_text(path)) for path in sorted(directory.glob("*.yaml"))]
+    name = _cache_name(directory, files)
+    texts = _cached(name)
+    if texts is None:
+        texts = _parsed(directory, files)
+        cachefiles.write(name, marshal.dumps(texts), keep=KEEP)
+    return {language: Catalog(language, by_key) for language, by_key in texts.items()}
+
+
+KEEP = 8  # sets of catalogs kept: documents, web, site, mail, and a few versions
+
+
+def _cache_name(directory: Path, files: list[tuple[str, str]]) -> str:
+    h = hashlib.sha256(__version__.encode())
+    for code in (Path(__file__), Path(yamlio.__file__)):
+        h.update(b"\0" + code.read_bytes())
+    h.update(b"\0" + os.fsencode(directory))
+    for language, text in files:
+        h.update(b"\0" + language.encode() + b"\0" + hashlib.sha256(text.encode()).digest())
+    return f"catalogs-{h.hexdigest()[:32]}.marshal"
+
+
+def _cached(name: str) -> dict[str, dict[str, str]] | None:
+    data = cachefiles.read(name)
+    try:
+        texts = marshal.loads(data) if data is not None else None
+    except (EOFError, ValueError, TypeError):
+        return None
+    if not isinstance(texts, dict) or not all(isinstance(t, dict) for t in texts.values()):
+        return None
+    return texts
+
+
+def _parsed(directory: Path, files: list[tuple[str, str]]) -> dict[str, dict[str, str]]:
+    """The texts of every language, checked against each other."""
     catalogs: dict[str, Catalog] = {}
-    for path in sorted(directory.glob("*.yaml")):
-        doc = load(path)
+    for language, text in files:
+        doc = yamlio.parse_text(text, str(directory / f"{language}.yaml"))
         texts: dict[str, str] = {}
         _flatten(doc, doc.data, "", texts)
-        catalogs[path.stem] = Catalog(path.stem, texts)
+        catalogs[language] = Catalog(language, texts)
     problems: list[Diagnostic] = []
     reference = next(iter(catalogs.values()), None)
+    every_key = sorted({key for cat in catalogs.values() for key in cat})
     for cat in catalogs.values():
-        for key in sorted(set(reference) | set(cat)) if reference else ():
+        for key in every_key:
             if key not in cat:
                 problems.append(Diagnostic(str(directory / f"{cat.language}.yaml"), None, None, key,
                                            "missing text (present in another language)"))
@@ -76,6 +121,4 @@ def load_catalogs(directory: Path = TEMPLATES_DIR / "i18n") -> dict[str, Catalog
                                            f"placeholders differ from {reference.language}.yaml"))
     if problems:
         raise InvalidInput(problems)
-    return catalogs
-
-
+    return {language: dict(cat.items()) for language, cat in catalogs.items()}
