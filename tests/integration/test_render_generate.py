@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -158,3 +159,31 @@ def test_a_file_a_worker_cannot_write_fails_the_run_with_its_message(session, tm
     err = result.stderr.decode()
     assert "cannot write" in err and "Traceback" not in err and "internal error" not in err
     assert _part_files(out) == []
+
+
+def test_typst_shares_contracts_among_threads_with_one_thread_s_files(tmp_path):
+    # Typst's compiler works outside the interpreter's lock: its PDFs are shared among threads, from two contracts on.
+    one, shared = tmp_path / "one", tmp_path / "shared"
+    contracts = rs.EXAMPLES[:4]
+    alone = rs.run_cli("generate", *contracts, "--format", "pdf", "--engine", "typst", "--out", one, "--jobs", "1")
+    together = rs.run_cli("generate", *contracts, "--format", "pdf", "--engine", "typst", "--out", shared,
+                          "--jobs", "3")
+    assert alone.returncode == 0 and together.returncode == 0, together.stderr.decode()
+    assert together.stdout.decode().replace(str(shared), str(one)) == alone.stdout.decode()
+    assert _files(shared) == _files(one) and len(_files(one)) == len(contracts)
+    for name in _files(one):
+        assert (shared / name).read_bytes() == (one / name).read_bytes(), name
+
+
+def test_a_file_a_typst_thread_cannot_write_fails_the_run_and_the_others_stop(tmp_path):
+    out = tmp_path / "out"
+    check = rs.run_cli("resolve", rs.EXAMPLES[0])
+    blocked = json.loads(check.stdout)
+    (out / blocked["customer"]["id"] / f"{blocked['document_id']}.pdf").mkdir(parents=True)
+    result = rs.run_cli("generate", *rs.EXAMPLES, "--format", "pdf", "--engine", "typst", "--out", out,
+                        "--jobs", "2")
+    assert result.returncode == 1
+    err = result.stderr.decode()
+    assert "cannot write" in err and "Traceback" not in err and "internal error" not in err
+    assert _part_files(out) == []
+    assert len(list(out.rglob("*.pdf"))) < len(rs.EXAMPLES), "no annex was taken after the failure"

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 
 from annex_gen import __version__
-from annex_gen.cli.common import err, exit_code, print_diagnostics
+from annex_gen.cli.common import Parser, err, exit_code, print_diagnostics
 from annex_gen.errors import AnnexGenError, InvalidInput
 from annex_gen.shown import EscapingStream
 
@@ -53,15 +53,15 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The argument parser of every subcommand, or only of command's module when one is given."""
     # Top level: the defaults. Subcommands: the same options without defaults (SUPPRESS), so
     # `annex-gen --registry X check` and `annex-gen check --registry X` both work.
-    top = argparse.ArgumentParser(add_help=False)
+    top = Parser(add_help=False)
     top.add_argument("--registry", default="registry", metavar="DIR", help="registry directory (default: registry/)")
     top.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
-    common = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
+    common = Parser(add_help=False, argument_default=argparse.SUPPRESS)
     common.add_argument("--registry", metavar="DIR",
                         help="registry directory (default: registry/)")
     common.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
 
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="annex-gen",
         description="Generate DPA sub-processor annexes from the published sub-processor list.",
         parents=[top],

@@ -3,17 +3,47 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
+import os
 import sys
 from collections.abc import Iterable
+from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from annex_gen.errors import AnnexGenError, BatchInterrupted, Diagnostic, UsageError
 from annex_gen.shown import escaped
 
 if TYPE_CHECKING:
     from annex_gen.audit import Actor
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse's parser, with help as wide as the terminal found once per process: argparse's own looks
+    the width up, importing shutil, for every argument added (a command's start pays for it)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None) -> None:
+        super().__init__(prog, indent_increment, max_help_position, width or _terminal_columns() - 2)
+
+
+@cache
+def _terminal_columns() -> int:
+    """COLUMNS, else the terminal's width, else 80 (as shutil.get_terminal_size)."""
+    with contextlib.suppress(KeyError, ValueError):
+        if (columns := int(os.environ["COLUMNS"])) > 0:
+            return columns
+    with contextlib.suppress(AttributeError, ValueError, OSError):
+        if (columns := os.get_terminal_size(sys.__stdout__.fileno()).columns) > 0:
+            return columns
+    return 80
 
 
 def err(message: str) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from annex_gen.model import Annex, Contract, Registry
 from annex_gen.output.processes import context, default_jobs, worker_start
 from annex_gen.output.write import write_atomic
-from annex_gen.render import DEFAULT_ENGINE, DOCUMENT_FORMATS, render
+from annex_gen.render import DEFAULT_ENGINE, DOCUMENT_FORMATS, render, renders_unlocked
 from annex_gen.resolve import resolve
 from annex_gen.resources import TEMPLATES_DIR
 
@@ -77,11 +77,16 @@ def _in_worker(contract: Contract, out_dir: Path, formats: tuple[str, ...], engi
 
 def generate_all(registry: Registry, contracts: Sequence[Contract], out_dir: Path, formats: Sequence[str],
                  engine: str = DEFAULT_ENGINE, jobs: int | None = None) -> list[Generated]:
-    """generate() for every contract, in their order; from SHARED_FROM contracts on, `jobs` processes
-    (one per core by default) share them: this one takes contracts from the end while the workers
-    start and take them from the front. The files are the same whichever process writes them."""
+    """generate() for every contract, in their order; `jobs` (one per core by default) share them.
+
+    A renderer that works outside the interpreter's lock (Typst's PDF) shares them among threads, which
+    start at once. Others share them among processes, from SHARED_FROM contracts on: this one takes
+    contracts from the end while the workers start and take them from the front. The files are the
+    same whichever thread or process writes them."""
     formats = tuple(formats)
-    jobs = jobs or default_jobs()
+    jobs = min(jobs or default_jobs(), len(contracts))
+    if jobs > 1 and renders_unlocked(formats, engine):
+        return _in_threads(registry, contracts, out_dir, formats, engine, jobs)
     if jobs <= 1 or len(contracts) < SHARED_FROM:
         return [generate(registry, c, out_dir, formats, engine=engine) for c in contracts]
     import concurrent.futures as cf
@@ -98,3 +103,36 @@ def generate_all(registry: Registry, contracts: Sequence[Contract], out_dir: Pat
         except BaseException:
             pool.shutdown(wait=True, cancel_futures=True)  # the annexes being written finish; no new one starts
             raise
+
+
+def _in_threads(registry: Registry, contracts: Sequence[Contract], out_dir: Path, formats: tuple[str, ...],
+                engine: str, jobs: int) -> list[Generated]:
+    """`jobs` threads, this one among them, take the contracts in turn; after a failure (or Ctrl-C) each
+    finishes the annex it is writing and takes no other, and the first failure is raised."""
+    import threading
+
+    results: list[Generated | None] = [None] * len(contracts)
+    failures: list[BaseException] = []
+    turns = iter(range(len(contracts)))  # taking the next is one step under the interpreter's lock
+
+    def work() -> None:
+        for index in turns:
+            if failures:
+                return
+            try:
+                results[index] = generate(registry, contracts[index], out_dir, formats, engine=engine)
+            except BaseException as exc:
+                failures.append(exc)
+                return
+
+    others = [threading.Thread(target=work, name=f"annex-gen-render-{n}", daemon=True) for n in range(1, jobs)]
+    for thread in others:
+        thread.start()
+    try:
+        work()
+    finally:
+        for thread in others:
+            thread.join()
+    if failures:
+        raise failures[0]
+    return [generated for generated in results if generated is not None]

@@ -41,10 +41,8 @@ class Format:
 def renderer(module: str) -> Any:
     """A renderer module, imported on first use; WeasyPrint's with its C libraries loaded by name
     (see _no_library_search)."""
-    if module in sys.modules:
-        return sys.modules[module]
-    if module != WEASYPRINT_RENDERER:
-        return import_module(module)
+    if module != WEASYPRINT_RENDERER or module in sys.modules:
+        return import_module(module)  # waits for another thread importing it
     try:
         with _no_library_search():
             return import_module(module)
@@ -82,7 +80,13 @@ FORMATS: dict[str, Format] = {f.name: f for f in (
 )}
 DOCUMENT_FORMATS = tuple(name for name, f in FORMATS.items() if f.signable)
 DEFAULT_ENGINE = "weasyprint"
+UNLOCKED_ENGINES = ("typst",)  # the compiler releases the interpreter's lock while it lays out and writes
 ENGINES = (DEFAULT_ENGINE, *dict.fromkeys(e for f in FORMATS.values() for e, _ in f.engines))
+
+
+def renders_unlocked(formats: Iterable[str], engine: str) -> bool:
+    """Whether every format renders outside the interpreter's lock (Typst's PDF), so threads render in parallel."""
+    return engine in UNLOCKED_ENGINES and set(formats) == {"pdf"}
 
 
 def parse_formats(text: str | Iterable[str]) -> tuple[str, ...]:

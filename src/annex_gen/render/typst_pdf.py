@@ -3,7 +3,7 @@
 The view (`annex_gen.views.view_of`) goes to templates/typst/ as JSON in `sys.inputs`, and the
 templates place its strings as text: customer data is never parsed as Typst markup. Fonts come
 from templates/fonts only (system fonts ignored), and the compiler, a wheel with no run-time
-downloads, is built once per process and reused, keeping its caches across documents.
+downloads, is built once per thread and reused, keeping its caches across documents.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-from functools import cache
+import threading
 from typing import Any
 
 import typst
@@ -22,13 +22,17 @@ from annex_gen.views import view_of
 from annex_gen.views.annex import AnnexView
 
 TYPST_DIR = TEMPLATES_DIR / "typst"
+_compilers = threading.local()
 
 
-@cache
 def compiler(template: str) -> typst.Compiler:
-    """The compiler of one template, with the bundled fonts only; one per process."""
-    return typst.Compiler(str(TYPST_DIR / template), root=str(TEMPLATES_DIR),
-                          font_paths=[str(TEMPLATES_DIR / "fonts")], ignore_system_fonts=True)
+    """The compiler of one template, with the bundled fonts only; one per thread (a compiler compiles
+    one document at a time, and releases the interpreter's lock while it does)."""
+    made = _compilers.__dict__.setdefault("by_template", {})
+    if template not in made:
+        made[template] = typst.Compiler(str(TYPST_DIR / template), root=str(TEMPLATES_DIR),
+                                        font_paths=[str(TEMPLATES_DIR / "fonts")], ignore_system_fonts=True)
+    return made[template]
 
 
 def view_json(document: Any) -> tuple[str, str]:
