@@ -11,6 +11,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -187,3 +189,44 @@ def test_a_file_a_typst_thread_cannot_write_fails_the_run_and_the_others_stop(tm
     assert "cannot write" in err and "Traceback" not in err and "internal error" not in err
     assert _part_files(out) == []
     assert len(list(out.rglob("*.pdf"))) < len(rs.EXAMPLES), "no annex was taken after the failure"
+
+
+def _stat(pid: int) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command name (state first), or None once it is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
+def _children(pid: int) -> list[int]:
+    return [int(p.name) for p in Path("/proc").glob("[0-9]*") if (_stat(int(p.name)) or ["", ""])[1] == str(pid)]
+
+
+def _running(pid: int) -> bool:
+    fields = _stat(pid)
+    return fields is not None and fields[0] != "Z"
+
+
+def test_a_command_forks_its_workers_and_they_end_with_it(tmp_path):
+    # From a command's one thread the workers are forked (they start with its imports, argv unchanged) and,
+    # like spawned ones, the kernel ends them when the command is killed.
+    out = tmp_path / "out"
+    proc = subprocess.Popen([*rs.cli_command(), "generate", *map(str, rs.EXAMPLES), "--format", "pdf", "--out",
+                             str(out), "--jobs", "2"], cwd=rs.ROOT, env=rs.cli_env(),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while not list(out.rglob("*.pdf")) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        workers = _children(proc.pid)
+        assert workers, "a worker shares the contracts"
+        command_line = Path(f"/proc/{proc.pid}/cmdline").read_bytes()
+        assert all(Path(f"/proc/{w}/cmdline").read_bytes() == command_line for w in workers), "forked, not spawned"
+    finally:
+        proc.kill()
+        proc.wait()
+    deadline = time.monotonic() + 20
+    while any(map(_running, workers)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(map(_running, workers)), "the workers ended with the command"

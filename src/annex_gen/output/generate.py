@@ -9,7 +9,7 @@ from pathlib import Path
 from annex_gen.model import Annex, Contract, Registry
 from annex_gen.output.processes import context, default_jobs, worker_start
 from annex_gen.output.write import write_atomic
-from annex_gen.render import DEFAULT_ENGINE, DOCUMENT_FORMATS, render, renders_unlocked
+from annex_gen.render import DEFAULT_ENGINE, DOCUMENT_FORMATS, load_renderers, render, renders_unlocked
 from annex_gen.resolve import resolve
 from annex_gen.resources import TEMPLATES_DIR
 
@@ -81,8 +81,9 @@ def generate_all(registry: Registry, contracts: Sequence[Contract], out_dir: Pat
 
     A renderer that works outside the interpreter's lock (Typst's PDF) shares them among threads, which
     start at once. Others share them among processes, from SHARED_FROM contracts on: this one takes
-    contracts from the end while the workers start and take them from the front. The files are the
-    same whichever thread or process writes them."""
+    contracts from the end while the workers (forked, with the renderers imported, from a command's
+    one thread) start and take them from the front. The files are the same whichever thread or process
+    writes them."""
     formats = tuple(formats)
     jobs = min(jobs or default_jobs(), len(contracts))
     if jobs > 1 and renders_unlocked(formats, engine):
@@ -92,7 +93,10 @@ def generate_all(registry: Registry, contracts: Sequence[Contract], out_dir: Pat
     import concurrent.futures as cf
 
     done: list[Generated | None] = [None] * len(contracts)
-    with cf.ProcessPoolExecutor(jobs - 1, mp_context=context(), initializer=_worker_start,
+    mp_context = context(fork_when_alone=True)
+    if mp_context.get_start_method() == "fork":
+        load_renderers(formats, engine)  # once, here, for this process and the workers
+    with cf.ProcessPoolExecutor(jobs - 1, mp_context=mp_context, initializer=_worker_start,
                                 initargs=(registry,)) as pool:
         futures = [pool.submit(_in_worker, c, out_dir, formats, engine) for c in contracts]
         try:

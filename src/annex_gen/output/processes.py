@@ -21,13 +21,18 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def context() -> multiprocessing.context.BaseContext:
+def context(*, fork_when_alone: bool = False) -> multiprocessing.context.BaseContext:
     """spawn: fresh workers that are direct children, so the kernel can end them with the parent.
 
     (fork would copy a process that may run threads; forkserver workers outlive a killed parent.)
+    With fork_when_alone, a process running one thread (a command) forks: its workers start with
+    what it has imported and read instead of importing and reading it again.
     """
     import multiprocessing
+    import threading
 
+    if fork_when_alone and threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("fork")
     return multiprocessing.get_context("spawn")
 
 

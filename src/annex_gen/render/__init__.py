@@ -32,10 +32,13 @@ class Format:
     signable: bool  # a document a customer signs (PDF, DOCX), not a preview or data
     engines: tuple[tuple[str, str], ...] = ()  # (engine, renderer module) besides the default `module`
 
+    def renderer(self, engine: str = "") -> Any:
+        """The module that renders this format with engine, imported (with the PDF or DOCX stack) on first use."""
+        return renderer(dict(self.engines).get(engine, self.module))
+
     def render(self, document: Any, engine: str = "") -> bytes:
-        """The document's bytes; the renderer (and the PDF or DOCX stack) is imported on first use."""
-        module = dict(self.engines).get(engine, self.module)
-        return renderer(module).render(document)
+        """The document's bytes."""
+        return self.renderer(engine).render(document)
 
 
 def renderer(module: str) -> Any:
@@ -87,6 +90,12 @@ ENGINES = (DEFAULT_ENGINE, *dict.fromkeys(e for f in FORMATS.values() for e, _ i
 def renders_unlocked(formats: Iterable[str], engine: str) -> bool:
     """Whether every format renders outside the interpreter's lock (Typst's PDF), so threads render in parallel."""
     return engine in UNLOCKED_ENGINES and set(formats) == {"pdf"}
+
+
+def load_renderers(formats: Iterable[str], engine: str) -> None:
+    """Import the renderers of these formats now (workers forked afterwards start with them)."""
+    for fmt in formats:
+        FORMATS[fmt].renderer(engine)
 
 
 def parse_formats(text: str | Iterable[str]) -> tuple[str, ...]:
