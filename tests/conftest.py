@@ -12,9 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from annex_gen.inputs.registry import load_registry
-from annex_gen.model import Annex, Contract, Registry
-from annex_gen.resolve import resolve
+# The test process keeps nothing in the user's cache; the commands it starts share the session's (below).
+os.environ.setdefault("ANNEX_GEN_CACHE_DIR", "off")
+
+from annex_gen.inputs.registry import load_registry  # noqa: E402
+from annex_gen.model import Annex, Contract, Registry  # noqa: E402
+from annex_gen.resolve import resolve  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 REGISTRY_DIR = ROOT / "registry"
@@ -84,7 +87,7 @@ def pytest_configure(config):
 
 @pytest.fixture(scope="session", autouse=True)
 def _registry_cache_dir(tmp_path_factory):
-    """Commands keep the parsed registry in a cache directory (inputs.registry_cache): the session's own."""
+    """Commands keep the parsed registry and more in a cache directory (annex_gen.cachefiles): the session's own."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("ANNEX_GEN_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
         yield

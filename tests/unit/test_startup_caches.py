@@ -40,7 +40,7 @@ def _define(namespace: dict) -> type:
         """A point."""
 
         x: int
-        y: "list[int]" = dataclasses.field(default_factory=list)
+        y: list[int] = dataclasses.field(default_factory=list)
         label: str = "p"
 
     namespace["Point"] = Point
