@@ -55,13 +55,16 @@ def with_modules_on_first_use(name: str, modules: tuple[str, ...]) -> Any:
 
 
 def with_patterns_on_first_use(name: str) -> Any:
-    """Import `name` with the patterns it compiles at import compiled on first use instead."""
+    """Import `name` with the patterns its modules compile at import compiled on first use instead."""
     if name in sys.modules or not _alone():
         return importlib.import_module(name)
     compile_ = re.compile
 
     def compile_later(pattern: Any, flags: int = 0) -> Any:
-        return _PatternOnFirstUse(pattern, flags) if isinstance(pattern, str) else compile_(pattern, flags)
+        caller = sys._getframe(1).f_globals.get("__name__", "")
+        if isinstance(pattern, str) and (caller == name or caller.startswith(name + ".")):
+            return _PatternOnFirstUse(pattern, flags)
+        return compile_(pattern, flags)  # another module imported meanwhile compiles as usual
 
     re.compile = compile_later  # type: ignore[assignment]
     try:
