@@ -1,6 +1,6 @@
-"""Every page of the web application at phone and desktop width, in both languages, in Chromium.
+"""Every page of the web application at phone, narrow-window and desktop width, in both languages, in Chromium.
 
-Nothing scrolls sideways at 390 px; every screenshot is kept under test-results/web/screens/.
+Nothing scrolls sideways at any of WIDTHS; every screenshot is kept under test-results/web/screens/.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pytest
 from browser_support import RESULTS, Server, browser  # noqa: F401 - fixtures
 from conftest import EXAMPLES_DIR, REGISTRY_DIR
 
-WIDTHS = (390, 1280)
+WIDTHS = (390, 900, 1280)  # a phone, a tablet or narrow window, a desktop
 PAGES = {
     "customers": "/customers",
     "new-contract": "/customers/new",
