@@ -3,8 +3,9 @@
 Defining a dataclass compiles a text per generated method (__init__, __repr__, __eq__, ...): for
 the fifty classes a one-annex `generate` defines that is about a fifth of the whole process, and
 the web application defines more. Python compiles the same text to the same code, so the code is
-kept in the user's cache keyed by the whole text (and by Python's version, in the file's name): a
-text not seen before is compiled as dataclasses always does, and the file is written again at exit.
+kept in the user's cache keyed by the whole text (and by Python's version and -O level, in the
+file's name): a text not seen before is compiled as dataclasses always does, and the file is
+written again at exit.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 from annex_gen.cachefiles import read as read_cache
 from annex_gen.cachefiles import write as write_cache
 
-FILE = f"dataclasses-{sys.implementation.cache_tag}-{sys.hexversion:x}.marshal"
+FILE = f"dataclasses-{sys.implementation.cache_tag}-{sys.hexversion:x}-O{sys.flags.optimize}.marshal"
 MAX_TEXTS = 4000  # beyond this the file keeps only what the last process used
 _codes: dict[str, CodeType] = {}
 _used: set[str] = set()
