@@ -129,7 +129,7 @@ def test_propose_impact_four_eyes_approve_commit_history_audit(site) -> None:
 
     history = ben.get("/editor/history").text
     assert all(text in history for text in ("#1", "anna", "ben", "New analytics vendor for LianaMailer", SOURCE_URL))
-    assert "The change log is intact: each of its entries (2) is hashed" in history
+    assert "The change log is intact: 2 in all, each entry hashed with the one before" in history
     audit = [(e.actor, e.action) for e in app.audit_entries(str(archive)) if e.action not in SIGN_INS]
     assert audit == [("anna", "registry change proposed"), ("ben", "registry change approved")]
     # the approved proposal can no longer be approved, edited or withdrawn
