@@ -5,7 +5,9 @@ the fifty classes a one-annex `generate` defines that is about a fifth of the wh
 the web application defines more. Python compiles the same text to the same code, so the code is
 kept in the user's cache keyed by the whole text (and by Python's version and -O level, in the
 file's name): a text not seen before is compiled as dataclasses always does, and the file is
-written again at exit.
+written again at exit. The file holds each code object marshalled on its own, turned into code
+only when its class is defined: a process reads the texts of every command and the web
+application, and uses a few of them.
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ from typing import Any
 from annex_gen.cachefiles import read as read_cache
 from annex_gen.cachefiles import write as write_cache
 
-FILE = f"dataclasses-{sys.implementation.cache_tag}-{sys.hexversion:x}-O{sys.flags.optimize}.marshal"
+FILE = f"dataclasses-{sys.implementation.cache_tag}-{sys.hexversion:x}-O{sys.flags.optimize}-lazy.marshal"
+KEEP = 3  # files of this kind kept: two Python versions or -O levels side by side; older formats go
 MAX_TEXTS = 4000  # beyond this the file keeps only what the last process used
-_codes: dict[str, CodeType] = {}
+_codes: dict[str, CodeType | bytes] = {}  # bytes: marshalled, not yet needed
 _used: set[str] = set()
 _new = False
 
@@ -34,10 +37,13 @@ def _exec(source: Any, globals: Any = None, locals: Any = None) -> None:
         builtins.exec(source, globals, locals)
         return
     code = _codes.get(source)
+    if isinstance(code, bytes):
+        code = _code(code)
     if code is None:
         # dont_inherit: dataclasses.py has no __future__ imports, so its exec() compiles with none
-        code = _codes[source] = compile(source, "<string>", "exec", dont_inherit=True)
+        code = compile(source, "<string>", "exec", dont_inherit=True)
         _new = True
+    _codes[source] = code
     _used.add(source)
     builtins.exec(code, globals, locals)
 
@@ -56,7 +62,7 @@ def install() -> None:
     atexit.register(save)
 
 
-def _load() -> dict[str, CodeType]:
+def _load() -> dict[str, bytes]:
     data = read_cache(FILE)
     if data is None:
         return {}
@@ -66,7 +72,16 @@ def _load() -> dict[str, CodeType]:
         return {}
     if not isinstance(stored, dict):
         return {}
-    return {k: v for k, v in stored.items() if isinstance(k, str) and isinstance(v, CodeType)}
+    return {k: v for k, v in stored.items() if isinstance(k, str) and isinstance(v, bytes)}
+
+
+def _code(data: bytes) -> CodeType | None:
+    """A stored code object, or None if it does not read back as one (then the text is compiled)."""
+    try:
+        code = marshal.loads(data)
+    except (EOFError, ValueError, TypeError):
+        return None
+    return code if isinstance(code, CodeType) else None
 
 
 def save() -> None:
@@ -75,5 +90,6 @@ def save() -> None:
     if not _new:
         return
     kept = _codes if len(_codes) <= MAX_TEXTS else {t: _codes[t] for t in _used}
-    write_cache(FILE, marshal.dumps(kept))
+    write_cache(FILE, marshal.dumps({t: c if isinstance(c, bytes) else marshal.dumps(c) for t, c in kept.items()}),
+                keep=KEEP)
     _new = False

@@ -67,12 +67,14 @@ def test_the_cache_file_is_written_at_exit_and_read_by_the_next_process(cache):
     first = subprocess.run([sys.executable, "-c", program], cwd=ROOT, capture_output=True, text=True, check=True)
     stored = marshal.loads((cache / codecache.FILE).read_bytes())
     assert any("serial" in text for text in stored), "the new class's methods were kept"
+    assert all(isinstance(marshal.loads(code), type(compile("", "", "exec"))) for code in stored.values())
     second = subprocess.run([sys.executable, "-c", program], cwd=ROOT, capture_output=True, text=True, check=True)
     assert first.stdout.split()[1] == "True" and second.stdout.split() == [str(len(stored)), "False"]
 
 
 @pytest.mark.parametrize("content", [b"", b"not marshal data", marshal.dumps(["a", "list"]),
-                                     marshal.dumps({"text": "not code"})])
+                                     marshal.dumps({"text": "not code"}),
+                                     marshal.dumps({"x = 1": compile("x = 1", "<string>", "exec")})])
 def test_an_unreadable_code_cache_is_a_miss(cache, content):
     cache.mkdir(mode=0o700)
     (cache / codecache.FILE).write_bytes(content)
@@ -82,12 +84,27 @@ def test_an_unreadable_code_cache_is_a_miss(cache, content):
 
 def test_a_code_cache_others_may_write_is_not_read(cache):
     cache.mkdir(mode=0o700)
-    code = compile("x = 1", "<string>", "exec")
+    code = marshal.dumps(compile("x = 1", "<string>", "exec"))
     (cache / codecache.FILE).write_bytes(marshal.dumps({"x = 1": code}))
     (cache / codecache.FILE).chmod(0o600)
     assert codecache._load() == {"x = 1": code}
     (cache / codecache.FILE).chmod(0o622)
     assert codecache._load() == {}
+
+
+def test_a_stored_code_that_does_not_read_back_is_compiled_again(monkeypatch):
+    stored = {}
+    monkeypatch.setattr(codecache, "_codes", stored)
+    monkeypatch.setattr(codecache, "_new", False)
+    text = "def __init__(self, n):\n  self.n = n\n"
+    stored[text] = b"not marshal data"
+    namespace: dict = {}
+    codecache._exec(text, namespace)
+    assert namespace["__init__"].__code__.co_varnames[:2] == ("self", "n")
+    assert codecache._new and stored[text] == compile(text, "<string>", "exec", dont_inherit=True)
+    stored[text] = marshal.dumps(compile("def __init__(self): pass", "<string>", "exec"))
+    codecache._exec(text, namespace)
+    assert namespace["__init__"].__code__.co_varnames == ("self",), "a stored code is used as it reads"
 
 
 def _copy_catalogs(tmp_path: Path) -> Path:
