@@ -274,7 +274,7 @@ def generate(registry_dir: Path, paths: Iterable[Path], out_dir: Path,
              formats: Sequence[str], engine: str = "weasyprint", archive: str | Path | None = None,
              jobs: int | None = None) -> GenerateReport:
     """Validate the registry and every contract, then write each annex in every format (PDF by engine);
-    many contracts are shared by `jobs` processes (one per core by default).
+    many contracts are shared by `jobs` processes, or threads for Typst's PDF (one per core by default).
 
     The annexes are final when the archive holds legal's approval of this registry content, else drafts.
 

@@ -9,13 +9,18 @@ ANNEX_GEN_CACHE_DIR moves the directory; ANNEX_GEN_CACHE_DIR=off turns caching o
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import stat
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 CACHE_ENV = "ANNEX_GEN_CACHE_DIR"
 _DIRECTORY_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
+_PACKAGE = Path(__file__).resolve().parent
+_READERS = ("model", "inputs", "views/catalog.py", "hashing.py", "errors.py")  # what parses a cached file
+_code_digest: bytes | None = None
 
 
 def cache_dir() -> Path | None:
@@ -25,6 +30,26 @@ def cache_dir() -> Path | None:
         return None if given.strip().lower() in ("", "off") else Path(given)
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "annex-gen"
+
+
+def code_digest() -> bytes:
+    """A digest of what turns files into a cached value: Python's and annex-gen's versions, the source
+    of the model and of every reader, and the installed distributions (PyYAML, babel and stdnum's data)."""
+    global _code_digest
+    if _code_digest is None:
+        from annex_gen import __version__
+
+        h = hashlib.sha256(f"{sys.version}\0{__version__}".encode())
+        for name in _READERS:
+            path = _PACKAGE / name
+            for source in sorted(path.glob("*.py")) if path.is_dir() else [path]:
+                h.update(f"\0{source.relative_to(_PACKAGE)}\0".encode())
+                h.update(source.read_bytes())
+        for entry in sys.path:  # one listing a directory: importlib.metadata would cost more than the parse
+            with contextlib.suppress(OSError):
+                h.update("\0".join(sorted(n for n in os.listdir(entry or ".") if n.endswith(".dist-info"))).encode())
+        _code_digest = h.digest()
+    return _code_digest
 
 
 def _private(st: os.stat_result) -> bool:

@@ -280,3 +280,13 @@ def test_the_program_exits_with_its_code_its_output_whole_and_its_exit_handlers_
     closed = subprocess.run(f"{program} resolve examples/kaikki-tuotteet.yaml | head -c 10", shell=True, cwd=ROOT,
                             capture_output=True, text=True, timeout=60, env=env)
     assert closed.stdout == '{\n  "schem' and "Traceback" not in closed.stderr
+
+    # the teardown is what is skipped: an object's finaliser runs only when another thread is still alive
+    teardown = ("import os, sys\nclass Torn:\n    def __del__(self): os.write(2, b'torn down')\nkept = Torn()\n{}"
+                "sys.argv = ['annex-gen', 'resolve', 'examples/kaikki-tuotteet.yaml']\n"
+                "from annex_gen.cli import run\nrun()\n")
+    other = "import threading, time\nthreading.Thread(target=time.sleep, args=(0.3,)).start()\n"
+    fast, usual = (subprocess.run([sys.executable, "-c", teardown.format(extra)], cwd=ROOT, capture_output=True,
+                                  text=True, timeout=60, env=env) for extra in ("", other))
+    assert fast.returncode == usual.returncode == 0 and fast.stdout == usual.stdout == proc.stdout.decode()
+    assert "torn down" not in fast.stderr and "torn down" in usual.stderr

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from tests.conftest import REGISTRY_DIR, ROOT, copy_registry, replace_once
 
-from annex_gen import app
+from annex_gen import app, cachefiles
 from annex_gen.errors import InvalidInput
 from annex_gen.inputs import registry_cache
 
@@ -39,7 +39,25 @@ def test_other_files_another_directory_or_other_code_miss(cache, registry, monke
     assert registry_cache.get(REGISTRY_DIR, (("registry.yaml", b"\2" * 32),)) is None
     assert registry_cache.get(REGISTRY_DIR, (*STAMP, ("extra.yaml", b"\1" * 32))) is None
     assert registry_cache.get(Path("elsewhere/registry"), STAMP) is None
-    monkeypatch.setattr(registry_cache, "_code_digest", b"another version of the loader")
+    monkeypatch.setattr(cachefiles, "_code_digest", b"another version of the loader")
+    assert registry_cache.get(REGISTRY_DIR, STAMP) is None
+
+
+def test_a_registry_that_cannot_be_stored_or_keyed_is_a_miss_not_an_error(cache, registry, monkeypatch):
+    def unpicklable(*args, **kwargs):
+        raise RecursionError("maximum recursion depth exceeded while pickling an object")
+
+    monkeypatch.setattr(registry_cache.pickle, "dumps", unpicklable)
+    registry_cache.put(REGISTRY_DIR, STAMP, registry)  # does not raise
+    assert not cache.exists() or not list(cache.iterdir())
+    monkeypatch.undo()
+    monkeypatch.setenv(registry_cache.CACHE_ENV, str(cache))
+    registry_cache.put(REGISTRY_DIR, STAMP, registry)
+
+    def unreadable_sources() -> bytes:
+        raise PermissionError("model/registry.py: permission denied")
+
+    monkeypatch.setattr(cachefiles, "code_digest", unreadable_sources)
     assert registry_cache.get(REGISTRY_DIR, STAMP) is None
 
 

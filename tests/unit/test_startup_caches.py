@@ -47,9 +47,17 @@ def _define(namespace: dict) -> type:
     return Point
 
 
-def test_dataclass_methods_from_the_cache_equal_compiled_ones(monkeypatch):
-    compiled = _define({})
+def test_dataclass_methods_from_the_cache_equal_compiled_ones(cache, monkeypatch):
     assert dataclasses.exec is codecache._exec, "annex_gen installs the cache when imported"
+    monkeypatch.setattr(codecache, "_codes", {})
+    monkeypatch.setattr(codecache, "_new", False)
+    _define({})  # compiled, and stored
+    codecache.save()
+    codecache._codes.clear()
+    codecache._codes.update(codecache._load())
+    assert codecache._codes and all(isinstance(code, bytes) for code in codecache._codes.values())
+    compiled = _define({})  # from the file, through marshal
+    assert not codecache._new, "every method came from the file"
     monkeypatch.setattr(dataclasses, "exec", exec)  # dataclasses as it is without annex-gen
     plain = _define({})
     cached, uncached = _methods(compiled), _methods(plain)
@@ -141,6 +149,14 @@ def test_an_edited_catalog_is_parsed_again_and_still_checked(cache, tmp_path):
     with pytest.raises(InvalidInput) as raised:
         catalog.load_catalogs.__wrapped__(directory)
     assert [(Path(d.file).name, d.key) for d in raised.value.diagnostics] == [("en.yaml", "document.extra")]
+
+
+def test_catalogs_cached_by_other_reading_code_are_parsed_again(cache, tmp_path, monkeypatch):
+    directory = _copy_catalogs(tmp_path)
+    catalog.load_catalogs.__wrapped__(directory)
+    monkeypatch.setattr(cachefiles, "_code_digest", b"another YAML reader or PyYAML release")
+    catalog.load_catalogs.__wrapped__(directory)
+    assert len(list(cache.glob("catalogs-*.marshal"))) == 2
 
 
 def test_a_garbage_catalog_cache_is_parsed_over(cache, tmp_path):

@@ -18,18 +18,14 @@ import contextlib
 import hashlib
 import os
 import pickle
-import sys
 from pathlib import Path
 
-from annex_gen import __version__, cachefiles
+from annex_gen import cachefiles
 from annex_gen.cachefiles import CACHE_ENV, cache_dir
 from annex_gen.model import Registry
 
 __all__ = ["CACHE_ENV", "cache_dir", "get", "put", "stamp_of"]
 KEEP = 8  # registries kept: a few releases and checkouts
-_PACKAGE = Path(__file__).resolve().parent.parent
-_CODE = ("model", "inputs", "hashing.py", "errors.py")
-_code_digest: bytes | None = None
 
 Stamp = tuple[tuple[str, bytes], ...]
 
@@ -40,24 +36,8 @@ def stamp_of(registry_dir: Path) -> Stamp:
                         for p in registry_dir.iterdir() if p.is_file()))
 
 
-def _code() -> bytes:
-    global _code_digest
-    if _code_digest is None:
-        h = hashlib.sha256(f"{sys.version}\0{__version__}".encode())
-        for name in _CODE:
-            path = _PACKAGE / name
-            for source in sorted(path.glob("*.py")) if path.is_dir() else [path]:
-                h.update(f"\0{source.relative_to(_PACKAGE)}\0".encode())
-                h.update(source.read_bytes())
-        for entry in sys.path:  # one listing a directory: importlib.metadata would cost more than the parse
-            with contextlib.suppress(OSError):
-                h.update("\0".join(sorted(n for n in os.listdir(entry or ".") if n.endswith(".dist-info"))).encode())
-        _code_digest = h.digest()
-    return _code_digest
-
-
 def _name(registry_dir: Path, stamp: Stamp) -> str:
-    h = hashlib.sha256(_code())
+    h = hashlib.sha256(cachefiles.code_digest())
     h.update(os.fsencode(registry_dir))
     for name, digest in stamp:
         h.update(b"\0" + name.encode("utf-8", "surrogateescape") + b"\0" + digest)
@@ -66,16 +46,17 @@ def _name(registry_dir: Path, stamp: Stamp) -> str:
 
 def get(registry_dir: Path, stamp: Stamp) -> Registry | None:
     """The registry stored for these files, or None."""
-    data = cachefiles.read(_name(registry_dir, stamp))
-    if data is None:
-        return None
     try:
-        registry = pickle.loads(data)
-    except Exception:  # a miss: written by other code
+        data = cachefiles.read(_name(registry_dir, stamp))
+        registry = pickle.loads(data) if data is not None else None
+    except Exception:  # a miss: unreadable sources, or written by other code
         return None
     return registry if isinstance(registry, Registry) else None
 
 
 def put(registry_dir: Path, stamp: Stamp, registry: Registry) -> None:
-    """Store a registry parsed from files with this stamp; keep the KEEP most recent."""
-    cachefiles.write(_name(registry_dir, stamp), pickle.dumps(registry, protocol=pickle.HIGHEST_PROTOCOL), keep=KEEP)
+    """Store a registry parsed from files with this stamp; keep the KEEP most recent. Never fails: a
+    registry that cannot be stored is parsed again next time."""
+    with contextlib.suppress(Exception):
+        cachefiles.write(_name(registry_dir, stamp), pickle.dumps(registry, protocol=pickle.HIGHEST_PROTOCOL),
+                         keep=KEEP)

@@ -112,11 +112,12 @@ def generate_all(registry: Registry, contracts: Sequence[Contract], out_dir: Pat
 def _in_threads(registry: Registry, contracts: Sequence[Contract], out_dir: Path, formats: tuple[str, ...],
                 engine: str, jobs: int) -> list[Generated]:
     """`jobs` threads, this one among them, take the contracts in turn; after a failure (or Ctrl-C) each
-    finishes the annex it is writing and takes no other, and the first failure is raised."""
+    finishes the annex it is writing and takes no other. Raised: an interruption, else the failure of
+    the first contract in order, whichever thread met it first."""
     import threading
 
     results: list[Generated | None] = [None] * len(contracts)
-    failures: list[BaseException] = []
+    failures: list[tuple[int, BaseException]] = []  # (contract index, or -1 for an interruption here)
     turns = iter(range(len(contracts)))  # taking the next is one step under the interpreter's lock
 
     def work() -> None:
@@ -126,17 +127,22 @@ def _in_threads(registry: Registry, contracts: Sequence[Contract], out_dir: Path
             try:
                 results[index] = generate(registry, contracts[index], out_dir, formats, engine=engine)
             except BaseException as exc:
-                failures.append(exc)
+                failures.append((-1 if isinstance(exc, KeyboardInterrupt) else index, exc))
                 return
 
     others = [threading.Thread(target=work, name=f"annex-gen-render-{n}", daemon=True) for n in range(1, jobs)]
-    for thread in others:
-        thread.start()
     try:
-        work()
-    finally:
         for thread in others:
-            thread.join()
+            thread.start()
+        work()
+    except BaseException as exc:  # Ctrl-C while starting the threads or between two annexes
+        failures.append((-1, exc))
+    for thread in others:
+        while thread.is_alive():  # a second Ctrl-C still lets each thread finish its annex
+            try:
+                thread.join()
+            except BaseException as exc:
+                failures.append((-1, exc))
     if failures:
-        raise failures[0]
+        raise min(failures, key=lambda failure: failure[0])[1]
     return [generated for generated in results if generated is not None]

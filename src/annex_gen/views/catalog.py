@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 
-from annex_gen import __version__, cachefiles
+from annex_gen import cachefiles
 from annex_gen.errors import Diagnostic, InvalidInput
 from annex_gen.inputs import yamlio
 from annex_gen.inputs.files import read_text
@@ -80,9 +80,7 @@ KEEP = 8  # sets of catalogs kept: documents, web, site, mail, and a few version
 
 
 def _cache_name(directory: Path, files: list[tuple[str, str]]) -> str:
-    h = hashlib.sha256(__version__.encode())
-    for code in (Path(__file__), Path(yamlio.__file__)):
-        h.update(b"\0" + code.read_bytes())
+    h = hashlib.sha256(cachefiles.code_digest())
     h.update(b"\0" + os.fsencode(directory))
     for language, text in files:
         h.update(b"\0" + language.encode() + b"\0" + hashlib.sha256(text.encode()).digest())
