@@ -159,6 +159,16 @@ def test_catalogs_cached_by_other_reading_code_are_parsed_again(cache, tmp_path,
     assert len(list(cache.glob("catalogs-*.marshal"))) == 2
 
 
+def test_catalogs_load_when_the_reading_code_cannot_be_read(cache, tmp_path, monkeypatch):
+    def unreadable() -> bytes:
+        raise PermissionError("inputs/yamlio.py: permission denied")
+
+    monkeypatch.setattr(cachefiles, "code_digest", unreadable)
+    directory = _copy_catalogs(tmp_path)
+    assert _texts(catalog.load_catalogs.__wrapped__(directory))["fi"]["document.page"]
+    assert not list(cache.glob("catalogs-*.marshal"))
+
+
 def test_a_garbage_catalog_cache_is_parsed_over(cache, tmp_path):
     directory = _copy_catalogs(tmp_path)
     parsed = _texts(catalog.load_catalogs.__wrapped__(directory))

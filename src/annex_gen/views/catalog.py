@@ -68,11 +68,15 @@ def load_catalogs(directory: Path = TEMPLATES_DIR / "i18n") -> dict[str, Catalog
     Catalogs that passed are kept in the user's cache keyed by their files and the code that reads
     them (a command would otherwise parse every language's YAML to print one)."""
     files = [(path.stem, read_text(path)) for path in sorted(directory.glob("*.yaml"))]
-    name = _cache_name(directory, files)
-    texts = _cached(name)
+    try:
+        name = _cache_name(directory, files)
+    except OSError:  # annex-gen's own sources unreadable: no key, so no cache
+        name = None
+    texts = _cached(name) if name else None
     if texts is None:
         texts = _parsed(directory, files)
-        cachefiles.write(name, marshal.dumps(texts), keep=KEEP)
+        if name:
+            cachefiles.write(name, marshal.dumps(texts), keep=KEEP)
     return {language: Catalog(language, by_key) for language, by_key in texts.items()}
 
 
