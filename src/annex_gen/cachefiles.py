@@ -19,7 +19,8 @@ from pathlib import Path
 CACHE_ENV = "ANNEX_GEN_CACHE_DIR"
 _DIRECTORY_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
 _PACKAGE = Path(__file__).resolve().parent
-_READERS = ("model", "inputs", "views/catalog.py", "hashing.py", "errors.py")  # what parses a cached file
+# what parses a cached file, and __init__.py for annex-gen's version
+_READERS = ("__init__.py", "model", "inputs", "views/catalog.py", "hashing.py", "errors.py")
 _code_digest: bytes | None = None
 
 
@@ -37,9 +38,7 @@ def code_digest() -> bytes:
     of the model and of every reader, and the installed distributions (PyYAML, babel and stdnum's data)."""
     global _code_digest
     if _code_digest is None:
-        from annex_gen import __version__
-
-        h = hashlib.sha256(f"{sys.version}\0{__version__}".encode())
+        h = hashlib.sha256(sys.version.encode())
         for name in _READERS:
             path = _PACKAGE / name
             for source in sorted(path.glob("*.py")) if path.is_dir() else [path]:

@@ -55,6 +55,11 @@ def query(url: str, sql: str, params: tuple = ()) -> list[tuple]:
         return con.execute(sql, params).fetchall()
 
 
+# Rows a worker has begun to render (its attempt recorded, its result not yet): a worker killed now is
+# mid-render, not between taking a job and starting it.
+RENDERING = "SELECT count(*) FROM annex_team.run_items WHERE status = 'queued' AND attempts >= 1"
+
+
 def wait_for(predicate, timeout: float, what: str, poll: float = 0.2):
     deadline = time.monotonic() + timeout
     while True:

@@ -7,7 +7,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from batch_support import cli, make_contracts
-from team_support import Worker, files_of, migrated, query, wait_for
+from team_support import RENDERING, Worker, files_of, migrated, query, wait_for
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -80,8 +80,7 @@ def test_a_killed_worker_loses_nothing_and_the_run_matches_a_local_batch(tmp_pat
     try:
         # Both busy, a few annexes stored: the first worker holds a job when it is killed.
         generated = "SELECT count(*) FROM annex_team.run_items WHERE status = 'generated'"
-        doing = "SELECT count(*) FROM annex_queue.procrastinate_jobs WHERE status = 'doing'"
-        wait_for(lambda: query(url, generated)[0][0] >= 4 and query(url, doing)[0][0] == 2, 240,
+        wait_for(lambda: query(url, generated)[0][0] >= 4 and query(url, RENDERING)[0][0] == 2, 240,
                  "both workers rendering")
         held = query(url, "SELECT args FROM annex_queue.procrastinate_jobs WHERE status = 'doing'")
         first.kill()

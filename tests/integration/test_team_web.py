@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx2
 from batch_support import cli, make_contracts
-from team_support import Worker, files_of, migrated, query, wait_for
+from team_support import RENDERING, Worker, files_of, migrated, query, wait_for
 
 from browser_support import Server
 from web_support import csrf
@@ -60,8 +60,7 @@ def test_two_instances_share_contracts_and_a_run_survives_a_killed_worker(tmp_pa
             workers = [Worker(url, tmp_path / "w1.log", "w1"), Worker(url, tmp_path / "w2.log", "w2")]
             assert via_a.post("/changes/batch", data={"csrf_token": csrf(via_a, "/changes")}).status_code == 303
             wait_for(lambda: via_b.get("/changes/batch/progress").json()["generated"] >= 3
-                     and query(url, "SELECT count(*) FROM annex_queue.procrastinate_jobs WHERE status = 'doing'")[0][0]
-                     == 2, 240, "both workers rendering")
+                     and query(url, RENDERING)[0][0] == 2, 240, "both workers rendering")
             workers[0].kill()
             progress = wait_for(lambda: (p := via_b.get("/changes/batch/progress").json())["state"] == "finished" and p,
                                 300, "the run to finish")
