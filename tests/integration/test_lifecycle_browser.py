@@ -94,9 +94,9 @@ def test_send_sign_notice_object_and_evidence_in_chromium(tmp_path: Path, page, 
         page.get_by_label("Notice date *").fill(today.isoformat())
         page.get_by_role("button", name="Write the notices").click()
         expect(page).to_have_title(f"Change notices of {today} · annex-gen")
-        page.get_by_role("button", name="Send the 1 notice(s) by e-mail").click()
+        page.get_by_role("button", name="Send 1 notice by e-mail").click()
         expect(page).to_have_title(f"Notices of {today} sent · annex-gen")
-        assert "1 of 1 message(s) accepted by the mail server." in page.inner_text("main")
+        assert "The mail server accepted 1 of 1 message." in page.inner_text("main")
         doc_shot(page, "05-notices-sent")
         notice_mail = smtp_server.received[1].message
         names = [p.get_filename() for p in notice_mail.iter_attachments()]

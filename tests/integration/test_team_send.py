@@ -197,7 +197,7 @@ def test_the_send_page_of_a_team_instance_queues_the_run_and_follows_it(tmp_path
         assert smtp_server.received == []  # queued: the workers send
         waiting = web.get(sent.headers["location"], headers={"Accept-Language": "en"})
         assert waiting.status_code == 200 and "Sending by e-mail" in waiting.text
-        assert "0 of 1 message(s) done: 0 sent, 0 not delivered" in waiting.text
+        assert "Messages done: 0 of 1; 0 sent, 0 not delivered" in waiting.text
         assert 'data-batch-progress="/send/runs/1/progress"' in waiting.text
         assert 'href="/send/runs/1?customer=c001"' in waiting.text
         assert 'href="/customers/c001/timeline"' in waiting.text

@@ -73,9 +73,11 @@ def _fragments() -> list[str]:
     (the editor words a change as the public changes page does)."""
     parts: set[str] = set()
     for text in [*catalogs()["fi"].values(), *site_catalogs()["fi"].values()]:
-        for literal, *_ in string.Formatter().parse(text):
+        for literal, _, spec, _ in string.Formatter().parse(text):
             for part in re.split(r"\s{2,}", literal):
                 parts |= {part.strip(), part.strip(" .,:;()·–—")}  # also without the punctuation around it
+            if spec and "|" in spec:  # a number's word forms: {count:ilmoitus|ilmoitusta}
+                parts |= set(spec.split("|"))
     return sorted(p for p in parts if p)
 
 

@@ -32,6 +32,36 @@ def _fields(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name}
 
 
+def _bad_counts(text: str) -> list[str]:
+    """The placeholders whose word forms are not written `{name:one|other}`."""
+    return [name for _, name, spec, _ in string.Formatter().parse(text)
+            if name and "|" in (spec or "") and not (spec.count("|") == 1 and all(spec.split("|")))]
+
+
+class Counted:
+    """A number in a text: `{n}` shows it, `{n:file|files}` shows it with the word's form for that number
+    ("1 file", "3 files"; Finnish "1 tiedosto", "3 tiedostoa"): both languages have a form for one and
+    one for any other number."""
+
+    def __init__(self, number: int, shown: str | None = None) -> None:
+        self.number = number
+        self.shown = str(number) if shown is None else shown
+
+    def __format__(self, spec: str) -> str:
+        if "|" not in spec:
+            return format(self.number, spec) if spec else self.shown
+        one, other = spec.split("|", 1)
+        return f"{self.shown} {one if abs(self.number) == 1 else other}"
+
+    def __str__(self) -> str:
+        return self.shown
+
+
+def counted(values: Mapping[str, object]) -> dict[str, object]:
+    """The values with each whole number ready for `{n:one|other}`."""
+    return {name: Counted(v) if isinstance(v, int) and not isinstance(v, bool) else v for name, v in values.items()}
+
+
 class Catalog(Mapping[str, str]):
     """The texts of one language, looked up by dotted key."""
 
@@ -57,8 +87,8 @@ class Catalog(Mapping[str, str]):
         return {key[len(start):]: text for key, text in self._texts.items() if key.startswith(start)}
 
     def format(self, key: str, /, **values: object) -> str:
-        """The text of key with its {placeholders} filled."""
-        return self[key].format(**values)
+        """The text of key with its {placeholders} filled (`{n:one|other}`: a number with its word, see Counted)."""
+        return self[key].format(**counted(values))
 
 
 @cache
@@ -121,6 +151,10 @@ def _parsed(directory: Path, files: list[tuple[str, str]]) -> dict[str, dict[str
             elif key in reference and _fields(cat[key]) != _fields(reference[key]):
                 problems.append(Diagnostic(str(directory / f"{cat.language}.yaml"), None, None, key,
                                            f"placeholders differ from {reference.language}.yaml"))
+            elif bad := _bad_counts(cat[key]):
+                problems.append(Diagnostic(str(directory / f"{cat.language}.yaml"), None, None, key,
+                                           f"{{{bad[0]}:...}}: a number's word forms are written "
+                                           f"{{{bad[0]}:one|other}}, as {{count:file|files}}"))
     if problems:
         raise InvalidInput(problems)
     return {language: dict(cat.items()) for language, cat in catalogs.items()}

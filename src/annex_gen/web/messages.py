@@ -15,7 +15,7 @@ from typing import Any
 
 from annex_gen.errors import AnnexGenError, Diagnostic, InvalidInput
 from annex_gen.model import Registry
-from annex_gen.views.catalog import Catalog
+from annex_gen.views.catalog import Catalog, Counted
 from annex_gen.web.formats import Formats
 
 # A diagnostic's key path and the form field (and catalog label, field.<name>) it is about.
@@ -135,7 +135,10 @@ class Messages:
         key = f"{group}.{code}"
         if not code or key not in self.catalog:
             return fallback
-        shown = {name: self._param(name, value, params) for name, value in params.items()}
+        shown: dict[str, Any] = {name: self._param(name, value, params) for name, value in params.items()}
+        for name, value in params.items():
+            if isinstance(value, int) and not isinstance(value, bool):
+                shown[name] = Counted(value, shown[name])
         text = self.catalog[key].format_map(_Blank(shown))
         if params.get("suggestion"):
             text += self.catalog["msg_part.suggestion"].format(suggestion=shown["suggestion"])
