@@ -106,9 +106,9 @@ def test_send_sign_notice_object_resolve_and_evidence(site):
                                                   "notice_date": TODAY.isoformat()})
     assert written.status_code == 303, written.text
     notices_page = site.get(written.headers["location"])
-    assert "Send the 1 notice(s) by e-mail" in notices_page.text
+    assert "Send 1 notice by e-mail" in notices_page.text
     report = site.post(f"/changes/notices/{TODAY.isoformat()}/send", data={"csrf_token": _token(site)})
-    assert report.status_code == 200 and "1 of 1 message(s) accepted by the mail server." in report.text
+    assert report.status_code == 200 and "The mail server accepted 1 of 1 message." in report.text
     notice_mail = site.smtp.received[1].message
     assert [p.get_filename()[:4] for p in notice_mail.iter_attachments()] == ["NTC-", "ANX-"]
     deadline = TODAY + dt.timedelta(days=15)
