@@ -9,7 +9,6 @@ ANNEX_GEN_CACHE_DIR moves the directory; ANNEX_GEN_CACHE_DIR=off turns caching o
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import stat
 import sys
@@ -38,6 +37,8 @@ def code_digest() -> bytes:
     of the model and of every reader, and the installed distributions (PyYAML, babel and stdnum's data)."""
     global _code_digest
     if _code_digest is None:
+        import hashlib  # not at import: every process imports this module for the code cache
+
         h = hashlib.sha256(sys.version.encode())
         for name in _READERS:
             path = _PACKAGE / name
