@@ -72,7 +72,7 @@ def trial(n: int, base: Path) -> tuple[bool, str]:
             break
         time.sleep(0.1)
     stdout, stderr = proc.communicate(timeout=600)
-    summary = next((line for line in stdout.splitlines() if " contract(s) in " in line), "")
+    summary = next((line for line in stdout.splitlines() if " contracts in " in line or " contract in " in line), "")
     finished = f"{n} generated" in summary or "failed:" in stdout
     ok = proc.returncode in (0, 1) and summary and "Traceback" not in stderr and finished and consistent(out)
     retried = stderr.count("a worker process died while this contract was being rendered")

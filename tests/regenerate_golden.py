@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "integration"))
 import publish_support as ps  # noqa: E402
 import render_support as rs  # noqa: E402
 
+from annex_gen.counts import Counted  # noqa: E402
 from annex_gen.inputs.contract import load_contract  # noqa: E402
 from annex_gen.inputs.registry import load_registry  # noqa: E402
 from annex_gen.render.docx import render_docx  # noqa: E402
@@ -73,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         path.write_bytes(files[path])
     for path in stale:
         path.unlink()
-    print(f"{len(files)} golden file(s), {len(changed)} updated, {len(stale)} removed")
+    print(f"{Counted(len(files)):golden file|golden files}, {len(changed)} updated, {len(stale)} removed")
     return 0
 
 

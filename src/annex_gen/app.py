@@ -16,6 +16,7 @@ from dataclasses import replace as dataclass_replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from annex_gen.counts import Counted
 from annex_gen.errors import ArchiveError, Diagnostic, InvalidInput, UsageError
 from annex_gen.model import Annex, Registry
 
@@ -721,8 +722,9 @@ def archive_copy(source: str | Path, target: str | Path, *,
         report = src.verify()
         open_audit_log(source).verify(report)
         if report.errors:
-            raise ArchiveError(f"{src.location}: the archive to copy does not verify ({len(report.errors)} "
-                               "problem(s); `annex-gen archive verify` lists them); nothing was copied")
+            raise ArchiveError(f"{src.location}: the archive to copy does not verify "
+                               f"({Counted(len(report.errors)):problem|problems}; `annex-gen archive verify` "
+                               "lists them); nothing was copied")
         with Archive.open(target, create=True) as dst:
             copied, already = copy_records(src, dst, progress=progress)
     audit_copied, _ = open_audit_log(target).copy_from(open_audit_log(source))

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from annex_gen.counts import Counted
+
 # A message's code names its text in the web catalogs (templates/web/i18n, key "msg.<code>"); its params
 # fill the text's {placeholders}. The English message stays for the command line.
 
@@ -109,7 +111,7 @@ class NoticeDateError(UsageError):
         left = (effective_date - notice_date).days
         earliest = notice_date + dt.timedelta(days=period_days)
         super().__init__(
-            f"a notice sent on {notice_date} leaves {left} day(s) before the effective date "
+            f"a notice sent on {notice_date} leaves {Counted(left):day|days} before the effective date "
             f"{effective_date}, but the registry's notice period is {period_days} days: send the notice by "
             f"{effective_date - dt.timedelta(days=period_days)} or let the change take effect on {earliest} "
             "or later",

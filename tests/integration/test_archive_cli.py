@@ -87,7 +87,7 @@ def test_add_list_show_export_verify(tmp_path, backend_env):
     err = refused(tmp_path, "add", "signed.pdf", "--customer", "nordic-webshop")
     assert err.startswith("signed.pdf: already archived as record 1 (customer nordic-webshop, "
                           f"document {document}, added 20")
-    assert err.endswith("annex-gen: 1 error(s); nothing was written\n")
+    assert err.endswith("annex-gen: 1 error; nothing was written\n")
 
     write(tmp_path / "scan.pdf", scan_pdf())
     ok(tmp_path, "add", "scan.pdf", "--customer", "nordic-webshop", "--document-id", document,
@@ -119,7 +119,7 @@ def test_add_list_show_export_verify(tmp_path, backend_env):
     assert len(backend_env.stored_objects()) == 3
     out = ok(tmp_path, "verify")
     shown = "archive" if backend_env.name == "sqlite" else backend_env.location
-    assert out.startswith(f"{shown}: 3 record(s), 3 file(s), 3 audit entries checked; no problems; chain head: "
+    assert out.startswith(f"{shown}: 3 records, 3 files, 3 audit entries checked; no problems; chain head: "
                           "record 3 ")  # each add is in the audit log
 
 
@@ -205,7 +205,7 @@ def test_verify_reports_each_kind_of_tampering(tmp_path):
     altered_name = f"archive/objects/{altered.parent.name}/{altered.name}"
     assert f"{altered_name}: record 1: file altered (SHA-256 is now " in result.stderr
     assert f"archive/objects/{missing.parent.name}/{missing.name}: record 2: file missing" in problems
-    assert result.stdout == "archive: 3 record(s), 3 file(s), 3 audit entries checked; 4 problem(s) found\n"
+    assert result.stdout == "archive: 3 records, 3 files, 3 audit entries checked; 4 problems found\n"
     assert "1" in refused(tmp_path, "export", "1", "--out", "x.pdf")
     assert not (tmp_path / "x.pdf").exists()
 
@@ -238,7 +238,7 @@ def test_status_before_between_and_after_two_signed_versions(tmp_path, backend_e
         f"  the registry now resolves to {current.document_id}",
         "  + added   Upcloud Oy (FI24315605) [upcloud]",
         "  also changed: options",
-        "1 customer(s): 0 current, 1 not",
+        "1 customer: 0 current, 1 not",
     ]
 
     after = run(tmp_path, "status", "--on", "2025-10-01", "--customer", "kauppahuone-aalto")
@@ -291,7 +291,7 @@ def test_concurrent_adds_lose_nothing(tmp_path, backend_env):
 
     listing = ok(tmp_path, "list").splitlines()[1:]
     assert sorted(int(line.split()[0]) for line in listing) == list(range(1, 8))
-    assert ": 7 record(s), 7 file(s), 7 audit entries checked; no problems" in ok(tmp_path, "verify")
+    assert ": 7 records, 7 files, 7 audit entries checked; no problems" in ok(tmp_path, "verify")
 
 
 _KILLER = textwrap.dedent("""
@@ -516,8 +516,8 @@ def test_copy_moves_a_directory_archive_to_postgresql_record_by_record(tmp_path,
 
     out = ok(tmp_path, "copy", "--from", "archive", "--to", url)
     assert out.splitlines() == [
-        f"copied 3 record(s) from archive to {url}, and 3 audit entries",
-        f"{url}: 3 record(s), 3 file(s), 3 audit entries checked; no problems; chain head: record {record_head}; "
+        f"copied 3 records from archive to {url}, and 3 audit entries",
+        f"{url}: 3 records, 3 files, 3 audit entries checked; no problems; chain head: record {record_head}; "
         f"audit head: entry {audit_head}, as in the source",
     ]
     assert ok(tmp_path, "head", "--archive", url).strip() == head
@@ -531,7 +531,7 @@ def test_copy_moves_a_directory_archive_to_postgresql_record_by_record(tmp_path,
     write(tmp_path / "later.pdf", scan_pdf(marker="later"))
     ok(tmp_path, "add", "later.pdf", "--customer", "acme", "--signed-on", "2025-02-01")
     assert ok(tmp_path, "copy", "--from", "archive", "--to", url).splitlines()[0] == (
-        f"copied 1 record(s) from archive to {url} (3 were already there), and 1 audit entry")
+        f"copied 1 record from archive to {url} (3 were already there), and 1 audit entry")
     # A different archive is not mixed into it.
     write(tmp_path / "other" / "x.pdf", scan_pdf(marker="other"))
     ok(tmp_path / "other", "add", "x.pdf", "--customer", "acme", "--signed-on", "2025-01-01")
@@ -547,7 +547,7 @@ def test_copy_refuses_a_source_that_does_not_verify(tmp_path, postgres_server, m
         path.unlink()
     url = postgres_server.database()
     err = refused(tmp_path, "copy", "--from", "archive", "--to", url)
-    assert err == ("annex-gen: error: archive: the archive to copy does not verify (1 problem(s); "
+    assert err == ("annex-gen: error: archive: the archive to copy does not verify (1 problem; "
                    "`annex-gen archive verify` lists them); nothing was copied\n")
 
 

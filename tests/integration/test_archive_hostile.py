@@ -74,7 +74,7 @@ def test_the_cli_refuses_each_with_one_message(tmp_path: Path, backend, bomb, fi
                                  "--archive", backend.location], cwd=tmp_path, capture_output=True, text=True,
                                 timeout=300)
         assert result.returncode == 1
-        assert result.stderr.splitlines() == [message, "annex-gen: 1 error(s); nothing was written"]
+        assert result.stderr.splitlines() == [message, "annex-gen: 1 error; nothing was written"]
         assert "MemoryError" not in result.stderr and "Traceback" not in result.stderr
     assert not app.archive_exists(backend.location) or app.archive_records(backend.location) == []
 

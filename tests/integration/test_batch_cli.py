@@ -42,9 +42,9 @@ def copy_of(examples_out, tmp_path: Path) -> Path:
 def test_a_batch_over_the_examples_writes_every_annex(examples_out):
     out, proc = examples_out
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.startswith("9 contract(s) in ")
+    assert proc.stdout.startswith("9 contracts in ")
     assert ": 9 generated, 0 unchanged, 0 failed (output: " in proc.stdout
-    assert proc.stderr.splitlines()[0] == "9 contract(s), 9 to generate"
+    assert proc.stderr.splitlines()[0] == "9 contracts, 9 to generate"
     assert sum(" generated " in line for line in proc.stderr.splitlines()) == 9
     records = assert_consistent(out)
     assert sorted(records) == sorted(p.stem for p in EXAMPLES_DIR.glob("*.yaml"))

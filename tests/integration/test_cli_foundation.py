@@ -67,7 +67,7 @@ def test_check_of_the_clean_project_exits_0():
     assert proc.returncode == 0, proc.stderr
     # only warnings: what no public source confirms yet, and annexes dated before the published list
     assert proc.stderr and all(": warning: " in line for line in proc.stderr.splitlines())
-    assert "0 error(s)," in proc.stdout
+    assert "0 errors," in proc.stdout
 
 
 def test_check_of_a_bad_file_exits_1_with_the_exact_messages(tmp_path):
@@ -77,7 +77,7 @@ def test_check_of_a_bad_file_exits_1_with_the_exact_messages(tmp_path):
     assert_no_traceback(proc)
     assert [line for line in proc.stderr.splitlines() if line.startswith(str(tmp_path))] == \
         bad_messages(tmp_path / "bad.yaml")
-    assert "1 contract(s) valid; 2 error(s)," in proc.stdout
+    assert "1 contract valid; 2 errors," in proc.stdout
 
 
 def test_check_of_a_malicious_file_exits_1_without_a_traceback(tmp_path):
@@ -121,7 +121,7 @@ def test_check_warnings_fail_only_with_strict(tmp_path):
     assert any(line.endswith("entities.peakford.address: warning: registered address of Peakford Ltd. unknown "
                              "(SCC 2021/914 Annex III, 2021/915 Annex IV): record it with its source; the annex "
                              "prints nothing for it") for line in proc.stderr.splitlines())
-    assert any("printed fact(s) are not confirmed by legal, so every annex is a draft" in line
+    assert any("printed facts are not confirmed by legal, so every annex is a draft" in line
                for line in proc.stderr.splitlines())
     proc = run("check", "--strict", str(tmp_path / "c.yaml"))
     mine = [line for line in proc.stderr.splitlines() if line.startswith(str(tmp_path))]
@@ -204,7 +204,7 @@ def test_resolve_of_a_bad_file_exits_1_and_prints_no_json(tmp_path):
     assert proc.stdout == ""
     lines = proc.stderr.splitlines()
     assert lines[:-1] == bad_messages(tmp_path / "bad.yaml")
-    assert lines[-1].startswith("annex-gen: 2 error(s)")
+    assert lines[-1].startswith("annex-gen: 2 errors")
 
 
 def test_resolve_of_a_missing_file(tmp_path):

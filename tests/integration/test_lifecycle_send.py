@@ -73,7 +73,7 @@ def test_send_delivers_the_pdf_and_records_the_message(tmp_path, smtp_server, ar
     assert proc.stdout.splitlines() == [
         f"oljy-sahko: sent to dpo@oljy-sahko.example: {message['Subject']}",
         f"  Message-ID {message['Message-ID']}; server: 250 2.0.0 Ok: queued as TEST1",
-        "1 of 1 message(s) accepted by the server",
+        "1 of 1 message accepted by the server",
     ]
     events = open_event_log(archive_of).events("oljy-sahko")
     assert [e.kind for e in events] == ["annex generated", "message queued", "message delivered"]
@@ -100,8 +100,8 @@ def test_a_refused_message_is_kept_and_retried(tmp_path, smtp_server):  # noqa: 
     refused = "oljy-sahko: NOT SENT to dpo@oljy-sahko.example: LUONNOS tarkastettavaksi – tietojenkäsittelysopimuksen"
     assert refused in proc.stdout
     assert "server: 550 5.1.1 mailbox unavailable" in proc.stdout
-    assert proc.stderr == ("annex-gen: 1 message(s) not delivered; they are kept: `annex-gen send --retry` "
-                           "sends them again\n")
+    assert proc.stderr == ("annex-gen: 1 message not delivered and kept: `annex-gen send --retry` "
+                           "tries again\n")
     assert smtp_server.received == []
     smtp_server.mailbox.refuse.clear()
     retried = send(tmp_path, "--retry", "--smtp", smtp_server.url)

@@ -58,11 +58,11 @@ def test_diff_as_text_lists_affected_and_unaffected_customers(new_registry):
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert lines[1:3] == [
-        "1 change(s):",
+        "1 change:",
         "  [1] added: Hetzner Online GmbH (hetzner) to LianaMailer [eu-mailer]: Germany: Email archive",
     ]
     assert lines[4:] == [
-        "Customers: 1 affected, 1 unaffected, 0 error(s)",
+        "Customers: 1 affected, 1 unaffected, 0 errors",
         f"  esimerkki-oy: affected by [1] -- Esimerkki Oy ({EXAMPLES_DIR / 'esimerkki-oy.yaml'}, fi)",
         "      + Hetzner Online GmbH -- LianaMailer: Saksa: Sähköpostiarkisto",
         f"  gulf-retail: unaffected -- Gulf Retail Trading LLC ({EXAMPLES_DIR / 'gulf-retail.yaml'})",
@@ -103,7 +103,7 @@ def test_notices_for_every_affected_customer(new_registry, tmp_path, engine):
                EXAMPLES_DIR / "kauppahuone-aalto.yaml",
                EXAMPLES_DIR / "esimerkki-oy.yaml", EXAMPLES_DIR / "nordic-webshop.yaml")
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.splitlines()[-1] == (f"2 notice(s) written, 1 customer(s) unaffected, 0 failed; "
+    assert proc.stdout.splitlines()[-1] == (f"2 notices written, 1 customer unaffected, 0 failed; "
                                             f"mail-merge summary: {out / 'notices.csv'}")
     assert sorted(p.name for p in out.iterdir()) == ["esimerkki-oy", "kauppahuone-aalto", "notices.csv"]
     with (out / "notices.csv").open(encoding="utf-8-sig", newline="") as fh:
@@ -171,7 +171,7 @@ def test_an_effective_date_inside_the_notice_period_is_an_error(new_registry, tm
                "--effective-date", "2027-01-05", "--out", out, EXAMPLES_DIR)
     assert proc.returncode == 2
     assert proc.stderr == (
-        "annex-gen: error: a notice sent on 2026-12-01 leaves 35 day(s) before the effective date "
+        "annex-gen: error: a notice sent on 2026-12-01 leaves 35 days before the effective date "
         "2027-01-05, but the registry's notice period is 45 days: send the notice by 2026-11-21 or let the "
         "change take effect on 2027-01-15 or later\n")
     assert not out.exists()

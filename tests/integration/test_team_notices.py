@@ -40,7 +40,7 @@ def test_notices_queued_survive_a_killed_worker_and_equal_a_local_run(tmp_path: 
     make_contracts(contracts, 60)  # ten EU mailer contracts: ten notices
     queued = cli("notices", "--archive", url, *NOTICES, "--to", new_registry, "--detach", contracts)
     assert queued.returncode == 0, queued.stderr
-    assert queued.stdout.startswith("run 1: 10 notice(s) to write by the workers")
+    assert queued.stdout.startswith("run 1: 10 notices to write by the workers")
     assert query(url, "SELECT kind, notice_date::text, total, to_render FROM annex_team.runs") == [
         ("notices", "2026-12-01", 10, 10)]
     assert query(url, "SELECT count(*) FROM annex_queue.procrastinate_jobs WHERE status = 'todo'") == [(10,)]
@@ -90,7 +90,7 @@ def test_notices_queued_survive_a_killed_worker_and_equal_a_local_run(tmp_path: 
         assert worker.stop() == 0
     assert followed.returncode == 0, followed.stderr
     assert followed.stdout.splitlines()[-1] == (
-        f"10 notice(s) written, 50 customer(s) unaffected, 0 failed; mail-merge summary: "
+        f"10 notices written, 50 customers unaffected, 0 failed; mail-merge summary: "
         f"{tmp_path / 'followed' / 'notices.csv'}")
     assert followed.stdout.splitlines()[:-1] == local.stdout.replace(str(tmp_path / "local"),
                                                                      str(tmp_path / "followed")).splitlines()[:-1]
@@ -110,7 +110,7 @@ def test_notices_of_the_database_contracts_and_the_single_machine_defaults(tmp_p
     make_contracts(tmp_path / "contracts", 6)
     assert cli("contracts", "import", tmp_path / "contracts", "--archive", url, "--by", "maija").returncode == 0
     queued = cli("notices", "--archive", url, *NOTICES, "--to", new_registry, "--detach")
-    assert queued.returncode == 0 and queued.stdout.startswith("run 1: 1 notice(s)"), queued.stderr
+    assert queued.returncode == 0 and queued.stdout.startswith("run 1: 1 notice"), queued.stderr
     assert query(url, "SELECT customer_id, source FROM annex_team.run_items") == [("c000", "database:c000@v1")]
     # One run at a time, whatever its kind.
     batch = cli("batch", "--archive", url, "--detach")
@@ -122,7 +122,7 @@ def test_notices_of_the_database_contracts_and_the_single_machine_defaults(tmp_p
     shutil.copytree(tmp_path / "contracts", broken)
     (broken / "zz-broken.yaml").write_text("customer: [\n", encoding="utf-8")
     partly = cli("notices", "--archive", url, *NOTICES, "--to", new_registry, "--detach", broken)
-    assert partly.returncode == 1 and partly.stdout.startswith("run 2: 1 notice(s)")
+    assert partly.returncode == 1 and partly.stdout.startswith("run 2: 1 notice")
     assert "zz-broken.yaml" in partly.stderr and "failed:" in partly.stderr and "Traceback" not in partly.stderr
     # A directory archive (and no archive) writes the notices here, as before; --detach is refused there.
     detached = cli("notices", *NOTICES, "--to", new_registry, "--detach", "--archive", tmp_path / "archive",
@@ -131,7 +131,7 @@ def test_notices_of_the_database_contracts_and_the_single_machine_defaults(tmp_p
     here = cli("notices", *NOTICES, "--to", new_registry, "--archive", tmp_path / "archive", "--out",
                tmp_path / "here", tmp_path / "contracts")
     assert here.returncode == 0, here.stderr
-    assert "1 notice(s) written" in here.stdout and (tmp_path / "here" / "notices.csv").is_file()
+    assert "1 notice written" in here.stdout and (tmp_path / "here" / "notices.csv").is_file()
 
 
 def _app(tmp_path: Path, name: str, registry: Path, **settings) -> TestClient:
@@ -176,7 +176,7 @@ def test_the_changes_page_queues_the_notices_and_every_instance_shows_them(tmp_p
                 # the notices moved the baseline, on every instance, once the run had finished
                 assert "Changes in the list (0)" in client.get("/changes", headers={"Accept-Language": "en"}).text
             entries = [e for e in app.audit_entries(url) if e.action == "notices written"]
-            assert len(entries) == 1 and "run 2 queued: 2 notice(s) dated 2026-12-01" in entries[0].what
+            assert len(entries) == 1 and "run 2 queued: 2 notices dated 2026-12-01" in entries[0].what
     finally:
         assert worker.stop() == 0
     folder_a = every_file(tmp_path / "a" / "output" / "_notices")

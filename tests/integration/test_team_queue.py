@@ -74,7 +74,7 @@ def test_a_killed_worker_loses_nothing_and_the_run_matches_a_local_batch(tmp_pat
     make_contracts(contracts, 36)
     queued = cli("batch", "--archive", url, "--detach", contracts)
     assert queued.returncode == 0, queued.stderr
-    assert "run 1: 36 contract(s), 36 to generate" in queued.stdout
+    assert "run 1: 36 contracts, 36 to generate" in queued.stdout
     first = Worker(url, tmp_path / "w1.log", "w1")
     second = Worker(url, tmp_path / "w2.log", "w2")
     try:
@@ -113,7 +113,7 @@ def test_a_killed_worker_loses_nothing_and_the_run_matches_a_local_batch(tmp_pat
     # A second run: nothing changed, nothing to render, and it is followed to its end without workers.
     again = cli("batch", "--archive", url, contracts, "--plain")
     assert again.returncode == 0, again.stderr
-    assert "36 contract(s)" in again.stdout and "0 generated, 36 unchanged, 0 failed" in again.stdout
+    assert "36 contracts" in again.stdout and "0 generated, 36 unchanged, 0 failed" in again.stdout
 
 
 def test_runs_one_at_a_time_and_the_database_contracts_by_default(tmp_path: Path, postgres_server) -> None:
@@ -122,7 +122,7 @@ def test_runs_one_at_a_time_and_the_database_contracts_by_default(tmp_path: Path
     assert none.returncode == 2 and "holds no contracts yet" in none.stderr
     assert cli("contracts", "import", EXAMPLES, "--archive", url, "--by", "maija").returncode == 0
     queued = cli("batch", "--archive", url, "--detach", "--engine", "typst")
-    assert queued.returncode == 0 and "9 contract(s), 9 to generate" in queued.stdout
+    assert queued.returncode == 0 and "9 contracts, 9 to generate" in queued.stdout
     second = cli("batch", "--archive", url, "--detach")
     assert second.returncode == 1 and "run 1 is not finished yet" in second.stderr
     worker = Worker(url, tmp_path / "w.log", "w")

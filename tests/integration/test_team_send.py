@@ -70,7 +70,7 @@ def test_send_queued_equals_a_local_send_and_survives_a_killed_worker(tmp_path: 
     try:
         queued = cli("send", "--archive", url, "--out", tmp_path / "out", "--docx", "--detach", folder, env=FROM)
         assert queued.returncode == 0, queued.stderr
-        assert queued.stdout.startswith("run 1: 8 message(s) to send by the workers")
+        assert queued.stdout.startswith("run 1: 8 messages to send by the workers")
         assert query(url, "SELECT kind, total, to_render FROM annex_team.runs") == [("send", 8, 8)]
         assert query(url, "SELECT count(*) FROM annex_queue.procrastinate_jobs WHERE status = 'todo'") == [(8,)]
         # Planned here: the annexes generated and recorded; nothing queued in the log, nothing sent yet.
@@ -136,9 +136,9 @@ def test_send_followed_refused_retried_and_jobs_run_twice(tmp_path: Path, postgr
         assert worker.stop() == 0
     assert followed.returncode == 1, followed.stderr
     lines = followed.stdout.splitlines()
-    assert lines[-1] == "2 of 3 message(s) accepted by the server"
+    assert lines[-1] == "2 of 3 messages accepted by the server"
     assert sorted(line.split(":")[0] for line in lines if not line.startswith(" ") and ": " in line
-                  and "message(s)" not in line) == ["c000", "c001", "c002"]
+                  and " accepted by the server" not in line) == ["c000", "c001", "c002"]
     assert "c001: NOT SENT to nobody@refused.example" in followed.stdout
     assert "550 5.1.1 mailbox unavailable" in followed.stdout
     assert "annex-gen send --retry" in followed.stderr
@@ -163,7 +163,7 @@ def test_send_followed_refused_retried_and_jobs_run_twice(tmp_path: Path, postgr
 
     # While a send run is unfinished, --retry waits: it could send again a message a worker is sending.
     detached = cli("send", "--archive", url, "--out", tmp_path / "out", folder / "c000.yaml", "--detach", env=FROM)
-    assert detached.returncode == 0 and detached.stdout.startswith("run 2: 1 message(s)"), detached.stderr
+    assert detached.returncode == 0 and detached.stdout.startswith("run 2: 1 message"), detached.stderr
     early = cli("send", "--retry", "--archive", url, "--smtp", smtp_server.url, env=FROM)
     assert early.returncode == 2 and "the workers are still sending run 2" in early.stderr
     assert cli("worker", "--archive", url, "--once").returncode == 0

@@ -1,15 +1,18 @@
 """A number's word in the catalogs: `{n:one|other}` gives "1 file" and "3 files" ("1 tiedosto", "3 tiedostoa"),
-in the interface, the library's messages and the public feed, and a badly written form is a catalog error."""
+in the interface, the library's messages and the public feed, and a badly written form is a catalog error;
+the command line's and the logs' English count the same way."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from annex_gen.errors import InvalidInput
 from annex_gen.resources import TEMPLATES_DIR
-from annex_gen.views.catalog import Catalog, Counted, load_catalogs
+from annex_gen.counts import Counted
+from annex_gen.views.catalog import Catalog, load_catalogs
 from annex_gen.web.formats import Formats
 from annex_gen.web.messages import Messages
 
@@ -20,6 +23,15 @@ def test_a_number_takes_the_word_s_form_for_one_or_for_any_other():
     assert format(Counted(7), "") == str(Counted(7)) == "7" and format(Counted(7), "03d") == "007"
     texts = Catalog("fi", {"k": "{n:päivä|päivää} jäljellä, {m} muuta"})
     assert [texts.format("k", n=n, m=n) for n in (1, 2)] == ["1 päivä jäljellä, 1 muuta", "2 päivää jäljellä, 2 muuta"]
+
+
+def test_no_text_in_the_code_counts_with_a_bracketed_plural():
+    src = Path(__file__).resolve().parents[2] / "src" / "annex_gen"
+    found = [f"{path.relative_to(src)}:{n}" for path in sorted(src.rglob("*.py"))
+             for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+             if re.search(r"\} \w+\(s\)|\d \w+\(s\)|\w\(s\) (are|is|were)\b", line)]
+    assert found == []
+    assert f"{Counted(1):problem|problems}; {Counted(2):printed fact is|printed facts are}" == "1 problem; 2 printed facts are"
 
 
 @pytest.mark.parametrize(("language", "expected"), [

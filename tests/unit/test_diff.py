@@ -232,7 +232,7 @@ def test_notice_dates_follow_the_registry_periods(tmp_path, registry):
     with pytest.raises(NoticeDateError) as exc:
         notice_dates(registry, longer, day, dt.date(2027, 1, 14))
     assert str(exc.value) == (
-        "a notice sent on 2026-12-01 leaves 44 day(s) before the effective date 2027-01-14, but the "
+        "a notice sent on 2026-12-01 leaves 44 days before the effective date 2027-01-14, but the "
         "registry's notice period is 45 days: send the notice by 2026-11-30 or let the change take effect "
         "on 2027-01-15 or later")
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import pikepdf
 
+from annex_gen.counts import Counted
 from annex_gen.errors import ArchiveError, Diagnostic, InvalidInput
 from annex_gen.model.annex import READABLE_SCHEMAS
 from annex_gen.resolve import document_id
@@ -400,7 +401,7 @@ def check_signatures(data: bytes, expected: int) -> tuple[SignatureCheck, ...]:
         ))
     if len(embedded) < expected:
         missing = expected - len(embedded)
-        checks.append(_broken("?", f"{missing} signature(s) in a format that cannot be checked"))
+        checks.append(_broken("?", f"{Counted(missing):signature|signatures} in a format that cannot be checked"))
     return tuple(checks)
 
 

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 from annex_gen import __version__
 from annex_gen.cli.common import Parser, err, exit_code, print_diagnostics
+from annex_gen.counts import Counted
 from annex_gen.errors import AnnexGenError, InvalidInput
 from annex_gen.shown import EscapingStream
 
@@ -147,7 +148,7 @@ def _run(argv: Sequence[str] | None) -> int:
     except InvalidInput as exc:
         print_diagnostics(exc.diagnostics)
         errors = sum(1 for d in exc.diagnostics if d.severity == "error")
-        err(f"annex-gen: {errors} error(s); nothing was written")
+        err(f"annex-gen: {Counted(errors):error|errors}; nothing was written")
         return exit_code(exc)
     except AnnexGenError as exc:
         if args.debug:

@@ -9,6 +9,7 @@ from typing import Any
 
 from annex_gen import app
 from annex_gen.cli.common import add_archive_argument, add_engine_argument, jobs_arg, print_diagnostics
+from annex_gen.counts import Counted
 from annex_gen.render import FORMATS
 
 
@@ -24,7 +25,8 @@ def cmd_check(args: argparse.Namespace) -> int:
             f"registry {reg.version}: {len(reg.entities)} entities, {len(reg.sections)} sections, "
             f"{len(reg.regions)} regions, {len(reg.corrections)} recorded corrections"
         )
-    print(f"{len(report.contracts)} contract(s) valid; {errors} error(s), {warnings} warning(s)"
+    print(f"{Counted(len(report.contracts)):contract|contracts} valid; {Counted(errors):error|errors}, "
+          f"{Counted(warnings):warning|warnings}"
           + ("; warnings are errors with --strict" if args.strict and warnings else ""))
     return 1 if failed else 0
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from annex_gen import app
 from annex_gen.archive.index import ARCHIVE_ENV, DEFAULT_ARCHIVE, default_location, is_server_url, shown_url
 from annex_gen.cli.common import command_line_actor, date_arg
+from annex_gen.counts import Counted
 from annex_gen.errors import UsageError
 from annex_gen.shown import escaped as e
 
@@ -235,10 +236,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
     for problem in report.problems:
         print(e(problem), file=sys.stderr)
     errors = len(report.errors)
-    summary = (f"{_shown(args.archive)}: {report.records} record(s), {report.files} file(s), "
+    summary = (f"{_shown(args.archive)}: {Counted(report.records):record|records}, {Counted(report.files):file|files}, "
                f"{report.audit_entries} audit entr{'y' if report.audit_entries == 1 else 'ies'} checked")
     if errors:
-        print(f"{summary}; {errors} problem(s) found")
+        print(f"{summary}; {Counted(errors):problem|problems} found")
         return 1
     head, audit = report.head, report.audit_head
     print(summary + "; no problems" + (f"; chain head: record {head.seq} {head.record_hash}" if head else "")
@@ -284,14 +285,14 @@ def cmd_copy(args: argparse.Namespace) -> int:
         print(e(problem), file=sys.stderr)
     source, target = _shown(args.source), _shown(args.target)
     skipped = f" ({report.already} were already there)" if report.already else ""
-    print(f"copied {report.copied} record(s) from {source} to {target}{skipped}"
+    print(f"copied {Counted(report.copied):record|records} from {source} to {target}{skipped}"
           + (f", and {report.audit_copied} audit entr{'y' if report.audit_copied == 1 else 'ies'}"
              if report.audit_copied else ""))
     if report.verify.errors:
-        print(f"{target}: the copy does not verify; {len(report.verify.errors)} problem(s) found")
+        print(f"{target}: the copy does not verify; {Counted(len(report.verify.errors)):problem|problems} found")
         return 1
     v = report.verify
-    print(f"{target}: {v.records} record(s), {v.files} file(s), {v.audit_entries} audit "
+    print(f"{target}: {Counted(v.records):record|records}, {Counted(v.files):file|files}, {v.audit_entries} audit "
           f"entr{'y' if v.audit_entries == 1 else 'ies'} checked; no problems"
           + (f"; chain head: record {v.head.seq} {v.head.record_hash}" if v.head else "")
           + (f"; audit head: entry {v.audit_head}" if v.audit_head else "")
@@ -323,7 +324,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             _print_status(s, on)
     not_current = len(report.not_current)
     if not args.json:
-        print(f"{len(statuses)} customer(s): {len(statuses) - not_current} current, {not_current} not")
+        print(f"{Counted(len(statuses)):customer|customers}: {len(statuses) - not_current} current, {not_current} not")
     return 1 if not_current or report.input_errors else 0
 
 

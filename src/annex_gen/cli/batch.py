@@ -20,6 +20,7 @@ from annex_gen.cli.common import (
     jobs_arg,
 )
 from annex_gen.cli.common import err as _err
+from annex_gen.counts import Counted
 from annex_gen.errors import BatchInterrupted, UsageError
 
 
@@ -35,7 +36,7 @@ class _PlainProgress:
 
     def __call__(self, event) -> None:
         if event.kind == "planned":
-            _err(f"{event.total} contract(s), {event.to_render} to generate")
+            _err(f"{Counted(event.total):contract|contracts}, {event.to_render} to generate")
         elif event.kind == "generated":
             _err(f"[{event.done}/{event.total}] generated {event.customer_id} {event.detail}")
         elif event.kind == "failed":
@@ -71,7 +72,7 @@ def _print_batch_summary(result, out_dir: Path) -> None:
     for d in result.warnings:
         _err(str(d))
     left = result.total - len(result.generated) - len(result.unchanged) - len(result.failed)
-    _out(f"{result.total} contract(s) in {result.seconds:.1f} s: {len(result.generated)} generated, "
+    _out(f"{Counted(result.total):contract|contracts} in {result.seconds:.1f} s: {len(result.generated)} generated, "
          f"{len(result.unchanged)} unchanged, {len(result.failed)} failed"
          + (f", {left} not done; interrupted, the next run continues" if result.interrupted else "")
          + f" (output: {out_dir})")
@@ -138,13 +139,13 @@ def _row_text(row) -> str:
 def print_impact(report) -> None:
     """The diff as readable text."""
     _out(f"Registry: {report.old_label} ({report.old.version}) -> {report.new_label} ({report.new.version})")
-    _out(f"{len(report.changes)} change(s)" + (":" if report.changes else ""))
+    _out(f"{Counted(len(report.changes)):change|changes}" + (":" if report.changes else ""))
     for c in report.changes:
         langs = f" [{', '.join(sorted(c.languages))} only]" if c.languages is not None else ""
         _out(f"  [{c.id}] {c.summary}{langs}")
     affected, unaffected, errors = (report.with_status(s) for s in ("affected", "unaffected", "error"))
     _out()
-    _out(f"Customers: {len(affected)} affected, {len(unaffected)} unaffected, {len(errors)} error(s)")
+    _out(f"Customers: {len(affected)} affected, {len(unaffected)} unaffected, {Counted(len(errors)):error|errors}")
     for c in affected:
         ids = ", ".join(f"[{i}]" for i in c.changes) or "(annex text)"
         _out(f"  {c.customer_id}: affected by {ids} -- {c.customer_name} ({c.source}, {c.language})")
@@ -218,8 +219,9 @@ def print_notices(report, result) -> int:
     for who, reason in failed:
         _err(f"{who}: failed:")
         _err(indent(reason))
-    _out(f"{len(result.written)} notice(s) written, {len(report.with_status('unaffected'))} customer(s) "
-         f"unaffected, {len(failed)} failed; mail-merge summary: {result.summary_csv}")
+    unaffected = Counted(len(report.with_status("unaffected")))
+    _out(f"{Counted(len(result.written)):notice|notices} written, {unaffected:customer|customers} unaffected, "
+         f"{len(failed)} failed; mail-merge summary: {result.summary_csv}")
     return 1 if failed else 0
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from annex_gen.archive.index import ARCHIVE_ENV, DEFAULT_ARCHIVE, default_location
 from annex_gen.cli.common import date_arg
+from annex_gen.counts import Counted
 
 
 def _actor() -> str:
@@ -32,10 +33,10 @@ def _sent_summary(report: Any, retry: bool = False) -> int:
         print("nothing to retry: every message was delivered" if retry else "nothing to send")
         return 0
     failed = len(report.failed)
-    print(f"{len(report.sent) - failed} of {len(report.sent)} message(s) accepted by the server")
+    print(f"{len(report.sent) - failed} of {Counted(len(report.sent)):message|messages} accepted by the server")
     if failed:
-        print(f"annex-gen: {failed} message(s) not delivered; they are kept: `annex-gen send --retry` "
-              "sends them again", file=sys.stderr)
+        print(f"annex-gen: {Counted(failed):message|messages} not delivered and kept: `annex-gen send --retry` "
+              "tries again", file=sys.stderr)
         return 1
     return 0
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from annex_gen import app
 from annex_gen.cli.common import add_archive_argument, print_diagnostics
+from annex_gen.counts import Counted
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
@@ -15,8 +16,9 @@ def cmd_publish(args: argparse.Namespace) -> int:
     print_diagnostics(report.warnings)
     for path in report.files:
         print(path)
-    print(f"registry {report.registry.version}: {len(report.history.versions)} version(s) in the history; "
-          f"{len(report.files)} file(s) in {args.out}")
+    print(f"registry {report.registry.version}: "
+          f"{Counted(len(report.history.versions)):version|versions} in the history; "
+          f"{Counted(len(report.files)):file|files} in {args.out}")
     return 0
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from annex_gen import app
 from annex_gen.cli.common import add_archive_argument, date_arg, err, print_diagnostics
+from annex_gen.counts import Counted
 
 
 def cmd_facts_list(args: argparse.Namespace) -> int:
@@ -28,12 +29,12 @@ def cmd_facts_list(args: argparse.Namespace) -> int:
         for s in f.sources:
             print(f"    source: {s.url}" + (f" ({s.note})" if s.note else ""))
         for c in f.candidates:
-            print(f"    candidate: {c.value} ({len(c.sources)} source(s))")
+            print(f"    candidate: {c.value} ({Counted(len(c.sources)):source|sources})")
         for c in f.conflicts:
             print(f"    conflict: {c}")
     printed = [f for f in registry.facts if f.printed]
     open_ = sum(1 for f in printed if f.confirmed is None)
-    print(f"{len(printed)} printed fact(s), {open_} not confirmed by legal")
+    print(f"{Counted(len(printed)):printed fact|printed facts}, {open_} not confirmed by legal")
     return 0
 
 
@@ -50,7 +51,7 @@ def cmd_release_approve(args: argparse.Namespace) -> int:
                                       by=args.by, label=args.label, effective=args.effective)
     except app.InvalidInput as exc:
         print_diagnostics(exc.diagnostics)
-        err(f"annex-gen: release not approved: {len(exc.diagnostics)} item(s) to resolve first "
+        err(f"annex-gen: release not approved: {Counted(len(exc.diagnostics)):item|items} to resolve first "
             "(`annex-gen facts confirm` records a confirmation)")
         return 1
     print(f"approved release {release.label} ({release.version}) by {release.approved_by} on "

@@ -12,6 +12,7 @@ from typing import Any
 
 from annex_gen.archive.index import ARCHIVE_ENV, shown_url
 from annex_gen.cli.common import err, indent
+from annex_gen.counts import Counted
 from annex_gen.errors import UsageError
 
 
@@ -63,8 +64,8 @@ def cmd_batch_queued(args: argparse.Namespace, progress: Any, print_summary: Any
     for d in queued.warnings:
         err(str(d))
     if args.detach:
-        print(f"run {queued.run_id}: {queued.total} contract(s), {queued.to_render} to generate by the workers; "
-              f"`annex-gen runs --archive URL` shows its progress")
+        print(f"run {queued.run_id}: {Counted(queued.total):contract|contracts}, {queued.to_render} to generate by "
+              f"the workers; `annex-gen runs --archive URL` shows its progress")
         return 0
     result = _follow(url, queued.run_id, progress, waiting=bool(queued.to_render))
     if result is None:
@@ -110,9 +111,9 @@ def cmd_notices_queued(args: argparse.Namespace, progress: Any, print_notices: A
     queued = usecases.enqueue_notices(report, url, notice_date=args.notice_date, effective_date=args.effective_date,
                                       started_by=_who(args), engine=args.engine)
     if args.detach:
-        print(f"run {queued.run_id}: {len(queued.notices)} notice(s) to write by the workers; `annex-gen runs "
-              f"--archive URL` shows its progress, `annex-gen documents export DIR --notices {queued.run_id}` "
-              "writes them out once it has finished")
+        print(f"run {queued.run_id}: {Counted(len(queued.notices)):notice|notices} to write by the workers; "
+              f"`annex-gen runs --archive URL` shows its progress, `annex-gen documents export DIR --notices "
+              f"{queued.run_id}` writes them out once it has finished")
         for c in report.with_status("error"):
             err(f"{c.customer_id or c.source}: failed:")
             err(indent(c.error or ""))
@@ -150,8 +151,8 @@ def cmd_send_queued(args: argparse.Namespace, formats: tuple[str, ...], print_se
                                    sender=args.sender, formats=formats, started_by=_who(args), engine=args.engine,
                                    customers=[Path(args.customers)] if Path(args.customers).is_dir() else [])
     if args.detach:
-        print(f"run {queued.run_id}: {queued.messages} message(s) to send by the workers; `annex-gen runs "
-              "--archive URL` shows its progress")
+        print(f"run {queued.run_id}: {Counted(queued.messages):message|messages} to send by the workers; "
+              "`annex-gen runs --archive URL` shows its progress")
         return 0
     if queued.messages:
         err(f"run {queued.run_id} queued; waiting for workers (`annex-gen worker --archive URL`); Ctrl-C stops "
@@ -220,7 +221,7 @@ def cmd_documents_list(args: argparse.Namespace) -> int:
     for d in docs:
         files = ", ".join(f"{fmt} {sha[:12]} {size} B" for fmt, (sha, size) in sorted(d.files.items()))
         print(f"{d.customer_id}\t{d.document_id}\t{d.registry_version}\t{d.created_at}\t{files}")
-    err(f"{len(docs)} document(s)")
+    err(f"{Counted(len(docs)):document|documents}")
     return 0
 
 
@@ -235,7 +236,7 @@ def cmd_documents_export(args: argparse.Namespace) -> int:
         written = usecases.documents_export(_url(args), Path(args.dir), latest_only=args.latest)
     for path in written:
         print(path)
-    err(f"{len(written)} file(s) written to {args.dir}")
+    err(f"{Counted(len(written)):file|files} written to {args.dir}")
     return 0
 
 
@@ -248,7 +249,7 @@ def cmd_contracts_import(args: argparse.Namespace) -> int:
     imported = usecases.contracts_import(_url(args), Path(args.registry), [Path(p) for p in args.paths], _who(args))
     for cid, version in imported.saved:
         print(f"{cid}: saved as version {version}")
-    print(f"{len(imported.saved)} contract(s) saved, {len(imported.unchanged)} unchanged")
+    print(f"{Counted(len(imported.saved)):contract|contracts} saved, {len(imported.unchanged)} unchanged")
     return 0
 
 
@@ -258,7 +259,7 @@ def cmd_contracts_export(args: argparse.Namespace) -> int:
     written = usecases.contracts_export(_url(args), Path(args.dir))
     for path in written:
         print(path)
-    err(f"{len(written)} contract(s) written to {args.dir}")
+    err(f"{Counted(len(written)):contract|contracts} written to {args.dir}")
     return 0
 
 
@@ -268,7 +269,7 @@ def cmd_contracts_list(args: argparse.Namespace) -> int:
     versions = usecases.contracts_list(_url(args))
     for v in versions:
         print(f"{v.customer_id}\tversion {v.version}\tsaved by {v.saved_by} at {v.saved_at}")
-    err(f"{len(versions)} contract(s)")
+    err(f"{Counted(len(versions)):contract|contracts}")
     return 0
 
 

@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+from annex_gen.counts import Counted
 from annex_gen.errors import Diagnostic, InvalidInput, UsageError
 from annex_gen.model import Registry
 from annex_gen.model.provenance import OPEN, Fact
@@ -37,7 +38,8 @@ def fact_diagnostic(fact: Fact) -> Diagnostic:
         return Diagnostic(fact.file, fact.line, None, fact.key, message, "warning", code="signoff.fact_open",
                           params={"fact": fact.label, "key": fact.key, "candidates": choices})
     message = (f"{fact.label}: proposed, not confirmed by legal ({_short(fact.value)}; "
-               f"{len(fact.sources)} source(s){'; sources conflict' if fact.conflicts or fact.candidates else ''})")
+               f"{Counted(len(fact.sources)):source|sources}"
+               f"{'; sources conflict' if fact.conflicts or fact.candidates else ''})")
     return Diagnostic(fact.file, fact.line, None, fact.key, message, "warning", code="signoff.fact_proposed",
                       params={"fact": fact.label, "key": fact.key, "value": fact.value or "",
                               "sources": len(fact.sources)})
@@ -54,8 +56,8 @@ def fact_warnings(registry: Registry, *, each: bool) -> list[Diagnostic]:
     if each or not facts:
         return [fact_diagnostic(f) for f in facts]
     return [Diagnostic(facts[0].file.rsplit("/", 1)[0], None, None, "",
-                       f"{len(facts)} printed fact(s) are not confirmed by legal, so every annex is a draft; "
-                       "`annex-gen check --strict` or `annex-gen facts list` names each", "warning",
+                       f"{Counted(len(facts)):printed fact is|printed facts are} not confirmed by legal, so every "
+                       "annex is a draft; `annex-gen check --strict` or `annex-gen facts list` names each", "warning",
                        code="signoff.facts_unconfirmed", params={"count": len(facts)})]
 
 

@@ -11,6 +11,7 @@ from functools import cache
 from pathlib import Path
 
 from annex_gen import cachefiles
+from annex_gen.counts import counted
 from annex_gen.errors import Diagnostic, InvalidInput
 from annex_gen.inputs import yamlio
 from annex_gen.inputs.files import read_text
@@ -36,30 +37,6 @@ def _bad_counts(text: str) -> list[str]:
     """The placeholders whose word forms are not written `{name:one|other}`."""
     return [name for _, name, spec, _ in string.Formatter().parse(text)
             if name and "|" in (spec or "") and not (spec.count("|") == 1 and all(spec.split("|")))]
-
-
-class Counted:
-    """A number in a text: `{n}` shows it, `{n:file|files}` shows it with the word's form for that number
-    ("1 file", "3 files"; Finnish "1 tiedosto", "3 tiedostoa"): both languages have a form for one and
-    one for any other number."""
-
-    def __init__(self, number: int, shown: str | None = None) -> None:
-        self.number = number
-        self.shown = str(number) if shown is None else shown
-
-    def __format__(self, spec: str) -> str:
-        if "|" not in spec:
-            return format(self.number, spec) if spec else self.shown
-        one, other = spec.split("|", 1)
-        return f"{self.shown} {one if abs(self.number) == 1 else other}"
-
-    def __str__(self) -> str:
-        return self.shown
-
-
-def counted(values: Mapping[str, object]) -> dict[str, object]:
-    """The values with each whole number ready for `{n:one|other}`."""
-    return {name: Counted(v) if isinstance(v, int) and not isinstance(v, bool) else v for name, v in values.items()}
 
 
 class Catalog(Mapping[str, str]):

@@ -13,9 +13,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from annex_gen.counts import Counted
 from annex_gen.errors import AnnexGenError, Diagnostic, InvalidInput
 from annex_gen.model import Registry
-from annex_gen.views.catalog import Catalog, Counted
+from annex_gen.views.catalog import Catalog
 from annex_gen.web.formats import Formats
 
 # A diagnostic's key path and the form field (and catalog label, field.<name>) it is about.

@@ -18,6 +18,7 @@ from starlette.routing import Route
 from annex_gen import app
 from annex_gen.archive.intake import AddRequest
 from annex_gen.archive.staging import safe_name
+from annex_gen.counts import Counted
 from annex_gen.errors import AnnexGenError, InvalidInput, NotFound, NotRecorded, UsageError
 from annex_gen.lifecycle import cases
 from annex_gen.web.http import messages, page, render, see_other, t
@@ -90,8 +91,8 @@ async def verify(request: Request) -> Response:
     report = await run_in_threadpool(app.archive_verify, location)
     head = report.head.record_hash if report.head else None
     await record(request, "archive verified",
-                 f"{report.records} record(s), {report.files} file(s): "
-                 + (f"{len(report.errors)} problem(s)" if report.errors else "no problems")
+                 f"{Counted(report.records):record|records}, {Counted(report.files):file|files}: "
+                 + (f"{Counted(len(report.errors)):problem|problems}" if report.errors else "no problems")
                  + (f"; chain head {head}" if head else ""),
                  [f"#{report.head.seq}"] if report.head else [],
                  {"records": report.records, "files": report.files, "problems": len(report.errors)})

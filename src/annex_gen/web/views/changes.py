@@ -17,6 +17,7 @@ from starlette.routing import Route
 from annex_gen import app
 from annex_gen.archive.staging import safe_name
 from annex_gen.batch.background import BatchRunner
+from annex_gen.counts import Counted
 from annex_gen.errors import AnnexGenError, NotFound, UsageError
 from annex_gen.web.change_words import describe as describe_change
 from annex_gen.web.http import language, messages, page, render, see_other
@@ -92,7 +93,7 @@ async def start_batch(request: Request) -> Response:
     batches = runner(request)
     if isinstance(batches, TeamRunner):  # the workers render; the audit log records the run as queued
         queued = await run_in_threadpool(batches.start_run, who.name)
-        await record(request, "batch run", f"run {queued.run_id} queued: {queued.total} contract(s), "
+        await record(request, "batch run", f"run {queued.run_id} queued: {Counted(queued.total):contract|contracts}, "
                      f"{queued.to_render} to generate by the workers", [],
                      {"variant": "queued", "run": queued.run_id, "total": queued.total, "to_render": queued.to_render})
         return see_other("/changes/batch")
@@ -137,8 +138,8 @@ async def write_notices(request: Request) -> Response:
         queued = await run_in_threadpool(queue)
         refs = [n.notice_id for n in queued.notices] + [n.annex_document_id for n in queued.notices]
         await record(request, "notices written",
-                     f"run {queued.run_id} queued: {len(queued.notices)} notice(s) dated {notice_date} from registry "
-                     f"{old}, to be written by the workers", refs,
+                     f"run {queued.run_id} queued: {Counted(len(queued.notices)):notice|notices} dated {notice_date} "
+                     f"from registry {old}, to be written by the workers", refs,
                      {"variant": "queued", "run": queued.run_id, "count": len(queued.notices), "date": notice_date,
                       "release": release.label})
         return see_other("/changes/batch")
@@ -155,7 +156,7 @@ async def write_notices(request: Request) -> Response:
     result = await run_in_threadpool(write)
     refs = [w.notice.notice_id for w in result.written] + [w.notice.annex_document_id for w in result.written]
     await record(request, "notices written",
-                 f"{len(result.written)} notice(s) dated {notice_date} from registry {old}"
+                 f"{Counted(len(result.written)):notice|notices} dated {notice_date} from registry {old}"
                  + (f", {len(result.failed)} failed" if result.failed else ""), refs,
                  {"count": len(result.written), "date": notice_date, "failed": len(result.failed),
                   "release": release.label})
