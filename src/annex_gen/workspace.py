@@ -227,7 +227,7 @@ def form_yaml(registry: Registry, form: ContractForm, existing: str | None = Non
 
 def check_form(registry: Registry, text: str, label: str) -> tuple[Contract, list[Diagnostic]]:
     """The contract the YAML text holds, validated as `annex-gen check` does; raise InvalidInput."""
-    contract, diagnostics = validate_contract(registry, parse_text(text, label))
+    contract, diagnostics = validate_contract(registry, parse_text(text, label, keep_going=True))
     if contract is None:
         raise InvalidInput(diagnostics)
     return contract, diagnostics

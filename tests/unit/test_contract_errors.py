@@ -96,7 +96,20 @@ def test_duplicate_key(registry, tmp_path):
           language: fi
           products: [mailer]
           region: uae
-    """) == ["c.yaml:7:3: contract.region: duplicate key 'region' (first defined on line 4)"]
+    """) == ["c.yaml:7:3: contract.region: duplicate key 'region' (first defined on line 4); keep one"]
+
+
+def test_a_duplicate_key_is_reported_with_the_file_s_other_problems(registry, tmp_path):
+    assert contract_problems(registry, tmp_path, """
+        customer: {id: acme, name: Acme Oy, nmae: x}
+        contract: {date: 2026-11-29, region: eu, language: fi, products: [mailer], region: hk, foo: 1}
+    """) == [
+        "c.yaml:2:76: contract.region: duplicate key 'region' (first defined on line 2); keep one",
+        "c.yaml:1:37: customer.nmae: unknown key 'nmae'; expected one of business_id, contact_email, id, name; "
+        "did you mean 'name'?",
+        "c.yaml:2:88: contract.foo: unknown key 'foo'; expected one of date, language, options, products, reference, "
+        "region, replaces, terms",
+    ]
 
 
 def test_products_must_be_a_list(registry, tmp_path):
@@ -340,8 +353,8 @@ def test_an_invalid_email(registry, tmp_path):
 
 
 def test_every_problem_of_a_file_is_reported_at_once(registry, tmp_path):
-    # Schema problems, in reading order; YAML-level problems (tags, duplicate keys, impossible
-    # dates) are reported together before the schema is checked: see test_yamlio.
+    # Schema problems, in reading order; YAML-level problems (tags, aliases, impossible dates) are
+    # reported together before the schema is checked (see test_yamlio); duplicate keys with it.
     assert contract_problems(registry, tmp_path, """
         customer:
           id: ../acme

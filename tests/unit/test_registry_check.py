@@ -233,7 +233,7 @@ def test_invalid_yaml_in_two_files_is_reported_for_both(reg):
     line, _ = replace_once(reg / "locations.yaml", "  eu:\n", "  eu:\n  eu:\n")
     (reg / "corrections.yaml").write_bytes(b"corrections: [\xff]\n")
     assert check_lines(reg) == [
-        f"{reg}/locations.yaml:{line + 1}:3: locations.eu: duplicate key 'eu' (first defined on line {line})",
+        f"{reg}/locations.yaml:{line + 1}:3: locations.eu: duplicate key 'eu' (first defined on line {line}); keep one",
         f"{reg}/corrections.yaml:1:15: not valid UTF-8 (byte 0xff); save the file as UTF-8",
     ]
 

@@ -183,6 +183,11 @@ def test_registry_page(client: TestClient) -> None:
     assert "Recorded corrections" in page and "Twilio Ireland Ltd." in page and "United Arab Emirates" in page
     assert "Typo; the rest of the list spells the word" in page
     assert "Alikäsittelijäluettelo" in client.get("/registry", headers={"accept-language": "fi"}).text
+    # a transfer the annex marks is marked here too: a location outside the EU/EEA, or the company registered outside it
+    rows = {cells[0]: cells[1] for cells in (re.findall(r"<td>(.*?)</td>", row, re.S)
+                                             for row in re.findall(r"<tr><td>.*?</tr>", page, re.S)) if len(cells) == 4}
+    assert "company registered outside the EU/EEA" in rows["Cyclr"]
+    assert "outside the EU/EEA" not in rows["Twilio Ireland Ltd."]
 
 
 def test_the_contract_form_needs_the_csrf_token(client: TestClient, tmp_path: Path) -> None:

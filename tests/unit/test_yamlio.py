@@ -65,8 +65,14 @@ def test_a_byte_order_mark_is_accepted(tmp_path):
 
 def test_malformed_yaml():
     assert problems("customer:\n  id: [acme\n") == [
-        "c.yaml:3:1: invalid YAML: expected ',' or ']', but got '<stream end>'"
+        "c.yaml:2:7: invalid YAML: a list starts here and is never closed; add the closing ']'"
     ]
+    # the file ends inside it: located where it starts, not past the last line
+    assert problems('customer:\n  id: acme\n  name: "Acme Oy\ncontract:\n  date: 2026-11-29\n') == [
+        "c.yaml:3:9: invalid YAML: a quoted value starts here and is never closed; add the closing quote"
+    ]
+    assert problems("a: {b: 1\n") == ["c.yaml:1:4: invalid YAML: a mapping starts here and is never closed; "
+                                       "add the closing '}'"]
     assert problems("a: b: c\n") == [
         "c.yaml:1:5: invalid YAML: mapping values are not allowed here; put quotes around a value that contains ': '"
     ]
@@ -131,7 +137,7 @@ def test_merge_keys_are_refused_once():
 
 def test_duplicate_key():
     assert problems("customer:\n  id: acme\n  name: A\n  id: other\n") == [
-        "c.yaml:4:3: customer.id: duplicate key 'id' (first defined on line 2)"
+        "c.yaml:4:3: customer.id: duplicate key 'id' (first defined on line 2); keep one"
     ]
 
 
@@ -195,7 +201,7 @@ def test_every_problem_of_a_file_is_reported_at_once():
         "c.yaml:1:1: a: anchors and aliases (&, *) are not supported; write the value out",
         "c.yaml:2:4: b: unsupported tag 'tag:yaml.org,2002:python/name:os.system'; "
         "only plain YAML values are accepted",
-        "c.yaml:4:1: c: duplicate key 'c' (first defined on line 3)",
+        "c.yaml:4:1: c: duplicate key 'c' (first defined on line 3); keep one",
     ]
 
 

@@ -117,7 +117,7 @@ def validate_contract(registry: Registry, doc: Document, *,
     check_date: an annex dated before the registry's list was retrieved is an error; off where the
     contract's annex is not made as dated (a change notice dates the new annex itself).
     """
-    diagnostics: list[Diagnostic] = []
+    diagnostics: list[Diagnostic] = list(doc.problems)
     c = Checker(doc, diagnostics)
     c.mapping((), required=["customer", "contract"])
     cust = c.mapping(("customer",), required=["id", "name"], optional=["business_id", "contact_email"])
@@ -303,7 +303,7 @@ def _options(c: Checker, registry: Registry) -> dict[str, bool]:
 
 def load_contract(registry: Registry, path: Path) -> tuple[Contract, list[Diagnostic]]:
     """Load one contract file; raise InvalidInput with every problem, return warnings."""
-    doc = parse_text(read_text(path, MAX_CONTRACT_BYTES), str(path))
+    doc = parse_text(read_text(path, MAX_CONTRACT_BYTES), str(path), keep_going=True)
     contract, diagnostics = validate_contract(registry, doc)
     if contract is None:
         raise InvalidInput(diagnostics)

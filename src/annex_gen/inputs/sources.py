@@ -39,8 +39,8 @@ class Source:
     row: CrmRow | None = None
     stamp: str | None = None  # of a file: its stamp when read, if it had settled
 
-    def document(self) -> Document:
-        """The parsed contract document; raise InvalidInput if it does not parse."""
+    def document(self, *, keep_going: bool = False) -> Document:
+        """The parsed contract document; raise InvalidInput if it does not parse (see yamlio.parse_text)."""
         from annex_gen.inputs.yamlio import parse_text
 
         if self.row is not None:
@@ -48,13 +48,13 @@ class Source:
                 raise InvalidInput(list(self.row.problems))
             return self.row.document
         text = self.text if self.text is not None else read_text(Path(self.label), MAX_CONTRACT_BYTES)
-        return parse_text(text, self.label)
+        return parse_text(text, self.label, keep_going=keep_going)
 
     def load(self, registry: Registry, *, check_date: bool = True) -> tuple[Contract, list[Diagnostic]]:
         """The validated contract and its warnings; raise InvalidInput with every problem."""
         from annex_gen.inputs.contract import validate_contract
 
-        contract, diagnostics = validate_contract(registry, self.document(), check_date=check_date)
+        contract, diagnostics = validate_contract(registry, self.document(keep_going=True), check_date=check_date)
         if self.row is not None:
             from annex_gen.inputs.crm import in_column_terms
 

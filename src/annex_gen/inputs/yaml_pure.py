@@ -28,6 +28,10 @@ _HINTS = {
 }
 
 
+_UNCLOSED = (("quoted scalar", "a quoted value", "quote"), ("flow sequence", "a list", "']'"),
+             ("flow mapping", "a mapping", "'}'"))
+
+
 def _hint(problem: str) -> str:
     """A suggestion for the parser's most common complaints."""
     return next((hint for text, hint in _HINTS.items() if text in problem), "")
@@ -66,11 +70,17 @@ def compose(text: str, path: str, max_depth: int) -> Any:
         raise InvalidInput([Diagnostic(path, line, col, "", message, code="yaml.too_deep")]) from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
         problem = (exc.problem or exc.context or "invalid YAML") + _hint(exc.problem or "")
         if exc.context and problem.startswith("but "):
             # e.g. "expected a single document in the stream, but found another document"
             problem = f"{exc.context}, {problem}"
+        if exc.context_mark and ("end of stream" in (exc.problem or "") or "<stream end>" in (exc.problem or "")):
+            # the file ends inside something never closed: point where it starts, not past the last line
+            mark = exc.context_mark
+            problem = next((f"{what} starts here and is never closed; add the closing {closer}"
+                            for context, what, closer in _UNCLOSED if context in (exc.context or "")),
+                           f"{exc.context}, {exc.problem}")
+        line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
         raise InvalidInput([Diagnostic(path, line, col, "", f"invalid YAML: {problem}", code="yaml.invalid",
                                        params={"line": line})]) from None
     except YAMLError as exc:

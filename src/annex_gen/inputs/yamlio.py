@@ -57,6 +57,7 @@ class Document:
     data: Any
     positions: dict[Path_, tuple[int, int]] = field(default_factory=dict)
     key_positions: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+    problems: list[Diagnostic] = field(default_factory=list)  # parsed past them (keep_going), for its validator
 
     def where(self, path: Path_, *, key: bool = False) -> tuple[int | None, int | None]:
         """Line and column (1-based) of the value (or key) at path, or of its nearest parent."""
@@ -250,11 +251,10 @@ class _Builder:
             key = str(key)
             line = key_node.start_mark.line + 1
             if key in out:
-                self.error(
-                    key_node,
-                    (*path, key),
-                    f"duplicate key {key!r} (first defined on line {first_line[key]})",
-                )
+                self.errors.append(Diagnostic(
+                    self.doc.path, line, key_node.start_mark.column + 1, key_path((*path, key)),
+                    f"duplicate key {key!r} (first defined on line {first_line[key]}); keep one",
+                    code="yaml.duplicate_key", params={"key": key, "line": line, "first_line": first_line[key]}))
                 continue
             first_line[key] = line
             self.doc.key_positions[(*path, key)] = (line, key_node.start_mark.column + 1)
@@ -289,8 +289,12 @@ class _Builder:
             return text
 
 
-def parse_text(text: str, path: str) -> Document:
-    """Parse YAML text; raise InvalidInput listing every problem found."""
+def parse_text(text: str, path: str, *, keep_going: bool = False) -> Document:
+    """Parse YAML text; raise InvalidInput listing every problem found.
+
+    keep_going: duplicate keys alone (each key's first value kept) do not stop the parse; they are
+    the document's `problems`, for a validator that reports them with its own (validate_contract).
+    """
     doc = Document(path=path, data=None)
     node = _compose_fast(text)
     if node is None:
@@ -298,7 +302,9 @@ def parse_text(text: str, path: str) -> Document:
     builder = _Builder(doc)
     doc.data = builder.build(node, ())
     if builder.errors:
-        raise InvalidInput(builder.errors)
+        if not keep_going or any(d.code != "yaml.duplicate_key" for d in builder.errors):
+            raise InvalidInput(builder.errors)
+        doc.problems = builder.errors
     return doc
 
 
