@@ -99,3 +99,19 @@ def test_the_screenshots_are_the_browser_tests_own() -> None:
     pages = "\n".join(p.read_text(encoding="utf-8") for p in DOCS.rglob("*.md"))
     unused = sorted(name for name in images if f"img/{name}.png" not in pages)
     assert not unused, f"screenshots no page shows: {unused}"
+
+
+def test_the_output_the_readme_and_the_guide_quote_is_what_the_commands_print(tmp_path: Path) -> None:
+    example = ROOT / "examples" / "esimerkki-oy.yaml"
+    checked = subprocess.run([sys.executable, "-m", "annex_gen", "check", str(example)],
+                             capture_output=True, text=True, cwd=ROOT)
+    generated = subprocess.run([sys.executable, "-m", "annex_gen", "generate", str(example), "--out", str(tmp_path)],
+                               capture_output=True, text=True, cwd=ROOT)
+    assert checked.returncode == 0 and generated.returncode == 0, checked.stderr + generated.stderr
+    files = [line.replace(str(tmp_path), "output") for line in generated.stdout.splitlines()]
+    assert len(checked.stdout.splitlines()) == 2 and [Path(f).suffix for f in files] == [".pdf", ".docx"]
+    for page in (ROOT / "README.md", DOCS / "sales" / "cli.md"):
+        text = page.read_text(encoding="utf-8")
+        quoted = "\n".join([*checked.stdout.splitlines(), ""])
+        assert quoted in text, f"{page.name} quotes another `check` output; now it prints:\n{checked.stdout}"
+        assert "\n".join(files) in text, f"{page.name} quotes other file names; now `generate` writes {files}"
