@@ -169,3 +169,20 @@ def test_inclusion_reasons(annex_for) -> None:
     assert mailer.products == ("LianaMailer",)
     gated = [mailer.option_name(e) for e in mailer.entries if e.option]
     assert gated and set(gated) == {"Dedicated MTAs (LianaMailer)"}
+
+
+def test_inclusion_reasons_speak_the_interface_s_language_whatever_the_annex_s(annex_for) -> None:
+    registry = app.load_registry(REGISTRY_DIR)
+    annex = annex_for("uae", ["mailer", "cms"], language="en")
+    english = {s.kind: s for s in included_sections(registry, annex)}
+    finnish = {s.kind: s for s in included_sections(registry, annex, "fi")}
+    assert (english["general"].title, english["general"].region_name) == (
+        "General background services", "United Arab Emirates")
+    assert (finnish["general"].title, finnish["general"].region_name) == (
+        "Yleiset taustapalvelut", "Yhdistyneet arabiemiirikunnat")
+    assert english["shared_mta"].used_by == ("LianaMailer and LianaCMS",)
+    assert finnish["shared_mta"].used_by == ("LianaMailer ja LianaCMS",)  # the list's own "and" too
+    assert english["general"].locations[0] == "Finland / EU" and finnish["general"].locations[0] == "Suomi / EU"
+    assert len(finnish["product"].locations) == len(finnish["product"].entries)
+    # the rows themselves stay the annex's
+    assert finnish["general"].entries == english["general"].entries

@@ -19,7 +19,7 @@ from annex_gen.explain import included_sections
 from annex_gen.fonts import FALLBACKS, font_face_css
 from annex_gen.output.pool import write_annex
 from annex_gen.resources import TEMPLATES_DIR
-from annex_gen.web.http import in_worker, page, render
+from annex_gen.web.http import in_worker, language, page, render
 from annex_gen.web.views.audit import actor
 
 STYLESHEET = "annex.css"
@@ -41,7 +41,7 @@ async def preview(request: Request) -> Response:
 
     def read():  # noqa: ANN202
         registry, entry = _entry(request)
-        return entry, included_sections(registry, entry.annex)
+        return entry, included_sections(registry, entry.annex, language(request))
 
     entry, sections = await run_in_threadpool(read)
     return render(request, "preview.html.j2", {
