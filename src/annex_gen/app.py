@@ -122,9 +122,9 @@ def approved_release(registry: Registry, archive: str | Path | None) -> Release 
         return None
     from annex_gen.signoff.releases import approved
 
-    if not archive_exists(archive):
+    if "://" not in str(archive) and not archive_exists(archive):
         return None
-    with open_archive(archive) as opened:
+    with open_archive(archive) as opened:  # a database that cannot be reached is an error, not "no approval"
         return approved(opened, registry.digest)
 
 
@@ -236,10 +236,11 @@ def _set_release_label(registry_dir: Path, label: str) -> None:
 
 
 def release_list(archive: str | Path) -> list[Release]:
-    """The releases legal approved, oldest first (none without an archive)."""
+    """The releases legal approved, oldest first (none without an archive; a database that cannot be
+    reached raises ArchiveError)."""
     from annex_gen.signoff.releases import releases
 
-    if not archive_exists(archive):
+    if "://" not in str(archive) and not archive_exists(archive):
         return []
     with open_archive(archive) as opened:
         return releases(opened)
@@ -531,8 +532,11 @@ def publish(registry_dir: Path, out_dir: Path, history: str | None = None,
     current = load_registry(registry_dir)
     approved = {r.digest: r.effective for r in release_list(archive)} if archive is not None else {}
     if not approved:
-        raise UsageError(f"no approved release in the archive {archive}: the public list shows releases legal "
-                         "approved (`annex-gen release approve`); give the archive with --archive",
+        from annex_gen.archive.index import shown_url
+
+        where = f" ({shown_url(str(archive))})" if archive is not None else ""
+        raise UsageError(f"no approved release in the archive{where}: the public list shows "
+                         "releases legal approved (`annex-gen release approve`); give the archive with --archive",
                          code="publish.no_release")
     past = approved_only(read_history(registry_dir, history), approved)
     warnings = list(past.skipped)

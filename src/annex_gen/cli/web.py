@@ -56,7 +56,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     shown = f"the contracts of {settings.archive_shown}" if team_url else settings.customers_dir
     print(f"annex-gen: serving {shown} on http://{args.host}:{args.port}/"
           + ("" if settings.login_required else " (no login: this machine only)")
-          + f"; archive {settings.archive_shown}", file=sys.stderr)
+          + f"; archive: {settings.archive_shown}", file=sys.stderr)
     application.state.renders.start()  # warm render processes before the first download
     try:
         uvicorn.run(application, host=args.host, port=args.port, access_log=False, log_level="info",
