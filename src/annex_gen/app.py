@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from annex_gen.counts import Counted
-from annex_gen.errors import ArchiveError, Diagnostic, InvalidInput, UsageError
+from annex_gen.errors import ArchiveError, ArchiveUnavailable, Diagnostic, InvalidInput, UsageError
 from annex_gen.model import Annex, Registry
 
 if TYPE_CHECKING:  # imported where used, so a command loads only the stages it needs
@@ -122,9 +122,10 @@ def approved_release(registry: Registry, archive: str | Path | None) -> Release 
         return None
     from annex_gen.signoff.releases import approved
 
-    if "://" not in str(archive) and not archive_exists(archive):
+    opened = _existing_archive(archive)
+    if opened is None:
         return None
-    with open_archive(archive) as opened:  # a database that cannot be reached is an error, not "no approval"
+    with opened:
         return approved(opened, registry.digest)
 
 
@@ -240,10 +241,22 @@ def release_list(archive: str | Path) -> list[Release]:
     reached raises ArchiveError)."""
     from annex_gen.signoff.releases import releases
 
-    if "://" not in str(archive) and not archive_exists(archive):
+    opened = _existing_archive(archive)
+    if opened is None:
         return []
-    with open_archive(archive) as opened:
+    with opened:
         return releases(opened)
+
+
+def _existing_archive(location: str | Path) -> Archive | None:
+    """The archive at location, or None where there is none; a database that cannot be reached raises
+    ArchiveUnavailable (whether legal approved anything is then unknown, not "no")."""
+    try:
+        return open_archive(location)
+    except ArchiveUnavailable:
+        raise
+    except ArchiveError:
+        return None
 
 
 # Annexes

@@ -90,6 +90,10 @@ class ArchiveError(AnnexGenError):
     """The archive cannot do what was asked (no archive there, no such record, newer schema)."""
 
 
+class ArchiveUnavailable(ArchiveError):
+    """The archive's database cannot be reached now: nothing was read from it or done."""
+
+
 class NotRecorded(ArchiveError):
     """An act whose audit entry cannot be written (the log's database is down, its file unwritable): not made."""
 
@@ -126,8 +130,9 @@ class BatchInterrupted(AnnexGenError):
     """The batch was interrupted; everything finished so far is recorded."""
 
     def __init__(self, *, result: Any) -> None:
-        super().__init__(f"interrupted; {len(result.generated)} annex(es) generated before the interruption "
-                         "are recorded, the next run continues from there",
+        done = Counted(len(result.generated))
+        super().__init__(f"interrupted; what it generated before the interruption ({done:annex|annexes}) is recorded, "
+                         "the next run continues from there",
                          code="batch.interrupted", params={"count": len(result.generated)})
         self.result = result
 

@@ -18,6 +18,7 @@ from starlette.testclient import TestClient
 from annex_gen import app
 from annex_gen.audit import Actor
 from annex_gen.batch.journal import JOURNAL_NAME
+from annex_gen.counts import Counted
 from annex_gen.errors import ArchiveError
 from annex_gen.workspace import ContractForm
 from archive_support import scan_pdf, write
@@ -74,7 +75,11 @@ def test_the_web_says_truthfully_that_nothing_was_saved(tmp_path: Path, backend)
         assert 'value="New Customer Oy"' in saved.text  # the form is kept: nothing typed is lost
         download = client.get("/customers/nordic-webshop/download/pdf")
         assert download.status_code == 503
-        assert NOTHING_DONE in download.text and "Nothing was saved or changed by this request." in download.text
+        if backend.name == "postgresql":  # whether legal approved the list is not known: no annex, final or draft
+            assert "The archive is not available" in download.text and "cannot connect" in download.text
+        else:
+            assert NOTHING_DONE in download.text
+        assert "Nothing was saved or changed by this request." in download.text
     assert sorted(p.name for p in customers.iterdir()) == before
     assert not list((tmp_path / "output").rglob("*.pdf"))
 
@@ -141,7 +146,8 @@ def test_a_killed_batchs_files_are_named_when_the_next_run_starts(tmp_path: Path
     assert resumed.returncode == 0, resumed.stderr
     killed, run = app.audit_entries(backend.location)
     assert killed.action == "batch run" and killed.what.startswith("interrupted: the run started by ")
-    assert f"stopped before it was recorded; {len(written)} annex(es) it generated are in {out}" in killed.what
+    annexes = Counted(len(written))
+    assert f"stopped before it was recorded; what it generated ({annexes:annex|annexes}) is in {out}" in killed.what
     assert set(killed.refs) == written
     assert run.what == f"{6 - len(written)} generated, {len(written)} unchanged, 0 failed"
     assert not (out / JOURNAL_NAME).exists()
@@ -154,7 +160,8 @@ def test_a_batch_whose_log_cannot_be_written_does_not_start(tmp_path: Path, back
     out = tmp_path / "out"
     result = cli("batch", contracts, "--out", out, env={"ANNEX_GEN_ARCHIVE": _unwritable(backend)})
     assert result.returncode != 0
-    assert NOTHING_DONE in result.stderr
+    # a database that does not answer stops it before the log is asked: whether legal approved the list is unknown
+    assert (NOTHING_DONE if backend.name != "postgresql" else "cannot connect to the archive database") in result.stderr
     assert not list(out.rglob("*.pdf")) and not (out / JOURNAL_NAME).exists()
 
 
@@ -176,6 +183,6 @@ def test_the_web_batch_is_recorded_by_the_run_and_a_killed_one_at_the_next_start
     (out / JOURNAL_NAME).write_text('{"started_by": "maija", "started_at": "2000-01-01T00:00:00+00:00"}')
     assert app.reconcile_batch(out, Actor(backend.location, "annex-gen serve")).startswith(
         "interrupted: the run started by maija at 2000-01-01T00:00:00+00:00 stopped before it was recorded; "
-        "2 annex(es) it generated are in ")
+        "what it generated (2 annexes) is in ")
     assert set(app.audit_entries(backend.location)[-1].refs) == set(entry.refs)
     assert app.reconcile_batch(out, Actor(backend.location, "annex-gen serve")) is None

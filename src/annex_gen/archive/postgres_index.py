@@ -18,7 +18,7 @@ from typing import Any
 
 from annex_gen.archive.chain import GENESIS, Record, VerifyReport
 from annex_gen.archive.index import Index, shown_url
-from annex_gen.errors import ArchiveError
+from annex_gen.errors import ArchiveError, ArchiveUnavailable
 
 SCHEMA = "annex_archive"
 SCHEMA_VERSION = 2
@@ -121,7 +121,7 @@ class PostgresIndex(Index):
                                    options=f"-c search_path={SCHEMA}")
         except psycopg.Error as exc:
             message = " ".join(str(exc).split())
-            raise ArchiveError(f"{shown_url(url)}: cannot connect to the archive database: {message}") from None
+            raise ArchiveUnavailable(f"{shown_url(url)}: cannot connect to the archive database: {message}") from None
 
     @classmethod
     def peek_version(cls, url: str) -> int:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from annex_gen.batch.manifest import Manifest
+from annex_gen.counts import Counted
 from annex_gen.output.write import write_atomic
 
 JOURNAL_NAME = ".annex-gen.run"
@@ -68,7 +69,7 @@ def reconcile(manifest: Manifest, log: RunLog) -> str | None:
         started_by, started_at = "unknown", ""  # an unreadable journal: name every annex it could concern
     documents = generated_since(manifest, started_at)
     what = (f"interrupted: the run started by {started_by} at {started_at or 'an unknown time'} stopped before "
-            f"it was recorded; {len(documents)} annex(es) it generated are in {manifest.out_dir}")
+            f"it was recorded; what it generated ({Counted(len(documents)):annex|annexes}) is in {manifest.out_dir}")
     log.record(what, documents)
     end(manifest.out_dir)
     return what

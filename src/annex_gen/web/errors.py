@@ -12,6 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from annex_gen.errors import (
     AnnexGenError,
+    ArchiveUnavailable,
     EditConflict,
     InvalidInput,
     NotFound,
@@ -54,11 +55,13 @@ STATUS: tuple[tuple[type[BaseException], int, str], ...] = (
     (OutputError, 500, "error.output"),
     (RenderError, 500, "error.render"),
     (NotRecorded, 503, "error.archive"),  # the audit log cannot be written: nothing was done
+    (ArchiveUnavailable, 503, "error.archive_down"),
     (AnnexGenError, 400, "error.bad_request"),
 )
 HTTP_TITLES = {404: "error.not_found", 405: "error.method", 413: "error.too_large"}
 DETAILS = {"error.misdirected": "error.misdirected_help", "error.origin": "error.origin_help",
-           "error.unavailable": "error.unavailable_help", "error.signout": "error.signout_help"}
+           "error.unavailable": "error.unavailable_help", "error.signout": "error.signout_help",
+           "error.archive_down": "error.archive_down_help"}
 
 
 def error_page(exc: BaseException) -> ErrorPage:
