@@ -76,7 +76,7 @@ def test_saving_a_new_contract(client: TestClient, tmp_path: Path) -> None:
     assert "dedicated_mta: true" in (tmp_path / "customers" / "uusi-oy.yaml").read_text()
     page = client.get("/customers/uusi-oy?saved=1").text
     assert "The contract was saved." in page
-    assert "Contract option: Dedikoidut MTA:t (LianaMailer)" in page  # the option's name in the annex's language
+    assert "Contract option: Dedicated MTAs (LianaMailer)" in page  # the option's name in the interface's language
 
 
 def test_bad_values_are_shown_next_to_their_fields(client: TestClient, tmp_path: Path) -> None:
