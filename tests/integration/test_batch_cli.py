@@ -124,7 +124,8 @@ def test_one_bad_contract_does_not_stop_the_others(tmp_path):
            f"{contracts / 'dubai-events.yaml'}" in failed
     assert (f"  {contracts / 'dubai-events.yaml'} (dubai-events):\n"
             "    customer id 'dubai-events' is used by both") in failed
-    assert f"  {contracts / 'broken.yaml'}:\n    {contracts / 'broken.yaml'}:1:11: invalid YAML: a mapping starts here" in failed
+    broken = contracts / "broken.yaml"
+    assert f"  {broken}:\n    {broken}:1:11: invalid YAML: a mapping starts here" in failed
     assert f"  {contracts / 'wrong.yaml'}:\n    {contracts / 'wrong.yaml'}:2:52: contract.language: " \
            "unknown language 'sv'; expected one of en, fi" in failed
     records = assert_consistent(out)
