@@ -108,6 +108,9 @@ def test_an_upload_is_read_back_and_stored_only_when_confirmed(site, tmp_path):
     (b"%PDF-1.7\n1 0 obj", CUSTOMER, "The PDF file is cut short (its end is missing); upload the whole file."),
     (None, "nordic-webshop", "(kauppahuone-aalto), not to the chosen customer nordic-webshop."),
     ("encrypted", CUSTOMER, "The PDF is encrypted; upload the unencrypted original"),
+    # refused at once, before a customer is chosen
+    (b"PK\x03\x04docx", "", "The file is not a PDF. Only PDFs are archived as signed annexes."),
+    (b"%PDF-1.7\n1 0 obj", "", "The PDF file is cut short (its end is missing); upload the whole file."),
 ])
 def test_refusals_are_shown_and_nothing_is_stored(site, data, customer, message):
     if data == "encrypted":

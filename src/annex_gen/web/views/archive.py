@@ -134,7 +134,7 @@ async def store(request: Request) -> Response:
         return await _review(request, token, form)
     staging = _staging(request)
     staged = await run_in_threadpool(staging.get, token)
-    customer, problem, unsigned = await _identify(request, staged.path, form)
+    customer, problem, unsigned, _ = await _identify(request, staged.path, form)
     if problem or not customer or (unsigned and form.get("unsigned_copy") != "on"):
         return await _review(request, token, form, refused=True)
     try:
@@ -164,8 +164,9 @@ def _request_of(request: Request, path: Any, form: FormData, customer: str, unsi
     )
 
 
-async def _identify(request: Request, path: Any, form: FormData) -> tuple[str, str | None, bool]:
-    """The customer (the file's own, else the one chosen), why it cannot be used, and whether the file is unsigned."""
+async def _identify(request: Request, path: Any, form: FormData) -> tuple[str, str | None, bool, AnnexGenError | None]:
+    """The customer (the file's own, else the one chosen), why it cannot be used, whether the file is unsigned, and
+    why it cannot be read at all (not a PDF, cut short): refused before any customer is chosen."""
     embedded = await run_in_threadpool(cases.embedded_customer, path)
     chosen = _text(form, "customer")
     customer = chosen or (embedded[0] if embedded else "")
@@ -176,20 +177,20 @@ async def _identify(request: Request, path: Any, form: FormData) -> tuple[str, s
     from annex_gen.archive.intake import read_input
     from annex_gen.archive.pdfinfo import read_pdf
 
-    def signed() -> bool | None:
+    def signed() -> tuple[bool | None, AnnexGenError | None]:
         try:
-            return bool(read_pdf(read_input(path), str(path)).signatures)
-        except AnnexGenError:
-            return None
+            return bool(read_pdf(read_input(path), str(path)).signatures), None
+        except AnnexGenError as exc:
+            return None, exc
 
-    has_signature = await run_in_threadpool(signed)
-    return customer, problem, has_signature is False
+    has_signature, unreadable = await run_in_threadpool(signed)
+    return customer, problem, has_signature is False, unreadable
 
 
 async def _review(request: Request, token: str, form: FormData, *, refused: bool = False) -> Response:
     s = _settings(request)
     staged = await run_in_threadpool(_staging(request).get, token)
-    customer, problem, unsigned = await _identify(request, staged.path, form)
+    customer, problem, unsigned, unreadable = await _identify(request, staged.path, form)
     inspection = None
     refusal: AnnexGenError | None = None
     if problem is None and customer:
@@ -200,6 +201,8 @@ async def _review(request: Request, token: str, form: FormData, *, refused: bool
         else:
             inspection = await run_in_threadpool(app.archive_inspect, s.archive, add)
             refusal = inspection.refusal
+    elif problem is None:  # no customer yet: a file that is no readable PDF is refused now, not after choosing one
+        refusal = unreadable
     if refusal is not None:  # in the page's words, without the staged copy's name: the person knows the file by its own
         say = messages(request)
         problem = " ".join(say.text(d.code, d.params, d.message) for d in refusal.diagnostics) \
