@@ -606,12 +606,12 @@ def archive_add(location: str | Path, request: AddRequest, *, actor: Actor | Non
 
 
 def archive_exists(location: str | Path) -> bool:
-    """Whether an archive exists at location (a directory with its index, or a reachable database)."""
-    try:
-        with open_archive(location):
-            return True
-    except ArchiveError:
-        return False
+    """Whether an archive exists at location (a directory with its index, or a database with its schema); a
+    database that cannot be reached raises ArchiveUnavailable: whether it holds an archive is not known."""
+    opened = _existing_archive(location)
+    if opened is not None:
+        opened.close()
+    return opened is not None
 
 
 def archive_inspect(location: str | Path, request: AddRequest) -> Inspection:
