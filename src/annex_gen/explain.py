@@ -49,9 +49,11 @@ def included_sections(registry: Registry, annex: Annex, language: str | None = N
             return section.title
         if section.kind != "product" or len(section.products) == len(source.products):
             return local(source.title)
+        if not section.products:  # an annex that did not record its section's products: its own title
+            return section.title
         from annex_gen.cldr import format_list
 
-        return format_list([registry.products[pid] for pid in section.products], lang)
+        return format_list([registry.products.get(pid, pid) for pid in section.products], lang)
 
     def location(section: AnnexSection, entry: AnnexEntry) -> str:
         for row in by_id[section.id].entries if section.id in by_id else ():

@@ -309,7 +309,7 @@ def _create(registry: Registry, customers_dir: Path, form: ContractForm, sources
 
 def _customer_id(source: Source) -> str | None:
     try:
-        data = source.document().data
+        data = source.document(keep_going=True).data  # a duplicate key still reserves its file's id
     except InvalidInput:
         return None
     customer = data.get("customer") if isinstance(data, dict) else None

@@ -73,6 +73,9 @@ def test_malformed_yaml():
     ]
     assert problems("a: {b: 1\n") == ["c.yaml:1:4: invalid YAML: a mapping starts here and is never closed; "
                                        "add the closing '}'"]
+    # left open with more of the file after it: located at the opening, naming the line where reading stopped
+    assert problems("a: [1, 2\nb: 3\n") == ["c.yaml:1:4: invalid YAML: a list starts here and is not closed before "
+                                              "line 2; add the closing ']'"]
     assert problems("a: b: c\n") == [
         "c.yaml:1:5: invalid YAML: mapping values are not allowed here; put quotes around a value that contains ': '"
     ]

@@ -155,6 +155,10 @@ class PostgresIndex(Index):
                     raise ArchiveError(f"{location}: archive schema version {version} is older than "
                                        f"{SCHEMA_VERSION}; run `annex-gen archive migrate`")
                 index.migrated_from = index._migrate()
+        except psycopg.OperationalError as exc:  # the connection lost, a timeout: not known, not "no archive"
+            con.close()
+            raise ArchiveUnavailable(f"{location}: the archive database stopped answering: "
+                                     f"{' '.join(str(exc).split())}") from None
         except psycopg.Error as exc:
             con.close()
             raise ArchiveError(f"{location}: not a usable archive database: {' '.join(str(exc).split())}") from None

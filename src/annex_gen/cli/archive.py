@@ -284,7 +284,7 @@ def cmd_copy(args: argparse.Namespace) -> int:
     for problem in report.verify.problems:
         print(e(problem), file=sys.stderr)
     source, target = _shown(args.source), _shown(args.target)
-    skipped = f" ({report.already} were already there)" if report.already else ""
+    skipped = f" ({Counted(report.already):was|were} already there)" if report.already else ""
     print(f"copied {Counted(report.copied):record|records} from {source} to {target}{skipped}"
           + (f", and {report.audit_copied} audit entr{'y' if report.audit_copied == 1 else 'ies'}"
              if report.audit_copied else ""))

@@ -74,12 +74,19 @@ def compose(text: str, path: str, max_depth: int) -> Any:
         if exc.context and problem.startswith("but "):
             # e.g. "expected a single document in the stream, but found another document"
             problem = f"{exc.context}, {problem}"
-        if exc.context_mark and ("end of stream" in (exc.problem or "") or "<stream end>" in (exc.problem or "")):
+        unclosed = next(((what, closer) for context, what, closer in _UNCLOSED if context in (exc.context or "")),
+                        None)
+        ended = "end of stream" in (exc.problem or "") or "<stream end>" in (exc.problem or "")
+        if exc.context_mark and ended:
             # the file ends inside something never closed: point where it starts, not past the last line
             mark = exc.context_mark
-            problem = next((f"{what} starts here and is never closed; add the closing {closer}"
-                            for context, what, closer in _UNCLOSED if context in (exc.context or "")),
-                           f"{exc.context}, {exc.problem}")
+            problem = (f"{unclosed[0]} starts here and is never closed; add the closing {unclosed[1]}" if unclosed
+                       else f"{exc.context}, {exc.problem}")
+        elif exc.context_mark and exc.problem_mark and unclosed and (exc.problem or "").startswith("expected ','"):
+            # a [ or { left open, and more of the file after it: point at the opening, say where it stopped
+            mark, stopped = exc.context_mark, exc.problem_mark.line + 1
+            problem = (f"{unclosed[0]} starts here and is not closed before line {stopped}; add the closing "
+                       f"{unclosed[1]}")
         line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
         raise InvalidInput([Diagnostic(path, line, col, "", f"invalid YAML: {problem}", code="yaml.invalid",
                                        params={"line": line})]) from None

@@ -111,6 +111,8 @@ class ErrorPages:
             if error_page(exc).status == 500:
                 log.error("%s %s: %s: %s", printable(scope["method"]), printable(scope["path"]),
                           type(exc).__name__, printable(str(exc)), exc_info=self.debug)
+            elif isinstance(exc, ArchiveUnavailable):  # the page sends the administrator to this line
+                log.warning("%s %s: %s", printable(scope["method"]), printable(scope["path"]), printable(str(exc)))
             if started:  # too late for a page; the client sees a cut response
                 return
             await render_error(Request(scope, receive), exc)(scope, receive, send)
