@@ -238,7 +238,7 @@ def _set_release_label(registry_dir: Path, label: str) -> None:
 
 def release_list(archive: str | Path) -> list[Release]:
     """The releases legal approved, oldest first (none without an archive; a database that cannot be
-    reached raises ArchiveError)."""
+    reached raises ArchiveUnavailable)."""
     from annex_gen.signoff.releases import releases
 
     opened = _existing_archive(archive)
