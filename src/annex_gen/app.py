@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from annex_gen.counts import Counted
-from annex_gen.errors import ArchiveError, ArchiveUnavailable, Diagnostic, InvalidInput, UsageError
+from annex_gen.errors import ArchiveError, Diagnostic, InvalidInput, NoArchive, UsageError
 from annex_gen.model import Annex, Registry
 
 if TYPE_CHECKING:  # imported where used, so a command loads only the stages it needs
@@ -237,8 +237,7 @@ def _set_release_label(registry_dir: Path, label: str) -> None:
 
 
 def release_list(archive: str | Path) -> list[Release]:
-    """The releases legal approved, oldest first (none without an archive; a database that cannot be
-    reached raises ArchiveUnavailable)."""
+    """The releases legal approved, oldest first (none without an archive; see _existing_archive)."""
     from annex_gen.signoff.releases import releases
 
     opened = _existing_archive(archive)
@@ -249,13 +248,12 @@ def release_list(archive: str | Path) -> list[Release]:
 
 
 def _existing_archive(location: str | Path) -> Archive | None:
-    """The archive at location, or None where there is none; a database that cannot be reached raises
-    ArchiveUnavailable (whether legal approved anything is then unknown, not "no")."""
+    """The archive at location, or None where there is none. Anything else raises: a database that cannot
+    be reached (ArchiveUnavailable), an index that cannot be read, a schema to migrate. Whether legal
+    approved the content is then not known, which is not "no"."""
     try:
         return open_archive(location)
-    except ArchiveUnavailable:
-        raise
-    except ArchiveError:
+    except NoArchive:
         return None
 
 
@@ -606,8 +604,8 @@ def archive_add(location: str | Path, request: AddRequest, *, actor: Actor | Non
 
 
 def archive_exists(location: str | Path) -> bool:
-    """Whether an archive exists at location (a directory with its index, or a database with its schema); a
-    database that cannot be reached raises ArchiveUnavailable: whether it holds an archive is not known."""
+    """Whether an archive exists at location (a directory with its index, or a database with its schema);
+    raises where that is not known (see _existing_archive)."""
     opened = _existing_archive(location)
     if opened is not None:
         opened.close()

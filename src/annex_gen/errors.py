@@ -90,6 +90,10 @@ class ArchiveError(AnnexGenError):
     """The archive cannot do what was asked (no archive there, no such record, newer schema)."""
 
 
+class NoArchive(ArchiveError):
+    """Nothing at the location is an archive (no index, no schema): where an archive is optional, none."""
+
+
 class ArchiveUnavailable(ArchiveError):
     """The archive's database cannot be reached now: nothing was read from it or done."""
 

@@ -354,3 +354,21 @@ def test_an_application_role_that_may_only_select_and_insert_can_archive(postgre
                           "DROP TRIGGER records_no_change ON records"):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 con.execute(statement)
+
+
+def test_only_an_absent_archive_means_no_approval(tmp_path: Path, registry) -> None:
+    from annex_gen import app
+    from annex_gen.errors import ArchiveError
+
+    # nothing there: no archive, so no approval and every annex a draft
+    assert app.approved_release(registry, tmp_path / "none") is None
+    assert app.release_list(tmp_path / "none") == [] and not app.archive_exists(tmp_path / "none")
+    # an archive this annex-gen cannot read: whether legal approved the list is not known, which is not "no"
+    with Archive.open(tmp_path / "newer", create=True):
+        pass
+    with sqlite3.connect(tmp_path / "newer" / INDEX_NAME) as con:
+        con.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    for ask in (lambda: app.approved_release(registry, tmp_path / "newer"),
+                lambda: app.release_list(tmp_path / "newer"), lambda: app.archive_exists(tmp_path / "newer")):
+        with pytest.raises(ArchiveError, match="is newer than this annex-gen understands"):
+            ask()

@@ -18,7 +18,7 @@ from typing import Any
 
 from annex_gen.archive.chain import GENESIS, Record, VerifyReport
 from annex_gen.archive.index import Index, shown_url
-from annex_gen.errors import ArchiveError, ArchiveUnavailable
+from annex_gen.errors import ArchiveError, ArchiveUnavailable, NoArchive
 
 SCHEMA = "annex_archive"
 SCHEMA_VERSION = 2
@@ -150,7 +150,7 @@ class PostgresIndex(Index):
             if version < SCHEMA_VERSION:
                 if not (create or migrate):
                     if version == 0:
-                        raise ArchiveError(f"{location}: no archive here (no {SCHEMA} schema); "
+                        raise NoArchive(f"{location}: no archive here (no {SCHEMA} schema); "
                                            "`annex-gen archive migrate` or `annex-gen archive add` creates one")
                     raise ArchiveError(f"{location}: archive schema version {version} is older than "
                                        f"{SCHEMA_VERSION}; run `annex-gen archive migrate`")

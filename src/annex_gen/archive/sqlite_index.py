@@ -22,7 +22,7 @@ from typing import Any
 from annex_gen.archive.chain import GENESIS, Record, VerifyReport
 from annex_gen.archive.index import Index
 from annex_gen.archive.objects import OBJECTS_DIR, FileObjects
-from annex_gen.errors import ArchiveError
+from annex_gen.errors import ArchiveError, NoArchive
 
 INDEX_NAME = "index.sqlite"
 SCHEMA_VERSION = 1
@@ -122,7 +122,7 @@ class SqliteIndex(Index):
         """Open the archive at root; with create, make it (and its schema) if needed; migrate an older one."""
         index = root / INDEX_NAME
         if not create and not index.is_file():
-            raise ArchiveError(
+            raise NoArchive(
                 f"{root}: no archive here (no {INDEX_NAME}); `annex-gen archive add` creates one")
         try:
             if create:
@@ -138,7 +138,7 @@ class SqliteIndex(Index):
                                    f"understands ({SCHEMA_VERSION}); upgrade annex-gen")
             if version < SCHEMA_VERSION:
                 if not create and version == 0:
-                    raise ArchiveError(f"{index}: not an archive index (it has no schema)")
+                    raise NoArchive(f"{index}: not an archive index (it has no schema)")
                 if not (create or migrate):
                     raise ArchiveError(f"{index}: archive schema version {version} is older than "
                                        f"{SCHEMA_VERSION}; run `annex-gen archive migrate`")
