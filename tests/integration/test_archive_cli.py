@@ -163,7 +163,8 @@ def test_bad_input_gets_a_clear_error_and_nothing_is_stored(tmp_path, backend_en
         "missing.pdf": ("nordic-webshop", "missing.pdf: no such file"),
     }
     for name, (customer, message) in cases.items():
-        err = refused(tmp_path, "add", name, "--customer", customer)
+        unsigned = ["--unsigned-copy"] if name == "theirs.pdf" else []  # past the unsigned-original check
+        err = refused(tmp_path, "add", name, "--customer", customer, *unsigned)
         assert err.startswith(message), err
     err = refused(tmp_path, "add", "theirs.pdf", "--customer", "x", "--signed-on", "yesterday", code=2)
     assert err.endswith("argument --signed-on: 'yesterday' is not a date of the form YYYY-MM-DD\n")
@@ -567,3 +568,14 @@ def test_migrate_creates_the_schema_and_then_has_nothing_to_do(tmp_path, backend
     else:
         assert first[1:] == again[1:] == []
     assert ok(tmp_path, "list") == "no records\n"
+
+
+def test_the_annex_as_generated_is_not_archived_as_signed_unless_said_so(tmp_path, backend_env):
+    write(tmp_path / "unsigned.pdf", annex_pdf("nordic-webshop"))
+    err = refused(tmp_path, "add", "unsigned.pdf", code=2)
+    assert "the annex as generated, without a digital signature, is not a signed copy" in err
+    assert "--unsigned-copy" in err and backend_env.stored_objects() == []
+    write(tmp_path / "signed.pdf", sign(annex_pdf("nordic-webshop")))  # digitally signed: archived as before
+    assert "archived signed.pdf as record 1" in ok(tmp_path, "add", "signed.pdf")
+    write(tmp_path / "scan.pdf", scan_pdf(marker="paper"))  # a scan of the signed paper: no annex.json inside
+    assert "as record 2" in ok(tmp_path, "add", "scan.pdf", "--customer", "nordic-webshop", "--signed-on", "2026-12-01")

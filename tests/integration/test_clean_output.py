@@ -52,7 +52,7 @@ def test_the_terminal_shows_them_escaped(tmp_path, backend, hostile_files):
     archive = ["--archive", backend.location]
     added = _clean(run(tmp_path, "add", "signed.pdf", "--customer", "nordic-webshop", *archive))
     assert "by Evil\\x1b]0;pwned\\x07\\x1b[2J\\nannex-gen: record 9 verified\\u202eFDP, signed" in added
-    embedded = _clean(run(tmp_path, "add", "embedded.pdf", "--customer", "nordic-webshop", *archive))
+    embedded = _clean(run(tmp_path, "add", "embedded.pdf", "--customer", "nordic-webshop", "--unsigned-copy", *archive))
     assert "archived embedded.pdf as record 2" in embedded
     named = _clean(run(tmp_path, "add", "scan\x1b[2J\u202e.pdf", "--customer", "kauppahuone-aalto", *archive))
     assert "archived scan\\x1b[2J\\u202e.pdf as record 3" in named

@@ -14,7 +14,7 @@ from annex_gen import app
 from annex_gen.archive.index import ARCHIVE_ENV, DEFAULT_ARCHIVE, default_location, is_server_url, shown_url
 from annex_gen.cli.common import command_line_actor, date_arg
 from annex_gen.counts import Counted
-from annex_gen.errors import UsageError
+from annex_gen.errors import AnnexGenError, UsageError
 from annex_gen.shown import escaped as e
 
 if TYPE_CHECKING:
@@ -61,6 +61,18 @@ _LINK = {
 }
 
 
+def _unsigned_original(path: Path) -> bool:
+    """Whether the file is an annex as annex-gen wrote it (its annex.json inside) with no digital signature."""
+    from annex_gen.archive.intake import read_input
+    from annex_gen.archive.pdfinfo import read_pdf
+
+    try:
+        facts = read_pdf(read_input(path), str(path))
+    except AnnexGenError:
+        return False  # archive_add says why it cannot read it
+    return facts.annex is not None and not facts.signatures
+
+
 def cmd_add(args: argparse.Namespace) -> int:
     from annex_gen.archive.intake import AddRequest
 
@@ -75,11 +87,18 @@ def cmd_add(args: argparse.Namespace) -> int:
             raise UsageError(f"{args.file}: the file names no customer (no embedded annex.json); "
                              "say whose it is with --customer ID")
         customer = found[0]
+    note = args.note
+    if args.attach_to is None and _unsigned_original(Path(args.file)):
+        if not args.unsigned_copy:
+            raise UsageError(f"{args.file}: the annex as generated, without a digital signature, is not a signed "
+                             "copy: archive the one the customer signed (digitally, or a scan of the signed "
+                             "paper), or add --unsigned-copy to keep this one, recorded as unsigned")
+        note = "Recorded as a scanned or unsigned copy." + (f" {note}" if note else "")  # as the web says it
     request = AddRequest(
         path=Path(args.file),
         customer=customer,
         signed_on=args.signed_on,
-        note=args.note,
+        note=note,
         document_id=args.document_id,
         accept_invalid_signature=args.accept_invalid_signature,
         attach_to=args.attach_to,
@@ -383,6 +402,8 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
                    help="archive a PDF whose digital signature is broken, recorded as invalid")
     p.add_argument("--signed-draft", action="store_true",
                    help="the customer signed a draft (not for signature): archive it, recorded as a signed draft")
+    p.add_argument("--unsigned-copy", action="store_true",
+                   help="keep an annex as generated, without a digital signature, recorded as an unsigned copy")
     p.add_argument("--attach-to", metavar="RECORD",
                    help="keep FILE (e.g. a DOCX) as an attachment of this annex record")
     p.set_defaults(func=cmd_add)
