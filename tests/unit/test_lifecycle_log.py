@@ -82,3 +82,19 @@ def test_the_timeline_of_a_notice_that_took_effect_and_one_whose_period_lapsed(b
     assert [s.kind for s in after] == ["notice_sent", "objection_lapsed", "notice_in_force"]
     assert after[-1].text == "notice NTC-1 in force since 2026-12-31: annex ANX-2 replaces the earlier annex"
     assert state(events, [], None, dt.date(2027, 1, 5)).text == "changed by notice NTC-1, in force since 2026-12-31"
+
+
+def test_a_second_signed_copy_of_the_same_annex_replaces_nothing():
+    from types import SimpleNamespace
+
+    from annex_gen.lifecycle.timeline import _archive_steps
+
+    def record(seq, document_id, signed_on):
+        return SimpleNamespace(kind="annex", seq=seq, document_id=document_id, signed_on=signed_on,
+                               file_name="x.pdf", sha256=str(seq),
+                               body={"archived_at": f"2026-12-0{seq}T00:00:00Z", "signed_on": signed_on})
+
+    steps = _archive_steps([record(1, "ANX-A", "2026-12-01"), record(2, "ANX-A", "2026-12-02"),
+                            record(3, "ANX-B", "2026-12-03")])
+    replaced = [(s.facts["document_id"], s.facts["replaced_by"]) for s in steps if s.kind == "replaced"]
+    assert replaced == [("ANX-A", "ANX-B")] and sum(s.kind == "signed" for s in steps) == 3

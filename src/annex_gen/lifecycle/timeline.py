@@ -144,6 +144,8 @@ def _archive_steps(records: Iterable[Any]) -> list[Step]:
             "file": r.file_name, "sha256": r.sha256}, f"archive {r.seq}"))
     ordered = sorted((r for r in annexes if r.signed_on), key=lambda r: (r.signed_on, r.seq))
     for before, after in zip(ordered, ordered[1:], strict=False):
+        if before.document_id and before.document_id == after.document_id:
+            continue  # another signed copy of the same annex replaces nothing
         steps.append(Step(after.body["archived_at"], "replaced", {
             "document_id": before.document_id or f"record {before.seq}",
             "replaced_by": after.document_id or f"record {after.seq}",
