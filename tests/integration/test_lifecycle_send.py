@@ -145,6 +145,8 @@ def test_bad_input_sends_nothing(tmp_path, smtp_server):  # noqa: F811
     assert "hunter2" not in secret.stderr
     none = send(tmp_path, str(no_email))
     assert none.returncode == 2 and "no SMTP server: pass --smtp" in none.stderr
+    chosen = send(tmp_path, str(no_email), "--customer", "oljy-sahko", "--smtp", smtp_server.url)  # not a filter here
+    assert chosen.returncode == 2 and "--customer chooses among the messages not yet delivered" in chosen.stderr
     assert smtp_server.received == [] and not (tmp_path / "archive").exists()
 
 

@@ -58,6 +58,10 @@ def cmd_send(args: argparse.Namespace) -> int:
         report = cases.send_retry(args.archive, smtp=args.smtp, actor=_actor(), customer=args.customer,
                                   progress=_print_sent)
         return _sent_summary(report, retry=True)
+    if args.customer:
+        print("annex-gen: error: --customer chooses among the messages not yet delivered, with --retry; to send "
+              "one customer's annex, name that customer's contract file", file=sys.stderr)
+        return 2
     formats = ("pdf", "docx") if args.docx else ("pdf",)
     from annex_gen.cli.batch import team_database
 
