@@ -105,6 +105,8 @@ def test_notices_for_every_affected_customer(new_registry, tmp_path, engine):
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[-1] == (f"2 notices written, 1 customer unaffected, 0 failed; "
                                             f"mail-merge summary: {out / 'notices.csv'}")
+    # no release approved in this test's archive: the enclosed annexes are drafts, and the command says so
+    assert "is not a release legal approved, so the new annexes these notices enclose are drafts" in proc.stderr
     assert sorted(p.name for p in out.iterdir()) == ["esimerkki-oy", "kauppahuone-aalto", "notices.csv"]
     with (out / "notices.csv").open(encoding="utf-8-sig", newline="") as fh:
         rows = {row["customer_id"]: row for row in csv.DictReader(fh)}

@@ -197,7 +197,12 @@ def cmd_notices(args) -> int:
     out_dir = Path(args.out)
     result = app.notices(report, out_dir, notice_date=args.notice_date, effective_date=args.effective_date,
                          jobs=args.jobs, engine=args.engine)
-    return print_notices(report, result)
+    code = print_notices(report, result)
+    if result.written and report.new.status != "final":
+        _err(f"warning: registry {report.new.version} is not a release legal approved, so the new annexes these "
+             "notices enclose are drafts (not for signature); approve it (`annex-gen release approve`) and write "
+             "the notices again before sending them")
+    return code
 
 
 def print_notices(report, result) -> int:

@@ -52,7 +52,8 @@ def cmd_release_approve(args: argparse.Namespace) -> int:
     except app.InvalidInput as exc:
         print_diagnostics(exc.diagnostics)
         err(f"annex-gen: release not approved: {Counted(len(exc.diagnostics)):item|items} to resolve first "
-            "(`annex-gen facts confirm` records a confirmation)")
+            "(`annex-gen facts confirm` records a proposed fact's confirmation; a missing one is added, with "
+            "its source, to the registry file each line names)")
         return 1
     print(f"approved release {release.label} ({release.version}) by {release.approved_by} on "
           f"{release.approved_on}, effective {release.effective}: record {release.seq}")

@@ -25,7 +25,7 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 README = """Evidence for customer {customer}
 {underline}
 
-Written by annex-gen on {today} from the archive {archive}.
+Written by annex-gen on {today} from the archive at {archive}.
 
 What is here
 - signed/      the signed annexes as archived (record number first), and their attachments
