@@ -329,6 +329,9 @@ _STATE = {
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    if not Path(args.customers).exists():  # else every archived customer would read "no contract"
+        raise UsageError(f"{args.customers}: no such folder; the contracts to compare with are given with "
+                         "--customers DIR (default: customers/)")
     report = app.archive_status(args.archive, Path(args.registry), [Path(args.customers)], on=args.on,
                                 customer=args.customer)
     for d in report.diagnostics:
