@@ -126,6 +126,12 @@ def test_confirm_writes_the_yaml_round_trip_and_keeps_both_sides_of_a_conflict(w
     # the act is in the audit log
     entries = app.audit_entries(work / "archive")
     assert [(e.actor, e.action, e.refs) for e in entries] == [(LAWYER, "fact confirmed", ("entities.cyclr.address",))]
+    # confirmed again: the file keeps the new confirmation and the command names the one it replaces
+    again = run(work, "facts", "confirm", "entities.cyclr.address", "--by", "Lauri", "--on", "2026-12-08",
+                "--source", "Companies House extract 2026-12-08", archive=str(work / "archive"))
+    assert again.returncode == 0 and again.stderr == (f"note: this replaces the confirmation by {LAWYER} on "
+                                                      "2026-12-07 against Companies House extract 2026-12-07\n")
+    assert len(app.audit_entries(work / "archive")) == 2
 
 
 @pytest.mark.parametrize(("args", "message"), [
@@ -133,6 +139,7 @@ def test_confirm_writes_the_yaml_round_trip_and_keeps_both_sides_of_a_conflict(w
      "has no value yet: choose one with --value (candidates: Alibaba Cloud (Singapore) Private Limited; "
      "Alibaba (Netherlands) B.V.)"),
     (("entities.nobody.address",), "no fact 'entities.nobody.address' in the registry"),
+    (("entities.cyclr.adress",), "did you mean 'entities.cyclr.address'?"),
     (("corrections[0]", "--value", "x"), "only an entity's detail takes --value"),
     (("not a key",), "is not a fact's key"),
     (("entities.cyclr.country", "--value", "QQ"), "unknown country code 'QQ'"),

@@ -39,9 +39,13 @@ def cmd_facts_list(args: argparse.Namespace) -> int:
 
 
 def cmd_facts_confirm(args: argparse.Namespace) -> int:
+    before = next((f.confirmed for f in app.facts(Path(args.registry)).facts if f.key == args.key), None)
     path = app.confirm_fact(Path(args.registry), args.key, by=args.by, source=args.source, value=args.value,
                             on=args.on, archive=args.archive)  # recorded in its audit log as --by
     print(f"confirmed {args.key} in {path}")
+    if before is not None:  # the file keeps one confirmation; the earlier one stays in git and the audit log
+        err(f"note: this replaces the confirmation by {before.by} on {before.on}"
+            + (f" against {before.source}" if before.source else ""))
     return 0
 
 

@@ -103,10 +103,12 @@ def confirm(registry_dir: Path, registry: Registry, key: str, *, by: str, on: dt
     is_entity_fact = (len(path) == 3 and path[0] == "entities" and path[1] in registry.entities
                       and path[2] in ENTITY_FACT_KEYS)
     if fact is None and not (is_entity_fact and value):
-        known = ", ".join(f.key for f in unconfirmed(registry)[:3])
-        raise UsageError(f"no fact {key!r} in the registry (unconfirmed ones include {known}); "
-                         "an entity's missing detail is added with --value", code="signoff.no_fact",
-                         params={"key": key})
+        import difflib
+
+        close = difflib.get_close_matches(key, [f.key for f in registry.facts], n=1)
+        hint = f"did you mean {close[0]!r}?" if close else "`annex-gen facts list --all` lists every fact"
+        raise UsageError(f"no fact {key!r} in the registry; an entity's missing detail is added with --value; "
+                         f"{hint}", code="signoff.no_fact", params={"key": key})
     if value is not None and not is_entity_fact:
         raise UsageError(f"{key}: only an entity's detail takes --value; a record is confirmed as it stands",
                          code="signoff.value_record", params={"key": key})
