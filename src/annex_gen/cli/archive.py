@@ -14,7 +14,7 @@ from annex_gen import app
 from annex_gen.archive.index import ARCHIVE_ENV, DEFAULT_ARCHIVE, default_location, is_server_url, shown_url
 from annex_gen.cli.common import command_line_actor, date_arg
 from annex_gen.counts import Counted
-from annex_gen.errors import AnnexGenError, UsageError
+from annex_gen.errors import UsageError
 from annex_gen.shown import escaped as e
 
 if TYPE_CHECKING:
@@ -61,34 +61,21 @@ _LINK = {
 }
 
 
-def _unsigned_original(path: Path) -> bool:
-    """Whether the file is an annex as annex-gen wrote it (its annex.json inside) with no digital signature."""
-    from annex_gen.archive.intake import read_input
-    from annex_gen.archive.pdfinfo import read_pdf
-
-    try:
-        facts = read_pdf(read_input(path), str(path))
-    except AnnexGenError:
-        return False  # archive_add says why it cannot read it
-    return facts.annex is not None and not facts.signatures
-
-
 def cmd_add(args: argparse.Namespace) -> int:
     from annex_gen.archive.intake import AddRequest
+    from annex_gen.lifecycle.cases import Upload, read_upload
 
     customer = args.customer
     if customer is None and args.attach_to is not None:
         raise UsageError("an attachment needs its customer: add --customer ID")
+    upload = read_upload(Path(args.file)) if args.attach_to is None else Upload()  # an attachment: any file
     if customer is None:
-        from annex_gen.lifecycle.cases import embedded_customer
-
-        found = embedded_customer(Path(args.file))
-        if found is None:
+        if upload.customer is None:
             raise UsageError(f"{args.file}: the file names no customer (no embedded annex.json); "
                              "say whose it is with --customer ID")
-        customer = found[0]
+        customer = upload.customer
     note = args.note
-    if args.attach_to is None and _unsigned_original(Path(args.file)):
+    if upload.unsigned_original:
         if not args.unsigned_copy:
             raise UsageError(f"{args.file}: the annex as generated, without a digital signature, is not a signed "
                              "copy: archive the one the customer signed (digitally, or a scan of the signed "
@@ -256,7 +243,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         print(e(problem), file=sys.stderr)
     errors = len(report.errors)
     summary = (f"{_shown(args.archive)}: {Counted(report.records):record|records}, {Counted(report.files):file|files}, "
-               f"{report.audit_entries} audit entr{'y' if report.audit_entries == 1 else 'ies'} checked")
+               f"{Counted(report.audit_entries):audit entry|audit entries} checked")
     if errors:
         print(f"{summary}; {Counted(errors):problem|problems} found")
         return 1
@@ -305,14 +292,13 @@ def cmd_copy(args: argparse.Namespace) -> int:
     source, target = _shown(args.source), _shown(args.target)
     skipped = f" ({Counted(report.already):was|were} already there)" if report.already else ""
     print(f"copied {Counted(report.copied):record|records} from {source} to {target}{skipped}"
-          + (f", and {report.audit_copied} audit entr{'y' if report.audit_copied == 1 else 'ies'}"
-             if report.audit_copied else ""))
+          + (f", and {Counted(report.audit_copied):audit entry|audit entries}" if report.audit_copied else ""))
     if report.verify.errors:
         print(f"{target}: the copy does not verify; {Counted(len(report.verify.errors)):problem|problems} found")
         return 1
     v = report.verify
-    print(f"{target}: {Counted(v.records):record|records}, {Counted(v.files):file|files}, {v.audit_entries} audit "
-          f"entr{'y' if v.audit_entries == 1 else 'ies'} checked; no problems"
+    print(f"{target}: {Counted(v.records):record|records}, {Counted(v.files):file|files}, "
+          f"{Counted(v.audit_entries):audit entry|audit entries} checked; no problems"
           + (f"; chain head: record {v.head.seq} {v.head.record_hash}" if v.head else "")
           + (f"; audit head: entry {v.audit_head}" if v.audit_head else "")
           + (", as in the source" if v.head or v.audit_head else ""))

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from annex_gen.archive.index import shown_url
-from annex_gen.errors import Diagnostic, UsageError
+from annex_gen.errors import AnnexGenError, Diagnostic, UsageError
 from annex_gen.lifecycle.events import EventLog, open_event_log
 from annex_gen.lifecycle.objections import (
     Objection,
@@ -392,20 +392,36 @@ def notices_sent(location: str | Path) -> list[SentNotice]:
 # Archiving a signed copy without typing
 
 
-def embedded_customer(path: Path) -> tuple[str, str | None] | None:
-    """The customer id and document ID a PDF's embedded annex.json names, or None (none, or unreadable)."""
+@dataclass(frozen=True)
+class Upload:
+    """What a file to archive says of itself, read once before anything is asked or stored."""
+
+    customer: str | None = None  # the customer its embedded annex.json names
+    document_id: str | None = None
+    signed: bool | None = None  # whether it carries a digital signature; None: not read as a PDF
+    embedded: bool = False  # whether it carries annex-gen's annex.json (a scan does not)
+    unreadable: AnnexGenError | None = None  # why it cannot be read as a PDF (the read-back says it in full)
+
+    @property
+    def unsigned_original(self) -> bool:
+        """The annex as annex-gen wrote it, not signed: never a signed copy unless said so."""
+        return self.embedded and self.signed is False
+
+
+def read_upload(path: Path) -> Upload:
+    """The customer, document ID and signature state a file to archive carries, or why it cannot be read."""
     from annex_gen.archive.intake import read_input
     from annex_gen.archive.pdfinfo import read_pdf
-    from annex_gen.errors import AnnexGenError
 
     try:
         facts = read_pdf(read_input(path), str(path))
-    except AnnexGenError:
-        return None  # the read-back shows why
-    customer = (facts.annex or {}).get("customer") or {}
-    if not isinstance(customer.get("id"), str):
-        return None
-    return customer["id"], (facts.annex or {}).get("document_id")
+    except AnnexGenError as exc:
+        return Upload(unreadable=exc)
+    annex = facts.annex or {}
+    customer = annex.get("customer") or {}
+    return Upload(customer=customer.get("id") if isinstance(customer.get("id"), str) else None,
+                  document_id=annex.get("document_id"),
+                  signed=bool(facts.signatures), embedded=facts.annex is not None)
 
 
 def contract_names(registry_dir: Path, customers: Sequence[Path]) -> list[tuple[str, str]]:

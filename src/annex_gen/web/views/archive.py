@@ -167,24 +167,14 @@ def _request_of(request: Request, path: Any, form: FormData, customer: str, unsi
 async def _identify(request: Request, path: Any, form: FormData) -> tuple[str, str | None, bool, AnnexGenError | None]:
     """The customer (the file's own, else the one chosen), why it cannot be used, whether the file is unsigned, and
     why it cannot be read at all (not a PDF, cut short): refused before any customer is chosen."""
-    embedded = await run_in_threadpool(cases.embedded_customer, path)
+    upload = await run_in_threadpool(cases.read_upload, path)
     chosen = _text(form, "customer")
-    customer = chosen or (embedded[0] if embedded else "")
+    customer = chosen or upload.customer or ""
     known = {cid for _, cid in await run_in_threadpool(_customers, request)}
     problem = None
     if customer and customer not in known:
         problem = t(request, "review.no_contract", customer=customer)
-    from annex_gen.archive.intake import read_input
-    from annex_gen.archive.pdfinfo import read_pdf
-
-    def signed() -> tuple[bool | None, AnnexGenError | None]:
-        try:
-            return bool(read_pdf(read_input(path), str(path)).signatures), None
-        except AnnexGenError as exc:
-            return None, exc
-
-    has_signature, unreadable = await run_in_threadpool(signed)
-    return customer, problem, has_signature is False, unreadable
+    return customer, problem, upload.signed is False, upload.unreadable
 
 
 async def _review(request: Request, token: str, form: FormData, *, refused: bool = False) -> Response:
