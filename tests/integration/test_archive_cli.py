@@ -573,8 +573,8 @@ def test_migrate_creates_the_schema_and_then_has_nothing_to_do(tmp_path, backend
 
 def test_the_annex_as_generated_is_not_archived_as_signed_unless_said_so(tmp_path, backend_env):
     write(tmp_path / "unsigned.pdf", annex_pdf("nordic-webshop"))
-    err = refused(tmp_path, "add", "unsigned.pdf", code=2)
-    assert "the annex as generated, without a digital signature, is not a signed copy" in err
+    err = refused(tmp_path, "add", "unsigned.pdf")
+    assert "unsigned.pdf: the annex as generated, without a digital signature, is not a signed copy" in err
     assert "--unsigned-copy" in err and backend_env.stored_objects() == []
     write(tmp_path / "signed.pdf", sign(annex_pdf("nordic-webshop")))  # digitally signed: archived as before
     assert "archived signed.pdf as record 1" in ok(tmp_path, "add", "signed.pdf")

@@ -18,7 +18,7 @@ from pathlib import Path
 from playwright.sync_api import expect
 
 from annex_gen import app
-from archive_support import sign
+from archive_support import approve_release, sign
 from browser_support import Server, browser, page, shot  # noqa: F401 - fixtures
 from conftest import ROOT
 from legal_web_support import add_mailer_subprocessor, example_contracts, registry_repo
@@ -82,8 +82,10 @@ def test_send_sign_notice_object_and_evidence_in_chromium(tmp_path: Path, page, 
         assert page.get_by_text("The signed copy was archived.").is_visible()
         doc_shot(page, "04-signed", full_page=True)
 
-        # A change of sub-processors: the notice written and sent from the Changes page.
+        # A change of sub-processors, approved by legal: the notice written and sent from the Changes page.
+        approve_release(registry, archive)  # the release the customer signed
         add_mailer_subprocessor(registry)
+        approve_release(registry, archive)
         page.goto(server.url + "/customers")
         assert "outdated: no notice sent" in page.locator("table.list").inner_text()
         page.goto(server.url + "/changes")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from tests.integration.batch_support import add_mailer_entry
 
-from archive_support import sign
+from archive_support import approve_release, sign
 from conftest import EXAMPLES_DIR, REGISTRY_DIR, ROOT, build_file_tree
 from smtp_support import smtp_server  # noqa: F401 - fixture
 
@@ -65,6 +65,7 @@ def test_send_sign_notice_object_resolve(tmp_path, smtp_server):  # noqa: F811
     shutil.copytree(ROOT / "registry", new)
     add_mailer_entry(new)
     assert state(tmp_path, new)["state"]["text"] == "outdated: no notice sent"
+    approve_release(new, tmp_path / "archive")  # legal approves the change before its notices are written
     ok(tmp_path, "notices", "--from", REGISTRY_DIR, "--to", new, "--notice-date", TODAY.isoformat(),
        "--out", "notices", "customers")
     ok(tmp_path, "send", "notices", "--smtp", smtp_server.url, registry=new)
@@ -136,7 +137,7 @@ def check_evidence(path: Path, into: Path, *, signed: bytes, messages: list[byte
     assert "sha256sum -c MANIFEST.sha256" in readme
     assert hashlib.sha256(files["MANIFEST.sha256"]).hexdigest() in readme
     heads = files["HEADS.txt"].decode()
-    assert "archive chain head (record, hash): 1 " in heads
+    assert "archive chain head (record, hash): 2 " in heads  # the signed annex, then the release approval
 
 
 def test_objection_errors_are_listed_together(tmp_path):
@@ -172,6 +173,7 @@ def test_a_contract_with_its_own_terms_and_an_exclusion(tmp_path, smtp_server): 
     diff = ok(tmp_path, "diff", "--from", REGISTRY_DIR, "--to", new, "customers", "--json")
     status = {c["customer_id"]: c["status"] for c in json.loads(diff)["customers"]}
     assert status == {"kauppahuone-aalto": "affected", "esimerkki-oy": "unaffected"}  # hetzner excluded for it
+    approve_release(new, tmp_path / "archive")
     ok(tmp_path, "notices", "--from", REGISTRY_DIR, "--to", new, "--notice-date", TODAY.isoformat(),
        "--out", "notices", "customers")
     (row,) = list(csv.DictReader(io.StringIO((tmp_path / "notices" / "notices.csv").read_text("utf-8-sig"))))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import os
 import shutil
@@ -15,8 +16,11 @@ from tests.integration.batch_support import add_mailer_entry
 
 from annex_gen.lifecycle.events import open_event_log
 from annex_gen.lifecycle.messages import body_of
+from archive_support import approve_release
 from conftest import EXAMPLES_DIR, REGISTRY_DIR, ROOT, build_file_tree
 from smtp_support import smtp_server  # noqa: F401 - fixture
+
+TODAY = dt.date.today()
 
 CONTRACT = """
 customer:
@@ -146,7 +150,7 @@ def test_bad_input_sends_nothing(tmp_path, smtp_server):  # noqa: F811
     none = send(tmp_path, str(no_email))
     assert none.returncode == 2 and "no SMTP server: pass --smtp" in none.stderr
     chosen = send(tmp_path, str(no_email), "--customer", "oljy-sahko", "--smtp", smtp_server.url)  # not a filter here
-    assert chosen.returncode == 2 and "--customer chooses among the messages not yet delivered" in chosen.stderr
+    assert chosen.returncode == 2 and "--customer chooses one customer's notice from a notices folder" in chosen.stderr
     assert smtp_server.received == [] and not (tmp_path / "archive").exists()
 
 
@@ -161,10 +165,26 @@ def test_a_notices_folder_sends_each_notice_with_its_annex(tmp_path, smtp_server
         path.write_text(contract.replace("  name:", "  contact_email: tietosuoja@esimerkki.example\n  name:", 1),
                         encoding="utf-8")
     notices = tmp_path / "notices"
-    made = subprocess.run([sys.executable, "-m", "annex_gen", "notices", "--from", str(REGISTRY_DIR), "--to",
-                           str(new), "--notice-date", "2026-12-01", "--out", str(notices),
-                           str(tmp_path / "customers")], capture_output=True, text=True, cwd=tmp_path, timeout=300)
-    assert made.returncode == 0, made.stderr
+
+    def write_notices(dated: dt.date = TODAY) -> None:
+        shutil.rmtree(notices, ignore_errors=True)
+        made = subprocess.run([sys.executable, "-m", "annex_gen", "notices", "--from", str(REGISTRY_DIR), "--to",
+                               str(new), "--notice-date", dated.isoformat(), "--out", str(notices),
+                               str(tmp_path / "customers")], capture_output=True, text=True, cwd=tmp_path,
+                              timeout=300)
+        assert made.returncode == 0, made.stderr
+
+    write_notices()  # from content legal has not approved: its annexes are drafts, and nothing is sent
+    draft = send(tmp_path, str(notices), "--smtp", smtp_server.url)
+    assert draft.returncode == 1 and smtp_server.received == []
+    assert "is a DRAFT: these notices were written from registry content legal had not approved" in draft.stderr
+    approve_release(new, tmp_path / "archive")
+    yesterday = TODAY - dt.timedelta(days=1)
+    write_notices(yesterday)  # sent a day late, it would give a day less than it states: not sent
+    late = send(tmp_path, str(notices), "--smtp", smtp_server.url)
+    assert late.returncode == 1 and smtp_server.received == []
+    assert f"is dated {yesterday}; sent today ({TODAY}) it would give less notice" in late.stderr
+    write_notices()
     proc = send(tmp_path, str(notices), "--smtp", smtp_server.url)
     assert proc.returncode == 0, proc.stderr
     (received,) = smtp_server.received
@@ -173,10 +193,11 @@ def test_a_notices_folder_sends_each_notice_with_its_annex(tmp_path, smtp_server
     names = [p.get_filename() for p in message.iter_attachments()]
     assert names[0].startswith("NTC-") and names[1].startswith("ANX-") and len(names) == 2
     text = message.get_body(("plain",)).get_content()
-    assert "Muutos tulee voimaan 31.12.2026" in text
+    effective = TODAY + dt.timedelta(days=30)
+    assert f"Muutos tulee voimaan {effective.day}.{effective.month}.{effective.year}" in text
     (queued,) = [e for e in open_event_log(tmp_path / "archive").events() if e.kind == "message queued"]
-    assert queued.data["purpose"] == "notice" and queued.data["notice_date"] == "2026-12-01"
-    assert queued.data["objection_deadline"] == "2026-12-16"  # the notice terms: 15 days
+    assert queued.data["purpose"] == "notice" and queued.data["notice_date"] == TODAY.isoformat()
+    assert queued.data["objection_deadline"] == (TODAY + dt.timedelta(days=15)).isoformat()  # the notice terms
 
 
 def test_starttls_and_a_login_from_a_password_file(tmp_path):
@@ -198,3 +219,37 @@ def test_starttls_and_a_login_from_a_password_file(tmp_path):
         assert len(server.received) == 1
     finally:
         server.stop()
+
+
+def test_one_customers_notice_is_sent_alone_from_a_notices_folder(tmp_path, smtp_server):  # noqa: F811
+    new = tmp_path / "registry-new"
+    shutil.copytree(ROOT / "registry", new)
+    add_mailer_entry(new)
+    other = (EXAMPLES_DIR / "kauppahuone-aalto.yaml").read_text(encoding="utf-8")
+    build_file_tree(tmp_path / "customers", {
+        "esimerkki-oy.yaml": (EXAMPLES_DIR / "esimerkki-oy.yaml").read_text(encoding="utf-8"),
+        "kauppahuone-aalto.yaml": "\n".join(line for line in other.splitlines() if "contact_email" not in line),
+    })
+    notices = tmp_path / "notices"
+    approve_release(new, tmp_path / "archive")
+    made = subprocess.run([sys.executable, "-m", "annex_gen", "notices", "--from", str(REGISTRY_DIR), "--to",
+                           str(new), "--notice-date", TODAY.isoformat(), "--out", str(notices),
+                           str(tmp_path / "customers")], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert made.returncode == 0, made.stderr
+    every = send(tmp_path, str(notices), "--smtp", smtp_server.url)  # one of the two has no address: nothing sent
+    assert every.returncode == 1 and "kauppahuone-aalto" in every.stderr and smtp_server.received == []
+    typo = send(tmp_path, str(notices), "--customer", "esimerki-oy", "--smtp", smtp_server.url)
+    assert typo.returncode == 2 and "no notice for customer 'esimerki-oy'; did you mean 'esimerkki-oy'?" in typo.stderr
+    contract = send(tmp_path, str(EXAMPLES_DIR / "esimerkki-oy.yaml"), "--customer", "esimerkki-oy",
+                    "--smtp", smtp_server.url)  # a contract is named, not chosen
+    assert contract.returncode == 2 and "name only that customer's contract file" in contract.stderr
+    one = send(tmp_path, str(notices), "--customer", "esimerkki-oy", "--smtp", smtp_server.url)
+    assert one.returncode == 0, one.stderr
+    (received,) = smtp_server.received
+    assert received.message["To"] == "it@esimerkki.fi"
+    assert received.message["Subject"].startswith("Ilmoitus alikäsittelijöiden muutoksesta (NTC-")
+    queued = [e for e in open_event_log(tmp_path / "archive").events() if e.kind == "message queued"]
+    assert [e.customer_id for e in queued] == ["esimerkki-oy"]
+    again = send(tmp_path, str(notices), "--customer", "esimerkki-oy", "--smtp", smtp_server.url)  # a notice goes once
+    assert again.returncode == 2 and "the notice was sent before (esimerkki-oy)" in again.stderr
+    assert len(smtp_server.received) == 1

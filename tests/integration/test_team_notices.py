@@ -13,6 +13,7 @@ from team_support import Worker, migrated, query, wait_for
 
 from annex_gen import app
 from annex_gen.web import Settings, create_app
+from archive_support import approve_release
 from legal_web_support import add_mailer_subprocessor, example_contracts, registry_repo
 from web_support import csrf
 
@@ -150,7 +151,11 @@ def test_the_changes_page_queues_the_notices_and_every_instance_shows_them(tmp_p
     registry = registry_repo(tmp_path / "repo")
     customers = example_contracts(tmp_path / "customers", "kauppahuone-aalto", "esimerkki-oy", "nordic-webshop")
     assert cli("contracts", "import", customers, "--archive", url, "--by", "maija").returncode == 0
+    for archive in (url, tmp_path / "archive"):  # the team's, and one machine's below
+        approve_release(registry, archive)  # the release customers have
     add_mailer_subprocessor(registry)  # release 2026.12.1: a new sub-processor for the EU mailer customers
+    for archive in (url, tmp_path / "archive"):
+        approve_release(registry, archive)  # approved, so its notices move the baseline
     worker = Worker(url, tmp_path / "w.log", "w")
     try:
         with _app(tmp_path, "a", registry, archive=url, team_url=url) as a, \

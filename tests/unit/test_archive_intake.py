@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from annex_gen.archive.intake import AddRequest, add_file
+from annex_gen.archive.intake import AddRequest, add_file, inspect_file
 from annex_gen.archive.store import Archive, ArchiveError
 from annex_gen.errors import InvalidInput, UsageError
 from archive_support import annex_pdf, example_annex, flip_signed_byte, scan_pdf, sign, write
@@ -90,7 +90,7 @@ def test_a_scan_is_linked_to_a_given_document_id_or_recorded_as_unlinked(archive
 
 
 def test_a_document_id_archived_for_another_customer_is_refused(archive, tmp_path):
-    _add(archive, write(tmp_path / "a.pdf", annex_pdf("nordic-webshop")))
+    _add(archive, write(tmp_path / "a.pdf", sign(annex_pdf("nordic-webshop"))))
     document = example_annex("nordic-webshop").document_id
     with pytest.raises(InvalidInput) as exc:
         _add(archive, write(tmp_path / "scan.pdf", scan_pdf()), customer="esimerkki-oy", document_id=document)
@@ -107,7 +107,7 @@ def test_a_docx_is_refused_as_an_annex_and_kept_as_an_attachment_when_asked(arch
                               "--attach-to RECORD")
     assert _nothing_stored(archive)
 
-    annex = _add(archive, write(tmp_path / "a.pdf", annex_pdf("nordic-webshop")))
+    annex = _add(archive, write(tmp_path / "a.pdf", sign(annex_pdf("nordic-webshop"))))
     attachment = _add(archive, docx, attach_to=str(annex.seq), note="Word copy")
     assert (attachment.kind, attachment.parent, attachment.body["file"]["media_type"]) == (
         "attachment", annex.seq,
@@ -116,7 +116,7 @@ def test_a_docx_is_refused_as_an_annex_and_kept_as_an_attachment_when_asked(arch
 
 
 def test_an_attachment_must_belong_to_an_annex_of_the_same_customer(archive, tmp_path):
-    annex = _add(archive, write(tmp_path / "a.pdf", annex_pdf("nordic-webshop")))
+    annex = _add(archive, write(tmp_path / "a.pdf", sign(annex_pdf("nordic-webshop"))))
     docx = write(tmp_path / "x.docx", b"PK\x03\x04 other")
     with pytest.raises(InvalidInput, match="record 1 belongs to customer 'nordic-webshop', not 'esimerkki"):
         _add(archive, docx, customer="esimerkki-oy", attach_to="1")
@@ -157,3 +157,19 @@ def test_unreadable_empty_and_huge_files_are_refused(archive, tmp_path, content,
         add_file(archive, AddRequest(path=path, customer="acme"), today=TODAY, max_bytes=1024)
     assert str(exc.value) == f"{path}: {message}"
     assert _nothing_stored(archive)
+
+
+def test_the_annex_as_generated_is_stored_only_as_an_unsigned_copy(archive, tmp_path):
+    path = write(tmp_path / "as-generated.pdf", annex_pdf("nordic-webshop"))  # annex.json inside, no signature
+    with pytest.raises(InvalidInput) as refused:
+        _add(archive, path)
+    (problem,) = refused.value.diagnostics
+    assert problem.code == "archive.annex.unsigned" and "is not a signed copy" in problem.message
+    assert _nothing_stored(archive)
+    inspection = inspect_file(archive, AddRequest(path=path, customer="nordic-webshop"), today=TODAY)
+    assert inspection.refusal is not None and inspection.refusal.diagnostics[0].code == "archive.annex.unsigned"
+    record = _add(archive, path, unsigned_copy=True)
+    assert record.signatures == [] and record.document_id == example_annex("nordic-webshop").document_id
+    assert record.body["unsigned_copy"] is True
+    scan = _add(archive, write(tmp_path / "scan.pdf", scan_pdf()), signed_on=dt.date(2026, 11, 1))  # no annex.json
+    assert scan.seq == record.seq + 1 and scan.body["unsigned_copy"] is False  # a scan: no data inside to keep

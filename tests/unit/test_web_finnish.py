@@ -30,12 +30,14 @@ from annex_gen.resolve import resolve
 from annex_gen.signoff.releases import record_approval
 from annex_gen.web import Settings, create_app
 from annex_gen.web.i18n import catalogs
-from archive_support import annex_pdf, flip_signed_byte, scan_pdf, sign
+from archive_support import annex_pdf, approve_release, flip_signed_byte, scan_pdf, sign
 from legal_web_support import add_mailer_subprocessor, example_contracts, registry_repo
 from smtp_support import smtp_server  # noqa: F401 - fixture
 from web_support import csrf
 
 CUSTOMER = "kauppahuone-aalto"
+TODAY = dt.date.today().isoformat()  # notices are sent on the day they are dated
+YESTERDAY = (dt.date.today() - dt.timedelta(days=1)).isoformat()
 # Words that are no language: the product's name, file formats, the hash's name, units Babel writes.
 NEUTRAL = ("annex-gen", "SHA-256", "PDF", "DOCX", "CSV", "zip", "YAML", "CRM", "klo", "tavua", "kt", "Mt", "Gt",
            "VVVV-KK-PP", "ANX-XXXX-XXXX-XXXX-XXXX", "Y-tunnus", "ALV", "TRN", "BR", "EU", "ETA", "Europe/Helsinki",
@@ -107,7 +109,7 @@ def _data_strings(registry: Path, customers: Path) -> set[str]:
         contract, _ = load_contract(registry_now, path)
         _walk(resolve(registry_now, contract).to_dict(), found, skip_english=False)
         found |= {contract.customer_name, contract.customer_id, str(customers), str(path)}
-    found |= {str(registry), str(registry.parent)}
+    found |= {str(registry), str(registry.parent), "notices.csv"}  # a file's name, as a problem locates it
     return {" ".join(s.split()) for s in found if s.strip()}
 
 
@@ -240,6 +242,7 @@ def _pages(site: TestClient) -> dict[str, str]:
     assert stored_scan.status_code == 303, stored_scan.text[-500:]
     post("review-no-contract", "/archive/upload", {"customer": ""}, 422,
          {"file": ("muu.pdf", annex_pdf("kaikki-tuotteet"), "application/pdf")})
+    approve_release(site.registry, site.archive, by="Aalto Legal")  # type: ignore[attr-defined] # what customers have
     add_mailer_subprocessor(site.registry)  # type: ignore[attr-defined]
     get("archive", "/archive")
     get("archive-customer", f"/archive/customers/{CUSTOMER}")
@@ -250,9 +253,19 @@ def _pages(site: TestClient) -> dict[str, str]:
     baseline = app.release_choices(site.registry, site.out_dir / "_notices").baseline  # type: ignore[attr-defined]
     get("changes-other-release", f"/changes?from={baseline.ref}")
     get("changes-not-a-release", "/changes?from=HEAD~1", 400)
-    post("notices-no-baseline", "/changes/notices", {"from": "", "notice_date": "2026-12-01"}, 400)
+    post("notices-no-baseline", "/changes/notices", {"from": "", "notice_date": TODAY}, 400)
     written = site.post("/changes/notices", data={"csrf_token": csrf(site), "from": baseline.ref,
-                                                  "notice_date": "2026-12-01"})
+                                                  "notice_date": TODAY})
+    assert written.status_code == 303, written.text[-500:]
+    get("notices-draft", written.headers["location"])  # the change not yet approved: its annexes are drafts
+    post("notices-draft-refused", f"/changes/notices/{TODAY}/send", {}, 400)
+    approve_release(site.registry, site.archive, by="Aalto Legal")  # type: ignore[attr-defined]
+    late = site.post("/changes/notices", data={"csrf_token": csrf(site), "from": baseline.ref,
+                                               "notice_date": YESTERDAY})
+    get("notices-late", late.headers["location"])  # dated before today: not sent
+    post("notices-late-refused", f"/changes/notices/{YESTERDAY}/send", {}, 400)
+    written = site.post("/changes/notices", data={"csrf_token": csrf(site), "from": baseline.ref,
+                                                  "notice_date": TODAY})
     assert written.status_code == 303, written.text[-500:]
     get("notices", written.headers["location"])
     get("batch", "/changes/batch")
@@ -291,23 +304,23 @@ def _lifecycle_pages(site: TestClient, get, post) -> None:  # noqa: ANN001
     sent = site.post(f"/customers/{CUSTOMER}/send", data={"csrf_token": csrf(site), "formats": "pdf"})
     assert sent.status_code == 303, sent.text[-500:]
     get("timeline-sent", sent.headers["location"])
-    post("notices-sent", "/changes/notices/2026-12-01/send", {}, 200)
+    post("notices-sent", f"/changes/notices/{TODAY}/send", {}, 200)
     get("objections", "/objections")
-    post("objection-refused", "/objections", {"notice": "", "received_on": "2026-12-02", "sender": "Aino Aalto",
+    post("objection-refused", "/objections", {"notice": "", "received_on": TODAY, "sender": "Aino Aalto",
                                               "text": "Emme hyväksy."}, 422)
     notice = re.search(r'value="([^"/]+/NTC-[0-9A-F-]+)"', shown_objections := site.get("/objections").text)
     assert notice, shown_objections[-500:]
     added = site.post("/objections", data={"csrf_token": csrf(site), "notice": notice.group(1),
-                                           "received_on": "2026-12-02", "sender": "Aino Aalto",
+                                           "received_on": TODAY, "sender": "Aino Aalto",
                                            "text": "Emme hyväksy."},
                       files={"letter": ("vastustus.pdf", b"%PDF-1.4 kirje", "application/pdf")})
     assert added.status_code == 303, added.text[-500:]
     get("objections-open", "/objections")
     objection = re.search(r"OBJ-\d+", site.get("/objections").text).group(0)
     post("objection-resolve-refused", f"/objections/{objection}/resolve",
-         {"outcome": "", "resolved_on": "2026-12-03"}, 422)
+         {"outcome": "", "resolved_on": TODAY}, 422)
     resolved = site.post(f"/objections/{objection}/resolve", data={
-        "csrf_token": csrf(site), "outcome": "accepted", "resolved_on": "2026-12-03", "note": "Ei käytössä"})
+        "csrf_token": csrf(site), "outcome": "accepted", "resolved_on": TODAY, "note": "Ei käytössä"})
     assert resolved.status_code == 303, resolved.text[-500:]
     get("timeline", f"/customers/{CUSTOMER}/timeline")
     site.smtp.mailbox.refuse.add("dpo@nordicwebshop.example")  # type: ignore[attr-defined]

@@ -17,7 +17,7 @@ from annex_gen import app
 from annex_gen.batch.background import BatchRunner
 from annex_gen.batch.run import BatchResult
 from annex_gen.web import Settings, create_app
-from archive_support import annex_pdf, example_annex, flip_signed_byte, scan_pdf, sign
+from archive_support import annex_pdf, approve_release, example_annex, flip_signed_byte, scan_pdf, sign
 from legal_web_support import add_mailer_subprocessor, example_contracts, registry_repo
 from web_support import PASSWORD, csrf, login
 
@@ -120,6 +120,11 @@ def test_refusals_are_shown_and_nothing_is_stored(site, data, customer, message)
     assert "The archive refuses this file" in review.text and message.replace("'", "&#39;") in review.text
     assert "upload.pdf" in review.text and ".incoming" not in review.text  # named as the person knows it
     assert 'value="store"' not in review.text
+    if data is None:  # a readable annex for another customer: choose again and check again
+        assert 'name="customer"' in review.text and 'value="inspect"' in review.text
+    else:  # no PDF that can be read: nothing to choose or check again, only another file
+        assert 'name="customer"' not in review.text and 'value="inspect"' not in review.text
+        assert ">Upload another file</a>" in review.text
     assert not app.archive_exists(site.settings.archive)
 
 
@@ -253,16 +258,24 @@ def test_only_a_release_is_compared(site):
 
 
 def test_the_baseline_moves_when_the_notices_are_written_not_with_the_batch(site):
+    approve_release(site.settings.registry_dir, site.settings.archive)  # the release customers have
     add_mailer_subprocessor(site.settings.registry_dir)
     started = site.post("/changes/batch", data={"csrf_token": _token(site)})
     assert started.status_code == 303 and site.app.state.batch_runner.wait(300).state == "finished"
     page = site.get("/changes")
     assert "1 affected" in page.text and "Added: Hetzner Online GmbH" in page.text  # the batch did not move it
-    written = site.post("/changes/notices", data={"csrf_token": _token(site), "from": _release_ref(site, "2026.11.1"),
+    baseline = _release_ref(site, "2026.11.1")
+    drafts = site.post("/changes/notices", data={"csrf_token": _token(site), "from": baseline,
+                                                 "notice_date": "2026-12-01"})
+    assert drafts.status_code == 303
+    page = site.get("/changes")  # notices of content not yet approved are drafts: the baseline stays
+    assert "1 affected" in page.text and "Added: Hetzner Online GmbH" in page.text
+    approve_release(site.settings.registry_dir, site.settings.archive)
+    written = site.post("/changes/notices", data={"csrf_token": _token(site), "from": baseline,
                                                   "notice_date": "2026-12-01"})
     assert written.status_code == 303
     page = site.get("/changes")
-    assert re.search(r"2026\.12\.1, published [^<]* · the list customers were last notified of", page.text)
+    assert re.search(r"2026\.12\.1, approved [^<]* · the list customers were last notified of", page.text)
     assert "Changes in the list (0)" in page.text
 
 

@@ -16,7 +16,7 @@ from starlette.testclient import TestClient
 from annex_gen import app
 from annex_gen.lifecycle.events import open_event_log
 from annex_gen.web import Settings, create_app
-from archive_support import example_annex, pdf_with_annex_json, scan_pdf, sign, with_document_id
+from archive_support import approve_release, example_annex, pdf_with_annex_json, scan_pdf, sign, with_document_id
 from legal_web_support import add_mailer_subprocessor, example_contracts, registry_repo
 from smtp_support import smtp_server  # noqa: F401 - fixture
 from web_support import csrf
@@ -40,18 +40,6 @@ def site(tmp_path: Path, backend, smtp_server, monkeypatch):  # noqa: F811
         yield client
 
 
-def _approve(registry_dir: Path, archive: str | Path) -> None:
-    """Legal's approval of the registry's content, so the annexes sent are final (the library's own record;
-    `release approve` and its checks are tested in test_signoff_cli.py)."""
-    import datetime as dt
-
-    from annex_gen.signoff.releases import record_approval
-
-    with app.open_archive(archive, create=True) as opened:
-        record_approval(opened, registry_dir, app.load_registry(registry_dir), by="Test Legal",
-                        on=dt.date(2026, 12, 1), effective=dt.date(2026, 12, 1))
-
-
 def _token(client: TestClient) -> str:
     return csrf(client, "/objections")
 
@@ -73,7 +61,7 @@ def _store(client: TestClient, review_html: str, **fields: str):
 
 
 def test_send_sign_notice_object_resolve_and_evidence(site):
-    _approve(site.settings.registry_dir, site.settings.archive)  # the annex sent is final
+    approve_release(site.settings.registry_dir, site.settings.archive)  # the annex sent is final
     # sales sends the annex
     form = site.get(f"/customers/{CUSTOMER}/send")
     assert form.status_code == 200 and "legal@aalto.example" in form.text
@@ -100,6 +88,7 @@ def test_send_sign_notice_object_resolve_and_evidence(site):
     # a registry change, its notice sent from the notices page
     add_mailer_subprocessor(site.settings.registry_dir)
     assert "outdated: no notice sent" in site.get(f"/customers/{CUSTOMER}/timeline").text
+    approve_release(site.settings.registry_dir, site.settings.archive)  # legal approves the change first
     choices = app.release_choices(site.settings.registry_dir, site.settings.out_dir / "_notices")
     before = next(r.ref for r in choices.releases if r.label == "2026.11.1")  # the release customers signed
     written = site.post("/changes/notices", data={"csrf_token": _token(site), "from": before,
@@ -220,3 +209,53 @@ def example_pdf() -> bytes:
     from archive_support import annex_pdf
 
     return annex_pdf(CUSTOMER)
+
+
+def test_one_customers_notice_is_sent_alone_from_the_notices_page(tmp_path, backend, smtp_server, monkeypatch):  # noqa: F811
+    monkeypatch.setenv("ANNEX_GEN_SMTP", smtp_server.url)
+    monkeypatch.setenv("ANNEX_GEN_MAIL_FROM", "legal@liana.example")
+    registry = registry_repo(tmp_path / "repo")
+    customers = example_contracts(tmp_path / "customers", CUSTOMER, "esimerkki-oy")
+    settings = Settings(registry_dir=registry, customers_dir=customers, out_dir=tmp_path / "output",
+                        archive=backend.location)
+    with TestClient(create_app(settings), base_url="http://127.0.0.1", follow_redirects=False) as site:
+        approve_release(registry, settings.archive)  # the release the customers have
+        choices = app.release_choices(registry, settings.out_dir / "_notices")
+        before = next(r.ref for r in choices.releases if r.label == "2026.11.1")
+        add_mailer_subprocessor(registry)
+        written = site.post("/changes/notices", data={"csrf_token": _token(site), "from": before,
+                                                      "notice_date": TODAY.isoformat()})
+        page = site.get(written.headers["location"])  # written from content legal has not approved: not sent
+        assert "These notices enclose DRAFT annexes" in page.text and ">Send this one</button>" not in page.text
+        refused = site.post(f"/changes/notices/{TODAY.isoformat()}/send",
+                            data={"csrf_token": _token(site), "customer": "esimerkki-oy"})
+        assert refused.status_code == 400 and "enclosed for esimerkki-oy is a DRAFT" in refused.text
+        assert smtp_server.received == []
+        approve_release(registry, settings.archive)  # the change approved, its notices written again
+        written = site.post("/changes/notices", data={"csrf_token": _token(site), "from": before,
+                                                      "notice_date": TODAY.isoformat()})
+        assert written.status_code == 303, written.text
+        page = site.get(written.headers["location"])
+        assert "Send 2 notices by e-mail" in page.text and page.text.count(">Send this one</button>") == 2
+        assert 'aria-label="Send only the notice to Esimerkki Oy"' in page.text
+        report = site.post(f"/changes/notices/{TODAY.isoformat()}/send",
+                           data={"csrf_token": _token(site), "customer": "esimerkki-oy"})
+        assert report.status_code == 200 and "The mail server accepted 1 of 1 message." in report.text
+        (received,) = smtp_server.received
+        assert received.message["To"] == "it@esimerkki.fi"
+        queued = [e.customer_id for e in open_event_log(backend.location).events() if e.kind == "message queued"]
+        assert queued == ["esimerkki-oy"]
+        unknown = site.post(f"/changes/notices/{TODAY.isoformat()}/send",
+                            data={"csrf_token": _token(site), "customer": "nobody-oy"})
+        assert unknown.status_code == 400 and "These notices include none for the customer nobody-oy." in unknown.text
+        assert len(smtp_server.received) == 1
+        page = site.get(written.headers["location"])  # the one sent is marked, and the rest goes without it
+        assert "Send 1 notice by e-mail" in page.text and ">Sent</span>" in page.text
+        assert ">Send this one</button>" not in page.text
+        rest = site.post(f"/changes/notices/{TODAY.isoformat()}/send", data={"csrf_token": _token(site)})
+        assert rest.status_code == 200 and "The mail server accepted 1 of 1 message." in rest.text
+        assert "Sent before and not again: 1 notice (esimerkki-oy)." in rest.text
+        assert [m.message["To"] for m in smtp_server.received] == ["it@esimerkki.fi", "legal@aalto.example"]
+        again = site.post(f"/changes/notices/{TODAY.isoformat()}/send", data={"csrf_token": _token(site)})
+        assert again.status_code == 400 and "These notices were sent before" in again.text
+        assert len(smtp_server.received) == 2

@@ -48,6 +48,7 @@ class AddRequest:
     accept_invalid_signature: bool = False
     attach_to: str | None = None
     signed_draft: bool = False  # legal states the customer signed a draft (not for signature): recorded as such
+    unsigned_copy: bool = False  # legal keeps the annex as annex-gen wrote it, unsigned: not a signed copy
 
 
 def _size(n: int) -> str:
@@ -132,6 +133,13 @@ def _read_annex_pdf(data: bytes, shown: str) -> PdfFacts:
 
 def _annex_record(request: AddRequest, facts: PdfFacts, shown: str, today: dt.date) -> dict[str, Any]:
     fields = _annex_fields(request, facts, shown)
+    if facts.annex is not None and not facts.signatures and not request.unsigned_copy:
+        raise refuse(shown, "the annex as generated, without a digital signature, is not a signed copy: archive "
+                             "the one the customer signed (digitally, or a scan of the signed paper), or keep "
+                             "this one recorded as unsigned (--unsigned-copy; in the web application, the box "
+                             "that says so)", code="archive.annex.unsigned",
+                     params={"document": facts.annex["document_id"]})
+    fields["unsigned_copy"] = facts.annex is not None and not facts.signatures  # kept unsigned, as legal said
     fields.update(_signature_fields(request, facts.signatures, shown, today))
     return fields
 

@@ -33,6 +33,11 @@ class NoticeRow:
     changed: int
     files: dict[str, str]
 
+    @property
+    def key(self) -> str:
+        """customer/notice: the notice as the lifecycle log knows it once sent."""
+        return f"{self.customer_id}/{self.notice_id}"
+
 
 def notice_rows(out_dir: Path) -> list[NoticeRow]:
     """The notices written into out_dir, as notices.csv lists them."""

@@ -75,11 +75,7 @@ def cmd_add(args: argparse.Namespace) -> int:
                              "say whose it is with --customer ID")
         customer = upload.customer
     note = args.note
-    if upload.unsigned_original:
-        if not args.unsigned_copy:
-            raise UsageError(f"{args.file}: the annex as generated, without a digital signature, is not a signed "
-                             "copy: archive the one the customer signed (digitally, or a scan of the signed "
-                             "paper), or add --unsigned-copy to keep this one, recorded as unsigned")
+    if upload.unsigned_original and args.unsigned_copy:
         note = "Recorded as a scanned or unsigned copy." + (f" {note}" if note else "")  # as the web says it
     request = AddRequest(
         path=Path(args.file),
@@ -90,6 +86,7 @@ def cmd_add(args: argparse.Namespace) -> int:
         accept_invalid_signature=args.accept_invalid_signature,
         attach_to=args.attach_to,
         signed_draft=args.signed_draft,
+        unsigned_copy=args.unsigned_copy,
     )
     record = app.archive_add(args.archive, request, actor=command_line_actor(args.archive))  # in the audit log
     body = record.body

@@ -29,6 +29,9 @@ def _print_sent(sent: Any) -> None:
 
 
 def _sent_summary(report: Any, retry: bool = False) -> int:
+    if getattr(report, "already_sent", None):
+        print(f"{Counted(len(report.already_sent)):notice|notices} sent before, not sent again: "
+              f"{', '.join(report.already_sent)}")
     if not report.sent:
         print("nothing to retry: every message was delivered" if retry else "nothing to send")
         return 0
@@ -58,10 +61,6 @@ def cmd_send(args: argparse.Namespace) -> int:
         report = cases.send_retry(args.archive, smtp=args.smtp, actor=_actor(), customer=args.customer,
                                   progress=_print_sent)
         return _sent_summary(report, retry=True)
-    if args.customer:
-        print("annex-gen: error: --customer chooses among the messages not yet delivered, with --retry; to send "
-              "one customer's annex, name that customer's contract file", file=sys.stderr)
-        return 2
     formats = ("pdf", "docx") if args.docx else ("pdf",)
     from annex_gen.cli.batch import team_database
 
@@ -77,7 +76,8 @@ def cmd_send(args: argparse.Namespace) -> int:
     report = cases.send(args.archive, Path(args.registry), [Path(p) for p in args.paths], Path(args.out),
                         smtp=args.smtp, sender=args.sender, formats=formats, actor=_actor(),
                         engine=args.engine, progress=_print_sent,
-                        customers=[Path(args.customers)] if Path(args.customers).is_dir() else [])
+                        customers=[Path(args.customers)] if Path(args.customers).is_dir() else [],
+                        only=args.customer)
     return _sent_summary(report)
 
 
@@ -222,7 +222,8 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default="output", metavar="DIR",
                    help="where annexes are generated and found (default: output/)")
     p.add_argument("--retry", action="store_true", help="send again every message not yet delivered")
-    p.add_argument("--customer", metavar="ID", help="with --retry: only this customer's messages")
+    p.add_argument("--customer", metavar="ID",
+                   help="only this customer's notice of a notices folder; with --retry, only their messages")
     p.add_argument("--detach", action="store_true",
                    help="with --archive URL of a team's database: queue the messages for the workers and return "
                         "(`annex-gen runs` shows the progress)")

@@ -149,7 +149,8 @@ def cmd_send_queued(args: argparse.Namespace, formats: tuple[str, ...], print_se
     url = _url(args)
     queued = usecases.enqueue_send(url, Path(args.registry), [Path(p) for p in args.paths], Path(args.out),
                                    sender=args.sender, formats=formats, started_by=_who(args), engine=args.engine,
-                                   customers=[Path(args.customers)] if Path(args.customers).is_dir() else [])
+                                   customers=[Path(args.customers)] if Path(args.customers).is_dir() else [],
+                                   only=args.customer)
     if args.detach:
         print(f"run {queued.run_id}: {Counted(queued.messages):message|messages} to send by the workers; "
               "`annex-gen runs --archive URL` shows its progress")

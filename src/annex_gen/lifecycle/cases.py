@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from annex_gen.archive.index import shown_url
-from annex_gen.errors import AnnexGenError, Diagnostic, UsageError
+from annex_gen.errors import AnnexGenError, Diagnostic, InvalidInput, UsageError
 from annex_gen.lifecycle.events import EventLog, open_event_log
 from annex_gen.lifecycle.objections import (
     Objection,
@@ -101,15 +101,19 @@ def plan_annexes(registry_dir: Path, paths: Sequence[Path], out_dir: Path, forma
 
 
 def plan_notices(registry_dir: Path, folder: Path, formats: Sequence[str],
-                 customers: Sequence[Path] = ()) -> list[Outgoing]:
-    """The message of every notice in a notices folder, each with its new annex; deadlines follow the notice
-    terms of each customer's contract (found among customers) where it has its own."""
+                 customers: Sequence[Path] = (), only: str | None = None) -> list[Outgoing]:
+    """The message of every notice in a notices folder (or only that customer's), each with its new annex;
+    deadlines follow the notice terms of each customer's contract (found among customers) where it has its own."""
     from annex_gen import app
     from annex_gen.changes.bundle import notice_rows
     from annex_gen.inputs.check import check as check_inputs
 
     rows = notice_rows(folder)
-    require(notice_problems(folder, rows, formats))
+    if only is not None:
+        rows = [row for row in rows if row.customer_id == only]
+        if not rows:
+            return []
+    require(notice_problems(folder, rows, formats, dt.date.today()))
     registry = app.load_registry(registry_dir)
     contracts = {c.customer_id: c for c in check_inputs(registry_dir, list(customers)).contracts} if customers else {}
     return [notice_outgoing(folder, row, registry.company_name, formats,
@@ -117,24 +121,74 @@ def plan_notices(registry_dir: Path, folder: Path, formats: Sequence[str],
                                 dt.date.fromisoformat(row.notice_date))) for row in rows]
 
 
+def notices_late(rows: Sequence[Any], today: dt.date) -> bool:
+    """Whether a notices folder's notices are dated before today: sent now, they would give less notice than
+    they state (one run dates them all alike)."""
+    return any(row.notice_date < today.isoformat() for row in rows)
+
+
+def notices_enclose_drafts(folder: Path, rows: Sequence[Any]) -> bool:
+    """Whether a notices folder's new annexes are drafts (one run writes them all from one registry)."""
+    from annex_gen.lifecycle.send import enclosed_status
+
+    try:
+        return bool(rows) and enclosed_status(folder, rows[0]) == "draft"
+    except (InvalidInput, OSError):
+        return False  # sending lists the file among its problems
+
+
+def _no_notice_for(folders: Sequence[Path], customer: str) -> None:
+    from difflib import get_close_matches
+
+    from annex_gen.changes.bundle import notice_rows
+
+    ids = sorted({row.customer_id for folder in folders for row in notice_rows(folder)})
+    near = get_close_matches(customer, ids, n=1)
+    hint = f"did you mean {near[0]!r}?" if near else f"there are notices for {', '.join(ids) or 'nobody'}"
+    raise UsageError(f"{', '.join(map(str, folders))}: no notice for customer {customer!r}; {hint}",
+                     code="lifecycle.no_notice_for", params={"customer": customer})
+
+
 def send(location: str | Path, registry_dir: Path, paths: Sequence[Path], out_dir: Path, *,
          smtp: str | None, sender: str | None, formats: Sequence[str] = ("pdf",), actor: str,
          engine: str = "weasyprint", progress: Callable[[Sent], None] | None = None,
-         customers: Sequence[Path] = ()) -> SendReport:
-    """Send each contract's annex, and each notice of a notices folder, to the customer's contact_email."""
+         customers: Sequence[Path] = (), only: str | None = None) -> SendReport:
+    """Send each contract's annex, and each notice of a notices folder (or only that customer's notice), to the
+    customer's contact_email."""
     server = smtp_server(smtp)
     sender = sender_address(sender)
-    outgoing = plan_send(location, registry_dir, paths, out_dir, formats=formats, actor=actor, engine=engine,
-                         customers=customers)
-    return send_all(event_log(location), server, sender, outgoing, actor=actor,
-                    progress=_audited(location, actor, progress))
+    log = event_log(location)
+    outgoing, before = not_sent_before(log, plan_send(location, registry_dir, paths, out_dir, formats=formats,
+                                                      actor=actor, engine=engine, customers=customers, only=only))
+    report = send_all(log, server, sender, outgoing, actor=actor, progress=_audited(location, actor, progress))
+    report.already_sent = [out.customer_id for out in before]
+    return report
+
+
+def not_sent_before(log: EventLog, outgoing: Sequence[Outgoing]) -> tuple[list[Outgoing], list[Outgoing]]:
+    """The messages to send, and the notices left out because they went to their customer before (delivered,
+    or kept for `send --retry`): a notices folder sent again, or after one of its notices, sends each once."""
+    done = {(n.customer_id, n.notice_id) for n in sent_notices(log.events())}
+    fresh: list[Outgoing] = []
+    before: list[Outgoing] = []
+    for out in outgoing:
+        sent = out.facts.get("purpose") == "notice" and (out.customer_id, out.facts["notice_id"]) in done
+        (before if sent else fresh).append(out)
+    if before and not fresh:
+        who = ", ".join(sorted({out.customer_id for out in before}))
+        which = "the notice was" if len(before) == 1 else f"all {len(before)} notices were"
+        raise UsageError(f"{which} sent before ({who}); a notice "
+                         "goes once, and `annex-gen send --retry` sends again what was not delivered",
+                         code="lifecycle.already_sent", params={"customers": who})
+    return fresh, before
 
 
 def plan_send(location: str | Path, registry_dir: Path, paths: Sequence[Path], out_dir: Path, *,
               formats: Sequence[str] = ("pdf",), actor: str, engine: str = "weasyprint",
-              customers: Sequence[Path] = ()) -> list[Outgoing]:
+              customers: Sequence[Path] = (), only: str | None = None) -> list[Outgoing]:
     """The messages that send each contract's annex (generated into out_dir where missing, recorded in the log)
-    and each notice of a notices folder; nothing is planned unless everything can be."""
+    and each notice of a notices folder, or only the customer only's notices; nothing is planned unless
+    everything can be."""
     if not paths:
         raise UsageError("name the contracts (files or folders) or a notices folder to send")
     missing = [p for p in paths if not p.exists()]
@@ -143,9 +197,15 @@ def plan_send(location: str | Path, registry_dir: Path, paths: Sequence[Path], o
     log = event_log(location)
     folders = [p for p in paths if is_notices_folder(p)]
     contracts = [p for p in paths if p not in folders]
+    if only is not None and (contracts or not folders):
+        raise UsageError("--customer chooses one customer's notice from a notices folder (or, with --retry, "
+                         "among the messages not yet delivered); to send one customer's annex, name only that "
+                         "customer's contract file")
     outgoing: list[Outgoing] = []
     for folder in folders:
-        outgoing += plan_notices(registry_dir, folder, formats, customers)
+        outgoing += plan_notices(registry_dir, folder, formats, customers, only)
+    if only is not None and not outgoing:
+        _no_notice_for(folders, only)
     if contracts:
         outgoing += plan_annexes(registry_dir, contracts, out_dir, formats, engine=engine, log=log, actor=actor,
                                  archive=location)

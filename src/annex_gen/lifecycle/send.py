@@ -52,6 +52,7 @@ class SendReport:
     """Every message sent (accepted or not), in order."""
 
     sent: list[Sent] = field(default_factory=list)
+    already_sent: list[str] = field(default_factory=list)  # customers whose notice went before: not sent again
 
     @property
     def failed(self) -> list[Sent]:
@@ -101,11 +102,45 @@ def notice_outgoing(folder: Path, row: Any, company: str, formats: Sequence[str]
                      "objection_deadline": objection_deadline.isoformat()})
 
 
-def notice_problems(folder: Path, rows: Iterable[Any], formats: Sequence[str]) -> list[Diagnostic]:
-    """Every reason the notices of a folder cannot all be sent (no address, a file missing)."""
+def enclosed_status(folder: Path, row: Any) -> str | None:
+    """'draft' or 'final', as the new annex a notice encloses says; None if it is missing (reported as such).
+    Raises InvalidInput when the PDF cannot be read."""
+    from annex_gen.archive.pdfinfo import open_pdf, read_annex_json
+
+    rel = row.files.get("annex_pdf")
+    if rel is None or not (folder / rel).is_file():
+        return None
+    with open_pdf((folder / rel).read_bytes(), str(folder / rel)) as pdf:
+        annex = read_annex_json(pdf, str(folder / rel)) or {}
+    return str(annex.get("status") or "final")
+
+
+def notice_problems(folder: Path, rows: Iterable[Any], formats: Sequence[str],
+                    today: dt.date | None = None) -> list[Diagnostic]:
+    """Every reason the notices of a folder cannot all be sent (no address, a file missing, a draft annex, a
+    notice dated before today)."""
     problems = []
     for row in rows:
         where = str(folder / "notices.csv")
+        if today is not None and row.notice_date < today.isoformat():
+            problems.append(Diagnostic(where, None, None, row.customer_id,
+                                       f"notice {row.notice_id} to {row.customer_id} is dated {row.notice_date}; "
+                                       f"sent today ({today.isoformat()}) it would give less notice and less time "
+                                       "to object than it states; write the notices again dated today or later",
+                                       code="lifecycle.late_notice",
+                                       params={"customer": row.customer_id, "date": row.notice_date}))
+        try:
+            status = enclosed_status(folder, row)
+        except InvalidInput as exc:
+            problems += exc.diagnostics
+            status = None
+        if status == "draft":
+            problems.append(Diagnostic(where, None, None, row.customer_id,
+                                       f"the new annex {row.annex_document_id} of {row.customer_id} is a DRAFT: "
+                                       "these notices were written from registry content legal had not approved; "
+                                       "approve the release (`annex-gen release approve`) and write the notices "
+                                       "again", code="lifecycle.draft_notice",
+                                       params={"customer": row.customer_id, "document": row.annex_document_id}))
         if not row.contact_email:
             problems.append(Diagnostic(where, None, None, row.customer_id,
                                        f"customer {row.customer_id} has no contact_email; add it to the contract "

@@ -107,7 +107,9 @@ def finished_marker(con: Any) -> int:
 def copy_finished(con: Any, notices_root: Path, after: int) -> int:
     """Write every notices run finished after run `after` into notices_root/<notice date>/, in run order, and
     record the release notified when a run wrote notices and none failed; return the last run id copied."""
+    from annex_gen.changes.bundle import notice_rows
     from annex_gen.changes.releases import record_notified
+    from annex_gen.lifecycle.cases import notices_enclose_drafts
 
     rows = con.execute(
         "SELECT r.id, r.notice_date, r.registry_version, r.error, "
@@ -119,8 +121,10 @@ def copy_finished(con: Any, notices_root: Path, after: int) -> int:
         last = run_id
         if error is not None and not written:  # never got going (its jobs could not be queued): nothing to write,
             continue  # and an earlier run's folder for the same date stays as it is
-        export_run(con, run_id, notices_root / notice_date.isoformat())
-        if written and not failed and error is None:  # the new list is what customers know from now on
+        folder = notices_root / notice_date.isoformat()
+        export_run(con, run_id, folder)
+        # the new list is what customers know from now on, once approved: drafts are written again after approval
+        if written and not failed and error is None and not notices_enclose_drafts(folder, notice_rows(folder)):
             record_notified(notices_root, registry_version, notice_date)
     return last
 

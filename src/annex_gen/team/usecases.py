@@ -126,18 +126,19 @@ class SendEnqueued:
 
 def enqueue_send(url: str, registry_dir: Path, paths: list[Path], out_dir: Path, *, sender: str | None,
                  formats: tuple[str, ...] = ("pdf",), started_by: str, engine: str = "weasyprint",
-                 customers: list[Path] | None = None) -> SendEnqueued:
+                 customers: list[Path] | None = None, only: str | None = None) -> SendEnqueued:
     """Plan the messages here, as `annex-gen send` does on one machine (the annexes generated into out_dir where
     missing), and queue one job per message: the workers send them with their own SMTP settings."""
     from annex_gen.app import load_registry
-    from annex_gen.lifecycle.cases import plan_send, sender_address
+    from annex_gen.lifecycle.cases import event_log, not_sent_before, plan_send, sender_address
     from annex_gen.team import send_runs
 
     sender = sender_address(sender)
     with connected(url):
         pass  # refuse a database without the team schema before generating anything
-    outgoing = plan_send(url, registry_dir, paths, out_dir, formats=formats, actor=started_by, engine=engine,
-                         customers=customers or [])
+    outgoing, _ = not_sent_before(event_log(url), plan_send(url, registry_dir, paths, out_dir, formats=formats,
+                                                             actor=started_by, engine=engine,
+                                                             customers=customers or [], only=only))
     plan = send_runs.plan(outgoing, sender)
     with connected(url) as con:
         run_id = runs.record_run(con, plan, started_by=started_by, registry_version=load_registry(registry_dir).version,

@@ -254,12 +254,13 @@ class TeamRunner:
                                started_by=started_by, as_batch=True, release=release)
 
     def start_send(self, paths: list[Path], out_dir: Path, *, formats: tuple[str, ...], started_by: str,
-                   customers: list[Path]) -> Any:
-        """Plan the messages here and queue them: the workers send them with their own SMTP settings."""
+                   customers: list[Path], only: str | None = None) -> Any:
+        """Plan the messages here (only that customer's notice, if given) and queue them: the workers send them
+        with their own SMTP settings."""
         from annex_gen.team.usecases import enqueue_send
 
         return enqueue_send(self.url, self.registry_dir, paths, out_dir, sender=None, formats=formats,
-                            started_by=started_by, customers=customers)
+                            started_by=started_by, customers=customers, only=only)
 
     def run_progress(self, run_id: int) -> BatchProgress:
         """A send run's progress, for the page that follows it; NotFound for any other run."""

@@ -6,6 +6,7 @@ Every page asks `annex_gen.app`; nothing here reads PDFs, resolves annexes or to
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -161,6 +162,7 @@ def _request_of(request: Request, path: Any, form: FormData, customer: str, unsi
         document_id=_text(form, "document_id") or None,
         accept_invalid_signature=form.get("accept_invalid_signature") == "on",
         signed_draft=form.get("signed_draft") == "on",
+        unsigned_copy=form.get("unsigned_copy") == "on",
     )
 
 
@@ -189,7 +191,9 @@ async def _review(request: Request, token: str, form: FormData, *, refused: bool
         except UsageError as exc:
             refusal = exc
         else:
-            inspection = await run_in_threadpool(app.archive_inspect, s.archive, add)
+            # an unsigned file is read back as it would be stored once the page's box is ticked; the box gates storing
+            inspection = await run_in_threadpool(app.archive_inspect, s.archive,
+                                                 replace(add, unsigned_copy=True) if unsigned else add)
             refusal = inspection.refusal
     elif problem is None:  # no customer yet: a file that is no readable PDF is refused now, not after choosing one
         refusal = unreadable
@@ -206,7 +210,7 @@ async def _review(request: Request, token: str, form: FormData, *, refused: bool
         "customer": customer, "customers": await run_in_threadpool(_customers, request),
         "form": {k: _text(form, k) for k in ("signed_on", "note", "document_id")},
         "accept_invalid": form.get("accept_invalid_signature") == "on", "documents": documents,
-        "unsigned": unsigned, "unsigned_copy": unsigned_copy, "ready": ready,
+        "unsigned": unsigned, "unsigned_copy": unsigned_copy, "ready": ready, "unreadable": unreadable is not None,
         "signed_draft": form.get("signed_draft") == "on",
         "broken": bool(inspection and inspection.facts and any(not c.ok for c in inspection.facts.signatures)),
     }, status_code=422 if problem or refused else 200)

@@ -19,6 +19,7 @@ from annex_gen.archive.staging import safe_name
 from annex_gen.batch.background import BatchRunner
 from annex_gen.counts import Counted
 from annex_gen.errors import AnnexGenError, NotFound, UsageError
+from annex_gen.lifecycle import cases
 from annex_gen.web.change_words import describe as describe_change
 from annex_gen.web.http import language, messages, page, render, see_other
 from annex_gen.web.i18n import catalogs
@@ -149,7 +150,8 @@ async def write_notices(request: Request) -> Response:
         report = app.impact(s.registry_dir, release.ref, None, [s.customers_dir], archive=s.archive)
         # the annex enclosed is the one the batch generates for the contract: one document, one ID
         result = app.notices(report, out, notice_date=notice_date, effective_date=effective, batch_dir=s.out_dir)
-        if result.written and not result.failed:  # the new list is what customers know from now on
+        # the new list is what customers know from now on, once approved: drafts are written again after approval
+        if result.written and not result.failed and report.new.status == "final":
             app.record_notified(s.out_dir / NOTICES_DIR, report.new.version, notice_date)
         return result
 
@@ -170,7 +172,11 @@ async def notices_page(request: Request) -> Response:
     await notices_copied(request)
     rows = await run_in_threadpool(app.notice_rows, folder)
     return render(request, "changes_notices.html.j2", {
-        "rows": rows, "notice_date": notice_date, "old": request.query_params.get("from", "")})
+        "rows": rows, "notice_date": notice_date, "old": request.query_params.get("from", ""),
+        "draft": await run_in_threadpool(cases.notices_enclose_drafts, folder, rows),
+        "late": cases.notices_late(rows, dt.date.today()),
+        "sent": {f"{n.customer_id}/{n.notice_id}": n
+                 for n in await run_in_threadpool(cases.notices_sent, _settings(request).archive)}})
 
 
 async def notices_zip(request: Request) -> Response:

@@ -139,20 +139,22 @@ async def retry(request: Request) -> Response:
 
 
 async def send_notices(request: Request) -> Response:
-    """Send every notice written on a date, each with its new annex."""
+    """Send every notice written on a date, or one customer's, each with its new annex."""
     from annex_gen.web.views.changes import notices_dir
 
     date = request.path_params["date"]
     parse_date(date, "notice date")
+    only = str((await request.form()).get("customer") or "") or None
     folder = notices_dir(request, date)
     s = _settings(request)
     if s.team_url:  # the workers send them: follow the run
         queued = await run_in_threadpool(lambda: _team(request).start_send(
-            [folder], s.out_dir, formats=("pdf",), started_by=_actor(request), customers=[s.customers_dir]))
+            [folder], s.out_dir, formats=("pdf",), started_by=_actor(request), customers=[s.customers_dir],
+            only=only))
         return see_other(f"/send/runs/{queued.run_id}")
     report = await run_in_threadpool(lambda: cases.send(s.archive, s.registry_dir, [folder], s.out_dir, smtp=None,
                                                         sender=None, actor=_actor(request),
-                                                        customers=[s.customers_dir]))
+                                                        customers=[s.customers_dir], only=only))
     return render(request, "send_report.html.j2", {"report": report, "date": date},
                   status_code=200 if not report.failed else 502)
 
