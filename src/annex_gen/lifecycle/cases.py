@@ -177,8 +177,8 @@ def not_sent_before(log: EventLog, outgoing: Sequence[Outgoing]) -> tuple[list[O
     if before and not fresh:
         who = ", ".join(sorted({out.customer_id for out in before}))
         which = "the notice was" if len(before) == 1 else f"all {len(before)} notices were"
-        raise UsageError(f"{which} sent before ({who}); a notice "
-                         "goes once, and `annex-gen send --retry` sends again what was not delivered",
+        raise UsageError(f"{which} sent before ({who}); a notice goes once, and `annex-gen send --retry` "
+                         "sends again what was not delivered",
                          code="lifecycle.already_sent", params={"customers": who})
     return fresh, before
 
@@ -187,7 +187,7 @@ def plan_send(location: str | Path, registry_dir: Path, paths: Sequence[Path], o
               formats: Sequence[str] = ("pdf",), actor: str, engine: str = "weasyprint",
               customers: Sequence[Path] = (), only: str | None = None) -> list[Outgoing]:
     """The messages that send each contract's annex (generated into out_dir where missing, recorded in the log)
-    and each notice of a notices folder, or only the customer only's notices; nothing is planned unless
+    and each notice of a notices folder (with only, that customer's notice alone); nothing is planned unless
     everything can be."""
     if not paths:
         raise UsageError("name the contracts (files or folders) or a notices folder to send")
