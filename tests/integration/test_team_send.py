@@ -249,3 +249,36 @@ def test_a_worker_killed_mid_send_leaves_what_the_next_job_finishes(tmp_path: Pa
     assert retried.returncode == 0 and "c001: sent to dpo@c001.example" in retried.stdout, retried.stdout
     assert len(smtp_server.received) == 3
     assert len({r.message["Message-ID"] for r in smtp_server.received}) == 3
+
+
+def test_a_notice_is_queued_once_even_before_a_worker_sends_it(tmp_path: Path, postgres_server,
+                                                               smtp_server) -> None:  # noqa: F811
+    import datetime as dt
+    import shutil
+
+    from batch_support import ROOT, add_mailer_entry
+
+    from archive_support import approve_release
+    from conftest import EXAMPLES_DIR, REGISTRY_DIR
+
+    url = migrated(postgres_server)
+    new = tmp_path / "registry-new"
+    shutil.copytree(ROOT / "registry", new)
+    add_mailer_entry(new)
+    customers = tmp_path / "customers"
+    customers.mkdir()
+    shutil.copy(EXAMPLES_DIR / "esimerkki-oy.yaml", customers)
+    approve_release(new, tmp_path / "archive")  # the notices are written on one machine from approved content
+    notices = tmp_path / "notices"
+    written = cli("notices", "--from", REGISTRY_DIR, "--to", new, "--notice-date", dt.date.today().isoformat(),
+                  "--out", notices, "--archive", tmp_path / "archive", customers)
+    assert written.returncode == 0, written.stderr
+    first = cli("send", notices, "--archive", url, "--registry", new, "--detach", env=FROM)
+    assert first.returncode == 0 and first.stdout.startswith("run 1: 1 message"), first.stderr
+    again = cli("send", notices, "--archive", url, "--registry", new, "--detach", env=FROM)  # no worker yet
+    assert again.returncode == 2 and "the notice was sent before (esimerkki-oy)" in again.stderr
+    assert cli("worker", "--archive", url, "--once", env={"ANNEX_GEN_SMTP": smtp_server.url}).returncode == 0
+    (received,) = smtp_server.received
+    assert received.message["Subject"].startswith("Ilmoitus alikäsittelijöiden muutoksesta (NTC-")
+    after = cli("send", notices, "--archive", url, "--registry", new, "--detach", env=FROM)
+    assert after.returncode == 2 and "the notice was sent before (esimerkki-oy)" in after.stderr

@@ -10,7 +10,7 @@ import datetime as dt
 import hashlib
 import os
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -165,10 +165,12 @@ def send(location: str | Path, registry_dir: Path, paths: Sequence[Path], out_di
     return report
 
 
-def not_sent_before(log: EventLog, outgoing: Sequence[Outgoing]) -> tuple[list[Outgoing], list[Outgoing]]:
+def not_sent_before(log: EventLog, outgoing: Sequence[Outgoing],
+                    pending: Collection[tuple[str, str]] = ()) -> tuple[list[Outgoing], list[Outgoing]]:
     """The messages to send, and the notices left out because they went to their customer before (delivered,
-    or kept for `send --retry`): a notices folder sent again, or after one of its notices, sends each once."""
-    done = {(n.customer_id, n.notice_id) for n in sent_notices(log.events())}
+    or kept for `send --retry`) or wait among pending (customer, notice ID): a notices folder sent again, or
+    after one of its notices, sends each once."""
+    done = {(n.customer_id, n.notice_id) for n in sent_notices(log.events())} | set(pending)
     fresh: list[Outgoing] = []
     before: list[Outgoing] = []
     for out in outgoing:

@@ -136,9 +136,11 @@ def enqueue_send(url: str, registry_dir: Path, paths: list[Path], out_dir: Path,
     sender = sender_address(sender)
     with connected(url):
         pass  # refuse a database without the team schema before generating anything
-    outgoing, _ = not_sent_before(event_log(url), plan_send(url, registry_dir, paths, out_dir, formats=formats,
-                                                             actor=started_by, engine=engine,
-                                                             customers=customers or [], only=only))
+    planned = plan_send(url, registry_dir, paths, out_dir, formats=formats, actor=started_by, engine=engine,
+                        customers=customers or [], only=only)
+    with connected(url) as con:  # a notice a run still holds is not queued twice
+        pending = send_runs.pending_notices(con)
+    outgoing, _ = not_sent_before(event_log(url), planned, pending)
     plan = send_runs.plan(outgoing, sender)
     with connected(url) as con:
         run_id = runs.record_run(con, plan, started_by=started_by, registry_version=load_registry(registry_dir).version,
