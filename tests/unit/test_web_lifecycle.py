@@ -8,6 +8,7 @@ import hashlib
 import io
 import re
 import zipfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -25,18 +26,24 @@ CUSTOMER = "kauppahuone-aalto"
 TODAY = dt.date.today()
 
 
-@pytest.fixture
-def site(tmp_path: Path, backend, smtp_server, monkeypatch):  # noqa: F811
-    """An application over two example contracts, an empty archive (both backends) and a test SMTP server."""
+@contextmanager
+def _application(tmp_path: Path, backend, smtp_server, monkeypatch, *contracts: str):  # noqa: F811
+    """An application over example contracts, an empty archive (both backends) and a test SMTP server."""
     monkeypatch.setenv("ANNEX_GEN_SMTP", smtp_server.url)
     monkeypatch.setenv("ANNEX_GEN_MAIL_FROM", "legal@liana.example")
     registry = registry_repo(tmp_path / "repo")
-    customers = example_contracts(tmp_path / "customers", CUSTOMER, "nordic-webshop")
+    customers = example_contracts(tmp_path / "customers", *contracts)
     settings = Settings(registry_dir=registry, customers_dir=customers, out_dir=tmp_path / "output",
                         archive=backend.location)
     with TestClient(create_app(settings), base_url="http://127.0.0.1", follow_redirects=False) as client:
         client.settings = settings  # type: ignore[attr-defined]
         client.smtp = smtp_server  # type: ignore[attr-defined]
+        yield client
+
+
+@pytest.fixture
+def site(tmp_path: Path, backend, smtp_server, monkeypatch):  # noqa: F811
+    with _application(tmp_path, backend, smtp_server, monkeypatch, CUSTOMER, "nordic-webshop") as client:
         yield client
 
 
@@ -212,13 +219,8 @@ def example_pdf() -> bytes:
 
 
 def test_one_customers_notice_is_sent_alone_from_the_notices_page(tmp_path, backend, smtp_server, monkeypatch):  # noqa: F811
-    monkeypatch.setenv("ANNEX_GEN_SMTP", smtp_server.url)
-    monkeypatch.setenv("ANNEX_GEN_MAIL_FROM", "legal@liana.example")
-    registry = registry_repo(tmp_path / "repo")
-    customers = example_contracts(tmp_path / "customers", CUSTOMER, "esimerkki-oy")
-    settings = Settings(registry_dir=registry, customers_dir=customers, out_dir=tmp_path / "output",
-                        archive=backend.location)
-    with TestClient(create_app(settings), base_url="http://127.0.0.1", follow_redirects=False) as site:
+    with _application(tmp_path, backend, smtp_server, monkeypatch, CUSTOMER, "esimerkki-oy") as site:
+        registry, settings = site.settings.registry_dir, site.settings
         approve_release(registry, settings.archive)  # the release the customers have
         choices = app.release_choices(registry, settings.out_dir / "_notices")
         before = next(r.ref for r in choices.releases if r.label == "2026.11.1")

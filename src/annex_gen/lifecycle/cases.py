@@ -31,6 +31,8 @@ from annex_gen.lifecycle.send import (
     SendReport,
     Sent,
     annex_outgoing,
+    dated_before,
+    enclosed_status,
     missing_email,
     notice_outgoing,
     notice_problems,
@@ -122,15 +124,12 @@ def plan_notices(registry_dir: Path, folder: Path, formats: Sequence[str],
 
 
 def notices_late(rows: Sequence[Any], today: dt.date) -> bool:
-    """Whether a notices folder's notices are dated before today: sent now, they would give less notice than
-    they state (one run dates them all alike)."""
-    return any(row.notice_date < today.isoformat() for row in rows)
+    """Whether a notices folder's notices are dated before today (one run dates them all alike)."""
+    return any(dated_before(row, today) for row in rows)
 
 
 def notices_enclose_drafts(folder: Path, rows: Sequence[Any]) -> bool:
     """Whether a notices folder's new annexes are drafts (one run writes them all from one registry)."""
-    from annex_gen.lifecycle.send import enclosed_status
-
     try:
         return bool(rows) and enclosed_status(folder, rows[0]) == "draft"
     except (InvalidInput, OSError):

@@ -115,6 +115,12 @@ def enclosed_status(folder: Path, row: Any) -> str | None:
     return str(annex.get("status") or "final")
 
 
+def dated_before(row: Any, today: dt.date) -> bool:
+    """Whether a notice (notices.csv row) is dated before today: sent now, it would give less notice and less
+    time to object than it states."""
+    return row.notice_date < today.isoformat()
+
+
 def notice_problems(folder: Path, rows: Iterable[Any], formats: Sequence[str],
                     today: dt.date | None = None) -> list[Diagnostic]:
     """Every reason the notices of a folder cannot all be sent (no address, a file missing, a draft annex, a
@@ -122,7 +128,7 @@ def notice_problems(folder: Path, rows: Iterable[Any], formats: Sequence[str],
     problems = []
     for row in rows:
         where = str(folder / "notices.csv")
-        if today is not None and row.notice_date < today.isoformat():
+        if today is not None and dated_before(row, today):
             problems.append(Diagnostic(where, None, None, row.customer_id,
                                        f"notice {row.notice_id} to {row.customer_id} is dated {row.notice_date}; "
                                        f"sent today ({today.isoformat()}) it would give less notice and less time "

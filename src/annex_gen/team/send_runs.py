@@ -32,10 +32,10 @@ SENT, NOT_SENT = "generated", "failed"  # the row's status once the server has a
 def pending_notices(con: Any) -> set[tuple[str, str]]:
     """(customer, notice ID) of each notice a send run not yet finished holds: a worker records it in the
     lifecycle log only when it sends it."""
-    rows = con.execute("SELECT i.customer_id, i.annex FROM runs r JOIN run_items i ON i.run_id = r.id "
-                       "WHERE r.kind = %s AND r.finished_at IS NULL", (KIND,)).fetchall()
-    queued = [(customer, json.loads(payload)["queued"]) for customer, payload in rows if payload]
-    return {(customer, data["notice_id"]) for customer, data in queued if data.get("purpose") == "notice"}
+    rows = con.execute("SELECT i.customer_id, i.annex::jsonb #>> '{queued,notice_id}' FROM runs r "
+                       "JOIN run_items i ON i.run_id = r.id WHERE r.kind = %s AND r.finished_at IS NULL "
+                       "AND i.annex::jsonb #>> '{queued,purpose}' = 'notice'", (KIND,)).fetchall()
+    return {(customer, notice_id) for customer, notice_id in rows}  # the payloads, messages and all, stay there
 
 
 def plan(outgoing: Sequence[Outgoing], sender: str) -> runs.Plan:
