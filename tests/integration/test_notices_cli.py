@@ -8,6 +8,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import docx
+import pdfplumber
 import pikepdf
 import pytest
 from tests.integration.batch_support import (
@@ -20,7 +22,7 @@ from tests.integration.batch_support import (
     pdf_text,
 )
 
-from archive_support import example_annex
+from archive_support import approve_release, example_annex
 
 
 @pytest.fixture
@@ -162,6 +164,50 @@ def test_notices_for_every_affected_customer(new_registry, tmp_path, engine):
     replaced_fi = example_annex("esimerkki-oy", draft=True).document_id
     assert f"aiemman liitteen, jonka asiakirjatunnus on {replaced_fi}" in annex_fi
     assert "Ilmoitus alikäsittelijöiden muutoksista" in pdf_text(out / fi_row["notice_pdf"])
+
+
+@pytest.mark.parametrize("engine", ["weasyprint", "typst"])
+def test_a_notice_enclosing_a_draft_annex_says_draft_on_every_page(new_registry, tmp_path, engine):
+    # per language: the notice's mark, its statement, the enclosed annex's mark, a line every notice has
+    words = {"en": ("DRAFT – not to be sent", "This notice is a draft for review", "DRAFT – not for signature",
+                    "The updated sub-processor annex"),
+             "fi": ("LUONNOS – ei lähetettäväksi", "Tämä ilmoitus on luonnos tarkastettavaksi",
+                    "LUONNOS – ei allekirjoitettavaksi", "Tämän ilmoituksen liitteenä")}
+
+    def write(out: Path) -> dict[str, dict[str, str]]:
+        proc = cli("notices", "--from", "registry", "--to", new_registry, "--notice-date", "2026-12-01",
+                   "--effective-date", "2027-01-15", "--out", out, "--engine", engine, "--archive",
+                   tmp_path / "archive", EXAMPLES_DIR / "kauppahuone-aalto.yaml", EXAMPLES_DIR / "esimerkki-oy.yaml")
+        assert proc.returncode == 0, proc.stderr
+        with (out / "notices.csv").open(encoding="utf-8-sig", newline="") as fh:
+            return {row["language"]: row for row in csv.DictReader(fh)}
+
+    def pages(path: Path) -> list[str]:
+        with pdfplumber.open(path) as pdf:
+            return [" ".join((page.extract_text() or "").split()) for page in pdf.pages]
+
+    drafts = write(tmp_path / "drafts")  # legal has not approved the change
+    assert sorted(drafts) == ["en", "fi"]
+    for language, row in drafts.items():
+        banner, statement, annex_banner, common = words[language]
+        notice_pages = pages(tmp_path / "drafts" / row["notice_pdf"])
+        assert all(banner in page for page in notice_pages), language
+        assert statement in notice_pages[-1] and common in " ".join(notice_pages)
+        notice = docx.Document(str(tmp_path / "drafts" / row["notice_docx"]))
+        assert banner in [p.text for p in notice.sections[0].header.paragraphs]  # the header of every page
+        assert any(p.text.startswith(statement) for p in notice.paragraphs)
+        assert annex_banner in pages(tmp_path / "drafts" / row["annex_pdf"])[0]
+
+    approve_release(new_registry, tmp_path / "archive")
+    finals = write(tmp_path / "finals")
+    for language, row in finals.items():
+        banner, statement, _, common = words[language]
+        assert row["notice_id"] != drafts[language]["notice_id"]  # it encloses the final annex, another document
+        text = " ".join(pages(tmp_path / "finals" / row["notice_pdf"]))
+        assert common in text and banner not in text and statement not in text
+        notice = docx.Document(str(tmp_path / "finals" / row["notice_docx"]))
+        assert len(notice.sections[0].header.paragraphs) == 1  # the company and the title alone
+        assert statement not in docx_text(tmp_path / "finals" / row["notice_docx"])
 
 
 def test_an_effective_date_inside_the_notice_period_is_an_error(new_registry, tmp_path):

@@ -572,6 +572,9 @@ def build_notice_docx(view: NoticeView, payload: bytes, date: dt.date) -> bytes:
         doc.add_paragraph(text)
     heading(doc, view.annex["title"])
     doc.add_paragraph(view.annex["text"])
+    if view.draft:
+        _draft_run(doc.add_paragraph(), view.draft["banner"])
+        doc.add_paragraph(view.draft["statement"])
     return finish(doc, view, date, payload, root="notice")
 
 

@@ -2,8 +2,8 @@
 
 The view (`annex_gen.views.view_of`) goes to templates/typst/ as JSON in `sys.inputs`, and the
 templates place its strings as text: customer data is never parsed as Typst markup. Fonts come
-from templates/fonts only (system fonts ignored), and the compiler, a wheel with no run-time
-downloads, is built once per thread and reused, keeping its caches across documents.
+from templates/fonts only (system fonts ignored), found once per process, and the compiler, a wheel
+with no run-time downloads, is built once per thread and reused, keeping its caches across documents.
 """
 
 from __future__ import annotations
@@ -30,9 +30,23 @@ def compiler(template: str) -> typst.Compiler:
     one document at a time, and releases the interpreter's lock while it does)."""
     made = _compilers.__dict__.setdefault("by_template", {})
     if template not in made:
-        made[template] = typst.Compiler(str(TYPST_DIR / template), root=str(TEMPLATES_DIR),
-                                        font_paths=[str(TEMPLATES_DIR / "fonts")], ignore_system_fonts=True)
+        made[template] = typst.Compiler(str(TYPST_DIR / template), root=str(TEMPLATES_DIR), font_paths=fonts(),
+                                        ignore_system_fonts=True)
     return made[template]
+
+
+_fonts: list[typst.Fonts] = []
+_fonts_lock = threading.Lock()
+
+
+def fonts() -> typst.Fonts:
+    """The bundled fonts and Typst's own (its fallback may pick one), found once: every thread's
+    compilers share them and each face Typst loads from them."""
+    with _fonts_lock:
+        if not _fonts:
+            _fonts.append(typst.Fonts(include_system_fonts=False, include_embedded_fonts=True,
+                                      font_paths=[str(TEMPLATES_DIR / "fonts")]))
+        return _fonts[0]
 
 
 def view_json(document: Any) -> tuple[str, str]:

@@ -9,6 +9,7 @@ from annex_gen.changes.impact import CustomerImpact
 from annex_gen.changes.notices import Notice
 from annex_gen.cldr import country_name, text_date
 from annex_gen.inputs.contract import business_id_kind
+from annex_gen.model.annex import DRAFT
 from annex_gen.views.annex import SectionView, entry_view
 from annex_gen.views.catalog import Catalog, load_catalogs
 from annex_gen.views.page import PageView, Row, page_parts
@@ -33,6 +34,8 @@ class NoticeView(PageView):
     other: dict | None
     objection: dict
     annex: dict = field(default_factory=dict)
+    # the new annex is a draft, so the notice is one: the mark on every page, and the statement
+    draft: dict | None = None
 
 
 def _sections(cat: Catalog, rows: tuple[RowChange, ...],
@@ -176,4 +179,6 @@ def notice_view(notice: Notice) -> NoticeView:
         annex={"title": cat["change_notice.annex_title"],
                "text": cat.format("change_notice.annex", effective_date=effective,
                                   document_id=annex.document_id)},
+        draft=({"banner": cat["change_notice.draft.banner"], "statement": cat["change_notice.draft.statement"]}
+               if annex.status == DRAFT else None),
     )
