@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from annex_gen import pgconnections
 from annex_gen.archive.chain import GENESIS, Record, VerifyReport
 from annex_gen.archive.index import Index, shown_url
 from annex_gen.errors import ArchiveError, ArchiveUnavailable, NoArchive
@@ -117,8 +118,7 @@ class PostgresIndex(Index):
     def _connect(cls, url: str) -> Any:
         psycopg = _psycopg()
         try:
-            return psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S,
-                                   options=f"-c search_path={SCHEMA}")
+            return pgconnections.connect(url, connect_timeout=CONNECT_TIMEOUT_S, options=f"-c search_path={SCHEMA}")
         except psycopg.Error as exc:
             message = " ".join(str(exc).split())
             raise ArchiveUnavailable(f"{shown_url(url)}: cannot connect to the archive database: {message}") from None
@@ -183,8 +183,8 @@ class PostgresIndex(Index):
         return version
 
     def close(self) -> None:
-        """Close the connection."""
-        self.con.close()
+        """Done with the connection (a server keeps it for the next)."""
+        pgconnections.release(self.con)
 
     def query(self, sql: str, params: tuple = ()) -> list[tuple[Any, ...]]:
         """Run a SELECT (? markers become %s) and return its rows."""

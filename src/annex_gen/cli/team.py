@@ -172,8 +172,10 @@ def cmd_send_queued(args: argparse.Namespace, formats: tuple[str, ...], print_se
 def cmd_worker(args: argparse.Namespace) -> int:
     import logging
 
+    from annex_gen import pgconnections
     from annex_gen.team import usecases
 
+    pgconnections.keep_idle()  # a long-running process: its jobs reuse the database connections of the jobs before
     url = _url(args)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))

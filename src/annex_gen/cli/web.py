@@ -27,8 +27,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     import uvicorn
 
+    from annex_gen import pgconnections
     from annex_gen.web import Settings, create_app
 
+    pgconnections.keep_idle()  # a server: each page reuses the database connections of the pages before
     customers, team_url = _team_contracts(args)
     settings = Settings(
         registry_dir=Path(args.registry), customers_dir=customers, out_dir=Path(args.out), team_url=team_url,
@@ -63,6 +65,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
                     proxy_headers=True, forwarded_allow_ips=args.forwarded_allow_ips, server_header=False)
     finally:
         application.state.renders.shutdown()
+        pgconnections.keep_idle(False)
     return 0
 
 

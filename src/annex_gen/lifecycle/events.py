@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from annex_gen import pgconnections
 from annex_gen.archive.index import is_server_url, shown_url
 from annex_gen.audit import connect_log, writing_log
 from annex_gen.errors import ArchiveError
@@ -253,7 +254,7 @@ class PostgresEventLog(EventLog):
         import psycopg
 
         try:
-            return psycopg.connect(self.url, autocommit=True, connect_timeout=10)
+            return pgconnections.connect(self.url, connect_timeout=10)
         except psycopg.Error as exc:
             raise ArchiveError(f"{self.location}: cannot connect: {' '.join(str(exc).split())}") from None
 
@@ -271,7 +272,7 @@ class PostgresEventLog(EventLog):
         except psycopg.Error as exc:
             raise ArchiveError(f"{self.location}: cannot record the event: {' '.join(str(exc).split())}") from None
         finally:
-            con.close()
+            pgconnections.release(con)
         return event
 
     def _append_in(self, con: Any, kind: str, customer_id: str, actor: str, data: Mapping[str, Any],
@@ -310,7 +311,7 @@ class PostgresEventLog(EventLog):
         except psycopg.Error as exc:
             raise ArchiveError(f"{self.location}: cannot read: {' '.join(str(exc).split())}") from None
         finally:
-            con.close()
+            pgconnections.release(con)
 
     def blob(self, sha256: str) -> bytes:
         import psycopg
@@ -323,7 +324,7 @@ class PostgresEventLog(EventLog):
         except psycopg.Error as exc:
             raise ArchiveError(f"{self.location}: cannot read: {' '.join(str(exc).split())}") from None
         finally:
-            con.close()
+            pgconnections.release(con)
         return self._checked(sha256, bytes(row[0]) if row else None)
 
 

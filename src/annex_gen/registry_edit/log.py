@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from annex_gen import pgconnections
 from annex_gen.archive.index import is_server_url, shown_url
 from annex_gen.audit import connect_log, writing_log
 from annex_gen.errors import ArchiveError
@@ -196,7 +197,7 @@ class PostgresChangeLog(ChangeLog):
         import psycopg
 
         try:
-            return psycopg.connect(self.url, autocommit=True, connect_timeout=10)
+            return pgconnections.connect(self.url, connect_timeout=10)
         except psycopg.Error as exc:
             raise ArchiveError(f"{self.location}: cannot connect: {' '.join(str(exc).split())}") from None
 
@@ -224,7 +225,7 @@ class PostgresChangeLog(ChangeLog):
             raise ArchiveError(f"{self.location}: cannot record the registry change: "
                                f"{' '.join(str(exc).split())}") from None
         finally:
-            con.close()
+            pgconnections.release(con)
         return event
 
     def rows(self) -> list[tuple[str, str]]:
@@ -238,7 +239,7 @@ class PostgresChangeLog(ChangeLog):
         except psycopg.Error as exc:
             raise ArchiveError(f"{self.location}: cannot read: {' '.join(str(exc).split())}") from None
         finally:
-            con.close()
+            pgconnections.release(con)
 
 
 def open_change_log(location: str | Path, *, clock: Callable[[], dt.datetime] = _now) -> ChangeLog:

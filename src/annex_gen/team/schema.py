@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from annex_gen import pgconnections
 from annex_gen.archive.index import is_server_url, shown_url
 from annex_gen.errors import ArchiveError, UsageError
 
@@ -177,8 +178,7 @@ def connect(url: str, schema: str = SCHEMA) -> Any:
         raise UsageError(f"{url}: shared state needs a postgresql:// archive URL")
     psycopg = _psycopg()
     try:
-        return psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S,
-                               options=f"-c search_path={schema}")
+        return pgconnections.connect(url, connect_timeout=CONNECT_TIMEOUT_S, options=f"-c search_path={schema}")
     except psycopg.Error as exc:
         raise ArchiveError(f"{shown_url(url)}: cannot connect to the database: {' '.join(str(exc).split())}") from None
 
@@ -196,7 +196,7 @@ def installed(url: str) -> bool:
     try:
         return version(con) == SCHEMA_VERSION
     finally:
-        con.close()
+        pgconnections.release(con)
 
 
 def require(con: Any, url: str) -> None:
@@ -275,7 +275,7 @@ def migrate(url: str) -> tuple[int, int, str | None, str]:
     except _psycopg().Error as exc:
         raise ArchiveError(f"{shown_url(url)}: cannot migrate the team schema: {' '.join(str(exc).split())}") from None
     finally:
-        con.close()
+        con.close()  # not kept: its search path and session lock were changed
     return found, SCHEMA_VERSION, queue_found, queue_now
 
 
@@ -291,4 +291,4 @@ def connected(url: str) -> Iterator[Any]:
     except psycopg.Error as exc:
         raise ArchiveError(f"{shown_url(url)}: {' '.join(str(exc).split())}") from None
     finally:
-        con.close()
+        pgconnections.release(con)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from annex_gen import pgconnections
 from annex_gen.archive.index import shown_url
 from annex_gen.errors import ArchiveError, EditConflict, InvalidInput, UsageError
 from annex_gen.team import contracts, documents, runs, schema
@@ -345,7 +346,7 @@ def team_version(url: str) -> int:
     except Exception:  # noqa: BLE001
         return 0
     finally:
-        con.close()
+        pgconnections.release(con)
 
 
 def batch_progress(url: str, run_id: int | None = None) -> BatchProgress:
