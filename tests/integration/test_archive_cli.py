@@ -271,8 +271,14 @@ def test_status_needs_the_contracts(tmp_path):
     write(tmp_path / "scan.pdf", scan_pdf())
     ok(tmp_path, "add", "scan.pdf", "--customer", "acme", "--signed-on", "2025-01-01")
     err = refused(tmp_path, "status", code=2)  # stopped, not every archived customer reported as "no contract"
-    assert err == ("annex-gen: error: customers: no such folder; the contracts to compare with are given with "
-                   "--customers DIR (default: customers/)\n")
+    assert err == ("annex-gen: error: no customers/ or examples/ folder here: the contracts to compare with are "
+                   "given with --customers DIR\n")
+    err = refused(tmp_path, "status", "--customers", "contracts", code=2)
+    assert err == ("annex-gen: error: contracts: no such folder; the contracts to compare with are given with "
+                   "--customers DIR (default: customers/ and examples/)\n")
+    shutil.copytree(EXAMPLES_DIR, tmp_path / "examples")  # the default folders, as other commands read them
+    result = run(tmp_path, "status", "--on", "2025-06-01")  # 1: acme has no contract there, so is not current
+    assert result.returncode == 1 and "acme: " in result.stdout and "10 customers" in result.stdout
 
 
 def test_concurrent_adds_lose_nothing(tmp_path, backend_env):

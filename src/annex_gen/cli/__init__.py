@@ -148,7 +148,7 @@ def _run(argv: Sequence[str] | None) -> int:
     except InvalidInput as exc:
         print_diagnostics(exc.diagnostics)
         errors = sum(1 for d in exc.diagnostics if d.severity == "error")
-        err(f"annex-gen: {Counted(errors):error|errors}; nothing was written")
+        err(f"annex-gen: {Counted(errors):error|errors}; {getattr(args, 'refused', 'nothing was written')}")
         return exit_code(exc)
     except AnnexGenError as exc:
         if args.debug:

@@ -312,11 +312,14 @@ _STATE = {
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    if not Path(args.customers).exists():  # else every archived customer would read "no contract"
+    folders = app.contract_paths([args.customers] if args.customers else [])
+    if not folders:  # else every archived customer would read "no contract"
+        raise UsageError("no customers/ or examples/ folder here: the contracts to compare with are given with "
+                         "--customers DIR")
+    if not folders[0].exists():
         raise UsageError(f"{args.customers}: no such folder; the contracts to compare with are given with "
-                         "--customers DIR (default: customers/)")
-    report = app.archive_status(args.archive, Path(args.registry), [Path(args.customers)], on=args.on,
-                                customer=args.customer)
+                         "--customers DIR (default: customers/ and examples/)")
+    report = app.archive_status(args.archive, Path(args.registry), folders, on=args.on, customer=args.customer)
     for d in report.diagnostics:
         print(str(d), file=sys.stderr)
     statuses, on = report.customers, report.on
@@ -440,7 +443,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
                            help="the annex in force per customer, and its drift from the current registry")
     p.add_argument("--customer", metavar="ID", help="only this customer")
     p.add_argument("--on", type=date_arg, metavar="DATE", help="the date to report on (default: today)")
-    p.add_argument("--customers", default="customers", metavar="DIR",
-                   help="directory of contract files (default: customers/)")
+    p.add_argument("--customers", metavar="DIR",
+                   help="directory of contract files (default: customers/ and examples/, those that exist)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=cmd_status)

@@ -230,7 +230,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--customers", default="customers", metavar="DIR",
                    help="contract files, for the notice terms of contracts that have their own (default: customers/)")
     add_engine_argument(p)
-    p.set_defaults(func=cmd_send)
+    p.set_defaults(func=cmd_send, refused="nothing was sent")
 
     p = subparsers.add_parser("timeline", parents=[common, where],
                               help="a customer's events in order (generated, sent, signed, notices, objections)")

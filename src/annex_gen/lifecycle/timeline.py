@@ -64,7 +64,7 @@ STATE_TEXT = {
     "notice_ended": "outdated: notice sent, objection period ended {deadline}; takes effect {effective}",
     "objection_open": "objection {objection} open (notice {notice_id}, takes effect {effective})",
     "notice_in_force": "changed by notice {notice_id}, in force since {effective}",
-    "change_not_applied": "signed; notice {notice_id} not applied to this customer (objection {objection} accepted)",
+    "change_not_applied": "notice {notice_id} not applied to this customer (objection {objection} accepted)",
     "terminated": "services terminated (objection {objection} to notice {notice_id})",
 }
 
