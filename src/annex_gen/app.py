@@ -182,7 +182,7 @@ def release_approve(registry_dir: Path, paths: Iterable[Path], archive: str | Pa
 
     The approval is in the audit log (of actor, else of `by` in the archive) before its record commits."""
     from annex_gen.audit import Actor
-    from annex_gen.signoff.releases import record_approval
+    from annex_gen.signoff.releases import effective_refusal, record_approval
 
     by = " ".join(by.split())
     if not by:
@@ -192,6 +192,13 @@ def release_approve(registry_dir: Path, paths: Iterable[Path], archive: str | Pa
     if label is not None:
         _set_release_label(registry_dir, label)
     registry, problems = release_blockers(registry_dir, paths)
+    on = on or dt.date.today()
+    if registry is not None and not problems:
+        effective = effective or registry.effective
+        listed = release_list(archive)
+        if not any(r.digest == registry.digest for r in listed):  # approved already: record_approval says so
+            refusal = effective_refusal(listed, registry_dir, effective, on, registry.notice.period_days)
+            problems = [refusal] if refusal is not None else []
     if registry is None or problems:
         if before is not None and meta.read_bytes() != before:  # refused: the label is not changed either
             from annex_gen.output.write import write_atomic
@@ -199,7 +206,6 @@ def release_approve(registry_dir: Path, paths: Iterable[Path], archive: str | Pa
             write_atomic(meta, before)
         raise InvalidInput([dataclass_replace(d, severity="error") for d in problems] or [Diagnostic(
             str(registry_dir), None, None, "", "the registry does not load", code="signoff.registry_invalid")])
-    on = on or dt.date.today()
     actor = actor or Actor(archive, by)
     effective = effective or on
 

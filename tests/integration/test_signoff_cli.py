@@ -220,6 +220,26 @@ def test_confirm_everything_then_approve_then_final_annexes(work, backend):
     assert json.loads(draft.read_text(encoding="utf-8"))["status"] == "draft"
     assert not (work / "elsewhere").exists()  # looking up the status creates no archive
 
+    # a later release changes what customers were given: legal sets its date, after the customers' notice
+    # (from the approval) and never before the release it follows takes effect
+    earliest = max(dt.date.today() + dt.timedelta(days=30), dt.date(2027, 1, 1))
+    text = meta.read_text(encoding="utf-8")
+    meta.write_text(text.replace('release: "2026.12.1"\n', 'release: "2026.12.1"\neffective: 2026-12-31\n', 1),
+                    encoding="utf-8")  # new content, with a date of its own
+    for args in ([], ["--effective", "2026-12-31"]):
+        later = run(work, "release", "approve", "--by", LAWYER, "--label", "2026.12.2", *args,
+                    archive=backend.location)
+        assert later.returncode == 1
+        assert later.stderr.splitlines() == [
+            "registry/registry.yaml: --effective 2026-12-31 is too early: customers are owed 30 days' notice of a "
+            f"change and release 2026.12.1 is in effect from 2027-01-01, so this one takes effect on {earliest} or "
+            "later", "annex-gen: release not approved: 1 item to resolve first"]
+        assert 'release: "2026.12.1"' in meta.read_text(encoding="utf-8")  # refused: the label is not changed
+    approved = run(work, "release", "approve", "--by", LAWYER, "--label", "2026.12.2", "--effective",
+                   earliest.isoformat(), archive=backend.location)
+    assert approved.returncode == 0, approved.stderr
+    assert approved.stdout.rstrip().endswith(f"effective {earliest}: record 2")
+
 
 def test_publish_shows_approved_releases_only_with_the_effective_date_legal_set(tmp_path):
     import datetime as dt

@@ -55,9 +55,10 @@ def cmd_release_approve(args: argparse.Namespace) -> int:
                                       by=args.by, label=args.label, effective=args.effective)
     except app.InvalidInput as exc:
         print_diagnostics(exc.diagnostics)
-        err(f"annex-gen: release not approved: {Counted(len(exc.diagnostics)):item|items} to resolve first "
-            "(`annex-gen facts confirm` records a proposed fact's confirmation; a missing one is added, with "
-            "its source, to the registry file each line names)")
+        dates = all(d.code.startswith("signoff.effective_") for d in exc.diagnostics)
+        err(f"annex-gen: release not approved: {Counted(len(exc.diagnostics)):item|items} to resolve first"
+            + ("" if dates else " (`annex-gen facts confirm` records a proposed fact's confirmation; a missing one "
+               "is added, with its source, to the registry file each line names)"))
         return 1
     print(f"approved release {release.label} ({release.version}) by {release.approved_by} on "
           f"{release.approved_on}, effective {release.effective}: record {release.seq}")
@@ -105,7 +106,9 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--by", required=True, metavar="NAME", help="who approves it")
     p.add_argument("--label", metavar="LABEL", help="the release label to record (written into registry.yaml)")
     p.add_argument("--effective", type=date_arg, metavar="DATE",
-                   help="the day the release takes effect, as legal sets it (default: the day of approval)")
+                   help="the day the release takes effect, as legal sets it (default: the registry's `effective`, "
+                        "else the day of approval; a release after the first: required, the customers' notice "
+                        "period after approval or later)")
     add_archive_argument(p)
     p.set_defaults(func=cmd_release_approve)
     p = actions.add_parser("list", parents=[common], help="the approved releases")

@@ -60,6 +60,33 @@ def approved(archive, digest: str) -> Release | None:
     return next((r for r in reversed(releases(archive)) if r.digest == digest), None)
 
 
+def effective_refusal(approved: list[Release], registry_dir: Path, effective: dt.date | None, on: dt.date,
+                      notice_days: int) -> Diagnostic | None:
+    """Why an approval on `on` cannot take effect on `effective` (None: no date given); None when it can.
+
+    The first release may take effect the day it is approved. A later one changes what customers were
+    given, and its notices go out once it is approved: legal sets its date, no sooner than the notice
+    customers are owed from the approval, and never before the release it follows takes effect."""
+    if not approved:
+        return None
+    last = approved[-1]
+    in_effect = last.effective or last.approved_on
+    earliest = max(on + dt.timedelta(days=notice_days), in_effect)
+    if effective is not None and effective >= earliest:
+        return None
+    params = {"label": last.label, "in_effect": in_effect.isoformat(), "earliest": earliest.isoformat(),
+              "days": notice_days, "given": effective.isoformat() if effective else ""}
+    if effective is None:
+        return Diagnostic(str(registry_dir / "registry.yaml"), None, None, "", (
+            f"this content follows release {last.label} (in effect from {in_effect}): set the day it takes effect "
+            f"(--effective DATE), {earliest} or later: customers are owed {notice_days} days' notice of a change"),
+            code="signoff.effective_needed", params=params)
+    return Diagnostic(str(registry_dir / "registry.yaml"), None, None, "", (
+        f"--effective {effective} is too early: customers are owed {notice_days} days' notice of a change and "
+        f"release {last.label} is in effect from {in_effect}, so this one takes effect on {earliest} or later"),
+        code="signoff.effective_early", params=params)
+
+
 def blockers(registry: Registry, strict_diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
     """What keeps a release from approval: every problem `check --strict` reports (each unconfirmed printed
     fact, each missing Annex III detail, each other warning or error)."""
