@@ -128,6 +128,28 @@ def sign(data: bytes, *, signer: str = "Test Signer", field: str = "Signature1")
     return out.getvalue()
 
 
+def signed_revisions(count: int, objects: int = 0) -> bytes:
+    """A scan signed count times over, each signature an incremental update; with objects, the first update
+    also writes that many new objects (what checking the changes after a signature must compare)."""
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import signers
+
+    data = scan_pdf(marker="revisions")
+    for i in range(count):
+        writer = IncrementalPdfFileWriter(io.BytesIO(data))
+        if objects and i == 0:
+            junk = generic.ArrayObject([writer.add_object(generic.DictionaryObject(
+                {generic.NameObject("/X"): generic.NumberObject(j)})) for j in range(objects)])
+            writer.root[generic.NameObject("/Junk")] = writer.add_object(junk)
+            writer.update_root()
+        out = io.BytesIO()
+        signers.sign_pdf(writer, signers.PdfSignatureMetadata(field_name=f"Signature{i + 1}"),
+                         signer=_signer("Test Signer"), output=out)
+        data = out.getvalue()
+    return data
+
+
 def flip_signed_byte(data: bytes) -> bytes:
     """A copy with one bit flipped in the binary comment after the header: a PDF still, not as signed."""
     assert data[9:10] == b"%", "expected a binary comment on the PDF's second line"

@@ -16,10 +16,10 @@ import pytest
 from starlette.testclient import TestClient
 
 from annex_gen import app
-from annex_gen.archive.pdfinfo import MAX_SIGNATURES, read_pdf
+from annex_gen.archive.pdfinfo import MAX_REVISIONS, MAX_SIGNATURES, MAX_UPDATED_OBJECTS, read_pdf
 from annex_gen.archive.staging import Staging
 from annex_gen.errors import InvalidInput, UsageError
-from archive_support import annex_json_bomb, many_signature_fields, write
+from archive_support import annex_json_bomb, many_signature_fields, signed_revisions, write
 from legal_web_support import example_contracts, registry_repo
 from web_support import csrf
 
@@ -66,6 +66,26 @@ def test_too_many_signature_fields_are_refused_before_any_is_checked(fields, mon
     assert str(refused.value) == FIELDS_MESSAGE
 
 
+def test_too_many_revisions_or_updated_objects_are_refused_before_any_signature_is_checked(monkeypatch):
+    import annex_gen.archive.pdfinfo as pdfinfo
+
+    assert len(read_pdf(signed_revisions(3), "three.pdf").signatures) == 3  # signed by each party: checked
+
+    def never(*args, **kwargs):
+        raise AssertionError("the signature checker ran")
+
+    monkeypatch.setattr(pdfinfo, "check_signatures", never)
+    with pytest.raises(InvalidInput) as refused:
+        read_pdf(signed_revisions(MAX_REVISIONS), "revisions.pdf")  # the scan and 12 updates: 13
+    assert str(refused.value) == (
+        f"revisions.pdf: the PDF was saved {MAX_REVISIONS + 1} times over (revisions), more than {MAX_REVISIONS}; "
+        "refused unchecked (a signed annex has one per signature)")
+    with pytest.raises(InvalidInput) as refused:
+        read_pdf(signed_revisions(1, objects=MAX_UPDATED_OBJECTS), "updates.pdf")
+    assert str(refused.value).startswith("updates.pdf: the PDF's later revisions change ")
+    assert refused.value.diagnostics[0].params["count"] > MAX_UPDATED_OBJECTS
+
+
 def test_the_cli_refuses_each_with_one_message(tmp_path: Path, backend, bomb, fields):
     write(tmp_path / "bomb.pdf", bomb)
     write(tmp_path / "fields.pdf", fields)
@@ -88,7 +108,8 @@ def test_the_web_upload_refuses_each_with_a_page(tmp_path: Path, backend, bomb, 
     with TestClient(create_app(settings), base_url="http://127.0.0.1", follow_redirects=False) as client:
         # the page words each refusal for a person (the catalog's text), not as the command line does
         for name, data, message in (("bomb.pdf", bomb, "would be larger than 8\u00a0MB when unpacked"),
-                                    ("fields.pdf", fields, "more than 50 filled signature fields")):
+                                    ("fields.pdf", fields, "more than 50 filled signature fields"),
+                                    ("revisions.pdf", signed_revisions(MAX_REVISIONS), "saved 13 times over")):
             review = client.post("/archive/upload", data={"csrf_token": csrf(client, "/archive"),
                                                           "customer": "nordic-webshop"},
                                  files={"file": (name, data, "application/pdf")})
