@@ -112,7 +112,8 @@ def test_propose_impact_four_eyes_approve_commit_history_audit(site) -> None:
     assert "another legal user must approve it" in refused.text
     assert NEW_ENTITY["name"] not in (registry / "entities.yaml").read_text()
 
-    done = ben.post("/editor/proposals/1/approve", data={"release": "2026.12.1", "csrf_token": csrf(ben)})
+    done = ben.post("/editor/proposals/1/approve", data={"release": "2026.12.1", "csrf_token": csrf(ben),
+                                                         **_seen(ben, "/editor/proposals/1")})
     assert done.status_code == 303
     entities = (registry / "entities.yaml").read_text()
     assert "  mailmetrics:\n    name: MailMetrics Oy\n    legal_id: {kind: vat, value: FI12345698}\n" in entities
@@ -136,6 +137,40 @@ def test_propose_impact_four_eyes_approve_commit_history_audit(site) -> None:
     again = client("sam")
     assert again.get("/editor/proposals/1").status_code == 403
     assert ben.post("/editor/proposals/1/withdraw", data={"csrf_token": csrf(ben)}).status_code == 409
+
+
+def _seen(client, page: str) -> dict[str, str]:
+    """The revisions of the proposals a page shows, as its approve form sends them."""
+    return dict(re.findall(r'name="(seen(?:-\d+)?)" value="(\d+)"', client.get(page).text))
+
+
+def test_an_approval_is_of_the_proposal_as_the_approver_saw_it(site) -> None:
+    registry, _, _, client = site
+    anna, ben = client("anna"), client("ben")
+    token = csrf(anna, "/editor")
+    location = {"action": "add", "id": "ireland", "name_fi": "Irlanti", "name_en": "Ireland", "eea": "yes",
+                "location_src_url": "https://example.com/ireland", "reason": "Dublin region", "csrf_token": token}
+    assert anna.post("/editor/location", data=location).status_code == 303
+    shown = _seen(ben, "/editor/proposals/1")  # ben reviews "Ireland"
+    listed = _seen(ben, "/editor")
+    assert shown == {"seen": listed["seen-1"]}
+    # anna changes it while ben reads
+    assert anna.post("/editor/location", data={**location, "name_en": "Russian Federation", "editing": "1"}
+                     ).status_code == 303
+    for url, data in (("/editor/proposals/1/approve", shown),
+                      ("/editor/proposals/approve", {"proposal": ["1"], **listed}),
+                      ("/editor/proposals/1/approve", {})):  # no revision sent: nothing seen
+        late = ben.post(url, data={"release": "2026.12.1", "csrf_token": csrf(ben), **data})
+        assert late.status_code == 409
+        assert "Proposal #1 changed after you opened it (anna, " in late.text and "Nothing was approved." in late.text
+        assert "ireland:" not in (registry / "locations.yaml").read_text()
+    again = _seen(ben, "/editor/proposals/1")  # ben opens it again, sees the new name, and approves that
+    assert again != shown and "Russian Federation" in ben.get("/editor/proposals/1").text
+    done = ben.post("/editor/proposals/1/approve", data={"release": "2026.12.1", "csrf_token": csrf(ben), **again})
+    assert done.status_code == 303
+    assert "Russian Federation" in (registry / "locations.yaml").read_text()
+    assert "is approved and written" in ben.get("/editor/proposals/1?done=approved").text
+    assert ben.get("/editor/proposals/1?done=%7B%7Bx%7D%7D").status_code == 200  # an unknown word: no message
 
 
 def test_edit_withdraw_and_combine(site) -> None:
@@ -172,7 +207,7 @@ def test_edit_withdraw_and_combine(site) -> None:
     assert withdrawn.status_code == 303
     # carol is not there: a third legal user would approve #1; the basis (#2) alone goes with ben
     combined = ben.post("/editor/proposals/approve", data={"proposal": ["2"], "release": "2026.12.1",
-                                                           "csrf_token": csrf(ben)})
+                                                           "csrf_token": csrf(ben), **_seen(ben, "/editor")})
     assert combined.status_code == 303
     assert "ch-adequacy:" in (registry / "registry.yaml").read_text()
     assert "ireland:" not in (registry / "locations.yaml").read_text()
@@ -191,7 +226,8 @@ def test_without_git_the_approval_is_chained_with_the_files(site, tmp_path: Path
     anna, ben = client("anna"), client("ben")
     assert anna.post("/editor/entity", data={**_new_sub_processor(), "csrf_token": csrf(anna, "/editor")}
                      ).status_code == 303
-    assert ben.post("/editor/proposals/1/approve", data={"csrf_token": csrf(ben)}).status_code == 303
+    assert ben.post("/editor/proposals/1/approve", data={"csrf_token": csrf(ben),
+                                                         **_seen(ben, "/editor/proposals/1")}).status_code == 303
     from annex_gen.registry_edit.log import open_change_log
 
     log = open_change_log(str(archive))
@@ -225,7 +261,7 @@ def test_change_forms_are_filled_from_the_list_and_save_as_proposals(site) -> No
                "purpose_en": "Customer-dedicated MTAs", "reason": "clearer wording", "csrf_token": token}
     assert anna.post("/editor/entry", data=purpose).status_code == 303
     combined = ben.post("/editor/proposals/approve", data={"proposal": ["1", "2"], "release": "2026.12.1",
-                                                           "csrf_token": csrf(ben)})
+                                                           "csrf_token": csrf(ben), **_seen(ben, "/editor")})
     assert combined.status_code == 303
     entities = (registry / "entities.yaml").read_text()
     start = entities.index("\n  cyclr:\n")  # the address a fact with its source, as the registry writes facts
@@ -256,7 +292,8 @@ def test_proposals_live_with_a_postgresql_archive(tmp_path: Path, postgres_serve
     assert anna.post("/editor/entity", data={**_new_sub_processor(), "csrf_token": csrf(anna, "/editor")}
                      ).status_code == 303
     assert "MailMetrics Oy" in ben.get("/editor").text
-    assert ben.post("/editor/proposals/1/approve", data={"csrf_token": csrf(ben)}).status_code == 303
+    assert ben.post("/editor/proposals/1/approve", data={"csrf_token": csrf(ben),
+                                                         **_seen(ben, "/editor/proposals/1")}).status_code == 303
     assert "mailmetrics:" in (registry / "entities.yaml").read_text()
     from annex_gen.registry_edit.log import open_change_log
 

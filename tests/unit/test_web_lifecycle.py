@@ -150,6 +150,12 @@ def test_send_sign_notice_object_resolve_and_evidence(site):
     assert open_event_log(site.settings.archive).check().problems == []
 
 
+def test_a_send_run_exists_only_with_a_team_database(site):
+    for url in ("/send/runs/1", "/send/runs/1/progress"):
+        page = site.get(url)
+        assert page.status_code == 404 and "Traceback" not in page.text
+
+
 def test_a_file_for_a_customer_without_a_contract_is_refused(site):
     content = example_annex(CUSTOMER).to_dict()
     content["customer"] = {**content["customer"], "id": "oljy-sahk-oy"}

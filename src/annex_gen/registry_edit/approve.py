@@ -13,7 +13,7 @@ import contextlib
 import fcntl
 import os
 import subprocess
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,6 +89,19 @@ def _refused(items: Sequence[Proposal], approver: str) -> AnnexGenError | None:
     return EditConflict(why, code="editor.closed", params={"id": pid})
 
 
+def _changed_since(items: Sequence[Proposal], seen: Mapping[int, int] | None) -> EditConflict | None:
+    """A proposal edited since the revision the approver saw: approving it would approve what they did not see."""
+    if seen is None:
+        return None
+    changed = next((p for p in items if seen.get(p.id) != p.revision), None)
+    if changed is None:
+        return None
+    last = changed.events[-1]
+    return EditConflict(f"proposal #{changed.id} changed after you opened it ({last.actor}, {last.at}): open it again "
+                        "and review what it changes now", code="editor.changed_since",
+                        params={"id": changed.id, "who": last.actor, "at": last.at})
+
+
 def next_release(release: str) -> str:
     """A suggestion for the next release label: '2026.11.1' -> '2026.11.2'."""
     head, dot, last = release.rpartition(".")
@@ -135,11 +148,13 @@ def _commit(registry_dir: Path, names: Sequence[str], approver: str, message: st
     return _git(registry_dir, "rev-parse", "HEAD").stdout.strip()
 
 
-def approve(log: ChangeLog, registry_dir: Path, approver: str, ids: Sequence[int], *, release: str = "") -> Approval:
+def approve(log: ChangeLog, registry_dir: Path, approver: str, ids: Sequence[int], *, release: str = "",
+            seen: Mapping[int, int] | None = None) -> Approval:
     """Approve open proposals together: write the registry files, commit or chain them, record the approval.
 
-    Refused (FourEyesRefused) when the approver wrote any of them; InvalidInput when the list they
-    make together does not pass the checks (nothing is written then).
+    Refused (FourEyesRefused) when the approver wrote any of them; EditConflict when one changed since the
+    revision the approver saw (seen: id -> Proposal.revision); InvalidInput when the list they make
+    together does not pass the checks (nothing is written then).
     """
     if not ids:
         raise InvalidInput([Diagnostic("approval", None, None, "proposals", "choose at least one proposal",
@@ -151,7 +166,7 @@ def approve(log: ChangeLog, registry_dir: Path, approver: str, ids: Sequence[int
             raise EditConflict(f"there is no proposal #{missing[0]}", code="editor.no_proposal",
                                params={"id": missing[0]})
         items = [current[i] for i in sorted(set(ids))]
-        refused = _refused(items, approver)
+        refused = _refused(items, approver) or _changed_since(items, seen)
         if refused is not None:
             raise refused
         before = read_texts(registry_dir)
@@ -184,7 +199,8 @@ def approve(log: ChangeLog, registry_dir: Path, approver: str, ids: Sequence[int
             data["texts"] = {name: texts[name] for name in changed}
 
         def still_open(events: list[Event]) -> None:
-            again = _refused([fold(events)[p.id] for p in items], approver)
+            now = [fold(events)[p.id] for p in items]
+            again = _refused(now, approver) or _changed_since(now, seen)
             if again is not None:
                 raise EditConflict(str(again), code=again.code, params=again.params)
 

@@ -38,6 +38,11 @@ class Proposal:
     events: list[Event] = field(default_factory=list)
 
     @property
+    def revision(self) -> int:
+        """The number of its last event: what an approver saw is this revision of it."""
+        return self.events[-1].seq if self.events else 0
+
+    @property
     def authors(self) -> list[str]:
         """Everyone who wrote the change: none of them may approve it."""
         return list(dict.fromkeys([self.proposer, *self.editors]))

@@ -249,7 +249,8 @@ async def proposal_page(request: Request) -> Response:
     """A proposal: what it changes in words, whom it reaches and how each annex changes, and its history."""
     pid = _pid(request)
     context = await run_in_threadpool(_proposal_context, request, pid)
-    context["message"] = request.query_params.get("done", "")
+    done = request.query_params.get("done", "")
+    context["message"] = done if done in ("approved", "withdrawn") else ""  # what the redirects after the acts say
     return render(request, "editor_proposal.html.j2", context)
 
 
@@ -272,9 +273,15 @@ async def edit_proposal(request: Request) -> Response:
 async def _approve(request: Request, ids: list[int]) -> Response:
     data = await request.form()
     release = str(data.get("release", "")).strip()
+
+    def revision(field: str) -> int:  # the revision of the proposal the page showed (-1: none shown)
+        value = str(data.get(field, ""))
+        return int(value) if value.isdigit() and len(value) < 19 else -1
+
+    seen = {ids[0]: revision("seen")} if len(ids) == 1 and "seen" in data else {i: revision(f"seen-{i}") for i in ids}
     try:
-        done = await run_in_threadpool(approving.approve, _log(request), _registry_dir(request), _actor(request),
-                                       ids, release=release)
+        done = await run_in_threadpool(lambda: approving.approve(_log(request), _registry_dir(request),
+                                                                 _actor(request), ids, release=release, seen=seen))
     except approving.FourEyesRefused as exc:
         context = await run_in_threadpool(_proposal_context, request, ids[0])
         context.update(message="", refused=messages(request).error(exc)[0])

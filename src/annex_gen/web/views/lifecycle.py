@@ -160,8 +160,13 @@ async def send_notices(request: Request) -> Response:
 
 
 def _team(request: Request) -> Any:
+    """The team's job queue; a send run exists only with a team database."""
+    from annex_gen.errors import NotFound
     from annex_gen.web.views.changes import runner
 
+    if not request.app.state.settings.team_url:
+        text = request.path_params.get("run", "")
+        raise NotFound(f"no run {text!r}", code="web.no_run", params={"run": text})
     return runner(request)
 
 
