@@ -32,12 +32,15 @@ def test_serve_off_loopback_without_users_refuses_to_start(capsys: pytest.Captur
     assert "serving on 0.0.0.0 needs logins: pass --users FILE" in capsys.readouterr().err
 
 
-def test_no_login_is_refused_through_a_reverse_proxy(tmp_path: Path) -> None:
+@pytest.mark.parametrize("header", [("x-forwarded-for", "203.0.113.7"), ("x-real-ip", "203.0.113.7"),
+                                    ("x-forwarded-host", "annex.example.com"), ("forwarded", "for=203.0.113.7")])
+def test_no_login_is_refused_through_a_reverse_proxy(tmp_path: Path, header: tuple[str, str]) -> None:
     client = web_client(tmp_path)
-    response = client.get("/customers", headers={"x-forwarded-for": "203.0.113.7"})
+    response = client.get("/customers", headers=dict([header]))
     assert response.status_code == 403
     assert "This server has no sign-in, so it answers only on the machine it runs on" in response.text
     assert "--users" not in response.text  # the visitor is told whom to ask, not a command line
+    assert client.get("/customers").status_code == 200
 
 
 def test_serve_with_a_broken_registry_refuses_to_start(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -70,6 +73,22 @@ def test_login_then_logout(tmp_path: Path) -> None:
     assert page.status_code == 200 and "maija (sales)" in page.text
     assert client.post("/logout", data={"csrf_token": csrf(client)}).headers["location"] == "/login"
     assert client.get("/customers").status_code == 303
+
+
+def test_a_session_ends_a_working_day_after_sign_in_however_active(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    import annex_gen.web.http as http
+
+    client = web_client(tmp_path, users={"maija": "sales"})
+    login(client, "maija")
+    start = time.time()
+    for hours in (1, 4, 7.9):  # each page saves the session again, which renews the cookie's own age
+        monkeypatch.setattr(http.time, "time", lambda hours=hours: start + hours * 3600)
+        assert client.post("/language", data={"csrf_token": csrf(client), "lang": "fi"}).status_code == 303
+    monkeypatch.setattr(http.time, "time", lambda: start + http.SESSION_MAX_AGE + 1)
+    assert client.get("/customers").headers["location"].startswith("/login")
 
 
 def test_login_never_redirects_to_another_site(tmp_path: Path) -> None:

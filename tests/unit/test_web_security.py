@@ -93,6 +93,16 @@ def test_a_form_from_another_origin_is_refused(tmp_path: Path, origin: str) -> N
     assert not list((tmp_path / "customers").iterdir())
 
 
+def test_the_origin_is_compared_by_scheme_too() -> None:
+    from annex_gen.web.hosts import origin_allowed
+
+    assert origin_allowed("http://127.0.0.1:8765", "127.0.0.1:8765", "http", frozenset())
+    assert not origin_allowed("https://127.0.0.1:8765", "127.0.0.1:8765", "http", frozenset())
+    assert not origin_allowed("http://127.0.0.1:8765", "127.0.0.1:8765", "https", frozenset())
+    # an --allowed-host name is its own: behind a TLS proxy that does not pass the scheme on
+    assert origin_allowed("https://annex.example.com", "annex.example.com", "http", frozenset({"annex.example.com"}))
+
+
 @pytest.mark.parametrize("origin", [None, "http://127.0.0.1"])
 def test_a_form_from_this_server_is_accepted(tmp_path: Path, origin: str | None) -> None:
     client = web_client(tmp_path)

@@ -25,6 +25,7 @@ from annex_gen.users import User, file_warnings, load_users
 from annex_gen.web.errors import ErrorPages, http_exception
 from annex_gen.web.hosts import allowed_names
 from annex_gen.web.http import (
+    SESSION_MAX_AGE,
     ProxiedWithoutLogin,
     UsersUnavailable,
     csrf_token,
@@ -45,7 +46,6 @@ from annex_gen.web.team import TeamSync, throttle
 VIEW_MODULES = ("assets", "auth", "customers", "contract", "preview", "registry", "archive", "changes", "releases",
                 "audit", "lifecycle", "editor")
 SESSION_COOKIE = "annex_gen_session"
-SESSION_MAX_AGE = 8 * 3600  # a working day
 log = logging.getLogger("annex_gen.web")
 
 

@@ -42,10 +42,10 @@ def host_allowed(host: str | None, names: frozenset[str]) -> bool:
 
 
 def origin_allowed(origin: str, host: str | None, scheme: str, names: frozenset[str]) -> bool:
-    """Whether a form's Origin is this server: the request's own host and port, or one of names."""
+    """Whether a form's Origin is this server: the request's own scheme, host and port, or one of names."""
     parts = urlsplit(origin.strip())
     if parts.scheme not in DEFAULT_PORTS or parts.path not in ("", "/"):
         return False  # includes "null": a sandboxed frame, a file, or a redirect from elsewhere
     sent = split_host(parts.netloc, parts.scheme)
     own = split_host(host, scheme) if host else None
-    return sent is not None and (sent == own or sent[0] in names)
+    return sent is not None and ((sent == own and parts.scheme == scheme) or sent[0] in names)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
@@ -26,6 +27,10 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CSRF_FIELD = "csrf_token"
 MAX_FORM_FIELDS = 200
+SESSION_MAX_AGE = 8 * 3600  # a working day from sign-in, however active the session
+# Headers a reverse proxy adds: without logins, a request carrying one came through a proxy
+PROXY_HEADERS = ("x-forwarded-for", "forwarded", "x-real-ip", "x-forwarded-host", "x-forwarded-proto",
+                 "x-forwarded-server", "via")
 
 
 class Forbidden(Exception):
@@ -53,7 +58,7 @@ def current_user(request: Request) -> User | None:
     state = request.app.state
     if not state.settings.login_required:
         # Loopback without logins is for the person at this machine; a proxy would open it to everyone.
-        if "x-forwarded-for" in request.headers or "forwarded" in request.headers:
+        if any(name in request.headers for name in PROXY_HEADERS):
             raise ProxiedWithoutLogin()
         request.state.user_name = LOCAL_USER.name
         return LOCAL_USER
@@ -61,6 +66,9 @@ def current_user(request: Request) -> User | None:
     user = state.users().get(name) if isinstance(name, str) else None
     if user is None or request.session.get("sessions") != user.sessions:
         return None  # signed out, removed, or the user's sessions were ended since this one began
+    since = request.session.get("since")
+    if not isinstance(since, int) or time.time() - since >= SESSION_MAX_AGE:
+        return None  # signed in a working day ago: the cookie's own age restarts whenever the session is saved
     request.state.user_name = user.name  # for the request log
     return user
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from dataclasses import replace
 
 from starlette.concurrency import run_in_threadpool
@@ -84,7 +85,8 @@ async def login(request: Request) -> Response:
     await record(request, "signed in", f"from {address}", actor=user.name)
     lang = request.session.get("lang")
     request.session.clear()  # a new session on sign-in: no fixation
-    request.session.update({"user": user.name, "sessions": user.sessions, **await session_started(request, user.name),
+    request.session.update({"user": user.name, "sessions": user.sessions, "since": int(time.time()),
+                            **await session_started(request, user.name),
                             **({"lang": lang} if lang else {})})
     return see_other(target)
 
