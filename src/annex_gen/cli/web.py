@@ -29,6 +29,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from annex_gen import pgconnections
     from annex_gen.web import Settings, create_app
+    from annex_gen.web.connections import bounded_protocol, connection_limit
 
     pgconnections.keep_idle()  # a server: each page reuses the database connections of the pages before
     customers, team_url = _team_contracts(args)
@@ -62,7 +63,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     application.state.renders.start()  # warm render processes before the first download
     try:
         uvicorn.run(application, host=args.host, port=args.port, access_log=False, log_level="info",
-                    proxy_headers=True, forwarded_allow_ips=args.forwarded_allow_ips, server_header=False)
+                    proxy_headers=True, forwarded_allow_ips=args.forwarded_allow_ips, server_header=False,
+                    http=bounded_protocol(connection_limit()))
     finally:
         application.state.renders.shutdown()
         pgconnections.keep_idle(False)
