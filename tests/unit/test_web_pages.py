@@ -190,6 +190,17 @@ def test_registry_page(client: TestClient) -> None:
     assert "outside the EU/EEA" not in rows["Twilio Ireland Ltd."]
 
 
+@pytest.mark.parametrize("site", ["cross-site", "same-site"])
+def test_a_download_asked_for_by_another_site_generates_and_records_nothing(client: TestClient, tmp_path: Path,
+                                                                           site: str) -> None:
+    refused = client.get("/customers/esimerkki-oy/download/docx", headers={"sec-fetch-site": site})
+    assert refused.status_code == 403 and "The link came from another site" in refused.text
+    assert not list(tmp_path.glob("output/**/*.docx"))
+    for own in ("same-origin", "none", None):  # a link on this server's pages, a typed address, not a browser
+        got = client.get("/customers/esimerkki-oy/download/docx", headers={"sec-fetch-site": own} if own else {})
+        assert got.status_code == 200 and got.content.startswith(b"PK")
+
+
 def test_the_contract_form_needs_the_csrf_token(client: TestClient, tmp_path: Path) -> None:
     data = new_contract(client)
     del data["csrf_token"]

@@ -21,7 +21,15 @@ from annex_gen.errors import (
     RenderError,
     UsageError,
 )
-from annex_gen.web.http import CsrfFailed, Forbidden, ProxiedWithoutLogin, SignOutFailed, UsersUnavailable, render
+from annex_gen.web.http import (
+    CrossSiteRequest,
+    CsrfFailed,
+    Forbidden,
+    ProxiedWithoutLogin,
+    SignOutFailed,
+    UsersUnavailable,
+    render,
+)
 from annex_gen.web.middleware import BodyTooLarge, ForeignOrigin, MisdirectedHost, printable
 
 log = logging.getLogger("annex_gen.web")
@@ -46,6 +54,7 @@ STATUS: tuple[tuple[type[BaseException], int, str], ...] = (
     (SignOutFailed, 500, "error.signout"),
     (Forbidden, 403, "error.forbidden"),
     (CsrfFailed, 403, "error.csrf"),
+    (CrossSiteRequest, 403, "error.cross_site"),
     (ProxiedWithoutLogin, 403, "error.proxy"),
     (BodyTooLarge, 413, "error.too_large"),
     (NotFound, 404, "error.not_found"),
@@ -61,7 +70,7 @@ STATUS: tuple[tuple[type[BaseException], int, str], ...] = (
 HTTP_TITLES = {404: "error.not_found", 405: "error.method", 413: "error.too_large"}
 DETAILS = {"error.misdirected": "error.misdirected_help", "error.origin": "error.origin_help",
            "error.unavailable": "error.unavailable_help", "error.signout": "error.signout_help",
-           "error.archive_down": "error.archive_down_help"}
+           "error.archive_down": "error.archive_down_help", "error.cross_site": "error.cross_site_help"}
 
 
 def error_page(exc: BaseException) -> ErrorPage:

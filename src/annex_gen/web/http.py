@@ -49,6 +49,10 @@ class SignOutFailed(Exception):
     """The user's sessions could not be ended (the users file could not be written)."""
 
 
+class CrossSiteRequest(Exception):
+    """A link on another site asked for a page that writes (an annex generated, an export recorded)."""
+
+
 class CsrfFailed(Exception):
     """A form arrived without the session's CSRF token (forged, or the session expired)."""
 
@@ -117,8 +121,11 @@ async def _check_csrf(request: Request) -> FormData:
 
 
 def page(path: str, endpoint: Endpoint, *, permission: str | None, methods: tuple[str, ...] = ("GET",),
-         name: str | None = None) -> Route:
-    """A route whose endpoint runs only for a user with permission, and for a form only with its CSRF token."""
+         name: str | None = None, writes: bool = False) -> Route:
+    """A route whose endpoint runs only for a user with permission, and for a form only with its CSRF token.
+
+    A GET that writes (generates a file, records an export) is refused when a browser says another site's
+    link or script asked for it (Sec-Fetch-Site): the session cookie goes with such a request."""
 
     async def guarded(request: Request) -> Response:
         user = current_user(request)
@@ -128,6 +135,8 @@ def page(path: str, endpoint: Endpoint, *, permission: str | None, methods: tupl
         if not allowed(user, permission):
             raise Forbidden()
         if request.method not in UNSAFE_METHODS:
+            if writes and request.headers.get("sec-fetch-site") in ("cross-site", "same-site"):
+                raise CrossSiteRequest()
             return await endpoint(request)
         try:
             await _check_csrf(request)  # the parsed form stays cached on the request for the endpoint

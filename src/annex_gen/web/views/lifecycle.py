@@ -283,7 +283,7 @@ def routes() -> list[Route]:
         page("/customers/{customer}/send", send_form, permission="contracts.view"),
         page("/customers/{customer}/send", send, permission="contracts.view", methods=("POST",)),
         page("/customers/{customer}/retry", retry, permission="contracts.view", methods=("POST",)),
-        page("/customers/{customer}/evidence.zip", evidence, permission="legal"),
+        page("/customers/{customer}/evidence.zip", evidence, permission="legal", writes=True),
         page("/changes/notices/{date}/send", send_notices, permission="legal", methods=("POST",)),
         page("/send/runs/{run}", send_run_page, permission="contracts.view"),
         page("/send/runs/{run}/progress", send_run_progress, permission="contracts.view"),

@@ -91,5 +91,5 @@ def routes() -> list[Route]:
         page("/customers/{customer_id}", preview, permission="contracts.view"),
         page("/customers/{customer_id}/annex/annex.html", annex_html, permission="contracts.view"),
         page("/customers/{customer_id}/annex/{name:path}", annex_asset, permission="contracts.view"),
-        page("/customers/{customer_id}/download/{fmt}", download, permission="contracts.view"),
+        page("/customers/{customer_id}/download/{fmt}", download, permission="contracts.view", writes=True),
     ]
