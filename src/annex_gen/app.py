@@ -547,7 +547,8 @@ def publish(registry_dir: Path, out_dir: Path, history: str | None = None,
     from annex_gen.publish.site import build_site
 
     current = load_registry(registry_dir)
-    approved = {r.digest: r.effective for r in release_list(archive)} if archive is not None else {}
+    releases = release_list(archive) if archive is not None else []
+    approved = {r.digest: r.effective for r in releases}
     if not approved:
         from annex_gen.archive.index import shown_url
 
@@ -555,9 +556,10 @@ def publish(registry_dir: Path, out_dir: Path, history: str | None = None,
         raise UsageError(f"no approved release in the archive{where}: the public list shows "
                          "releases legal approved (`annex-gen release approve`); give the archive with --archive",
                          code="publish.no_release")
-    past = approved_only(read_history(registry_dir, history), approved)
+    labels = {r.digest: r.label for r in releases}  # the label legal approved each content as
+    past = approved_only(read_history(registry_dir, history), approved, labels)
     warnings = list(past.skipped)
-    registry = current
+    registry = dataclass_replace(current, release=labels[current.digest]) if current.digest in labels else current
     if current.digest not in approved:
         if not past.versions:
             raise UsageError("no approved release is committed in the registry's history read: commit the "

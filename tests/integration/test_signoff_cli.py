@@ -242,6 +242,7 @@ def test_confirm_everything_then_approve_then_final_annexes(work, backend):
 
 
 def test_publish_shows_approved_releases_only_with_the_effective_date_legal_set(tmp_path):
+    import dataclasses
     import datetime as dt
 
     import publish_support as ps
@@ -273,16 +274,21 @@ def test_publish_shows_approved_releases_only_with_the_effective_date_legal_set(
             shown = subprocess.run(["git", "show", f"{first.commit}:./{name}"], cwd=registry_dir,
                                    capture_output=True, check=True)
             (files / name).write_bytes(shown.stdout)
-        record_approval(opened, files, first.registry, by=LAWYER, on=dt.date(2026, 12, 1),
+        # approved under a label of its own: the label is not part of the content, and the commit's is older
+        approved = dataclasses.replace(first.registry, release="2026.11.2")
+        record_approval(opened, files, approved, by=LAWYER, on=dt.date(2026, 12, 1),
                         effective=dt.date(2026, 12, 20))
     out = tmp_path / "site"
     result = run(tmp_path, "publish", "--registry", str(registry_dir), "--out", str(out), archive=str(archive))
     assert result.returncode == 0, result.stderr
-    assert f"is not an approved release; the site shows release {first.registry.version}" in result.stderr
+    assert approved.version.startswith("2026.11.2+") and approved.version != first.registry.version
+    assert f"is not an approved release; the site shows release {approved.version}" in result.stderr
     data = json.loads((out / "subprocessors.json").read_text(encoding="utf-8"))
-    assert (data["registry_version"], data["effective"]) == (first.registry.version, "2026-12-20")
+    assert (data["registry_version"], data["effective"]) == (approved.version, "2026-12-20")
     changes = (out / "changes-en.html").read_text(encoding="utf-8")
-    assert first.registry.version in changes and second.registry.version not in changes
+    assert approved.version in changes and first.registry.version not in changes
+    assert second.registry.version not in changes
+    assert approved.version in (out / "changes.atom").read_text(encoding="utf-8")
     assert "ja laskujen" not in (out / "index.html").read_text(encoding="utf-8")
     # without an approved release nothing is published
     nothing = run(tmp_path, "publish", "--registry", str(registry_dir), "--out", str(tmp_path / "none"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
@@ -129,9 +130,13 @@ def read_history(registry_dir: Path, rev_range: str | None = None) -> History:
     return History(tuple(versions), tuple(skipped))
 
 
-def approved_only(history: History, approved: dict[str, dt.date | None]) -> History:
+def approved_only(history: History, approved: dict[str, dt.date | None],
+                  labels: dict[str, str] | None = None) -> History:
     """The versions legal approved (approved: registry digest -> effective date), each with the effective date
-    legal set and its changes from the approved version before it; the others are left out."""
+    legal set and its changes from the approved version before it; the others are left out.
+
+    labels (digest -> the release label legal approved it as) name each version as approved: the label is
+    not part of the content, and a commit may carry the label before approval."""
     versions: list[Version] = []
     previous: Registry | None = None
     for v in history.versions:
@@ -141,6 +146,8 @@ def approved_only(history: History, approved: dict[str, dt.date | None]) -> Hist
             changes, first = v.changes, v.first
         else:
             changes, first = tuple(diff_registries(previous, v.registry)), False
-        versions.append(Version(v.registry, v.commit, v.published, changes, first, approved[v.registry.digest]))
+        label = (labels or {}).get(v.registry.digest)
+        registry = dataclasses.replace(v.registry, release=label) if label else v.registry
+        versions.append(Version(registry, v.commit, v.published, changes, first, approved[v.registry.digest]))
         previous = v.registry
     return History(tuple(versions), history.skipped)
