@@ -466,7 +466,8 @@ def impact(registry_dir: Path, old: str, new: str | None, paths: Iterable[Path],
     """The diff from registry `old` to `new` (directories or git revisions) and whom it reaches.
 
     Both are resolved with the new registry's status (final where the archive holds legal's approval of
-    it), so the new annexes a notice carries are final once approved and the diff shows content only."""
+    it), so the new annexes a notice carries are final once approved and the diff shows content only; the
+    report's old registry keeps its own status, which names the annex in force a new one replaces."""
     import dataclasses
 
     from annex_gen.changes.impact import impact as impact_of
@@ -476,14 +477,16 @@ def impact(registry_dir: Path, old: str, new: str | None, paths: Iterable[Path],
     old_registry, old_label = load_registry_at(old, registry_dir)
     new_registry, new_label = load_registry_at(new or str(registry_dir), registry_dir)
     new_registry = with_status(new_registry, archive)
+    in_force = with_status(old_registry, archive)
     if old_registry.status != new_registry.status:
         old_registry = dataclasses.replace(old_registry, status=new_registry.status)
     sources, failures = (sources, []) if sources is not None else gather(paths)  # sources: a team's database
     # the annexes in force were dated under the old list; a notice dates the new annex itself
     loaded = load_all(new_registry, sources, failures, check_date=False)
-    return impact_of(old_registry, new_registry, loaded.contracts,
-                     [(f.label, f.message, f.diagnostics) for f in loaded.failures], old_label=old_label,
-                     new_label=new_label)
+    report = impact_of(old_registry, new_registry, loaded.contracts,
+                       [(f.label, f.message, f.diagnostics) for f in loaded.failures], old_label=old_label,
+                       new_label=new_label)
+    return dataclasses.replace(report, old=in_force)
 
 
 def notices(report: ImpactReport, out_dir: Path, *, notice_date: dt.date,

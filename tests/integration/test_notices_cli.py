@@ -186,8 +186,13 @@ def test_a_notice_enclosing_a_draft_annex_says_draft_on_every_page(new_registry,
         with pdfplumber.open(path) as pdf:
             return [" ".join((page.extract_text() or "").split()) for page in pdf.pages]
 
+    approve_release(ROOT / "registry", tmp_path / "archive")  # the list before the change: the annexes in force
     drafts = write(tmp_path / "drafts")  # legal has not approved the change
     assert sorted(drafts) == ["en", "fi"]
+    # the draft new annex replaces the final annex in force, not a draft of the old list nobody was given
+    in_force = example_annex("kauppahuone-aalto").document_id
+    annex_en = " ".join(pdf_text(tmp_path / "drafts" / drafts["en"]["annex_pdf"]).split())
+    assert f"this annex replaces the previous annex, document ID {in_force}." in annex_en
     for language, row in drafts.items():
         banner, statement, annex_banner, common = words[language]
         notice_pages = pages(tmp_path / "drafts" / row["notice_pdf"])

@@ -302,12 +302,16 @@ def _write_notice(job: tuple[Notice, str], out_dir: Path, registry: Registry) ->
     return ("ok", files)
 
 
-def dated_from(impact: CustomerImpact, registry: Registry, effective: dt.date) -> CustomerImpact:
-    """The impact with its new annex dated the day the change takes effect, replacing the annex in force."""
+def dated_from(impact: CustomerImpact, registry: Registry, effective: dt.date,
+               old: Registry | None = None) -> CustomerImpact:
+    """The impact with its new annex dated the day the change takes effect, replacing the annex in force
+    (the old annex as the old registry, with its own status, makes it)."""
     assert impact.contract is not None
     # the old annex is resolved from the old registry and the same contract: the same inputs always
     # name the same replaced document ID, so the new annex stays deterministic
     replaces = impact.old_annex.document_id if impact.old_annex else impact.contract.replaces
+    if impact.old_annex is not None and old is not None and old.status != impact.old_annex.status:
+        replaces = resolve(old, impact.contract).document_id  # a draft change replaces the final annex in force
     if replaces is None:
         contract = dataclasses.replace(impact.contract, date=effective)
         return dataclasses.replace(impact, contract=contract, new_annex=resolve(registry, contract))
@@ -377,7 +381,7 @@ def plan_notices(report: ImpactReport, *, notice_date: dt.date, effective_date: 
         if impact.annex:
             own = contract_dates(impact.contract, dates, effective_date)
             if batch_dir is None:
-                enclosed = dated_from(impact, report.new, own.effective_date)
+                enclosed = dated_from(impact, report.new, own.effective_date, report.old)
             else:
                 enclosed = as_generated(impact, report.new, (records or {}).get(impact.customer_id), batch_dir)
             notices.append(build_notice(report, enclosed, own))
