@@ -134,12 +134,29 @@ def test_confirm_writes_the_yaml_round_trip_and_keeps_both_sides_of_a_conflict(w
     assert len(app.audit_entries(work / "archive")) == 2
 
 
+@pytest.mark.parametrize("key", ["corrections[0]", "entities.cyclr.address"])
+def test_a_confirmation_adds_its_lines_and_changes_no_other(work, key):
+    import difflib
+
+    before = {p.name: p.read_text(encoding="utf-8") for p in (work / "registry").iterdir()}
+    result = run(work, "facts", "confirm", key, "--by", LAWYER, "--source", "x", "--on", "2026-12-07")
+    assert result.returncode == 0, result.stderr
+    after = {p.name: p.read_text(encoding="utf-8") for p in (work / "registry").iterdir()}
+    changed = [name for name in before if before[name] != after[name]]
+    assert len(changed) == 1
+    lines = [line for line in difflib.unified_diff(before[changed[0]].splitlines(), after[changed[0]].splitlines(),
+                                                   lineterm="", n=0) if line[:1] in "+-" and line[:3] not in "+++---"]
+    assert [line[0] + line[1:].strip() for line in lines] == ["+confirmed:", f"+by: {LAWYER}", "+on: 2026-12-07",
+                                                            "+source: x"]
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (("entities.alicloud-global.legal_name",),
      "has no value yet: choose one with --value (candidates: Alibaba Cloud (Singapore) Private Limited; "
      "Alibaba (Netherlands) B.V.)"),
     (("entities.nobody.address",), "no fact 'entities.nobody.address' in the registry"),
     (("entities.cyclr.adress",), "did you mean 'entities.cyclr.address'?"),
+    (("entities.peakford.address",), "entities.peakford.address has no value yet: give it with --value TEXT"),
     (("corrections[0]", "--value", "x"), "only an entity's detail takes --value"),
     (("not a key",), "is not a fact's key"),
     (("entities.cyclr.country", "--value", "QQ"), "unknown country code 'QQ'"),

@@ -102,6 +102,9 @@ def confirm(registry_dir: Path, registry: Registry, key: str, *, by: str, on: dt
     fact = next((f for f in registry.facts if f.key == key), None)
     is_entity_fact = (len(path) == 3 and path[0] == "entities" and path[1] in registry.entities
                       and path[2] in ENTITY_FACT_KEYS)
+    if fact is None and is_entity_fact and not value:  # a detail no source states yet: legal gives it
+        raise UsageError(f"{key} has no value yet: give it with --value TEXT, with the source you checked it "
+                         "against (--source)", code="signoff.missing_value", params={"key": key})
     if fact is None and not (is_entity_fact and value):
         import difflib
 
