@@ -233,6 +233,12 @@ def test_countries_from_cldr_and_the_company_identifier_kind(engine_rendered, na
             assert flat(phrase) not in text
 
 
+def test_a_place_name_is_never_broken_inside_a_word(engine_rendered):
+    words = [line for page in engine_rendered["uae-fi"].pages for line in page.split()]
+    assert "arabiemiirikunnat" in words  # Dubai, Yhdistyneet arabiemiirikunnat: in the summary's narrow column
+    assert "arabiemiirikunna" not in words and "arabiemiirikunnat" in engine_rendered["uae-fi"].cells
+
+
 def test_a_shared_section_is_headed_by_the_customers_products(engine_rendered):
     fi, en = engine_rendered["uae-fi"], engine_rendered["uae-en"]
     for text in (fi.pdf, fi.word):
