@@ -189,12 +189,12 @@ def test_a_notices_folder_sends_each_notice_with_its_annex(tmp_path, smtp_server
     assert proc.returncode == 0, proc.stderr
     (received,) = smtp_server.received
     message = received.message
-    assert message["Subject"].startswith("Ilmoitus alikäsittelijöiden muutoksesta (NTC-")
+    assert message["Subject"].startswith("Ilmoitus alikäsittelijöiden muutoksista (NTC-")
     names = [p.get_filename() for p in message.iter_attachments()]
     assert names[0].startswith("NTC-") and names[1].startswith("ANX-") and len(names) == 2
     text = message.get_body(("plain",)).get_content()
     effective = TODAY + dt.timedelta(days=30)
-    assert f"Muutos tulee voimaan {effective.day}.{effective.month}.{effective.year}" in text
+    assert f"Muutokset tulevat voimaan {effective.day}.{effective.month}.{effective.year}" in text
     (queued,) = [e for e in open_event_log(tmp_path / "archive").events() if e.kind == "message queued"]
     assert queued.data["purpose"] == "notice" and queued.data["notice_date"] == TODAY.isoformat()
     assert queued.data["objection_deadline"] == (TODAY + dt.timedelta(days=15)).isoformat()  # the notice terms
@@ -247,7 +247,7 @@ def test_one_customers_notice_is_sent_alone_from_a_notices_folder(tmp_path, smtp
     assert one.returncode == 0, one.stderr
     (received,) = smtp_server.received
     assert received.message["To"] == "it@esimerkki.fi"
-    assert received.message["Subject"].startswith("Ilmoitus alikäsittelijöiden muutoksesta (NTC-")
+    assert received.message["Subject"].startswith("Ilmoitus alikäsittelijöiden muutoksista (NTC-")
     queued = [e for e in open_event_log(tmp_path / "archive").events() if e.kind == "message queued"]
     assert [e.customer_id for e in queued] == ["esimerkki-oy"]
     again = send(tmp_path, str(notices), "--customer", "esimerkki-oy", "--smtp", smtp_server.url)  # a notice goes once

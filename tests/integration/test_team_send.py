@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import time
 from pathlib import Path
 
 from batch_support import cli
@@ -29,12 +30,26 @@ def contracts(folder: Path, n: int, *, refused: int | None = None) -> Path:
 
 
 class SlowMailbox(Mailbox):
-    """A mailbox that takes its time over each recipient, so a worker is killed before the message is sent."""
+    """A mailbox that takes its time over each recipient, so a worker is killed before the message is sent;
+    `waiting` holds when each recipient now being taken its time over arrived."""
 
     delay = 0.6
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.waiting: dict[int, float] = {}
+
+    def all_waiting_since(self, count: int, seconds: float) -> bool:
+        """Whether count recipients are being waited over, each for at most seconds (so for a while yet)."""
+        now = time.monotonic()
+        return len(self.waiting) == count and all(now - t < seconds for t in list(self.waiting.values()))
+
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802 - aiosmtpd's name
-        await asyncio.sleep(self.delay)
+        self.waiting[id(session)] = time.monotonic()
+        try:
+            await asyncio.sleep(self.delay)
+        finally:
+            self.waiting.pop(id(session), None)
         return await super().handle_RCPT(server, session, envelope, address, rcpt_options)
 
 
@@ -66,7 +81,8 @@ def test_send_queued_equals_a_local_send_and_survives_a_killed_worker(tmp_path: 
                                                                       monkeypatch) -> None:
     url = migrated(postgres_server)
     folder = contracts(tmp_path / "contracts", 8)
-    server = serve(SlowMailbox())
+    mailbox = SlowMailbox()
+    server = serve(mailbox)
     try:
         queued = cli("send", "--archive", url, "--out", tmp_path / "out", "--docx", "--detach", folder, env=FROM)
         assert queued.returncode == 0, queued.stderr
@@ -82,8 +98,9 @@ def test_send_queued_equals_a_local_send_and_survives_a_killed_worker(tmp_path: 
         second = Worker(url, tmp_path / "w2.log", "w2")
         try:
             doing = "SELECT count(*) FROM annex_queue.procrastinate_jobs WHERE status = 'doing'"
-            wait_for(lambda: len(server.received) >= 1 and query(url, doing)[0][0] == 2, 120,
-                     "both workers sending")
+            # both workers in the slow RCPT of a message, for a while yet: the kill lands before its DATA
+            wait_for(lambda: len(server.received) >= 1 and query(url, doing)[0][0] == 2
+                     and mailbox.all_waiting_since(2, 0.2), 120, "both workers sending")
             held = query(url, "SELECT (args ->> 'position')::int FROM annex_queue.procrastinate_jobs "
                               "WHERE status = 'doing'")
             first.kill()
@@ -279,6 +296,6 @@ def test_a_notice_is_queued_once_even_before_a_worker_sends_it(tmp_path: Path, p
     assert again.returncode == 2 and "the notice was sent before (esimerkki-oy)" in again.stderr
     assert cli("worker", "--archive", url, "--once", env={"ANNEX_GEN_SMTP": smtp_server.url}).returncode == 0
     (received,) = smtp_server.received
-    assert received.message["Subject"].startswith("Ilmoitus alikäsittelijöiden muutoksesta (NTC-")
+    assert received.message["Subject"].startswith("Ilmoitus alikäsittelijöiden muutoksista (NTC-")
     after = cli("send", notices, "--archive", url, "--registry", new, "--detach", env=FROM)
     assert after.returncode == 2 and "the notice was sent before (esimerkki-oy)" in after.stderr

@@ -69,7 +69,8 @@ def test_the_same_inputs_give_the_same_body_and_the_message_reads_back():
     one, two = make("<a@liana.example>", 9), make("<b@liana.example>", 10)
     assert one != two and body_of(one) == body_of(two)
     message = email.message_from_bytes(one, policy=email.policy.default)
-    assert message["Subject"] == "Ilmoitus alikäsittelijöiden muutoksesta (NTC-1)"
+    assert message["Subject"] == "Ilmoitus alikäsittelijöiden muutoksista (NTC-1)"
     text = message.get_body(("plain",)).get_content()
-    assert "tulee voimaan 15.1.2027" in text and "viimeistään 16.12.2026" in text
+    assert "Muutokset tulevat voimaan 15.1.2027" in text
+    assert "kirjallisesti ja perustellen viimeistään 16.12.2026" in text
     assert [p.get_content() for p in message.iter_attachments()] == [f.data for f in files]
