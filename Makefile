@@ -44,7 +44,8 @@ docs: setup
 # the documentation's screenshots (docs/img/), written by the browser tests that take them
 screenshots: setup
 	ANNEX_GEN_DOCS_SCREENSHOTS=1 $(BIN)/python -m pytest -q tests/integration/test_web_browser.py \
-		tests/integration/test_web_legal_browser.py tests/integration/test_publish_screenshots.py
+		tests/integration/test_web_legal_browser.py tests/integration/test_publish_screenshots.py \
+		tests/integration/test_registry_editor_browser.py tests/integration/test_lifecycle_browser.py
 
 # every page in both languages at 390 and 1280 px, from the screens test, into docs/img/gallery/
 gallery: setup
