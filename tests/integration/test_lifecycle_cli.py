@@ -184,7 +184,7 @@ def test_a_contract_with_its_own_terms_and_an_exclusion(tmp_path, smtp_server): 
     (message,) = smtp_server.received
     text = message.message.get_body(("plain",)).get_content()
     effective = TODAY + dt.timedelta(days=45)
-    assert f"takes effect on {effective.day} {effective.strftime('%B')} {effective.year}" in text
+    assert f"The changes take effect on {effective.day} {effective.strftime('%B')} {effective.year}" in text
     line = json.loads(ok(tmp_path, "timeline", "kauppahuone-aalto", "--json", registry=new))
     assert line["terms"] == {"notice_period_days": 45, "objection_days": 20, "exclusions": []}
     deadline = TODAY + dt.timedelta(days=20)

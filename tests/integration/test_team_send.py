@@ -33,7 +33,7 @@ class SlowMailbox(Mailbox):
     """A mailbox that takes its time over each recipient, so a worker is killed before the message is sent;
     `waiting` holds when each recipient now being taken its time over arrived."""
 
-    delay = 0.6
+    delay = 1.5  # most of a message's time: both workers are in it together, each for long enough
 
     def __init__(self) -> None:
         super().__init__()
@@ -98,9 +98,10 @@ def test_send_queued_equals_a_local_send_and_survives_a_killed_worker(tmp_path: 
         second = Worker(url, tmp_path / "w2.log", "w2")
         try:
             doing = "SELECT count(*) FROM annex_queue.procrastinate_jobs WHERE status = 'doing'"
-            # both workers in the slow RCPT of a message, for a while yet: the kill lands before its DATA
+            # both workers in the slow RCPT of a message, each with at least 0.6 s of it left: the kill lands
+            # before its DATA (with RCPT most of a message's time, that moment comes whatever their phase)
             wait_for(lambda: len(server.received) >= 1 and query(url, doing)[0][0] == 2
-                     and mailbox.all_waiting_since(2, 0.2), 120, "both workers sending")
+                     and mailbox.all_waiting_since(2, 0.9), 120, "both workers sending")
             held = query(url, "SELECT (args ->> 'position')::int FROM annex_queue.procrastinate_jobs "
                               "WHERE status = 'doing'")
             first.kill()

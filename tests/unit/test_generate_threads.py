@@ -48,11 +48,15 @@ def test_ctrl_c_while_waiting_lets_the_other_thread_finish_its_annex_then_stops(
     finished: list[int] = []
     taken: list[int] = []
 
+    other_took = threading.Event()
+
     def render(contract: int) -> None:
         taken.append(contract)
         if threading.current_thread() is threading.main_thread():
-            time.sleep(0.1)  # the other thread has its annex by now
+            other_took.wait(10)  # until the other thread has its annex (however busy the machine)
+            time.sleep(0.1)
             return
+        other_took.set()
         os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C: the main thread is interrupted, this one is not
         time.sleep(0.4)
         finished.append(contract)
