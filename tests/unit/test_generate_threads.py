@@ -61,7 +61,12 @@ def test_ctrl_c_while_waiting_lets_the_other_thread_finish_its_annex_then_stops(
         time.sleep(0.4)
         finished.append(contract)
 
-    with pytest.raises(KeyboardInterrupt):
-        _run(monkeypatch, [0, 1, 2, 3, 4, 5], 2, render)
+    # Ctrl-C as in a terminal: a process started in the background of a script inherits SIGINT ignored
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            _run(monkeypatch, [0, 1, 2, 3, 4, 5], 2, render)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert finished, "the other thread's annex was finished before the command stopped"
     assert len(taken) < 6, "no annex was started after the Ctrl-C"
