@@ -287,6 +287,8 @@ class GenerateReport:
 
     generated: list[Generated] = field(default_factory=list)
     warnings: list[Diagnostic] = field(default_factory=list)
+    registry_version: str = ""
+    draft: bool = False  # the registry is not a release legal approved: every annex written is a draft
 
 
 def generate(registry_dir: Path, paths: Iterable[Path], out_dir: Path,
@@ -311,7 +313,7 @@ def generate(registry_dir: Path, paths: Iterable[Path], out_dir: Path,
     assert report.registry is not None
     registry = with_status(report.registry, archive)
     return GenerateReport(generate_all(registry, report.contracts, out_dir, formats, engine, jobs),
-                          list(report.diagnostics))
+                          list(report.diagnostics), registry.version, registry.status == "draft")
 
 
 def batch(registry_dir: Path, paths: Iterable[Path], out_dir: Path, *, jobs: int | None = None,

@@ -214,6 +214,7 @@ def test_confirm_everything_then_approve_then_final_annexes(work, backend):
     generated = run(work, "generate", str(EXAMPLES_DIR / "kowloon-studio.yaml"), "--format", "pdf,docx,json",
                     "--out", str(out), archive=backend.location)
     assert generated.returncode == 0, generated.stderr
+    assert "written as drafts" not in generated.stderr
     [pdf] = out.glob("*/*.pdf")
     [docx] = out.glob("*/*.docx")
     [data] = out.glob("*/*.json")
@@ -231,8 +232,12 @@ def test_confirm_everything_then_approve_then_final_annexes(work, backend):
 
     # without the archive (or with another registry content) the same contract is a draft
     drafts = work / "drafts"
-    assert run(work, "generate", str(EXAMPLES_DIR / "kowloon-studio.yaml"), "--format", "json", "--out",
-               str(drafts), archive=str(work / "elsewhere")).returncode == 0
+    drafted = run(work, "generate", str(EXAMPLES_DIR / "kowloon-studio.yaml"), "--format", "json", "--out",
+                  str(drafts), archive=str(work / "elsewhere"))
+    assert drafted.returncode == 0
+    assert drafted.stderr.endswith(f"note: written as drafts (marked on every page, not for signature): registry "
+                                   f"{registry.version} is not a release legal approved (`annex-gen release "
+                                   "approve`)\n")
     [draft] = drafts.glob("*/*.json")
     assert json.loads(draft.read_text(encoding="utf-8"))["status"] == "draft"
     assert not (work / "elsewhere").exists()  # looking up the status creates no archive

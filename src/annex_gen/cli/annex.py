@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from annex_gen import app
-from annex_gen.cli.common import add_archive_argument, add_engine_argument, jobs_arg, print_diagnostics
+from annex_gen.cli.common import add_archive_argument, add_engine_argument, err, jobs_arg, print_diagnostics
 from annex_gen.counts import Counted
 from annex_gen.render import FORMATS
 
@@ -45,6 +45,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
     for generated in report.generated:
         for path in generated.files.values():
             print(path)
+    if report.draft and report.generated:
+        err(f"note: written as drafts (marked on every page, not for signature): registry {report.registry_version} "
+            "is not a release legal approved (`annex-gen release approve`)")
     return 0
 
 
