@@ -139,6 +139,12 @@ def test_propose_impact_four_eyes_approve_commit_history_audit(site) -> None:
     assert ben.post("/editor/proposals/1/withdraw", data={"csrf_token": csrf(ben)}).status_code == 409
 
 
+def _new_location(token: str) -> dict[str, str]:
+    """The form proposing a new location, Ireland."""
+    return {"action": "add", "id": "ireland", "name_fi": "Irlanti", "name_en": "Ireland", "eea": "yes",
+            "location_src_url": "https://example.com/ireland", "reason": "Dublin region", "csrf_token": token}
+
+
 def _seen(client, page: str) -> dict[str, str]:
     """The revisions of the proposals a page shows, as its approve form sends them."""
     return dict(re.findall(r'name="(seen(?:-\d+)?)" value="(\d+)"', client.get(page).text))
@@ -148,8 +154,7 @@ def test_an_approval_is_of_the_proposal_as_the_approver_saw_it(site) -> None:
     registry, _, _, client = site
     anna, ben = client("anna"), client("ben")
     token = csrf(anna, "/editor")
-    location = {"action": "add", "id": "ireland", "name_fi": "Irlanti", "name_en": "Ireland", "eea": "yes",
-                "location_src_url": "https://example.com/ireland", "reason": "Dublin region", "csrf_token": token}
+    location = _new_location(token)
     assert anna.post("/editor/location", data=location).status_code == 303
     shown = _seen(ben, "/editor/proposals/1")  # ben reviews "Ireland"
     listed = _seen(ben, "/editor")
@@ -177,8 +182,7 @@ def test_edit_withdraw_and_combine(site) -> None:
     registry, _, archive, client = site
     anna, ben = client("anna"), client("ben")
     token = csrf(anna, "/editor")
-    location = {"action": "add", "id": "ireland", "name_fi": "Irlanti", "name_en": "Ireland", "eea": "yes",
-                "location_src_url": "https://example.com/ireland", "reason": "Dublin region", "csrf_token": token}
+    location = _new_location(token)
     assert anna.post("/editor/location", data=location).status_code == 303
     # a second proposal of the same item is refused: edit the open one instead
     clash = anna.post("/editor/location", data=location)
