@@ -236,12 +236,14 @@ def many_signature_fields(count: int) -> bytes:
     return data
 
 
-def approve_release(registry_dir: Path, archive: str | Path, *, by: str = "Test Legal") -> None:
+def approve_release(registry_dir: Path, archive: str | Path, *, by: str = "Test Legal",
+                    effective: dt.date | None = None) -> None:
     """Legal's approval of a registry's content in an archive, so what is made from it is final (the library's
-    own record; `release approve` and its checks are tested in test_signoff_cli.py)."""
+    own record; `release approve` and its checks, which always set the effective date, are tested in
+    test_signoff_cli.py). Without `effective` the approval sets no date: the registry's own applies."""
     from annex_gen import app
     from annex_gen.signoff.releases import record_approval
 
     with app.open_archive(archive, create=True) as opened:
         record_approval(opened, registry_dir, app.load_registry(registry_dir), by=by,
-                        on=dt.date(2026, 12, 1), effective=dt.date(2026, 12, 1))
+                        on=dt.date(2026, 12, 1), effective=effective)

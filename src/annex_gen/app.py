@@ -130,11 +130,19 @@ def approved_release(registry: Registry, archive: str | Path | None) -> Release 
 
 
 def with_status(registry: Registry, archive: str | Path | None) -> Registry:
-    """The registry marked final when legal approved its content (annexes made from it are final), else draft."""
+    """The registry marked final when legal approved its content (annexes made from it are final), else draft.
+
+    An approved registry takes effect on the date legal set in the approval, whatever its own
+    `effective` says: `batch` dates the replacement annexes and `notices` the change from it."""
     import dataclasses
 
-    status = "final" if approved_release(registry, archive) is not None else "draft"
-    return registry if registry.status == status else dataclasses.replace(registry, status=status)
+    release = approved_release(registry, archive)
+    if release is None:
+        return registry if registry.status == "draft" else dataclasses.replace(registry, status="draft")
+    effective = release.effective or registry.effective
+    if (registry.status, registry.effective) == ("final", effective):
+        return registry
+    return dataclasses.replace(registry, status="final", effective=effective)
 
 
 def facts(registry_dir: Path) -> Registry:

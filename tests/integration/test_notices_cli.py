@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 import shutil
 import subprocess
@@ -213,6 +214,44 @@ def test_a_notice_enclosing_a_draft_annex_says_draft_on_every_page(new_registry,
         notice = docx.Document(str(tmp_path / "finals" / row["notice_docx"]))
         assert len(notice.sections[0].header.paragraphs) == 1  # the company and the title alone
         assert statement not in docx_text(tmp_path / "finals" / row["notice_docx"])
+
+
+def test_the_effective_date_legal_approved_dates_the_batch_and_the_notices(new_registry, tmp_path):
+    """The registry file sets no date: the approval's date is when the change takes effect, for both."""
+    archive = tmp_path / "archive"
+    contracts = tmp_path / "contracts"
+    contracts.mkdir()
+    shutil.copy(EXAMPLES_DIR / "kauppahuone-aalto.yaml", contracts)
+    out = tmp_path / "batch"
+
+    def annex_data() -> dict:
+        (pdf_path,) = (out / "kauppahuone-aalto").glob("*.pdf")
+        with pikepdf.open(pdf_path) as pdf:
+            return json.loads(pdf.attachments["annex.json"].get_file().read_bytes())
+
+    approve_release(ROOT / "registry", archive)
+    assert cli("batch", contracts, "--out", out, "--archive", archive).returncode == 0
+    in_force = annex_data()
+    assert (in_force["status"], in_force["contract"]["date"]) == ("final", "2026-12-04")
+    from annex_gen.inputs.registry import load_registry
+
+    assert load_registry(new_registry).effective is None
+    approve_release(new_registry, archive, effective=dt.date(2027, 2, 15))
+
+    batch = cli("batch", contracts, "--out", out, "--registry", new_registry, "--archive", archive)
+    assert batch.returncode == 0, batch.stderr
+    new = annex_data()
+    assert new["status"] == "final"
+    assert new["contract"] == {"reference": in_force["contract"]["reference"], "date": "2027-02-15",
+                               "replaces": in_force["document_id"], "issued_by_notice": True}
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["customers"]["kauppahuone-aalto"]["status"] == "final"
+    notices = cli("notices", "--from", "registry", "--to", new_registry, "--notice-date", "2026-12-07",
+                  "--archive", archive, "--out", tmp_path / "notices", contracts)
+    assert notices.returncode == 0, notices.stderr
+    with (tmp_path / "notices" / "notices.csv").open(encoding="utf-8-sig", newline="") as fh:
+        (row,) = csv.DictReader(fh)
+    assert (row["effective_date"], row["annex_document_id"]) == ("2027-02-15", new["document_id"])
 
 
 def test_an_effective_date_inside_the_notice_period_is_an_error(new_registry, tmp_path):

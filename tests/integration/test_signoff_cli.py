@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pdfplumber
+import pikepdf
 import pytest
 from docx import Document
 from ruamel.yaml import YAML
@@ -336,3 +337,7 @@ def test_a_batch_regenerates_drafts_as_finals_once_the_release_is_approved(work)
     [final] = [p for p in (out / "nordic-webshop").glob("*.pdf") if p != draft]
     with pdfplumber.open(final) as doc:
         assert "DRAFT" not in doc.pages[0].extract_text()
+    # the release took effect after the contract's date, but a draft was never in force: nothing is replaced
+    with pikepdf.open(final) as pdf:
+        data = json.loads(pdf.attachments["annex.json"].get_file().read_bytes())
+    assert (data["contract"]["date"], data["contract"]["replaces"]) == ("2026-11-30", None)

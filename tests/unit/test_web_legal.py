@@ -4,6 +4,7 @@ verify, registry changes with the batch and notices, and the audit log."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import re
 import zipfile
@@ -270,7 +271,9 @@ def test_the_baseline_moves_when_the_notices_are_written_not_with_the_batch(site
     assert drafts.status_code == 303
     page = site.get("/changes")  # notices of content not yet approved are drafts: the baseline stays
     assert "1 affected" in page.text and "Added: Hetzner Online GmbH" in page.text
-    approve_release(site.settings.registry_dir, site.settings.archive)
+    approve_release(site.settings.registry_dir, site.settings.archive, effective=dt.date(2026, 12, 31))
+    # the form proposes the day legal approved the change to take effect
+    assert re.search(r'<input type="date" id="effective_date" [^>]*value="2026-12-31">', site.get("/changes").text)
     written = site.post("/changes/notices", data={"csrf_token": _token(site), "from": baseline,
                                                   "notice_date": "2026-12-01"})
     assert written.status_code == 303

@@ -65,6 +65,7 @@ class Record(NamedTuple):
     generated_at: str
     source_stamp: str | None = None  # the input file as last read (sources.stamp_of), when trusted
     source_sha256: str | None = None  # the digest of the input as last read
+    status: str | None = None  # "draft" or "final" (None: a manifest written before statuses were kept)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
@@ -83,6 +84,8 @@ class Record(NamedTuple):
             out["source_stamp"] = self.source_stamp
         if self.source_sha256 is not None:  # the input as read, even when its stamp cannot be trusted
             out["source_sha256"] = self.source_sha256
+        if self.status is not None:
+            out["status"] = self.status
         return out
 
     @classmethod
@@ -93,9 +96,10 @@ class Record(NamedTuple):
         stamp, digest = data.get("source_stamp"), data.get("source_sha256")
         digest = digest if isinstance(digest, str) else None
         stamp = stamp if isinstance(stamp, str) and digest is not None else None
+        status = data.get("status")
         return cls(customer_id, str(data["source"]), str(data["input_key"]), str(data["document_id"]),
                    str(data["content_hash"]), str(data["registry_version"]), str(data["templates"]),
-                   files, str(data["generated_at"]), stamp, digest)
+                   files, str(data["generated_at"]), stamp, digest, status if status in ("draft", "final") else None)
 
 
 class Inside:

@@ -183,7 +183,7 @@ class _Recorder:
         self.manifest.records[cid] = Record(
             cid, job.source.label, job.input_key, document_id, job.content, self.registry.version,
             self.templates, files, dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
-            *_stamp(job.source),
+            *_stamp(job.source), job.annex.status,
         )
         if old is not None:
             keep = {f.path for f in files.values()}
@@ -244,7 +244,10 @@ def _plan(registry: Registry, sources: list[Source], input_failures: list[InputF
             result.warnings += warnings
             unchanged.append((record, source, key))
             continue
-        replacing = record is not None and record.content_hash != content and contract.replaces is None
+        # a draft was never in force: a final annex after one replaces nothing (a draft after one
+        # previews the notice, which names it)
+        replacing = (record is not None and record.content_hash != content and contract.replaces is None
+                     and not (record.status == "draft" and annex.status == "final"))
         if (replacing and registry.effective and registry.effective > contract.date
                 and record.source_sha256 == source.digest):
             # the contract is unchanged and the registry changed: the annex its change notice issues,
