@@ -556,7 +556,7 @@ def publish(registry_dir: Path, out_dir: Path, history: str | None = None,
     written; each file is replaced atomically.
     """
     from annex_gen.output.write import write_atomic
-    from annex_gen.publish.history import approved_only, read_history
+    from annex_gen.publish.history import approved_only, left_out, read_history
     from annex_gen.publish.site import build_site
 
     current = load_registry(registry_dir)
@@ -571,7 +571,7 @@ def publish(registry_dir: Path, out_dir: Path, history: str | None = None,
                          code="publish.no_release")
     labels = {r.digest: r.label for r in releases}  # the label legal approved each content as
     past = approved_only(read_history(registry_dir, history), approved, labels)
-    warnings = list(past.skipped)
+    warnings = left_out(past.skipped)
     registry = dataclass_replace(current, release=labels[current.digest]) if current.digest in labels else current
     if current.digest not in approved:
         if not past.versions:

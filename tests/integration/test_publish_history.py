@@ -94,3 +94,27 @@ def test_check_warns_when_content_changed_but_the_label_did_not(tmp_path, capsys
     set_release(registry, release, "2099.1.1")
     assert main(["check", "--registry", str(registry), EXAMPLES]) == 0
     assert "release label" not in capsys.readouterr().err
+
+
+def test_commits_that_do_not_load_are_one_warning(tmp_path):
+    from annex_gen.publish.history import left_out
+
+    release = current_release(ps.REGISTRY_DIR)
+    broken = [ps.Commit(f"2026-12-0{day}T09:00:00Z", f"broken {day}",
+                        lambda r, day=day: append(r / "locations.yaml", f"  bad{day}: [\n")) for day in (1, 2, 3)]
+    registry = ps.scripted_history(tmp_path / "repo", [
+        ps.Commit("2026-11-30T09:00:00Z", "published"), *broken,
+        ps.Commit("2026-12-04T09:00:00Z", "repaired", lambda r: (
+            (r / "locations.yaml").write_text((ps.REGISTRY_DIR / "locations.yaml").read_text(encoding="utf-8"),
+                                             encoding="utf-8"), set_release(r, release, "2099.1.1"),
+            add_location(r, "oslo"))),
+    ])
+    history = read_history(registry)
+    assert [v.registry.release for v in history.versions] == [release, "2099.1.1"]
+    assert len(history.skipped) == 3
+    (warning,) = left_out(history.skipped)
+    oldest, newest = history.skipped[0].file.split(":")[0], history.skipped[-1].file.split(":")[0]
+    assert warning.message.startswith(f"left out of the history: 3 commits, from {oldest} to {newest}, whose "
+                                      "registry does not load with this annex-gen; the first: ")
+    assert "locations.yaml" in warning.message and warning.severity == "warning"
+    assert left_out(history.skipped[:1]) == [history.skipped[0]]

@@ -151,3 +151,17 @@ def approved_only(history: History, approved: dict[str, dt.date | None],
         versions.append(Version(registry, v.commit, v.published, changes, first, approved[v.registry.digest]))
         previous = v.registry
     return History(tuple(versions), history.skipped)
+
+
+def left_out(skipped: tuple[Diagnostic, ...]) -> list[Diagnostic]:
+    """The revisions left out of the history as one warning (a registry written for an older annex-gen
+    fails at every commit until it was updated), naming the first and last and the first's problem."""
+    if len(skipped) <= 1:
+        return list(skipped)
+    first, last = skipped[0], skipped[-1]
+    oldest, newest = first.file.removesuffix(":registry/"), last.file.removesuffix(":registry/")
+    reason = first.message.removeprefix("left out of the history: the registry at this commit does not load")
+    reason = reason.strip().removeprefix("(").removesuffix(")")
+    return [Diagnostic("registry/", None, None, "", f"left out of the history: {len(skipped)} commits, from "
+                       f"{oldest} to {newest}, whose registry does not load with this annex-gen"
+                       + (f"; the first: {reason}" if reason else ""), severity="warning")]
