@@ -108,7 +108,7 @@ def test_send_sign_notice_object_resolve_and_evidence(site):
     notice_mail = site.smtp.received[1].message
     assert [p.get_filename()[:4] for p in notice_mail.iter_attachments()] == ["NTC-", "ANX-"]
     deadline = TODAY + dt.timedelta(days=15)
-    assert f"outdated: notice sent, objection period ends {deadline}" in site.get("/customers").text
+    assert f"outdated: notice sent, objection period ends {deadline.day} {deadline:%b %Y}" in site.get("/customers").text
 
     # an objection with its letter, then its outcome
     page = site.get("/objections")
@@ -121,6 +121,10 @@ def test_send_sign_notice_object_resolve_and_evidence(site):
     assert added.status_code == 303, added.text
     timeline = site.get(added.headers["location"])
     assert "We do not accept &lt;b&gt;Hetzner&lt;/b&gt;." in timeline.text and "objection OBJ-" in timeline.text
+    # dates as the page's language writes them, as everywhere else on the page
+    effective = TODAY + dt.timedelta(days=30)
+    assert f"objections by {deadline.day} {deadline:%b %Y}" in timeline.text
+    assert f"takes effect {effective.day} {effective:%b %Y})" in timeline.text and str(deadline) not in timeline.text
     objection_id = re.search(r"OBJ-\d+", timeline.text).group(0)
     assert "Open objections (1)" in site.get("/objections").text
     resolved = site.post(f"/objections/{objection_id}/resolve", data={

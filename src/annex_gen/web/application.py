@@ -34,6 +34,7 @@ from annex_gen.web.http import (
     language,
     messages,
     t,
+    t_dates,
 )
 from annex_gen.web.i18n import catalogs, languages
 from annex_gen.web.middleware import BodyLimit, HostCheck, RequestLog, SecurityHeaders, printable
@@ -66,6 +67,7 @@ def _context(request: Request) -> dict[str, Any]:
         "lang": language(request),
         "languages": languages(),
         "t": partial(t, request),
+        "t_dates": partial(t_dates, request),
         "csrf_token": partial(csrf_token, request),
         "nav": [item for item in NAV if allowed(user, item.permission)],
         "can": lambda permission: allowed(user, permission),
