@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 from annex_gen.errors import ResolutionError
 from annex_gen.hashing import sha256_json, sha256_text
@@ -240,3 +241,45 @@ def resolve_replacement(registry: Registry, contract: Contract, replaces: str, e
     """The annex that replaces `replaces` under the change procedure: dated the day the change takes effect,
     issued with a notice, unsigned. A batch and a notice make it alike, so both give the same document ID."""
     return resolve(registry, replace(contract, date=effective, replaces=replaces, by_notice=True))
+
+
+# The annex after another: what a batch writes when a customer's annex changes
+
+def replaced_by_next(previous: Any, final: bool) -> str | None:
+    """The document ID the next annex names as the one it replaces, after the customer's last generated
+    annex `previous` (a record with document_id, and status and in_force where known).
+
+    A final annex replaces the final annex in force; a draft was never in force, so a final annex after
+    drafts alone replaces nothing. A draft previews the notice: it names the final annex in force, else
+    the draft before it. A record without a status (written before statuses were kept) counts as final."""
+    if getattr(previous, "status", None) != "draft":
+        return previous.document_id
+    in_force = getattr(previous, "in_force", None)
+    if in_force:
+        return in_force
+    return None if final else previous.document_id
+
+
+def in_force_after(previous: Any, annex: Annex) -> str | None:
+    """The final annex still in force once the draft `annex` is written after `previous` (None for a final)."""
+    if annex.status != "draft" or previous is None:
+        return None
+    return getattr(previous, "in_force", None) if getattr(previous, "status", None) == "draft" else previous.document_id
+
+
+def next_annex(registry: Registry, contract: Contract, annex: Annex, previous: Any,
+               same_contract: bool = True) -> Annex:
+    """The annex a batch writes for the contract (resolved as `annex`) after `previous`, its last (or None).
+
+    When the annex changed, it names the annex it replaces (replaced_by_next). When only the registry
+    changed (same_contract) and the change takes effect after the contract's date (the registry's
+    `effective`, as legal approved it), it is the annex the change notice issues, dated that day
+    (resolve_replacement): a batch and a notice give the same document ID."""
+    if previous is None or contract.replaces is not None or previous.content_hash == annex.content_hash():
+        return annex
+    replaces = replaced_by_next(previous, annex.status == "final")
+    if replaces is None:
+        return annex
+    if same_contract and registry.effective and registry.effective > contract.date:
+        return resolve_replacement(registry, contract, replaces, registry.effective)
+    return resolve(registry, replace(contract, replaces=replaces))

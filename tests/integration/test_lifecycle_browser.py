@@ -105,7 +105,8 @@ def test_send_sign_notice_object_and_evidence_in_chromium(tmp_path: Path, page, 
         assert names[0].startswith("NTC-") and names[1].startswith("ANX-")
         deadline = today + dt.timedelta(days=15)
         page.goto(server.url + "/customers")
-        assert f"outdated: notice sent, objection period ends {deadline.day} {deadline:%b %Y}" in page.locator("table.list").inner_text()
+        ends = f"outdated: notice sent, objection period ends {deadline.day} {deadline:%b %Y}"
+        assert ends in page.locator("table.list").inner_text()
         doc_shot(page, "06-customers")
 
         # The customer objects; legal records it with the letter, then its outcome.

@@ -236,16 +236,30 @@ def test_the_effective_date_legal_approved_dates_the_batch_and_the_notices(new_r
     from annex_gen.inputs.registry import load_registry
 
     assert load_registry(new_registry).effective is None
+    # a batch before the approval previews the change: a draft naming the final annex in force
+    preview = cli("batch", contracts, "--out", out, "--registry", new_registry, "--archive", archive)
+    assert preview.returncode == 0, preview.stderr
+    draft = annex_data()
+    assert (draft["status"], draft["contract"]["replaces"]) == ("draft", in_force["document_id"])
+    record = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["customers"]["kauppahuone-aalto"]
+    assert (record["status"], record["in_force"]) == ("draft", in_force["document_id"])
     approve_release(new_registry, archive, effective=dt.date(2027, 2, 15))
 
     batch = cli("batch", contracts, "--out", out, "--registry", new_registry, "--archive", archive)
     assert batch.returncode == 0, batch.stderr
     new = annex_data()
-    assert new["status"] == "final"
+    assert new["status"] == "final"  # it replaces the final annex in force, not the draft
     assert new["contract"] == {"reference": in_force["contract"]["reference"], "date": "2027-02-15",
                                "replaces": in_force["document_id"], "issued_by_notice": True}
-    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["customers"]["kauppahuone-aalto"]["status"] == "final"
+    record = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["customers"]["kauppahuone-aalto"]
+    assert (record["status"], record.get("in_force")) == ("final", None)
+    # the web application's notices enclose the batch's document: the same one
+    from annex_gen import app
+
+    report = app.impact(ROOT / "registry", str(ROOT / "registry"), str(new_registry), [contracts], archive=archive)
+    result = app.notices(report, tmp_path / "from-batch", notice_date=dt.date(2026, 12, 7), batch_dir=out)
+    (written,) = result.written
+    assert written.notice.impact.new_annex.document_id == new["document_id"]
     notices = cli("notices", "--from", "registry", "--to", new_registry, "--notice-date", "2026-12-07",
                   "--archive", archive, "--out", tmp_path / "notices", contracts)
     assert notices.returncode == 0, notices.stderr

@@ -36,3 +36,18 @@ def test_a_notice_read_back_from_its_payload_renders_the_same_files(tmp_path, re
         assert {k for k in ("added", "removed", "changed") if back.impact.annex.of_kind(k)} == {
             "added", "removed", "changed"}
         assert render_notice(back, engine) == render_notice(notice, engine)
+
+
+def test_a_customer_with_its_own_terms_gets_the_day_the_release_takes_effect(tmp_path, registry):
+    import dataclasses
+
+    from annex_gen.model.contract import ContractTerms
+
+    new = edited(tmp_path, ("sections.yaml", UPCLOUD_MTA, NEW_MAILER_ENTRY + UPCLOUD_MTA))
+    new = dataclasses.replace(new, effective=dt.date(2027, 3, 1))  # as legal approved it: later than any period
+    own = dataclasses.replace(make_contract("eu", ["mailer"], customer_id="own"),
+                              terms=ContractTerms(notice_period_days=45))
+    report = impact(registry, new, [make_contract("eu", ["mailer"], customer_id="plain"), own])
+    notices, _ = plan_notices(report, notice_date=dt.date(2026, 12, 1))
+    assert {n.impact.customer_id: n.dates.effective_date for n in notices} == {
+        "plain": dt.date(2027, 3, 1), "own": dt.date(2027, 3, 1)}

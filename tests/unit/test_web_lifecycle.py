@@ -108,7 +108,8 @@ def test_send_sign_notice_object_resolve_and_evidence(site):
     notice_mail = site.smtp.received[1].message
     assert [p.get_filename()[:4] for p in notice_mail.iter_attachments()] == ["NTC-", "ANX-"]
     deadline = TODAY + dt.timedelta(days=15)
-    assert f"outdated: notice sent, objection period ends {deadline.day} {deadline:%b %Y}" in site.get("/customers").text
+    ends = f"outdated: notice sent, objection period ends {deadline.day} {deadline:%b %Y}"
+    assert ends in site.get("/customers").text
 
     # an objection with its letter, then its outcome
     page = site.get("/objections")

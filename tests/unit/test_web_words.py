@@ -187,9 +187,9 @@ def test_the_notice_encloses_the_annex_the_batch_generated(tmp_path, batch_befor
     assert batch_annex.is_file(), "the notice's annex is not the document the batch generated"
     enclosed = out / "_notices" / "2026-12-01" / row["annex_pdf"]
     assert enclosed.read_bytes() == batch_annex.read_bytes()
-    from annex_gen.changes.notices import _replaced_in
+    from annex_gen.changes.notices import _contract_in
 
-    assert _replaced_in(enclosed), "the new annex names the annex it replaces, as the batch writes it"
+    assert _contract_in(enclosed)["replaces"], "the new annex names the annex it replaces, as the batch writes it"
 
 
 def test_the_batch_page_tells_why_a_contract_failed_in_finnish(tmp_path):

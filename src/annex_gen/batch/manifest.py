@@ -66,6 +66,7 @@ class Record(NamedTuple):
     source_stamp: str | None = None  # the input file as last read (sources.stamp_of), when trusted
     source_sha256: str | None = None  # the digest of the input as last read
     status: str | None = None  # "draft" or "final" (None: a manifest written before statuses were kept)
+    in_force: str | None = None  # a draft's: the final annex still in force (resolve.in_force_after)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
@@ -86,6 +87,8 @@ class Record(NamedTuple):
             out["source_sha256"] = self.source_sha256
         if self.status is not None:
             out["status"] = self.status
+        if self.in_force is not None:
+            out["in_force"] = self.in_force
         return out
 
     @classmethod
@@ -96,10 +99,11 @@ class Record(NamedTuple):
         stamp, digest = data.get("source_stamp"), data.get("source_sha256")
         digest = digest if isinstance(digest, str) else None
         stamp = stamp if isinstance(stamp, str) and digest is not None else None
-        status = data.get("status")
+        status, in_force = data.get("status"), data.get("in_force")
         return cls(customer_id, str(data["source"]), str(data["input_key"]), str(data["document_id"]),
                    str(data["content_hash"]), str(data["registry_version"]), str(data["templates"]),
-                   files, str(data["generated_at"]), stamp, digest, status if status in ("draft", "final") else None)
+                   files, str(data["generated_at"]), stamp, digest, status if status in ("draft", "final") else None,
+                   in_force if isinstance(in_force, str) else None)
 
 
 class Inside:

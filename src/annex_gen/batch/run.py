@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import dataclasses
 import datetime as dt
 import hashlib
 import signal
@@ -35,7 +34,7 @@ from annex_gen.errors import AnnexGenError, BatchInterrupted, Diagnostic
 from annex_gen.inputs.sources import InputFailure, Source, duplicate_ids, gather
 from annex_gen.model import Annex, Contract, Registry
 from annex_gen.output.processes import context, default_jobs, worker_start
-from annex_gen.resolve import resolve, resolve_replacement
+from annex_gen.resolve import in_force_after, next_annex, resolve
 
 FLUSH_SECONDS = 1.0
 MAX_ATTEMPTS = 2  # a contract whose worker process dies is retried once in a new pool
@@ -183,7 +182,7 @@ class _Recorder:
         self.manifest.records[cid] = Record(
             cid, job.source.label, job.input_key, document_id, job.content, self.registry.version,
             self.templates, files, dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
-            *_stamp(job.source), job.annex.status,
+            *_stamp(job.source), job.annex.status, in_force_after(old, job.annex),
         )
         if old is not None:
             keep = {f.path for f in files.values()}
@@ -244,22 +243,13 @@ def _plan(registry: Registry, sources: list[Source], input_failures: list[InputF
             result.warnings += warnings
             unchanged.append((record, source, key))
             continue
-        # a draft was never in force: a final annex after one replaces nothing (a draft after one
-        # previews the notice, which names it)
-        replacing = (record is not None and record.content_hash != content and contract.replaces is None
-                     and not (record.status == "draft" and annex.status == "final"))
-        if (replacing and registry.effective and registry.effective > contract.date
-                and record.source_sha256 == source.digest):
-            # the contract is unchanged and the registry changed: the annex its change notice issues,
-            # dated the registry's effective date (resolve_replacement), so both give one ID
-            annex = resolve_replacement(registry, contract, record.document_id, registry.effective)
-        elif problem := _date_problem(registry, contract.date):
+        # the annex it replaces, if any; when only the registry changed, the one its change notice issues
+        # (dated the day the change takes effect), so both give one ID
+        annex = next_annex(registry, contract, annex, record,
+                           same_contract=record is not None and record.source_sha256 == source.digest)
+        if not annex.issued_by_notice and (problem := _date_problem(registry, contract.date)):
             result.failed.append(Failure(source.label, f"{source.label}: contract.date: {problem}"))
             continue
-        elif replacing:
-            # the new annex names the one it replaces; the manifest keeps the content hash without
-            # that ID, so an unchanged customer stays unchanged on the next run
-            annex = resolve(registry, dataclasses.replace(contract, replaces=record.document_id))
         result.warnings += warnings
         jobs.append(_Job(source, contract, annex, content, key))
     ids = [(r.customer_id, s.label) for r, s, _ in unchanged]

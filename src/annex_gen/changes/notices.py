@@ -33,7 +33,7 @@ from annex_gen.errors import AnnexGenError, NoticeDateError
 from annex_gen.model import Contract, Registry
 from annex_gen.output.write import write_atomic
 from annex_gen.render import DEFAULT_ENGINE, DOCUMENT_FORMATS, render
-from annex_gen.resolve import document_id, resolve, resolve_replacement
+from annex_gen.resolve import document_id, next_annex, resolve, resolve_replacement
 
 SUMMARY_NAME = "notices.csv"
 SUMMARY_COLUMNS = (
@@ -321,37 +321,42 @@ def dated_from(impact: CustomerImpact, registry: Registry, effective: dt.date,
 
 
 def as_generated(impact: CustomerImpact, registry: Registry, record: Any,
-                 batch_dir: Path | Callable[[str, str], str | None]) -> CustomerImpact:
-    """The impact with the new annex a batch into batch_dir generates for the contract, as batch.run decides
-    it: the annex names the one it replaces when the batch had generated another before (record).
+                 batch_dir: Path | Callable[[str, str], dict | None]) -> CustomerImpact:
+    """The impact with the new annex a batch into batch_dir generates for the contract after the customer's
+    last annex (record; resolve.next_annex), or generated already: as the file written says.
 
-    batch_dir may instead be a function (customer id, document ID) -> the `replaces` of that generated
-    annex (a team's stored documents)."""
+    batch_dir may instead be a function (customer id, document ID) -> the `contract` of that generated
+    annex's embedded JSON (a team's stored documents)."""
     assert impact.contract is not None
     contract = impact.contract
     annex = resolve(registry, contract)
-    if record is not None and contract.replaces is None and record.document_id != annex.document_id:
-        if record.content_hash != annex.content_hash():  # not generated yet: the batch will name the old one
-            replaced: str | None = record.document_id
-        else:  # generated already, naming the annex it replaced: read which from the file written
-            replaced = (batch_dir(impact.customer_id, record.document_id) if callable(batch_dir) else
-                        _replaced_in(batch_dir / impact.customer_id / f"{record.document_id}.pdf"))
-        if replaced:
-            annex = resolve(registry, dataclasses.replace(contract, replaces=replaced))
+    if record is not None and record.content_hash == annex.content_hash() and record.document_id != annex.document_id:
+        written = (batch_dir(impact.customer_id, record.document_id) if callable(batch_dir) else
+                   _contract_in(batch_dir / impact.customer_id / f"{record.document_id}.pdf"))
+        if written and written.get("replaces"):
+            try:
+                date = dt.date.fromisoformat(str(written.get("date")))
+            except ValueError:
+                date = contract.date
+            annex = resolve(registry, dataclasses.replace(contract, date=date, replaces=str(written["replaces"]),
+                                                          by_notice=bool(written.get("issued_by_notice"))))
+    else:
+        annex = next_annex(registry, contract, annex, record)
     return dataclasses.replace(impact, new_annex=annex)
 
 
-def _replaced_in(pdf_path: Path) -> str | None:
-    """The `replaces` of the annex embedded in a generated PDF, or None."""
+def _contract_in(pdf_path: Path) -> dict | None:
+    """The `contract` of the annex embedded in a generated PDF, or None."""
     try:
         data = pdf_path.read_bytes()
     except OSError:
         return None
-    return replaced_in_pdf(data, str(pdf_path))
+    return contract_in_pdf(data, str(pdf_path))
 
 
-def replaced_in_pdf(data: bytes, label: str) -> str | None:
-    """The `replaces` of the annex embedded in a generated PDF's bytes, or None."""
+def contract_in_pdf(data: bytes, label: str) -> dict | None:
+    """The `contract` (reference, date, replaces, issued_by_notice) of the annex embedded in a generated
+    PDF's bytes, or None."""
     from annex_gen.archive.pdfinfo import open_pdf, read_annex_json
 
     try:
@@ -363,12 +368,12 @@ def replaced_in_pdf(data: bytes, label: str) -> str | None:
     except AnnexGenError:
         return None
     contract = annex.get("contract") if annex else None
-    return contract.get("replaces") if isinstance(contract, dict) else None
+    return contract if isinstance(contract, dict) else None
 
 
 def plan_notices(report: ImpactReport, *, notice_date: dt.date, effective_date: dt.date | None = None,
                  records: Mapping[str, Any] | None = None,
-                 batch_dir: Path | Callable[[str, str], str | None] | None = None) -> tuple[list[Notice], list[str]]:
+                 batch_dir: Path | Callable[[str, str], dict | None] | None = None) -> tuple[list[Notice], list[str]]:
     """The notice of every affected customer, and the customers with nothing to notify (only ids changed).
 
     Without batch_dir the annex enclosed is dated the effective date and names the annex it replaces;
@@ -379,7 +384,7 @@ def plan_notices(report: ImpactReport, *, notice_date: dt.date, effective_date: 
     nothing: list[str] = []
     for impact in report.with_status("affected"):
         if impact.annex:
-            own = contract_dates(impact.contract, dates, effective_date)
+            own = contract_dates(impact.contract, dates, effective_date or report.new.effective)
             if batch_dir is None:
                 enclosed = dated_from(impact, report.new, own.effective_date, report.old)
             else:

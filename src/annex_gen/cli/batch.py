@@ -277,8 +277,9 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
             p.add_argument("--notice-date", type=date_arg, required=True, metavar="DATE",
                            help="the date the notices are sent (YYYY-MM-DD)")
             p.add_argument("--effective-date", type=date_arg, default=None, metavar="DATE",
-                           help="when the change takes effect (default: the new registry's `effective` date, "
-                           "else notice date + the registry's notice period, which is also the minimum)")
+                           help="when the change takes effect (default: the effective date legal approved for the new "
+                           "registry, else its own `effective` date, else notice date + the registry's notice "
+                           "period, which is also the minimum)")
             p.add_argument("--out", default="notices", metavar="DIR",
                            help="output directory (default: notices/)")
             p.add_argument("--jobs", type=jobs_arg, default=None, metavar="N",

@@ -91,7 +91,7 @@ def enqueue_notices(report: Any, url: str, *, notice_date: Any, effective_date: 
 
     With as_batch the annex each notice encloses is the document the team's batch stored for the contract
     (the Changes page's choice on one machine: the batch's output folder), else one dated the effective date."""
-    from annex_gen.changes.notices import plan_notices, replaced_in_pdf
+    from annex_gen.changes.notices import contract_in_pdf, plan_notices
     from annex_gen.render import parse_engine, templates_digest
     from annex_gen.team import notice_runs
 
@@ -102,11 +102,11 @@ def enqueue_notices(report: Any, url: str, *, notice_date: Any, effective_date: 
         if as_batch:
             records = documents.latest(con)
 
-            def replaced(customer_id: str, document_id: str) -> str | None:
+            def replaced(customer_id: str, document_id: str) -> dict | None:
                 doc = records.get(customer_id)
                 if doc is None or doc.document_id != document_id or "pdf" not in doc.files:
                     return None
-                return replaced_in_pdf(documents.read_file(con, doc.files["pdf"][0]), f"documents/{document_id}.pdf")
+                return contract_in_pdf(documents.read_file(con, doc.files["pdf"][0]), f"documents/{document_id}.pdf")
 
         notices, nothing = plan_notices(report, notice_date=notice_date, effective_date=effective_date,
                                         records=records, batch_dir=replaced)

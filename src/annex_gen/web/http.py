@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hmac
 import secrets
 import time
@@ -90,13 +91,13 @@ def t(request: Request, key: str, /, **values: object) -> str:
 
 # the values of the lifecycle's texts that are dates (ISO in the log), by name
 DATE_VALUES = frozenset({"deadline", "effective", "effective_date", "objection_deadline", "received_on",
-                         "resolved_on", "signed_on", "date"})
+                         "resolved_on", "signed_on", "date", "on"})
 
 
 def t_dates(request: Request, key: str, /, **values: object) -> str:
     """t(), with the values named in DATE_VALUES written as the language writes dates."""
     f = formats(request)
-    return t(request, key, **{k: f.date(v) if k in DATE_VALUES and isinstance(v, str) else v
+    return t(request, key, **{k: f.date(v) if k in DATE_VALUES and isinstance(v, (str, dt.date)) else v
                               for k, v in values.items()})
 
 
