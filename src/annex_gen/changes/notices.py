@@ -321,12 +321,13 @@ def dated_from(impact: CustomerImpact, registry: Registry, effective: dt.date,
 
 
 def as_generated(impact: CustomerImpact, registry: Registry, record: Any,
-                 batch_dir: Path | Callable[[str, str], dict | None]) -> CustomerImpact:
+                 batch_dir: Path | Callable[[str, str], dict | None], dated: bool = True) -> CustomerImpact:
     """The impact with the new annex a batch into batch_dir generates for the contract after the customer's
     last annex (record; resolve.next_annex), or generated already: as the file written says.
 
     batch_dir may instead be a function (customer id, document ID) -> the `contract` of that generated
-    annex's embedded JSON (a team's stored documents)."""
+    annex's embedded JSON (a team's stored documents). dated: whether the batch dates an unchanged
+    contract's replacement as its notice does (next_annex's same_contract; a team's batch does not)."""
     assert impact.contract is not None
     contract = impact.contract
     annex = resolve(registry, contract)
@@ -341,7 +342,7 @@ def as_generated(impact: CustomerImpact, registry: Registry, record: Any,
             annex = resolve(registry, dataclasses.replace(contract, date=date, replaces=str(written["replaces"]),
                                                           by_notice=bool(written.get("issued_by_notice"))))
     else:
-        annex = next_annex(registry, contract, annex, record)
+        annex = next_annex(registry, contract, annex, record, same_contract=dated)
     return dataclasses.replace(impact, new_annex=annex)
 
 
@@ -373,11 +374,13 @@ def contract_in_pdf(data: bytes, label: str) -> dict | None:
 
 def plan_notices(report: ImpactReport, *, notice_date: dt.date, effective_date: dt.date | None = None,
                  records: Mapping[str, Any] | None = None,
-                 batch_dir: Path | Callable[[str, str], dict | None] | None = None) -> tuple[list[Notice], list[str]]:
+                 batch_dir: Path | Callable[[str, str], dict | None] | None = None,
+                 dated: bool = True) -> tuple[list[Notice], list[str]]:
     """The notice of every affected customer, and the customers with nothing to notify (only ids changed).
 
     Without batch_dir the annex enclosed is dated the effective date and names the annex it replaces;
-    with it, it is the document a batch generated (records: each customer's latest, by customer id).
+    with it, it is the document a batch generated (records: each customer's latest, by customer id; dated:
+    as_generated's).
     Raise NoticeDateError when the effective date is too early."""
     dates = notice_dates(report.old, report.new, notice_date, effective_date)
     notices: list[Notice] = []
@@ -388,7 +391,8 @@ def plan_notices(report: ImpactReport, *, notice_date: dt.date, effective_date: 
             if batch_dir is None:
                 enclosed = dated_from(impact, report.new, own.effective_date, report.old)
             else:
-                enclosed = as_generated(impact, report.new, (records or {}).get(impact.customer_id), batch_dir)
+                enclosed = as_generated(impact, report.new, (records or {}).get(impact.customer_id), batch_dir,
+                                        dated)
             notices.append(build_notice(report, enclosed, own))
         else:  # only ids changed, nothing the customer reads
             nothing.append(impact.customer_id)

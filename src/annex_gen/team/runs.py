@@ -14,7 +14,6 @@ A notices run (team.notice_runs) is the same machinery with a notice in each row
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
 import time
@@ -26,7 +25,7 @@ from annex_gen.batch.run import BatchResult, Event, Failure, Progress
 from annex_gen.errors import AnnexGenError, Diagnostic, OutputLocked
 from annex_gen.inputs.sources import InputFailure, Source, duplicate_ids
 from annex_gen.model import Annex, Registry
-from annex_gen.resolve import resolve
+from annex_gen.resolve import next_annex, resolve
 from annex_gen.team import documents
 from annex_gen.team.schema import QUEUE_SCHEMA
 
@@ -100,8 +99,9 @@ def plan(registry: Registry, sources: Iterable[Source], input_failures: Iterable
                 and previous.templates == templates and set(formats) <= set(previous.files)):
             candidates.append(Item(source.label, cid, "unchanged", previous.document_id, content))
             continue
-        if previous is not None and previous.content_hash != content and contract.replaces is None:
-            annex = resolve(registry, dataclasses.replace(contract, replaces=previous.document_id))
+        # the annex it replaces (resolve.next_annex); never dated as a notice's: a team's stored documents keep
+        # no digest of the contract, so an edited contract cannot be told from an unchanged one
+        annex = next_annex(registry, contract, annex, previous, same_contract=False)
         candidates.append(Item(source.label, cid, "queued", annex.document_id, content, _payload(annex)))
     duplicates = duplicate_ids((i.customer_id, i.source) for i in candidates)
     for item in candidates:

@@ -109,7 +109,7 @@ def enqueue_notices(report: Any, url: str, *, notice_date: Any, effective_date: 
                 return contract_in_pdf(documents.read_file(con, doc.files["pdf"][0]), f"documents/{document_id}.pdf")
 
         notices, nothing = plan_notices(report, notice_date=notice_date, effective_date=effective_date,
-                                        records=records, batch_dir=replaced)
+                                        records=records, batch_dir=replaced, dated=False)
         plan = runs.notices_plan(report, notices, nothing)
         run_id = runs.record_run(con, plan, started_by=started_by, registry_version=report.new.version, engine=engine,
                                  templates=templates, kind=notice_runs.KIND, notice_date=notice_date, release=release)
