@@ -2,7 +2,7 @@
 sales sends the annex, legal archives the signed copy by uploading it (nothing typed), the registry
 changes, the notice is sent, an objection is recorded and resolved, the timeline shows each step and the
 evidence zip's sums match. The screenshots illustrate docs/legal/lifecycle.md (copied there when
-ANNEX_GEN_DOC_SHOTS is set)."""
+ANNEX_GEN_DOCS_SCREENSHOTS is set)."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ DOC_SHOTS = ROOT / "docs" / "legal" / "img"
 def doc_shot(tab, name: str, *, full_page: bool = False) -> None:
     """A screenshot for the test's folder, and for the docs when asked."""
     path = shot(tab, name, full_page=full_page)
-    if os.environ.get("ANNEX_GEN_DOC_SHOTS"):
+    if os.environ.get("ANNEX_GEN_DOCS_SCREENSHOTS"):
         DOC_SHOTS.mkdir(parents=True, exist_ok=True)
         shutil.copy(path, DOC_SHOTS / f"lifecycle-{name}.png")
 
