@@ -113,7 +113,7 @@ def test_send_sign_notice_object_and_evidence_in_chromium(tmp_path: Path, page, 
         letter = tmp_path / "Aalto objection.pdf"
         letter.write_bytes(b"%PDF-1.4 objection letter")
         page.goto(server.url + "/objections")
-        assert f"{deadline}" in page.locator("table.list").first.inner_text()
+        assert f"{deadline.day} {deadline:%b %Y}" in page.locator("table.list").first.inner_text()
         page.get_by_label("From").fill("Aino Aalto, legal@aalto.example")
         page.get_by_label("What it says").fill("We object to Hetzner archiving our e-mail.")
         page.get_by_label("Letter").set_input_files(str(letter))

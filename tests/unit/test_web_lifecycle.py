@@ -113,7 +113,7 @@ def test_send_sign_notice_object_resolve_and_evidence(site):
 
     # an objection with its letter, then its outcome
     page = site.get("/objections")
-    assert "Objection periods running (1)" in page.text and str(deadline) in page.text
+    assert "Objection periods running (1)" in page.text and f"{deadline.day} {deadline:%b %Y}" in page.text
     notice_id = re.search(r"NTC-[0-9A-F-]{19}", page.text).group(0)
     added = site.post("/objections", data={"csrf_token": _token(site), "notice": f"{CUSTOMER}/{notice_id}",
                                            "received_on": TODAY.isoformat(), "sender": "Aino Aalto",
