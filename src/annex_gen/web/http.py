@@ -89,7 +89,7 @@ def t(request: Request, key: str, /, **values: object) -> str:
     return catalog.format(key, **values) if values else catalog[key]
 
 
-# the values of the lifecycle's texts that are dates (ISO in the log), by name
+# the values that are dates (ISO text, as the lifecycle log keeps them, or dates), by name, for t_dates()
 DATE_VALUES = frozenset({"deadline", "effective", "effective_date", "objection_deadline", "received_on",
                          "resolved_on", "signed_on", "date", "on"})
 
