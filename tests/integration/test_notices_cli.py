@@ -266,6 +266,12 @@ def test_the_effective_date_legal_approved_dates_the_batch_and_the_notices(new_r
     with (tmp_path / "notices" / "notices.csv").open(encoding="utf-8-sig", newline="") as fh:
         (row,) = csv.DictReader(fh)
     assert (row["effective_date"], row["annex_document_id"]) == ("2027-02-15", new["document_id"])
+    assert "warning" not in notices.stderr
+    later = cli("notices", "--from", "registry", "--to", new_registry, "--notice-date", "2026-12-07",
+                "--effective-date", "2027-03-01", "--archive", archive, "--out", tmp_path / "later", contracts)
+    assert later.returncode == 0, later.stderr
+    assert later.stderr == ("warning: legal approved release 2026.11.1 to take effect on 2027-02-15; these notices "
+                            "say 2027-03-01, and `batch` dates the replacement annexes 2027-02-15\n")
 
 
 def test_an_effective_date_inside_the_notice_period_is_an_error(new_registry, tmp_path):

@@ -198,6 +198,10 @@ def cmd_notices(args) -> int:
     result = app.notices(report, out_dir, notice_date=args.notice_date, effective_date=args.effective_date,
                          jobs=args.jobs, engine=args.engine)
     code = print_notices(report, result)
+    approved = report.new.effective if report.new.status == "final" else None
+    if result.written and approved and args.effective_date and args.effective_date != approved:
+        _err(f"warning: legal approved release {report.new.release} to take effect on {approved}; these notices "
+             f"say {args.effective_date}, and `batch` dates the replacement annexes {approved}")
     if result.written and report.new.status != "final":
         _err(f"warning: registry {report.new.version} is not a release legal approved, so the new annexes these "
              "notices enclose are drafts (not for signature); approve it (`annex-gen release approve`) and write "
