@@ -261,10 +261,11 @@ def replaced_by_next(previous: Any, final: bool) -> str | None:
 
 
 def in_force_after(previous: Any, annex: Annex) -> str | None:
-    """The final annex still in force once the draft `annex` is written after `previous` (None for a final)."""
+    """The final annex still in force once the draft `annex` is written after `previous` (None for a final):
+    the one a final annex in its place would replace."""
     if annex.status != "draft" or previous is None:
         return None
-    return getattr(previous, "in_force", None) if getattr(previous, "status", None) == "draft" else previous.document_id
+    return replaced_by_next(previous, final=True)
 
 
 def next_annex(registry: Registry, contract: Contract, annex: Annex, previous: Any,
