@@ -14,6 +14,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
 from tests.integration.batch_support import add_mailer_entry
 
 from archive_support import approve_release, sign
@@ -21,6 +22,13 @@ from conftest import EXAMPLES_DIR, REGISTRY_DIR, ROOT, build_file_tree
 from smtp_support import smtp_server  # noqa: F401 - fixture
 
 TODAY = dt.date.today()
+
+
+@pytest.fixture(autouse=True)
+def _today() -> None:
+    """TODAY as each test starts: a run may pass midnight, and the tool dates by the day it runs."""
+    global TODAY
+    TODAY = dt.date.today()
 
 
 def cli(cwd: Path, *args: str | Path, registry: Path = REGISTRY_DIR) -> subprocess.CompletedProcess[str]:

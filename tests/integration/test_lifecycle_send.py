@@ -22,6 +22,13 @@ from smtp_support import smtp_server  # noqa: F401 - fixture
 
 TODAY = dt.date.today()
 
+
+@pytest.fixture(autouse=True)
+def _today() -> None:
+    """TODAY as each test starts: a run may pass midnight, and the tool dates by the day it runs."""
+    global TODAY
+    TODAY = dt.date.today()
+
 CONTRACT = """
 customer:
   id: oljy-sahko

@@ -45,6 +45,14 @@ NEUTRAL = ("annex-gen", "SHA-256", "PDF", "DOCX", "CSV", "zip", "YAML", "CRM", "
 ATTRIBUTES = ("title", "aria-label", "placeholder", "alt")
 
 
+@pytest.fixture(autouse=True)
+def _today() -> None:
+    """TODAY and YESTERDAY as each test starts: a run may pass midnight, and the tool dates by the day it runs."""
+    global TODAY, YESTERDAY
+    TODAY = dt.date.today().isoformat()
+    YESTERDAY = (dt.date.today() - dt.timedelta(days=1)).isoformat()
+
+
 class _Visible(HTMLParser):
     """The texts of a page a person sees or hears: text nodes outside script and style, labels, button values."""
 

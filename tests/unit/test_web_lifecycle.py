@@ -26,6 +26,13 @@ CUSTOMER = "kauppahuone-aalto"
 TODAY = dt.date.today()
 
 
+@pytest.fixture(autouse=True)
+def _today() -> None:
+    """TODAY as each test starts: a run may pass midnight, and the tool dates by the day it runs."""
+    global TODAY
+    TODAY = dt.date.today()
+
+
 @contextmanager
 def _application(tmp_path: Path, backend, smtp_server, monkeypatch, *contracts: str):  # noqa: F811
     """An application over example contracts, an empty archive (both backends) and a test SMTP server."""
