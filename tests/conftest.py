@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import textwrap
+import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -14,6 +15,10 @@ import pytest
 
 # The test process keeps nothing in the user's cache; the commands it starts share the session's (below).
 os.environ.setdefault("ANNEX_GEN_CACHE_DIR", "off")
+# Tests, the commands they start and the web application take today in one zone, the one `serve` and
+# `worker` default to: at any hour of a run, "today" is the same day for all of them.
+os.environ["TZ"] = "Europe/Helsinki"
+time.tzset()
 
 from annex_gen.inputs.registry import load_registry  # noqa: E402
 from annex_gen.model import Annex, Contract, Registry  # noqa: E402

@@ -7,7 +7,7 @@ import contextlib
 import datetime as dt
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -91,6 +91,36 @@ EXIT_CODES: tuple[tuple[type[AnnexGenError], int], ...] = (
 def exit_code(exc: AnnexGenError) -> int:
     """The exit status of a command that failed with exc."""
     return next(code for kind, code in EXIT_CODES if isinstance(exc, kind))
+
+
+@contextlib.contextmanager
+def local_time_zone(name: str) -> Iterator[None]:
+    """ZONE as this process's local time while a server or worker runs, whatever the machine's: its "today"
+    (the default date of a contract, an objection, a notice; the day notices are sent and deadlines are
+    counted from) and its local times are ZONE's, as the pages show them. Refuses a name neither Python
+    nor the system knows."""
+    import time
+
+    from annex_gen.web.formats import time_zone
+
+    zone = time_zone(name)
+    before = os.environ.get("TZ")
+
+    def use(value: str | None) -> None:
+        if value is None:
+            os.environ.pop("TZ", None)
+        else:
+            os.environ["TZ"] = value
+        time.tzset()
+
+    use(name)
+    try:
+        offset = dt.datetime.now(zone).utcoffset()
+        if offset is None or time.localtime().tm_gmtoff != int(offset.total_seconds()):  # the C library lacks it
+            raise UsageError(f"the system has no time zone data for {name!r}: install its tzdata package")
+        yield
+    finally:
+        use(before)
 
 
 def add_engine_argument(parser: argparse.ArgumentParser) -> None:

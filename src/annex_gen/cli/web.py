@@ -11,6 +11,7 @@ from typing import Any
 
 from annex_gen import app
 from annex_gen.archive.index import ARCHIVE_ENV, DEFAULT_ARCHIVE, default_location
+from annex_gen.cli.common import local_time_zone
 from annex_gen.errors import UsageError
 
 DEFAULT_USERS_FILE = "users.yaml"
@@ -23,6 +24,11 @@ def _positive(text: str) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    with local_time_zone(args.time_zone):  # "today" is the users' day, not the machine's (often UTC)
+        return _serve(args)
+
+
+def _serve(args: argparse.Namespace) -> int:
     import logging
 
     import uvicorn
@@ -191,7 +197,9 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--forwarded-allow-ips", default="127.0.0.1", metavar="IPS",
                    help="proxies whose X-Forwarded-* headers are trusted (default: 127.0.0.1)")
     p.add_argument("--time-zone", default="Europe/Helsinki", metavar="ZONE",
-                   help="IANA time zone pages show times in (default: Europe/Helsinki)")
+                   help="IANA time zone of the server's dates and times: the day it takes as today (a new "
+                        "contract's date, a notice's, an objection's) and the times pages show "
+                        "(default: Europe/Helsinki)")
     p.set_defaults(func=cmd_serve)
 
     users = subparsers.add_parser("users", help="manage the users of the web application")
