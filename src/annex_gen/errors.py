@@ -113,19 +113,28 @@ class OutputLocked(AnnexGenError):
 
 
 class NoticeDateError(UsageError):
-    """The notice date leaves less than the notice period before the effective date asked for."""
+    """The notice date leaves less than the notice period before the effective date: the one asked for
+    (given "asked"), the one legal approved for the release ("approved") or registry.yaml's ("registry")."""
 
-    def __init__(self, *, notice_date: dt.date, effective_date: dt.date, period_days: int) -> None:
+    _SAID = {"asked": ("notices.date_too_late", "the effective date {effective}",
+                       "let the change take effect on {earliest} or later"),
+             "approved": ("notices.date_too_late_approved", "{effective}, the day legal approved the release to take "
+                          "effect", "give the notices an effective date of {earliest} or later"),
+             "registry": ("notices.date_too_late_registry", "the effective date {effective} in registry.yaml",
+                          "set it to {earliest} or later")}
+
+    def __init__(self, *, notice_date: dt.date, effective_date: dt.date, period_days: int,
+                 given: str = "asked") -> None:
         left = (effective_date - notice_date).days
         earliest = notice_date + dt.timedelta(days=period_days)
+        send_by = effective_date - dt.timedelta(days=period_days)
+        code, which, remedy = (part.format(effective=effective_date, earliest=earliest) for part in self._SAID[given])
         super().__init__(
-            f"a notice sent on {notice_date} leaves {Counted(left):day|days} before the effective date "
-            f"{effective_date}, but the registry's notice period is {period_days} days: send the notice by "
-            f"{effective_date - dt.timedelta(days=period_days)} or let the change take effect on {earliest} "
-            "or later",
-            code="notices.date_too_late",
+            f"a notice sent on {notice_date} leaves {Counted(left):day|days} before {which}, but the registry's "
+            f"notice period is {period_days} days: send the notice by {send_by} or {remedy}",
+            code=code,
             params={"notice_date": notice_date, "effective_date": effective_date, "days": period_days,
-                    "left": left, "send_by": effective_date - dt.timedelta(days=period_days), "earliest": earliest},
+                    "left": left, "send_by": send_by, "earliest": earliest},
         )
         self.notice_date, self.effective_date, self.period_days = notice_date, effective_date, period_days
 

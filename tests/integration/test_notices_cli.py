@@ -272,6 +272,15 @@ def test_the_effective_date_legal_approved_dates_the_batch_and_the_notices(new_r
     assert later.returncode == 0, later.stderr
     assert later.stderr == ("warning: legal approved release 2026.11.1 to take effect on 2027-02-15; these notices "
                             "say 2027-03-01, and `batch` dates the replacement annexes 2027-02-15\n")
+    # too late for the approved day: the error says the day is legal's, and how to give the notices another
+    late = cli("notices", "--from", "registry", "--to", new_registry, "--notice-date", "2027-01-20",
+               "--archive", archive, "--out", tmp_path / "late", contracts)
+    assert late.returncode == 2
+    assert late.stderr == (
+        "annex-gen: error: a notice sent on 2027-01-20 leaves 26 days before 2027-02-15, the day legal approved "
+        "the release to take effect, but the registry's notice period is 30 days: send the notice by 2027-01-16 "
+        "or give the notices an effective date of 2027-02-19 or later\n")
+    assert not (tmp_path / "late").exists()
 
 
 def test_an_effective_date_inside_the_notice_period_is_an_error(new_registry, tmp_path):

@@ -250,8 +250,11 @@ def test_notice_dates_take_the_registrys_effective_date(tmp_path, registry):
     # a date asked for wins; a notice too late for the registry's date is refused, not moved
     assert notice_dates(registry, dated, dt.date(2026, 12, 1), dt.date(2027, 2, 1)).effective_date == \
         dt.date(2027, 2, 1)
-    with pytest.raises(NoticeDateError):
+    with pytest.raises(NoticeDateError) as exc:
         notice_dates(registry, dated, dt.date(2026, 12, 22))
+    assert (exc.value.code, str(exc.value)) == ("notices.date_too_late_registry", (
+        "a notice sent on 2026-12-22 leaves 29 days before the effective date 2027-01-20 in registry.yaml, but the "
+        "registry's notice period is 30 days: send the notice by 2026-12-21 or set it to 2027-01-21 or later"))
 
 
 def test_an_objection_period_longer_than_the_new_terms_moves_the_effective_date(tmp_path, registry):

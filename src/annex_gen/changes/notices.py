@@ -67,7 +67,8 @@ def notice_dates(old: Registry, new: Registry, notice_date: dt.date,
     earliest = notice_date + dt.timedelta(days=period)
     wanted = effective_date or new.effective
     if wanted is not None and wanted < earliest:
-        raise NoticeDateError(notice_date=notice_date, effective_date=wanted, period_days=period)
+        given = "asked" if effective_date else "approved" if new.status == "final" else "registry"
+        raise NoticeDateError(notice_date=notice_date, effective_date=wanted, period_days=period, given=given)
     effective = max(earliest, wanted or earliest)
     deadline = max(effective - dt.timedelta(days=resolution), notice_date + dt.timedelta(days=objection_days))
     return NoticeDates(notice_date, effective, deadline, period, objection_days, resolution)
