@@ -318,6 +318,8 @@ def _lifecycle_pages(site: TestClient, get, post) -> None:  # noqa: ANN001
                                               "text": "Emme hyväksy."}, 422)
     notice = re.search(r'value="([^"/]+/NTC-[0-9A-F-]+)"', shown_objections := site.get("/objections").text)
     assert notice, shown_objections[-500:]
+    day = dt.date.fromisoformat(TODAY)
+    assert f"(annettu {day.day}.{day.month}.{day.year})</option>" in shown_objections
     added = site.post("/objections", data={"csrf_token": csrf(site), "notice": notice.group(1),
                                            "received_on": TODAY, "sender": "Aino Aalto",
                                            "text": "Emme hyväksy."},

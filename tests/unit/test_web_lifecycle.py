@@ -122,6 +122,7 @@ def test_send_sign_notice_object_resolve_and_evidence(site):
     page = site.get("/objections")
     assert "Objection periods running (1)" in page.text and f"{deadline.day} {deadline:%b %Y}" in page.text
     notice_id = re.search(r"NTC-[0-9A-F-]{19}", page.text).group(0)
+    assert f"{notice_id} (given {TODAY.day} {TODAY:%b %Y})</option>" in page.text  # the page's way with dates
     added = site.post("/objections", data={"csrf_token": _token(site), "notice": f"{CUSTOMER}/{notice_id}",
                                            "received_on": TODAY.isoformat(), "sender": "Aino Aalto",
                                            "text": "We do not accept <b>Hetzner</b>."},
