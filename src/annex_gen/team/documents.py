@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,8 @@ class StoredDocument:
     registry_version: str
     created_at: str
     files: dict[str, tuple[str, int]]
+    status: str | None = None  # "final" or "draft" as its run rendered it (None: stored without a run's row)
+    in_force: str | None = None  # a draft's: the final annex still in force when it was stored
 
 
 def store(con: Any, *, document_id: str, customer_id: str, content_hash: str, templates: str,
@@ -83,6 +86,35 @@ def latest(con: Any) -> dict[str, StoredDocument]:
     files = con.execute("SELECT document_id, format, sha256, size FROM document_files WHERE document_id = ANY(%s)",
                         (ids,)).fetchall()
     return {d.customer_id: d for d in _documents(rows, files)}
+
+
+def with_status(con: Any, stored: Iterable[StoredDocument]) -> dict[str, StoredDocument]:
+    """The documents (by document ID) with their status and, for a draft, the final annex still in force,
+    read from the run rows that rendered them: only for the documents a new annex will replace (reading
+    a run row's annex costs about a quarter of a millisecond)."""
+    stored = list(stored)
+    rendered = _rendered(con, [d.document_id for d in stored])
+    named = _rendered(con, [replaces for status, replaces in rendered.values() if status == "draft" and replaces])
+    found = {}
+    for d in stored:
+        status, replaces = rendered.get(d.document_id, (None, None))
+        in_force = None
+        # a draft names the final annex in force, else the draft before it (resolve.replaced_by_next)
+        if status == "draft" and replaces and named.get(replaces, (None, None))[0] != "draft":
+            in_force = replaces
+        found[d.document_id] = replace(d, status=status, in_force=in_force)
+    return found
+
+
+def _rendered(con: Any, ids: list[str]) -> dict[str, tuple[str | None, str | None]]:
+    """document ID -> (status, the annex it replaces), as the run that stored it rendered it."""
+    if not ids:
+        return {}
+    rows = con.execute(
+        "SELECT d.document_id, a.annex #>> '{annex,status}', a.annex #>> '{annex,contract,replaces}' FROM documents d "
+        "JOIN run_items i ON i.run_id = d.run_id AND i.document_id = d.document_id AND i.annex IS NOT NULL "
+        "CROSS JOIN LATERAL (SELECT i.annex::jsonb AS annex) a WHERE d.document_id = ANY(%s)", (ids,)).fetchall()
+    return {r[0]: (r[1], r[2]) for r in rows}
 
 
 def exists(con: Any, document_id: str, formats: tuple[str, ...]) -> bool:

@@ -17,14 +17,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from annex_gen.batch.run import BatchResult, Event, Failure, Progress
 from annex_gen.errors import AnnexGenError, Diagnostic, OutputLocked
 from annex_gen.inputs.sources import InputFailure, Source, duplicate_ids
-from annex_gen.model import Annex, Registry
+from annex_gen.model import Annex, Contract, Registry
 from annex_gen.resolve import next_annex, resolve
 from annex_gen.team import documents
 from annex_gen.team.schema import QUEUE_SCHEMA
@@ -80,11 +80,16 @@ def annex_of(payload: str) -> Annex:
 
 def plan(registry: Registry, sources: Iterable[Source], input_failures: Iterable[InputFailure],
          latest: dict[str, documents.StoredDocument], templates: str, formats: tuple[str, ...],
-         force: bool = False) -> Plan:
-    """Per contract: unchanged, failed or to render, as the local batch decides against its manifest."""
+         force: bool = False,
+         with_status: Callable[[list[documents.StoredDocument]], dict[str, documents.StoredDocument]] | None = None,
+         ) -> Plan:
+    """Per contract: unchanged, failed or to render, as the local batch decides against its manifest.
+
+    with_status(stored documents) gives the latest documents the annexes to render replace with their status
+    (documents.with_status): without it, each counts as final."""
     items: list[Item] = [Item(f.label, None, "failed", detail=f.message) for f in input_failures]
     warnings: list[Diagnostic] = []
-    candidates: list[Item] = []
+    candidates: list[Item | tuple[Source, Contract, Annex, str, documents.StoredDocument | None]] = []
     for source in sources:
         try:
             contract, found = source.load(registry)
@@ -98,13 +103,22 @@ def plan(registry: Registry, sources: Iterable[Source], input_failures: Iterable
         if (not force and previous is not None and previous.content_hash == content
                 and previous.templates == templates and set(formats) <= set(previous.files)):
             candidates.append(Item(source.label, cid, "unchanged", previous.document_id, content))
-            continue
-        # the annex it replaces (resolve.next_annex); never dated as a notice's: a team's stored documents keep
-        # no digest of the contract, so an edited contract cannot be told from an unchanged one
-        annex = next_annex(registry, contract, annex, previous, same_contract=False)
-        candidates.append(Item(source.label, cid, "queued", annex.document_id, content, _payload(annex)))
-    duplicates = duplicate_ids((i.customer_id, i.source) for i in candidates)
+        else:
+            candidates.append((source, contract, annex, content, previous))
+    replaced = [c[4] for c in candidates if isinstance(c, tuple) and c[4] is not None]
+    known = with_status(replaced) if with_status is not None and replaced else {}
+    for index, candidate in enumerate(candidates):
+        if isinstance(candidate, tuple):
+            source, contract, annex, content, previous = candidate
+            previous = known.get(previous.document_id, previous) if previous is not None else None
+            # the annex it replaces (resolve.next_annex); never dated as a notice's: a team's stored documents keep
+            # no digest of the contract, so an edited contract cannot be told from an unchanged one
+            annex = next_annex(registry, contract, annex, previous, same_contract=False)
+            candidates[index] = Item(source.label, contract.customer_id, "queued", annex.document_id, content,
+                                     _payload(annex))
+    duplicates = duplicate_ids((i.customer_id, i.source) for i in candidates if isinstance(i, Item))
     for item in candidates:
+        assert isinstance(item, Item)
         if item.source in duplicates:
             items.append(Item(item.source, item.customer_id, "failed", detail=duplicates[item.source]))
         else:

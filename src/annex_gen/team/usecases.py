@@ -63,7 +63,8 @@ def enqueue_batch(registry_dir: Path, paths: list[Path] | None, url: str, *, sta
                                  "import DIR --archive URL`, or name the contract files to batch")
         else:
             sources, failures = gather(paths)
-        plan = runs.plan(registry, sources, failures, documents.latest(con), templates, DOCUMENT_FORMATS, force)
+        plan = runs.plan(registry, sources, failures, documents.latest(con), templates, DOCUMENT_FORMATS, force,
+                         with_status=lambda stored: documents.with_status(con, stored))
         run_id = runs.record_run(con, plan, started_by=started_by, registry_version=registry.version,
                                  engine=engine, templates=templates)
         _defer(con, url, run_id)
@@ -100,7 +101,8 @@ def enqueue_notices(report: Any, url: str, *, notice_date: Any, effective_date: 
     with connected(url) as con:
         records, replaced = None, None
         if as_batch:
-            records = documents.latest(con)
+            latest = documents.latest(con)  # each with its status: a notice's annex replaces the final one in force
+            records = {d.customer_id: d for d in documents.with_status(con, latest.values()).values()}
 
             def replaced(customer_id: str, document_id: str) -> dict | None:
                 doc = records.get(customer_id)
