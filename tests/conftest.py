@@ -15,8 +15,9 @@ import pytest
 
 # The test process keeps nothing in the user's cache; the commands it starts share the session's (below).
 os.environ.setdefault("ANNEX_GEN_CACHE_DIR", "off")
-# Tests, the commands they start and the web application take today in one zone, the one `serve` and
-# `worker` default to: at any hour of a run, "today" is the same day for all of them.
+# Tests, the commands they start and the web application take today in one zone, the one `serve`
+# defaults to: at any hour of a run, "today" is the same day for all of them. (The render tests start
+# their commands without TZ, or with another, to show the documents do not depend on it.)
 os.environ["TZ"] = "Europe/Helsinki"
 time.tzset()
 

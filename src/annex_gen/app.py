@@ -140,9 +140,10 @@ def with_status(registry: Registry, archive: str | Path | None) -> Registry:
     if release is None:
         return registry if registry.status == "draft" else dataclasses.replace(registry, status="draft")
     effective = release.effective or registry.effective
-    if (registry.status, registry.effective) == ("final", effective):
+    by_approval = release.effective is not None
+    if (registry.status, registry.effective, registry.effective_approved) == ("final", effective, by_approval):
         return registry
-    return dataclasses.replace(registry, status="final", effective=effective)
+    return dataclasses.replace(registry, status="final", effective=effective, effective_approved=by_approval)
 
 
 def facts(registry_dir: Path) -> Registry:

@@ -32,14 +32,14 @@ contract:
 """
 
 
-def run_once(url: str, registry: Registry, products: str) -> dict:
+def run_once(url: str, registry: Registry, products: str, *, statuses: bool = True) -> dict:
     """Plan the contract against the stored documents, record the run and store its annex as a worker does;
-    the annex as rendered (its JSON)."""
+    the annex as rendered (its JSON). Without statuses, as a team's batch planned before it read them."""
     text = CONTRACT.format(products=products)
     source = Source("database:nordic-webshop@v1", hashlib.sha256(text.encode()).hexdigest(), text=text)
     with connected(url) as con:
         plan = runs.plan(registry, [source], [], documents.latest(con), "templates", ("pdf",),
-                         with_status=lambda stored: documents.with_status(con, stored))  # as usecases.batch
+                         with_status=(lambda stored: documents.with_status(con, stored)) if statuses else None)
         (item,) = plan.items
         assert item.status == "queued", item
         run_id = runs.record_run(con, plan, started_by="test", registry_version=registry.version, engine="typst",
@@ -87,3 +87,16 @@ def test_drafts_alone_are_replaced_by_nothing(postgres_server) -> None:
     assert stored_status(url) == (second["document_id"], "draft", None)
     approved = run_once(url, dataclasses.replace(draft, status="final"), "cms, commerce")
     assert (approved["status"], approved["contract"]["replaces"]) == ("final", None)
+
+
+def test_drafts_stored_before_statuses_were_read_lead_back_to_the_annex_in_force(postgres_server) -> None:
+    url = migrated(postgres_server)
+    draft = load_registry(REGISTRY_DIR)
+    final = dataclasses.replace(draft, status="final")
+    signed = run_once(url, final, "cms", statuses=False)
+    first = run_once(url, draft, "cms, wordpress", statuses=False)
+    second = run_once(url, draft, "cms, commerce", statuses=False)
+    assert second["contract"]["replaces"] == first["document_id"]  # a draft then named the draft before it
+    assert stored_status(url) == (second["document_id"], "draft", signed["document_id"])
+    approved = run_once(url, final, "cms, wordpress, commerce")
+    assert approved["contract"]["replaces"] == signed["document_id"]

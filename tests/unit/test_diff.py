@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -255,6 +256,17 @@ def test_notice_dates_take_the_registrys_effective_date(tmp_path, registry):
     assert (exc.value.code, str(exc.value)) == ("notices.date_too_late_registry", (
         "a notice sent on 2026-12-22 leaves 29 days before the effective date 2027-01-20 in registry.yaml, but the "
         "registry's notice period is 30 days: send the notice by 2026-12-21 or set it to 2027-01-21 or later"))
+    # the same date given back (the web's form offers it) is still registry.yaml's; another is the one asked for
+    with pytest.raises(NoticeDateError) as exc:
+        notice_dates(registry, dated, dt.date(2026, 12, 22), dt.date(2027, 1, 20))
+    assert exc.value.code == "notices.date_too_late_registry"
+    with pytest.raises(NoticeDateError) as exc:
+        notice_dates(registry, dated, dt.date(2026, 12, 22), dt.date(2027, 1, 19))
+    assert exc.value.code == "notices.date_too_late"
+    approved = dataclasses.replace(dated, status="final", effective_approved=True)
+    with pytest.raises(NoticeDateError) as exc:
+        notice_dates(registry, approved, dt.date(2026, 12, 22), dt.date(2027, 1, 20))
+    assert exc.value.code == "notices.date_too_late_approved"
 
 
 def test_an_objection_period_longer_than_the_new_terms_moves_the_effective_date(tmp_path, registry):

@@ -114,6 +114,25 @@ def test_dates_sizes_and_warnings_for_the_language():
     assert _messages("en").error(too_big) == ["x.pdf: The file is larger than the archive's limit of 100\u00a0MB."]
 
 
+@pytest.mark.parametrize(("given", "fi", "en"), [
+    ("asked", "voimaantuloon 15.2.2027, mutta", "before it takes effect on 15 Feb 2027, but"),
+    ("approved", "voimaantuloon 15.2.2027, jonka lakitiimi hyväksyi julkaisun voimaantulopäiväksi",
+     "before 15 Feb 2027, the day legal approved the release to take effect"),
+    ("registry", "siirrä registry.yaml-tiedoston voimaantulopäivä päivään 19.2.2027 tai myöhemmäksi",
+     "before the effective date 15 Feb 2027 in registry.yaml"),
+])
+def test_a_late_notice_says_whose_effective_date_it_is(given, fi, en):
+    import datetime as dt
+
+    from annex_gen.errors import NoticeDateError
+
+    late = NoticeDateError(notice_date=dt.date(2027, 1, 20), effective_date=dt.date(2027, 2, 15), period_days=30,
+                           given=given)
+    (finnish,), (english,) = _messages("fi").error(late), _messages("en").error(late)
+    assert fi in finnish and "lähetä ilmoitus viimeistään 16.1.2027" in finnish
+    assert en in english and "send the notice by 16 Jan 2027" in english
+
+
 def test_an_error_without_a_text_falls_back_to_its_message():
     assert _messages("fi").error(EditConflict("plain")) == ["plain"]
     taken = EditConflict("english", code="contract.id_taken", params={"customer_id": "acme"})

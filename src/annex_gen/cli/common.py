@@ -115,9 +115,11 @@ def local_time_zone(name: str) -> Iterator[None]:
 
     use(name)
     try:
-        offset = dt.datetime.now(zone).utcoffset()
-        if offset is None or time.localtime().tm_gmtoff != int(offset.total_seconds()):  # the C library lacks it
-            raise UsageError(f"the system has no time zone data for {name!r}: install its tzdata package")
+        # the C library takes a zone it has no data for as UTC: compare now and half a year on (summer and winter)
+        for moment in (time.time(), time.time() + 182 * 86400):
+            offset = dt.datetime.fromtimestamp(moment, zone).utcoffset()
+            if offset is None or time.localtime(moment).tm_gmtoff != int(offset.total_seconds()):
+                raise UsageError(f"the system has no time zone data for {name!r}: install its tzdata package")
         yield
     finally:
         use(before)

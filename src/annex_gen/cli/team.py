@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from annex_gen.archive.index import ARCHIVE_ENV, shown_url
-from annex_gen.cli.common import err, indent, local_time_zone
+from annex_gen.cli.common import err, indent
 from annex_gen.counts import Counted
 from annex_gen.errors import UsageError
 
@@ -170,11 +170,6 @@ def cmd_send_queued(args: argparse.Namespace, formats: tuple[str, ...], print_se
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    with local_time_zone(args.time_zone):  # the day it sends notices on is the servers' today, not the machine's
-        return _worker(args)
-
-
-def _worker(args: argparse.Namespace) -> int:
     import logging
 
     from annex_gen import pgconnections
@@ -319,9 +314,6 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
                         "(default: 10)")
     p.add_argument("--once", action="store_true", help="stop when the queue is empty")
     p.add_argument("--name", default=None, help="the worker's name in the logs")
-    p.add_argument("--time-zone", default="Europe/Helsinki", metavar="ZONE",
-                   help="IANA time zone of the day the worker takes as today (notices are sent on the day they "
-                        "are dated): the servers' --time-zone (default: Europe/Helsinki)")
     p.set_defaults(func=cmd_worker)
 
     p = subparsers.add_parser("runs", parents=[common], help="the team's runs (batches, notices, sending) and "

@@ -184,6 +184,7 @@ class Registry:
     facts: tuple[Fact, ...] = ()
     # "final" when this content is a release legal approved (set by the caller from the archive), else "draft"
     status: str = "draft"
+    effective_approved: bool = False  # `effective` is the day legal set in the approval (app.with_status)
 
     # The published list's own words around the tables: paragraphs, in order. The updates
     # paragraphs may quote the notice terms as {period_days} and {objection_days}.

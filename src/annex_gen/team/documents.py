@@ -94,16 +94,24 @@ def with_status(con: Any, stored: Iterable[StoredDocument]) -> dict[str, StoredD
     a run row's annex costs about a quarter of a millisecond)."""
     stored = list(stored)
     rendered = _rendered(con, [d.document_id for d in stored])
-    named = _rendered(con, [replaces for status, replaces in rendered.values() if status == "draft" and replaces])
-    found = {}
-    for d in stored:
-        status, replaces = rendered.get(d.document_id, (None, None))
-        in_force = None
-        # a draft names the final annex in force, else the draft before it (resolve.replaced_by_next)
-        if status == "draft" and replaces and named.get(replaces, (None, None))[0] != "draft":
-            in_force = replaces
-        found[d.document_id] = replace(d, status=status, in_force=in_force)
-    return found
+    # A draft names the final annex in force, else the draft before it (resolve.replaced_by_next); one stored
+    # before statuses were read may name a draft beside a final in force: follow its drafts back to a final.
+    in_force: dict[str, str] = {}
+    following = {d: named for d, (status, named) in rendered.items() if status == "draft" and named}
+    seen: set[str] = set()
+    while following:
+        seen |= set(following.values())
+        named_rendered = _rendered(con, sorted(set(following.values())))
+        further = {}
+        for document_id, named in following.items():
+            status, before = named_rendered.get(named, (None, None))
+            if status != "draft":  # final, or stored without a run's row: counted final, as before
+                in_force[document_id] = named
+            elif before and before not in seen:
+                further[document_id] = before
+        following = further
+    return {d.document_id: replace(d, status=rendered.get(d.document_id, (None, None))[0],
+                                   in_force=in_force.get(d.document_id)) for d in stored}
 
 
 def _rendered(con: Any, ids: list[str]) -> dict[str, tuple[str | None, str | None]]:
