@@ -68,7 +68,7 @@ def notice_dates(old: Registry, new: Registry, notice_date: dt.date,
     wanted = effective_date or new.effective
     if wanted is not None and wanted < earliest:
         # the web's form offers the release's own date: given back, it is still legal's or registry.yaml's
-        given = ("asked" if wanted != new.effective else "approved" if new.effective_approved else "registry")
+        given = "asked" if wanted != new.effective else "approved" if new.effective_approved else "registry"
         raise NoticeDateError(notice_date=notice_date, effective_date=wanted, period_days=period, given=given)
     effective = max(earliest, wanted or earliest)
     deadline = max(effective - dt.timedelta(days=resolution), notice_date + dt.timedelta(days=objection_days))

@@ -95,10 +95,10 @@ def exit_code(exc: AnnexGenError) -> int:
 
 @contextlib.contextmanager
 def local_time_zone(name: str) -> Iterator[None]:
-    """ZONE as this process's local time while a server or worker runs, whatever the machine's: its "today"
-    (the default date of a contract, an objection, a notice; the day notices are sent and deadlines are
-    counted from) and its local times are ZONE's, as the pages show them. Refuses a name neither Python
-    nor the system knows."""
+    """ZONE as this process's local time while the server runs, whatever the machine's: its "today" (the
+    default date of a contract, an objection, a notice; the day notices are sent and deadlines are counted
+    from) and its local times are ZONE's, as the pages show them. Refuses a name neither Python nor the
+    system knows."""
     import time
 
     from annex_gen.web.formats import time_zone
