@@ -37,9 +37,9 @@ def code_digest() -> bytes:
     of the model and of every reader, and the installed distributions (PyYAML, babel and stdnum's data)."""
     global _code_digest
     if _code_digest is None:
-        import hashlib  # not at import: every process imports this module for the code cache
+        from annex_gen.hashing import sha256  # not at import: every process imports this module for the code cache
 
-        h = hashlib.sha256(sys.version.encode())
+        h = sha256(sys.version.encode())
         for name in _READERS:
             path = _PACKAGE / name
             for source in sorted(path.glob("*.py")) if path.is_dir() else [path]:

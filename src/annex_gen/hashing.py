@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any
+
+try:  # the interpreter's own SHA-256: importing hashlib loads OpenSSL, about 5 ms of every command's start
+    from _sha2 import sha256  # Python 3.12 and later
+except ImportError:
+    try:
+        from _sha256 import sha256  # Python 3.11
+    except ImportError:
+        from hashlib import sha256
 
 # json.dumps with these options builds an encoder per call; these two are built once
 _COMPACT = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
@@ -18,9 +25,9 @@ def canonical_json(value: Any, *, compact: bool = True) -> str:
 
 def sha256_json(value: Any, *, compact: bool = True) -> str:
     """The hex SHA-256 of the canonical JSON of value."""
-    return hashlib.sha256(canonical_json(value, compact=compact).encode("utf-8")).hexdigest()
+    return sha256(canonical_json(value, compact=compact).encode("utf-8")).hexdigest()
 
 
 def sha256_text(text: str) -> str:
     """The hex SHA-256 of UTF-8 text."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return sha256(text.encode("utf-8")).hexdigest()

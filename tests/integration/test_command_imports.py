@@ -40,8 +40,9 @@ RENDERING = {"weasyprint", "typst", "docx", "jinja2", "fontTools", "PIL", "lxml"
 REGISTRY_PARSE = {"babel", "stdnum", "annex_gen.inputs.registry", "ruamel", "annex_gen.inputs.yaml_pure"}
 NETWORK = {"ssl", "socket", "http", "urllib.request", "email"}
 # What only other paths need: worker processes, WeasyPrint's library search, dataclasses describing a class
-# without a docstring, suggestions for a wrong value, CRM exports.
-START_UP = {"multiprocessing", "ctypes", "inspect", "tempfile", "difflib", "csv", "annex_gen.inputs.crm"}
+# without a docstring, suggestions for a wrong value, CRM exports, OpenSSL's hashes.
+START_UP = {"multiprocessing", "ctypes", "inspect", "tempfile", "difflib", "csv", "annex_gen.inputs.crm",
+            "hashlib", "_hashlib"}  # OpenSSL: annex_gen.hashing takes the interpreter's own SHA-256
 
 FORBIDDEN = {
     "resolve": ELSEWHERE | RENDERING | REGISTRY_PARSE | NETWORK | START_UP,

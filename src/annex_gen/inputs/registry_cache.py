@@ -15,13 +15,13 @@ ANNEX_GEN_CACHE_DIR=off turns it off.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import pickle
 from pathlib import Path
 
 from annex_gen import cachefiles
 from annex_gen.cachefiles import CACHE_ENV, cache_dir
+from annex_gen.hashing import sha256
 from annex_gen.model import Registry
 
 __all__ = ["CACHE_ENV", "cache_dir", "get", "put", "stamp_of"]
@@ -32,12 +32,12 @@ Stamp = tuple[tuple[str, bytes], ...]
 
 def stamp_of(registry_dir: Path) -> Stamp:
     """Each file's name and SHA-256; raises OSError if the directory cannot be read."""
-    return tuple(sorted((p.name, hashlib.sha256(p.read_bytes()).digest())
+    return tuple(sorted((p.name, sha256(p.read_bytes()).digest())
                         for p in registry_dir.iterdir() if p.is_file()))
 
 
 def _name(registry_dir: Path, stamp: Stamp) -> str:
-    h = hashlib.sha256(cachefiles.code_digest())
+    h = sha256(cachefiles.code_digest())
     h.update(os.fsencode(registry_dir))
     for name, digest in stamp:
         h.update(b"\0" + name.encode("utf-8", "surrogateescape") + b"\0" + digest)

@@ -8,7 +8,6 @@ engines (the PDF: WeasyPrint, the default, or Typst), each a renderer module of 
 
 from __future__ import annotations
 
-import hashlib
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -126,6 +125,8 @@ def render(document: Any, fmt: str, engine: str = DEFAULT_ENGINE) -> bytes:
 @lru_cache(maxsize=4)
 def templates_digest(engine: str = DEFAULT_ENGINE) -> str:
     """A hash of the templates, the views, the renderers and the engine: changes when any output could change."""
+    import hashlib  # OpenSSL's, for the fonts' megabytes; not at import (annex_gen.hashing)
+
     h = hashlib.sha256(f"annex-gen {__version__}\n".encode())
     if engine != DEFAULT_ENGINE:
         h.update(f"engine {engine}\n".encode())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import marshal
 import os
 import string
@@ -13,6 +12,7 @@ from pathlib import Path
 from annex_gen import cachefiles
 from annex_gen.counts import counted
 from annex_gen.errors import Diagnostic, InvalidInput
+from annex_gen.hashing import sha256
 from annex_gen.inputs import yamlio
 from annex_gen.inputs.files import read_text
 from annex_gen.inputs.yamlio import Document
@@ -91,10 +91,10 @@ KEEP = 8  # sets of catalogs kept: documents, web, site, mail, and a few version
 
 
 def _cache_name(directory: Path, files: list[tuple[str, str]]) -> str:
-    h = hashlib.sha256(cachefiles.code_digest())
+    h = sha256(cachefiles.code_digest())
     h.update(b"\0" + os.fsencode(directory))
     for language, text in files:
-        h.update(b"\0" + language.encode() + b"\0" + hashlib.sha256(text.encode()).digest())
+        h.update(b"\0" + language.encode() + b"\0" + sha256(text.encode()).digest())
     return f"catalogs-{h.hexdigest()[:32]}.marshal"
 
 
