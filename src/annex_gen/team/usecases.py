@@ -101,8 +101,10 @@ def enqueue_notices(report: Any, url: str, *, notice_date: Any, effective_date: 
     with connected(url) as con:
         records, replaced = None, None
         if as_batch:
-            latest = documents.latest(con)  # each with its status: a notice's annex replaces the final one in force
-            records = {d.customer_id: d for d in documents.with_status(con, latest.values()).values()}
+            # the affected customers' latest, each with its status: a notice's annex replaces the final one in force
+            affected = {impact.customer_id for impact in report.with_status("affected")}
+            latest = [d for d in documents.latest(con).values() if d.customer_id in affected]
+            records = {d.customer_id: d for d in documents.with_status(con, latest).values()}
 
             def replaced(customer_id: str, document_id: str) -> dict | None:
                 doc = records.get(customer_id)
